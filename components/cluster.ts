@@ -1,0 +1,39 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ClusterArgs {
+    /** Container Insights level (Security Hub ECS.12 wants it on). Defaults to "enabled". */
+    readonly containerInsights?: "enabled" | "enhanced";
+    /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). Defaults to true. */
+    readonly spot?: boolean;
+}
+
+/** The stack's ECS cluster, shared by the GitLab and app services. */
+export class Cluster extends pulumi.ComponentResource {
+    readonly clusterArn: pulumi.Output<string>;
+    readonly clusterName: pulumi.Output<string>;
+
+    constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:ecs:Cluster", name, {}, opts);
+        const a = { containerInsights: "enabled" as const, spot: true, ...args };
+        const parent = { parent: this };
+
+        const cluster = new aws.ecs.Cluster(
+            name,
+            { settings: [{ name: "containerInsights", value: a.containerInsights }] },
+            parent,
+        );
+        new aws.ecs.ClusterCapacityProviders(
+            `${name}-capacity`,
+            {
+                clusterName: cluster.name,
+                capacityProviders: a.spot ? ["FARGATE", "FARGATE_SPOT"] : ["FARGATE"],
+                defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
+            },
+            parent,
+        );
+        this.clusterArn = cluster.arn;
+        this.clusterName = cluster.name;
+        this.registerOutputs({ clusterArn: this.clusterArn, clusterName: this.clusterName });
+    }
+}

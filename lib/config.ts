@@ -1,0 +1,275 @@
+import { z } from "zod";
+import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "./cidr";
+import { describeMemoryOptions, FARGATE_CPU_SIZES, fargateMemoryOptions, isFargateSize } from "./fargate";
+
+/**
+ * The one place where stack configuration is read, validated and defaulted.
+ * Components never call `pulumi.Config`; index.ts calls `loadConfig()` once and
+ * hands typed slices of the result to each component.
+ */
+
+export const PROJECT = "platform";
+
+/** Retention periods CloudWatch Logs accepts (PutRetentionPolicy); anything else is an API error. */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+] as const;
+
+const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** RFC 1123 host name with at least two labels, lower case, no trailing dot. */
+export function isDomainName(s: string): boolean {
+    if (s.length > 253) {
+        return false;
+    }
+    const labels = s.split(".");
+    return labels.length >= 2 && labels.every((l) => HOSTNAME_LABEL.test(l)) && !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+const domainName = z.string().refine(isDomainName, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not a valid domain name (lower-case labels of a-z, 0-9 and '-', at least two)`,
+});
+
+const nonNegativeInt = z.number().int().min(0);
+
+const subnetMask = z.number().int().min(16).max(28);
+
+const networkSchema = z
+    .strictObject({
+        /** VPC CIDR: an RFC 1918 network address, /16 to /24. */
+        cidr: z.string().default("10.0.0.0/16"),
+        /** 2 in dev, 3 in prod: ELB and RDS need at least two; three survive an AZ loss with headroom. */
+        availabilityZones: z.union([z.literal(2), z.literal(3)], {
+            error: (iss) => `${JSON.stringify(iss.input)} must be 2 or 3`,
+        }).default(2),
+        /** Single: one NAT gateway (cheap, one AZ is a single point of egress). OnePerAz: HA egress. */
+        natGateways: z.enum(["Single", "OnePerAz"], {
+            error: (iss) => `${JSON.stringify(iss.input)} is not a NAT mode (Single, OnePerAz)`,
+        }).default("Single"),
+        /** Netmask of each tier's subnet in every AZ. */
+        subnetMasks: z
+            .strictObject({
+                public: subnetMask.default(24),
+                private: subnetMask.default(20),
+                isolated: subnetMask.default(24),
+            })
+            .prefault({}),
+        /** Interface endpoints for ecr.api, ecr.dkr, logs and secretsmanager (keeps that traffic off the NAT). */
+        interfaceEndpoints: z.boolean().default(false),
+        /** VPC flow logs to CloudWatch Logs. */
+        flowLogs: z.boolean().default(false),
+    })
+    .superRefine((n, ctx) => {
+        const c = parseCidr(n.cidr);
+        if (!c) {
+            ctx.addIssue({ code: "custom", path: ["cidr"], message: `${JSON.stringify(n.cidr)} is not an IPv4 CIDR (a.b.c.d/prefix)` });
+            return;
+        }
+        if (c.prefix < 16 || c.prefix > 24) {
+            ctx.addIssue({ code: "custom", path: ["cidr"], message: `${n.cidr}: prefix /${c.prefix} is outside /16–/24` });
+            return;
+        }
+        if (!isNetworkAddress(c)) {
+            ctx.addIssue({ code: "custom", path: ["cidr"], message: `${n.cidr} has host bits set; use the network address` });
+        }
+        if (!isPrivate(c)) {
+            ctx.addIssue({ code: "custom", path: ["cidr"], message: `${n.cidr} is not inside an RFC 1918 private range` });
+        }
+        const azPrefix = azBlockPrefix(c.prefix, n.availabilityZones);
+        const masks = n.subnetMasks;
+        for (const tier of ["public", "private", "isolated"] as const) {
+            if (masks[tier] < azPrefix) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["subnetMasks", tier],
+                    message: `/${masks[tier]} is larger than the /${azPrefix} each of ${n.availabilityZones} AZs gets from ${n.cidr}`,
+                });
+                return;
+            }
+        }
+        const need = addressesPerAz([masks.public, masks.private, masks.isolated]);
+        const have = 2 ** (32 - azPrefix);
+        if (need > have) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["subnetMasks"],
+                message: `subnets need ${need} addresses per AZ but ${n.cidr} over ${n.availabilityZones} AZs gives /${azPrefix} = ${have}`,
+            });
+        }
+    });
+
+const logsSchema = z.strictObject({
+    /** Retention of every log group this program creates. */
+    retentionDays: z
+        .number()
+        .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+            error: (iss) => `${JSON.stringify(iss.input)} is not a CloudWatch retention period (${LOG_RETENTION_DAYS.join(", ")})`,
+        })
+        .default(30),
+});
+
+const imagesSchema = z.strictObject({
+    /** Build platform of every image, and the runtime platform of the tasks that run them. */
+    platform: z.enum(["linux/amd64", "linux/arm64"]).default("linux/amd64"),
+    /** Tagged images kept per repository; older ones expire (untagged ones after a day). */
+    keepTaggedImages: z.number().int().min(1).max(1000).default(30),
+});
+
+const clusterSchema = z.strictObject({
+    /** Container Insights level: enhanced adds per-container metrics at a higher CloudWatch cost. */
+    containerInsights: z.enum(["enabled", "enhanced"]).default("enabled"),
+    /** Offer FARGATE_SPOT capacity to services (up to 70 % cheaper, may be reclaimed with 2 minutes' notice). */
+    fargateSpot: z.boolean().default(false),
+});
+
+const dnsSchema = z.strictObject({
+    /** The Route 53 public hosted zone that holds every host name of the stack. */
+    zoneName: domainName,
+});
+
+const serviceSizing = {
+    /** Fargate CPU units. */
+    cpu: z.number().refine((v) => FARGATE_CPU_SIZES.includes(v), {
+        error: (iss) => `${JSON.stringify(iss.input)} is not a Fargate CPU size (${FARGATE_CPU_SIZES.join(", ")})`,
+    }),
+    /** Fargate memory MiB; must pair with cpu on the Fargate table. */
+    memory: z.number().int().positive(),
+    /** Tasks at rest. */
+    desiredCount: nonNegativeInt,
+    /** Autoscaling floor. */
+    minCount: nonNegativeInt,
+    /** Autoscaling ceiling. */
+    maxCount: nonNegativeInt,
+};
+
+function checkSizing(s: { cpu: number; memory: number; minCount: number; desiredCount: number; maxCount: number }, ctx: z.RefinementCtx): void {
+    if (fargateMemoryOptions(s.cpu).length > 0 && !isFargateSize(s.cpu, s.memory)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["memory"],
+            message: `${s.memory} MiB does not pair with cpu ${s.cpu} on Fargate (allowed: ${describeMemoryOptions(s.cpu)})`,
+        });
+    }
+    if (!(s.minCount <= s.desiredCount && s.desiredCount <= s.maxCount)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["desiredCount"],
+            message: `need minCount ≤ desiredCount ≤ maxCount, got ${s.minCount} ≤ ${s.desiredCount} ≤ ${s.maxCount}`,
+        });
+    }
+}
+
+const appSchema = z
+    .strictObject({
+        /** Public host name of the Django app; must sit inside dns.zoneName. */
+        hostName: domainName,
+        ...serviceSizing,
+        cpu: serviceSizing.cpu.default(512),
+        memory: serviceSizing.memory.default(1024),
+        desiredCount: serviceSizing.desiredCount.default(2),
+        minCount: serviceSizing.minCount.default(2),
+        maxCount: serviceSizing.maxCount.default(4),
+    })
+    .superRefine(checkSizing);
+
+const statefulSchema = z.strictObject({
+    /** `protect` and deletion protection on databases, file systems and buckets. */
+    protect: z.boolean().default(false),
+});
+
+/** Every `platform:<key>` section; the schema is the documentation of defaults (README mirrors it). */
+const sectionsSchema = z
+    .strictObject({
+        network: networkSchema.prefault({}),
+        logs: logsSchema.prefault({}),
+        images: imagesSchema.prefault({}),
+        cluster: clusterSchema.prefault({}),
+        dns: dnsSchema,
+        app: appSchema,
+        stateful: statefulSchema.prefault({}),
+    })
+    .superRefine((c, ctx) => {
+        const zone = c.dns.zoneName;
+        if (c.app.hostName !== zone && !c.app.hostName.endsWith(`.${zone}`)) {
+            ctx.addIssue({ code: "custom", path: ["app", "hostName"], message: `${c.app.hostName} is not inside dns.zoneName ${zone}` });
+        }
+    });
+
+export type Sections = z.infer<typeof sectionsSchema>;
+
+export interface PlatformConfig extends Sections {
+    readonly stack: string;
+    readonly region: string;
+}
+
+export type NetworkConfig = Sections["network"];
+export type AppConfig = Sections["app"];
+
+/** Raised for any invalid configuration; its message names the stack file and the key path. */
+export class ConfigError extends Error {
+    constructor(readonly stack: string, readonly problems: readonly string[]) {
+        super(problems.map((p) => `${stackFile(stack)}: ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+export function stackFile(stack: string): string {
+    return `Pulumi.${stack}.yaml`;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+        return issue.keys.map((k) => `${path ? `${path}.` : ""}${k}: unknown key`);
+    }
+    let message = issue.message;
+    if (issue.code === "invalid_type" && "input" in issue) {
+        message = `expected ${issue.expected}, got ${JSON.stringify(issue.input)}`;
+    }
+    return [`${path || "(root)"}: ${message}`];
+}
+
+/**
+ * Validates the raw config of one stack. `raw` maps full keys
+ * (`platform:network`, `aws:region`, ...) to already-parsed values.
+ * Pure: no Pulumi runtime needed, so it is unit-tested directly.
+ */
+export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: string): PlatformConfig {
+    const problems: string[] = [];
+    const region = raw["aws:region"];
+    if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+        problems.push(`aws:region: ${JSON.stringify(region)} is not an AWS region (e.g. us-east-1)`);
+    }
+    const sections: Record<string, unknown> = {};
+    const prefix = `${PROJECT}:`;
+    for (const [key, value] of Object.entries(raw)) {
+        if (key.startsWith(prefix)) {
+            sections[key.slice(prefix.length)] = value;
+        }
+    }
+    const parsed = sectionsSchema.safeParse(sections, { reportInput: true });
+    if (!parsed.success) {
+        problems.push(...parsed.error.issues.flatMap(formatIssue));
+    }
+    if (problems.length > 0 || !parsed.success) {
+        throw new ConfigError(stack, problems);
+    }
+    return { ...parsed.data, stack, region: region as string };
+}
+
+/**
+ * Turns the engine's string-valued config into values: structured YAML values
+ * arrive as JSON text. Plain strings that are not JSON stay strings.
+ */
+export function decodeConfigValues(all: Readonly<Record<string, string>>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, text] of Object.entries(all)) {
+        try {
+            out[key] = JSON.parse(text);
+        } catch {
+            out[key] = text;
+        }
+    }
+    return out;
+}

@@ -1,0 +1,118 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Shapes every component needs (log group, service role, one-port ingress),
+ * so they are written once and reviewed once.
+ */
+
+/** A CloudWatch log group that never keeps logs forever. */
+export function logGroup(
+    name: string,
+    args: { readonly retentionInDays: number; readonly namePrefix?: string },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.LogGroup {
+    return new aws.cloudwatch.LogGroup(
+        name,
+        {
+            namePrefix: args.namePrefix ?? `/platform/${name}-`,
+            retentionInDays: args.retentionInDays,
+        },
+        opts,
+    );
+}
+
+/** One IAM policy statement. Actions are named one by one: the helper refuses wildcards. */
+export interface PolicyStatement {
+    readonly sid?: string;
+    readonly actions: readonly string[];
+    readonly resources: pulumi.Input<pulumi.Input<string>[]>;
+    readonly conditions?: Record<string, Record<string, pulumi.Input<string | string[]>>>;
+}
+
+/** Fails for `*`, `service:*` and `service:Get*`: the whole program grants named actions only. */
+export function assertNamedActions(actions: readonly string[]): void {
+    for (const a of actions) {
+        if (!/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(a)) {
+            throw new Error(`IAM action ${JSON.stringify(a)} is not a named action`);
+        }
+    }
+}
+
+export function policyDocument(statements: readonly PolicyStatement[]): pulumi.Output<string> {
+    for (const s of statements) {
+        assertNamedActions(s.actions);
+    }
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: statements.map((s) => ({
+            ...(s.sid ? { Sid: s.sid } : {}),
+            Effect: "Allow",
+            Action: [...s.actions],
+            Resource: s.resources,
+            ...(s.conditions ? { Condition: s.conditions } : {}),
+        })),
+    });
+}
+
+/**
+ * A role assumable by one AWS service principal, with one inline policy.
+ * Inline (not managed) so the grant lives and dies with the role.
+ */
+export function serviceRole(
+    name: string,
+    args: { readonly service: string; readonly statements: readonly PolicyStatement[]; readonly sourceAccount?: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): aws.iam.Role {
+    const role = new aws.iam.Role(
+        name,
+        {
+            assumeRolePolicy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Effect: "Allow",
+                        Principal: { Service: args.service },
+                        Action: "sts:AssumeRole",
+                        // Confused-deputy guard: only our account's resources may use the role.
+                        ...(args.sourceAccount ? { Condition: { StringEquals: { "aws:SourceAccount": args.sourceAccount } } } : {}),
+                    },
+                ],
+            }),
+        },
+        opts,
+    );
+    if (args.statements.length > 0) {
+        new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(args.statements) }, opts);
+    }
+    return role;
+}
+
+/**
+ * Opens exactly one TCP port on `securityGroupId` to members of
+ * `sourceSecurityGroupId`. This is how components reach each other: never by
+ * CIDR, never from the world.
+ */
+export function allowPortFrom(
+    name: string,
+    args: {
+        readonly securityGroupId: pulumi.Input<string>;
+        readonly sourceSecurityGroupId: pulumi.Input<string>;
+        readonly port: number;
+        readonly description: string;
+    },
+    opts: pulumi.CustomResourceOptions,
+): aws.vpc.SecurityGroupIngressRule {
+    return new aws.vpc.SecurityGroupIngressRule(
+        name,
+        {
+            securityGroupId: args.securityGroupId,
+            referencedSecurityGroupId: args.sourceSecurityGroupId,
+            ipProtocol: "tcp",
+            fromPort: args.port,
+            toPort: args.port,
+            description: args.description,
+        },
+        opts,
+    );
+}

@@ -1,0 +1,7 @@
+import * as pulumi from "@pulumi/pulumi";
+import { decodeConfigValues, parseConfig, PlatformConfig } from "./config";
+
+/** Reads and validates the current stack's config; throws ConfigError before anything is registered. */
+export function loadConfig(): PlatformConfig {
+    return parseConfig(decodeConfigValues(pulumi.runtime.allConfig()), pulumi.getStack());
+}

@@ -1,0 +1,164 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import * as mocks from "./mocks";
+
+/**
+ * Runs the real program (index.ts) for a named stack under Pulumi mocks, with
+ * that stack's own Pulumi.<stack>.yaml, and returns every registered resource.
+ * The plan tool and every test use this one function, so what we test is
+ * what users edit and what the plan shows.
+ */
+
+export const ROOT = path.resolve(__dirname, "..");
+const PROGRAM = path.join(ROOT, "index.ts");
+
+export interface Resource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, any>;
+    readonly custom: boolean;
+    /** URN of the parent resource, or undefined at the top level. */
+    readonly parentUrn?: string;
+}
+
+export interface Invoke {
+    readonly token: string;
+    readonly args: Record<string, any>;
+}
+
+export interface StackRun {
+    readonly stack: string;
+    readonly resources: readonly Resource[];
+    readonly invokes: readonly Invoke[];
+    /** The program's stack outputs, resolved. */
+    readonly outputs: Record<string, unknown>;
+    /** The error the program failed with, if it did. */
+    readonly error?: Error;
+}
+
+export type StackConfig = Record<string, any>;
+
+export interface RunOptions {
+    /** Edit the stack's parsed config before the run (the bad-config tests). */
+    readonly patch?: (config: StackConfig) => void;
+    /** Extra environment for the run (restored afterwards). */
+    readonly env?: Record<string, string>;
+}
+
+/** The `config:` map of Pulumi.<stack>.yaml, parsed. */
+export function readStackConfig(stack: string): StackConfig {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
+    return structuredClone(doc?.config ?? {});
+}
+
+/** What the engine hands the program: every value as a string, structured ones as JSON. */
+function engineConfig(config: StackConfig): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        out[k] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return out;
+}
+
+type RegisterFn = (req: any, cb: (err: unknown, resp: any) => void) => void;
+
+export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
+    const config = readStackConfig(stack);
+    options.patch?.(config);
+
+    const resources: Resource[] = [];
+    const invokes: Invoke[] = [];
+    let pending: { parentUrn?: string; custom: boolean } | undefined;
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const result = mocks.newResource(args);
+                const ctx = pending;
+                pending = undefined;
+                resources.push({
+                    urn: "",
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs,
+                    custom: ctx?.custom ?? Boolean(args.custom),
+                    parentUrn: ctx?.parentUrn,
+                });
+                return result;
+            },
+            call(args) {
+                invokes.push({ token: args.token, args: args.inputs });
+                return mocks.call(args);
+            },
+        },
+        "platform",
+        stack,
+        false,
+    );
+    // The mock monitor's registerResource calls newResource synchronously
+    // before its first await, so a wrapper can hand it the parent and learn the URN.
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: RegisterFn };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        const index = resources.length;
+        pending = { parentUrn: req.getParent() || undefined, custom: req.getCustom() };
+        register(req, (err, resp) => {
+            if (!err && resources[index]) {
+                (resources[index] as { urn: string }).urn = resp.getUrn();
+            }
+            cb(err, resp);
+        });
+    };
+    pulumi.runtime.setAllConfig(engineConfig(config));
+
+    const savedEnv = { ...process.env };
+    Object.assign(process.env, options.env ?? {});
+    let outputs: Record<string, unknown> = {};
+    let error: Error | undefined;
+    try {
+        delete require.cache[require.resolve(PROGRAM)];
+        const program = require(PROGRAM) as Record<string, unknown>;
+        outputs = await resolve(program);
+        await pulumi.runtime.disconnect();
+    } catch (e) {
+        error = e as Error;
+    } finally {
+        process.env = savedEnv;
+    }
+    return { stack, resources, invokes, outputs, error };
+}
+
+function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return new Promise((ok) => pulumi.output(exports).apply((v) => ok(v as Record<string, unknown>)));
+}
+
+/** The name of the resource a URN names (its last `::` segment). */
+export function urnName(urn: string | undefined): string | undefined {
+    return urn?.split("::").pop();
+}
+
+/** The type of the resource a URN names (the last link of its type chain). */
+export function urnType(urn: string | undefined): string | undefined {
+    return urn?.split("::")[2]?.split("$").pop();
+}
+
+/** Query helpers over a run. */
+export function ofType(run: StackRun, type: string): Resource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export function named(run: StackRun, type: string, name: string): Resource {
+    const r = run.resources.find((x) => x.type === type && x.name === name);
+    if (!r) {
+        throw new Error(`no ${type} named ${name} in ${run.stack}; have: ${ofType(run, type).map((x) => x.name).join(", ")}`);
+    }
+    return r;
+}
+
+export function childrenOf(run: StackRun, parent: Resource): Resource[] {
+    return run.resources.filter((r) => r.parentUrn === parent.urn);
+}
