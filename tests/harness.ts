@@ -20,6 +20,8 @@ export interface Resource {
     readonly name: string;
     readonly inputs: Record<string, any>;
     readonly custom: boolean;
+    /** Dotted paths of inputs that were marked secret (their values are unwrapped in `inputs`). */
+    readonly secretPaths: readonly string[];
     /** URN of the parent resource, or undefined at the top level. */
     readonly parentUrn?: string;
 }
@@ -80,11 +82,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                 const result = mocks.newResource(args);
                 const ctx = pending;
                 pending = undefined;
+                const secretPaths: string[] = [];
                 resources.push({
                     urn: "",
                     type: args.type,
                     name: args.name,
-                    inputs: args.inputs,
+                    inputs: unwrapSecrets(args.inputs, "", secretPaths),
+                    secretPaths,
                     custom: ctx?.custom ?? Boolean(args.custom),
                     parentUrn: ctx?.parentUrn,
                 });
@@ -132,6 +136,23 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     return { stack, resources, invokes, outputs, error };
 }
 
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Replaces the SDK's secret envelopes with their values, noting where they were. */
+function unwrapSecrets(v: any, path: string, found: string[]): any {
+    if (Array.isArray(v)) {
+        return v.map((x, i) => unwrapSecrets(x, `${path}[${i}]`, found));
+    }
+    if (v && typeof v === "object") {
+        if (v[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270") {
+            found.push(path || "(root)");
+            return unwrapSecrets(v.value, path, found);
+        }
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x, path ? `${path}.${k}` : k, found)]));
+    }
+    return v;
+}
+
 function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
     return new Promise((ok) => pulumi.output(exports).apply((v) => ok(v as Record<string, unknown>)));
 }
@@ -162,3 +183,17 @@ export function named(run: StackRun, type: string, name: string): Resource {
 export function childrenOf(run: StackRun, parent: Resource): Resource[] {
     return run.resources.filter((r) => r.parentUrn === parent.urn);
 }
+
+const cache = new Map<string, Promise<StackRun>>();
+
+/** One unpatched run per stack, shared by every test file (runs are deterministic). */
+export function stackRun(stack: string): Promise<StackRun> {
+    let run = cache.get(stack);
+    if (!run) {
+        run = runStack(stack);
+        cache.set(stack, run);
+    }
+    return run;
+}
+
+export const STACKS = ["dev", "prod"] as const;

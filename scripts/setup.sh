@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the plan and the tests need on a fresh Debian machine:
+# Node dependencies (npm ci, from the lock file), PostgreSQL and rsync from
+# Debian's packages, and the Django app's virtualenv (hash-pinned).
+# Idempotent: re-running only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+bash app/scripts/setup.sh

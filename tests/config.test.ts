@@ -1,0 +1,161 @@
+import { expect } from "chai";
+import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../lib/cidr";
+import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../lib/config";
+import { fargateMemoryOptions, isFargateSize } from "../lib/fargate";
+import { readStackConfig, runStack, StackConfig, STACKS } from "./harness";
+
+interface BadCase {
+    readonly stack: string;
+    readonly why: string;
+    readonly patch: (c: StackConfig) => void;
+    /** The message must contain this (the key path and what is wrong). */
+    readonly error: RegExp;
+}
+
+const BAD: readonly BadCase[] = [
+    { stack: "prod", why: "CPU not a Fargate size", patch: (c) => (c["platform:app"].cpu = 300), error: /^Pulumi\.prod\.yaml: app\.cpu: 300 is not a Fargate CPU size \(256, 512, 1024/m },
+    { stack: "dev", why: "memory does not pair with CPU", patch: (c) => Object.assign(c["platform:app"], { cpu: 256, memory: 4096 }), error: /Pulumi\.dev\.yaml: app\.memory: 4096 MiB does not pair with cpu 256 .*512, 1024, 2048/ },
+    { stack: "prod", why: "4096 CPU above 30 GB", patch: (c) => Object.assign(c["platform:app"], { cpu: 4096, memory: 32768 }), error: /app\.memory: 32768 MiB does not pair with cpu 4096 .*8192–30720 in steps of 1024/ },
+    { stack: "prod", why: "8192 CPU off the 4 GB step", patch: (c) => Object.assign(c["platform:app"], { cpu: 8192, memory: 18432 }), error: /app\.memory: 18432 MiB does not pair with cpu 8192/ },
+    { stack: "dev", why: "minCount above desiredCount", patch: (c) => Object.assign(c["platform:app"], { minCount: 3, desiredCount: 2, maxCount: 4 }), error: /app\.desiredCount: need minCount ≤ desiredCount ≤ maxCount, got 3 ≤ 2 ≤ 4/ },
+    { stack: "dev", why: "negative task count", patch: (c) => (c["platform:app"].minCount = -1), error: /app\.minCount: .*>=0/ },
+    { stack: "dev", why: "malformed CIDR", patch: (c) => (c["platform:network"].cidr = "10.0.0.300/16"), error: /network\.cidr: "10\.0\.0\.300\/16" is not an IPv4 CIDR/ },
+    { stack: "prod", why: "VPC prefix too small to split", patch: (c) => (c["platform:network"].cidr = "10.0.0.0/26"), error: /network\.cidr: 10\.0\.0\.0\/26: prefix \/26 is outside \/16–\/24/ },
+    { stack: "prod", why: "public CIDR", patch: (c) => (c["platform:network"].cidr = "8.8.0.0/16"), error: /network\.cidr: 8\.8\.0\.0\/16 is not inside an RFC 1918 private range/ },
+    { stack: "dev", why: "host bits set", patch: (c) => (c["platform:network"].cidr = "10.20.1.0/16"), error: /network\.cidr: 10\.20\.1\.0\/16 has host bits set/ },
+    { stack: "prod", why: "subnets do not fit", patch: (c) => (c["platform:network"].subnetMasks = { public: 19, private: 19, isolated: 19 }), error: /network\.subnetMasks: subnets need 24576 addresses per AZ but 10\.30\.0\.0\/16 over 3 AZs gives \/18 = 16384/ },
+    { stack: "prod", why: "four AZs", patch: (c) => (c["platform:network"].availabilityZones = 4), error: /network\.availabilityZones: 4 must be 2 or 3/ },
+    { stack: "dev", why: "unknown NAT mode", patch: (c) => (c["platform:network"].natGateways = "PerSubnet"), error: /network\.natGateways: "PerSubnet" is not a NAT mode \(Single, OnePerAz\)/ },
+    { stack: "prod", why: "boolean written as a string", patch: (c) => (c["platform:network"].flowLogs = "yes"), error: /network\.flowLogs: expected boolean, got "yes"/ },
+    { stack: "prod", why: "protect as a string", patch: (c) => (c["platform:stateful"].protect = "true"), error: /stateful\.protect: expected boolean, got "true"/ },
+    { stack: "dev", why: "retention CloudWatch refuses", patch: (c) => (c["platform:logs"].retentionDays = 10), error: /logs\.retentionDays: 10 is not a CloudWatch retention period/ },
+    { stack: "prod", why: "bad domain name", patch: (c) => (c["platform:app"].hostName = "App_Host.example.com"), error: /app\.hostName: "App_Host\.example\.com" is not a valid domain name/ },
+    { stack: "prod", why: "host outside the zone", patch: (c) => (c["platform:app"].hostName = "app.example.org"), error: /app\.hostName: app\.example\.org is not inside dns\.zoneName example\.com/ },
+    { stack: "dev", why: "missing host name", patch: (c) => delete c["platform:app"].hostName, error: /app\.hostName: expected string, got undefined|app\.hostName: .*expected string/ },
+    { stack: "dev", why: "misspelt key", patch: (c) => (c["platform:network"].natGateway = "Single"), error: /network\.natGateway: unknown key/ },
+    { stack: "prod", why: "unknown section", patch: (c) => (c["platform:databse"] = { size: 1 }), error: /databse: unknown key/ },
+    { stack: "dev", why: "bad region", patch: (c) => (c["aws:region"] = "mars-1"), error: /aws:region: "mars-1" is not an AWS region/ },
+    { stack: "dev", why: "ECR keep count zero", patch: (c) => (c["platform:images"].keepTaggedImages = 0), error: /images\.keepTaggedImages: / },
+    { stack: "prod", why: "unsupported platform", patch: (c) => (c["platform:images"].platform = "linux/386"), error: /images\.platform: / },
+];
+
+describe("config", () => {
+    describe("rejects bad stack files before registering anything", () => {
+        it("has a table of at least 12 cases", () => {
+            expect(BAD.length).to.be.at.least(12);
+        });
+        for (const bad of BAD) {
+            it(`${bad.stack}: ${bad.why}`, async () => {
+                const run = await runStack(bad.stack, { patch: bad.patch });
+                expect(run.error, "the program must fail").to.be.instanceOf(Error);
+                expect(run.error!.name).to.equal("ConfigError");
+                expect(run.error!.message).to.match(bad.error);
+                expect(run.resources.map((r) => r.type), "no resource may be registered").to.deep.equal([]);
+            });
+        }
+    });
+
+    describe("parseConfig", () => {
+        const raw = (stack: string): Record<string, unknown> => readStackConfig(stack);
+
+        it("fills every default for a minimal stack", () => {
+            const cfg = parseConfig({ "aws:region": "eu-west-1", "platform:dns": { zoneName: "example.net" }, "platform:app": { hostName: "example.net" } }, "min");
+            expect(cfg.network).to.deep.equal({
+                cidr: "10.0.0.0/16",
+                availabilityZones: 2,
+                natGateways: "Single",
+                subnetMasks: { public: 24, private: 20, isolated: 24 },
+                interfaceEndpoints: false,
+                flowLogs: false,
+            });
+            expect(cfg.app).to.include({ cpu: 512, memory: 1024, desiredCount: 2, minCount: 2, maxCount: 4 });
+            expect(cfg.stateful.protect).to.equal(false);
+            expect(cfg.logs.retentionDays).to.equal(30);
+            expect(cfg.region).to.equal("eu-west-1");
+        });
+
+        it("keeps what the stack files say", () => {
+            const prod = parseConfig(raw("prod"), "prod");
+            expect(prod.network).to.include({ availabilityZones: 3, natGateways: "OnePerAz", interfaceEndpoints: true, flowLogs: true });
+            expect(prod.stateful.protect).to.equal(true);
+            const dev = parseConfig(raw("dev"), "dev");
+            expect(dev.network).to.include({ availabilityZones: 2, natGateways: "Single", interfaceEndpoints: false, flowLogs: false });
+        });
+
+        it("needs no secure: value in any stack", () => {
+            for (const stack of STACKS) {
+                expect(JSON.stringify(raw(stack)), stack).to.not.include("secure");
+            }
+        });
+
+        it("reports every problem at once, each prefixed with the stack file", () => {
+            const c = raw("prod") as StackConfig;
+            c["platform:app"].cpu = 3;
+            c["platform:logs"].retentionDays = 2;
+            try {
+                parseConfig(c, "prod");
+                expect.fail("should throw");
+            } catch (e) {
+                expect(e).to.be.instanceOf(ConfigError);
+                const lines = (e as ConfigError).message.split("\n");
+                expect(lines).to.have.length(2);
+                for (const l of lines) {
+                    expect(l).to.match(/^Pulumi\.prod\.yaml: (app\.cpu|logs\.retentionDays): /);
+                }
+            }
+        });
+
+        it("decodes structured values the engine hands over as JSON text", () => {
+            expect(decodeConfigValues({ "aws:region": "us-east-1", "platform:x": '{"a":true}' })).to.deep.equal({ "aws:region": "us-east-1", "platform:x": { a: true } });
+        });
+    });
+
+    describe("Fargate sizes", () => {
+        const table: [number, number, boolean][] = [
+            [256, 512, true], [256, 2048, true], [256, 3072, false],
+            [512, 1024, true], [512, 4096, true], [512, 512, false],
+            [1024, 2048, true], [1024, 8192, true], [1024, 9216, false],
+            [2048, 16384, true], [2048, 3072, false],
+            [4096, 30720, true], [4096, 31744, false],
+            [8192, 16384, true], [8192, 61440, true], [8192, 20480, true], [8192, 17408, false],
+            [16384, 32768, true], [16384, 122880, true], [16384, 40960, true], [16384, 36864, false],
+            [300, 512, false],
+        ];
+        for (const [cpu, mem, ok] of table) {
+            it(`${cpu}/${mem} is ${ok ? "" : "not "}a Fargate size`, () => {
+                expect(isFargateSize(cpu, mem)).to.equal(ok);
+            });
+        }
+        it("counts the published options", () => {
+            expect([256, 512, 1024, 2048, 4096, 8192, 16384].map((c) => fargateMemoryOptions(c).length)).to.deep.equal([3, 4, 7, 13, 23, 12, 12]);
+        });
+    });
+
+    describe("CIDR and domain helpers", () => {
+        it("parses and classifies CIDRs", () => {
+            expect(parseCidr("10.0.0.0/16")).to.deep.equal({ address: 167772160, prefix: 16 });
+            for (const bad of ["10.0.0/16", "256.0.0.0/8", "10.0.0.0/33", "10.0.0.0", " 10.0.0.0/16"]) {
+                expect(parseCidr(bad), bad).to.equal(undefined);
+            }
+            expect(isNetworkAddress(parseCidr("192.168.4.0/22")!)).to.equal(true);
+            expect(isNetworkAddress(parseCidr("192.168.5.0/22")!)).to.equal(false);
+            expect(isPrivate(parseCidr("172.31.0.0/16")!)).to.equal(true);
+            expect(isPrivate(parseCidr("172.32.0.0/16")!)).to.equal(false);
+            expect(isPrivate(parseCidr("10.0.0.0/7")!)).to.equal(false);
+        });
+
+        it("sizes awsx's per-AZ blocks", () => {
+            expect([azBlockPrefix(16, 2), azBlockPrefix(16, 3)]).to.deep.equal([17, 18]);
+            expect(addressesPerAz([24, 20, 24])).to.equal(256 + 4096 + 256);
+        });
+
+        it("accepts host names and rejects the rest", () => {
+            for (const ok of ["example.com", "gitlab.dev.example.co.uk", "a-b.example.io"]) {
+                expect(isDomainName(ok), ok).to.equal(true);
+            }
+            for (const bad of ["localhost", "-a.example.com", "a..example.com", "Example.com", "example.com.", "1.2.3.4", `${"a".repeat(64)}.com`]) {
+                expect(isDomainName(bad), bad).to.equal(false);
+            }
+        });
+    });
+});

@@ -1,0 +1,81 @@
+import { expect } from "chai";
+import { named, ofType, stackRun, STACKS, StackRun } from "./harness";
+
+const vpcOf = (run: StackRun) => named(run, "awsx:ec2:Vpc", "network");
+const endpoints = (run: StackRun) => ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
+
+describe("network", () => {
+    it("spreads dev over 2 AZs with a single NAT gateway, prod over 3 with one per AZ", async () => {
+        const dev = vpcOf(await stackRun("dev")).inputs;
+        const prod = vpcOf(await stackRun("prod")).inputs;
+        expect([dev.numberOfAvailabilityZones, dev.natGateways.strategy]).to.deep.equal([2, "Single"]);
+        expect([prod.numberOfAvailabilityZones, prod.natGateways.strategy]).to.deep.equal([3, "OnePerAz"]);
+    });
+
+    it("creates public, private and isolated subnets, largest first, in every stack", async () => {
+        for (const stack of STACKS) {
+            const specs = vpcOf(await stackRun(stack)).inputs.subnetSpecs as { type: string; cidrMask: number }[];
+            expect(specs.map((s) => s.type).sort(), stack).to.deep.equal(["Isolated", "Private", "Public"]);
+            const masks = specs.map((s) => s.cidrMask);
+            expect(masks, stack).to.deep.equal([...masks].sort((a, b) => a - b));
+            expect(vpcOf(await stackRun(stack)).inputs.subnetStrategy).to.equal("Auto");
+        }
+    });
+
+    it("returns one subnet id per AZ per tier", async () => {
+        const { outputs } = await stackRun("prod");
+        for (const key of ["publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"]) {
+            expect(outputs[key], key).to.have.length(3);
+        }
+    });
+
+    it("has an S3 gateway endpoint on every route table in every stack", async () => {
+        for (const stack of STACKS) {
+            const s3 = endpoints(await stackRun(stack)).filter((e) => e.inputs.serviceName === "com.amazonaws.us-east-1.s3");
+            expect(s3, stack).to.have.length(1);
+            expect(s3[0].inputs.vpcEndpointType).to.equal("Gateway");
+            // 1 public table + one per private and isolated subnet (the mock's awsx layout).
+            const azs = stack === "prod" ? 3 : 2;
+            expect(s3[0].inputs.routeTableIds, stack).to.have.length(1 + 2 * azs);
+        }
+    });
+
+    it("adds ecr.api, ecr.dkr, logs and secretsmanager interface endpoints in prod only", async () => {
+        const iface = (run: StackRun) => endpoints(run).filter((e) => e.inputs.vpcEndpointType === "Interface");
+        expect(iface(await stackRun("dev"))).to.deep.equal([]);
+        const prod = await stackRun("prod");
+        const services = iface(prod).map((e) => e.inputs.serviceName).sort();
+        expect(services).to.deep.equal(["ecr.api", "ecr.dkr", "logs", "secretsmanager"].map((s) => `com.amazonaws.us-east-1.${s}`));
+        const sg = named(prod, "aws:ec2/securityGroup:SecurityGroup", "network-endpoints");
+        for (const e of iface(prod)) {
+            expect(e.inputs.privateDnsEnabled).to.equal(true);
+            expect(e.inputs.subnetIds).to.deep.equal(prod.outputs.privateSubnetIds);
+            expect(e.inputs.securityGroupIds).to.have.length(1);
+        }
+        const rule = ofType(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.name.startsWith(sg.name));
+        expect(rule.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4])).to.deep.equal([[443, 443, "10.30.0.0/16"]]);
+    });
+
+    it("sends VPC flow logs to a retained log group through a scoped role in prod only", async () => {
+        expect(ofType(await stackRun("dev"), "aws:ec2/flowLog:FlowLog")).to.deep.equal([]);
+        const prod = await stackRun("prod");
+        const [flow] = ofType(prod, "aws:ec2/flowLog:FlowLog");
+        expect(flow.inputs.trafficType).to.equal("ALL");
+        expect(flow.inputs.logDestinationType).to.equal("cloud-watch-logs");
+        const group = named(prod, "aws:cloudwatch/logGroup:LogGroup", "network-flow-logs");
+        expect(group.inputs.retentionInDays).to.equal(365);
+        const role = named(prod, "aws:iam/role:Role", "network-flow-logs");
+        const trust = JSON.parse(role.inputs.assumeRolePolicy);
+        expect(trust.Statement[0].Principal.Service).to.equal("vpc-flow-logs.amazonaws.com");
+        const policy = JSON.parse(named(prod, "aws:iam/rolePolicy:RolePolicy", "network-flow-logs-policy").inputs.policy);
+        expect(policy.Statement[0].Resource[0]).to.match(/^arn:aws:logs:.*:log-group:\/platform\/network-flow-logs-/);
+    });
+
+    it("strips the VPC's default security group in every stack", async () => {
+        for (const stack of STACKS) {
+            const [dflt] = ofType(await stackRun(stack), "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup");
+            expect(dflt.inputs.ingress ?? [], stack).to.deep.equal([]);
+            expect(dflt.inputs.egress ?? [], stack).to.deep.equal([]);
+        }
+    });
+});

@@ -1,0 +1,48 @@
+import { expect } from "chai";
+import { assertNamedActions } from "../lib/shared";
+import { ofType, stackRun, STACKS, urnName } from "./harness";
+
+const WORLD = ["0.0.0.0/0", "::/0"];
+
+describe("security baseline", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: the only world-open ingress is 80 and 443 on the load balancer`, async () => {
+            const run = await stackRun(stack);
+            const rules = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            const open = rules.filter((r) => WORLD.includes(r.inputs.cidrIpv4) || WORLD.includes(r.inputs.cidrIpv6));
+            const lbSg = ofType(run, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === "network-lb");
+            expect(lbSg).to.not.equal(undefined);
+            expect(open.map((r) => [r.inputs.fromPort, r.inputs.toPort]).sort()).to.deep.equal([[443, 443], [80, 80]]);
+            for (const r of open) {
+                expect(r.inputs.securityGroupId, r.name).to.equal(run.outputs.loadBalancerSecurityGroupId);
+            }
+            // Inline rules on security groups would escape the check above: there must be none.
+            for (const g of ofType(run, "aws:ec2/securityGroup:SecurityGroup")) {
+                expect(g.inputs.ingress ?? [], g.name).to.deep.equal([]);
+            }
+            expect(ofType(run, "aws:ec2/securityGroupRule:SecurityGroupRule")).to.deep.equal([]);
+        });
+
+        it(`${stack}: IAM policies name their actions and resources`, async () => {
+            const run = await stackRun(stack);
+            const policies = ofType(run, "aws:iam/rolePolicy:RolePolicy");
+            for (const p of policies) {
+                for (const s of JSON.parse(p.inputs.policy).Statement) {
+                    for (const a of [s.Action].flat()) {
+                        expect(a, `${urnName(p.urn)} action`).to.not.match(/\*/);
+                    }
+                    for (const r of [s.Resource].flat()) {
+                        expect(r, `${urnName(p.urn)} resource`).to.match(/^arn:aws:/);
+                    }
+                }
+            }
+        });
+    }
+
+    it("refuses wildcard IAM actions at construction time", () => {
+        expect(() => assertNamedActions(["s3:GetObject"])).to.not.throw();
+        for (const bad of ["*", "s3:*", "s3:Get*", "s3"]) {
+            expect(() => assertNamedActions([bad]), bad).to.throw(/not a named action/);
+        }
+    });
+});

@@ -1,0 +1,89 @@
+import { Resource, runStack, StackRun } from "../tests/harness";
+
+/**
+ * Offline plan: runs index.ts for a stack under Pulumi mocks (exactly as the
+ * tests do) and prints the resource tree with the inputs a reviewer checks.
+ * It is a plan, not a deployment: nothing here talks to AWS.
+ *
+ *   npm run plan -- dev
+ */
+
+type Picker = (i: Record<string, any>) => Record<string, unknown>;
+
+const compact = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** The few inputs per type that a reviewer actually looks at. */
+const KEY_INPUTS: Record<string, Picker> = {
+    "awsx:ec2:Vpc": (i) => ({ cidr: i.cidrBlock, azs: i.numberOfAvailabilityZones, nat: i.natGateways?.strategy, subnets: (i.subnetSpecs ?? []).map((s: any) => `${s.name}/${s.cidrMask}`).join(",") }),
+    "aws:ec2/securityGroup:SecurityGroup": (i) => ({ description: i.description }),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (i) => ({ port: i.fromPort === i.toPort ? i.fromPort : `${i.fromPort}-${i.toPort}`, from: i.cidrIpv4 ?? i.referencedSecurityGroupId }),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i) => ({ ports: `${i.fromPort}-${i.toPort}`, to: i.cidrIpv4 ?? i.referencedSecurityGroupId }),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": (i) => ({ service: i.serviceName, type: i.vpcEndpointType }),
+    "aws:ec2/flowLog:FlowLog": (i) => ({ traffic: i.trafficType, to: i.logDestinationType }),
+    "aws:cloudwatch/logGroup:LogGroup": (i) => ({ retentionDays: i.retentionInDays }),
+    "aws:ecr/repository:Repository": (i) => ({ tags: i.imageTagMutability, scanOnPush: i.imageScanningConfiguration?.scanOnPush, encryption: i.encryptionConfigurations?.[0]?.encryptionType }),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (JSON.parse(i.policy).rules as any[]).map((r) => r.description).join("; ") }),
+    "docker:index/image:Image": (i) => ({ image: i.imageName, platform: i.build?.platform }),
+    "aws:ecs/cluster:Cluster": (i) => ({ settings: (i.settings ?? []).map((s: any) => `${s.name}=${s.value}`).join(",") }),
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (i) => ({ providers: (i.capacityProviders ?? []).join(",") }),
+};
+
+function describe(r: Resource): string {
+    const picked = KEY_INPUTS[r.type]?.(r.inputs) ?? {};
+    const shown = Object.entries(picked)
+        .filter(([, v]) => v !== undefined && v !== "")
+        .map(([k, v]) => `${k}=${compact(v)}`)
+        .join(" ");
+    return `${r.type}  ${r.name}${shown ? `  ${shown}` : ""}`;
+}
+
+export function renderPlan(run: StackRun): string {
+    const lines: string[] = [];
+    const byParent = new Map<string | undefined, Resource[]>();
+    for (const r of run.resources) {
+        byParent.set(r.parentUrn, [...(byParent.get(r.parentUrn) ?? []), r]);
+    }
+    const walk = (parentUrn: string | undefined, depth: number): void => {
+        const kids = [...(byParent.get(parentUrn) ?? [])].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+        for (const r of kids) {
+            lines.push(`${"  ".repeat(depth)}${describe(r)}`);
+            walk(r.urn, depth + 1);
+        }
+    };
+    lines.push(`Offline plan for stack "${run.stack}" (Pulumi mocks, no AWS calls: this is a plan, not a deployment)`, "");
+    walk(undefined, 1);
+    const counts = new Map<string, number>();
+    for (const r of run.resources) {
+        counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    }
+    lines.push("", "Resources per type:");
+    for (const [type, n] of [...counts].sort((a, b) => a[0].localeCompare(b[0]))) {
+        lines.push(`  ${String(n).padStart(3)}  ${type}`);
+    }
+    lines.push(`  ${String(run.resources.length).padStart(3)}  total`, "", "Stack outputs:");
+    for (const [k, v] of Object.entries(run.outputs)) {
+        lines.push(`  ${k}: ${compact(v)}`);
+    }
+    return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+    const stack = process.argv[2];
+    if (!stack) {
+        console.error("usage: npm run plan -- <stack>   (dev, prod)");
+        process.exit(2);
+    }
+    const run = await runStack(stack);
+    if (run.error) {
+        console.error(run.error.message);
+        process.exit(1);
+    }
+    console.log(renderPlan(run));
+}
+
+if (require.main === module) {
+    main().catch((e: unknown) => {
+        console.error(e instanceof Error ? e.message : e);
+        process.exit(1);
+    });
+}
