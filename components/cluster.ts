@@ -23,7 +23,7 @@ export class Cluster extends pulumi.ComponentResource {
             { settings: [{ name: "containerInsights", value: a.containerInsights }] },
             parent,
         );
-        new aws.ecs.ClusterCapacityProviders(
+        const capacity = new aws.ecs.ClusterCapacityProviders(
             `${name}-capacity`,
             {
                 clusterName: cluster.name,
@@ -32,8 +32,10 @@ export class Cluster extends pulumi.ComponentResource {
             },
             parent,
         );
-        this.clusterArn = cluster.arn;
-        this.clusterName = cluster.name;
+        // Services read the cluster through the capacity association, so none is
+        // created before FARGATE_SPOT is attached to the cluster.
+        this.clusterArn = pulumi.all([cluster.arn, capacity.id]).apply(([arn]) => arn);
+        this.clusterName = capacity.clusterName;
         this.registerOutputs({ clusterArn: this.clusterArn, clusterName: this.clusterName });
     }
 }

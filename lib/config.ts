@@ -126,6 +126,56 @@ const clusterSchema = z.strictObject({
 const dnsSchema = z.strictObject({
     /** The Route 53 public hosted zone that holds every host name of the stack. */
     zoneName: domainName,
+    /** An existing ACM certificate covering every host name; unset: one is issued and DNS-validated. */
+    certificateArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an ACM certificate ARN` })
+        .optional(),
+});
+
+const loadBalancerSchema = z.strictObject({
+    /** ELB deletion protection (prod). */
+    deletionProtection: z.boolean().default(false),
+    /** HTTP desync mitigation; "monitor" is not accepted (Security Hub ELB.12). */
+    desyncMitigation: z.enum(["defensive", "strictest"]).default("defensive"),
+    /** Days to keep ALB access logs in their bucket. */
+    accessLogDays: z.number().int().min(1).max(3650).default(90),
+    /** Idle timeout in seconds. */
+    idleTimeout: z.number().int().min(1).max(4000).default(60),
+});
+
+const databaseSchema = z.strictObject({
+    /** PostgreSQL major version (RDS). */
+    engineVersion: z.enum(["16", "17"]).default("17"),
+    /** RDS instance class; burstable t4g is fine for dev, use m/r classes for steady prod load. */
+    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an RDS instance class (db.t4g.micro, ...)` }).default("db.t4g.micro"),
+    /** Initial storage in GiB (gp3). */
+    allocatedStorageGb: z.number().int().min(20).max(65536).default(20),
+    /** Storage autoscaling ceiling in GiB; must be ≥ allocatedStorageGb. */
+    maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(100),
+    /** Standby in a second AZ. */
+    multiAz: z.boolean().default(false),
+    /** Automated backup retention; 0 is refused (it disables backups). */
+    backupRetentionDays: z.number().int().min(1).max(35).default(7),
+    /** Performance Insights (7 days free retention). */
+    performanceInsights: z.boolean().default(false),
+}).superRefine((d, ctx) => {
+    if (d.maxAllocatedStorageGb < d.allocatedStorageGb) {
+        ctx.addIssue({ code: "custom", path: ["maxAllocatedStorageGb"], message: `${d.maxAllocatedStorageGb} is below allocatedStorageGb ${d.allocatedStorageGb}` });
+    }
+});
+
+const alarmsSchema = z.strictObject({
+    /** Optional e-mail subscribed to the stack's alarm topic (confirm the subscription mail). */
+    email: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an e-mail address` }).optional(),
+    /** Target 5xx responses as a percentage of requests, over 5 minutes. */
+    http5xxPercent: z.number().positive().max(100).default(5),
+    /** Target response time p99, seconds. */
+    p99LatencySeconds: z.number().positive().max(60).default(2),
+    /** Service average CPU, percent. */
+    cpuPercent: z.number().positive().max(100).default(85),
+    /** Service average memory, percent. */
+    memoryPercent: z.number().positive().max(100).default(85),
 });
 
 const serviceSizing = {
@@ -160,10 +210,49 @@ function checkSizing(s: { cpu: number; memory: number; minCount: number; desired
     }
 }
 
+const deploymentSchema = z
+    .strictObject({
+        /**
+         * ROLLING: replace tasks behind one target group (dev). CANARY / BLUE_GREEN:
+         * ECS shifts traffic between two target groups and can roll back within the
+         * bake time on the deployment alarms (prod).
+         */
+        strategy: z.enum(["ROLLING", "CANARY", "BLUE_GREEN"]).default("ROLLING"),
+        /** Minutes the new revision runs with full traffic before the old one is removed. */
+        bakeTimeMinutes: z.number().int().min(0).max(1440).default(10),
+        /** CANARY: share of traffic sent to the new revision first. */
+        canaryPercent: z.number().min(0.1).max(100).default(10),
+        /** CANARY: minutes at canaryPercent before shifting the rest. */
+        canaryBakeTimeMinutes: z.number().int().min(0).max(1440).default(5),
+    });
+
+const autoscalingSchema = z.strictObject({
+    /** Target average CPU percent. */
+    cpuTarget: z.number().min(10).max(95).default(60),
+    /** Target ALB requests per task per minute. */
+    requestsPerTarget: z.number().int().min(1).default(1000),
+    /** Seconds after a scale-out before the next one. */
+    scaleOutCooldown: z.number().int().min(0).max(3600).default(60),
+    /** Seconds after a scale-in before the next one; longer than scale-out so capacity drains slowly. */
+    scaleInCooldown: z.number().int().min(0).max(3600).default(300),
+}).superRefine((a, ctx) => {
+    if (a.scaleInCooldown <= a.scaleOutCooldown) {
+        ctx.addIssue({ code: "custom", path: ["scaleInCooldown"], message: `${a.scaleInCooldown} must be longer than scaleOutCooldown ${a.scaleOutCooldown}` });
+    }
+});
+
 const appSchema = z
     .strictObject({
         /** Public host name of the Django app; must sit inside dns.zoneName. */
         hostName: domainName,
+        /** Container port gunicorn listens on. */
+        port: z.number().int().min(1024).max(65535).default(8000),
+        /** Readiness path the target group checks (checks the database). */
+        healthCheckPath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a URL path` }).default("/readyz"),
+        /** Run on FARGATE_SPOT (needs cluster.fargateSpot). */
+        spot: z.boolean().default(false),
+        deployment: deploymentSchema.prefault({}),
+        autoscaling: autoscalingSchema.prefault({}),
         ...serviceSizing,
         cpu: serviceSizing.cpu.default(512),
         memory: serviceSizing.memory.default(1024),
@@ -187,9 +276,18 @@ const sectionsSchema = z
         cluster: clusterSchema.prefault({}),
         dns: dnsSchema,
         app: appSchema,
+        loadBalancer: loadBalancerSchema.prefault({}),
+        database: databaseSchema.prefault({}),
+        alarms: alarmsSchema.prefault({}),
         stateful: statefulSchema.prefault({}),
     })
     .superRefine((c, ctx) => {
+        if (c.app.spot && !c.cluster.fargateSpot) {
+            ctx.addIssue({ code: "custom", path: ["app", "spot"], message: "true needs cluster.fargateSpot: true" });
+        }
+        if (c.app.spot && c.images.platform !== "linux/amd64") {
+            ctx.addIssue({ code: "custom", path: ["app", "spot"], message: "Fargate Spot runs x86_64 only; images.platform must be linux/amd64" });
+        }
         const zone = c.dns.zoneName;
         if (c.app.hostName !== zone && !c.app.hostName.endsWith(`.${zone}`)) {
             ctx.addIssue({ code: "custom", path: ["app", "hostName"], message: `${c.app.hostName} is not inside dns.zoneName ${zone}` });
@@ -205,6 +303,7 @@ export interface PlatformConfig extends Sections {
 
 export type NetworkConfig = Sections["network"];
 export type AppConfig = Sections["app"];
+export type DatabaseConfig = Sections["database"];
 
 /** Raised for any invalid configuration; its message names the stack file and the key path. */
 export class ConfigError extends Error {

@@ -9,13 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 /** A CloudWatch log group that never keeps logs forever. */
 export function logGroup(
     name: string,
-    args: { readonly retentionInDays: number; readonly namePrefix?: string },
+    args: { readonly retentionInDays: number; readonly logGroupName?: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
 ): aws.cloudwatch.LogGroup {
     return new aws.cloudwatch.LogGroup(
         name,
         {
-            namePrefix: args.namePrefix ?? `/platform/${name}-`,
+            // A fixed name only where AWS writes to a name it chooses (RDS log exports).
+            ...(args.logGroupName ? { name: args.logGroupName } : { namePrefix: `/platform/${name}-` }),
             retentionInDays: args.retentionInDays,
         },
         opts,
@@ -39,9 +40,37 @@ export function assertNamedActions(actions: readonly string[]): void {
     }
 }
 
+/**
+ * Actions AWS authorizes only against `Resource: "*"` (no resource-level
+ * permissions exist for them). They are the only ones a statement may grant
+ * on `*`; everything else is scoped to named ARNs.
+ */
+export const RESOURCELESS_ACTIONS: readonly string[] = [
+    "ecr:GetAuthorizationToken",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+];
+
+/** Fails when a statement grants on `*` an action that supports resource-level permissions. */
+export function assertScoped(s: PolicyStatement): void {
+    if (Array.isArray(s.resources) && s.resources.includes("*")) {
+        const scopable = s.actions.filter((a) => !RESOURCELESS_ACTIONS.includes(a));
+        if (scopable.length > 0) {
+            throw new Error(`IAM actions ${scopable.join(", ")} must be scoped to named resources, not *`);
+        }
+    }
+}
+
 export function policyDocument(statements: readonly PolicyStatement[]): pulumi.Output<string> {
     for (const s of statements) {
         assertNamedActions(s.actions);
+        assertScoped(s);
     }
     return pulumi.jsonStringify({
         Version: "2012-10-17",

@@ -50,6 +50,45 @@ const computed: Record<string, Computer> = {
     },
     "aws:iam/role:Role": (name) => ({ name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` }),
     "aws:ecs/cluster:Cluster": (name) => ({ name, arn: arn("ecs", `cluster/${name}`) }),
+    "aws:lb/loadBalancer:LoadBalancer": (name) => {
+        const suffix = `app/${name}/${short(name).slice(0, 16)}`;
+        return { arn: arn("elasticloadbalancing", `loadbalancer/${suffix}`), arnSuffix: suffix, dnsName: `${name}-123.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
+    },
+    "aws:lb/targetGroup:TargetGroup": (name) => {
+        const suffix = `targetgroup/${name}/${short(name).slice(0, 16)}`;
+        return { arn: arn("elasticloadbalancing", suffix), arnSuffix: suffix };
+    },
+    "aws:lb/listener:Listener": (name) => ({ arn: arn("elasticloadbalancing", `listener/app/public/${short(name)}`) }),
+    "aws:lb/listenerRule:ListenerRule": (name) => ({ arn: arn("elasticloadbalancing", `listener-rule/app/public/${short(name)}`) }),
+    "aws:acm/certificate:Certificate": (name, i) => ({
+        arn: arn("acm", `certificate/${short(name)}`),
+        domainValidationOptions: [i.domainName, ...(i.subjectAlternativeNames ?? [])].map((d: string) => ({
+            domainName: d,
+            resourceRecordName: `_${short(d)}.${d}.`,
+            resourceRecordType: "CNAME",
+            resourceRecordValue: `_${short(d)}.acm-validations.aws.`,
+        })),
+    }),
+    "aws:acm/certificateValidation:CertificateValidation": (_name, i) => ({ certificateArn: i.certificateArn }),
+    "aws:route53/record:Record": (_name, i) => ({ fqdn: String(i.name).replace(/\.$/, "") }),
+    "aws:rds/instance:Instance": (name, i) => ({
+        address: `${i.identifier ?? name}.abcdefghijkl.${REGION}.rds.amazonaws.com`,
+        port: 5432,
+        endpoint: `${i.identifier ?? name}.abcdefghijkl.${REGION}.rds.amazonaws.com:5432`,
+        arn: arn("rds", `db:${i.identifier ?? name}`),
+    }),
+    "aws:rds/subnetGroup:SubnetGroup": (name) => ({ name: `${name}-${short(name).slice(0, 7)}` }),
+    "aws:rds/parameterGroup:ParameterGroup": (name) => ({ name: `${name}-${short(name).slice(0, 7)}` }),
+    "aws:secretsmanager/secret:Secret": (name) => ({ arn: arn("secretsmanager", `secret:${name}-${short(name).slice(0, 6)}`) }),
+    "random:index/randomPassword:RandomPassword": (name, i) => ({ result: `generated-${short(name)}`.padEnd(Number(i.length ?? 16), "x").slice(0, Number(i.length ?? 16)) }),
+    "aws:s3/bucket:Bucket": (name) => {
+        const bucket = `${name}-${short(name).slice(0, 7)}`;
+        return { bucket, arn: `arn:aws:s3:::${bucket}` };
+    },
+    "aws:sns/topic:Topic": (name) => ({ arn: arn("sns", name) }),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (name) => ({ name: `${name}-${short(name).slice(0, 7)}`, arn: arn("cloudwatch", `alarm:${name}`) }),
+    "aws:ecs/taskDefinition:TaskDefinition": (name) => ({ arn: arn("ecs", `task-definition/${name}:1`) }),
+    "aws:ecs/service:Service": (name, i) => ({ name: i.name ?? name }),
 };
 
 const computedIds: Record<string, (name: string) => string> = {
@@ -80,6 +119,10 @@ export function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCall
             return { id: REGION, name: REGION, region: REGION };
         case "aws:index/getCallerIdentity:getCallerIdentity":
             return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "MOCK" };
+        case "aws:route53/getZone:getZone":
+            return { id: "Z0123456789ABCDEFGHIJ", zoneId: "Z0123456789ABCDEFGHIJ", name: args.inputs.name, privateZone: false };
+        case "aws:elb/getServiceAccount:getServiceAccount":
+            return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
         case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
         default:

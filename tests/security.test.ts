@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { assertNamedActions } from "../lib/shared";
+import { assertNamedActions, assertScoped, RESOURCELESS_ACTIONS } from "../lib/shared";
 import { ofType, stackRun, STACKS, urnName } from "./harness";
 
 const WORLD = ["0.0.0.0/0", "::/0"];
@@ -28,16 +28,28 @@ describe("security baseline", () => {
             const policies = ofType(run, "aws:iam/rolePolicy:RolePolicy");
             for (const p of policies) {
                 for (const s of JSON.parse(p.inputs.policy).Statement) {
-                    for (const a of [s.Action].flat()) {
+                    const actions: string[] = [s.Action].flat();
+                    for (const a of actions) {
                         expect(a, `${urnName(p.urn)} action`).to.not.match(/\*/);
                     }
                     for (const r of [s.Resource].flat()) {
-                        expect(r, `${urnName(p.urn)} resource`).to.match(/^arn:aws:/);
+                        if (r === "*") {
+                            // Only actions AWS cannot scope may be granted on *.
+                            expect(RESOURCELESS_ACTIONS, `${urnName(p.urn)} grants ${actions} on *`).to.include.members(actions);
+                        } else {
+                            expect(r, `${urnName(p.urn)} resource`).to.match(/^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:[^*]+(\/\*|:\*)?$/);
+                        }
                     }
                 }
             }
         });
     }
+
+    it("refuses scopable actions on * at construction time", () => {
+        expect(() => assertScoped({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] })).to.not.throw();
+        expect(() => assertScoped({ actions: ["ecr:GetAuthorizationToken", "s3:GetObject"], resources: ["*"] })).to.throw(/s3:GetObject must be scoped/);
+        expect(() => assertScoped({ actions: ["s3:GetObject"], resources: ["arn:aws:s3:::b/*"] })).to.not.throw();
+    });
 
     it("refuses wildcard IAM actions at construction time", () => {
         expect(() => assertNamedActions(["s3:GetObject"])).to.not.throw();

@@ -1,0 +1,152 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { allowPortFrom, logGroup } from "../lib/shared";
+
+export const POSTGRES_PORT = 5432;
+
+export interface DatabaseArgs {
+    /** RDS instance identifier; fixed so its log groups can be created (with retention) before RDS does. */
+    readonly identifier: string;
+    readonly vpcId: pulumi.Input<string>;
+    /** Isolated subnets: no route to or from the internet. */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** PostgreSQL major version; RDS applies minor upgrades itself. */
+    readonly engineVersion: string;
+    readonly instanceClass: string;
+    readonly allocatedStorageGb: number;
+    readonly maxAllocatedStorageGb: number;
+    readonly multiAz: boolean;
+    readonly backupRetentionDays: number;
+    readonly performanceInsights: boolean;
+    /** Deletion protection, final snapshot, Pulumi `protect`. */
+    readonly protect: boolean;
+    /** Retention of the exported PostgreSQL logs. */
+    readonly logRetentionDays: number;
+    /** Initial database name. Defaults to "app". */
+    readonly databaseName?: string;
+    /** Master user name (not the engine default, Security Hub RDS.25). Defaults to "platform_admin". */
+    readonly username?: string;
+}
+
+/**
+ * RDS PostgreSQL in isolated subnets, TLS forced, encrypted, with its
+ * credentials generated and kept in Secrets Manager. Its security group admits
+ * nobody until a client calls `allowFrom`.
+ *
+ * Credentials are a generated password in our own secret rather than
+ * `manageMasterUserPassword`: RDS rotates a managed master secret every 7 days,
+ * and ECS injects secrets only at task start, so every running task would lose
+ * its database at the first rotation.
+ */
+export class Database extends pulumi.ComponentResource {
+    readonly address: pulumi.Output<string>;
+    readonly port: pulumi.Output<number>;
+    readonly databaseName: string;
+    /** Secret JSON: engine, host, port, dbname, username, password. */
+    readonly secretArn: pulumi.Output<string>;
+    readonly securityGroupId: pulumi.Output<string>;
+    readonly instanceArn: pulumi.Output<string>;
+
+    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:database:Database", name, {}, opts);
+        const a = { databaseName: "app", username: "platform_admin", ...args };
+        const parent = { parent: this };
+        const kept = { parent: this, protect: a.protect };
+
+        const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: a.vpcId, description: `${name}: PostgreSQL from allowed clients only` }, parent);
+        const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: a.subnetIds }, parent);
+        const params = new aws.rds.ParameterGroup(
+            `${name}-params`,
+            {
+                family: `postgres${a.engineVersion}`,
+                parameters: [
+                    { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
+                    { name: "log_min_duration_statement", value: "1000" },
+                ],
+            },
+            parent,
+        );
+
+        // Alphanumeric only: the password travels in URLs and shell-quoted env.
+        const password = new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
+
+        const logGroups = ["postgresql", "upgrade"].map((kind) =>
+            logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}` }, parent),
+        );
+
+        const instance = new aws.rds.Instance(
+            name,
+            {
+                identifier: a.identifier,
+                engine: "postgres",
+                engineVersion: a.engineVersion,
+                autoMinorVersionUpgrade: true,
+                instanceClass: a.instanceClass,
+                allocatedStorage: a.allocatedStorageGb,
+                maxAllocatedStorage: a.maxAllocatedStorageGb,
+                storageType: "gp3",
+                storageEncrypted: true,
+                dbName: a.databaseName,
+                username: a.username,
+                password: password.result,
+                iamDatabaseAuthenticationEnabled: true,
+                dbSubnetGroupName: subnets.name,
+                vpcSecurityGroupIds: [sg.id],
+                parameterGroupName: params.name,
+                publiclyAccessible: false,
+                multiAz: a.multiAz,
+                backupRetentionPeriod: a.backupRetentionDays,
+                copyTagsToSnapshot: true,
+                deletionProtection: a.protect,
+                skipFinalSnapshot: !a.protect,
+                finalSnapshotIdentifier: a.protect ? `${a.identifier}-final` : undefined,
+                performanceInsightsEnabled: a.performanceInsights,
+                performanceInsightsRetentionPeriod: a.performanceInsights ? 7 : undefined,
+                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+                // Changes wait for the maintenance window instead of restarting prod mid-day.
+                applyImmediately: !a.protect,
+            },
+            { ...kept, dependsOn: logGroups },
+        );
+
+        const secret = new aws.secretsmanager.Secret(
+            `${name}-credentials`,
+            { description: `${name}: PostgreSQL credentials`, recoveryWindowInDays: a.protect ? 30 : 0 },
+            kept,
+        );
+        new aws.secretsmanager.SecretVersion(
+            `${name}-credentials`,
+            {
+                secretId: secret.id,
+                secretString: pulumi.jsonStringify({
+                    engine: "postgres",
+                    host: instance.address,
+                    port: instance.port,
+                    dbname: a.databaseName,
+                    username: a.username,
+                    password: password.result,
+                }),
+            },
+            parent,
+        );
+
+        this.address = instance.address;
+        this.port = instance.port;
+        this.databaseName = a.databaseName;
+        this.secretArn = secret.arn;
+        this.securityGroupId = sg.id;
+        this.instanceArn = instance.arn;
+        this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, securityGroupId: this.securityGroupId });
+    }
+}
+
+/** Opens PostgreSQL on `databaseSecurityGroupId` to one client security group. */
+export function allowDatabaseClient(
+    name: string,
+    databaseSecurityGroupId: pulumi.Input<string>,
+    clientSecurityGroupId: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): aws.vpc.SecurityGroupIngressRule {
+    return allowPortFrom(name, { securityGroupId: databaseSecurityGroupId, sourceSecurityGroupId: clientSecurityGroupId, port: POSTGRES_PORT, description: `PostgreSQL from ${name}` }, opts);
+}

@@ -1,0 +1,377 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { serviceAlarms } from "../lib/alarms";
+import { requestCountLabel, serviceAutoscaling } from "../lib/autoscaling";
+import { secureBucket } from "../lib/bucket";
+import { taskRoles } from "../lib/ecsTask";
+import { SERVICE_HEALTH } from "../lib/rollout";
+import { allowPortFrom, logGroup, serviceRole } from "../lib/shared";
+import { allowDatabaseClient } from "./database";
+
+export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
+
+export interface DjangoServiceArgs {
+    readonly clusterArn: pulumi.Input<string>;
+    readonly clusterName: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
+    /** Private subnets; tasks never get a public IP. */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The shared ALB: its HTTPS listener gets a host rule for `hostName`. */
+    readonly loadBalancer: {
+        readonly arnSuffix: pulumi.Input<string>;
+        readonly httpsListenerArn: pulumi.Input<string>;
+        readonly securityGroupId: pulumi.Input<string>;
+    };
+    readonly hostName: string;
+    /** Unique per listener; services sharing the ALB each take their own. */
+    readonly listenerPriority: number;
+    /** Image by digest. */
+    readonly image: pulumi.Input<string>;
+    readonly repositoryArn: pulumi.Input<string>;
+    readonly cpu: number;
+    readonly memory: number;
+    /** Must match the image's platform. */
+    readonly cpuArchitecture: "X86_64" | "ARM64";
+    readonly port?: number;
+    readonly healthCheckPath?: string;
+    readonly desiredCount: number;
+    readonly minCount: number;
+    readonly maxCount: number;
+    /** FARGATE_SPOT instead of FARGATE (dev). */
+    readonly spot?: boolean;
+    readonly deployment: {
+        readonly strategy: DeploymentStrategy;
+        readonly bakeTimeMinutes: number;
+        readonly canaryPercent: number;
+        readonly canaryBakeTimeMinutes: number;
+    };
+    readonly autoscaling: {
+        readonly cpuTarget: number;
+        readonly requestsPerTarget: number;
+        readonly scaleOutCooldown: number;
+        readonly scaleInCooldown: number;
+    };
+    readonly database: {
+        readonly address: pulumi.Input<string>;
+        readonly port: pulumi.Input<number>;
+        readonly name: string;
+        readonly secretArn: pulumi.Input<string>;
+        readonly securityGroupId: pulumi.Input<string>;
+    };
+    readonly logRetentionDays: number;
+    readonly alarms: {
+        readonly topicArn: pulumi.Input<string>;
+        readonly http5xxPercent: number;
+        readonly p99LatencySeconds: number;
+        readonly cpuPercent: number;
+        readonly memoryPercent: number;
+    };
+    /** Protect and version the media bucket (prod). */
+    readonly protectData: boolean;
+    /** The commit the image was built from, shown by /version. */
+    readonly commitSha: string;
+    readonly region: string;
+    readonly accountId: pulumi.Input<string>;
+    /** UID:GID the containers run as; the image's non-root user. Defaults to "10001:10001". */
+    readonly user?: string;
+}
+
+const MIGRATE = "migrate";
+const WEB = "web";
+
+/** ECS container secrets: each env var name → a JSON key of a Secrets Manager secret. */
+export function secretRefs(refs: Record<string, { arn: pulumi.Input<string>; key: string }>): pulumi.Output<{ name: string; valueFrom: string }[]> {
+    return pulumi.all(Object.entries(refs).map(([name, r]) => pulumi.interpolate`${r.arn}:${r.key}::`.apply((valueFrom) => ({ name, valueFrom }))));
+}
+
+/**
+ * The Django app on Fargate behind the shared ALB: task definition with a
+ * migration init container, service with circuit breaker and (in prod) an
+ * ECS-native canary or blue/green rollout guarded by alarms, autoscaling,
+ * media bucket, generated SECRET_KEY, alarms.
+ */
+export class DjangoService extends pulumi.ComponentResource {
+    readonly serviceName: pulumi.Output<string>;
+    readonly taskSecurityGroupId: pulumi.Output<string>;
+    readonly logGroupName: pulumi.Output<string>;
+    readonly bucketName: pulumi.Output<string>;
+    readonly url: string;
+
+    constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:app:DjangoService", name, {}, opts);
+        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", ...args };
+        const parent = { parent: this };
+        const twoGroups = a.deployment.strategy !== "ROLLING";
+
+        // --- network: the app port from the ALB only; PostgreSQL from these tasks only.
+        const sg = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: a.vpcId, description: `${name}: tasks` }, parent);
+        allowPortFrom(`${name}-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: a.port, description: "ALB to app" }, parent);
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-tasks-out`,
+            // Egress is open: AWS APIs, ECR and Secrets Manager sit behind NAT or endpoints.
+            { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" },
+            parent,
+        );
+        allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent);
+
+        // --- data and secrets
+        const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms" }, parent);
+        const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, parent);
+        const secretKeySecret = new aws.secretsmanager.Secret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, recoveryWindowInDays: a.protectData ? 30 : 0 }, parent);
+        new aws.secretsmanager.SecretVersion(`${name}-secret-key`, { secretId: secretKeySecret.id, secretString: pulumi.jsonStringify({ key: secretKey.result }) }, parent);
+
+        const logs = logGroup(name, { retentionInDays: a.logRetentionDays }, parent);
+        const roles = taskRoles(
+            name,
+            {
+                repositoryArns: [a.repositoryArn],
+                secretArns: [a.database.secretArn, secretKeySecret.arn],
+                logGroupArn: logs.arn,
+                execCommand: true,
+                accountId: a.accountId,
+                taskStatements: [
+                    { sid: "MediaObjects", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${media.bucket.arn}/*`] },
+                    { sid: "MediaList", actions: ["s3:ListBucket"], resources: [media.bucket.arn] },
+                ],
+            },
+            parent,
+        );
+
+        // --- task definition
+        const environment = [
+            { name: "DJANGO_ALLOWED_HOSTS", value: a.hostName },
+            { name: "DJANGO_CSRF_TRUSTED_ORIGINS", value: `https://${a.hostName}` },
+            { name: "AWS_STORAGE_BUCKET_NAME", value: media.bucket.bucket },
+            { name: "AWS_S3_REGION_NAME", value: a.region },
+            { name: "DB_HOST", value: a.database.address },
+            { name: "DB_PORT", value: pulumi.output(a.database.port).apply(String) },
+            { name: "DB_NAME", value: a.database.name },
+            { name: "DB_SSLMODE", value: "require" },
+            { name: "GIT_COMMIT_SHA", value: a.commitSha },
+            { name: "PORT", value: String(a.port) },
+            { name: "DJANGO_DATA_DIR", value: "/tmp" },
+        ];
+        const secrets = secretRefs({
+            DJANGO_SECRET_KEY: { arn: secretKeySecret.arn, key: "key" },
+            DB_USER: { arn: a.database.secretArn, key: "username" },
+            DB_PASSWORD: { arn: a.database.secretArn, key: "password" },
+        });
+        const logConfig = (prefix: string) => ({
+            logDriver: "awslogs",
+            options: { "awslogs-group": logs.name, "awslogs-region": a.region, "awslogs-stream-prefix": prefix },
+        });
+        const hardened = {
+            image: a.image,
+            user: a.user,
+            readonlyRootFilesystem: true,
+            privileged: false,
+            environment,
+            secrets,
+            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+            // ECS Exec needs an init process to reap its agent's children.
+            linuxParameters: { initProcessEnabled: true },
+        };
+        const taskDefinition = new aws.ecs.TaskDefinition(
+            name,
+            {
+                family: name,
+                cpu: String(a.cpu),
+                memory: String(a.memory),
+                networkMode: "awsvpc",
+                requiresCompatibilities: ["FARGATE"],
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
+                executionRoleArn: roles.executionRole.arn,
+                taskRoleArn: roles.taskRole.arn,
+                // The only writable path: a task-local scratch volume (gunicorn heartbeats, temp files).
+                volumes: [{ name: "tmp" }],
+                containerDefinitions: pulumi.jsonStringify([
+                    {
+                        ...hardened,
+                        name: MIGRATE,
+                        // Non-essential: it runs the advisory-locked migration and exits; web waits for its SUCCESS.
+                        essential: false,
+                        command: ["migrate"],
+                        logConfiguration: logConfig(MIGRATE),
+                    },
+                    {
+                        ...hardened,
+                        name: WEB,
+                        essential: true,
+                        command: ["web"],
+                        portMappings: [{ containerPort: a.port, protocol: "tcp" }],
+                        dependsOn: [{ containerName: MIGRATE, condition: "SUCCESS" }],
+                        // Longer than gunicorn's 25 s graceful timeout so in-flight requests finish.
+                        stopTimeout: 30,
+                        healthCheck: {
+                            command: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${a.port}/healthz', timeout=3)`],
+                            interval: 15,
+                            timeout: 5,
+                            retries: 3,
+                            startPeriod: 30,
+                        },
+                        logConfiguration: logConfig(WEB),
+                    },
+                ]),
+            },
+            parent,
+        );
+
+        // --- load balancing
+        const targetGroup = (suffix: string) =>
+            new aws.lb.TargetGroup(
+                suffix ? `${name}-${suffix}` : name,
+                {
+                    vpcId: a.vpcId,
+                    targetType: "ip",
+                    port: a.port,
+                    protocol: "HTTP",
+                    deregistrationDelay: SERVICE_HEALTH.deregistrationDelaySeconds,
+                    healthCheck: {
+                        path: a.healthCheckPath,
+                        matcher: "200",
+                        interval: SERVICE_HEALTH.intervalSeconds,
+                        timeout: SERVICE_HEALTH.timeoutSeconds,
+                        healthyThreshold: SERVICE_HEALTH.healthyThreshold,
+                        unhealthyThreshold: SERVICE_HEALTH.unhealthyThreshold,
+                    },
+                },
+                parent,
+            );
+        const blue = targetGroup("");
+        const green = twoGroups ? targetGroup("green") : undefined;
+        const groups = green ? [blue, green] : [blue];
+
+        const rule = new aws.lb.ListenerRule(
+            name,
+            {
+                listenerArn: a.loadBalancer.httpsListenerArn,
+                priority: a.listenerPriority,
+                conditions: [{ hostHeader: { values: [a.hostName] } }],
+                actions: [
+                    green
+                        ? { type: "forward", forward: { targetGroups: [{ arn: blue.arn, weight: 100 }, { arn: green.arn, weight: 0 }] } }
+                        : { type: "forward", targetGroupArn: blue.arn },
+                ],
+            },
+            // ECS owns the weights during and after canary/blue-green deployments;
+            // re-applying ours would yank traffic back to a group that may be empty.
+            { ...parent, ignoreChanges: green ? ["actions"] : [] },
+        );
+
+        // ECS assumes this role to move the rule's weights (native canary/blue-green).
+        const infrastructureRole = green
+            ? serviceRole(
+                  `${name}-ecs-lb`,
+                  {
+                      service: "ecs.amazonaws.com",
+                      sourceAccount: a.accountId,
+                      statements: [
+                          {
+                              sid: "Describe",
+                              actions: ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"],
+                              resources: ["*"],
+                          },
+                          { sid: "ShiftTraffic", actions: ["elasticloadbalancing:ModifyRule"], resources: [rule.arn] },
+                          { sid: "ShiftListener", actions: ["elasticloadbalancing:ModifyListener"], resources: [a.loadBalancer.httpsListenerArn] },
+                          { sid: "RegisterTargets", actions: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], resources: groups.map((g) => g.arn) },
+                      ],
+                  },
+                  parent,
+              )
+            : undefined;
+
+        // --- alarms (created before the service so it can roll back on them)
+        const alarms = serviceAlarms(
+            name,
+            {
+                topicArn: a.alarms.topicArn,
+                clusterName: a.clusterName,
+                // Known before the service exists: ECS names it after the Pulumi name below.
+                serviceName: name,
+                loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
+                targetGroupArnSuffixes: groups.map((g) => g.arnSuffix),
+                http5xxPercent: a.alarms.http5xxPercent,
+                p99LatencySeconds: a.alarms.p99LatencySeconds,
+                cpuPercent: a.alarms.cpuPercent,
+                memoryPercent: a.alarms.memoryPercent,
+            },
+            parent,
+        );
+
+        // --- service
+        const strategy = a.deployment;
+        const service = new aws.ecs.Service(
+            name,
+            {
+                name,
+                cluster: a.clusterArn,
+                taskDefinition: taskDefinition.arn,
+                desiredCount: a.desiredCount,
+                platformVersion: "LATEST",
+                capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
+                networkConfiguration: { subnets: a.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+                loadBalancers: [
+                    {
+                        containerName: WEB,
+                        containerPort: a.port,
+                        targetGroupArn: blue.arn,
+                        advancedConfiguration:
+                            green && infrastructureRole
+                                ? { alternateTargetGroupArn: green.arn, productionListenerRule: rule.arn, roleArn: infrastructureRole.arn }
+                                : undefined,
+                    },
+                ],
+                // Migrations run before the web container starts; give both time before ALB health counts.
+                healthCheckGracePeriodSeconds: 120,
+                deploymentMinimumHealthyPercent: 100,
+                deploymentMaximumPercent: 200,
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                deploymentConfiguration: {
+                    strategy: strategy.strategy,
+                    ...(twoGroups ? { bakeTimeInMinutes: String(strategy.bakeTimeMinutes) } : {}),
+                    ...(strategy.strategy === "CANARY"
+                        ? { canaryConfiguration: { canaryPercent: strategy.canaryPercent, canaryBakeTimeInMinutes: String(strategy.canaryBakeTimeMinutes) } }
+                        : {}),
+                },
+                alarms: { alarmNames: alarms.deploymentAlarms.map((x) => x.name), enable: true, rollback: true },
+                enableExecuteCommand: true,
+                propagateTags: "SERVICE",
+                enableEcsManagedTags: true,
+                // `pulumi up` reports a failed rollout instead of returning while it runs.
+                waitForSteadyState: true,
+                // Autoscaling owns the running count once the service exists.
+            },
+            { ...parent, ignoreChanges: ["desiredCount"], dependsOn: [rule] },
+        );
+
+        serviceAutoscaling(
+            `${name}-scaling`,
+            {
+                clusterName: a.clusterName,
+                serviceName: service.name,
+                minCount: a.minCount,
+                maxCount: a.maxCount,
+                cpuTarget: a.autoscaling.cpuTarget,
+                requestsPerTarget: a.autoscaling.requestsPerTarget,
+                requestCountResourceLabels: groups.map((g) => requestCountLabel(a.loadBalancer.arnSuffix, g.arnSuffix)),
+                scaleOutCooldown: a.autoscaling.scaleOutCooldown,
+                scaleInCooldown: a.autoscaling.scaleInCooldown,
+            },
+            parent,
+        );
+
+        this.serviceName = service.name;
+        this.taskSecurityGroupId = sg.id;
+        this.logGroupName = logs.name;
+        this.bucketName = media.bucket.bucket;
+        this.url = `https://${a.hostName}`;
+        this.registerOutputs({
+            serviceName: this.serviceName,
+            taskSecurityGroupId: this.taskSecurityGroupId,
+            logGroupName: this.logGroupName,
+            bucketName: this.bucketName,
+            url: this.url,
+        });
+    }
+}

@@ -1,0 +1,101 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ServiceAlarmsArgs {
+    readonly topicArn: pulumi.Input<string>;
+    readonly clusterName: pulumi.Input<string>;
+    readonly serviceName: pulumi.Input<string>;
+    readonly loadBalancerArnSuffix: pulumi.Input<string>;
+    /**
+     * Every target group the service can be behind. With CANARY/BLUE_GREEN ECS
+     * moves traffic between two groups, so each alarm combines them: an alarm on
+     * one fixed group would go blind after every other deployment.
+     */
+    readonly targetGroupArnSuffixes: pulumi.Input<string>[];
+    readonly http5xxPercent: number;
+    readonly p99LatencySeconds: number;
+    readonly cpuPercent: number;
+    readonly memoryPercent: number;
+}
+
+export interface ServiceAlarms {
+    /** Alarms that should roll a deployment back (5xx rate, unhealthy hosts). */
+    readonly deploymentAlarms: aws.cloudwatch.MetricAlarm[];
+    readonly all: aws.cloudwatch.MetricAlarm[];
+}
+
+type Query = aws.types.input.cloudwatch.MetricAlarmMetricQuery;
+
+function tgMetric(id: string, metricName: string, stat: string, lb: pulumi.Input<string>, tg: pulumi.Input<string>): Query {
+    return {
+        id,
+        returnData: false,
+        metric: { namespace: "AWS/ApplicationELB", metricName, stat, period: 60, dimensions: { LoadBalancer: lb, TargetGroup: tg } },
+    };
+}
+
+/** Metric-math alarms for an ALB-fronted ECS service, all notifying one SNS topic. */
+export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulumi.CustomResourceOptions): ServiceAlarms {
+    const tgs = args.targetGroupArnSuffixes;
+    const ids = tgs.map((_, i) => i);
+    const sumOf = (prefix: string): string => ids.map((i) => `FILL(${prefix}${i},0)`).join("+");
+    const common = {
+        alarmActions: [args.topicArn],
+        okActions: [args.topicArn],
+        // No traffic is not an outage; the unhealthy-host alarm catches dead targets.
+        treatMissingData: "notBreaching",
+    };
+    const alarm = (suffix: string, a: Partial<aws.cloudwatch.MetricAlarmArgs> & Pick<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "threshold" | "evaluationPeriods">) =>
+        new aws.cloudwatch.MetricAlarm(`${name}-${suffix}`, { ...common, ...a }, opts);
+
+    const http5xx = alarm("5xx-rate", {
+        alarmDescription: `${name}: target 5xx above ${args.http5xxPercent}% of requests`,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: args.http5xxPercent,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        metricQueries: [
+            { id: "rate", expression: `100*(${sumOf("e")})/(${sumOf("r")})`, label: "5xx %", returnData: true },
+            ...ids.map((i) => tgMetric(`e${i}`, "HTTPCode_Target_5XX_Count", "Sum", args.loadBalancerArnSuffix, tgs[i])),
+            ...ids.map((i) => tgMetric(`r${i}`, "RequestCount", "Sum", args.loadBalancerArnSuffix, tgs[i])),
+        ],
+    });
+    const unhealthy = alarm("unhealthy-hosts", {
+        alarmDescription: `${name}: unhealthy targets`,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        metricQueries: [
+            { id: "unhealthy", expression: `MAX([${ids.map((i) => `FILL(u${i},0)`).join(",")}])`, label: "unhealthy hosts", returnData: true },
+            ...ids.map((i) => tgMetric(`u${i}`, "UnHealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[i])),
+        ],
+    });
+    const latency = alarm("p99-latency", {
+        alarmDescription: `${name}: target p99 latency above ${args.p99LatencySeconds}s`,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: args.p99LatencySeconds,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        metricQueries: [
+            { id: "p99", expression: `MAX([${ids.map((i) => `l${i}`).join(",")}])`, label: "p99 seconds", returnData: true },
+            ...ids.map((i) => tgMetric(`l${i}`, "TargetResponseTime", "p99", args.loadBalancerArnSuffix, tgs[i])),
+        ],
+    });
+    const ecs = (suffix: string, metricName: string, threshold: number) =>
+        alarm(suffix, {
+            alarmDescription: `${name}: service ${metricName} above ${threshold}%`,
+            comparisonOperator: "GreaterThanThreshold",
+            threshold,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 4,
+            namespace: "AWS/ECS",
+            metricName,
+            statistic: "Average",
+            period: 60,
+            dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
+        });
+    const cpu = ecs("cpu", "CPUUtilization", args.cpuPercent);
+    const memory = ecs("memory", "MemoryUtilization", args.memoryPercent);
+    return { deploymentAlarms: [http5xx, unhealthy], all: [http5xx, unhealthy, latency, cpu, memory] };
+}

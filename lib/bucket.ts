@@ -1,0 +1,92 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface SecureBucketArgs {
+    /** Keep object versions (prod): an overwrite or delete can be undone. */
+    readonly versioning: boolean;
+    /** `protect` the bucket and refuse `pulumi destroy` of a non-empty one. */
+    readonly protect: boolean;
+    /**
+     * SSE algorithm. ALB access logs only accept SSE-S3 (AES256); everything
+     * else uses KMS with the AWS-managed key.
+     */
+    readonly encryption: "AES256" | "aws:kms";
+    /** Expire current objects after this many days (log buckets). */
+    readonly expireDays?: number;
+    /** Extra bucket-policy statements (e.g. log delivery), besides the TLS-only deny. */
+    readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<Record<string, unknown>>[];
+}
+
+export interface SecureBucket {
+    readonly bucket: aws.s3.Bucket;
+    readonly policy: aws.s3.BucketPolicy;
+}
+
+/**
+ * An S3 bucket with every public-access block, ownership enforced (no ACLs),
+ * SSE, a TLS-only policy, optional versioning and expiry. Children are
+ * parented like the bucket and named `${name}-suffix`.
+ */
+export function secureBucket(name: string, args: SecureBucketArgs, opts: pulumi.CustomResourceOptions): SecureBucket {
+    const bucket = new aws.s3.Bucket(name, { forceDestroy: !args.protect }, { ...opts, protect: args.protect });
+    const id = bucket.id;
+    const pab = new aws.s3.BucketPublicAccessBlock(
+        `${name}-public-access`,
+        { bucket: id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        opts,
+    );
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+        `${name}-sse`,
+        {
+            bucket: id,
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: args.encryption }, bucketKeyEnabled: args.encryption === "aws:kms" }],
+        },
+        opts,
+    );
+    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: id, versioningConfiguration: { status: args.versioning ? "Enabled" : "Suspended" } }, opts);
+    if (args.expireDays !== undefined || args.versioning) {
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: id,
+                rules: [
+                    {
+                        id: "expire",
+                        status: "Enabled",
+                        filter: {},
+                        ...(args.expireDays !== undefined ? { expiration: { days: args.expireDays } } : {}),
+                        // Old versions are the undo window, not an archive.
+                        noncurrentVersionExpiration: { noncurrentDays: 30 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            opts,
+        );
+    }
+    const policy = new aws.s3.BucketPolicy(
+        `${name}-policy`,
+        {
+            bucket: id,
+            policy: pulumi.jsonStringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        // A Deny: every S3 action over plain HTTP is refused (Security Hub S3.5).
+                        Sid: "DenyInsecureTransport",
+                        Effect: "Deny",
+                        Principal: "*",
+                        Action: "s3:*",
+                        Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                        Condition: { Bool: { "aws:SecureTransport": "false" } },
+                    },
+                    ...(args.extraStatements?.(bucket.arn) ?? []),
+                ],
+            }),
+        },
+        // The public-access block must exist first or S3 may judge the policy against an open bucket.
+        { ...opts, dependsOn: [pab] },
+    );
+    return { bucket, policy };
+}

@@ -1,0 +1,60 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { PolicyStatement, serviceRole } from "./shared";
+
+export interface TaskRolesArgs {
+    /** Repositories the task's images come from. */
+    readonly repositoryArns: pulumi.Input<string>[];
+    /** Secrets Manager secrets injected through ECS `secrets`. */
+    readonly secretArns: pulumi.Input<string>[];
+    /** The awslogs log group. */
+    readonly logGroupArn: pulumi.Input<string>;
+    /** What the application itself may do (e.g. its bucket). */
+    readonly taskStatements: readonly PolicyStatement[];
+    /** Grant the SSM channels ECS Exec needs. */
+    readonly execCommand: boolean;
+    /** The account, for the confused-deputy condition on the trust policy. */
+    readonly accountId: pulumi.Input<string>;
+}
+
+export interface TaskRoles {
+    readonly executionRole: aws.iam.Role;
+    readonly taskRole: aws.iam.Role;
+}
+
+/**
+ * The two roles of an ECS task. The execution role (used by the ECS agent)
+ * pulls only these repositories, reads only these secrets and writes only this
+ * log group; the task role (used by the app) gets only `taskStatements`.
+ */
+export function taskRoles(name: string, args: TaskRolesArgs, opts: pulumi.CustomResourceOptions): TaskRoles {
+    const executionRole = serviceRole(
+        `${name}-execution`,
+        {
+            service: "ecs-tasks.amazonaws.com",
+            sourceAccount: args.accountId,
+            statements: [
+                { sid: "EcrLogin", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+                { sid: "PullImages", actions: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], resources: args.repositoryArns },
+                { sid: "WriteLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [pulumi.interpolate`${args.logGroupArn}:*`] },
+                ...(args.secretArns.length > 0 ? [{ sid: "ReadSecrets", actions: ["secretsmanager:GetSecretValue"], resources: args.secretArns }] : []),
+            ],
+        },
+        opts,
+    );
+    const exec: PolicyStatement[] = args.execCommand
+        ? [
+              {
+                  sid: "EcsExec",
+                  actions: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                  resources: ["*"],
+              },
+          ]
+        : [];
+    const taskRole = serviceRole(
+        `${name}-task`,
+        { service: "ecs-tasks.amazonaws.com", sourceAccount: args.accountId, statements: [...args.taskStatements, ...exec] },
+        opts,
+    );
+    return { executionRole, taskRole };
+}
