@@ -37,6 +37,21 @@ const BAD: readonly BadCase[] = [
     { stack: "dev", why: "bad region", patch: (c) => (c["aws:region"] = "mars-1"), error: /aws:region: "mars-1" is not an AWS region/ },
     { stack: "dev", why: "ECR keep count zero", patch: (c) => (c["platform:images"].keepTaggedImages = 0), error: /images\.keepTaggedImages: / },
     { stack: "prod", why: "unsupported platform", patch: (c) => (c["platform:images"].platform = "linux/386"), error: /images\.platform: / },
+    // The app service's keys.
+    { stack: "prod", why: "minCount above maxCount", patch: (c) => Object.assign(c["platform:app"], { minCount: 5, desiredCount: 5, maxCount: 4 }), error: /app\.desiredCount: need minCount ≤ desiredCount ≤ maxCount, got 5 ≤ 5 ≤ 4/ },
+    { stack: "prod", why: "unknown deployment strategy", patch: (c) => (c["platform:app"].deployment.strategy = "RECREATE"), error: /app\.deployment\.strategy: / },
+    { stack: "prod", why: "bake time beyond 1440 minutes", patch: (c) => (c["platform:app"].deployment.bakeTimeMinutes = 2000), error: /app\.deployment\.bakeTimeMinutes: / },
+    { stack: "prod", why: "scale-in not slower than scale-out", patch: (c) => (c["platform:app"].autoscaling.scaleInCooldown = 60), error: /app\.autoscaling\.scaleInCooldown: 60 must be longer than scaleOutCooldown 60/ },
+    { stack: "dev", why: "spot without cluster spot", patch: (c) => (c["platform:cluster"].fargateSpot = false), error: /app\.spot: true needs cluster\.fargateSpot: true/ },
+    { stack: "dev", why: "spot on arm64", patch: (c) => (c["platform:images"].platform = "linux/arm64"), error: /app\.spot: Fargate Spot runs x86_64 only/ },
+    { stack: "prod", why: "health check path not a path", patch: (c) => (c["platform:app"].healthCheckPath = "readyz"), error: /app\.healthCheckPath: "readyz" is not a URL path/ },
+    { stack: "prod", why: "backups disabled", patch: (c) => (c["platform:database"].backupRetentionDays = 0), error: /database\.backupRetentionDays: / },
+    { stack: "prod", why: "storage ceiling below storage", patch: (c) => (c["platform:database"].maxAllocatedStorageGb = 40), error: /database\.maxAllocatedStorageGb: 40 is below allocatedStorageGb 50/ },
+    { stack: "prod", why: "unsupported PostgreSQL major", patch: (c) => (c["platform:database"].engineVersion = "13"), error: /database\.engineVersion: / },
+    { stack: "dev", why: "malformed instance class", patch: (c) => (c["platform:database"].instanceClass = "t4g.micro"), error: /database\.instanceClass: "t4g\.micro" is not an RDS instance class/ },
+    { stack: "prod", why: "desync monitor mode", patch: (c) => (c["platform:loadBalancer"].desyncMitigation = "monitor"), error: /loadBalancer\.desyncMitigation: / },
+    { stack: "prod", why: "malformed certificate ARN", patch: (c) => (c["platform:dns"].certificateArn = "arn:aws:acm:us-east-1:123:certificate/x"), error: /dns\.certificateArn: .* is not an ACM certificate ARN/ },
+    { stack: "prod", why: "bad alarm e-mail", patch: (c) => (c["platform:alarms"].email = "ops-at-example.com"), error: /alarms\.email: "ops-at-example\.com" is not an e-mail address/ },
 ];
 
 describe("config", () => {

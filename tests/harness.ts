@@ -16,10 +16,20 @@ const PROGRAM = path.join(ROOT, "index.ts");
 
 export interface Resource {
     readonly urn: string;
+    /** The id the mocks gave it (what other resources' inputs see as `.id`). */
+    readonly id: string;
     readonly type: string;
     readonly name: string;
     readonly inputs: Record<string, any>;
     readonly custom: boolean;
+    /** The `protect` resource option. */
+    readonly protect: boolean;
+    /** The `ignoreChanges` resource option. */
+    readonly ignoreChanges: readonly string[];
+    /** URNs this resource explicitly depends on (`dependsOn`). */
+    readonly dependsOn: readonly string[];
+    /** The outputs the mocks gave it (inputs plus invented computed values). */
+    readonly state: Record<string, any>;
     /** Dotted paths of inputs that were marked secret (their values are unwrapped in `inputs`). */
     readonly secretPaths: readonly string[];
     /** URN of the parent resource, or undefined at the top level. */
@@ -74,7 +84,14 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
 
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
-    let pending: { parentUrn?: string; custom: boolean } | undefined;
+    interface Pending {
+        parentUrn?: string;
+        custom: boolean;
+        protect: boolean;
+        ignoreChanges: string[];
+        dependsOn: string[];
+    }
+    let pending: Pending | undefined;
 
     await pulumi.runtime.setMocks(
         {
@@ -85,11 +102,16 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                 const secretPaths: string[] = [];
                 resources.push({
                     urn: "",
+                    id: result.id ?? "",
+                    state: result.state,
                     type: args.type,
                     name: args.name,
                     inputs: unwrapSecrets(args.inputs, "", secretPaths),
                     secretPaths,
                     custom: ctx?.custom ?? Boolean(args.custom),
+                    protect: ctx?.protect ?? false,
+                    ignoreChanges: ctx?.ignoreChanges ?? [],
+                    dependsOn: ctx?.dependsOn ?? [],
                     parentUrn: ctx?.parentUrn,
                 });
                 return result;
@@ -109,7 +131,13 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         const index = resources.length;
-        pending = { parentUrn: req.getParent() || undefined, custom: req.getCustom() };
+        pending = {
+            parentUrn: req.getParent() || undefined,
+            custom: req.getCustom(),
+            protect: Boolean(req.getProtect()),
+            ignoreChanges: req.getIgnorechangesList(),
+            dependsOn: req.getDependenciesList(),
+        };
         register(req, (err, resp) => {
             if (!err && resources[index]) {
                 (resources[index] as { urn: string }).urn = resp.getUrn();

@@ -1,4 +1,6 @@
-import { Resource, runStack, StackRun } from "../tests/harness";
+import { parseConfig } from "../lib/config";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
+import { readStackConfig, Resource, runStack, StackRun } from "../tests/harness";
 
 /**
  * Offline plan: runs index.ts for a stack under Pulumi mocks (exactly as the
@@ -17,7 +19,7 @@ const KEY_INPUTS: Record<string, Picker> = {
     "awsx:ec2:Vpc": (i) => ({ cidr: i.cidrBlock, azs: i.numberOfAvailabilityZones, nat: i.natGateways?.strategy, subnets: (i.subnetSpecs ?? []).map((s: any) => `${s.name}/${s.cidrMask}`).join(",") }),
     "aws:ec2/securityGroup:SecurityGroup": (i) => ({ description: i.description }),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (i) => ({ port: i.fromPort === i.toPort ? i.fromPort : `${i.fromPort}-${i.toPort}`, from: i.cidrIpv4 ?? i.referencedSecurityGroupId }),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i) => ({ ports: `${i.fromPort}-${i.toPort}`, to: i.cidrIpv4 ?? i.referencedSecurityGroupId }),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (i) => ({ ports: i.ipProtocol === "-1" ? "all" : `${i.fromPort}-${i.toPort}`, to: i.cidrIpv4 ?? i.referencedSecurityGroupId }),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (i) => ({ service: i.serviceName, type: i.vpcEndpointType }),
     "aws:ec2/flowLog:FlowLog": (i) => ({ traffic: i.trafficType, to: i.logDestinationType }),
     "aws:cloudwatch/logGroup:LogGroup": (i) => ({ retentionDays: i.retentionInDays }),
@@ -26,6 +28,18 @@ const KEY_INPUTS: Record<string, Picker> = {
     "docker:index/image:Image": (i) => ({ image: i.imageName, platform: i.build?.platform }),
     "aws:ecs/cluster:Cluster": (i) => ({ settings: (i.settings ?? []).map((s: any) => `${s.name}=${s.value}`).join(",") }),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (i) => ({ providers: (i.capacityProviders ?? []).join(",") }),
+    "aws:rds/instance:Instance": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, class: i.instanceClass, multiAz: i.multiAz, backups: i.backupRetentionPeriod, deletionProtection: i.deletionProtection, encrypted: i.storageEncrypted }),
+    "aws:lb/loadBalancer:LoadBalancer": (i) => ({ dropInvalidHeaders: i.dropInvalidHeaderFields, desync: i.desyncMitigationMode, deletionProtection: i.enableDeletionProtection }),
+    "aws:lb/listener:Listener": (i) => ({ port: i.port, protocol: i.protocol, ssl: i.sslPolicy, default: i.defaultActions?.[0]?.type }),
+    "aws:lb/listenerRule:ListenerRule": (i) => ({ host: i.conditions?.[0]?.hostHeader?.values?.join(","), priority: i.priority }),
+    "aws:lb/targetGroup:TargetGroup": (i) => ({ port: i.port, health: `${i.healthCheck?.path} every ${i.healthCheck?.interval}s x${i.healthCheck?.healthyThreshold}`, deregistration: i.deregistrationDelay }),
+    "aws:ecs/taskDefinition:TaskDefinition": (i) => ({ cpu: i.cpu, memory: i.memory, arch: i.runtimePlatform?.cpuArchitecture, containers: (JSON.parse(i.containerDefinitions) as any[]).map((c) => `${c.name}${c.essential ? "" : "(init)"}`).join(",") }),
+    "aws:ecs/service:Service": (i) => ({ desired: i.desiredCount, strategy: i.deploymentConfiguration?.strategy, capacity: i.capacityProviderStrategies?.[0]?.capacityProvider, publicIp: i.networkConfiguration?.assignPublicIp }),
+    "aws:appautoscaling/target:Target": (i) => ({ min: i.minCapacity, max: i.maxCapacity }),
+    "aws:appautoscaling/policy:Policy": (i) => ({ metric: i.targetTrackingScalingPolicyConfiguration?.predefinedMetricSpecification?.predefinedMetricType, target: i.targetTrackingScalingPolicyConfiguration?.targetValue }),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => ({ threshold: i.threshold }),
+    "aws:s3/bucketVersioning:BucketVersioning": (i) => ({ status: i.versioningConfiguration?.status }),
+    "aws:acm/certificate:Certificate": (i) => ({ domain: i.domainName, validation: i.validationMethod }),
 };
 
 function describe(r: Resource): string {
@@ -60,7 +74,17 @@ export function renderPlan(run: StackRun): string {
     for (const [type, n] of [...counts].sort((a, b) => a[0].localeCompare(b[0]))) {
         lines.push(`  ${String(n).padStart(3)}  ${type}`);
     }
-    lines.push(`  ${String(run.resources.length).padStart(3)}  total`, "", "Stack outputs:");
+    lines.push(`  ${String(run.resources.length).padStart(3)}  total`);
+    const cfg = parseConfig(readStackConfig(run.stack) as Record<string, unknown>, run.stack);
+    const floor = rolloutFloorSeconds(SERVICE_HEALTH, cfg.app.deployment);
+    const defaults = rolloutFloorSeconds(AWS_DEFAULT_HEALTH, { strategy: "ROLLING", bakeTimeMinutes: 0, canaryBakeTimeMinutes: 0 });
+    lines.push(
+        "",
+        `App rollout floor (config-bound): ${floor} s = ${SERVICE_HEALTH.intervalSeconds} s × ${SERVICE_HEALTH.healthyThreshold} healthy + ${SERVICE_HEALTH.deregistrationDelaySeconds} s deregistration` +
+            (cfg.app.deployment.strategy === "ROLLING" ? "" : ` + bake (${cfg.app.deployment.strategy})`) +
+            `; AWS defaults: ${defaults} s`,
+    );
+    lines.push("", "Stack outputs:");
     for (const [k, v] of Object.entries(run.outputs)) {
         lines.push(`  ${k}: ${compact(v)}`);
     }

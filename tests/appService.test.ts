@@ -1,0 +1,419 @@
+import { expect } from "chai";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
+import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
+
+const T = {
+    db: "aws:rds/instance:Instance",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    lb: "aws:lb/loadBalancer:LoadBalancer",
+    listener: "aws:lb/listener:Listener",
+    rule: "aws:lb/listenerRule:ListenerRule",
+    tg: "aws:lb/targetGroup:TargetGroup",
+    td: "aws:ecs/taskDefinition:TaskDefinition",
+    service: "aws:ecs/service:Service",
+    role: "aws:iam/role:Role",
+    policy: "aws:iam/rolePolicy:RolePolicy",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+    password: "random:index/randomPassword:RandomPassword",
+    bucket: "aws:s3/bucket:Bucket",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    scalingTarget: "aws:appautoscaling/target:Target",
+    scalingPolicy: "aws:appautoscaling/policy:Policy",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    record: "aws:route53/record:Record",
+} as const;
+
+const containers = (run: StackRun): any[] => JSON.parse(named(run, T.td, "app").inputs.containerDefinitions);
+const container = (run: StackRun, name: string): any => containers(run).find((c) => c.name === name);
+const policyOf = (run: StackRun, role: string): any[] => JSON.parse(named(run, T.policy, `${role}-policy`).inputs.policy).Statement;
+const sgId = (run: StackRun, name: string): string => named(run, T.sg, name).id;
+
+describe("Django app service", () => {
+    describe("database", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, generated password`, async () => {
+                const run = await stackRun(stack);
+                const db = named(run, T.db, "app-db");
+                expect(db.inputs.engine).to.equal("postgres");
+                expect(db.inputs.engineVersion).to.equal("17");
+                expect(db.inputs.publiclyAccessible).to.equal(false);
+                expect(db.inputs.storageEncrypted).to.equal(true);
+                expect(db.inputs.username).to.not.equal("postgres");
+                const subnets = named(run, "aws:rds/subnetGroup:SubnetGroup", "app-db-subnets");
+                expect(subnets.inputs.subnetIds).to.deep.equal(run.outputs.isolatedSubnetIds);
+                const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params");
+                expect(params.inputs.family).to.equal("postgres17");
+                expect(params.inputs.parameters).to.deep.include({ name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" });
+                // The password is the generated one, and marked secret.
+                const generated = named(run, T.password, "app-db-password");
+                expect(db.inputs.password).to.match(/^generated-/);
+                expect(db.secretPaths).to.include("password");
+                expect(generated.inputs.special).to.equal(false);
+                expect(db.inputs.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
+                // Its log groups exist before RDS creates them, so they have a retention.
+                const logGroups = ofType(run, T.logGroup).filter((g) => String(g.inputs.name).startsWith(`/aws/rds/instance/${db.inputs.identifier}/`));
+                expect(logGroups).to.have.length(2);
+            });
+        }
+
+        it("prod: Multi-AZ, deletion protection, ≥ 7 days of backups, final snapshot, Performance Insights, protect", async () => {
+            const run = await stackRun("prod");
+            const db = named(run, T.db, "app-db");
+            expect(db.inputs).to.include({ multiAz: true, deletionProtection: true, skipFinalSnapshot: false, performanceInsightsEnabled: true, copyTagsToSnapshot: true });
+            expect(db.inputs.backupRetentionPeriod).to.be.at.least(7);
+            expect(db.inputs.finalSnapshotIdentifier).to.be.a("string");
+            expect(db.protect).to.equal(true);
+            expect(named(run, T.secret, "app-db-credentials").protect).to.equal(true);
+        });
+
+        it("dev: single-AZ, small, short retention, disposable", async () => {
+            const db = named(await stackRun("dev"), T.db, "app-db");
+            expect(db.inputs).to.include({ multiAz: false, deletionProtection: false, skipFinalSnapshot: true, instanceClass: "db.t4g.micro" });
+            expect(db.inputs.backupRetentionPeriod).to.equal(1);
+            expect(db.protect).to.equal(false);
+        });
+
+        for (const stack of STACKS) {
+            it(`${stack}: admits 5432 only from the app's task security group`, async () => {
+                const run = await stackRun(stack);
+                const dbRules = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === sgId(run, "app-db-sg"));
+                expect(dbRules).to.have.length(1);
+                expect(dbRules[0].inputs).to.include({ fromPort: 5432, toPort: 5432, ipProtocol: "tcp" });
+                expect(dbRules[0].inputs.cidrIpv4).to.equal(undefined);
+                expect(dbRules[0].inputs.referencedSecurityGroupId).to.equal(sgId(run, "app-tasks"));
+                expect(named(run, T.db, "app-db").inputs.vpcSecurityGroupIds).to.deep.equal([dbRules[0].inputs.securityGroupId]);
+            });
+        }
+
+        it("keeps the credentials in Secrets Manager, not in config or outputs", async () => {
+            const run = await stackRun("prod");
+            const version = named(run, T.secretVersion, "app-db-credentials");
+            expect(version.secretPaths).to.include("secretString");
+            expect(JSON.parse(version.inputs.secretString)).to.include.keys("username", "password", "host", "port", "dbname");
+            expect(JSON.stringify(run.outputs)).to.not.include("generated-");
+            expect(run.outputs.appDatabaseEndpoint).to.match(/\.rds\.amazonaws\.com:5432$/);
+        });
+    });
+
+    describe("HTTPS entry", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: one ALB in the public subnets with TLS 1.3, a redirect-only HTTP listener and hardened settings`, async () => {
+                const run = await stackRun(stack);
+                const [lb] = ofType(run, T.lb);
+                expect(ofType(run, T.lb)).to.have.length(1);
+                expect(lb.inputs).to.include({ loadBalancerType: "application", internal: false, dropInvalidHeaderFields: true });
+                expect(["defensive", "strictest"]).to.include(lb.inputs.desyncMitigationMode);
+                expect(lb.inputs.subnets).to.deep.equal(run.outputs.publicSubnetIds);
+                expect(lb.inputs.securityGroups).to.deep.equal([run.outputs.loadBalancerSecurityGroupId]);
+                expect(lb.inputs.accessLogs).to.include({ enabled: true, prefix: "alb" });
+                expect(lb.inputs.accessLogs.bucket).to.equal(run.outputs.albAccessLogBucket);
+                expect(lb.inputs.enableDeletionProtection).to.equal(stack === "prod");
+
+                const https = named(run, T.listener, "public-https");
+                expect(https.inputs).to.include({ port: 443, protocol: "HTTPS" });
+                expect(https.inputs.sslPolicy).to.match(/^ELBSecurityPolicy-TLS13-/);
+                expect(https.inputs.defaultActions[0].fixedResponse.statusCode).to.equal("404");
+                const http = named(run, T.listener, "public-http");
+                expect(http.inputs.port).to.equal(80);
+                expect(http.inputs.defaultActions).to.deep.equal([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+            });
+
+            it(`${stack}: ACM certificate for the host name, validated through Route 53`, async () => {
+                const run = await stackRun(stack);
+                const cert = named(run, "aws:acm/certificate:Certificate", "public-cert");
+                const host = stack === "prod" ? "app.example.com" : "app.dev.example.com";
+                expect(cert.inputs).to.include({ domainName: host, validationMethod: "DNS" });
+                const validationRecord = named(run, T.record, `public-cert-${host}`);
+                expect(validationRecord.inputs.zoneId).to.equal("Z0123456789ABCDEFGHIJ");
+                const validation = named(run, "aws:acm/certificateValidation:CertificateValidation", "public-cert");
+                expect(validation.inputs.validationRecordFqdns).to.have.length(1);
+                // The listener uses the certificate only once validation has completed.
+                expect(named(run, T.listener, "public-https").inputs.certificateArn).to.equal(validation.inputs.certificateArn);
+                const alias = named(run, T.record, `public-${host}`);
+                expect(alias.inputs.aliases[0].name).to.equal(run.outputs.albDnsName);
+                expect(run.outputs.appUrl).to.equal(`https://${host}`);
+            });
+        }
+
+        it("uses an existing certificate instead of issuing one when dns.certificateArn is set", async () => {
+            const arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100";
+            const run = await runStack("dev", { patch: (c) => (c["platform:dns"].certificateArn = arn) });
+            expect(run.error).to.equal(undefined);
+            expect(ofType(run, "aws:acm/certificate:Certificate")).to.deep.equal([]);
+            expect(named(run, T.listener, "public-https").inputs.certificateArn).to.equal(arn);
+        });
+
+        it("writes access logs to a bucket only the ELB log-delivery account may write", async () => {
+            const run = await stackRun("prod");
+            const policy = JSON.parse(named(run, "aws:s3/bucketPolicy:BucketPolicy", "public-access-logs-policy").inputs.policy);
+            const allow = policy.Statement.find((s: any) => s.Effect === "Allow");
+            expect(allow.Principal).to.deep.equal({ AWS: "arn:aws:iam::127311923021:root" });
+            expect(allow.Action).to.equal("s3:PutObject");
+            const sse = named(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "public-access-logs-sse");
+            expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
+        });
+
+        for (const stack of STACKS) {
+            it(`${stack}: ip target groups on the app port, readiness health check with tuned timing, short deregistration`, async () => {
+                const run = await stackRun(stack);
+                const groups = ofType(run, T.tg);
+                expect(groups).to.have.length(stack === "prod" ? 2 : 1);
+                for (const tg of groups) {
+                    expect(tg.inputs).to.include({ targetType: "ip", port: 8000, protocol: "HTTP" });
+                    expect(tg.inputs.deregistrationDelay).to.be.at.most(30);
+                    expect(tg.inputs.healthCheck).to.include({ path: "/readyz", matcher: "200", interval: 10, healthyThreshold: 2 });
+                    expect(tg.inputs.healthCheck.timeout).to.be.lessThan(tg.inputs.healthCheck.interval);
+                }
+            });
+        }
+
+        it("routes the app's host name to it on the HTTPS listener", async () => {
+            const dev = await stackRun("dev");
+            const rule = named(dev, T.rule, "app");
+            expect(rule.inputs.conditions).to.deep.equal([{ hostHeader: { values: ["app.dev.example.com"] } }]);
+            expect(rule.inputs.actions[0].targetGroupArn).to.match(/targetgroup\/app\//);
+            expect(rule.ignoreChanges).to.deep.equal([]);
+            // prod: ECS owns the weights between the two groups, so Pulumi must not reset them.
+            const prod = await stackRun("prod");
+            const prodRule = named(prod, T.rule, "app");
+            expect(prodRule.inputs.actions[0].forward.targetGroups.map((g: any) => g.weight)).to.deep.equal([100, 0]);
+            expect(prodRule.ignoreChanges).to.deep.equal(["actions"]);
+        });
+    });
+
+    describe("task definition", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: Fargate size from config, platform from the image, non-root, read-only root with a tmp volume`, async () => {
+                const run = await stackRun(stack);
+                const td = named(run, T.td, "app");
+                const size = stack === "prod" ? ["1024", "2048"] : ["256", "512"];
+                expect([td.inputs.cpu, td.inputs.memory]).to.deep.equal(size);
+                expect(td.inputs.requiresCompatibilities).to.deep.equal(["FARGATE"]);
+                expect(td.inputs.networkMode).to.equal("awsvpc");
+                expect(td.inputs.runtimePlatform).to.deep.equal({ operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" });
+                expect(td.inputs.volumes).to.deep.equal([{ name: "tmp" }]);
+                for (const c of containers(run)) {
+                    expect(c.image, c.name).to.equal(run.outputs.appImageRef);
+                    expect(c.readonlyRootFilesystem, c.name).to.equal(true);
+                    expect(c.privileged, c.name).to.equal(false);
+                    expect(c.user, c.name).to.match(/^[1-9]\d*:[1-9]\d*$/);
+                    expect(c.mountPoints, c.name).to.deep.equal([{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }]);
+                    expect(c.logConfiguration.logDriver).to.equal("awslogs");
+                    expect(c.logConfiguration.options["awslogs-group"]).to.equal(run.outputs.appLogGroup);
+                }
+                expect(named(run, T.logGroup, "app").inputs.retentionInDays).to.equal(stack === "prod" ? 365 : 14);
+            });
+
+            it(`${stack}: web waits for the migration init container's SUCCESS`, async () => {
+                const run = await stackRun(stack);
+                const migrate = container(run, "migrate");
+                const web = container(run, "web");
+                expect(migrate.essential).to.equal(false);
+                expect(migrate.command).to.deep.equal(["migrate"]);
+                expect(web.essential).to.equal(true);
+                expect(web.command).to.deep.equal(["web"]);
+                expect(web.dependsOn).to.deep.equal([{ containerName: "migrate", condition: "SUCCESS" }]);
+                expect(web.portMappings).to.deep.equal([{ containerPort: 8000, protocol: "tcp" }]);
+                expect(web.healthCheck.command.join(" ")).to.include("/healthz");
+            });
+
+            it(`${stack}: secrets come from Secrets Manager, never as environment values`, async () => {
+                const run = await stackRun(stack);
+                const secretArns = ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`);
+                for (const c of containers(run)) {
+                    const names = c.secrets.map((s: any) => s.name).sort();
+                    expect(names).to.deep.equal(["DB_PASSWORD", "DB_USER", "DJANGO_SECRET_KEY"]);
+                    for (const s of c.secrets) {
+                        expect(secretArns.some((arn) => s.valueFrom.startsWith(arn)), s.valueFrom).to.equal(true);
+                        expect(s.valueFrom).to.match(/:(password|username|key)::$/);
+                    }
+                    const envText = JSON.stringify(c.environment);
+                    expect(envText).to.not.match(/generated-/);
+                    for (const e of c.environment) {
+                        expect(e.name).to.not.match(/SECRET|PASSWORD/);
+                    }
+                    const env = Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
+                    expect(env.DJANGO_ALLOWED_HOSTS).to.equal(stack === "prod" ? "app.example.com" : "app.dev.example.com");
+                    expect(env.AWS_STORAGE_BUCKET_NAME).to.equal(run.outputs.appMediaBucket);
+                    expect(env.GIT_COMMIT_SHA).to.equal(run.outputs.imageTag);
+                    expect(env.DB_HOST).to.match(/\.rds\.amazonaws\.com$/);
+                }
+            });
+
+            it(`${stack}: execution role pulls only this repository and reads only these secrets`, async () => {
+                const run = await stackRun(stack);
+                const statements = policyOf(run, "app-execution");
+                const pull = statements.find((s) => s.Sid === "PullImages");
+                expect(pull.Resource).to.deep.equal([named(run, "aws:ecr/repository:Repository", "app").state.arn]);
+                const read = statements.find((s) => s.Sid === "ReadSecrets");
+                expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
+                expect(read.Resource).to.have.length(2);
+                for (const arn of read.Resource) {
+                    expect(arn).to.match(/:secret:app-(db-credentials|secret-key)-/);
+                }
+                const logs = statements.find((s) => s.Sid === "WriteLogs");
+                expect(logs.Resource[0]).to.match(/log-group:\/platform\/app-.*:\*$/);
+            });
+
+            it(`${stack}: task role reaches only this app's bucket and ECS Exec's channels`, async () => {
+                const run = await stackRun(stack);
+                const statements = policyOf(run, "app-task");
+                const bucketArn = `arn:aws:s3:::${run.outputs.appMediaBucket}`;
+                const resources = statements.flatMap((s) => s.Resource);
+                expect(resources.filter((r: string) => r !== "*").sort()).to.deep.equal([bucketArn, `${bucketArn}/*`]);
+                const star = statements.filter((s) => s.Resource.includes("*")).flatMap((s) => s.Action);
+                expect(star.every((a: string) => a.startsWith("ssmmessages:"))).to.equal(true);
+                const trust = JSON.parse(named(run, T.role, "app-task").inputs.assumeRolePolicy).Statement[0];
+                expect(trust.Principal.Service).to.equal("ecs-tasks.amazonaws.com");
+                expect(trust.Condition.StringEquals["aws:SourceAccount"]).to.equal("123456789012");
+            });
+        }
+    });
+
+    describe("service", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: private subnets, no public IP, port open only to the ALB, circuit breaker with rollback, 100/200 %, ECS Exec`, async () => {
+                const run = await stackRun(stack);
+                const svc = named(run, T.service, "app");
+                expect(svc.inputs.networkConfiguration).to.deep.equal({ subnets: run.outputs.privateSubnetIds, securityGroups: [sgId(run, "app-tasks")], assignPublicIp: false });
+                expect(svc.inputs.deploymentCircuitBreaker).to.deep.equal({ enable: true, rollback: true });
+                expect([svc.inputs.deploymentMinimumHealthyPercent, svc.inputs.deploymentMaximumPercent]).to.deep.equal([100, 200]);
+                expect(svc.inputs.healthCheckGracePeriodSeconds).to.be.greaterThan(0);
+                expect(svc.inputs.enableExecuteCommand).to.equal(true);
+                expect(svc.inputs.platformVersion).to.equal("LATEST");
+                expect(svc.inputs.cluster).to.equal(run.outputs.clusterArn);
+                const appRules = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === sgId(run, "app-tasks"));
+                expect(appRules.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId])).to.deep.equal([[8000, run.outputs.loadBalancerSecurityGroupId]]);
+                // Rolls back on the deployment alarms in every stack.
+                expect(svc.inputs.alarms.enable).to.equal(true);
+                expect(svc.inputs.alarms.rollback).to.equal(true);
+                const alarmNames = ofType(run, T.alarm).filter((a) => /5xx-rate|unhealthy-hosts/.test(a.name)).map((a) => `${a.name}-`);
+                expect(svc.inputs.alarms.alarmNames).to.have.length(2);
+                for (const n of svc.inputs.alarms.alarmNames) {
+                    expect(alarmNames.some((p) => n.startsWith(p)), n).to.equal(true);
+                }
+                expect(svc.ignoreChanges).to.include("desiredCount");
+            });
+        }
+
+        it("dev: rolling deploys on Fargate Spot", async () => {
+            const svc = named(await stackRun("dev"), T.service, "app");
+            expect(svc.inputs.capacityProviderStrategies).to.deep.equal([{ capacityProvider: "FARGATE_SPOT", weight: 1 }]);
+            expect(svc.inputs.deploymentConfiguration).to.deep.equal({ strategy: "ROLLING" });
+            expect(svc.inputs.loadBalancers[0].advancedConfiguration).to.equal(undefined);
+        });
+
+        it("prod: ECS-native canary with bake times, shifting between two target groups through a scoped role", async () => {
+            const run = await stackRun("prod");
+            const svc = named(run, T.service, "app");
+            expect(svc.inputs.capacityProviderStrategies).to.deep.equal([{ capacityProvider: "FARGATE", weight: 1 }]);
+            expect(svc.inputs.deploymentConfiguration).to.deep.equal({
+                strategy: "CANARY",
+                bakeTimeInMinutes: "10",
+                canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: "5" },
+            });
+            const [lbCfg] = svc.inputs.loadBalancers;
+            expect(lbCfg).to.include({ containerName: "web", containerPort: 8000 });
+            expect(lbCfg.targetGroupArn).to.match(/targetgroup\/app\//);
+            expect(lbCfg.advancedConfiguration.alternateTargetGroupArn).to.match(/targetgroup\/app-green\//);
+            expect(lbCfg.advancedConfiguration.productionListenerRule).to.match(/listener-rule\//);
+            const role = JSON.parse(named(run, T.role, "app-ecs-lb").inputs.assumeRolePolicy).Statement[0];
+            expect(role.Principal.Service).to.equal("ecs.amazonaws.com");
+            const modify = policyOf(run, "app-ecs-lb").find((s) => s.Sid === "ShiftTraffic");
+            expect(modify.Resource).to.deep.equal([lbCfg.advancedConfiguration.productionListenerRule]);
+        });
+    });
+
+    describe("autoscaling", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: min/max from config, CPU and request-count target tracking on this service, slow scale-in`, async () => {
+                const run = await stackRun(stack);
+                const [target] = ofType(run, T.scalingTarget);
+                const [min, max] = stack === "prod" ? [3, 12] : [1, 2];
+                expect(target.inputs).to.include({ minCapacity: min, maxCapacity: max, serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount" });
+                expect(target.inputs.resourceId).to.equal(`service/cluster/${run.outputs.appServiceName}`);
+                const policies = ofType(run, T.scalingPolicy);
+                for (const p of policies) {
+                    expect(p.inputs.resourceId).to.equal(target.inputs.resourceId);
+                    const c = p.inputs.targetTrackingScalingPolicyConfiguration;
+                    expect(c.scaleInCooldown).to.be.greaterThan(c.scaleOutCooldown);
+                }
+                const types = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType);
+                expect(types.filter((t) => t === "ECSServiceAverageCPUUtilization")).to.have.length(1);
+                const request = policies.filter((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget");
+                // One per target group the service can be behind.
+                expect(request).to.have.length(ofType(run, T.tg).length);
+                const lbSuffix = /^app\/public\/[0-9a-f]+$/;
+                for (const p of request) {
+                    const [app, lbName, lbId, tgWord, tgName, tgId] = p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.resourceLabel.split("/");
+                    expect(`${app}/${lbName}/${lbId}`).to.match(lbSuffix);
+                    expect([tgWord, tgName]).to.satisfy(([w, n]: string[]) => w === "targetgroup" && /^app(-green)?$/.test(n));
+                    expect(tgId).to.match(/^[0-9a-f]+$/);
+                }
+            });
+        }
+    });
+
+    describe("media bucket", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: all public access blocked, SSE-KMS, TLS only, no ACLs, versioned and protected in prod`, async () => {
+                const run = await stackRun(stack);
+                const pab = named(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "app-media-public-access");
+                expect(pab.inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+                const sse = named(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "app-media-sse");
+                expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
+                const own = named(run, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "app-media-ownership");
+                expect(own.inputs.rule.objectOwnership).to.equal("BucketOwnerEnforced");
+                const policy = JSON.parse(named(run, "aws:s3/bucketPolicy:BucketPolicy", "app-media-policy").inputs.policy);
+                expect(policy.Statement[0]).to.deep.include({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+                const versioning = named(run, "aws:s3/bucketVersioning:BucketVersioning", "app-media-versioning");
+                expect(versioning.inputs.versioningConfiguration.status).to.equal(stack === "prod" ? "Enabled" : "Suspended");
+                const bucket = named(run, T.bucket, "app-media");
+                expect(bucket.protect).to.equal(stack === "prod");
+                expect(bucket.inputs.forceDestroy).to.equal(stack !== "prod");
+            });
+        }
+    });
+
+    describe("alarms", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: 5xx rate, p99 latency, unhealthy hosts, CPU and memory, all to the stack's topic`, async () => {
+                const run = await stackRun(stack);
+                const alarms = ofType(run, T.alarm).filter((a) => a.name.startsWith("app-"));
+                expect(alarms.map((a) => a.name).sort()).to.deep.equal(["app-5xx-rate", "app-cpu", "app-memory", "app-p99-latency", "app-unhealthy-hosts"]);
+                for (const a of alarms) {
+                    expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);
+                }
+                const tgCount = ofType(run, T.tg).length;
+                const rate = alarms.find((a) => a.name === "app-5xx-rate")!;
+                const tgMetrics = rate.inputs.metricQueries.filter((q: any) => q.metric);
+                expect(tgMetrics).to.have.length(2 * tgCount);
+                expect(rate.inputs.threshold).to.equal(stack === "prod" ? 2 : 5);
+                const p99 = alarms.find((a) => a.name === "app-p99-latency")!;
+                expect(p99.inputs.metricQueries.filter((q: any) => q.metric).every((q: any) => q.metric.stat === "p99")).to.equal(true);
+                const cpu = alarms.find((a) => a.name === "app-cpu")!;
+                expect(cpu.inputs.dimensions).to.deep.equal({ ClusterName: "cluster", ServiceName: run.outputs.appServiceName });
+            });
+        }
+    });
+
+    it("exports the URL, ALB, cluster and service names, log group and database endpoint", async () => {
+        for (const stack of STACKS) {
+            const { outputs } = await stackRun(stack);
+            for (const k of ["appUrl", "albDnsName", "clusterName", "appServiceName", "appLogGroup", "appDatabaseEndpoint", "alarmTopicArn"]) {
+                expect(outputs[k], `${stack} ${k}`).to.be.a("string").and.not.equal("");
+            }
+        }
+    });
+
+    describe("rollout floor", () => {
+        it("is health interval × healthy threshold + deregistration delay, plus bake times for canary", () => {
+            expect(rolloutFloorSeconds(AWS_DEFAULT_HEALTH, { strategy: "ROLLING", bakeTimeMinutes: 0, canaryBakeTimeMinutes: 0 })).to.equal(450);
+            expect(rolloutFloorSeconds(SERVICE_HEALTH, { strategy: "ROLLING", bakeTimeMinutes: 10, canaryBakeTimeMinutes: 5 })).to.equal(40);
+            expect(rolloutFloorSeconds(SERVICE_HEALTH, { strategy: "CANARY", bakeTimeMinutes: 10, canaryBakeTimeMinutes: 5 })).to.equal(40 + 900);
+            expect(rolloutFloorSeconds(SERVICE_HEALTH, { strategy: "BLUE_GREEN", bakeTimeMinutes: 10, canaryBakeTimeMinutes: 5 })).to.equal(40 + 600);
+        });
+    });
+});
