@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { allowPortFrom, logGroup } from "../lib/shared";
+import { allowPortFrom, jsonSecret, logGroup } from "../lib/shared";
 
 export const POSTGRES_PORT = 5432;
 
@@ -110,23 +110,12 @@ export class Database extends pulumi.ComponentResource {
             { ...kept, dependsOn: logGroups },
         );
 
-        const secret = new aws.secretsmanager.Secret(
-            `${name}-credentials`,
-            { description: `${name}: PostgreSQL credentials`, recoveryWindowInDays: a.protect ? 30 : 0 },
-            kept,
-        );
-        new aws.secretsmanager.SecretVersion(
+        const secret = jsonSecret(
             `${name}-credentials`,
             {
-                secretId: secret.id,
-                secretString: pulumi.jsonStringify({
-                    engine: "postgres",
-                    host: instance.address,
-                    port: instance.port,
-                    dbname: a.databaseName,
-                    username: a.username,
-                    password: password.result,
-                }),
+                description: `${name}: PostgreSQL credentials`,
+                protect: a.protect,
+                value: { engine: "postgres", host: instance.address, port: instance.port, dbname: a.databaseName, username: a.username, password: password.result },
             },
             parent,
         );

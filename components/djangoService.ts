@@ -6,7 +6,7 @@ import { requestCountLabel, serviceAutoscaling } from "../lib/autoscaling";
 import { secureBucket } from "../lib/bucket";
 import { taskRoles } from "../lib/ecsTask";
 import { SERVICE_HEALTH } from "../lib/rollout";
-import { allowPortFrom, logGroup, serviceRole } from "../lib/shared";
+import { allowPortFrom, jsonSecret, logGroup, serviceRole } from "../lib/shared";
 import { allowDatabaseClient } from "./database";
 
 export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
@@ -118,8 +118,7 @@ export class DjangoService extends pulumi.ComponentResource {
         // --- data and secrets
         const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms" }, parent);
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, parent);
-        const secretKeySecret = new aws.secretsmanager.Secret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, recoveryWindowInDays: a.protectData ? 30 : 0 }, parent);
-        new aws.secretsmanager.SecretVersion(`${name}-secret-key`, { secretId: secretKeySecret.id, secretString: pulumi.jsonStringify({ key: secretKey.result }) }, parent);
+        const secretKeySecret = jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: a.protectData, value: { key: secretKey.result } }, parent);
 
         const logs = logGroup(name, { retentionInDays: a.logRetentionDays }, parent);
         const roles = taskRoles(

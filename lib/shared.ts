@@ -145,3 +145,22 @@ export function allowPortFrom(
         opts,
     );
 }
+
+/**
+ * A Secrets Manager secret holding one JSON document. A protected secret
+ * keeps the 30-day recovery window; an unprotected one (dev) is deleted at
+ * once so a stack can be torn down and rebuilt under the same names.
+ */
+export function jsonSecret(
+    name: string,
+    args: { readonly description: string; readonly protect: boolean; readonly value: pulumi.Input<Record<string, pulumi.Input<string | number>>> },
+    opts: pulumi.CustomResourceOptions,
+): aws.secretsmanager.Secret {
+    const secret = new aws.secretsmanager.Secret(
+        name,
+        { description: args.description, recoveryWindowInDays: args.protect ? 30 : 0 },
+        { ...opts, protect: args.protect },
+    );
+    new aws.secretsmanager.SecretVersion(name, { secretId: secret.id, secretString: pulumi.jsonStringify(args.value) }, opts);
+    return secret;
+}
