@@ -1,0 +1,81 @@
+"""`migrate`, serialized across processes with a PostgreSQL advisory lock.
+
+When N ECS tasks start at once and each runs migrations, plain `migrate` races:
+two processes both see a migration as unapplied and both try to apply it (errors
+such as "relation already exists" or a duplicate django_migrations row). Here
+each process first takes a session-level advisory lock with a fixed key, so they
+run one after another; the later ones find everything applied and do nothing.
+
+On SQLite (local development, a single process) it just runs `migrate`.
+"""
+from __future__ import annotations
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections
+
+# Fixed, arbitrary 64-bit key shared by every copy of this app. Only used with
+# pg_advisory_lock; picked so it does not collide with other users' keys.
+MIGRATION_LOCK_KEY = 7_242_019_501_337_001
+
+
+class Command(BaseCommand):
+    help = "Run `migrate` while holding a PostgreSQL advisory lock (plain migrate elsewhere)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="Accepted for symmetry with migrate; migrate_locked never prompts.",
+        )
+        parser.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=600.0,
+            help="Seconds to wait for the lock before giving up (default 600).",
+        )
+
+    def handle(self, *args, **options):
+        alias = options["database"]
+        verbosity = options["verbosity"]
+        connection = connections[alias]
+
+        if connection.vendor != "postgresql":
+            self.stdout.write(f"migrate_locked: {connection.vendor} database, running migrate")
+            call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
+            return
+
+        timeout_ms = max(1, int(options["lock_timeout"] * 1000))
+        waited_from = time.monotonic()
+        # The lock belongs to this database session (not a transaction), so it
+        # stays held while migrate commits its own transactions on the same
+        # connection, and PostgreSQL drops it if this process dies.
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{timeout_ms}ms"])
+            try:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+            except OperationalError as exc:
+                raise CommandError(
+                    f"migrate_locked: could not get the migration lock within "
+                    f"{options['lock_timeout']}s: {exc}"
+                ) from exc
+            cursor.execute("RESET lock_timeout")
+        waited = time.monotonic() - waited_from
+        self.stdout.write(f"migrate_locked: lock acquired after {waited:.2f}s")
+        self.stdout.flush()
+        try:
+            call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
+        finally:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_KEY])
+                self.stdout.write("migrate_locked: lock released")
+            except DatabaseError:
+                # Do not hide the migrate error; closing the session frees the lock.
+                connection.close()

@@ -1,0 +1,115 @@
+"""migrate_locked: N processes migrating one fresh database at once all succeed,
+and every migration is applied exactly once."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections import Counter
+
+import dj_database_url
+import psycopg
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+
+from tests.conftest import APP_DIR, ENTRYPOINT, production_env, require_postgres
+
+PROCESSES = 4
+
+
+def migrations_on_disk() -> set[tuple[str, str]]:
+    return set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+
+
+def test_concurrent_migrate_locked_on_postgres(fresh_database_url):
+    require_postgres()
+    env = production_env(DATABASE_URL=fresh_database_url)
+    procs = [
+        subprocess.Popen(
+            [str(ENTRYPOINT), "migrate"],
+            cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        results.append((proc.returncode, out, err))
+
+    for code, out, err in results:
+        assert code == 0, out + err
+        assert "migrate_locked: lock acquired" in out
+        assert "migrate_locked: lock released" in out
+
+    # Serialized: one process applied everything, the others found nothing to do.
+    appliers = [out for _, out, _ in results if "Applying " in out]
+    assert len(appliers) == 1, [out for _, out, _ in results]
+    assert sum("No migrations to apply." in out for _, out, _ in results) == PROCESSES - 1
+
+    cfg = dj_database_url.parse(fresh_database_url)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"],
+        dbname=cfg["NAME"],
+    ) as conn:
+        rows = conn.execute("SELECT app, name FROM django_migrations").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        # The lock is released: another session can take it at once.
+        assert conn.execute("SELECT pg_try_advisory_lock(7242019501337001)").fetchone()[0] is True
+    counts = Counter(rows)
+    assert all(n == 1 for n in counts.values()), [r for r, n in counts.items() if n > 1]
+    assert set(counts) == migrations_on_disk()
+    assert {"releases_release", "auth_user", "authtoken_token"} <= tables
+
+
+def test_migrate_locked_waits_for_a_held_lock(fresh_database_url):
+    """While another session holds the lock, migrate_locked waits (and gives up
+    after --lock-timeout), so it cannot run concurrently with it."""
+    require_postgres()
+    cfg = dj_database_url.parse(fresh_database_url)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"],
+        dbname=cfg["NAME"], autocommit=True,
+    ) as holder:
+        holder.execute("SELECT pg_advisory_lock(7242019501337001)")
+        result = subprocess.run(
+            [str(ENTRYPOINT), "migrate", "--lock-timeout", "1"],
+            cwd=APP_DIR, env=production_env(DATABASE_URL=fresh_database_url),
+            capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode != 0
+        assert "could not get the migration lock within 1.0s" in result.stderr
+        assert "Applying" not in result.stdout
+        applied = holder.execute(
+            "SELECT to_regclass('public.django_migrations') IS NOT NULL"
+        ).fetchone()[0]
+        assert applied is False
+
+
+def test_migrate_locked_on_sqlite_runs_migrate(world_tmp):
+    db = world_tmp / "local.sqlite3"
+    result = subprocess.run(
+        [str(ENTRYPOINT), "migrate"],
+        cwd=APP_DIR, env=production_env(DATABASE_URL=f"sqlite:///{db}"),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sqlite database, running migrate" in result.stdout
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT app, name FROM django_migrations").fetchall()
+    assert Counter(rows) == Counter(migrations_on_disk())
+
+
+def test_test_database_is_the_configured_vendor():
+    """The suite runs on the database DATABASE_URL names (PostgreSQL in CI)."""
+    from tests.conftest import database_url, is_postgres_url
+
+    expected = "postgresql" if is_postgres_url(database_url()) else "sqlite"
+    assert connection.vendor == expected
+
+
+def test_migrations_match_models():
+    result = subprocess.run(
+        [str(ENTRYPOINT), "manage", "makemigrations", "--check", "--dry-run"],
+        cwd=APP_DIR, env=production_env(DATABASE_URL="sqlite:///:memory:"),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
