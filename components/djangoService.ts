@@ -168,9 +168,14 @@ export class DjangoService extends pulumi.ComponentResource {
             environment,
             secrets,
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
-            // ECS Exec needs an init process to reap its agent's children.
-            linuxParameters: { initProcessEnabled: true },
         };
+        // ECS Exec runs the SSM agent inside the container; with a read-only root it
+        // needs its state and log directories writable, and an init process to reap
+        // its children. Only the web container is an exec target.
+        const execMounts = [
+            { sourceVolume: "ssm-state", containerPath: "/var/lib/amazon", readOnly: false },
+            { sourceVolume: "ssm-logs", containerPath: "/var/log/amazon", readOnly: false },
+        ];
         const taskDefinition = new aws.ecs.TaskDefinition(
             name,
             {
@@ -182,8 +187,8 @@ export class DjangoService extends pulumi.ComponentResource {
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
                 executionRoleArn: roles.executionRole.arn,
                 taskRoleArn: roles.taskRole.arn,
-                // The only writable path: a task-local scratch volume (gunicorn heartbeats, temp files).
-                volumes: [{ name: "tmp" }],
+                // The only writable paths: task-local scratch (temp files) and ECS Exec's agent dirs.
+                volumes: [{ name: "tmp" }, { name: "ssm-state" }, { name: "ssm-logs" }],
                 containerDefinitions: pulumi.jsonStringify([
                     {
                         ...hardened,
@@ -197,6 +202,8 @@ export class DjangoService extends pulumi.ComponentResource {
                         ...hardened,
                         name: WEB,
                         essential: true,
+                        mountPoints: [...hardened.mountPoints, ...execMounts],
+                        linuxParameters: { initProcessEnabled: true },
                         command: ["web"],
                         portMappings: [{ containerPort: a.port, protocol: "tcp" }],
                         dependsOn: [{ containerName: MIGRATE, condition: "SUCCESS" }],

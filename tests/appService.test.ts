@@ -193,13 +193,13 @@ describe("Django app service", () => {
                 expect(td.inputs.requiresCompatibilities).to.deep.equal(["FARGATE"]);
                 expect(td.inputs.networkMode).to.equal("awsvpc");
                 expect(td.inputs.runtimePlatform).to.deep.equal({ operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" });
-                expect(td.inputs.volumes).to.deep.equal([{ name: "tmp" }]);
+                expect(td.inputs.volumes).to.deep.equal([{ name: "tmp" }, { name: "ssm-state" }, { name: "ssm-logs" }]);
                 for (const c of containers(run)) {
                     expect(c.image, c.name).to.equal(run.outputs.appImageRef);
                     expect(c.readonlyRootFilesystem, c.name).to.equal(true);
                     expect(c.privileged, c.name).to.equal(false);
                     expect(c.user, c.name).to.match(/^[1-9]\d*:[1-9]\d*$/);
-                    expect(c.mountPoints, c.name).to.deep.equal([{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }]);
+                    expect(c.mountPoints[0], c.name).to.deep.equal({ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false });
                     expect(c.logConfiguration.logDriver).to.equal("awslogs");
                     expect(c.logConfiguration.options["awslogs-group"]).to.equal(run.outputs.appLogGroup);
                 }
@@ -217,6 +217,10 @@ describe("Django app service", () => {
                 expect(web.dependsOn).to.deep.equal([{ containerName: "migrate", condition: "SUCCESS" }]);
                 expect(web.portMappings).to.deep.equal([{ containerPort: 8000, protocol: "tcp" }]);
                 expect(web.healthCheck.command.join(" ")).to.include("/healthz");
+                // ECS Exec targets web: its agent needs writable state/log dirs under the read-only root.
+                expect(web.linuxParameters).to.deep.equal({ initProcessEnabled: true });
+                expect(web.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp", "/var/lib/amazon", "/var/log/amazon"]);
+                expect(migrate.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp"]);
             });
 
             it(`${stack}: secrets come from Secrets Manager, never as environment values`, async () => {
