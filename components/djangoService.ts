@@ -80,6 +80,16 @@ export interface DjangoServiceArgs {
 const MIGRATE = "migrate";
 const WEB = "web";
 
+/**
+ * gunicorn workers for a Fargate CPU size: 2 × vCPU + 1, at least 2. Set
+ * explicitly because inside a Fargate task the CPU count the kernel reports is
+ * the host slice (2 for a 0.25 vCPU task), not the task's share, and too many
+ * workers exhaust a small task's memory.
+ */
+export function webConcurrency(cpuUnits: number): number {
+    return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
+}
+
 /** ECS container secrets: each env var name → a JSON key of a Secrets Manager secret. */
 export function secretRefs(refs: Record<string, { arn: pulumi.Input<string>; key: string }>): pulumi.Output<{ name: string; valueFrom: string }[]> {
     return pulumi.all(Object.entries(refs).map(([name, r]) => pulumi.interpolate`${r.arn}:${r.key}::`.apply((valueFrom) => ({ name, valueFrom }))));
@@ -149,6 +159,7 @@ export class DjangoService extends pulumi.ComponentResource {
             { name: "DB_SSLMODE", value: "require" },
             { name: "GIT_COMMIT_SHA", value: a.commitSha },
             { name: "PORT", value: String(a.port) },
+            { name: "WEB_CONCURRENCY", value: String(webConcurrency(a.cpu)) },
             { name: "DJANGO_DATA_DIR", value: "/tmp" },
         ];
         const secrets = secretRefs({

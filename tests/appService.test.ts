@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
+import { webConcurrency } from "../components/djangoService";
 import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 const T = {
@@ -243,6 +244,7 @@ describe("Django app service", () => {
                     expect(env.AWS_STORAGE_BUCKET_NAME).to.equal(run.outputs.appMediaBucket);
                     expect(env.GIT_COMMIT_SHA).to.equal(run.outputs.imageTag);
                     expect(env.DB_HOST).to.match(/\.rds\.amazonaws\.com$/);
+                    expect(env.WEB_CONCURRENCY).to.equal(stack === "prod" ? "3" : "2");
                 }
             });
 
@@ -410,6 +412,10 @@ describe("Django app service", () => {
                 expect(outputs[k], `${stack} ${k}`).to.be.a("string").and.not.equal("");
             }
         }
+    });
+
+    it("sizes gunicorn from the task's CPU units, not the host's CPU count", () => {
+        expect([256, 512, 1024, 2048, 4096].map(webConcurrency)).to.deep.equal([2, 2, 3, 5, 9]);
     });
 
     describe("rollout floor", () => {
