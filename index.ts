@@ -18,6 +18,8 @@ const cacheFromTag = previousTag(process.env, realGit);
 const previewBuilds = buildOnPreview(process.env);
 const tags = { project: pulumi.getProject(), stack: cfg.stack, "managed-by": "pulumi" };
 
+const account = aws.getCallerIdentityOutput();
+
 const network = new Network("network", {
     cidrBlock: cfg.network.cidr,
     availabilityZoneCount: cfg.network.availabilityZones,
@@ -26,6 +28,7 @@ const network = new Network("network", {
     interfaceEndpoints: cfg.network.interfaceEndpoints,
     flowLogRetentionDays: cfg.network.flowLogs ? cfg.logs.retentionDays : undefined,
     region: cfg.region,
+    accountId: account.accountId,
     tags,
 });
 
@@ -51,7 +54,6 @@ const appImage = new EcrImage("app", {
     buildArgs: { GIT_COMMIT_SHA: tag, BUILD_TIME: commitTime(process.env, realGit) },
 });
 
-const account = aws.getCallerIdentityOutput();
 const alerts = new Alerts("alerts", { email: cfg.alarms.email });
 
 const loadBalancer = new PublicLoadBalancer("public", {
@@ -65,6 +67,7 @@ const loadBalancer = new PublicLoadBalancer("public", {
     desyncMitigation: cfg.loadBalancer.desyncMitigation,
     accessLogDays: cfg.loadBalancer.accessLogDays,
     idleTimeout: cfg.loadBalancer.idleTimeout,
+    accountId: account.accountId,
     protect: cfg.stateful.protect,
 });
 

@@ -56,8 +56,10 @@ export class Database extends pulumi.ComponentResource {
 
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: a.vpcId, description: `${name}: PostgreSQL from allowed clients only` }, parent);
         const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: a.subnetIds }, parent);
+        // One group per major version, kept on delete: during a major upgrade the
+        // old group stays attached until RDS finishes, so deleting it would fail.
         const params = new aws.rds.ParameterGroup(
-            `${name}-params`,
+            `${name}-params-${a.engineVersion}`,
             {
                 family: `postgres${a.engineVersion}`,
                 parameters: [
@@ -65,7 +67,7 @@ export class Database extends pulumi.ComponentResource {
                     { name: "log_min_duration_statement", value: "1000" },
                 ],
             },
-            parent,
+            { ...parent, retainOnDelete: true },
         );
 
         // Alphanumeric only: the password travels in URLs and shell-quoted env.
@@ -82,6 +84,8 @@ export class Database extends pulumi.ComponentResource {
                 engine: "postgres",
                 engineVersion: a.engineVersion,
                 autoMinorVersionUpgrade: true,
+                // engineVersion is a reviewed config change; without this RDS refuses it.
+                allowMajorVersionUpgrade: true,
                 instanceClass: a.instanceClass,
                 allocatedStorage: a.allocatedStorageGb,
                 maxAllocatedStorage: a.maxAllocatedStorageGb,
@@ -110,7 +114,7 @@ export class Database extends pulumi.ComponentResource {
             { ...kept, dependsOn: logGroups },
         );
 
-        const secret = jsonSecret(
+        const secretArn = jsonSecret(
             `${name}-credentials`,
             {
                 description: `${name}: PostgreSQL credentials`,
@@ -123,7 +127,7 @@ export class Database extends pulumi.ComponentResource {
         this.address = instance.address;
         this.port = instance.port;
         this.databaseName = a.databaseName;
-        this.secretArn = secret.arn;
+        this.secretArn = secretArn;
         this.securityGroupId = sg.id;
         this.instanceArn = instance.arn;
         this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, securityGroupId: this.securityGroupId });

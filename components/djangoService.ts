@@ -2,10 +2,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceAlarms } from "../lib/alarms";
-import { requestCountLabel, serviceAutoscaling } from "../lib/autoscaling";
+import { serviceAutoscaling } from "../lib/autoscaling";
 import { secureBucket } from "../lib/bucket";
 import { taskRoles } from "../lib/ecsTask";
-import { SERVICE_HEALTH } from "../lib/rollout";
+import { rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
 import { allowPortFrom, jsonSecret, logGroup, serviceRole } from "../lib/shared";
 import { allowDatabaseClient } from "./database";
 
@@ -90,6 +90,16 @@ export function webConcurrency(cpuUnits: number): number {
     return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
 }
 
+/**
+ * How long `pulumi up` may wait for the service to settle: the rollout floor
+ * (bake times included: the provider waits for them) plus 30 minutes for
+ * image pulls, migrations, the grace period and a circuit-breaker rollback.
+ * The provider's 20-minute default is shorter than a prod canary.
+ */
+export function rolloutTimeoutMinutes(deployment: { strategy: string; bakeTimeMinutes: number; canaryBakeTimeMinutes: number }): number {
+    return Math.ceil(rolloutFloorSeconds(SERVICE_HEALTH, deployment) / 60) + 30;
+}
+
 /** ECS container secrets: each env var name → a JSON key of a Secrets Manager secret. */
 export function secretRefs(refs: Record<string, { arn: pulumi.Input<string>; key: string }>): pulumi.Output<{ name: string; valueFrom: string }[]> {
     return pulumi.all(Object.entries(refs).map(([name, r]) => pulumi.interpolate`${r.arn}:${r.key}::`.apply((valueFrom) => ({ name, valueFrom }))));
@@ -128,14 +138,14 @@ export class DjangoService extends pulumi.ComponentResource {
         // --- data and secrets
         const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms" }, parent);
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, parent);
-        const secretKeySecret = jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: a.protectData, value: { key: secretKey.result } }, parent);
+        const secretKeyArn = jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: a.protectData, value: { key: secretKey.result } }, parent);
 
         const logs = logGroup(name, { retentionInDays: a.logRetentionDays }, parent);
         const roles = taskRoles(
             name,
             {
                 repositoryArns: [a.repositoryArn],
-                secretArns: [a.database.secretArn, secretKeySecret.arn],
+                secretArns: [a.database.secretArn, secretKeyArn],
                 logGroupArn: logs.arn,
                 execCommand: true,
                 accountId: a.accountId,
@@ -163,7 +173,7 @@ export class DjangoService extends pulumi.ComponentResource {
             { name: "DJANGO_DATA_DIR", value: "/tmp" },
         ];
         const secrets = secretRefs({
-            DJANGO_SECRET_KEY: { arn: secretKeySecret.arn, key: "key" },
+            DJANGO_SECRET_KEY: { arn: secretKeyArn, key: "key" },
             DB_USER: { arn: a.database.secretArn, key: "username" },
             DB_PASSWORD: { arn: a.database.secretArn, key: "password" },
         });
@@ -281,8 +291,8 @@ export class DjangoService extends pulumi.ComponentResource {
             ? serviceRole(
                   `${name}-ecs-lb`,
                   {
+                      // No source-account condition: AWS documents this trust policy without one.
                       service: "ecs.amazonaws.com",
-                      sourceAccount: a.accountId,
                       statements: [
                           {
                               sid: "Describe",
@@ -357,9 +367,15 @@ export class DjangoService extends pulumi.ComponentResource {
                 enableEcsManagedTags: true,
                 // `pulumi up` reports a failed rollout instead of returning while it runs.
                 waitForSteadyState: true,
-                // Autoscaling owns the running count once the service exists.
             },
-            { ...parent, ignoreChanges: ["desiredCount"], dependsOn: [rule] },
+            {
+                ...parent,
+                // Autoscaling owns the running count; with two target groups ECS owns
+                // which one is live, and re-sending ours would undo its last shift.
+                ignoreChanges: twoGroups ? ["desiredCount", "loadBalancers"] : ["desiredCount"],
+                dependsOn: [rule],
+                customTimeouts: { create: `${rolloutTimeoutMinutes(strategy)}m`, update: `${rolloutTimeoutMinutes(strategy)}m` },
+            },
         );
 
         serviceAutoscaling(
@@ -371,7 +387,8 @@ export class DjangoService extends pulumi.ComponentResource {
                 maxCount: a.maxCount,
                 cpuTarget: a.autoscaling.cpuTarget,
                 requestsPerTarget: a.autoscaling.requestsPerTarget,
-                requestCountResourceLabels: groups.map((g) => requestCountLabel(a.loadBalancer.arnSuffix, g.arnSuffix)),
+                loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
+                targetGroupArnSuffixes: groups.map((g) => g.arnSuffix),
                 scaleOutCooldown: a.autoscaling.scaleOutCooldown,
                 scaleInCooldown: a.autoscaling.scaleInCooldown,
             },

@@ -21,6 +21,8 @@ export interface PublicLoadBalancerArgs {
     readonly desyncMitigation: "defensive" | "strictest";
     readonly accessLogDays: number;
     readonly idleTimeout: number;
+    /** The account whose logs the ELB service may write. */
+    readonly accountId: pulumi.Input<string>;
     /** Protect the access-log bucket (prod). */
     readonly protect: boolean;
 }
@@ -58,7 +60,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
                 expireDays: a.accessLogDays,
                 // The regional ELB account writes the logs (regions older than 2022 accept only it).
                 extraStatements: (bucketArn) => [
-                    { Sid: "AlbLogDelivery", Effect: "Allow", Principal: { AWS: elbAccount.arn }, Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/*` },
+                    { Sid: "AlbLogDelivery", Effect: "Allow", Principal: { AWS: elbAccount.arn }, Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/${a.accountId}/*` },
                 ],
             },
             parent,

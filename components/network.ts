@@ -24,6 +24,8 @@ export interface NetworkArgs {
     readonly flowLogRetentionDays?: number;
     /** The AWS region, for endpoint service names. */
     readonly region: string;
+    /** The account, for the confused-deputy condition on the flow-logs role. */
+    readonly accountId?: pulumi.Input<string>;
     /** Tags on every resource that takes them. */
     readonly tags?: Record<string, string>;
 }
@@ -151,6 +153,7 @@ export class Network extends pulumi.ComponentResource {
                 `${name}-flow-logs`,
                 {
                     service: "vpc-flow-logs.amazonaws.com",
+                    sourceAccount: a.accountId,
                     statements: [
                         {
                             actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

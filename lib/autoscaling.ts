@@ -7,21 +7,64 @@ export interface ServiceAutoscalingArgs {
     readonly minCount: number;
     readonly maxCount: number;
     readonly cpuTarget: number;
+    /** Target ALB requests per task per minute. */
     readonly requestsPerTarget: number;
-    /**
-     * `app/<alb>/<id>/targetgroup/<tg>/<id>` for each target group the service
-     * can be behind. One request-count policy per group: ECS blue/green moves
-     * traffic between groups, and a policy on an idle group has no data, so it
-     * neither scales out nor blocks scale-in.
-     */
-    readonly requestCountResourceLabels: pulumi.Input<string>[];
+    readonly loadBalancerArnSuffix: pulumi.Input<string>;
+    /** Every target group the service can be behind (two with ECS canary/blue-green). */
+    readonly targetGroupArnSuffixes: pulumi.Input<string>[];
     readonly scaleOutCooldown: number;
     readonly scaleInCooldown: number;
 }
 
-/** Builds the ALBRequestCountPerTarget resource label from the ALB's and target group's ARN suffixes. */
+type TargetTracking = aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration;
+
+/** The ALBRequestCountPerTarget resource label: `app/<alb>/<id>/targetgroup/<tg>/<id>`. */
 export function requestCountLabel(loadBalancerArnSuffix: pulumi.Input<string>, targetGroupArnSuffix: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.interpolate`${loadBalancerArnSuffix}/${targetGroupArnSuffix}`;
+}
+
+/**
+ * Requests per healthy target, as target tracking should see it. One target
+ * group: the predefined ALBRequestCountPerTarget metric. Two (ECS
+ * canary/blue-green moves traffic between them after every deployment): the
+ * same quantity by metric math over both, because a predefined policy on the
+ * idle group would sit in INSUFFICIENT_DATA, and Application Auto Scaling
+ * scales in only when every policy agrees.
+ */
+export function requestTracking(args: Pick<ServiceAutoscalingArgs, "loadBalancerArnSuffix" | "targetGroupArnSuffixes" | "requestsPerTarget">): TargetTracking {
+    const tgs = args.targetGroupArnSuffixes;
+    if (tgs.length === 1) {
+        return {
+            targetValue: args.requestsPerTarget,
+            predefinedMetricSpecification: { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: requestCountLabel(args.loadBalancerArnSuffix, tgs[0]) },
+        };
+    }
+    const metric = (id: string, metricName: string, stat: string, tg: pulumi.Input<string>) => ({
+        id,
+        returnData: false,
+        metricStat: {
+            stat,
+            metric: {
+                namespace: "AWS/ApplicationELB",
+                metricName,
+                dimensions: [
+                    { name: "LoadBalancer", value: args.loadBalancerArnSuffix },
+                    { name: "TargetGroup", value: tg },
+                ],
+            },
+        },
+    });
+    const sum = (prefix: string) => tgs.map((_, i) => `FILL(${prefix}${i},0)`).join("+");
+    return {
+        targetValue: args.requestsPerTarget,
+        customizedMetricSpecification: {
+            metrics: [
+                { id: "perTarget", label: "requests per healthy target", expression: `(${sum("r")})/(${sum("h")})`, returnData: true },
+                ...tgs.map((tg, i) => metric(`r${i}`, "RequestCount", "Sum", tg)),
+                ...tgs.map((tg, i) => metric(`h${i}`, "HealthyHostCount", "Average", tg)),
+            ],
+        },
+    };
 }
 
 /** Target tracking on average CPU and on requests per target for an ECS service. */
@@ -37,7 +80,8 @@ export function serviceAutoscaling(name: string, args: ServiceAutoscalingArgs, o
         },
         opts,
     );
-    const policy = (suffix: string, spec: aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfiguration) =>
+    const cooldowns = { scaleOutCooldown: args.scaleOutCooldown, scaleInCooldown: args.scaleInCooldown };
+    const policy = (suffix: string, spec: TargetTracking) =>
         new aws.appautoscaling.Policy(
             `${name}-${suffix}`,
             {
@@ -45,18 +89,11 @@ export function serviceAutoscaling(name: string, args: ServiceAutoscalingArgs, o
                 serviceNamespace: target.serviceNamespace,
                 scalableDimension: target.scalableDimension,
                 resourceId: target.resourceId,
-                targetTrackingScalingPolicyConfiguration: spec,
+                targetTrackingScalingPolicyConfiguration: { ...cooldowns, ...spec },
             },
             opts,
         );
-    const cooldowns = { scaleOutCooldown: args.scaleOutCooldown, scaleInCooldown: args.scaleInCooldown };
-    policy("cpu", { ...cooldowns, targetValue: args.cpuTarget, predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
-    args.requestCountResourceLabels.forEach((label, i) =>
-        policy(`requests-${i}`, {
-            ...cooldowns,
-            targetValue: args.requestsPerTarget,
-            predefinedMetricSpecification: { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: label },
-        }),
-    );
+    policy("cpu", { targetValue: args.cpuTarget, predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
+    policy("requests", requestTracking(args));
     return target;
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 
 /**
  * Where image tags come from. Tags are commit SHAs (8 hex digits, GitLab's
@@ -15,20 +16,38 @@ export const realGit: Git = (args) =>
 const SHORT = 8;
 const ZERO_SHA = /^0+$/;
 
-/** CI_COMMIT_SHORT_SHA in GitLab CI, else `git rev-parse --short=8 HEAD`, else a clear error. */
+/**
+ * CI_COMMIT_SHORT_SHA in GitLab CI, else `git rev-parse --short=8 HEAD`, else
+ * a clear error. A working tree with uncommitted changes gets
+ * `<sha>-dirty-<hash of the changes>`: tags are immutable, so rebuilding
+ * different bytes under the bare commit tag would fail to push, and the same
+ * changes always map to the same tag.
+ */
 export function commitTag(env: Env, git: Git): string {
     const ci = env.CI_COMMIT_SHORT_SHA?.trim();
     if (ci) {
         return ci;
     }
+    let sha: string;
     try {
-        return git(["rev-parse", `--short=${SHORT}`, "HEAD"]);
+        sha = git(["rev-parse", `--short=${SHORT}`, "HEAD"]);
     } catch {
         throw new Error(
             "cannot tag images: CI_COMMIT_SHORT_SHA is not set and `git rev-parse --short=8 HEAD` failed " +
                 "(run from a git checkout with at least one commit, or set CI_COMMIT_SHORT_SHA)",
         );
     }
+    const changes = git(["status", "--porcelain", "--untracked-files=all"]);
+    if (!changes) {
+        return sha;
+    }
+    const untracked = git(["ls-files", "--others", "--exclude-standard"]).split("\n").filter(Boolean);
+    const digest = createHash("sha256")
+        .update(git(["diff", "HEAD", "--binary"]))
+        .update("\0")
+        .update(untracked.length > 0 ? git(["hash-object", "--", ...untracked]) : "")
+        .digest("hex");
+    return `${sha}-dirty-${digest.slice(0, SHORT)}`;
 }
 
 /**

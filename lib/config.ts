@@ -50,7 +50,8 @@ const networkSchema = z
         /** Netmask of each tier's subnet in every AZ. */
         subnetMasks: z
             .strictObject({
-                public: subnetMask.default(24),
+                // An ALB needs at least a /27 with 8 free addresses in each subnet.
+                public: subnetMask.max(27).default(24),
                 private: subnetMask.default(20),
                 isolated: subnetMask.default(24),
             })

@@ -1,6 +1,5 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyStatement, serviceRole } from "./shared";
+import { PolicyStatement, ServiceRole, serviceRole } from "./shared";
 
 export interface TaskRolesArgs {
     /** Repositories the task's images come from. */
@@ -18,8 +17,8 @@ export interface TaskRolesArgs {
 }
 
 export interface TaskRoles {
-    readonly executionRole: aws.iam.Role;
-    readonly taskRole: aws.iam.Role;
+    readonly executionRole: ServiceRole;
+    readonly taskRole: ServiceRole;
 }
 
 /**

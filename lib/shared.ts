@@ -84,6 +84,12 @@ export function policyDocument(statements: readonly PolicyStatement[]): pulumi.O
     });
 }
 
+/** A role and the ARN to hand out: it resolves only once the role's policy exists. */
+export interface ServiceRole {
+    readonly role: aws.iam.Role;
+    readonly arn: pulumi.Output<string>;
+}
+
 /**
  * A role assumable by one AWS service principal, with one inline policy.
  * Inline (not managed) so the grant lives and dies with the role.
@@ -92,7 +98,7 @@ export function serviceRole(
     name: string,
     args: { readonly service: string; readonly statements: readonly PolicyStatement[]; readonly sourceAccount?: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
-): aws.iam.Role {
+): ServiceRole {
     const role = new aws.iam.Role(
         name,
         {
@@ -111,10 +117,13 @@ export function serviceRole(
         },
         opts,
     );
-    if (args.statements.length > 0) {
-        new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(args.statements) }, opts);
+    if (args.statements.length === 0) {
+        return { role, arn: role.arn };
     }
-    return role;
+    const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(args.statements) }, opts);
+    // Consumers (a service, a flow log) must not use the role before it may do anything,
+    // and on destroy the grant must outlive them.
+    return { role, arn: pulumi.all([role.arn, policy.id]).apply(([arn]) => arn) };
 }
 
 /**
@@ -155,12 +164,13 @@ export function jsonSecret(
     name: string,
     args: { readonly description: string; readonly protect: boolean; readonly value: pulumi.Input<Record<string, pulumi.Input<string | number>>> },
     opts: pulumi.CustomResourceOptions,
-): aws.secretsmanager.Secret {
+): pulumi.Output<string> {
     const secret = new aws.secretsmanager.Secret(
         name,
         { description: args.description, recoveryWindowInDays: args.protect ? 30 : 0 },
         { ...opts, protect: args.protect },
     );
-    new aws.secretsmanager.SecretVersion(name, { secretId: secret.id, secretString: pulumi.jsonStringify(args.value) }, opts);
-    return secret;
+    const version = new aws.secretsmanager.SecretVersion(name, { secretId: secret.id, secretString: pulumi.jsonStringify(args.value) }, opts);
+    // The ARN resolves once the value is stored: a task started earlier would find no value.
+    return pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
 }

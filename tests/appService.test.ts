@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
-import { webConcurrency } from "../components/djangoService";
+import { rolloutTimeoutMinutes, webConcurrency } from "../components/djangoService";
 import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 const T = {
@@ -44,7 +44,7 @@ describe("Django app service", () => {
                 expect(db.inputs.username).to.not.equal("postgres");
                 const subnets = named(run, "aws:rds/subnetGroup:SubnetGroup", "app-db-subnets");
                 expect(subnets.inputs.subnetIds).to.deep.equal(run.outputs.isolatedSubnetIds);
-                const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params");
+                const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params-17");
                 expect(params.inputs.family).to.equal("postgres17");
                 expect(params.inputs.parameters).to.deep.include({ name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" });
                 // The password is the generated one, and marked secret.
@@ -52,6 +52,7 @@ describe("Django app service", () => {
                 expect(db.inputs.password).to.match(/^generated-/);
                 expect(db.secretPaths).to.include("password");
                 expect(generated.inputs.special).to.equal(false);
+                expect(db.inputs.allowMajorVersionUpgrade).to.equal(true);
                 expect(db.inputs.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
                 // Its log groups exist before RDS creates them, so they have a retention.
                 const logGroups = ofType(run, T.logGroup).filter((g) => String(g.inputs.name).startsWith(`/aws/rds/instance/${db.inputs.identifier}/`));
@@ -152,6 +153,7 @@ describe("Django app service", () => {
             const allow = policy.Statement.find((s: any) => s.Effect === "Allow");
             expect(allow.Principal).to.deep.equal({ AWS: "arn:aws:iam::127311923021:root" });
             expect(allow.Action).to.equal("s3:PutObject");
+            expect(allow.Resource).to.match(/^arn:aws:s3:::public-access-logs-[0-9a-f]+\/alb\/AWSLogs\/123456789012\/\*$/);
             const sse = named(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "public-access-logs-sse");
             expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
         });
@@ -327,8 +329,16 @@ describe("Django app service", () => {
             expect(lbCfg.advancedConfiguration.productionListenerRule).to.match(/listener-rule\//);
             const role = JSON.parse(named(run, T.role, "app-ecs-lb").inputs.assumeRolePolicy).Statement[0];
             expect(role.Principal.Service).to.equal("ecs.amazonaws.com");
+            // ECS owns the live target group after each shift; Pulumi must not send it back.
+            expect(svc.ignoreChanges).to.include.members(["desiredCount", "loadBalancers"]);
+            // `pulumi up` waits through both bakes: the 20-minute provider default would not.
+            expect(svc.customTimeouts.update).to.equal(`${rolloutTimeoutMinutes({ strategy: "CANARY", bakeTimeMinutes: 10, canaryBakeTimeMinutes: 5 })}m`);
+            expect(rolloutTimeoutMinutes({ strategy: "CANARY", bakeTimeMinutes: 10, canaryBakeTimeMinutes: 5 })).to.equal(46);
+            expect(svc.inputs.waitForSteadyState).to.equal(true);
             const modify = policyOf(run, "app-ecs-lb").find((s) => s.Sid === "ShiftTraffic");
             expect(modify.Resource).to.deep.equal([lbCfg.advancedConfiguration.productionListenerRule]);
+            expect(modify.Resource[0]).to.match(/:listener-rule\/app\/public\/[0-9a-f]+\/[0-9a-f]+\/[0-9a-f]+$/);
+            expect(role.Condition).to.equal(undefined);
         });
     });
 
@@ -346,17 +356,34 @@ describe("Django app service", () => {
                     const c = p.inputs.targetTrackingScalingPolicyConfiguration;
                     expect(c.scaleInCooldown).to.be.greaterThan(c.scaleOutCooldown);
                 }
-                const types = policies.map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType);
-                expect(types.filter((t) => t === "ECSServiceAverageCPUUtilization")).to.have.length(1);
-                const request = policies.filter((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType === "ALBRequestCountPerTarget");
-                // One per target group the service can be behind.
-                expect(request).to.have.length(ofType(run, T.tg).length);
-                const lbSuffix = /^app\/public\/[0-9a-f]+$/;
-                for (const p of request) {
-                    const [app, lbName, lbId, tgWord, tgName, tgId] = p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.resourceLabel.split("/");
-                    expect(`${app}/${lbName}/${lbId}`).to.match(lbSuffix);
-                    expect([tgWord, tgName]).to.satisfy(([w, n]: string[]) => w === "targetgroup" && /^app(-green)?$/.test(n));
-                    expect(tgId).to.match(/^[0-9a-f]+$/);
+                expect(policies.map((p) => p.name).sort()).to.deep.equal(["app-scaling-cpu", "app-scaling-requests"]);
+                const cpu = named(run, T.scalingPolicy, "app-scaling-cpu").inputs.targetTrackingScalingPolicyConfiguration;
+                expect(cpu.predefinedMetricSpecification.predefinedMetricType).to.equal("ECSServiceAverageCPUUtilization");
+                expect(cpu.targetValue).to.equal(60);
+                const requests = named(run, T.scalingPolicy, "app-scaling-requests").inputs.targetTrackingScalingPolicyConfiguration;
+                expect(requests.targetValue).to.equal(1000);
+                const lbSuffix = named(run, T.lb, "public").state.arnSuffix;
+                const tgSuffixes = ofType(run, T.tg).map((g) => g.state.arnSuffix);
+                if (stack === "dev") {
+                    // One target group: the predefined metric, labelled with the ALB and the group.
+                    expect(requests.predefinedMetricSpecification).to.deep.equal({
+                        predefinedMetricType: "ALBRequestCountPerTarget",
+                        resourceLabel: `${lbSuffix}/${tgSuffixes[0]}`,
+                    });
+                    expect(requests.predefinedMetricSpecification.resourceLabel).to.match(/^app\/public\/[0-9a-f]+\/targetgroup\/app\/[0-9a-f]+$/);
+                } else {
+                    // Two groups: requests per healthy target summed over both, so the idle one never blocks scale-in.
+                    const metrics = requests.customizedMetricSpecification.metrics;
+                    const expr = metrics.find((m: any) => m.returnData);
+                    expect(expr.expression).to.equal("(FILL(r0,0)+FILL(r1,0))/(FILL(h0,0)+FILL(h1,0))");
+                    const stats = metrics.filter((m: any) => m.metricStat);
+                    expect(stats.map((m: any) => m.metricStat.metric.metricName).sort()).to.deep.equal(["HealthyHostCount", "HealthyHostCount", "RequestCount", "RequestCount"]);
+                    for (const m of stats) {
+                        const dims = Object.fromEntries(m.metricStat.metric.dimensions.map((d: any) => [d.name, d.value]));
+                        expect(dims.LoadBalancer).to.equal(lbSuffix);
+                        expect(tgSuffixes).to.include(dims.TargetGroup);
+                    }
+                    expect(new Set(stats.map((m: any) => m.metricStat.metric.dimensions[1].value))).to.deep.equal(new Set(tgSuffixes));
                 }
             });
         }

@@ -24,6 +24,7 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "public CIDR", patch: (c) => (c["platform:network"].cidr = "8.8.0.0/16"), error: /network\.cidr: 8\.8\.0\.0\/16 is not inside an RFC 1918 private range/ },
     { stack: "dev", why: "host bits set", patch: (c) => (c["platform:network"].cidr = "10.20.1.0/16"), error: /network\.cidr: 10\.20\.1\.0\/16 has host bits set/ },
     { stack: "prod", why: "subnets do not fit", patch: (c) => (c["platform:network"].subnetMasks = { public: 19, private: 19, isolated: 19 }), error: /network\.subnetMasks: subnets need 24576 addresses per AZ but 10\.30\.0\.0\/16 over 3 AZs gives \/18 = 16384/ },
+    { stack: "dev", why: "public subnets too small for an ALB", patch: (c) => (c["platform:network"].subnetMasks = { public: 28 }), error: /network\.subnetMasks\.public: .*<=27/ },
     { stack: "prod", why: "four AZs", patch: (c) => (c["platform:network"].availabilityZones = 4), error: /network\.availabilityZones: 4 must be 2 or 3/ },
     { stack: "dev", why: "unknown NAT mode", patch: (c) => (c["platform:network"].natGateways = "PerSubnet"), error: /network\.natGateways: "PerSubnet" is not a NAT mode \(Single, OnePerAz\)/ },
     { stack: "prod", why: "boolean written as a string", patch: (c) => (c["platform:network"].flowLogs = "yes"), error: /network\.flowLogs: expected boolean, got "yes"/ },

@@ -90,8 +90,24 @@ describe("ECR build-and-push", () => {
     describe("image tags", () => {
         it("prefer CI_COMMIT_SHORT_SHA, then git, then fail clearly", () => {
             expect(commitTag({ CI_COMMIT_SHORT_SHA: "abcd1234" }, noGit)).to.equal("abcd1234");
-            expect(commitTag({}, fakeGit({ "rev-parse --short=8 HEAD": "0123abcd" }))).to.equal("0123abcd");
+            expect(commitTag({}, fakeGit({ "rev-parse --short=8 HEAD": "0123abcd", "status --porcelain --untracked-files=all": "" }))).to.equal("0123abcd");
             expect(() => commitTag({}, noGit)).to.throw(/CI_COMMIT_SHORT_SHA is not set and `git rev-parse --short=8 HEAD` failed/);
+        });
+
+        it("mark uncommitted changes with a hash of them, so an immutable tag never gets other bytes", () => {
+            const tree = (diff: string, untracked: string, blobs: string) =>
+                fakeGit({
+                    "rev-parse --short=8 HEAD": "0123abcd",
+                    "status --porcelain --untracked-files=all": " M index.ts",
+                    "diff HEAD --binary": diff,
+                    "ls-files --others --exclude-standard": untracked,
+                    ...(untracked ? { [`hash-object -- ${untracked.split("\n").join(" ")}`]: blobs } : {}),
+                });
+            const a = commitTag({}, tree("diff a", "", ""));
+            expect(a).to.match(/^0123abcd-dirty-[0-9a-f]{8}$/);
+            expect(commitTag({}, tree("diff a", "", ""))).to.equal(a);
+            expect(commitTag({}, tree("diff b", "", ""))).to.not.equal(a);
+            expect(commitTag({}, tree("diff a", "new.txt", "blob1"))).to.not.equal(commitTag({}, tree("diff a", "new.txt", "blob2")));
         });
 
         it("cache from the parent commit, ignoring GitLab's all-zero before-SHA", () => {

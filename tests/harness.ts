@@ -26,8 +26,10 @@ export interface Resource {
     readonly protect: boolean;
     /** The `ignoreChanges` resource option. */
     readonly ignoreChanges: readonly string[];
-    /** URNs this resource explicitly depends on (`dependsOn`). */
-    readonly dependsOn: readonly string[];
+    /** URNs this resource depends on: `dependsOn` plus the resources its inputs come from. */
+    readonly dependencies: readonly string[];
+    /** The `customTimeouts` resource option (create/update/delete), empty strings when unset. */
+    readonly customTimeouts: { readonly create: string; readonly update: string; readonly delete: string };
     /** The outputs the mocks gave it (inputs plus invented computed values). */
     readonly state: Record<string, any>;
     /** Dotted paths of inputs that were marked secret (their values are unwrapped in `inputs`). */
@@ -89,7 +91,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         custom: boolean;
         protect: boolean;
         ignoreChanges: string[];
-        dependsOn: string[];
+        dependencies: string[];
+        customTimeouts: { create: string; update: string; delete: string };
     }
     let pending: Pending | undefined;
 
@@ -111,7 +114,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                     custom: ctx?.custom ?? Boolean(args.custom),
                     protect: ctx?.protect ?? false,
                     ignoreChanges: ctx?.ignoreChanges ?? [],
-                    dependsOn: ctx?.dependsOn ?? [],
+                    dependencies: ctx?.dependencies ?? [],
+                    customTimeouts: ctx?.customTimeouts ?? { create: "", update: "", delete: "" },
                     parentUrn: ctx?.parentUrn,
                 });
                 return result;
@@ -136,7 +140,12 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             custom: req.getCustom(),
             protect: Boolean(req.getProtect()),
             ignoreChanges: req.getIgnorechangesList(),
-            dependsOn: req.getDependenciesList(),
+            dependencies: req.getDependenciesList(),
+            customTimeouts: {
+                create: req.getCustomtimeouts()?.getCreate() ?? "",
+                update: req.getCustomtimeouts()?.getUpdate() ?? "",
+                delete: req.getCustomtimeouts()?.getDelete() ?? "",
+            },
         };
         register(req, (err, resp) => {
             if (!err && resources[index]) {
@@ -151,14 +160,21 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     Object.assign(process.env, options.env ?? {});
     let outputs: Record<string, unknown> = {};
     let error: Error | undefined;
+    // An exception inside an `apply` never resolves the outputs; surface it as
+    // the run's error instead of letting the test hang until its timeout.
+    let failFromApply: (e: unknown) => void = () => undefined;
+    const applyFailed = new Promise<never>((_, reject) => (failFromApply = reject));
+    const onRejection = (reason: unknown) => failFromApply(reason);
+    process.on("unhandledRejection", onRejection);
     try {
         delete require.cache[require.resolve(PROGRAM)];
         const program = require(PROGRAM) as Record<string, unknown>;
-        outputs = await resolve(program);
-        await pulumi.runtime.disconnect();
+        outputs = await Promise.race([resolve(program), applyFailed]);
+        await Promise.race([pulumi.runtime.disconnect(), applyFailed]);
     } catch (e) {
-        error = e as Error;
+        error = e instanceof Error ? e : new Error(String(e));
     } finally {
+        process.off("unhandledRejection", onRejection);
         process.env = savedEnv;
     }
     return { stack, resources, invokes, outputs, error };

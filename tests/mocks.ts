@@ -58,8 +58,11 @@ const computed: Record<string, Computer> = {
         const suffix = `targetgroup/${name}/${short(name).slice(0, 16)}`;
         return { arn: arn("elasticloadbalancing", suffix), arnSuffix: suffix };
     },
-    "aws:lb/listener:Listener": (name) => ({ arn: arn("elasticloadbalancing", `listener/app/public/${short(name)}`) }),
-    "aws:lb/listenerRule:ListenerRule": (name) => ({ arn: arn("elasticloadbalancing", `listener-rule/app/public/${short(name)}`) }),
+    // Real shapes: listener/app/<lb>/<lb-id>/<listener-id>, listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id>.
+    "aws:lb/listener:Listener": (name) => ({ arn: arn("elasticloadbalancing", `listener/app/public/${short("public").slice(0, 16)}/${short(name).slice(0, 16)}`) }),
+    "aws:lb/listenerRule:ListenerRule": (name) => ({
+        arn: arn("elasticloadbalancing", `listener-rule/app/public/${short("public").slice(0, 16)}/${short("public-https").slice(0, 16)}/${short(name).slice(0, 16)}`),
+    }),
     "aws:acm/certificate:Certificate": (name, i) => ({
         arn: arn("acm", `certificate/${short(name)}`),
         domainValidationOptions: [i.domainName, ...(i.subjectAlternativeNames ?? [])].map((d: string) => ({

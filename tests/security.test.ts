@@ -45,6 +45,19 @@ describe("security baseline", () => {
         });
     }
 
+    for (const stack of STACKS) {
+        it(`${stack}: roles carry no managed or attached policies that the checks above would not see`, async () => {
+            const run = await stackRun(stack);
+            for (const t of ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment", "aws:iam/policy:Policy"]) {
+                expect(ofType(run, t), t).to.deep.equal([]);
+            }
+            for (const r of ofType(run, "aws:iam/role:Role")) {
+                expect(r.inputs.inlinePolicies ?? [], r.name).to.deep.equal([]);
+                expect(r.inputs.managedPolicyArns ?? [], r.name).to.deep.equal([]);
+            }
+        });
+    }
+
     it("refuses scopable actions on * at construction time", () => {
         expect(() => assertScoped({ actions: ["ecr:GetAuthorizationToken"], resources: ["*"] })).to.not.throw();
         expect(() => assertScoped({ actions: ["ecr:GetAuthorizationToken", "s3:GetObject"], resources: ["*"] })).to.throw(/s3:GetObject must be scoped/);
