@@ -58,6 +58,10 @@ workers = _int("WEB_CONCURRENCY", 2 * _cpu_count() + 1)
 # GUNICORN_THREADS > 1 switches gunicorn to the gthread worker.
 threads = _int("GUNICORN_THREADS", 1)
 worker_tmp_dir = _worker_tmp_dir()
+# gunicorn >= 25 opens a control socket under $HOME/.gunicorn by default; the
+# image's HOME is not writable (read-only root, no home directory), which logs
+# an ERROR at every worker boot. Nothing here uses gunicornc, so turn it off.
+control_socket_disable = True
 
 # Load the app in the master before forking: a broken configuration (e.g. no
 # DJANGO_SECRET_KEY) stops the process at once with the error, instead of

@@ -189,10 +189,12 @@ export class DjangoService extends pulumi.ComponentResource {
             environment,
             secrets,
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+            // An init process as PID 1 forwards SIGTERM (python and bash as PID 1 ignore it)
+            // and reaps ECS Exec's agent processes.
+            linuxParameters: { initProcessEnabled: true },
         };
         // ECS Exec runs the SSM agent inside the container; with a read-only root it
-        // needs its state and log directories writable, and an init process to reap
-        // its children. Only the web container is an exec target.
+        // needs its state and log directories writable. Only web is an exec target.
         const execMounts = [
             { sourceVolume: "ssm-state", containerPath: "/var/lib/amazon", readOnly: false },
             { sourceVolume: "ssm-logs", containerPath: "/var/log/amazon", readOnly: false },
@@ -224,7 +226,6 @@ export class DjangoService extends pulumi.ComponentResource {
                         name: WEB,
                         essential: true,
                         mountPoints: [...hardened.mountPoints, ...execMounts],
-                        linuxParameters: { initProcessEnabled: true },
                         command: ["web"],
                         portMappings: [{ containerPort: a.port, protocol: "tcp" }],
                         dependsOn: [{ containerName: MIGRATE, condition: "SUCCESS" }],

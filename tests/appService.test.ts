@@ -222,6 +222,7 @@ describe("Django app service", () => {
                 expect(web.healthCheck.command.join(" ")).to.include("/healthz");
                 // ECS Exec targets web: its agent needs writable state/log dirs under the read-only root.
                 expect(web.linuxParameters).to.deep.equal({ initProcessEnabled: true });
+                expect(migrate.linuxParameters).to.deep.equal({ initProcessEnabled: true });
                 expect(web.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp", "/var/lib/amazon", "/var/log/amazon"]);
                 expect(migrate.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp"]);
             });

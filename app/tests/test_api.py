@@ -199,10 +199,20 @@ def test_unsupported_media_type(auth_client):
 
 @pytest.mark.django_db
 def test_oversize_body_is_refused(auth_client):
-    body = json.dumps({**VALID, "notes": "n" * (2 * 1024 * 1024)})
+    # Every field is valid and the padding is an unknown key DRF would ignore:
+    # only the request-size limit (DATA_UPLOAD_MAX_MEMORY_SIZE) can refuse this.
+    body = json.dumps({**VALID, "padding": "n" * (2 * 1024 * 1024)})
     response = auth_client.post(URL, body, content_type="application/json")
     assert response.status_code in (400, 413), response.status_code
     assert Release.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_body_under_the_limit_with_unknown_padding_is_accepted(auth_client):
+    """The control for the test above: the same shape, small, is created."""
+    body = json.dumps({**VALID, "padding": "n" * 1024})
+    response = auth_client.post(URL, body, content_type="application/json")
+    assert response.status_code == 201, response.content
 
 
 @pytest.mark.django_db

@@ -132,7 +132,8 @@ def test_entrypoint_serves_through_gunicorn_and_stops_gracefully(
         DJANGO_STATIC_ROOT=str(static_root),
         DJANGO_DATA_DIR=str(world_tmp),
         TMPDIR=str(world_tmp),
-        HOME=str(world_tmp),
+        # HOME as in the image: a directory that does not exist.
+        HOME="/nonexistent",
         PORT=str(port),
         GUNICORN_BIND_HOST="127.0.0.1",
         WEB_CONCURRENCY="2",
@@ -228,6 +229,8 @@ def test_entrypoint_serves_through_gunicorn_and_stops_gracefully(
     assert any("Handling signal: term" in m for m in messages), messages
     assert any("Shutting down" in m for m in messages), messages
     assert all(line.startswith("{") for line in err.splitlines() if line.strip()), err
+    # A clean run logs no errors (e.g. no control-socket failure under an unwritable HOME).
+    assert [e for e in error_log if e.get("level") in ("ERROR", "CRITICAL")] == [], error_log
 
     # Access log: one JSON object per request on stdout, with the request id.
     access = [json.loads(line) for line in out.splitlines() if '"gunicorn.access"' in line]

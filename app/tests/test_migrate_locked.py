@@ -113,3 +113,67 @@ def test_migrations_match_models():
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_migrate_locked_gives_up_clearly_when_the_database_stays_unreachable():
+    """A task that starts while the database is down retries, then fails with one line."""
+    require_postgres()
+    url = f"postgres://app:app@127.0.0.1:{_closed_port()}/app"
+    result = subprocess.run(
+        [str(ENTRYPOINT), "migrate", "--connect-wait", "2.5"],
+        cwd=APP_DIR, env=production_env(DATABASE_URL=url),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "migrate_locked: database unreachable (attempt 1: " in result.stderr
+    assert "retrying in 1s" in result.stderr
+    assert "database unreachable after 2 attempts over 2.5s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_locked_waits_for_the_database_to_appear(fresh_database_url):
+    """The database comes up after the migration container started: it retries, then migrates."""
+    require_postgres()
+    import threading
+
+    cfg = dj_database_url.parse(fresh_database_url)
+    admin = dict(host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"], autocommit=True)
+    late = f"{cfg['NAME']}_late"
+    url = fresh_database_url.rsplit("/", 1)[0] + f"/{late}"
+    proc = subprocess.Popen(
+        [str(ENTRYPOINT), "migrate", "--connect-wait", "60"],
+        cwd=APP_DIR, env=production_env(DATABASE_URL=url),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    errors: list[str] = []
+    retried = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            errors.append(line)
+            if "retrying in" in line:
+                retried.set()
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        assert retried.wait(timeout=45), "".join(errors)
+        with psycopg.connect(dbname=cfg["NAME"], **admin) as conn:
+            conn.execute(f'CREATE DATABASE "{late}"')
+        out = proc.stdout.read()
+        assert proc.wait(timeout=90) == 0, out + "".join(errors)
+        reader.join(timeout=5)
+        assert "Applying releases.0001_initial... OK" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        with psycopg.connect(dbname=cfg["NAME"], **admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{late}" WITH (FORCE)')

@@ -34,6 +34,16 @@ class Command(BaseCommand):
             help="Accepted for symmetry with migrate; migrate_locked never prompts.",
         )
         parser.add_argument(
+            "--connect-wait",
+            type=float,
+            default=120.0,
+            help=(
+                "Seconds to keep retrying while the database is unreachable (default 120): "
+                "a task may start during an RDS failover or before the database accepts "
+                "connections, and the web container waits for this one to succeed."
+            ),
+        )
+        parser.add_argument(
             "--lock-timeout",
             type=float,
             default=600.0,
@@ -50,12 +60,12 @@ class Command(BaseCommand):
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
             return
 
+        self._wait_for_database(connection, options["connect_wait"])
         timeout_ms = max(1, int(options["lock_timeout"] * 1000))
         waited_from = time.monotonic()
         # The lock belongs to this database session (not a transaction), so it
         # stays held while migrate commits its own transactions on the same
         # connection, and PostgreSQL drops it if this process dies.
-        connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{timeout_ms}ms"])
             try:
@@ -79,3 +89,29 @@ class Command(BaseCommand):
             except DatabaseError:
                 # Do not hide the migrate error; closing the session frees the lock.
                 connection.close()
+
+    def _wait_for_database(self, connection, wait: float) -> None:
+        """Connect, retrying with capped exponential backoff for up to `wait` seconds."""
+        deadline = time.monotonic() + wait
+        delay = 1.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                connection.ensure_connection()
+                return
+            except OperationalError as exc:
+                connection.close()
+                text = str(exc).strip()
+                reason = text.splitlines()[0] if text else type(exc).__name__
+                if time.monotonic() + delay > deadline:
+                    raise CommandError(
+                        f"migrate_locked: database unreachable after {attempt} attempts "
+                        f"over {wait:g}s: {reason}"
+                    ) from exc
+                self.stderr.write(
+                    f"migrate_locked: database unreachable (attempt {attempt}: {reason}); "
+                    f"retrying in {delay:g}s"
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
