@@ -302,9 +302,6 @@ export interface PlatformConfig extends Sections {
     readonly region: string;
 }
 
-export type NetworkConfig = Sections["network"];
-export type AppConfig = Sections["app"];
-export type DatabaseConfig = Sections["database"];
 
 /** Raised for any invalid configuration; its message names the stack file and the key path. */
 export class ConfigError extends Error {

@@ -16,6 +16,24 @@ from tests.conftest import APP_DIR, ENTRYPOINT, production_env, require_postgres
 PROCESSES = 4
 
 
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    """A direct psycopg connection to the database a DATABASE_URL names."""
+    cfg = dj_database_url.parse(url)
+    return psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"],
+        dbname=cfg["NAME"], **kwargs,
+    )
+
+
+def run_migrate(url: str, *args: str) -> subprocess.CompletedProcess:
+    """`docker-entrypoint.sh migrate ARGS` against `url`, as the init container runs it."""
+    return subprocess.run(
+        [str(ENTRYPOINT), "migrate", *args],
+        cwd=APP_DIR, env=production_env(DATABASE_URL=url),
+        capture_output=True, text=True, timeout=60,
+    )
+
+
 def migrations_on_disk() -> set[tuple[str, str]]:
     return set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
 
@@ -45,11 +63,7 @@ def test_concurrent_migrate_locked_on_postgres(fresh_database_url):
     assert len(appliers) == 1, [out for _, out, _ in results]
     assert sum("No migrations to apply." in out for _, out, _ in results) == PROCESSES - 1
 
-    cfg = dj_database_url.parse(fresh_database_url)
-    with psycopg.connect(
-        host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"],
-        dbname=cfg["NAME"],
-    ) as conn:
+    with connect(fresh_database_url) as conn:
         rows = conn.execute("SELECT app, name FROM django_migrations").fetchall()
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
         # The lock is released: another session can take it at once.
@@ -64,17 +78,9 @@ def test_migrate_locked_waits_for_a_held_lock(fresh_database_url):
     """While another session holds the lock, migrate_locked waits (and gives up
     after --lock-timeout), so it cannot run concurrently with it."""
     require_postgres()
-    cfg = dj_database_url.parse(fresh_database_url)
-    with psycopg.connect(
-        host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"],
-        dbname=cfg["NAME"], autocommit=True,
-    ) as holder:
+    with connect(fresh_database_url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(7242019501337001)")
-        result = subprocess.run(
-            [str(ENTRYPOINT), "migrate", "--lock-timeout", "1"],
-            cwd=APP_DIR, env=production_env(DATABASE_URL=fresh_database_url),
-            capture_output=True, text=True, timeout=60,
-        )
+        result = run_migrate(fresh_database_url, "--lock-timeout", "1")
         assert result.returncode != 0
         assert "could not get the migration lock within 1.0s" in result.stderr
         assert "Applying" not in result.stdout
@@ -127,11 +133,7 @@ def test_migrate_locked_gives_up_clearly_when_the_database_stays_unreachable():
     """A task that starts while the database is down retries, then fails with one line."""
     require_postgres()
     url = f"postgres://app:app@127.0.0.1:{_closed_port()}/app"
-    result = subprocess.run(
-        [str(ENTRYPOINT), "migrate", "--connect-wait", "2.5"],
-        cwd=APP_DIR, env=production_env(DATABASE_URL=url),
-        capture_output=True, text=True, timeout=60,
-    )
+    result = run_migrate(url, "--connect-wait", "2.5")
     assert result.returncode != 0
     assert "migrate_locked: database unreachable (attempt 1: " in result.stderr
     assert "retrying in 1s" in result.stderr
@@ -144,9 +146,7 @@ def test_migrate_locked_waits_for_the_database_to_appear(fresh_database_url):
     require_postgres()
     import threading
 
-    cfg = dj_database_url.parse(fresh_database_url)
-    admin = dict(host=cfg["HOST"], port=cfg["PORT"], user=cfg["USER"], password=cfg["PASSWORD"], autocommit=True)
-    late = f"{cfg['NAME']}_late"
+    late = f"{dj_database_url.parse(fresh_database_url)['NAME']}_late"
     url = fresh_database_url.rsplit("/", 1)[0] + f"/{late}"
     proc = subprocess.Popen(
         [str(ENTRYPOINT), "migrate", "--connect-wait", "60"],
@@ -166,7 +166,7 @@ def test_migrate_locked_waits_for_the_database_to_appear(fresh_database_url):
     reader.start()
     try:
         assert retried.wait(timeout=45), "".join(errors)
-        with psycopg.connect(dbname=cfg["NAME"], **admin) as conn:
+        with connect(fresh_database_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{late}"')
         out = proc.stdout.read()
         assert proc.wait(timeout=90) == 0, out + "".join(errors)
@@ -175,5 +175,5 @@ def test_migrate_locked_waits_for_the_database_to_appear(fresh_database_url):
     finally:
         if proc.poll() is None:
             proc.kill()
-        with psycopg.connect(dbname=cfg["NAME"], **admin) as conn:
+        with connect(fresh_database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{late}" WITH (FORCE)')
