@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { after } from "../lib/shared";
 
 export interface ClusterArgs {
     /** Container Insights level (Security Hub ECS.12 wants it on). Defaults to "enabled". */
@@ -34,7 +35,7 @@ export class Cluster extends pulumi.ComponentResource {
         );
         // Services read the cluster through the capacity association, so none is
         // created before FARGATE_SPOT is attached to the cluster.
-        this.clusterArn = pulumi.all([cluster.arn, capacity.id]).apply(([arn]) => arn);
+        this.clusterArn = after(cluster.arn, capacity);
         this.clusterName = capacity.clusterName;
         this.registerOutputs({ clusterArn: this.clusterArn, clusterName: this.clusterName });
     }

@@ -84,6 +84,15 @@ export function policyDocument(statements: readonly PolicyStatement[]): pulumi.O
     });
 }
 
+/**
+ * `value`, resolving only once `resource` exists: for handing out an ARN whose
+ * users need something created beside it first (a policy, a secret's value).
+ * Dependents then also outlive that resource on destroy.
+ */
+export function after<T>(value: pulumi.Output<T>, resource: pulumi.CustomResource): pulumi.Output<T> {
+    return resource.id.apply(() => value);
+}
+
 /** A role and the ARN to hand out: it resolves only once the role's policy exists. */
 export interface ServiceRole {
     readonly role: aws.iam.Role;
@@ -123,7 +132,7 @@ export function serviceRole(
     const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(args.statements) }, opts);
     // Consumers (a service, a flow log) must not use the role before it may do anything,
     // and on destroy the grant must outlive them.
-    return { role, arn: pulumi.all([role.arn, policy.id]).apply(([arn]) => arn) };
+    return { role, arn: after(role.arn, policy) };
 }
 
 /**
@@ -172,5 +181,5 @@ export function jsonSecret(
     );
     const version = new aws.secretsmanager.SecretVersion(name, { secretId: secret.id, secretString: pulumi.jsonStringify(args.value) }, opts);
     // The ARN resolves once the value is stored: a task started earlier would find no value.
-    return pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
+    return after(secret.arn, version);
 }

@@ -266,6 +266,27 @@ describe("Django app service", () => {
                 expect(logs.Resource[0]).to.match(/log-group:\/platform\/app-.*:\*$/);
             });
 
+            it(`${stack}: nothing uses a role, secret or cluster before its policy, value or capacity exists`, async () => {
+                const run = await stackRun(stack);
+                const urnOf = (type: string, name: string) => named(run, type, name).urn;
+                const td = named(run, T.td, "app");
+                for (const [type, dep] of [
+                    [T.policy, "app-execution-policy"],
+                    [T.policy, "app-task-policy"],
+                    [T.secretVersion, "app-secret-key"],
+                    [T.secretVersion, "app-db-credentials"],
+                ]) {
+                    expect(td.dependencies, dep).to.include(urnOf(type, dep));
+                }
+                const svc = named(run, T.service, "app");
+                expect(svc.dependencies).to.include(urnOf("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "cluster-capacity"));
+                if (stack === "prod") {
+                    expect(svc.dependencies).to.include(urnOf(T.policy, "app-ecs-lb-policy"));
+                    const flow = named(run, "aws:ec2/flowLog:FlowLog", "network-flow-log");
+                    expect(flow.dependencies).to.include(urnOf(T.policy, "network-flow-logs-policy"));
+                }
+            });
+
             it(`${stack}: task role reaches only this app's bucket and ECS Exec's channels`, async () => {
                 const run = await stackRun(stack);
                 const statements = policyOf(run, "app-task");
