@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { layoutSubnets } from "../lib/cidr";
 import { logGroup, serviceRole } from "../lib/shared";
 
 /** The AWS services that get an interface endpoint when `interfaceEndpoints` is on. */
@@ -52,19 +53,23 @@ export class Network extends pulumi.ComponentResource {
         const a = { interfaceEndpoints: false, ...args };
         const parent = { parent: this };
 
-        // awsx's Auto strategy lays subnets out in spec order; largest first packs
-        // without alignment gaps, which is what the config schema's fit check assumes.
-        const tiers = [
-            { type: awsx.ec2.SubnetType.Public, name: "public", cidrMask: a.subnetMasks.public },
-            { type: awsx.ec2.SubnetType.Private, name: "private", cidrMask: a.subnetMasks.private },
-            { type: awsx.ec2.SubnetType.Isolated, name: "isolated", cidrMask: a.subnetMasks.isolated },
-        ].sort((x, y) => x.cidrMask - y.cidrMask);
+        // Explicit CIDRs, not awsx's even split: the split divides the VPC by today's
+        // AZ count, so adding an AZ would move (delete and recreate) every subnet and
+        // everything in them. Slots sized for MAX_AZS keep existing subnets in place.
+        const tierSpecs = [
+            { type: awsx.ec2.SubnetType.Public, name: "public", prefix: a.subnetMasks.public },
+            { type: awsx.ec2.SubnetType.Private, name: "private", prefix: a.subnetMasks.private },
+            { type: awsx.ec2.SubnetType.Isolated, name: "isolated", prefix: a.subnetMasks.isolated },
+        ] as const;
+        const layout = layoutSubnets(a.cidrBlock, tierSpecs, a.availabilityZoneCount);
+        const tiers = tierSpecs.map((t) => ({ type: t.type, name: t.name, cidrMask: t.prefix, cidrBlocks: layout[t.name] }));
 
         const vpc = new awsx.ec2.Vpc(
             name,
             {
                 cidrBlock: a.cidrBlock,
                 numberOfAvailabilityZones: a.availabilityZoneCount,
+                // Auto honours explicit cidrBlocks (Legacy, the default, ignores them).
                 subnetStrategy: awsx.ec2.SubnetAllocationStrategy.Auto,
                 subnetSpecs: tiers,
                 natGateways: { strategy: a.natGateways },

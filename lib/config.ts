@@ -1,5 +1,6 @@
+import { RunError } from "@pulumi/pulumi";
 import { z } from "zod";
-import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "./cidr";
+import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, parseCidr } from "./cidr";
 import { describeMemoryOptions, FARGATE_CPU_SIZES, fargateMemoryOptions, isFargateSize } from "./fargate";
 
 /**
@@ -77,14 +78,15 @@ const networkSchema = z
         if (!isPrivate(c)) {
             ctx.addIssue({ code: "custom", path: ["cidr"], message: `${n.cidr} is not inside an RFC 1918 private range` });
         }
-        const azPrefix = azBlockPrefix(c.prefix, n.availabilityZones);
+        // Blocks are sized for MAX_AZS whatever the count today, so a later third AZ moves nothing.
+        const azPrefix = azBlockPrefix(c.prefix);
         const masks = n.subnetMasks;
         for (const tier of ["public", "private", "isolated"] as const) {
             if (masks[tier] < azPrefix) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["subnetMasks", tier],
-                    message: `/${masks[tier]} is larger than the /${azPrefix} each of ${n.availabilityZones} AZs gets from ${n.cidr}`,
+                    message: `/${masks[tier]} is larger than the /${azPrefix} each AZ gets from ${n.cidr} (blocks are sized for ${MAX_AZS} AZs)`,
                 });
                 return;
             }
@@ -95,7 +97,7 @@ const networkSchema = z
             ctx.addIssue({
                 code: "custom",
                 path: ["subnetMasks"],
-                message: `subnets need ${need} addresses per AZ but ${n.cidr} over ${n.availabilityZones} AZs gives /${azPrefix} = ${have}`,
+                message: `subnets need ${need} addresses per AZ but ${n.cidr} gives each AZ /${azPrefix} = ${have} (blocks are sized for ${MAX_AZS} AZs)`,
             });
         }
     });
@@ -303,11 +305,22 @@ export interface PlatformConfig extends Sections {
 }
 
 
-/** Raised for any invalid configuration; its message names the stack file and the key path. */
-export class ConfigError extends Error {
-    constructor(readonly stack: string, readonly problems: readonly string[]) {
-        super(problems.map((p) => `${stackFile(stack)}: ${p}`).join("\n"));
+/**
+ * Raised for any invalid configuration; its message names the stack file and
+ * the key path, one problem per line. A RunError because Pulumi's language
+ * host prints those as their bare message (no stack trace, no object dump).
+ * No field may be called `stack`: that would overwrite Error.stack, and the
+ * host formats errors from their stack.
+ */
+export class ConfigError extends RunError {
+    readonly stackName: string;
+    readonly problems: readonly string[];
+
+    constructor(stackName: string, problems: readonly string[]) {
+        super(problems.map((p) => `${stackFile(stackName)}: ${p}`).join("\n"));
         this.name = "ConfigError";
+        this.stackName = stackName;
+        this.problems = problems;
     }
 }
 

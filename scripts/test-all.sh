@@ -20,11 +20,9 @@ npx mocha 2>&1 | tee "$log/mocha.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "pytest (Django app)"
-if [ -z "${DATABASE_URL:-}" ]; then
-    DATABASE_URL=$(bash app/scripts/pg-start.sh | tail -n 1)
-    export DATABASE_URL
-fi
-bash app/scripts/test.sh 2>&1 | tee "$log/pytest.txt"
+# Against $DATABASE_URL when set; otherwise on a throwaway PostgreSQL that is
+# started for this step and stopped after it.
+bash app/scripts/with-postgres.sh bash app/scripts/test.sh 2>&1 | tee "$log/pytest.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 num() { grep -Eo "[0-9]+ $2" "$1" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0; }

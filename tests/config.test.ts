@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../lib/cidr";
 import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../lib/config";
 import { fargateMemoryOptions, isFargateSize } from "../lib/fargate";
-import { readStackConfig, runStack, StackConfig, STACKS } from "./harness";
+import { engineConfig, readStackConfig, runStack, StackConfig, STACKS } from "./harness";
+import { runThroughLanguageHost } from "./languageHost";
 
 interface BadCase {
     readonly stack: string;
@@ -23,7 +24,9 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "VPC prefix too small to split", patch: (c) => (c["platform:network"].cidr = "10.0.0.0/26"), error: /network\.cidr: 10\.0\.0\.0\/26: prefix \/26 is outside \/16–\/24/ },
     { stack: "prod", why: "public CIDR", patch: (c) => (c["platform:network"].cidr = "8.8.0.0/16"), error: /network\.cidr: 8\.8\.0\.0\/16 is not inside an RFC 1918 private range/ },
     { stack: "dev", why: "host bits set", patch: (c) => (c["platform:network"].cidr = "10.20.1.0/16"), error: /network\.cidr: 10\.20\.1\.0\/16 has host bits set/ },
-    { stack: "prod", why: "subnets do not fit", patch: (c) => (c["platform:network"].subnetMasks = { public: 19, private: 19, isolated: 19 }), error: /network\.subnetMasks: subnets need 24576 addresses per AZ but 10\.30\.0\.0\/16 over 3 AZs gives \/18 = 16384/ },
+    { stack: "prod", why: "subnets do not fit", patch: (c) => (c["platform:network"].subnetMasks = { public: 19, private: 19, isolated: 19 }), error: /network\.subnetMasks: subnets need 24576 addresses per AZ but 10\.30\.0\.0\/16 gives each AZ \/18 = 16384 \(blocks are sized for 3 AZs\)/ },
+    // Two AZs today still get slots sized for three, so a third AZ can be added later.
+    { stack: "dev", why: "subnets that fit two AZs but not three", patch: (c) => (c["platform:network"].subnetMasks = { private: 18 }), error: /network\.subnetMasks: subnets need 16896 addresses per AZ but 10\.20\.0\.0\/16 gives each AZ \/18 = 16384/ },
     { stack: "dev", why: "public subnets too small for an ALB", patch: (c) => (c["platform:network"].subnetMasks = { public: 28 }), error: /network\.subnetMasks\.public: .*<=27/ },
     { stack: "prod", why: "four AZs", patch: (c) => (c["platform:network"].availabilityZones = 4), error: /network\.availabilityZones: 4 must be 2 or 3/ },
     { stack: "dev", why: "unknown NAT mode", patch: (c) => (c["platform:network"].natGateways = "PerSubnet"), error: /network\.natGateways: "PerSubnet" is not a NAT mode \(Single, OnePerAz\)/ },
@@ -126,6 +129,37 @@ describe("config", () => {
         });
     });
 
+    describe("as the Pulumi CLI prints it (the real Node.js language host)", () => {
+        const bad = (mutate: (c: StackConfig) => void): Record<string, string> => {
+            const config = readStackConfig("prod");
+            mutate(config);
+            return engineConfig(config);
+        };
+
+        it("one plain line naming the stack file and the key, no stack trace or object dump", async () => {
+            const run = await runThroughLanguageHost("prod", bad((c) => (c["platform:app"].cpu = 300)));
+            expect(run.output.trim()).to.equal("error: [runtime] Pulumi.prod.yaml: app.cpu: 300 is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192, 16384)");
+            // The host's code for "failed, and the user has been told why".
+            expect(run.exitCode).to.equal(32);
+        });
+
+        it("every problem at once, each on its own line with the file and the key", async () => {
+            const run = await runThroughLanguageHost(
+                "prod",
+                bad((c) => {
+                    c["platform:app"].cpu = 300;
+                    c["platform:network"].flowLogs = "yes";
+                }),
+            );
+            const lines = run.output.trim().replace(/^error: \[runtime\] /, "").split("\n");
+            expect(lines).to.have.members([
+                'Pulumi.prod.yaml: network.flowLogs: expected boolean, got "yes"',
+                "Pulumi.prod.yaml: app.cpu: 300 is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192, 16384)",
+            ]);
+            expect(run.output).to.not.match(/\bat .*\.ts:\d+|problems:|ConfigError/);
+        });
+    });
+
     describe("Fargate sizes", () => {
         const table: [number, number, boolean][] = [
             [256, 512, true], [256, 2048, true], [256, 3072, false],
@@ -161,7 +195,7 @@ describe("config", () => {
         });
 
         it("sizes awsx's per-AZ blocks", () => {
-            expect([azBlockPrefix(16, 2), azBlockPrefix(16, 3)]).to.deep.equal([17, 18]);
+            expect([azBlockPrefix(16, 2), azBlockPrefix(16, 3), azBlockPrefix(16)]).to.deep.equal([17, 18, 18]);
             expect(addressesPerAz([24, 20, 24])).to.equal(256 + 4096 + 256);
         });
 

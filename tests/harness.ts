@@ -70,7 +70,7 @@ export function readStackConfig(stack: string): StackConfig {
 }
 
 /** What the engine hands the program: every value as a string, structured ones as JSON. */
-function engineConfig(config: StackConfig): Record<string, string> {
+export function engineConfig(config: StackConfig): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
         out[k] = typeof v === "string" ? v : JSON.stringify(v);

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { named, ofType, stackRun, STACKS, StackRun } from "./harness";
+import { Cidr, formatCidr, layoutSubnets, parseCidr } from "../lib/cidr";
+import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 const vpcOf = (run: StackRun) => named(run, "awsx:ec2:Vpc", "network");
 const endpoints = (run: StackRun) => ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");
@@ -12,13 +13,51 @@ describe("network", () => {
         expect([prod.numberOfAvailabilityZones, prod.natGateways.strategy]).to.deep.equal([3, "OnePerAz"]);
     });
 
-    it("creates public, private and isolated subnets, largest first, in every stack", async () => {
+    it("creates public, private and isolated subnets with explicit CIDRs, one per AZ, in every stack", async () => {
         for (const stack of STACKS) {
-            const specs = vpcOf(await stackRun(stack)).inputs.subnetSpecs as { type: string; cidrMask: number }[];
+            const vpc = vpcOf(await stackRun(stack)).inputs;
+            const specs = vpc.subnetSpecs as { type: string; cidrMask: number; cidrBlocks: string[] }[];
             expect(specs.map((s) => s.type).sort(), stack).to.deep.equal(["Isolated", "Private", "Public"]);
-            const masks = specs.map((s) => s.cidrMask);
-            expect(masks, stack).to.deep.equal([...masks].sort((a, b) => a - b));
-            expect(vpcOf(await stackRun(stack)).inputs.subnetStrategy).to.equal("Auto");
+            // Auto is the strategy that honours explicit cidrBlocks (Legacy ignores them).
+            expect(vpc.subnetStrategy).to.equal("Auto");
+            const all = specs.flatMap((s) => s.cidrBlocks.map((c) => parseCidr(c)!));
+            expect(all, stack).to.have.length(3 * vpc.numberOfAvailabilityZones);
+            for (const spec of specs) {
+                expect(spec.cidrBlocks.every((c) => c.endsWith(`/${spec.cidrMask}`)), stack).to.equal(true);
+            }
+            // Inside the VPC and disjoint.
+            const v = parseCidr(vpc.cidrBlock)!;
+            const range = (c: Cidr) => [c.address, c.address + 2 ** (32 - c.prefix)] as const;
+            for (const c of all) {
+                expect(range(c)[0] >= range(v)[0] && range(c)[1] <= range(v)[1], formatCidr(c)).to.equal(true);
+            }
+            const sorted = all.map(range).sort((x, y) => x[0] - y[0]);
+            for (let i = 1; i < sorted.length; i++) {
+                expect(sorted[i][0], stack).to.be.at.least(sorted[i - 1][1]);
+            }
+        }
+    });
+
+    it("lays each AZ into a slot sized for three AZs, tiers largest first", () => {
+        const tiers = [{ name: "public", prefix: 24 }, { name: "private", prefix: 20 }, { name: "isolated", prefix: 24 }] as const;
+        expect(layoutSubnets("10.20.0.0/16", tiers, 3)).to.deep.equal({
+            private: ["10.20.0.0/20", "10.20.64.0/20", "10.20.128.0/20"],
+            public: ["10.20.16.0/24", "10.20.80.0/24", "10.20.144.0/24"],
+            isolated: ["10.20.17.0/24", "10.20.81.0/24", "10.20.145.0/24"],
+        });
+        expect(() => layoutSubnets("10.20.0.0/16", [{ name: "private", prefix: 17 }], 2)).to.throw(/do not fit the \/18/);
+    });
+
+    it("adds subnets when a stack grows from 2 to 3 AZs, and moves none of the existing ones", async () => {
+        const before = vpcOf(await stackRun("dev")).inputs.subnetSpecs as { name: string; cidrBlocks: string[] }[];
+        const grown = await runStack("dev", { patch: (c) => (c["platform:network"].availabilityZones = 3) });
+        expect(grown.error).to.equal(undefined);
+        const after = vpcOf(grown).inputs.subnetSpecs as { name: string; cidrBlocks: string[] }[];
+        for (const spec of before) {
+            const next = after.find((s) => s.name === spec.name)!;
+            expect(next.cidrBlocks, spec.name).to.have.length(3);
+            // awsx names subnets <vpc>-<tier>-<az number>: same position, same CIDR, same resource.
+            expect(next.cidrBlocks.slice(0, 2), spec.name).to.deep.equal(spec.cidrBlocks);
         }
     });
 
