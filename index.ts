@@ -7,18 +7,34 @@ import { DjangoService } from "./components/djangoService";
 import { EcrImage } from "./components/ecrImage";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
-import { buildOnPreview, commitTag, commitTime, previousTag, realGit } from "./lib/build";
+import { archOf, imageSource, realGit } from "./lib/build";
+import { configWarnings } from "./lib/config";
+import { naming as namingFor } from "./lib/naming";
 import { loadConfig } from "./lib/stackConfig";
 
 // Read and validate the whole stack config first: a bad value stops the
 // program here, before a single resource is registered.
 const cfg = loadConfig();
-const tag = commitTag(process.env, realGit);
-const cacheFromTag = previousTag(process.env, realGit);
-const previewBuilds = buildOnPreview(process.env);
-const tags = { project: pulumi.getProject(), stack: cfg.stack, "managed-by": "pulumi" };
+for (const warning of configWarnings(cfg)) {
+    pulumi.log.warn(warning);
+}
+const project = pulumi.getProject();
+const naming = namingFor(project, cfg.stack);
+const tags = { project, stack: cfg.stack, "managed-by": "pulumi" };
 
-const account = aws.getCallerIdentityOutput();
+// Every AWS resource goes through this provider: its default tags reach every
+// taggable resource (and so ECS has tags to propagate to tasks), whatever a
+// component sets itself.
+const provider = new aws.Provider("aws", { region: cfg.region as aws.Region, defaultTags: { tags } });
+const withAws = { providers: { aws: provider } };
+
+// Each image is named after its own folder's last commit: a commit that
+// touches only app/ leaves the GitLab image (and its service) alone.
+const arch = archOf(cfg.images.platform);
+const appSource = imageSource("app", arch, realGit);
+const gitlabSource = imageSource("gitlab", arch, realGit);
+
+const account = aws.getCallerIdentityOutput({}, { provider });
 
 const network = new Network("network", {
     cidrBlock: cfg.network.cidr,
@@ -30,31 +46,35 @@ const network = new Network("network", {
     region: cfg.region,
     accountId: account.accountId,
     tags,
-});
+    naming,
+}, withAws);
 
 const cluster = new Cluster("cluster", {
     containerInsights: cfg.cluster.containerInsights,
     spot: cfg.cluster.fargateSpot,
-});
+    naming,
+}, withAws);
 
 const imageDefaults = {
-    tag,
-    cacheFromTag,
     platform: cfg.images.platform,
     keepTaggedImages: cfg.images.keepTaggedImages,
-    buildOnPreview: previewBuilds,
     // A protected stack keeps its images when the stack is destroyed.
     forceDelete: !cfg.stateful.protect,
+    region: cfg.region,
+    naming,
 };
 
-const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, context: "gitlab" });
+const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, context: "gitlab", tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
 const appImage = new EcrImage("app", {
     ...imageDefaults,
     context: "app",
-    buildArgs: { GIT_COMMIT_SHA: tag, BUILD_TIME: commitTime(process.env, realGit) },
-});
+    tag: appSource.tag,
+    cacheFromTag: appSource.cacheFromTag,
+    // Functions of the folder's commit, so the tag still names every input.
+    buildArgs: { GIT_COMMIT_SHA: appSource.commit, BUILD_TIME: appSource.commitTime },
+}, withAws);
 
-const alerts = new Alerts("alerts", { email: cfg.alarms.email });
+const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
 
 const loadBalancer = new PublicLoadBalancer("public", {
     vpcId: network.vpcId,
@@ -69,16 +89,23 @@ const loadBalancer = new PublicLoadBalancer("public", {
     idleTimeout: cfg.loadBalancer.idleTimeout,
     accountId: account.accountId,
     protect: cfg.stateful.protect,
-});
+    region: cfg.region,
+    waf: cfg.loadBalancer.waf.enabled ? { rateLimitPer5Minutes: cfg.loadBalancer.waf.rateLimitPer5Minutes } : undefined,
+    logRetentionDays: cfg.logs.retentionDays,
+    naming,
+}, withAws);
 
 const appDb = new Database("app-db", {
-    identifier: `${pulumi.getProject()}-${cfg.stack}-app`,
+    identifier: `${naming.prefix}-app`,
     vpcId: network.vpcId,
     subnetIds: network.isolatedSubnetIds,
     ...cfg.database,
     protect: cfg.stateful.protect,
     logRetentionDays: cfg.logs.retentionDays,
-});
+    accountId: account.accountId,
+    region: cfg.region,
+    naming,
+}, withAws);
 
 const app = new DjangoService("app", {
     clusterArn: cluster.clusterArn,
@@ -105,10 +132,13 @@ const app = new DjangoService("app", {
     logRetentionDays: cfg.logs.retentionDays,
     alarms: { topicArn: alerts.topicArn, ...cfg.alarms },
     protectData: cfg.stateful.protect,
-    commitSha: tag,
+    accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "app-media/" },
+    execCommand: cfg.app.execCommand,
+    commitSha: appSource.commit,
     region: cfg.region,
     accountId: account.accountId,
-});
+    naming,
+}, withAws);
 
 export const vpcId = network.vpcId;
 export const vpcCidr = network.cidrBlock;
@@ -120,11 +150,13 @@ export const clusterName = cluster.clusterName;
 export const clusterArn = cluster.clusterArn;
 export const gitlabImageRef = gitlabImage.imageRef;
 export const appImageRef = appImage.imageRef;
-export const imageTag = tag;
+export const appImageTag = appSource.tag;
+export const gitlabImageTag = gitlabSource.tag;
 export const appUrl = app.url;
 export const albDnsName = loadBalancer.dnsName;
 export const albAccessLogBucket = loadBalancer.accessLogBucket;
 export const appServiceName = app.serviceName;
+export const appListenerRuleArn = app.listenerRuleArn;
 export const appLogGroup = app.logGroupName;
 export const appMediaBucket = app.bucketName;
 export const appDatabaseEndpoint = pulumi.interpolate`${appDb.address}:${appDb.port}`;

@@ -1,28 +1,89 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Naming, physicalName } from "../lib/naming";
 
 export interface AlertsArgs {
     /** Optional address subscribed to the topic (AWS mails a confirmation link first). */
     readonly email?: string;
+    /** The account that owns the key: its IAM policies decide who may manage it. */
+    readonly accountId: pulumi.Input<string>;
+    readonly naming: Naming;
 }
 
 /**
- * The stack's alarm topic. Every alarm of every service notifies it.
- *
- * Not KMS-encrypted on purpose: CloudWatch cannot publish to a topic under the
- * AWS-managed SNS key, and alarm notifications carry only metric names and
- * states. A customer-managed key is the upgrade path if payloads ever change.
+ * What the account may do with the alarm key through IAM: manage it, never
+ * use it to read messages. Named, so the key policy grants no wildcard; it
+ * holds PutKeyPolicy, so the account can never be locked out of the key.
+ */
+export const KEY_ADMIN_ACTIONS = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:ListKeyPolicies",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:ListKeyRotations",
+    "kms:RotateKeyOnDemand",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateKeyDescription",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:ListGrants",
+    "kms:RevokeGrant",
+] as const;
+
+/** The key policy: the account manages the key; CloudWatch (alarms) may encrypt messages for the topic. */
+export function alarmKeyPolicy(accountId: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${accountId}:root` }, Action: [...KEY_ADMIN_ACTIONS], Resource: "*" },
+            {
+                // CloudWatch cannot use the AWS-managed SNS key (its policy is fixed),
+                // hence a key of our own that lets alarms publish to the encrypted topic.
+                Sid: "CloudWatchAlarmsPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    });
+}
+
+/**
+ * The stack's alarm topic. Every alarm of every service notifies it. The
+ * topic is encrypted (Security Hub SNS.1) with a customer-managed key that
+ * rotates yearly.
  */
 export class Alerts extends pulumi.ComponentResource {
     readonly topicArn: pulumi.Output<string>;
+    readonly keyArn: pulumi.Output<string>;
 
     constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:alerts:Alerts", name, {}, opts);
-        const topic = new aws.sns.Topic(name, {}, { parent: this });
+        const parent = { parent: this };
+        const key = new aws.kms.Key(
+            `${name}-key`,
+            { description: `${physicalName(args.naming, name)}: alarm notifications`, enableKeyRotation: true, deletionWindowInDays: 30, policy: alarmKeyPolicy(args.accountId) },
+            parent,
+        );
+        new aws.kms.Alias(`${name}-key`, { name: `alias/${physicalName(args.naming, name)}`, targetKeyId: key.keyId }, parent);
+        const topic = new aws.sns.Topic(name, { name: physicalName(args.naming, name, 256), kmsMasterKeyId: key.arn }, parent);
         if (args.email !== undefined) {
-            new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.email }, { parent: this });
+            new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.email }, parent);
         }
         this.topicArn = topic.arn;
-        this.registerOutputs({ topicArn: this.topicArn });
+        this.keyArn = key.arn;
+        this.registerOutputs({ topicArn: this.topicArn, keyArn: this.keyArn });
     }
 }

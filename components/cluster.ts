@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { after } from "../lib/shared";
+import { Naming, physicalName } from "../lib/naming";
+import { after } from "../lib/ordering";
 
 export interface ClusterArgs {
     /** Container Insights level (Security Hub ECS.12 wants it on). Defaults to "enabled". */
     readonly containerInsights?: "enabled" | "enhanced";
     /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). Defaults to true. */
     readonly spot?: boolean;
+    readonly naming: Naming;
 }
 
 /** The stack's ECS cluster, shared by the GitLab and app services. */
@@ -21,7 +23,7 @@ export class Cluster extends pulumi.ComponentResource {
 
         const cluster = new aws.ecs.Cluster(
             name,
-            { settings: [{ name: "containerInsights", value: a.containerInsights }] },
+            { name: physicalName(a.naming, name), settings: [{ name: "containerInsights", value: a.containerInsights }] },
             parent,
         );
         const capacity = new aws.ecs.ClusterCapacityProviders(

@@ -1,7 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { allowPortFrom, jsonSecret, logGroup } from "../lib/shared";
+import { serviceRole } from "../lib/iam";
+import { logGroup } from "../lib/logs";
+import { Naming } from "../lib/naming";
+import { jsonSecret } from "../lib/secrets";
+import { allowPortFrom } from "../lib/securityGroups";
 
 export const POSTGRES_PORT = 5432;
 
@@ -19,6 +23,12 @@ export interface DatabaseArgs {
     readonly multiAz: boolean;
     readonly backupRetentionDays: number;
     readonly performanceInsights: boolean;
+    /** Enhanced Monitoring interval in seconds (Security Hub RDS.6); 0 turns it off. */
+    readonly monitoringIntervalSeconds: number;
+    /** The account and region, for the monitoring role's trust condition and log ARNs. */
+    readonly accountId: pulumi.Input<string>;
+    readonly region: string;
+    readonly naming: Naming;
     /** Deletion protection, final snapshot, Pulumi `protect`. */
     readonly protect: boolean;
     /** Retention of the exported PostgreSQL logs. */
@@ -74,8 +84,31 @@ export class Database extends pulumi.ComponentResource {
         const password = new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
 
         const logGroups = ["postgresql", "upgrade"].map((kind) =>
-            logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}` }, parent),
+            logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.naming }, parent),
         );
+
+        // Enhanced Monitoring: RDS writes OS metrics to the RDSOSMetrics log group through
+        // this role. Inline copy of AmazonRDSEnhancedMonitoringRole's named actions.
+        const monitoringRole =
+            a.monitoringIntervalSeconds > 0
+                ? serviceRole(
+                      `${name}-monitoring`,
+                      {
+                          service: "monitoring.rds.amazonaws.com",
+                          sourceAccount: a.accountId,
+                          naming: a.naming,
+                          statements: [
+                              { sid: "LogGroup", actions: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources: [pulumi.interpolate`arn:aws:logs:${a.region}:${a.accountId}:log-group:RDSOSMetrics`] },
+                              {
+                                  sid: "LogStreams",
+                                  actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                                  resources: [pulumi.interpolate`arn:aws:logs:${a.region}:${a.accountId}:log-group:RDSOSMetrics:log-stream:*`],
+                              },
+                          ],
+                      },
+                      parent,
+                  )
+                : undefined;
 
         const instance = new aws.rds.Instance(
             name,
@@ -105,6 +138,8 @@ export class Database extends pulumi.ComponentResource {
                 deletionProtection: a.protect,
                 skipFinalSnapshot: !a.protect,
                 finalSnapshotIdentifier: a.protect ? `${a.identifier}-final` : undefined,
+                monitoringInterval: a.monitoringIntervalSeconds,
+                monitoringRoleArn: monitoringRole?.arn,
                 performanceInsightsEnabled: a.performanceInsights,
                 performanceInsightsRetentionPeriod: a.performanceInsights ? 7 : undefined,
                 enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
@@ -119,6 +154,7 @@ export class Database extends pulumi.ComponentResource {
             {
                 description: `${name}: PostgreSQL credentials`,
                 protect: a.protect,
+                naming: a.naming,
                 value: { engine: "postgres", host: instance.address, port: instance.port, dbname: a.databaseName, username: a.username, password: password.result },
             },
             parent,

@@ -3,10 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceAlarms } from "../lib/alarms";
 import { serviceAutoscaling } from "../lib/autoscaling";
-import { secureBucket } from "../lib/bucket";
+import { AccessLogTarget, secureBucket } from "../lib/bucket";
 import { taskRoles } from "../lib/ecsTask";
+import { serviceRole } from "../lib/iam";
+import { logGroup } from "../lib/logs";
+import { Naming, physicalName } from "../lib/naming";
 import { rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
-import { allowPortFrom, jsonSecret, logGroup, serviceRole } from "../lib/shared";
+import { jsonSecret } from "../lib/secrets";
+import { allowPortFrom } from "../lib/securityGroups";
 import { allowDatabaseClient } from "./database";
 
 export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
@@ -45,6 +49,8 @@ export interface DjangoServiceArgs {
         readonly bakeTimeMinutes: number;
         readonly canaryPercent: number;
         readonly canaryBakeTimeMinutes: number;
+        /** The group that has the traffic now (see the config key app.deployment.liveTargetGroup). */
+        readonly liveTargetGroup: "blue" | "green";
     };
     readonly autoscaling: {
         readonly cpuTarget: number;
@@ -69,6 +75,12 @@ export interface DjangoServiceArgs {
     };
     /** Protect and version the media bucket (prod). */
     readonly protectData: boolean;
+    /** Where the media bucket's S3 server access logs go. */
+    readonly accessLogs: AccessLogTarget;
+    /** ECS Exec into the web container. Defaults to false. */
+    readonly execCommand?: boolean;
+    /** Physical names and the IAM path (lib/naming.ts). */
+    readonly naming: Naming;
     /** The commit the image was built from, shown by /version. */
     readonly commitSha: string;
     readonly region: string;
@@ -78,6 +90,8 @@ export interface DjangoServiceArgs {
 }
 
 const MIGRATE = "migrate";
+/** What ECS itself rewrites on a service with two target groups after each deployment. */
+export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"] as const;
 const WEB = "web";
 
 /**
@@ -116,39 +130,51 @@ export class DjangoService extends pulumi.ComponentResource {
     readonly taskSecurityGroupId: pulumi.Output<string>;
     readonly logGroupName: pulumi.Output<string>;
     readonly bucketName: pulumi.Output<string>;
+    /** The host rule ECS shifts traffic on: `aws elbv2 describe-rules` on it shows the live group. */
+    readonly listenerRuleArn: pulumi.Output<string>;
     readonly url: string;
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
-        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", ...args };
+        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", execCommand: false, ...args };
         const parent = { parent: this };
         const twoGroups = a.deployment.strategy !== "ROLLING";
+        const physical = physicalName(a.naming, name);
 
         // --- network: the app port from the ALB only; PostgreSQL from these tasks only.
         const sg = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: a.vpcId, description: `${name}: tasks` }, parent);
-        allowPortFrom(`${name}-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: a.port, description: "ALB to app" }, parent);
-        new aws.vpc.SecurityGroupEgressRule(
-            `${name}-tasks-out`,
-            // Egress is open: AWS APIs, ECR and Secrets Manager sit behind NAT or endpoints.
-            { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" },
-            parent,
-        );
-        allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent);
+        // The provider strips the default egress rule from a new group, so until these
+        // exist a task can neither pull its image nor be reached: the service waits for them.
+        const networkRules = [
+            allowPortFrom(`${name}-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: a.port, description: "ALB to app" }, parent),
+            new aws.vpc.SecurityGroupEgressRule(
+                `${name}-tasks-out`,
+                // Egress is open: AWS APIs, ECR and Secrets Manager sit behind NAT or endpoints.
+                { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" },
+                parent,
+            ),
+            allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent),
+        ];
 
         // --- data and secrets
-        const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms" }, parent);
+        const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, parent);
-        const secretKeyArn = jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: a.protectData, value: { key: secretKey.result } }, parent);
+        const secretKeyArn = jsonSecret(
+            `${name}-secret-key`,
+            { description: `${name}: Django SECRET_KEY`, protect: a.protectData, naming: a.naming, value: { key: secretKey.result } },
+            parent,
+        );
 
-        const logs = logGroup(name, { retentionInDays: a.logRetentionDays }, parent);
+        const logs = logGroup(name, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
         const roles = taskRoles(
             name,
             {
                 repositoryArns: [a.repositoryArn],
                 secretArns: [a.database.secretArn, secretKeyArn],
                 logGroupArn: logs.arn,
-                execCommand: true,
+                execCommand: a.execCommand,
                 accountId: a.accountId,
+                naming: a.naming,
                 taskStatements: [
                     { sid: "MediaObjects", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${media.bucket.arn}/*`] },
                     { sid: "MediaList", actions: ["s3:ListBucket"], resources: [media.bucket.arn] },
@@ -193,16 +219,21 @@ export class DjangoService extends pulumi.ComponentResource {
             // and reaps ECS Exec's agent processes.
             linuxParameters: { initProcessEnabled: true },
         };
-        // ECS Exec runs the SSM agent inside the container; with a read-only root it
-        // needs its state and log directories writable. Only web is an exec target.
-        const execMounts = [
-            { sourceVolume: "ssm-state", containerPath: "/var/lib/amazon", readOnly: false },
-            { sourceVolume: "ssm-logs", containerPath: "/var/log/amazon", readOnly: false },
-        ];
+        // ECS Exec runs the SSM agent inside the container. AWS documents Exec as
+        // unsupported with a read-only root; instead of giving up the read-only root,
+        // the agent gets writable volumes for its state and logs (what it writes).
+        // Only web is an exec target, and only when Exec is switched on.
+        const execMounts = a.execCommand
+            ? [
+                  { sourceVolume: "ssm-state", containerPath: "/var/lib/amazon", readOnly: false },
+                  { sourceVolume: "ssm-logs", containerPath: "/var/log/amazon", readOnly: false },
+              ]
+            : [];
         const taskDefinition = new aws.ecs.TaskDefinition(
             name,
             {
-                family: name,
+                // Families are account-wide: the stack's name keeps dev and prod revisions apart.
+                family: physical,
                 cpu: String(a.cpu),
                 memory: String(a.memory),
                 networkMode: "awsvpc",
@@ -211,7 +242,7 @@ export class DjangoService extends pulumi.ComponentResource {
                 executionRoleArn: roles.executionRole.arn,
                 taskRoleArn: roles.taskRole.arn,
                 // The only writable paths: task-local scratch (temp files) and ECS Exec's agent dirs.
-                volumes: [{ name: "tmp" }, { name: "ssm-state" }, { name: "ssm-logs" }],
+                volumes: [{ name: "tmp" }, ...execMounts.map((m) => ({ name: m.sourceVolume }))],
                 containerDefinitions: pulumi.jsonStringify([
                     {
                         ...hardened,
@@ -246,13 +277,19 @@ export class DjangoService extends pulumi.ComponentResource {
         );
 
         // --- load balancing
-        const targetGroup = (suffix: string) =>
+        // Two groups, "blue" (named after the service) and "green", so a switch between
+        // ROLLING (one group) and CANARY/BLUE_GREEN (both) keeps the group that has the
+        // traffic: ROLLING uses the live one, the others add the second beside it.
+        const targetGroup = (color: "blue" | "green") =>
             new aws.lb.TargetGroup(
-                suffix ? `${name}-${suffix}` : name,
+                color === "blue" ? name : `${name}-green`,
                 {
                     vpcId: a.vpcId,
                     targetType: "ip",
-                    port: a.port,
+                    // ECS registers every task at its container port, so this port is never
+                    // used for traffic or health checks ("traffic-port"). Fixed, because a
+                    // changed port replaces the group, which a live service cannot follow.
+                    port: 80,
                     protocol: "HTTP",
                     deregistrationDelay: SERVICE_HEALTH.deregistrationDelaySeconds,
                     healthCheck: {
@@ -266,9 +303,12 @@ export class DjangoService extends pulumi.ComponentResource {
                 },
                 parent,
             );
-        const blue = targetGroup("");
-        const green = twoGroups ? targetGroup("green") : undefined;
-        const groups = green ? [blue, green] : [blue];
+        const live = a.deployment.liveTargetGroup;
+        const other = live === "blue" ? "green" : "blue";
+        const byColor = new Map((twoGroups ? (["blue", "green"] as const) : [live]).map((c) => [c, targetGroup(c)]));
+        const primary = byColor.get(live)!;
+        const alternate = byColor.get(other);
+        const groups = [...byColor.values()];
 
         const rule = new aws.lb.ListenerRule(
             name,
@@ -277,31 +317,39 @@ export class DjangoService extends pulumi.ComponentResource {
                 priority: a.listenerPriority,
                 conditions: [{ hostHeader: { values: [a.hostName] } }],
                 actions: [
-                    green
-                        ? { type: "forward", forward: { targetGroups: [{ arn: blue.arn, weight: 100 }, { arn: green.arn, weight: 0 }] } }
-                        : { type: "forward", targetGroupArn: blue.arn },
+                    alternate
+                        ? {
+                              type: "forward",
+                              // Fixed order (blue, green); the live group gets the traffic.
+                              forward: { targetGroups: groups.map((g) => ({ arn: g.arn, weight: g === primary ? 100 : 0 })) },
+                          }
+                        : { type: "forward", targetGroupArn: primary.arn },
                 ],
             },
-            // ECS owns the weights during and after canary/blue-green deployments;
-            // re-applying ours would yank traffic back to a group that may be empty.
-            { ...parent, ignoreChanges: green ? ["actions"] : [] },
+            // ECS moves the weights during and after canary/blue-green deployments;
+            // re-applying ours would send traffic back to a group that may be empty.
+            // Only the weights: a changed group or rule still reaches AWS.
+            { ...parent, ignoreChanges: alternate ? ["actions[*].forward.targetGroups[*].weight"] : [] },
         );
 
         // ECS assumes this role to move the rule's weights (native canary/blue-green).
-        const infrastructureRole = green
+        const infrastructureRole = alternate
             ? serviceRole(
                   `${name}-ecs-lb`,
                   {
                       // No source-account condition: AWS documents this trust policy without one.
                       service: "ecs.amazonaws.com",
+                      naming: a.naming,
                       statements: [
                           {
                               sid: "Describe",
                               actions: ["elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"],
                               resources: ["*"],
                           },
+                          // The production traffic is a listener *rule*, so ECS changes only that rule.
+                          // ModifyListener (in AWS's managed policy) is for a listener's default action
+                          // or an NLB listener; neither is handed to ECS here.
                           { sid: "ShiftTraffic", actions: ["elasticloadbalancing:ModifyRule"], resources: [rule.arn] },
-                          { sid: "ShiftListener", actions: ["elasticloadbalancing:ModifyListener"], resources: [a.loadBalancer.httpsListenerArn] },
                           { sid: "RegisterTargets", actions: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], resources: groups.map((g) => g.arn) },
                       ],
                   },
@@ -315,8 +363,8 @@ export class DjangoService extends pulumi.ComponentResource {
             {
                 topicArn: a.alarms.topicArn,
                 clusterName: a.clusterName,
-                // Known before the service exists: ECS names it after the Pulumi name below.
-                serviceName: name,
+                // Known before the service exists: the service takes this name below.
+                serviceName: physical,
                 loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
                 targetGroupArnSuffixes: groups.map((g) => g.arnSuffix),
                 http5xxPercent: a.alarms.http5xxPercent,
@@ -332,21 +380,25 @@ export class DjangoService extends pulumi.ComponentResource {
         const service = new aws.ecs.Service(
             name,
             {
-                name,
+                name: physical,
                 cluster: a.clusterArn,
                 taskDefinition: taskDefinition.arn,
                 desiredCount: a.desiredCount,
                 platformVersion: "LATEST",
                 capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
+                // AWS and the provider accept a changed capacity provider strategy (app.spot)
+                // only with a forced new deployment. The flag rides on every service update,
+                // so any change to the service rolls its tasks; that is what an update means here.
+                forceNewDeployment: true,
                 networkConfiguration: { subnets: a.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
                 loadBalancers: [
                     {
                         containerName: WEB,
                         containerPort: a.port,
-                        targetGroupArn: blue.arn,
+                        targetGroupArn: primary.arn,
                         advancedConfiguration:
-                            green && infrastructureRole
-                                ? { alternateTargetGroupArn: green.arn, productionListenerRule: rule.arn, roleArn: infrastructureRole.arn }
+                            alternate && infrastructureRole
+                                ? { alternateTargetGroupArn: alternate.arn, productionListenerRule: rule.arn, roleArn: infrastructureRole.arn }
                                 : undefined,
                     },
                 ],
@@ -363,7 +415,7 @@ export class DjangoService extends pulumi.ComponentResource {
                         : {}),
                 },
                 alarms: { alarmNames: alarms.deploymentAlarms.map((x) => x.name), enable: true, rollback: true },
-                enableExecuteCommand: true,
+                enableExecuteCommand: a.execCommand,
                 propagateTags: "SERVICE",
                 enableEcsManagedTags: true,
                 // `pulumi up` reports a failed rollout instead of returning while it runs.
@@ -371,10 +423,11 @@ export class DjangoService extends pulumi.ComponentResource {
             },
             {
                 ...parent,
-                // Autoscaling owns the running count; with two target groups ECS owns
-                // which one is live, and re-sending ours would undo its last shift.
-                ignoreChanges: twoGroups ? ["desiredCount", "loadBalancers"] : ["desiredCount"],
-                dependsOn: [rule],
+                // Autoscaling owns the running count. With two groups ECS swaps which one is
+                // primary and which alternate after each deployment; only those two fields
+                // are ECS's: port, container, rule and role changes still reach AWS.
+                ignoreChanges: alternate ? ["desiredCount", ...SERVICE_SWAPPED_FIELDS] : ["desiredCount"],
+                dependsOn: [rule, ...networkRules],
                 customTimeouts: { create: `${rolloutTimeoutMinutes(strategy)}m`, update: `${rolloutTimeoutMinutes(strategy)}m` },
             },
         );
@@ -400,12 +453,14 @@ export class DjangoService extends pulumi.ComponentResource {
         this.taskSecurityGroupId = sg.id;
         this.logGroupName = logs.name;
         this.bucketName = media.bucket.bucket;
+        this.listenerRuleArn = rule.arn;
         this.url = `https://${a.hostName}`;
         this.registerOutputs({
             serviceName: this.serviceName,
             taskSecurityGroupId: this.taskSecurityGroupId,
             logGroupName: this.logGroupName,
             bucketName: this.bucketName,
+            listenerRuleArn: this.listenerRuleArn,
             url: this.url,
         });
     }

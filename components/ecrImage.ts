@@ -1,13 +1,14 @@
 import * as aws from "@pulumi/aws";
-import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { Naming, physicalName } from "../lib/naming";
 
 export interface EcrImageArgs {
     /** Build context directory (relative to the Pulumi project). */
     readonly context: string;
     /** Dockerfile path; defaults to `<context>/Dockerfile`. */
     readonly dockerfile?: string;
-    /** Image tag: the commit SHA the image is built from (see lib/build.ts). */
+    /** Image tag: names every input of the build (lib/build.ts `imageSource`). */
     readonly tag: string;
     /** Tag of the previous build to use as layer cache; a missing tag only costs a cold build. */
     readonly cacheFromTag?: string;
@@ -15,12 +16,13 @@ export interface EcrImageArgs {
     readonly platform?: "linux/amd64" | "linux/arm64";
     /** How many tagged images to keep; older ones expire. Defaults to 30. */
     readonly keepTaggedImages?: number;
-    /** Docker build arguments (e.g. the commit SHA baked into the image). */
-    readonly buildArgs?: Record<string, pulumi.Input<string>>;
-    /** Build during `pulumi preview` (never pushes). Defaults to false. */
-    readonly buildOnPreview?: boolean;
+    /** Docker build arguments; they must be functions of the tag (e.g. the commit), or the tag would lie. */
+    readonly buildArgs?: Record<string, string>;
     /** Let `pulumi destroy` delete a repository that still holds images. Defaults to false. */
     readonly forceDelete?: boolean;
+    /** The region of the repository (the push tool's ECR client). */
+    readonly region: string;
+    readonly naming: Naming;
 }
 
 /** Lifecycle rules: untagged layers go after a day; only the newest `keep` tagged images stay. */
@@ -43,10 +45,21 @@ export function lifecyclePolicy(keep: number): string {
     });
 }
 
+/** The push tool, run by Pulumi in the project directory (tools/pushImage.ts). */
+export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pushImage.ts";
+
 /**
  * An ECR repository and the image built from one directory and pushed to it.
  * Consumers get `imageRef`, the image by digest: a task definition that names a
  * digest runs exactly the bytes that were built, whatever happens to tags.
+ *
+ * The build is a command keyed on the tag alone, not a docker.Image: that
+ * resource re-hashes the context on every run, file modes included, so the
+ * same commit checked out by CI and by a laptop "changed" and was rebuilt and
+ * pushed again under its IMMUTABLE tag, which ECR refuses. Here an unchanged
+ * tag is no change at all, and the push tool asks ECR first: a tag already
+ * there (an earlier run, a redeploy of an older commit) is reused, never built
+ * or pushed again. It runs on `pulumi up` only, never on a preview.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -59,8 +72,8 @@ export class EcrImage extends pulumi.ComponentResource {
         const a = {
             platform: "linux/amd64" as const,
             keepTaggedImages: 30,
-            buildOnPreview: false,
             forceDelete: false,
+            buildArgs: {},
             ...args,
         };
         const parent = { parent: this };
@@ -68,7 +81,8 @@ export class EcrImage extends pulumi.ComponentResource {
         const repo = new aws.ecr.Repository(
             name,
             {
-                // Tags are commit SHAs and must never be moved to other bytes.
+                name: physicalName(a.naming, name),
+                // Tags name an image's inputs and must never be moved to other bytes.
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
@@ -78,31 +92,42 @@ export class EcrImage extends pulumi.ComponentResource {
         );
         new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(a.keepTaggedImages) }, parent);
 
-        const creds = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, parent);
-        const image = new docker.Image(
-            name,
+        const push = new command.local.Command(
+            `${name}-push`,
             {
-                imageName: pulumi.interpolate`${repo.repositoryUrl}:${a.tag}`,
-                build: {
-                    context: a.context,
-                    dockerfile: a.dockerfile ?? `${a.context}/Dockerfile`,
-                    platform: a.platform,
-                    args: a.buildArgs,
-                    cacheFrom: a.cacheFromTag ? { images: [pulumi.interpolate`${repo.repositoryUrl}:${a.cacheFromTag}`] } : undefined,
+                create: PUSH_COMMAND,
+                environment: {
+                    AWS_REGION: a.region,
+                    REPOSITORY_NAME: repo.name,
+                    REPOSITORY_URL: repo.repositoryUrl,
+                    IMAGE_TAG: a.tag,
+                    CONTEXT: a.context,
+                    DOCKERFILE: a.dockerfile ?? `${a.context}/Dockerfile`,
+                    PLATFORM: a.platform,
+                    BUILD_ARGS: JSON.stringify(a.buildArgs),
+                    ...(a.cacheFromTag ? { CACHE_FROM_TAG: a.cacheFromTag } : {}),
                 },
-                registry: {
-                    server: repo.repositoryUrl,
-                    username: creds.userName,
-                    password: pulumi.secret(creds.password),
-                },
-                buildOnPreview: a.buildOnPreview,
+                // Runs again only for a new tag or another repository; everything else
+                // in the environment follows from the tag.
+                triggers: [repo.repositoryUrl, a.tag],
+                // Progress on stderr; stdout is the image reference only.
+                logging: "stderr",
             },
             parent,
         );
 
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
-        this.imageRef = image.repoDigest;
+        this.imageRef = push.stdout.apply(lastImageRef);
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
+}
+
+/** The push tool's answer: its last stdout line, `<repository url>@sha256:<digest>`. */
+export function lastImageRef(stdout: string): string {
+    const line = stdout.trim().split("\n").pop() ?? "";
+    if (!/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(line)) {
+        throw new Error(`the push tool printed no image reference (last line: ${JSON.stringify(line)})`);
+    }
+    return line;
 }

@@ -1,6 +1,48 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { secureBucket } from "../lib/bucket";
+import { s3AccessLogDelivery, secureBucket } from "../lib/bucket";
+import { logGroup } from "../lib/logs";
+import { Naming, physicalName } from "../lib/naming";
+
+/**
+ * The ELB account that writes access logs in each region opened before
+ * August 2022 (AWS: "Enable access logs for your Application Load Balancer").
+ * Regions opened since have no such account: there the log-delivery service
+ * principal writes. The list is closed: no new region will join it.
+ */
+export const ELB_LOG_ACCOUNTS: Readonly<Record<string, string>> = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580",
+    "ap-south-1": "718504428378",
+    "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+};
+
+/** Who writes ALB access logs in `region`: the regional ELB account, or the log-delivery service. */
+export function albLogDeliveryPrincipal(region: string): { AWS: string } | { Service: string } {
+    const account = ELB_LOG_ACCOUNTS[region];
+    return account ? { AWS: `arn:aws:iam::${account}:root` } : { Service: "logdelivery.elasticloadbalancing.amazonaws.com" };
+}
+
+/** AWS managed rule groups on the ALB: OWASP-style common rules, known bad inputs, IP reputation. */
+export const WAF_MANAGED_RULE_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"] as const;
 
 /** TLS 1.3 with TLS 1.2 fallback for older clients; no TLS 1.0/1.1, no CBC suites. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -25,6 +67,13 @@ export interface PublicLoadBalancerArgs {
     readonly accountId: pulumi.Input<string>;
     /** Protect the access-log bucket (prod). */
     readonly protect: boolean;
+    /** The region: it decides who may write access logs (see ELB_LOG_ACCOUNTS). */
+    readonly region: string;
+    /** AWS WAF web ACL on the ALB; undefined: none. */
+    readonly waf?: { readonly rateLimitPer5Minutes: number };
+    /** Retention of the WAF log group. */
+    readonly logRetentionDays: number;
+    readonly naming: Naming;
 }
 
 /**
@@ -50,7 +99,6 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         const zone = aws.route53.getZoneOutput({ name: a.zoneName, privateZone: false }, parent);
         const certificateArn = a.certificateArn !== undefined ? pulumi.output(a.certificateArn) : this.issueCertificate(name, a.hostNames, zone.zoneId);
 
-        const elbAccount = aws.elb.getServiceAccountOutput({}, parent);
         const logs = secureBucket(
             `${name}-access-logs`,
             {
@@ -58,9 +106,11 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
                 protect: a.protect,
                 encryption: "AES256",
                 expireDays: a.accessLogDays,
-                // The regional ELB account writes the logs (regions older than 2022 accept only it).
+                // The log bucket of the stack: ALB access logs under alb/, and every data
+                // bucket's S3 server access logs under s3/ (SSE-S3 suits both).
                 extraStatements: (bucketArn) => [
-                    { Sid: "AlbLogDelivery", Effect: "Allow", Principal: { AWS: elbAccount.arn }, Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/${a.accountId}/*` },
+                    { Sid: "AlbLogDelivery", Effect: "Allow", Principal: albLogDeliveryPrincipal(a.region), Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/${a.accountId}/*` },
+                    s3AccessLogDelivery(bucketArn, a.accountId),
                 ],
             },
             parent,
@@ -83,6 +133,10 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
             // ELB checks it can write to the bucket when logging is enabled.
             { ...parent, dependsOn: [logs.policy] },
         );
+
+        if (a.waf) {
+            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.logRetentionDays, a.naming);
+        }
 
         const https = new aws.lb.Listener(
             `${name}-https`,
@@ -129,6 +183,54 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
             accessLogBucket: this.accessLogBucket,
             certificateArn: this.certificateArn,
         });
+    }
+
+    /**
+     * A regional web ACL on the ALB: AWS managed rule groups and a per-IP rate
+     * limit that blocks, with every request WAF blocks or counts logged.
+     */
+    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, retentionDays: number, naming: Naming): void {
+        const parent = { parent: this };
+        const aclName = physicalName(naming, name, 128);
+        const visibility = (metric: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${aclName}-${metric}` });
+        const acl = new aws.wafv2.WebAcl(
+            `${name}-waf`,
+            {
+                name: aclName,
+                scope: "REGIONAL",
+                defaultAction: { allow: {} },
+                visibilityConfig: visibility("all"),
+                rules: [
+                    ...WAF_MANAGED_RULE_GROUPS.map((group, i) => ({
+                        name: group,
+                        priority: 10 * (i + 1),
+                        overrideAction: { none: {} },
+                        statement: {
+                            managedRuleGroupStatement: {
+                                vendorName: "AWS",
+                                name: group,
+                                // The common rule set blocks request bodies over 8 KB; git over HTTPS and
+                                // uploads send larger ones, and the apps bound their own body sizes.
+                                ...(group === "AWSManagedRulesCommonRuleSet" ? { ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }] } : {}),
+                            },
+                        },
+                        visibilityConfig: visibility(group),
+                    })),
+                    {
+                        name: "rate-limit-per-ip",
+                        priority: 1,
+                        action: { block: {} },
+                        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP", evaluationWindowSec: 300 } },
+                        visibilityConfig: visibility("rate-limit"),
+                    },
+                ],
+            },
+            parent,
+        );
+        new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: loadBalancerArn, webAclArn: acl.arn }, parent);
+        // WAF writes only to log groups whose name starts with aws-waf-logs-.
+        const logs = logGroup(`${name}-waf-logs`, { retentionInDays: retentionDays, naming, logGroupName: `aws-waf-logs-${aclName}` }, parent);
+        new aws.wafv2.WebAclLoggingConfiguration(`${name}-waf`, { resourceArn: acl.arn, logDestinationConfigs: [logs.arn] }, parent);
     }
 
     /** An ACM certificate for every host, DNS-validated in the zone; resolves once ACM has issued it. */

@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { layoutSubnets } from "../lib/cidr";
-import { logGroup, serviceRole } from "../lib/shared";
+import { serviceRole } from "../lib/iam";
+import { logGroup } from "../lib/logs";
+import { Naming } from "../lib/naming";
 
 /** The AWS services that get an interface endpoint when `interfaceEndpoints` is on. */
 export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"] as const;
@@ -29,6 +31,7 @@ export interface NetworkArgs {
     readonly accountId?: pulumi.Input<string>;
     /** Tags on every resource that takes them. */
     readonly tags?: Record<string, string>;
+    readonly naming: Naming;
 }
 
 /**
@@ -64,6 +67,7 @@ export class Network extends pulumi.ComponentResource {
         const layout = layoutSubnets(a.cidrBlock, tierSpecs, a.availabilityZoneCount);
         const tiers = tierSpecs.map((t) => ({ type: t.type, name: t.name, cidrMask: t.prefix, cidrBlocks: layout[t.name] }));
 
+        const inheritedAws = this.getProvider("aws:ec2/vpc:Vpc");
         const vpc = new awsx.ec2.Vpc(
             name,
             {
@@ -78,7 +82,9 @@ export class Network extends pulumi.ComponentResource {
                 enableDnsSupport: true,
                 tags: a.tags,
             },
-            parent,
+            // awsx is a remote component: the SDK sends it only providers named in its own
+            // options, not the ones this component inherited, so name ours explicitly.
+            { ...parent, providers: inheritedAws ? { aws: inheritedAws } : undefined },
         );
         this.vpcId = vpc.vpcId;
         this.cidrBlock = a.cidrBlock;
@@ -153,12 +159,13 @@ export class Network extends pulumi.ComponentResource {
         }
 
         if (a.flowLogRetentionDays !== undefined) {
-            const logs = logGroup(`${name}-flow-logs`, { retentionInDays: a.flowLogRetentionDays }, parent);
+            const logs = logGroup(`${name}-flow-logs`, { retentionInDays: a.flowLogRetentionDays, naming: a.naming }, parent);
             const role = serviceRole(
                 `${name}-flow-logs`,
                 {
                     service: "vpc-flow-logs.amazonaws.com",
                     sourceAccount: a.accountId,
+                    naming: a.naming,
                     statements: [
                         {
                             actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

@@ -13,8 +13,36 @@ export interface SecureBucketArgs {
     readonly encryption: "AES256" | "aws:kms";
     /** Expire current objects after this many days (log buckets). */
     readonly expireDays?: number;
+    /** Send S3 server access logs here (Security Hub S3.9); log buckets themselves leave it unset. */
+    readonly accessLogs?: AccessLogTarget;
     /** Extra bucket-policy statements (e.g. log delivery), besides the TLS-only deny. */
     readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<Record<string, unknown>>[];
+}
+
+/** A log bucket and the key prefix under which one data bucket's access logs go. */
+export interface AccessLogTarget {
+    readonly bucket: pulumi.Input<string>;
+    /** Ends in "/"; the log bucket's policy admits S3 log delivery under S3_ACCESS_LOG_PREFIX only. */
+    readonly prefix: string;
+}
+
+/** Every data bucket's server access logs go under this prefix of the log bucket. */
+export const S3_ACCESS_LOG_PREFIX = "s3/";
+
+/**
+ * The log bucket's policy statement for S3 server access log delivery: the
+ * logging service may write under S3_ACCESS_LOG_PREFIX, for buckets of this
+ * account only (AWS's documented form, with the source-account condition).
+ */
+export function s3AccessLogDelivery(bucketArn: pulumi.Input<string>, accountId: pulumi.Input<string>): Record<string, unknown> {
+    return {
+        Sid: "S3ServerAccessLogs",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: pulumi.interpolate`${bucketArn}/${S3_ACCESS_LOG_PREFIX}*`,
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    };
 }
 
 export interface SecureBucket {
@@ -44,6 +72,13 @@ export function secureBucket(name: string, args: SecureBucketArgs, opts: pulumi.
         },
         opts,
     );
+    if (args.accessLogs) {
+        new aws.s3.BucketLogging(
+            `${name}-access-logs`,
+            { bucket: id, targetBucket: args.accessLogs.bucket, targetPrefix: `${S3_ACCESS_LOG_PREFIX}${args.accessLogs.prefix}` },
+            opts,
+        );
+    }
     new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: id, versioningConfiguration: { status: args.versioning ? "Enabled" : "Suspended" } }, opts);
     if (args.expireDays !== undefined || args.versioning) {
         new aws.s3.BucketLifecycleConfiguration(

@@ -2,95 +2,95 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 
 /**
- * Where image tags come from. Tags are commit SHAs (8 hex digits, GitLab's
- * CI_COMMIT_SHORT_SHA length) so an image in ECR names the commit it was built from.
+ * Where an image's identity comes from: its own build context, not the
+ * repository's HEAD. A commit that does not touch `app/` leaves the app
+ * image's tag, build arguments and digest as they were, so Pulumi sees no
+ * change: nothing is rebuilt, pushed or redeployed. (With HEAD as the tag,
+ * every commit rebuilt and restarted every service.)
  */
 
-export type Env = Readonly<Record<string, string | undefined>>;
-/** Runs git with the given arguments and returns its trimmed stdout, or throws. */
+/** Runs git with the given arguments (in the project directory) and returns its trimmed stdout, or throws. */
 export type Git = (args: readonly string[]) => string;
 
 export const realGit: Git = (args) =>
     execFileSync("git", [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 
 const SHORT = 8;
-const ZERO_SHA = /^0+$/;
 
-/**
- * CI_COMMIT_SHORT_SHA in GitLab CI, else `git rev-parse --short=8 HEAD`, else
- * a clear error. A working tree with uncommitted changes gets
- * `<sha>-dirty-<hash of the changes>`: tags are immutable, so rebuilding
- * different bytes under the bare commit tag would fail to push, and the same
- * changes always map to the same tag.
- */
-export function commitTag(env: Env, git: Git): string {
-    const ci = env.CI_COMMIT_SHORT_SHA?.trim();
-    if (ci) {
-        return ci;
-    }
-    let sha: string;
-    try {
-        sha = git(["rev-parse", `--short=${SHORT}`, "HEAD"]);
-    } catch {
-        throw new Error(
-            "cannot tag images: CI_COMMIT_SHORT_SHA is not set and `git rev-parse --short=8 HEAD` failed " +
-                "(run from a git checkout with at least one commit, or set CI_COMMIT_SHORT_SHA)",
-        );
-    }
-    const changes = git(["status", "--porcelain", "--untracked-files=all"]);
-    if (!changes) {
-        return sha;
-    }
-    const untracked = git(["ls-files", "--others", "--exclude-standard"]).split("\n").filter(Boolean);
-    const digest = createHash("sha256")
-        .update(git(["diff", "HEAD", "--binary"]))
-        .update("\0")
-        .update(untracked.length > 0 ? git(["hash-object", "--", ...untracked]) : "")
-        .digest("hex");
-    return `${sha}-dirty-${digest.slice(0, SHORT)}`;
+export type Arch = "amd64" | "arm64";
+
+export interface ImageSource {
+    /** The last commit that touched the context (8 hex digits): what /version shows. */
+    readonly commit: string;
+    /** That commit's time (ISO 8601): the image's build time, the same on every machine. */
+    readonly commitTime: string;
+    /**
+     * The ECR tag: `<commit>-<arch>`, or `<commit>-dirty-<hash>-<arch>` when the
+     * context has uncommitted changes. It names every input of the build (the
+     * context's content, the build arguments derived from the commit, the
+     * platform), so one tag never needs two different images.
+     */
+    readonly tag: string;
+    /** The tag of the image before this one (the previous commit that touched the context): layer cache. */
+    readonly cacheFromTag?: string;
 }
 
 /**
- * The tag of the image built from the parent commit, used as build cache.
- * With immutable tags there is no moving `latest` to cache from; the parent
- * commit's image is the repository's previous image on a linear main branch.
- * Undefined when unknown (first commit, new branch): the build then runs cold.
+ * The identity of the image built from `context` (a directory relative to
+ * the project) for `arch`. Fails clearly when git cannot tell: no checkout, a
+ * context no commit touches, or a shallow clone whose history stops before
+ * the context's last change (CI: fetch full history, `GIT_DEPTH: 0`).
  */
-export function previousTag(env: Env, git: Git): string | undefined {
-    const before = env.CI_COMMIT_BEFORE_SHA?.trim();
-    if (before && !ZERO_SHA.test(before)) {
-        return before.slice(0, SHORT);
-    }
+export function imageSource(context: string, arch: Arch, git: Git): ImageSource {
+    const fail = (why: string): never => {
+        throw new Error(`cannot tag the ${context} image: ${why}`);
+    };
+    let log: string;
     try {
-        return git(["rev-parse", `--short=${SHORT}`, "HEAD~1"]);
+        log = git(["log", "-2", "--format=%H %cI", "--", context]);
     } catch {
+        return fail(`\`git log -- ${context}\` failed (run from a git checkout with at least one commit)`);
+    }
+    const [last, previous] = log.split("\n").filter(Boolean).map((line) => line.split(" "));
+    if (!last) {
+        return fail(`no commit touches ${context}/ (commit it first)`);
+    }
+    const [sha, commitTime] = last;
+    // In a shallow clone the oldest commit fetched shows no parents, whatever it
+    // really had: `git log -- <dir>` then names it as the last change to every
+    // file, and the tag would depend on the clone depth.
+    if (git(["rev-parse", "--is-shallow-repository"]) === "true" && git(["rev-list", "--parents", "-n", "1", sha]).split(" ").length === 1) {
+        return fail(`the clone is shallow and its history ends before ${context}/ last changed (fetch full history: git fetch --unshallow, or GIT_DEPTH: 0 in CI)`);
+    }
+    const commit = sha.slice(0, SHORT);
+    const dirty = uncommittedHash(context, git);
+    return {
+        commit,
+        commitTime,
+        tag: `${commit}${dirty ? `-dirty-${dirty}` : ""}-${arch}`,
+        cacheFromTag: previous ? `${previous[0].slice(0, SHORT)}-${arch}` : undefined,
+    };
+}
+
+/**
+ * A hash of the context's uncommitted changes (tracked and untracked files),
+ * or undefined for a clean context. The same changes always give the same
+ * hash, so a rebuilt dirty tree reuses its tag; different changes never do.
+ */
+function uncommittedHash(context: string, git: Git): string | undefined {
+    if (!git(["status", "--porcelain", "--untracked-files=all", "--", context])) {
         return undefined;
     }
+    const untracked = git(["ls-files", "--others", "--exclude-standard", "--", context]).split("\n").filter(Boolean);
+    return createHash("sha256")
+        .update(git(["diff", "HEAD", "--binary", "--", context]))
+        .update("\0")
+        .update(untracked.length > 0 ? git(["hash-object", "--", ...untracked]) : "")
+        .digest("hex")
+        .slice(0, SHORT);
 }
 
-/**
- * The commit's timestamp (ISO 8601), baked into images as their build time.
- * Deterministic per commit, unlike the wall clock, so re-running `pulumi up`
- * on the same commit does not rebuild and redeploy an identical image.
- */
-export function commitTime(env: Env, git: Git): string {
-    const ci = env.CI_COMMIT_TIMESTAMP?.trim();
-    if (ci) {
-        return ci;
-    }
-    try {
-        return git(["show", "-s", "--format=%cI", "HEAD"]);
-    } catch {
-        return "unknown";
-    }
-}
-
-/**
- * Whether a `pulumi preview` builds images (never pushes: the docker provider
- * only pushes on update). Off by default so a merge-request preview needs no
- * Docker engine; PLATFORM_BUILD_ON_PREVIEW=true turns it on to catch a broken
- * Dockerfile before merge.
- */
-export function buildOnPreview(env: Env): boolean {
-    return env.PLATFORM_BUILD_ON_PREVIEW === "true";
+/** The tag's architecture for a Docker platform string. */
+export function archOf(platform: "linux/amd64" | "linux/arm64"): Arch {
+    return platform === "linux/arm64" ? "arm64" : "amd64";
 }

@@ -145,6 +145,14 @@ const loadBalancerSchema = z.strictObject({
     accessLogDays: z.number().int().min(1).max(3650).default(90),
     /** Idle timeout in seconds. */
     idleTimeout: z.number().int().min(1).max(4000).default(60),
+    /** AWS WAF on the load balancer: AWS managed rule groups plus a per-IP rate limit. */
+    waf: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            /** Requests one client IP may send in any 5 minutes before it is blocked (WAF's range 10–2,000,000,000). */
+            rateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000).default(2000),
+        })
+        .prefault({}),
 });
 
 const databaseSchema = z.strictObject({
@@ -162,6 +170,12 @@ const databaseSchema = z.strictObject({
     backupRetentionDays: z.number().int().min(1).max(35).default(7),
     /** Performance Insights (7 days free retention). */
     performanceInsights: z.boolean().default(false),
+    /** Enhanced Monitoring (OS metrics) every N seconds; 0 turns it off (Security Hub RDS.6 wants it on). */
+    monitoringIntervalSeconds: z
+        .literal([0, 1, 5, 10, 15, 30, 60], {
+            error: (iss) => `${JSON.stringify(iss.input)} is not an RDS monitoring interval (0, 1, 5, 10, 15, 30, 60)`,
+        })
+        .default(60),
 }).superRefine((d, ctx) => {
     if (d.maxAllocatedStorageGb < d.allocatedStorageGb) {
         ctx.addIssue({ code: "custom", path: ["maxAllocatedStorageGb"], message: `${d.maxAllocatedStorageGb} is below allocatedStorageGb ${d.allocatedStorageGb}` });
@@ -223,8 +237,22 @@ const deploymentSchema = z
         strategy: z.enum(["ROLLING", "CANARY", "BLUE_GREEN"]).default("ROLLING"),
         /** Minutes the new revision runs with full traffic before the old one is removed. */
         bakeTimeMinutes: z.number().int().min(0).max(1440).default(10),
-        /** CANARY: share of traffic sent to the new revision first. */
-        canaryPercent: z.number().min(0.1).max(100).default(10),
+        /** CANARY: share of traffic sent to the new revision first; ECS takes steps of 0.1. */
+        canaryPercent: z
+            .number()
+            .min(0.1)
+            .max(100)
+            .refine((p) => Math.abs(p * 10 - Math.round(p * 10)) < 1e-9, { error: (iss) => `${JSON.stringify(iss.input)} is not a multiple of 0.1 (ECS's step)` })
+            .default(10),
+        /**
+         * The target group that serves traffic now: "blue" (the service's first
+         * group) or "green" (its alternate). ROLLING uses only this group;
+         * CANARY/BLUE_GREEN start from it. ECS moves traffic between the two on
+         * every canary/blue-green deployment and Pulumi does not undo that, so
+         * before switching strategy set this to the group that has the traffic
+         * (README: "Switching deployment strategy").
+         */
+        liveTargetGroup: z.enum(["blue", "green"]).default("blue"),
         /** CANARY: minutes at canaryPercent before shifting the rest. */
         canaryBakeTimeMinutes: z.number().int().min(0).max(1440).default(5),
     });
@@ -254,6 +282,12 @@ const appSchema = z
         healthCheckPath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a URL path` }).default("/readyz"),
         /** Run on FARGATE_SPOT (needs cluster.fargateSpot). */
         spot: z.boolean().default(false),
+        /**
+         * ECS Exec (a shell in a running task through SSM). Off by default: it is a
+         * way into production. When on, the root filesystem stays read-only and the
+         * SSM agent gets writable volumes for its state and logs (README).
+         */
+        execCommand: z.boolean().default(false),
         deployment: deploymentSchema.prefault({}),
         autoscaling: autoscalingSchema.prefault({}),
         ...serviceSizing,
@@ -290,6 +324,10 @@ const sectionsSchema = z
         }
         if (c.app.spot && c.images.platform !== "linux/amd64") {
             ctx.addIssue({ code: "custom", path: ["app", "spot"], message: "Fargate Spot runs x86_64 only; images.platform must be linux/amd64" });
+        }
+        if (c.stateful.protect && c.alarms.email === undefined) {
+            // A protected stack is one somebody depends on: its alarms must reach a person.
+            ctx.addIssue({ code: "custom", path: ["alarms", "email"], message: "required when stateful.protect is true: alarms would notify a topic nobody reads" });
         }
         const zone = c.dns.zoneName;
         if (c.app.hostName !== zone && !c.app.hostName.endsWith(`.${zone}`)) {
@@ -366,6 +404,18 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: strin
         throw new ConfigError(stack, problems);
     }
     return { ...parsed.data, stack, region: region as string };
+}
+
+/**
+ * What is allowed but probably a mistake, as one line each naming the stack
+ * file and key. The program logs them as Pulumi warnings; the plan prints them.
+ */
+export function configWarnings(c: PlatformConfig): string[] {
+    const warnings: string[] = [];
+    if (c.alarms.email === undefined) {
+        warnings.push("alarms.email is unset: alarms notify an SNS topic with no subscriber");
+    }
+    return warnings.map((w) => `${stackFile(c.stack)}: ${w}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyStatement, ServiceRole, serviceRole } from "./shared";
+import { PolicyStatement, ServiceRole, serviceRole } from "./iam";
+import { Naming } from "./naming";
 
 export interface TaskRolesArgs {
     /** Repositories the task's images come from. */
@@ -14,6 +15,7 @@ export interface TaskRolesArgs {
     readonly execCommand: boolean;
     /** The account, for the confused-deputy condition on the trust policy. */
     readonly accountId: pulumi.Input<string>;
+    readonly naming: Naming;
 }
 
 export interface TaskRoles {
@@ -32,6 +34,7 @@ export function taskRoles(name: string, args: TaskRolesArgs, opts: pulumi.Custom
         {
             service: "ecs-tasks.amazonaws.com",
             sourceAccount: args.accountId,
+            naming: args.naming,
             statements: [
                 { sid: "EcrLogin", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
                 { sid: "PullImages", actions: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], resources: args.repositoryArns },
@@ -52,7 +55,7 @@ export function taskRoles(name: string, args: TaskRolesArgs, opts: pulumi.Custom
         : [];
     const taskRole = serviceRole(
         `${name}-task`,
-        { service: "ecs-tasks.amazonaws.com", sourceAccount: args.accountId, statements: [...args.taskStatements, ...exec] },
+        { service: "ecs-tasks.amazonaws.com", sourceAccount: args.accountId, naming: args.naming, statements: [...args.taskStatements, ...exec] },
         opts,
     );
     return { executionRole, taskRole };

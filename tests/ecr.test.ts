@@ -1,24 +1,19 @@
 import { expect } from "chai";
-import { lifecyclePolicy } from "../components/ecrImage";
-import { buildOnPreview, commitTag, commitTime, Git, previousTag } from "../lib/build";
-import { named, ofType, runStack, stackRun, STACKS } from "./harness";
-
-const noGit: Git = () => {
-    throw new Error("not a git repository");
-};
-const fakeGit = (answers: Record<string, string>): Git => (args) => {
-    const key = args.join(" ");
-    if (!(key in answers)) {
-        throw new Error(`unexpected git ${key}`);
-    }
-    return answers[key];
-};
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { lastImageRef, lifecyclePolicy, PUSH_COMMAND } from "../components/ecrImage";
+import { Git, imageSource, realGit } from "../lib/build";
+import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 describe("ECR build-and-push", () => {
     for (const stack of STACKS) {
         it(`${stack}: repositories scan on push, have immutable tags and KMS encryption`, async () => {
             const repos = ofType(await stackRun(stack), "aws:ecr/repository:Repository");
             expect(repos.map((r) => r.name).sort()).to.deep.equal(["app", "gitlab"]);
+            // Named after project and stack: dev and prod can share an account.
+            expect(repos.map((r) => r.inputs.name).sort()).to.deep.equal([`platform-${stack}-app`, `platform-${stack}-gitlab`]);
             for (const r of repos) {
                 expect(r.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
                 expect(r.inputs.imageTagMutability).to.equal("IMMUTABLE");
@@ -54,77 +49,163 @@ describe("ECR build-and-push", () => {
         for (const stack of STACKS) {
             const { outputs } = await stackRun(stack);
             for (const key of ["gitlabImageRef", "appImageRef"]) {
-                expect(outputs[key], `${stack} ${key}`).to.match(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z]+@sha256:[0-9a-f]{64}$/);
+                expect(outputs[key], `${stack} ${key}`).to.match(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/platform-[a-z]+-[a-z]+@sha256:[0-9a-f]{64}$/);
             }
         }
     });
 
-    it("builds for linux/amd64 from the image folders, tagged with the commit, pushed with ECR credentials", async () => {
-        const run = await runStack("dev", { env: { CI_COMMIT_SHORT_SHA: "cafe1234", CI_COMMIT_BEFORE_SHA: "beef5678aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" } });
-        const images = ofType(run, "docker:index/image:Image");
-        expect(images.map((i) => i.inputs.build.context).sort()).to.deep.equal(["app", "gitlab"]);
-        for (const img of images) {
-            expect(img.inputs.imageName).to.match(/:cafe1234$/);
-            expect(img.inputs.build.platform).to.equal("linux/amd64");
-            expect(img.inputs.build.cacheFrom.images).to.have.length(1);
-            expect(img.inputs.build.cacheFrom.images[0]).to.match(/:beef5678$/);
-            expect(img.inputs.registry.username).to.equal("AWS");
-            expect(img.inputs.registry.server).to.equal(img.inputs.imageName.replace(/:cafe1234$/, ""));
-            expect(img.inputs.buildOnPreview).to.equal(false);
-            // The registry password must stay secret in state and in the plan.
-            expect(img.secretPaths).to.include("registry");
+    it("builds and pushes through the push tool, keyed on the tag alone, with no credentials in its inputs", async () => {
+        const run = await stackRun("dev");
+        const pushes = ofType(run, "command:local:Command");
+        expect(pushes.map((p) => p.name).sort()).to.deep.equal(["app-push", "gitlab-push"]);
+        for (const push of pushes) {
+            const image = push.name.replace(/-push$/, "");
+            const repo = named(run, "aws:ecr/repository:Repository", image);
+            expect(push.inputs.create).to.equal(PUSH_COMMAND);
+            expect(push.inputs.logging).to.equal("stderr");
+            const env = push.inputs.environment;
+            expect(env).to.include({ CONTEXT: image, DOCKERFILE: `${image}/Dockerfile`, PLATFORM: "linux/amd64", REPOSITORY_NAME: repo.state.name, REPOSITORY_URL: repo.state.repositoryUrl, AWS_REGION: "us-east-1" });
+            expect(env.IMAGE_TAG).to.equal(run.outputs[`${image}ImageTag`]);
+            // Nothing that changes between runs (an ECR token, the wall clock) may sit in its inputs.
+            expect(push.inputs.triggers).to.deep.equal([repo.state.repositoryUrl, env.IMAGE_TAG]);
+            expect(JSON.stringify(push.inputs)).to.not.match(/password|token/i);
+            expect(push.secretPaths).to.deep.equal([]);
+            expect(run.outputs[`${image}ImageRef`]).to.equal(lastImageRef(push.state.stdout));
         }
-        expect(run.invokes.filter((i) => i.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken")).to.have.length(2);
-        const app = named(run, "docker:index/image:Image", "app");
-        expect(app.inputs.build.args.GIT_COMMIT_SHA).to.equal("cafe1234");
+        const app = named(run, "command:local:Command", "app-push").inputs.environment;
+        const source = imageSource("app", "amd64", realGit);
+        expect(JSON.parse(app.BUILD_ARGS)).to.deep.equal({ GIT_COMMIT_SHA: source.commit, BUILD_TIME: source.commitTime });
+        expect(named(run, "command:local:Command", "gitlab-push").inputs.environment.BUILD_ARGS).to.equal("{}");
+        // No docker provider resource: it re-hashed the context (file modes included) on every run.
+        expect(ofType(run, "docker:index/image:Image")).to.deep.equal([]);
     });
 
-    it("lets a merge-request preview build (never push) only when asked", async () => {
-        const run = await runStack("dev", { env: { CI_COMMIT_SHORT_SHA: "cafe1234", PLATFORM_BUILD_ON_PREVIEW: "true" } });
-        for (const img of ofType(run, "docker:index/image:Image")) {
-            expect(img.inputs.buildOnPreview).to.equal(true);
-        }
-        expect(buildOnPreview({ PLATFORM_BUILD_ON_PREVIEW: "yes" })).to.equal(false);
+    it("reads the image reference from the push tool's last line, and refuses anything else", () => {
+        const ref = `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-dev-app@sha256:${"a".repeat(64)}`;
+        expect(lastImageRef(`building...\n${ref}\n`)).to.equal(ref);
+        expect(() => lastImageRef(`${ref}\ndone`)).to.throw(/printed no image reference/);
+        expect(() => lastImageRef("")).to.throw(/printed no image reference/);
     });
 
-    describe("image tags", () => {
-        it("prefer CI_COMMIT_SHORT_SHA, then git, then fail clearly", () => {
-            expect(commitTag({ CI_COMMIT_SHORT_SHA: "abcd1234" }, noGit)).to.equal("abcd1234");
-            expect(commitTag({}, fakeGit({ "rev-parse --short=8 HEAD": "0123abcd", "status --porcelain --untracked-files=all": "" }))).to.equal("0123abcd");
-            expect(() => commitTag({}, noGit)).to.throw(/CI_COMMIT_SHORT_SHA is not set and `git rev-parse --short=8 HEAD` failed/);
+    describe("image identity follows the image's own folder", () => {
+        const log = (...lines: string[]) => lines.join("\n");
+        const fakeGit = (answers: Record<string, string>): Git => (args) => {
+            const key = args.join(" ");
+            if (!(key in answers)) {
+                throw new Error(`unexpected git ${key}`);
+            }
+            return answers[key];
+        };
+        const clean = {
+            "log -2 --format=%H %cI -- app": log(`${"1".repeat(40)} 2026-05-06T07:08:09Z`, `${"2".repeat(40)} 2026-05-01T00:00:00Z`),
+            "rev-parse --is-shallow-repository": "false",
+            "status --porcelain --untracked-files=all -- app": "",
+        };
+
+        it("tags with the folder's last commit and the architecture; caches from the commit before", () => {
+            const s = imageSource("app", "arm64", fakeGit(clean));
+            expect(s).to.deep.equal({ commit: "11111111", commitTime: "2026-05-06T07:08:09Z", tag: "11111111-arm64", cacheFromTag: "22222222-arm64" });
+            const first = imageSource("app", "amd64", fakeGit({ ...clean, "log -2 --format=%H %cI -- app": `${"1".repeat(40)} 2026-05-06T07:08:09Z` }));
+            expect(first.cacheFromTag).to.equal(undefined);
         });
 
-        it("mark uncommitted changes with a hash of them, so an immutable tag never gets other bytes", () => {
-            const tree = (diff: string, untracked: string, blobs: string) =>
+        it("marks uncommitted changes in the folder with a hash of them, so one tag never names two images", () => {
+            const dirty = (diff: string, untracked: string, blobs: string) =>
                 fakeGit({
-                    "rev-parse --short=8 HEAD": "0123abcd",
-                    "status --porcelain --untracked-files=all": " M index.ts",
-                    "diff HEAD --binary": diff,
-                    "ls-files --others --exclude-standard": untracked,
-                    ...(untracked ? { [`hash-object -- ${untracked.split("\n").join(" ")}`]: blobs } : {}),
+                    ...clean,
+                    "status --porcelain --untracked-files=all -- app": " M app/x.py",
+                    "diff HEAD --binary -- app": diff,
+                    "ls-files --others --exclude-standard -- app": untracked,
+                    ...(untracked ? { [`hash-object -- ${untracked}`]: blobs } : {}),
                 });
-            const a = commitTag({}, tree("diff a", "", ""));
-            expect(a).to.match(/^0123abcd-dirty-[0-9a-f]{8}$/);
-            expect(commitTag({}, tree("diff a", "", ""))).to.equal(a);
-            expect(commitTag({}, tree("diff b", "", ""))).to.not.equal(a);
-            expect(commitTag({}, tree("diff a", "new.txt", "blob1"))).to.not.equal(commitTag({}, tree("diff a", "new.txt", "blob2")));
+            const a = imageSource("app", "amd64", dirty("diff a", "", "")).tag;
+            expect(a).to.match(/^11111111-dirty-[0-9a-f]{8}-amd64$/);
+            expect(imageSource("app", "amd64", dirty("diff a", "", "")).tag).to.equal(a);
+            expect(imageSource("app", "amd64", dirty("diff b", "", "")).tag).to.not.equal(a);
+            expect(imageSource("app", "amd64", dirty("diff a", "app/new.txt", "blob1")).tag).to.not.equal(imageSource("app", "amd64", dirty("diff a", "app/new.txt", "blob2")).tag);
         });
 
-        it("cache from the parent commit, ignoring GitLab's all-zero before-SHA", () => {
-            expect(previousTag({ CI_COMMIT_BEFORE_SHA: "1234567890abcdef" }, noGit)).to.equal("12345678");
-            expect(previousTag({ CI_COMMIT_BEFORE_SHA: "0000000000000000000000000000000000000000" }, fakeGit({ "rev-parse --short=8 HEAD~1": "feed0000" }))).to.equal("feed0000");
-            expect(previousTag({}, noGit)).to.equal(undefined);
+        it("refuses a shallow clone whose history ends before the folder's last change", () => {
+            const boundary = fakeGit({ ...clean, "rev-parse --is-shallow-repository": "true", [`rev-list --parents -n 1 ${"1".repeat(40)}`]: "1".repeat(40) });
+            expect(() => imageSource("app", "amd64", boundary)).to.throw(/cannot tag the app image: the clone is shallow .*GIT_DEPTH: 0/);
+            const deepEnough = fakeGit({ ...clean, "rev-parse --is-shallow-repository": "true", [`rev-list --parents -n 1 ${"1".repeat(40)}`]: `${"1".repeat(40)} ${"2".repeat(40)}` });
+            expect(imageSource("app", "amd64", deepEnough).tag).to.equal("11111111-amd64");
         });
 
-        it("stamp the commit time, not the wall clock, so rebuilds are reproducible", () => {
-            expect(commitTime({ CI_COMMIT_TIMESTAMP: "2026-01-02T03:04:05+00:00" }, noGit)).to.equal("2026-01-02T03:04:05+00:00");
-            expect(commitTime({}, fakeGit({ "show -s --format=%cI HEAD": "2026-05-06T07:08:09Z" }))).to.equal("2026-05-06T07:08:09Z");
+        it("fails clearly without git or without a commit touching the folder", () => {
+            const noGit: Git = () => {
+                throw new Error("not a git repository");
+            };
+            expect(() => imageSource("app", "amd64", noGit)).to.throw(/cannot tag the app image: `git log -- app` failed/);
+            expect(() => imageSource("app", "amd64", fakeGit({ ...clean, "log -2 --format=%H %cI -- app": "" }))).to.throw(/no commit touches app\//);
         });
 
-        it("fail the whole program, before any resource, when no tag can be found", async () => {
-            const run = await runStack("dev", { env: { CI_COMMIT_SHORT_SHA: "", GIT_DIR: "/nonexistent" } });
-            expect(run.error?.message).to.match(/cannot tag images/);
+        it("fails the whole program, before any resource, when no tag can be found", async () => {
+            const run = await runStack("dev", { env: { GIT_DIR: "/nonexistent" } });
+            expect(run.error?.message).to.match(/cannot tag the app image/);
             expect(run.resources).to.deep.equal([]);
+        });
+
+        describe("in a real repository: a commit touching one image's folder changes only that image and its service", () => {
+            let repo: string;
+            const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z", GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z" } }).trim();
+            const commit = (file: string, text: string) => {
+                fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+                fs.writeFileSync(path.join(repo, file), text);
+                git("add", "-A");
+                git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", `change ${file}`);
+            };
+            // The program (loaded from this project) runs with the fixture as its working directory, where git runs.
+            const runIn = async (): Promise<StackRun> => {
+                const cwd = process.cwd();
+                process.chdir(repo);
+                try {
+                    return await runStack("dev");
+                } finally {
+                    process.chdir(cwd);
+                }
+            };
+            const inputsOf = (run: StackRun, type: string, name: string) => JSON.stringify(named(run, type, name).inputs);
+
+            before(() => {
+                repo = fs.mkdtempSync(path.join(os.tmpdir(), "platform-images-"));
+                git("init", "-q");
+                commit("app/Dockerfile", "FROM scratch\n");
+                commit("gitlab/Dockerfile", "FROM scratch\n");
+                commit("README.md", "outside both folders\n");
+            });
+            after(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+            it("app-only and gitlab-only commits each move one tag; a commit outside both moves none", async () => {
+                const base = await runIn();
+                expect(base.error).to.equal(undefined);
+                commit("README.md", "still outside\n");
+                const unrelated = await runIn();
+                commit("app/main.py", "print('v2')\n");
+                const appOnly = await runIn();
+                commit("gitlab/gitlab.rb", "# v2\n");
+                const gitlabOnly = await runIn();
+
+                const cmd = "command:local:Command";
+                const td = "aws:ecs/taskDefinition:TaskDefinition";
+                // Nothing moves for a commit outside both folders.
+                for (const [type, name] of [[cmd, "app-push"], [cmd, "gitlab-push"], [td, "app"]]) {
+                    expect(inputsOf(unrelated, type, name), name).to.equal(inputsOf(base, type, name));
+                }
+                // app/ changed: the app image, its task definition (image and /version commit) and nothing of GitLab.
+                expect(inputsOf(appOnly, cmd, "app-push")).to.not.equal(inputsOf(base, cmd, "app-push"));
+                expect(inputsOf(appOnly, td, "app")).to.not.equal(inputsOf(base, td, "app"));
+                expect(inputsOf(appOnly, cmd, "gitlab-push")).to.equal(inputsOf(base, cmd, "gitlab-push"));
+                expect(appOnly.outputs.gitlabImageRef).to.equal(base.outputs.gitlabImageRef);
+                const sha = git("log", "-1", "--format=%h", "--abbrev=8", "--", "app");
+                expect(appOnly.outputs.appImageTag).to.equal(`${sha}-amd64`);
+                const web = JSON.parse(named(appOnly, td, "app").inputs.containerDefinitions).find((c: any) => c.name === "web");
+                expect(web.environment.find((e: any) => e.name === "GIT_COMMIT_SHA").value).to.equal(sha);
+                // gitlab/ changed: its image only; the app's task definition stays byte for byte.
+                expect(inputsOf(gitlabOnly, cmd, "gitlab-push")).to.not.equal(inputsOf(appOnly, cmd, "gitlab-push"));
+                expect(inputsOf(gitlabOnly, cmd, "app-push")).to.equal(inputsOf(appOnly, cmd, "app-push"));
+                expect(inputsOf(gitlabOnly, td, "app")).to.equal(inputsOf(appOnly, td, "app"));
+            });
         });
     });
 });

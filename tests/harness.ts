@@ -36,6 +36,10 @@ export interface Resource {
     readonly secretPaths: readonly string[];
     /** URN of the parent resource, or undefined at the top level. */
     readonly parentUrn?: string;
+    /** The explicit provider reference (`<provider urn>::<id>`), or "" for the default provider. */
+    readonly provider: string;
+    /** The `providers` map a component was given (package → provider reference). */
+    readonly providers: Record<string, string>;
 }
 
 export interface Invoke {
@@ -93,6 +97,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         ignoreChanges: string[];
         dependencies: string[];
         customTimeouts: { create: string; update: string; delete: string };
+        provider: string;
+        providers: Record<string, string>;
     }
     let pending: Pending | undefined;
 
@@ -117,6 +123,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                     dependencies: ctx?.dependencies ?? [],
                     customTimeouts: ctx?.customTimeouts ?? { create: "", update: "", delete: "" },
                     parentUrn: ctx?.parentUrn,
+                    provider: ctx?.provider ?? "",
+                    providers: ctx?.providers ?? {},
                 });
                 return result;
             },
@@ -141,6 +149,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             protect: Boolean(req.getProtect()),
             ignoreChanges: req.getIgnorechangesList(),
             dependencies: req.getDependenciesList(),
+            provider: req.getProvider(),
+            providers: Object.fromEntries(req.getProvidersMap().entries()),
             customTimeouts: {
                 create: req.getCustomtimeouts()?.getCreate() ?? "",
                 update: req.getCustomtimeouts()?.getUpdate() ?? "",

@@ -82,7 +82,6 @@ export async function runThroughLanguageHost(stack: string, config: Record<strin
         const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
         const exitCode = await new Promise<number | null>((ok) => child.on("close", (code) => ok(code)));
         clearTimeout(timer);
-        // eslint-disable-next-line no-control-regex
         return { exitCode, output: output.replace(/\x1b\[[0-9;]*m/g, "") };
     } finally {
         monitor.stop();

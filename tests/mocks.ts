@@ -33,23 +33,26 @@ const computed: Record<string, Computer> = {
             routeTables: [{ id: "rtb-public" }, ...ids("private").map((s) => ({ id: `rtb-${s}` })), ...ids("isolated").map((s) => ({ id: `rtb-${s}` }))],
         };
     },
-    "aws:ecr/repository:Repository": (name) => ({
-        arn: arn("ecr", `repository/${name}`),
-        name,
+    "aws:ecr/repository:Repository": (name, i) => ({
+        arn: arn("ecr", `repository/${i.name ?? name}`),
+        name: i.name ?? name,
         registryId: ACCOUNT,
-        repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${name}`,
+        repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${i.name ?? name}`,
     }),
-    "docker:index/image:Image": (_name, i) => {
-        const repo = String(i.imageName).replace(/:[^:/]+$/, "");
-        return { repoDigest: `${repo}@sha256:${sha256(String(i.imageName))}` };
-    },
+    // The push tool prints the image by digest as its last stdout line.
+    "command:local:Command": (_name, i) => ({
+        stdout: i.environment?.REPOSITORY_URL ? `pushing\n${i.environment.REPOSITORY_URL}@sha256:${sha256(`${i.environment.REPOSITORY_URL}:${i.environment.IMAGE_TAG}`)}` : "",
+        stderr: "",
+    }),
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ arn: arn("ec2", `security-group/sg-${short(name)}`) }),
     "aws:cloudwatch/logGroup:LogGroup": (name, i) => {
         const logName = i.name ?? `${i.namePrefix ?? ""}${short(name)}`;
         return { name: logName, arn: arn("logs", `log-group:${logName}`) };
     },
-    "aws:iam/role:Role": (name) => ({ name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` }),
-    "aws:ecs/cluster:Cluster": (name) => ({ name, arn: arn("ecs", `cluster/${name}`) }),
+    "aws:iam/role:Role": (name, i) => ({ name: i.name ?? name, arn: `arn:aws:iam::${ACCOUNT}:role${i.path ?? "/"}${i.name ?? name}` }),
+    "aws:ecs/cluster:Cluster": (name, i) => ({ name: i.name ?? name, arn: arn("ecs", `cluster/${i.name ?? name}`) }),
+    "aws:kms/key:Key": (name) => ({ arn: arn("kms", `key/${short(name)}`), keyId: short(name) }),
+    "aws:wafv2/webAcl:WebAcl": (name, i) => ({ arn: arn("wafv2", `regional/webacl/${i.name ?? name}/${short(name)}`) }),
     "aws:lb/loadBalancer:LoadBalancer": (name) => {
         const suffix = `app/${name}/${short(name).slice(0, 16)}`;
         return { arn: arn("elasticloadbalancing", `loadbalancer/${suffix}`), arnSuffix: suffix, dnsName: `${name}-123.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
@@ -88,9 +91,9 @@ const computed: Record<string, Computer> = {
         const bucket = `${name}-${short(name).slice(0, 7)}`;
         return { bucket, arn: `arn:aws:s3:::${bucket}` };
     },
-    "aws:sns/topic:Topic": (name) => ({ arn: arn("sns", name) }),
+    "aws:sns/topic:Topic": (name, i) => ({ arn: arn("sns", i.name ?? name) }),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (name) => ({ name: `${name}-${short(name).slice(0, 7)}`, arn: arn("cloudwatch", `alarm:${name}`) }),
-    "aws:ecs/taskDefinition:TaskDefinition": (name) => ({ arn: arn("ecs", `task-definition/${name}:1`) }),
+    "aws:ecs/taskDefinition:TaskDefinition": (name, i) => ({ arn: arn("ecs", `task-definition/${i.family ?? name}:1`) }),
     "aws:ecs/service:Service": (name, i) => ({ name: i.name ?? name }),
 };
 
@@ -124,8 +127,6 @@ export function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCall
             return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "MOCK" };
         case "aws:route53/getZone:getZone":
             return { id: "Z0123456789ABCDEFGHIJ", zoneId: "Z0123456789ABCDEFGHIJ", name: args.inputs.name, privateZone: false };
-        case "aws:elb/getServiceAccount:getServiceAccount":
-            return { id: "127311923021", arn: "arn:aws:iam::127311923021:root" };
         case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
         default:

@@ -108,7 +108,7 @@ describe("network", () => {
         expect(trust.Statement[0].Principal.Service).to.equal("vpc-flow-logs.amazonaws.com");
         expect(trust.Statement[0].Condition).to.deep.equal({ StringEquals: { "aws:SourceAccount": "123456789012" } });
         const policy = JSON.parse(named(prod, "aws:iam/rolePolicy:RolePolicy", "network-flow-logs-policy").inputs.policy);
-        expect(policy.Statement[0].Resource[0]).to.match(/^arn:aws:logs:.*:log-group:\/platform\/network-flow-logs-/);
+        expect(policy.Statement[0].Resource[0]).to.match(/^arn:aws:logs:.*:log-group:\/platform\/prod\/network-flow-logs-/);
     });
 
     it("strips the VPC's default security group in every stack", async () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { assertNamedActions, assertScoped, RESOURCELESS_ACTIONS } from "../lib/shared";
+import { assertNamedActions, assertScoped, RESOURCELESS_ACTIONS } from "../lib/iam";
 import { ofType, stackRun, STACKS, urnName } from "./harness";
 
 const WORLD = ["0.0.0.0/0", "::/0"];

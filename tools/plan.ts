@@ -1,4 +1,4 @@
-import { parseConfig } from "../lib/config";
+import { configWarnings, parseConfig } from "../lib/config";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
 import { readStackConfig, Resource, runStack, StackRun } from "../tests/harness";
 
@@ -25,16 +25,17 @@ const KEY_INPUTS: Record<string, Picker> = {
     "aws:cloudwatch/logGroup:LogGroup": (i) => ({ retentionDays: i.retentionInDays }),
     "aws:ecr/repository:Repository": (i) => ({ tags: i.imageTagMutability, scanOnPush: i.imageScanningConfiguration?.scanOnPush, encryption: i.encryptionConfigurations?.[0]?.encryptionType }),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (JSON.parse(i.policy).rules as any[]).map((r) => r.description).join("; ") }),
-    "docker:index/image:Image": (i) => ({ image: i.imageName, platform: i.build?.platform }),
+    "command:local:Command": (i) => ({ tag: i.environment?.IMAGE_TAG, context: i.environment?.CONTEXT, platform: i.environment?.PLATFORM }),
+    "aws:wafv2/webAcl:WebAcl": (i) => ({ rules: (i.rules ?? []).map((r: any) => r.name).join(",") }),
+    "aws:rds/instance:Instance": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, class: i.instanceClass, multiAz: i.multiAz, backups: i.backupRetentionPeriod, deletionProtection: i.deletionProtection, encrypted: i.storageEncrypted, monitoring: i.monitoringInterval }),
     "aws:ecs/cluster:Cluster": (i) => ({ settings: (i.settings ?? []).map((s: any) => `${s.name}=${s.value}`).join(",") }),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (i) => ({ providers: (i.capacityProviders ?? []).join(",") }),
-    "aws:rds/instance:Instance": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, class: i.instanceClass, multiAz: i.multiAz, backups: i.backupRetentionPeriod, deletionProtection: i.deletionProtection, encrypted: i.storageEncrypted }),
     "aws:lb/loadBalancer:LoadBalancer": (i) => ({ dropInvalidHeaders: i.dropInvalidHeaderFields, desync: i.desyncMitigationMode, deletionProtection: i.enableDeletionProtection }),
     "aws:lb/listener:Listener": (i) => ({ port: i.port, protocol: i.protocol, ssl: i.sslPolicy, default: i.defaultActions?.[0]?.type }),
     "aws:lb/listenerRule:ListenerRule": (i) => ({ host: i.conditions?.[0]?.hostHeader?.values?.join(","), priority: i.priority }),
     "aws:lb/targetGroup:TargetGroup": (i) => ({ port: i.port, health: `${i.healthCheck?.path} every ${i.healthCheck?.interval}s x${i.healthCheck?.healthyThreshold}`, deregistration: i.deregistrationDelay }),
     "aws:ecs/taskDefinition:TaskDefinition": (i) => ({ cpu: i.cpu, memory: i.memory, arch: i.runtimePlatform?.cpuArchitecture, containers: (JSON.parse(i.containerDefinitions) as any[]).map((c) => `${c.name}${c.essential ? "" : "(init)"}`).join(",") }),
-    "aws:ecs/service:Service": (i) => ({ desired: i.desiredCount, strategy: i.deploymentConfiguration?.strategy, capacity: i.capacityProviderStrategies?.[0]?.capacityProvider, publicIp: i.networkConfiguration?.assignPublicIp }),
+    "aws:ecs/service:Service": (i) => ({ name: i.name, desired: i.desiredCount, strategy: i.deploymentConfiguration?.strategy, capacity: i.capacityProviderStrategies?.[0]?.capacityProvider, publicIp: i.networkConfiguration?.assignPublicIp, exec: i.enableExecuteCommand }),
     "aws:appautoscaling/target:Target": (i) => ({ min: i.minCapacity, max: i.maxCapacity }),
     "aws:appautoscaling/policy:Policy": (i) => ({ metric: i.targetTrackingScalingPolicyConfiguration?.predefinedMetricSpecification?.predefinedMetricType, target: i.targetTrackingScalingPolicyConfiguration?.targetValue }),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => ({ threshold: i.threshold }),
@@ -64,7 +65,14 @@ export function renderPlan(run: StackRun): string {
             walk(r.urn, depth + 1);
         }
     };
+    const cfg = parseConfig(readStackConfig(run.stack) as Record<string, unknown>, run.stack);
     lines.push(`Offline plan for stack "${run.stack}" (Pulumi mocks, no AWS calls: this is a plan, not a deployment)`, "");
+    for (const w of configWarnings(cfg)) {
+        lines.push(`warning: ${w}`);
+    }
+    if (configWarnings(cfg).length > 0) {
+        lines.push("");
+    }
     walk(undefined, 1);
     const counts = new Map<string, number>();
     for (const r of run.resources) {
@@ -75,7 +83,6 @@ export function renderPlan(run: StackRun): string {
         lines.push(`  ${String(n).padStart(3)}  ${type}`);
     }
     lines.push(`  ${String(run.resources.length).padStart(3)}  total`);
-    const cfg = parseConfig(readStackConfig(run.stack) as Record<string, unknown>, run.stack);
     const floor = rolloutFloorSeconds(SERVICE_HEALTH, cfg.app.deployment);
     const defaults = rolloutFloorSeconds(AWS_DEFAULT_HEALTH, { strategy: "ROLLING", bakeTimeMinutes: 0, canaryBakeTimeMinutes: 0 });
     lines.push(

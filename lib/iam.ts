@@ -1,27 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Naming, physicalName } from "./naming";
+import { after } from "./ordering";
 
-/**
- * Shapes every component needs (log group, service role, one-port ingress),
- * so they are written once and reviewed once.
- */
-
-/** A CloudWatch log group that never keeps logs forever. */
-export function logGroup(
-    name: string,
-    args: { readonly retentionInDays: number; readonly logGroupName?: pulumi.Input<string> },
-    opts: pulumi.CustomResourceOptions,
-): aws.cloudwatch.LogGroup {
-    return new aws.cloudwatch.LogGroup(
-        name,
-        {
-            // A fixed name only where AWS writes to a name it chooses (RDS log exports).
-            ...(args.logGroupName ? { name: args.logGroupName } : { namePrefix: `/platform/${name}-` }),
-            retentionInDays: args.retentionInDays,
-        },
-        opts,
-    );
-}
+/** IAM shapes: named actions only, scoped resources, one inline policy per role. */
 
 /** One IAM policy statement. Actions are named one by one: the helper refuses wildcards. */
 export interface PolicyStatement {
@@ -84,15 +66,6 @@ export function policyDocument(statements: readonly PolicyStatement[]): pulumi.O
     });
 }
 
-/**
- * `value`, resolving only once `resource` exists: for handing out an ARN whose
- * users need something created beside it first (a policy, a secret's value).
- * Dependents then also outlive that resource on destroy.
- */
-export function after<T>(value: pulumi.Output<T>, resource: pulumi.CustomResource): pulumi.Output<T> {
-    return resource.id.apply(() => value);
-}
-
 /** A role and the ARN to hand out: it resolves only once the role's policy exists. */
 export interface ServiceRole {
     readonly role: aws.iam.Role;
@@ -105,12 +78,15 @@ export interface ServiceRole {
  */
 export function serviceRole(
     name: string,
-    args: { readonly service: string; readonly statements: readonly PolicyStatement[]; readonly sourceAccount?: pulumi.Input<string> },
+    args: { readonly service: string; readonly statements: readonly PolicyStatement[]; readonly naming: Naming; readonly sourceAccount?: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
 ): ServiceRole {
     const role = new aws.iam.Role(
         name,
         {
+            // Project and stack in the name, one path for all: see lib/naming.ts.
+            name: physicalName(args.naming, name, 64),
+            path: args.naming.iamPath,
             assumeRolePolicy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [
@@ -133,53 +109,4 @@ export function serviceRole(
     // Consumers (a service, a flow log) must not use the role before it may do anything,
     // and on destroy the grant must outlive them.
     return { role, arn: after(role.arn, policy) };
-}
-
-/**
- * Opens exactly one TCP port on `securityGroupId` to members of
- * `sourceSecurityGroupId`. This is how components reach each other: never by
- * CIDR, never from the world.
- */
-export function allowPortFrom(
-    name: string,
-    args: {
-        readonly securityGroupId: pulumi.Input<string>;
-        readonly sourceSecurityGroupId: pulumi.Input<string>;
-        readonly port: number;
-        readonly description: string;
-    },
-    opts: pulumi.CustomResourceOptions,
-): aws.vpc.SecurityGroupIngressRule {
-    return new aws.vpc.SecurityGroupIngressRule(
-        name,
-        {
-            securityGroupId: args.securityGroupId,
-            referencedSecurityGroupId: args.sourceSecurityGroupId,
-            ipProtocol: "tcp",
-            fromPort: args.port,
-            toPort: args.port,
-            description: args.description,
-        },
-        opts,
-    );
-}
-
-/**
- * A Secrets Manager secret holding one JSON document. A protected secret
- * keeps the 30-day recovery window; an unprotected one (dev) is deleted at
- * once so a stack can be torn down and rebuilt under the same names.
- */
-export function jsonSecret(
-    name: string,
-    args: { readonly description: string; readonly protect: boolean; readonly value: pulumi.Input<Record<string, pulumi.Input<string | number>>> },
-    opts: pulumi.CustomResourceOptions,
-): pulumi.Output<string> {
-    const secret = new aws.secretsmanager.Secret(
-        name,
-        { description: args.description, recoveryWindowInDays: args.protect ? 30 : 0 },
-        { ...opts, protect: args.protect },
-    );
-    const version = new aws.secretsmanager.SecretVersion(name, { secretId: secret.id, secretString: pulumi.jsonStringify(args.value) }, opts);
-    // The ARN resolves once the value is stored: a task started earlier would find no value.
-    return after(secret.arn, version);
 }

@@ -1,0 +1,20 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Naming } from "./naming";
+
+/** A CloudWatch log group that never keeps logs forever. */
+export function logGroup(
+    name: string,
+    args: { readonly retentionInDays: number; readonly naming: Naming; readonly logGroupName?: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.LogGroup {
+    return new aws.cloudwatch.LogGroup(
+        name,
+        {
+            // A fixed name only where AWS writes to a name it chooses (RDS log exports).
+            ...(args.logGroupName ? { name: args.logGroupName } : { namePrefix: `${args.naming.logGroupPrefix}${name}-` }),
+            retentionInDays: args.retentionInDays,
+        },
+        opts,
+    );
+}

@@ -1,0 +1,31 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Opens exactly one TCP port on `securityGroupId` to members of
+ * `sourceSecurityGroupId`. This is how components reach each other: never by
+ * CIDR, never from the world.
+ */
+export function allowPortFrom(
+    name: string,
+    args: {
+        readonly securityGroupId: pulumi.Input<string>;
+        readonly sourceSecurityGroupId: pulumi.Input<string>;
+        readonly port: number;
+        readonly description: string;
+    },
+    opts: pulumi.CustomResourceOptions,
+): aws.vpc.SecurityGroupIngressRule {
+    return new aws.vpc.SecurityGroupIngressRule(
+        name,
+        {
+            securityGroupId: args.securityGroupId,
+            referencedSecurityGroupId: args.sourceSecurityGroupId,
+            ipProtocol: "tcp",
+            fromPort: args.port,
+            toPort: args.port,
+            description: args.description,
+        },
+        opts,
+    );
+}
