@@ -55,6 +55,13 @@ const BAD: readonly BadCase[] = [
     { stack: "dev", why: "malformed instance class", patch: (c) => (c["platform:database"].instanceClass = "t4g.micro"), error: /database\.instanceClass: "t4g\.micro" is not an RDS instance class/ },
     { stack: "prod", why: "desync monitor mode", patch: (c) => (c["platform:loadBalancer"].desyncMitigation = "monitor"), error: /loadBalancer\.desyncMitigation: / },
     { stack: "prod", why: "malformed certificate ARN", patch: (c) => (c["platform:dns"].certificateArn = "arn:aws:acm:us-east-1:123:certificate/x"), error: /dns\.certificateArn: .* is not an ACM certificate ARN/ },
+    // Issue 7's keys.
+    { stack: "prod", why: "canary percent off ECS's 0.1 step", patch: (c) => (c["platform:app"].deployment.canaryPercent = 10.05), error: /app\.deployment\.canaryPercent: 10\.05 is not a multiple of 0\.1/ },
+    { stack: "prod", why: "unknown live target group", patch: (c) => (c["platform:app"].deployment.liveTargetGroup = "red"), error: /app\.deployment\.liveTargetGroup: / },
+    { stack: "prod", why: "RDS monitoring interval RDS refuses", patch: (c) => (c["platform:database"].monitoringIntervalSeconds = 7), error: /database\.monitoringIntervalSeconds: 7 is not an RDS monitoring interval/ },
+    { stack: "prod", why: "WAF rate limit below WAF's minimum", patch: (c) => (c["platform:loadBalancer"].waf = { rateLimitPer5Minutes: 5 }), error: /loadBalancer\.waf\.rateLimitPer5Minutes: / },
+    { stack: "dev", why: "ECS Exec switch as a string", patch: (c) => (c["platform:app"].execCommand = "on"), error: /app\.execCommand: expected boolean, got "on"/ },
+    { stack: "prod", why: "protected stack whose alarms reach nobody", patch: (c) => delete c["platform:alarms"].email, error: /alarms\.email: required when stateful\.protect is true/ },
     { stack: "prod", why: "bad alarm e-mail", patch: (c) => (c["platform:alarms"].email = "ops-at-example.com"), error: /alarms\.email: "ops-at-example\.com" is not an e-mail address/ },
 ];
 
