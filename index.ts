@@ -9,7 +9,7 @@ import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { archOf, imageSource, realGit } from "./lib/build";
 import { configWarnings } from "./lib/config";
-import { naming as namingFor } from "./lib/naming";
+import { naming as namingFor, physicalName } from "./lib/naming";
 import { loadConfig } from "./lib/stackConfig";
 
 // Read and validate the whole stack config first: a bad value stops the
@@ -96,7 +96,8 @@ const loadBalancer = new PublicLoadBalancer("public", {
 }, withAws);
 
 const appDb = new Database("app-db", {
-    identifier: `${naming.prefix}-app`,
+    // RDS identifiers are at most 63 characters.
+    identifier: physicalName(naming, "app", 63),
     vpcId: network.vpcId,
     subnetIds: network.isolatedSubnetIds,
     ...cfg.database,

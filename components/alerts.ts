@@ -72,13 +72,14 @@ export class Alerts extends pulumi.ComponentResource {
     constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:alerts:Alerts", name, {}, opts);
         const parent = { parent: this };
+        const physical = physicalName(args.naming, name);
         const key = new aws.kms.Key(
             `${name}-key`,
-            { description: `${physicalName(args.naming, name)}: alarm notifications`, enableKeyRotation: true, deletionWindowInDays: 30, policy: alarmKeyPolicy(args.accountId) },
+            { description: `${physical}: alarm notifications`, enableKeyRotation: true, deletionWindowInDays: 30, policy: alarmKeyPolicy(args.accountId) },
             parent,
         );
-        new aws.kms.Alias(`${name}-key`, { name: `alias/${physicalName(args.naming, name)}`, targetKeyId: key.keyId }, parent);
-        const topic = new aws.sns.Topic(name, { name: physicalName(args.naming, name, 256), kmsMasterKeyId: key.arn }, parent);
+        new aws.kms.Alias(`${name}-key`, { name: `alias/${physical}`, targetKeyId: key.keyId }, parent);
+        const topic = new aws.sns.Topic(name, { name: physical, kmsMasterKeyId: key.arn }, parent);
         if (args.email !== undefined) {
             new aws.sns.TopicSubscription(`${name}-email`, { topic: topic.arn, protocol: "email", endpoint: args.email }, parent);
         }

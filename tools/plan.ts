@@ -67,12 +67,8 @@ export function renderPlan(run: StackRun): string {
     };
     const cfg = parseConfig(readStackConfig(run.stack) as Record<string, unknown>, run.stack);
     lines.push(`Offline plan for stack "${run.stack}" (Pulumi mocks, no AWS calls: this is a plan, not a deployment)`, "");
-    for (const w of configWarnings(cfg)) {
-        lines.push(`warning: ${w}`);
-    }
-    if (configWarnings(cfg).length > 0) {
-        lines.push("");
-    }
+    const warnings = configWarnings(cfg);
+    lines.push(...warnings.map((w) => `warning: ${w}`), ...(warnings.length > 0 ? [""] : []));
     walk(undefined, 1);
     const counts = new Map<string, number>();
     for (const r of run.resources) {
