@@ -5,8 +5,10 @@ import { Cluster } from "./components/cluster";
 import { Database } from "./components/database";
 import { DjangoService } from "./components/djangoService";
 import { EcrImage } from "./components/ecrImage";
+import { GitLab } from "./components/gitlab/gitlab";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
+import { dailyTime } from "./lib/backupPlan";
 import { archOf, imageSource, realGit } from "./lib/build";
 import { configWarnings } from "./lib/config";
 import { naming as namingFor, physicalName } from "./lib/naming";
@@ -81,7 +83,9 @@ const loadBalancer = new PublicLoadBalancer("public", {
     subnetIds: network.publicSubnetIds,
     securityGroupId: network.loadBalancerSecurityGroupId,
     zoneName: cfg.dns.zoneName,
-    hostNames: [cfg.app.hostName],
+    hostNames: [cfg.app.hostName, cfg.gitlab.hostName, cfg.gitlab.registryHostName],
+    // The SSH name points at GitLab's NLB, not the ALB; the certificate still names it.
+    certificateOnlyHostNames: [cfg.gitlab.sshHostName],
     certificateArn: cfg.dns.certificateArn,
     deletionProtection: cfg.loadBalancer.deletionProtection,
     desyncMitigation: cfg.loadBalancer.desyncMitigation,
@@ -105,6 +109,7 @@ const appDb = new Database("app-db", {
     logRetentionDays: cfg.logs.retentionDays,
     accountId: account.accountId,
     region: cfg.region,
+    alarmTopicArn: alerts.topicArn,
     naming,
 }, withAws);
 
@@ -141,6 +146,74 @@ const app = new DjangoService("app", {
     naming,
 }, withAws);
 
+const gitlabCfg = cfg.gitlab;
+const gitlabDb = new Database("gitlab-db", {
+    identifier: physicalName(naming, "gitlab", 63),
+    vpcId: network.vpcId,
+    subnetIds: network.isolatedSubnetIds,
+    ...gitlabCfg.database,
+    // GitLab's own instance: its connection demand and blast radius stay off the app's.
+    databaseName: "gitlabhq_production",
+    // The master user: GitLab creates its extensions (amcheck, btree_gist, pg_trgm) itself, which needs rds_superuser.
+    username: "gitlab",
+    parameters: [
+        // GitLab's PostgreSQL requirements (README: "GitLab's database").
+        { name: "max_connections", value: "400", applyMethod: "pending-reboot" },
+        { name: "work_mem", value: "8192", applyMethod: "immediate" },
+        { name: "maintenance_work_mem", value: "65536", applyMethod: "immediate" },
+        { name: "statement_timeout", value: "60000", applyMethod: "immediate" },
+        // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
+        { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
+    ],
+    protect: cfg.stateful.protect,
+    logRetentionDays: cfg.logs.retentionDays,
+    accountId: account.accountId,
+    region: cfg.region,
+    alarmTopicArn: alerts.topicArn,
+    naming,
+}, withAws);
+
+const gitlab = new GitLab("gitlab", {
+    clusterArn: cluster.clusterArn,
+    clusterName: cluster.clusterName,
+    vpcId: network.vpcId,
+    vpcCidr: network.cidrBlock,
+    privateSubnetIds: network.privateSubnetIds,
+    privateSubnetCount: cfg.network.availabilityZones,
+    publicSubnetIds: network.publicSubnetIds,
+    loadBalancer: { arnSuffix: loadBalancer.arnSuffix, httpsListenerArn: loadBalancer.httpsListenerArn, securityGroupId: loadBalancer.securityGroupId, zoneId: loadBalancer.zoneId },
+    hostName: gitlabCfg.hostName,
+    registryHostName: gitlabCfg.registryHostName,
+    sshHostName: gitlabCfg.sshHostName,
+    sshAllowedCidrs: gitlabCfg.ssh.allowedCidrs,
+    listenerPriority: 200,
+    image: gitlabImage.imageRef,
+    repositoryArn: gitlabImage.repositoryArn,
+    cpu: gitlabCfg.cpu,
+    memory: gitlabCfg.memory,
+    ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
+    cpuArchitecture: cfg.images.platform === "linux/arm64" ? "ARM64" : "X86_64",
+    spot: gitlabCfg.spot,
+    execCommand: gitlabCfg.execCommand,
+    database: { address: gitlabDb.address, port: gitlabDb.port, name: gitlabDb.databaseName, username: "gitlab", secretArn: gitlabDb.secretArn, securityGroupId: gitlabDb.securityGroupId },
+    efsThroughputMode: gitlabCfg.efs.throughputMode,
+    backup: {
+        time: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone),
+        // An hour after the archive, so the two do not compete for the file system.
+        fileSystemTime: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60),
+        retentionDays: gitlabCfg.backup.retentionDays,
+    },
+    oidc: gitlabCfg.oidc,
+    logRetentionDays: cfg.logs.retentionDays,
+    alarms: { topicArn: alerts.topicArn, http5xxPercent: cfg.alarms.http5xxPercent, cpuPercent: cfg.alarms.cpuPercent, memoryPercent: cfg.alarms.memoryPercent },
+    protectData: cfg.stateful.protect,
+    deletionProtection: cfg.loadBalancer.deletionProtection,
+    accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "gitlab/" },
+    region: cfg.region,
+    accountId: account.accountId,
+    naming,
+}, withAws);
+
 export const vpcId = network.vpcId;
 export const vpcCidr = network.cidrBlock;
 export const publicSubnetIds = network.publicSubnetIds;
@@ -162,3 +235,12 @@ export const appLogGroup = app.logGroupName;
 export const appMediaBucket = app.bucketName;
 export const appDatabaseEndpoint = pulumi.interpolate`${appDb.address}:${appDb.port}`;
 export const alarmTopicArn = alerts.topicArn;
+export const gitlabUrl = gitlab.url;
+export const gitlabRegistryUrl = gitlab.registryUrl;
+export const gitlabSshHost = gitlab.sshHost;
+export const gitlabServiceName = gitlab.serviceName;
+export const gitlabLogGroup = gitlab.logGroupName;
+export const gitlabBackupLogGroup = gitlab.backupLogGroupName;
+export const gitlabFileSystemId = gitlab.fileSystemId;
+export const gitlabBackupBucket = gitlab.backupBucket;
+export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${gitlabDb.port}`;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { databaseAlarms } from "../lib/alarms";
 import { serviceRole } from "../lib/iam";
 import { logGroup } from "../lib/logs";
 import { Naming } from "../lib/naming";
@@ -37,7 +38,21 @@ export interface DatabaseArgs {
     readonly databaseName?: string;
     /** Master user name (not the engine default, Security Hub RDS.25). Defaults to "platform_admin". */
     readonly username?: string;
+    /** Parameters beyond the defaults every instance gets (TLS forced, slow-query log). */
+    readonly parameters?: readonly DatabaseParameter[];
+    /** CPU, free storage and (when max_connections is set in `parameters`) connection alarms to this topic. */
+    readonly alarmTopicArn?: pulumi.Input<string>;
 }
+
+/** One RDS parameter-group entry; static parameters need "pending-reboot". */
+export interface DatabaseParameter {
+    readonly name: string;
+    readonly value: string;
+    readonly applyMethod: "immediate" | "pending-reboot";
+}
+
+/** The CA every instance's server certificate is signed by; the GitLab image carries its bundle. */
+export const RDS_CA = "rds-ca-rsa2048-g1";
 
 /**
  * RDS PostgreSQL in isolated subnets, TLS forced, encrypted, with its
@@ -74,7 +89,8 @@ export class Database extends pulumi.ComponentResource {
                 family: `postgres${a.engineVersion}`,
                 parameters: [
                     { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
-                    { name: "log_min_duration_statement", value: "1000" },
+                    { name: "log_min_duration_statement", value: "1000", applyMethod: "immediate" },
+                    ...(a.parameters ?? []),
                 ],
             },
             { ...parent, retainOnDelete: true },
@@ -124,6 +140,7 @@ export class Database extends pulumi.ComponentResource {
                 maxAllocatedStorage: a.maxAllocatedStorageGb,
                 storageType: "gp3",
                 storageEncrypted: true,
+                caCertIdentifier: RDS_CA,
                 dbName: a.databaseName,
                 username: a.username,
                 password: password.result,
@@ -148,6 +165,20 @@ export class Database extends pulumi.ComponentResource {
             },
             { ...kept, dependsOn: logGroups },
         );
+
+        if (a.alarmTopicArn !== undefined) {
+            const maxConnections = a.parameters?.find((p) => p.name === "max_connections");
+            databaseAlarms(
+                name,
+                {
+                    topicArn: a.alarmTopicArn,
+                    instanceIdentifier: instance.identifier,
+                    allocatedStorageGb: a.allocatedStorageGb,
+                    maxConnections: maxConnections ? Number(maxConnections.value) : undefined,
+                },
+                parent,
+            );
+        }
 
         const secretArn = jsonSecret(
             `${name}-credentials`,

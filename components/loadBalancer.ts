@@ -57,6 +57,8 @@ export interface PublicLoadBalancerArgs {
     readonly zoneName: string;
     /** Every host name served; each gets an alias record and a place on the certificate. */
     readonly hostNames: readonly string[];
+    /** Names the certificate also covers that are not served by this ALB (e.g. the SSH host behind an NLB). */
+    readonly certificateOnlyHostNames?: readonly string[];
     /** Use this ACM certificate instead of issuing one. */
     readonly certificateArn?: string;
     readonly deletionProtection: boolean;
@@ -90,6 +92,8 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
     readonly securityGroupId: pulumi.Output<string>;
     readonly accessLogBucket: pulumi.Output<string>;
     readonly certificateArn: pulumi.Output<string>;
+    /** The public hosted zone the stack's names live in. */
+    readonly zoneId: pulumi.Output<string>;
 
     constructor(name: string, args: PublicLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:lb:PublicLoadBalancer", name, {}, opts);
@@ -97,7 +101,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         const zone = aws.route53.getZoneOutput({ name: a.zoneName, privateZone: false }, parent);
-        const certificateArn = a.certificateArn !== undefined ? pulumi.output(a.certificateArn) : this.issueCertificate(name, a.hostNames, zone.zoneId);
+        const certificateArn = a.certificateArn !== undefined ? pulumi.output(a.certificateArn) : this.issueCertificate(name, [...a.hostNames, ...(a.certificateOnlyHostNames ?? [])], zone.zoneId);
 
         const logs = secureBucket(
             `${name}-access-logs`,
@@ -176,6 +180,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         this.securityGroupId = pulumi.output(a.securityGroupId);
         this.accessLogBucket = logs.bucket.bucket;
         this.certificateArn = certificateArn;
+        this.zoneId = zone.zoneId;
         this.registerOutputs({
             arn: this.arn,
             dnsName: this.dnsName,

@@ -13,7 +13,8 @@ export interface ServiceAlarmsArgs {
      */
     readonly targetGroupArnSuffixes: pulumi.Input<string>[];
     readonly http5xxPercent: number;
-    readonly p99LatencySeconds: number;
+    /** p99 target response time alarm; undefined: none (git clones are long by nature). */
+    readonly p99LatencySeconds?: number;
     readonly cpuPercent: number;
     readonly memoryPercent: number;
 }
@@ -71,17 +72,22 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
             ...ids.map((i) => tgMetric(`u${i}`, "UnHealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[i])),
         ],
     });
-    const latency = alarm("p99-latency", {
-        alarmDescription: `${name}: target p99 latency above ${args.p99LatencySeconds}s`,
-        comparisonOperator: "GreaterThanThreshold",
-        threshold: args.p99LatencySeconds,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-        metricQueries: [
-            { id: "p99", expression: `MAX([${ids.map((i) => `l${i}`).join(",")}])`, label: "p99 seconds", returnData: true },
-            ...ids.map((i) => tgMetric(`l${i}`, "TargetResponseTime", "p99", args.loadBalancerArnSuffix, tgs[i])),
-        ],
-    });
+    const latency =
+        args.p99LatencySeconds === undefined
+            ? []
+            : [
+                  alarm("p99-latency", {
+                      alarmDescription: `${name}: target p99 latency above ${args.p99LatencySeconds}s`,
+                      comparisonOperator: "GreaterThanThreshold",
+                      threshold: args.p99LatencySeconds,
+                      evaluationPeriods: 5,
+                      datapointsToAlarm: 3,
+                      metricQueries: [
+                          { id: "p99", expression: `MAX([${ids.map((i) => `l${i}`).join(",")}])`, label: "p99 seconds", returnData: true },
+                          ...ids.map((i) => tgMetric(`l${i}`, "TargetResponseTime", "p99", args.loadBalancerArnSuffix, tgs[i])),
+                      ],
+                  }),
+              ];
     const ecs = (suffix: string, metricName: string, threshold: number) =>
         alarm(suffix, {
             alarmDescription: `${name}: service ${metricName} above ${threshold}%`,
@@ -97,5 +103,103 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
         });
     const cpu = ecs("cpu", "CPUUtilization", args.cpuPercent);
     const memory = ecs("memory", "MemoryUtilization", args.memoryPercent);
-    return { deploymentAlarms: [http5xx, unhealthy], all: [http5xx, unhealthy, latency, cpu, memory] };
+    return { deploymentAlarms: [http5xx, unhealthy], all: [http5xx, unhealthy, ...latency, cpu, memory] };
+}
+
+/** One-metric alarm to a topic, for the resource-level alarms below. */
+function simpleAlarm(
+    name: string,
+    args: { topicArn: pulumi.Input<string>; description: string; namespace: string; metricName: string; statistic: string; dimensions: Record<string, pulumi.Input<string>>; comparison: string; threshold: number; periods?: number },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
+    return new aws.cloudwatch.MetricAlarm(
+        name,
+        {
+            alarmDescription: args.description,
+            namespace: args.namespace,
+            metricName: args.metricName,
+            statistic: args.statistic,
+            dimensions: args.dimensions,
+            period: 300,
+            evaluationPeriods: args.periods ?? 3,
+            comparisonOperator: args.comparison,
+            threshold: args.threshold,
+            alarmActions: [args.topicArn],
+            okActions: [args.topicArn],
+            treatMissingData: "missing",
+        },
+        opts,
+    );
+}
+
+/** RDS: CPU, free storage below 10 % of the allocation, connections above 80 % of max_connections (when known). */
+export function databaseAlarms(
+    name: string,
+    args: { readonly topicArn: pulumi.Input<string>; readonly instanceIdentifier: pulumi.Input<string>; readonly allocatedStorageGb: number; readonly maxConnections?: number },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm[] {
+    const common = { topicArn: args.topicArn, namespace: "AWS/RDS", dimensions: { DBInstanceIdentifier: args.instanceIdentifier } };
+    const alarms = [
+        simpleAlarm(`${name}-cpu`, { ...common, description: `${name}: CPU above 80% for 15 minutes`, metricName: "CPUUtilization", statistic: "Average", comparison: "GreaterThanThreshold", threshold: 80 }, opts),
+        simpleAlarm(
+            `${name}-free-storage`,
+            {
+                ...common,
+                description: `${name}: free storage below 10% of ${args.allocatedStorageGb} GiB`,
+                metricName: "FreeStorageSpace",
+                statistic: "Minimum",
+                comparison: "LessThanThreshold",
+                threshold: Math.round(args.allocatedStorageGb * 0.1 * 1024 ** 3),
+            },
+            opts,
+        ),
+    ];
+    if (args.maxConnections !== undefined) {
+        alarms.push(
+            simpleAlarm(
+                `${name}-connections`,
+                {
+                    ...common,
+                    description: `${name}: connections above 80% of max_connections ${args.maxConnections}`,
+                    metricName: "DatabaseConnections",
+                    statistic: "Maximum",
+                    comparison: "GreaterThanThreshold",
+                    threshold: Math.floor(args.maxConnections * 0.8),
+                },
+                opts,
+            ),
+        );
+    }
+    return alarms;
+}
+
+/**
+ * EFS: in bursting mode, burst credits running low (throughput is about to
+ * drop to the baseline); in elastic mode, the I/O limit of General Purpose
+ * performance mode nearly reached.
+ */
+export function fileSystemAlarm(
+    name: string,
+    args: { readonly topicArn: pulumi.Input<string>; readonly fileSystemId: pulumi.Input<string>; readonly throughputMode: "elastic" | "bursting" },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
+    const common = { topicArn: args.topicArn, namespace: "AWS/EFS", dimensions: { FileSystemId: args.fileSystemId } };
+    return args.throughputMode === "bursting"
+        ? simpleAlarm(
+              `${name}-burst-credits`,
+              {
+                  ...common,
+                  description: `${name}: EFS burst credits below 100 GiB`,
+                  metricName: "BurstCreditBalance",
+                  statistic: "Minimum",
+                  comparison: "LessThanThreshold",
+                  threshold: 100 * 1024 ** 3,
+              },
+              opts,
+          )
+        : simpleAlarm(
+              `${name}-io-limit`,
+              { ...common, description: `${name}: EFS I/O above 90% of its limit`, metricName: "PercentIOLimit", statistic: "Maximum", comparison: "GreaterThanThreshold", threshold: 90 },
+              opts,
+          );
 }

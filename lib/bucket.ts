@@ -15,6 +15,14 @@ export interface SecureBucketArgs {
     readonly expireDays?: number;
     /** Send S3 server access logs here (Security Hub S3.9); log buckets themselves leave it unset. */
     readonly accessLogs?: AccessLogTarget;
+    /**
+     * Object ownership. "BucketOwnerEnforced" (the default) disables ACLs
+     * (Security Hub S3.12). "BucketOwnerPreferred" keeps ACLs for software that
+     * sends `x-amz-acl: private` on upload (GitLab through CarrierWave and the
+     * registry's S3 driver), which an ACL-less bucket refuses; public access
+     * stays blocked either way.
+     */
+    readonly objectOwnership?: "BucketOwnerEnforced" | "BucketOwnerPreferred";
     /** Extra bucket-policy statements (e.g. log delivery), besides the TLS-only deny. */
     readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<Record<string, unknown>>[];
 }
@@ -63,7 +71,7 @@ export function secureBucket(name: string, args: SecureBucketArgs, opts: pulumi.
         { bucket: id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
         opts,
     );
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: id, rule: { objectOwnership: args.objectOwnership ?? "BucketOwnerEnforced" } }, opts);
     new aws.s3.BucketServerSideEncryptionConfiguration(
         `${name}-sse`,
         {
@@ -80,26 +88,25 @@ export function secureBucket(name: string, args: SecureBucketArgs, opts: pulumi.
         );
     }
     new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: id, versioningConfiguration: { status: args.versioning ? "Enabled" : "Suspended" } }, opts);
-    if (args.expireDays !== undefined || args.versioning) {
-        new aws.s3.BucketLifecycleConfiguration(
-            `${name}-lifecycle`,
-            {
-                bucket: id,
-                rules: [
-                    {
-                        id: "expire",
-                        status: "Enabled",
-                        filter: {},
-                        ...(args.expireDays !== undefined ? { expiration: { days: args.expireDays } } : {}),
-                        // Old versions are the undo window, not an archive.
-                        noncurrentVersionExpiration: { noncurrentDays: 30 },
-                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                    },
-                ],
-            },
-            opts,
-        );
-    }
+    new aws.s3.BucketLifecycleConfiguration(
+        `${name}-lifecycle`,
+        {
+            bucket: id,
+            rules: [
+                {
+                    id: "expire",
+                    status: "Enabled",
+                    filter: {},
+                    ...(args.expireDays !== undefined ? { expiration: { days: args.expireDays } } : {}),
+                    // Old versions are the undo window, not an archive.
+                    ...(args.versioning ? { noncurrentVersionExpiration: { noncurrentDays: 30 } } : {}),
+                    // Parts of uploads nobody finished (the container registry leaves them) are billed until aborted.
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+            ],
+        },
+        opts,
+    );
     const policy = new aws.s3.BucketPolicy(
         `${name}-policy`,
         {

@@ -155,32 +155,50 @@ const loadBalancerSchema = z.strictObject({
         .prefault({}),
 });
 
-const databaseSchema = z.strictObject({
-    /** PostgreSQL major version (RDS). */
-    engineVersion: z.enum(["16", "17"]).default("17"),
-    /** RDS instance class; burstable t4g is fine for dev, use m/r classes for steady prod load. */
-    instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an RDS instance class (db.t4g.micro, ...)` }).default("db.t4g.micro"),
-    /** Initial storage in GiB (gp3). */
-    allocatedStorageGb: z.number().int().min(20).max(65536).default(20),
-    /** Storage autoscaling ceiling in GiB; must be ≥ allocatedStorageGb. */
-    maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(100),
-    /** Standby in a second AZ. */
-    multiAz: z.boolean().default(false),
-    /** Automated backup retention; 0 is refused (it disables backups). */
-    backupRetentionDays: z.number().int().min(1).max(35).default(7),
-    /** Performance Insights (7 days free retention). */
-    performanceInsights: z.boolean().default(false),
-    /** Enhanced Monitoring (OS metrics) every N seconds; 0 turns it off (Security Hub RDS.6 wants it on). */
-    monitoringIntervalSeconds: z
-        .literal([0, 1, 5, 10, 15, 30, 60], {
-            error: (iss) => `${JSON.stringify(iss.input)} is not an RDS monitoring interval (0, 1, 5, 10, 15, 30, 60)`,
+/** RDS instance sizes too small for GitLab: it needs at least 400 connections (GitLab's PostgreSQL tuning guide). */
+const TOO_SMALL_FOR_GITLAB = ["nano", "micro", "small"];
+
+const RDS_INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/** The keys of an RDS PostgreSQL instance; the app's and GitLab's differ only in defaults and limits. */
+function databaseSchema(defaults: { engineVersions: readonly [string, ...string[]]; instanceClass: string; minimumForGitLab?: boolean }) {
+    return z
+        .strictObject({
+            /** PostgreSQL major version (RDS). */
+            engineVersion: z.enum(defaults.engineVersions, {
+                error: (iss) => `${JSON.stringify(iss.input)} is not a supported PostgreSQL major version (${defaults.engineVersions.join(", ")})`,
+            }).default(defaults.engineVersions[defaults.engineVersions.length - 1]),
+            /** RDS instance class; burstable t4g is fine for dev, use m/r classes for steady prod load. */
+            instanceClass: z
+                .string()
+                .regex(RDS_INSTANCE_CLASS, { error: (iss) => `${JSON.stringify(iss.input)} is not an RDS instance class (db.t4g.micro, ...)` })
+                .refine((c) => !defaults.minimumForGitLab || !TOO_SMALL_FOR_GITLAB.includes(c.split(".")[2]), {
+                    error: (iss) => `${JSON.stringify(iss.input)} is too small for GitLab (it needs at least 400 connections): use db.t4g.medium or larger`,
+                })
+                .default(defaults.instanceClass),
+            /** Initial storage in GiB (gp3). */
+            allocatedStorageGb: z.number().int().min(20).max(65536).default(20),
+            /** Storage autoscaling ceiling in GiB; must be ≥ allocatedStorageGb. */
+            maxAllocatedStorageGb: z.number().int().min(20).max(65536).default(100),
+            /** Standby in a second AZ. */
+            multiAz: z.boolean().default(false),
+            /** Automated backup retention; 0 is refused (it disables backups). */
+            backupRetentionDays: z.number().int().min(1).max(35).default(7),
+            /** Performance Insights (7 days free retention). */
+            performanceInsights: z.boolean().default(false),
+            /** Enhanced Monitoring (OS metrics) every N seconds; 0 turns it off (Security Hub RDS.6 wants it on). */
+            monitoringIntervalSeconds: z
+                .literal([0, 1, 5, 10, 15, 30, 60], {
+                    error: (iss) => `${JSON.stringify(iss.input)} is not an RDS monitoring interval (0, 1, 5, 10, 15, 30, 60)`,
+                })
+                .default(60),
         })
-        .default(60),
-}).superRefine((d, ctx) => {
-    if (d.maxAllocatedStorageGb < d.allocatedStorageGb) {
-        ctx.addIssue({ code: "custom", path: ["maxAllocatedStorageGb"], message: `${d.maxAllocatedStorageGb} is below allocatedStorageGb ${d.allocatedStorageGb}` });
-    }
-});
+        .superRefine((d, ctx) => {
+            if (d.maxAllocatedStorageGb < d.allocatedStorageGb) {
+                ctx.addIssue({ code: "custom", path: ["maxAllocatedStorageGb"], message: `${d.maxAllocatedStorageGb} is below allocatedStorageGb ${d.allocatedStorageGb}` });
+            }
+        });
+}
 
 const alarmsSchema = z.strictObject({
     /** Optional e-mail subscribed to the stack's alarm topic (confirm the subscription mail). */
@@ -299,6 +317,89 @@ const appSchema = z
     })
     .superRefine(checkSizing);
 
+/** A CIDR written as its network address, e.g. 203.0.113.0/24 or 0.0.0.0/0. */
+const cidrBlock = z.string().refine((v) => {
+    const c = parseCidr(v);
+    return c !== undefined && isNetworkAddress(c);
+}, { error: (iss) => `${JSON.stringify(iss.input)} is not an IPv4 CIDR network address (a.b.c.d/prefix)` });
+
+/** IANA time zones EventBridge Scheduler accepts, as this Node.js knows them. */
+function isTimeZone(tz: string): boolean {
+    return tz === "UTC" || Intl.supportedValuesOf("timeZone").includes(tz);
+}
+
+const gitlabSchema = z
+    .strictObject({
+        /**
+         * single: one Omnibus task holds everything (repositories on EFS). The
+         * split topology (scalable web and Sidekiq, Gitaly on block storage) is
+         * not built yet.
+         */
+        topology: z.enum(["single"], { error: (iss) => `${JSON.stringify(iss.input)} is not a GitLab topology (single)` }).default("single"),
+        /** GitLab's web host name (HTTPS through the shared ALB); inside dns.zoneName. */
+        hostName: domainName,
+        /** The container registry's host name (HTTPS through the ALB). Defaults to registry.<hostName>. */
+        registryHostName: domainName.optional(),
+        /** Where `git clone git@<sshHostName>:...` goes (TCP 22 through an NLB). Defaults to ssh.<hostName>. */
+        sshHostName: domainName.optional(),
+        /** Fargate CPU units; GitLab needs at least 4 vCPU. */
+        cpu: serviceSizing.cpu.refine((c) => c >= 4096, { error: (iss) => `${JSON.stringify(iss.input)} is below GitLab's minimum of 4096 (4 vCPU)` }).default(4096),
+        /** Fargate memory MiB; GitLab needs at least 8 GB in its memory-constrained setup. */
+        memory: z.number().int().min(8192, { error: (iss) => `${JSON.stringify(iss.input)} is below GitLab's minimum of 8192 MiB (8 GB)` }).default(8192),
+        /** Task-local disk in GiB (21–200): logs, temp files and the Omnibus image itself. */
+        ephemeralStorageGb: z.number().int().min(21).max(200).default(50),
+        /** Run on FARGATE_SPOT (dev): a reclaimed task means minutes of downtime. Needs cluster.fargateSpot. */
+        spot: z.boolean().default(false),
+        /** ECS Exec into the GitLab task (gitlab-rails console, gitlab-ctl). */
+        execCommand: z.boolean().default(false),
+        ssh: z
+            .strictObject({
+                /** Who may reach git over SSH (the NLB's security group). Default: anyone, as for the HTTPS side (README). */
+                allowedCidrs: z.array(cidrBlock).min(1).default(["0.0.0.0/0"]),
+            })
+            .prefault({}),
+        /** GitLab's own PostgreSQL 17 (not the app's instance). */
+        database: databaseSchema({ engineVersions: ["17"], instanceClass: "db.t4g.medium", minimumForGitLab: true }).prefault({}),
+        efs: z
+            .strictObject({
+                /** elastic: pay per use, no burst credits to run out; bursting: throughput grows with stored size. */
+                throughputMode: z.enum(["elastic", "bursting"]).default("elastic"),
+            })
+            .prefault({}),
+        backup: z
+            .strictObject({
+                /** Local time (HH:MM, 24 h) of the daily `gitlab-backup create`; the repository volume snapshot runs an hour later. */
+                time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a time of day (HH:MM)` }).default("02:30"),
+                /** IANA time zone of `time`. */
+                timezone: z.string().refine(isTimeZone, { error: (iss) => `${JSON.stringify(iss.input)} is not an IANA time zone (e.g. UTC, Europe/Berlin)` }).default("UTC"),
+                /** Days to keep backup archives in S3 and file-system recovery points in AWS Backup. */
+                retentionDays: z.number().int().min(1).max(3650).default(7),
+            })
+            .prefault({}),
+        /** Sign-in through an OpenID Connect provider (seed 000's external authentication). */
+        oidc: z
+            .strictObject({
+                /** The provider's issuer URL (its /.well-known/openid-configuration is discovered). */
+                issuer: z.url({ protocol: /^https$/, error: (iss) => `${JSON.stringify(iss.input)} is not an https URL` }),
+                clientId: z.string().min(1),
+                /** A Secrets Manager secret whose whole value is the client secret (created outside this program). */
+                clientSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
+                    error: (iss) => `${JSON.stringify(iss.input)} is not a Secrets Manager secret ARN`,
+                }),
+                /** The sign-in button's text. */
+                label: z.string().min(1).default("Single sign-on"),
+                /** New users from the provider wait for an administrator's approval. */
+                blockAutoCreatedUsers: z.boolean().default(true),
+            })
+            .optional(),
+    })
+    .superRefine((g, ctx) => checkSizing({ ...g, minCount: 1, desiredCount: 1, maxCount: 1 }, ctx))
+    .transform((g) => ({
+        ...g,
+        registryHostName: g.registryHostName ?? `registry.${g.hostName}`,
+        sshHostName: g.sshHostName ?? `ssh.${g.hostName}`,
+    }));
+
 const statefulSchema = z.strictObject({
     /** `protect` and deletion protection on databases, file systems and buckets. */
     protect: z.boolean().default(false),
@@ -314,7 +415,8 @@ const sectionsSchema = z
         dns: dnsSchema,
         app: appSchema,
         loadBalancer: loadBalancerSchema.prefault({}),
-        database: databaseSchema.prefault({}),
+        database: databaseSchema({ engineVersions: ["16", "17"], instanceClass: "db.t4g.micro" }).prefault({}),
+        gitlab: gitlabSchema,
         alarms: alarmsSchema.prefault({}),
         stateful: statefulSchema.prefault({}),
     })
@@ -330,8 +432,30 @@ const sectionsSchema = z
             ctx.addIssue({ code: "custom", path: ["alarms", "email"], message: "required when stateful.protect is true: alarms would notify a topic nobody reads" });
         }
         const zone = c.dns.zoneName;
-        if (c.app.hostName !== zone && !c.app.hostName.endsWith(`.${zone}`)) {
-            ctx.addIssue({ code: "custom", path: ["app", "hostName"], message: `${c.app.hostName} is not inside dns.zoneName ${zone}` });
+        const hosts: [string[], string][] = [
+            [["app", "hostName"], c.app.hostName],
+            [["gitlab", "hostName"], c.gitlab.hostName],
+            [["gitlab", "registryHostName"], c.gitlab.registryHostName],
+            [["gitlab", "sshHostName"], c.gitlab.sshHostName],
+        ];
+        for (const [path, host] of hosts) {
+            if (host !== zone && !host.endsWith(`.${zone}`)) {
+                ctx.addIssue({ code: "custom", path, message: `${host} is not inside dns.zoneName ${zone}` });
+            }
+        }
+        const seen = new Map<string, string>();
+        for (const [path, host] of hosts) {
+            const other = seen.get(host);
+            if (other !== undefined) {
+                ctx.addIssue({ code: "custom", path, message: `${host} is already used by ${other}; every service needs its own host name` });
+            }
+            seen.set(host, path.join("."));
+        }
+        if (c.gitlab.spot && !c.cluster.fargateSpot) {
+            ctx.addIssue({ code: "custom", path: ["gitlab", "spot"], message: "true needs cluster.fargateSpot: true" });
+        }
+        if (c.stateful.protect && c.gitlab.backup.retentionDays < 30) {
+            ctx.addIssue({ code: "custom", path: ["gitlab", "backup", "retentionDays"], message: `${c.gitlab.backup.retentionDays} is below 30, the least a protected stack keeps` });
         }
     });
 

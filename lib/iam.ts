@@ -37,6 +37,7 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
+    "tag:GetResources",
 ];
 
 /** Fails when a statement grants on `*` an action that supports resource-level permissions. */

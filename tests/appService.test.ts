@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
 import { rolloutTimeoutMinutes, webConcurrency } from "../components/djangoService";
-import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
+import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 const T = {
     db: "aws:rds/instance:Instance",
@@ -103,8 +103,10 @@ describe("Django app service", () => {
         for (const stack of STACKS) {
             it(`${stack}: one ALB in the public subnets with TLS 1.3, a redirect-only HTTP listener and hardened settings`, async () => {
                 const run = await stackRun(stack);
-                const [lb] = ofType(run, T.lb);
-                expect(ofType(run, T.lb)).to.have.length(1);
+                // One ALB per stack; GitLab's SSH load balancer is a network one.
+                const albs = ofType(run, T.lb).filter((x) => x.inputs.loadBalancerType === "application");
+                const [lb] = albs;
+                expect(albs).to.have.length(1);
                 expect(lb.inputs).to.include({ loadBalancerType: "application", internal: false, dropInvalidHeaderFields: true });
                 expect(["defensive", "strictest"]).to.include(lb.inputs.desyncMitigationMode);
                 expect(lb.inputs.subnets).to.deep.equal(run.outputs.publicSubnetIds);
@@ -122,15 +124,20 @@ describe("Django app service", () => {
                 expect(http.inputs.defaultActions).to.deep.equal([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
             });
 
-            it(`${stack}: ACM certificate for the host name, validated through Route 53`, async () => {
+            it(`${stack}: ACM certificate for every host name, validated through Route 53`, async () => {
                 const run = await stackRun(stack);
                 const cert = named(run, "aws:acm/certificate:Certificate", "public-cert");
-                const host = stack === "prod" ? "app.example.com" : "app.dev.example.com";
+                const zone = stack === "prod" ? "example.com" : "dev.example.com";
+                const host = `app.${zone}`;
                 expect(cert.inputs).to.include({ domainName: host, validationMethod: "DNS" });
-                const validationRecord = named(run, T.record, `public-cert-${host}`);
-                expect(validationRecord.inputs.zoneId).to.equal("Z0123456789ABCDEFGHIJ");
+                // GitLab's web, registry and SSH names too: the certificate covers every name of the stack.
+                const others = [`gitlab.${zone}`, `registry.gitlab.${zone}`, `ssh.gitlab.${zone}`];
+                expect(cert.inputs.subjectAlternativeNames).to.deep.equal(others);
+                for (const name of [host, ...others]) {
+                    expect(named(run, T.record, `public-cert-${name}`).inputs.zoneId).to.equal("Z0123456789ABCDEFGHIJ");
+                }
                 const validation = named(run, "aws:acm/certificateValidation:CertificateValidation", "public-cert");
-                expect(validation.inputs.validationRecordFqdns).to.have.length(1);
+                expect(validation.inputs.validationRecordFqdns).to.have.length(4);
                 // The listener uses the certificate only once validation has completed.
                 expect(named(run, T.listener, "public-https").inputs.certificateArn).to.equal(validation.inputs.certificateArn);
                 const alias = named(run, T.record, `public-${host}`);
@@ -161,7 +168,7 @@ describe("Django app service", () => {
         for (const stack of STACKS) {
             it(`${stack}: ip target groups on the app port, readiness health check with tuned timing, short deregistration`, async () => {
                 const run = await stackRun(stack);
-                const groups = ofType(run, T.tg);
+                const groups = inComponent(run, T.tg, "app");
                 expect(groups).to.have.length(stack === "prod" ? 2 : 1);
                 for (const tg of groups) {
                     // The group's own port is never used (ECS registers tasks at the container port).
@@ -391,7 +398,7 @@ describe("Django app service", () => {
                 const requests = named(run, T.scalingPolicy, "app-scaling-requests").inputs.targetTrackingScalingPolicyConfiguration;
                 expect(requests.targetValue).to.equal(1000);
                 const lbSuffix = named(run, T.lb, "public").state.arnSuffix;
-                const tgSuffixes = ofType(run, T.tg).map((g) => g.state.arnSuffix);
+                const tgSuffixes = inComponent(run, T.tg, "app").map((g) => g.state.arnSuffix);
                 if (stack === "dev") {
                     // One target group: the predefined metric, labelled with the ALB and the group.
                     expect(requests.predefinedMetricSpecification).to.deep.equal({
@@ -442,12 +449,12 @@ describe("Django app service", () => {
         for (const stack of STACKS) {
             it(`${stack}: 5xx rate, p99 latency, unhealthy hosts, CPU and memory, all to the stack's topic`, async () => {
                 const run = await stackRun(stack);
-                const alarms = ofType(run, T.alarm).filter((a) => a.name.startsWith("app-"));
+                const alarms = inComponent(run, T.alarm, "app");
                 expect(alarms.map((a) => a.name).sort()).to.deep.equal(["app-5xx-rate", "app-cpu", "app-memory", "app-p99-latency", "app-unhealthy-hosts"]);
                 for (const a of alarms) {
                     expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);
                 }
-                const tgCount = ofType(run, T.tg).length;
+                const tgCount = inComponent(run, T.tg, "app").length;
                 const rate = alarms.find((a) => a.name === "app-5xx-rate")!;
                 const tgMetrics = rate.inputs.metricQueries.filter((q: any) => q.metric);
                 expect(tgMetrics).to.have.length(2 * tgCount);

@@ -85,7 +85,10 @@ describe("config", () => {
         const raw = (stack: string): Record<string, unknown> => readStackConfig(stack);
 
         it("fills every default for a minimal stack", () => {
-            const cfg = parseConfig({ "aws:region": "eu-west-1", "platform:dns": { zoneName: "example.net" }, "platform:app": { hostName: "example.net" } }, "min");
+            const cfg = parseConfig(
+                { "aws:region": "eu-west-1", "platform:dns": { zoneName: "example.net" }, "platform:app": { hostName: "example.net" }, "platform:gitlab": { hostName: "gitlab.example.net" } },
+                "min",
+            );
             expect(cfg.network).to.deep.equal({
                 cidr: "10.0.0.0/16",
                 availabilityZones: 2,

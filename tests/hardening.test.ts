@@ -4,7 +4,7 @@ import { SERVICE_SWAPPED_FIELDS } from "../components/djangoService";
 import { albLogDeliveryPrincipal, ELB_LOG_ACCOUNTS, WAF_MANAGED_RULE_GROUPS } from "../components/loadBalancer";
 import { configWarnings, parseConfig } from "../lib/config";
 import { renderPlan } from "../tools/plan";
-import { childrenOf, named, ofType, readStackConfig, Resource, runStack, stackRun, STACKS, StackRun, urnName } from "./harness";
+import { childrenOf, inComponent, named, ofType, readStackConfig, Resource, runStack, stackRun, STACKS, StackRun, urnName } from "./harness";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -121,7 +121,7 @@ describe("hardening: updates a live stack survives", () => {
         });
         expect(after.error).to.equal(undefined);
         // Only the live group stays; it is the same resource as before.
-        expect(ofType(after, T.tg).map((g) => g.name)).to.deep.equal(["app-green"]);
+        expect(inComponent(after, T.tg, "app").map((g) => g.name)).to.deep.equal(["app-green"]);
         expect(named(after, T.tg, "app-green").inputs).to.deep.equal(named(before, T.tg, "app-green").inputs);
         const svc = effective(before, after, T.service, "app");
         expect(svc.loadBalancers[0].targetGroupArn).to.equal(tgArn(after, "app-green"));
@@ -196,7 +196,8 @@ describe("hardening: Security Hub controls", () => {
                 const l = logging.find((x) => x.inputs.bucket === b.id);
                 expect(l, b.name).to.not.equal(undefined);
                 expect(l!.inputs.targetBucket).to.equal(logBucket.state.bucket);
-                expect(l!.inputs.targetPrefix).to.match(/^s3\/[a-z-]+\/$/);
+                // One prefix per bucket: s3/<service>/ or s3/<service>/<bucket>/.
+                expect(l!.inputs.targetPrefix).to.match(/^s3\/[a-z-]+\/([a-z_-]+\/)?$/);
             }
             const policy = JSON.parse(named(run, T.bucketPolicy, "public-access-logs-policy").inputs.policy);
             const s3Logs = policy.Statement.find((s: any) => s.Principal?.Service === "logging.s3.amazonaws.com");

@@ -234,6 +234,20 @@ export function named(run: StackRun, type: string, name: string): Resource {
     return r;
 }
 
+/** Resources of `type` anywhere below the component named `component` (e.g. "app", "gitlab"). */
+export function inComponent(run: StackRun, type: string, component: string): Resource[] {
+    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    const below = (r: Resource): boolean => {
+        for (let p = r.parentUrn ? byUrn.get(r.parentUrn) : undefined; p; p = p.parentUrn ? byUrn.get(p.parentUrn) : undefined) {
+            if (!p.custom && p.name === component) {
+                return true;
+            }
+        }
+        return false;
+    };
+    return ofType(run, type).filter(below);
+}
+
 export function childrenOf(run: StackRun, parent: Resource): Resource[] {
     return run.resources.filter((r) => r.parentUrn === parent.urn);
 }

@@ -53,9 +53,16 @@ const computed: Record<string, Computer> = {
     "aws:ecs/cluster:Cluster": (name, i) => ({ name: i.name ?? name, arn: arn("ecs", `cluster/${i.name ?? name}`) }),
     "aws:kms/key:Key": (name) => ({ arn: arn("kms", `key/${short(name)}`), keyId: short(name) }),
     "aws:wafv2/webAcl:WebAcl": (name, i) => ({ arn: arn("wafv2", `regional/webacl/${i.name ?? name}/${short(name)}`) }),
-    "aws:lb/loadBalancer:LoadBalancer": (name) => {
-        const suffix = `app/${name}/${short(name).slice(0, 16)}`;
-        return { arn: arn("elasticloadbalancing", `loadbalancer/${suffix}`), arnSuffix: suffix, dnsName: `${name}-123.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
+    "aws:lb/loadBalancer:LoadBalancer": (name, i) => {
+        const network = i.loadBalancerType === "network";
+        const suffix = `${network ? "net" : "app"}/${name}/${short(name).slice(0, 16)}`;
+        return {
+            arn: arn("elasticloadbalancing", `loadbalancer/${suffix}`),
+            arnSuffix: suffix,
+            dnsName: `${name}-123.${network ? "elb" : `${REGION}.elb`}.amazonaws.com`,
+            // The canonical zones of ALBs and NLBs in us-east-1 differ.
+            zoneId: network ? "Z26RNL4JYFTOTI" : "Z35SXDOTRQ7X7K",
+        };
     },
     "aws:lb/targetGroup:TargetGroup": (name) => {
         const suffix = `targetgroup/${name}/${short(name).slice(0, 16)}`;
@@ -93,9 +100,38 @@ const computed: Record<string, Computer> = {
     },
     "aws:sns/topic:Topic": (name, i) => ({ arn: arn("sns", i.name ?? name) }),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (name) => ({ name: `${name}-${short(name).slice(0, 7)}`, arn: arn("cloudwatch", `alarm:${name}`) }),
-    "aws:ecs/taskDefinition:TaskDefinition": (name, i) => ({ arn: arn("ecs", `task-definition/${i.family ?? name}:1`) }),
+    "aws:ecs/taskDefinition:TaskDefinition": (name, i) => ({
+        arn: arn("ecs", `task-definition/${i.family ?? name}:1`),
+        arnWithoutRevision: arn("ecs", `task-definition/${i.family ?? name}`),
+        revision: 1,
+    }),
+    "aws:efs/fileSystem:FileSystem": (name) => ({ id: `fs-${short(name).slice(0, 8)}`, arn: arn("elasticfilesystem", `file-system/fs-${short(name).slice(0, 8)}`) }),
+    "aws:efs/accessPoint:AccessPoint": (name) => ({ arn: arn("elasticfilesystem", `access-point/fsap-${short(name).slice(0, 17)}`) }),
+    "aws:backup/vault:Vault": (name, i) => ({ name: i.name ?? name, arn: arn("backup", `backup-vault:${i.name ?? name}`) }),
+    "aws:backup/plan:Plan": (name) => ({ arn: arn("backup", `backup-plan:${short(name)}`) }),
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (name, i) => ({ name: i.name ?? name, arn: arn("servicediscovery", `namespace/ns-${short(name)}`), hostedZone: "Z0PRIVATE" }),
+    "aws:servicediscovery/service:Service": (name) => ({ arn: arn("servicediscovery", `service/srv-${short(name)}`) }),
+    "aws:scheduler/schedule:Schedule": (name, i) => ({ arn: arn("scheduler", `schedule/default/${i.name ?? name}`) }),
+    // Deterministic stand-ins in the real formats, so the config and entrypoint tests see real shapes.
+    "random:index/randomBytes:RandomBytes": (name, i) => {
+        const bytes = Buffer.from(sha256(`${name}:a`) + sha256(`${name}:b`) + sha256(`${name}:c`) + sha256(`${name}:d`), "hex").subarray(0, Number(i.length));
+        return { hex: bytes.toString("hex"), base64: bytes.toString("base64") };
+    },
+    "random:index/randomString:RandomString": (name, i) => ({ result: sha256(name).replace(/[^a-z0-9]/g, "").padEnd(64, "0").slice(0, Number(i.length)) }),
+    "tls:index/privateKey:PrivateKey": (name, i) => mockKey(name, i),
+    "tls:index/selfSignedCert:SelfSignedCert": (name) => ({ certPem: `-----BEGIN CERTIFICATE-----\nMOCK${short(name)}\n-----END CERTIFICATE-----\n` }),
     "aws:ecs/service:Service": (name, i) => ({ name: i.name ?? name }),
 };
+
+/** Placeholders in the real envelopes; the entrypoint test makes real keys with ssh-keygen. */
+function mockKey(name: string, i: Record<string, any>): Outputs {
+    const body = short(name);
+    const pemType = i.algorithm === "RSA" ? "RSA PRIVATE KEY" : "PRIVATE KEY";
+    return {
+        privateKeyPem: `-----BEGIN ${pemType}-----\nMOCK${body}\n-----END ${pemType}-----\n`,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    };
+}
 
 const computedIds: Record<string, (name: string) => string> = {
     "aws:ec2/securityGroup:SecurityGroup": (name) => `sg-${short(name)}`,

@@ -6,16 +6,16 @@ const WORLD = ["0.0.0.0/0", "::/0"];
 
 describe("security baseline", () => {
     for (const stack of STACKS) {
-        it(`${stack}: the only world-open ingress is 80 and 443 on the load balancer`, async () => {
+        it(`${stack}: the only world-open ingress is 80 and 443 on the ALB and 22 on GitLab's SSH load balancer`, async () => {
             const run = await stackRun(stack);
             const rules = ofType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
             const open = rules.filter((r) => WORLD.includes(r.inputs.cidrIpv4) || WORLD.includes(r.inputs.cidrIpv6));
             const lbSg = ofType(run, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === "network-lb");
             expect(lbSg).to.not.equal(undefined);
-            expect(open.map((r) => [r.inputs.fromPort, r.inputs.toPort]).sort()).to.deep.equal([[443, 443], [80, 80]]);
-            for (const r of open) {
-                expect(r.inputs.securityGroupId, r.name).to.equal(run.outputs.loadBalancerSecurityGroupId);
-            }
+            const sshSg = ofType(run, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === "gitlab-ssh-nlb")!;
+            const where = (r: (typeof open)[number]) => `${r.inputs.securityGroupId === sshSg.id ? "ssh-nlb" : r.inputs.securityGroupId === run.outputs.loadBalancerSecurityGroupId ? "alb" : r.inputs.securityGroupId}:${r.inputs.fromPort}-${r.inputs.toPort}`;
+            // Both stacks keep the documented default (gitlab.ssh.allowedCidrs: anyone, README).
+            expect(open.map(where).sort()).to.deep.equal(["alb:443-443", "alb:80-80", "ssh-nlb:22-22"]);
             // Inline rules on security groups would escape the check above: there must be none.
             for (const g of ofType(run, "aws:ec2/securityGroup:SecurityGroup")) {
                 expect(g.inputs.ingress ?? [], g.name).to.deep.equal([]);

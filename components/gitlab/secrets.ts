@@ -1,0 +1,145 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { Naming } from "../../lib/naming";
+import { jsonSecret } from "../../lib/secrets";
+
+/** One environment variable filled by ECS from a JSON key of a Secrets Manager secret. */
+export interface SecretRef {
+    readonly arn: pulumi.Output<string>;
+    readonly key: string;
+}
+
+/**
+ * The environment variables GitLab's secrets reach the container as. The
+ * rendered gitlab.rb (omnibusConfig.ts) and the entrypoint (gitlab/entrypoint.sh)
+ * read these names; nothing else carries a secret into the task.
+ */
+export const SECRET_ENV = {
+    secretKeyBase: "GITLAB_SECRET_KEY_BASE",
+    dbKeyBase: "GITLAB_DB_KEY_BASE",
+    otpKeyBase: "GITLAB_OTP_KEY_BASE",
+    encryptedSettingsKeyBase: "GITLAB_ENCRYPTED_SETTINGS_KEY_BASE",
+    openidConnectSigningKey: "GITLAB_OPENID_CONNECT_SIGNING_KEY",
+    activeRecordPrimaryKey: "GITLAB_AR_PRIMARY_KEY",
+    activeRecordDeterministicKey: "GITLAB_AR_DETERMINISTIC_KEY",
+    activeRecordKeyDerivationSalt: "GITLAB_AR_KEY_DERIVATION_SALT",
+    shellSecretToken: "GITLAB_SHELL_SECRET_TOKEN",
+    workhorseSecretToken: "GITLAB_WORKHORSE_SECRET_TOKEN",
+    gitalyToken: "GITLAB_GITALY_TOKEN",
+    registryHttpSecret: "GITLAB_REGISTRY_HTTP_SECRET",
+    registryInternalKey: "GITLAB_REGISTRY_INTERNAL_KEY",
+    registryInternalCertificate: "GITLAB_REGISTRY_INTERNAL_CERTIFICATE",
+    sshHostRsaKey: "GITLAB_SSH_HOST_RSA_KEY",
+    sshHostEcdsaKey: "GITLAB_SSH_HOST_ECDSA_KEY",
+    sshHostEd25519Key: "GITLAB_SSH_HOST_ED25519_KEY",
+    rootPassword: "GITLAB_ROOT_PASSWORD",
+    databasePassword: "GITLAB_DATABASE_PASSWORD",
+    oidcClientSecret: "GITLAB_OIDC_CLIENT_SECRET",
+} as const;
+
+export type SecretName = keyof typeof SECRET_ENV;
+
+export interface GitLabSecrets {
+    /** Every generated secret, by what it is. */
+    readonly refs: Record<Exclude<SecretName, "databasePassword" | "oidcClientSecret">, SecretRef>;
+    /** The Secrets Manager secrets holding them (what the execution role may read). */
+    readonly arns: pulumi.Output<string>[];
+}
+
+/**
+ * Generates every secret GitLab must share between its tasks and keep across
+ * restarts, once, and stores them in Secrets Manager (grouped by what
+ * rotates together). Nothing here has keepers: a generated value changes only
+ * if its resource is deleted, and in a protected stack the generators
+ * themselves are protected. Lengths and formats are the ones Omnibus
+ * generates itself (package/libraries/helpers/secrets_helper.rb).
+ */
+export function gitlabSecrets(name: string, args: { readonly protect: boolean; readonly naming: Naming }, opts: pulumi.CustomResourceOptions): GitLabSecrets {
+    const kept = { ...opts, protect: args.protect };
+    // SecureRandom.hex(64): 128 hex characters.
+    const hex128 = (suffix: string) => new random.RandomBytes(`${name}-${suffix}`, { length: 64 }, kept).hex;
+    // 32 alphanumerics, the form Omnibus gives Active Record encryption keys.
+    const alnum32 = (suffix: string) => new random.RandomString(`${name}-${suffix}`, { length: 32, special: false }, kept).result;
+    const rsa = (suffix: string, bits: number) => new tls.PrivateKey(`${name}-${suffix}`, { algorithm: "RSA", rsaBits: bits }, kept);
+
+    const store = (suffix: string, description: string, value: Record<string, pulumi.Input<string>>) => ({
+        arn: jsonSecret(`${name}-${suffix}`, { description: `GitLab: ${description}`, protect: args.protect, naming: args.naming, value }, opts),
+        keys: Object.keys(value),
+    });
+
+    const rails = store("rails", "Rails secrets (losing them makes encrypted database columns unreadable)", {
+        secret_key_base: hex128("secret-key-base"),
+        db_key_base: hex128("db-key-base"),
+        otp_key_base: hex128("otp-key-base"),
+        encrypted_settings_key_base: hex128("encrypted-settings-key-base"),
+        openid_connect_signing_key: rsa("openid-connect-signing-key", 4096).privateKeyPem,
+        active_record_encryption_primary_key: alnum32("ar-primary-key"),
+        active_record_encryption_deterministic_key: alnum32("ar-deterministic-key"),
+        active_record_encryption_key_derivation_salt: alnum32("ar-key-derivation-salt"),
+    });
+
+    // Workhorse wants 32 random bytes, base64-encoded.
+    const workhorse = new random.RandomBytes(`${name}-workhorse-secret`, { length: 32 }, kept).base64;
+    const tokens = store("tokens", "shared tokens between Rails, GitLab Shell, Workhorse, Gitaly and the registry", {
+        shell_secret_token: hex128("shell-secret-token"),
+        workhorse_secret_token: workhorse,
+        gitaly_token: hex128("gitaly-token"),
+        registry_http_secret: hex128("registry-http-secret"),
+    });
+
+    // The registry checks the tokens Rails signs with this key against this certificate.
+    const registryKey = rsa("registry-internal-key", 4096);
+    const registryCert = new tls.SelfSignedCert(
+        `${name}-registry-internal-certificate`,
+        {
+            privateKeyPem: registryKey.privateKeyPem,
+            subject: { commonName: "gitlab-registry-internal" },
+            // Ten years and no early renewal: a new one only replaces this on expiry (README).
+            validityPeriodHours: 87600,
+            earlyRenewalHours: 0,
+            allowedUses: ["digital_signature", "key_encipherment"],
+        },
+        kept,
+    );
+    const registry = store("registry", "container registry token signing key and certificate", {
+        internal_key: registryKey.privateKeyPem,
+        internal_certificate: registryCert.certPem,
+    });
+
+    // The same host keys on every task, so `git` never warns of a changed host key.
+    const ssh = store("ssh-host-keys", "SSH host keys of git over SSH", {
+        rsa: rsa("ssh-host-rsa", 4096).privateKeyOpenssh,
+        ecdsa: new tls.PrivateKey(`${name}-ssh-host-ecdsa`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, kept).privateKeyOpenssh,
+        ed25519: new tls.PrivateKey(`${name}-ssh-host-ed25519`, { algorithm: "ED25519" }, kept).privateKeyOpenssh,
+    });
+
+    const root = store("root", "initial root password (read only when the database is first seeded)", {
+        password: new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, kept).result,
+    });
+
+    const ref = (s: { arn: pulumi.Output<string> }, key: string): SecretRef => ({ arn: s.arn, key });
+    return {
+        refs: {
+            secretKeyBase: ref(rails, "secret_key_base"),
+            dbKeyBase: ref(rails, "db_key_base"),
+            otpKeyBase: ref(rails, "otp_key_base"),
+            encryptedSettingsKeyBase: ref(rails, "encrypted_settings_key_base"),
+            openidConnectSigningKey: ref(rails, "openid_connect_signing_key"),
+            activeRecordPrimaryKey: ref(rails, "active_record_encryption_primary_key"),
+            activeRecordDeterministicKey: ref(rails, "active_record_encryption_deterministic_key"),
+            activeRecordKeyDerivationSalt: ref(rails, "active_record_encryption_key_derivation_salt"),
+            shellSecretToken: ref(tokens, "shell_secret_token"),
+            workhorseSecretToken: ref(tokens, "workhorse_secret_token"),
+            gitalyToken: ref(tokens, "gitaly_token"),
+            registryHttpSecret: ref(tokens, "registry_http_secret"),
+            registryInternalKey: ref(registry, "internal_key"),
+            registryInternalCertificate: ref(registry, "internal_certificate"),
+            sshHostRsaKey: ref(ssh, "rsa"),
+            sshHostEcdsaKey: ref(ssh, "ecdsa"),
+            sshHostEd25519Key: ref(ssh, "ed25519"),
+            rootPassword: ref(root, "password"),
+        },
+        arns: [rails.arn, tokens.arn, registry.arn, ssh.arn, root.arn],
+    };
+}

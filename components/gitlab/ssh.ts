@@ -1,0 +1,92 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { allowPortFrom } from "../../lib/securityGroups";
+
+export const SSH_PORT = 22;
+
+/** Seconds a replaced task keeps its SSH sessions before the NLB cuts them (a push in flight finishes or fails). */
+export const SSH_DEREGISTRATION_SECONDS = 60;
+
+export interface SshEntryArgs {
+    readonly vpcId: pulumi.Input<string>;
+    /** Public subnets, one NLB node each. */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Who may connect (config gitlab.ssh.allowedCidrs). */
+    readonly allowedCidrs: readonly string[];
+    /** The GitLab tasks' security group: it admits 22 from the NLB only. */
+    readonly taskSecurityGroupId: pulumi.Input<string>;
+    readonly hostName: string;
+    readonly zoneId: pulumi.Input<string>;
+    readonly deletionProtection: boolean;
+}
+
+export interface SshEntry {
+    readonly targetGroup: aws.lb.TargetGroup;
+    readonly listener: aws.lb.Listener;
+    readonly taskIngress: aws.vpc.SecurityGroupIngressRule;
+    readonly dnsName: pulumi.Output<string>;
+}
+
+/**
+ * git over SSH: an internet-facing NLB (TCP 22) with its own security group
+ * holding the allow-list, forwarding to the task's OpenSSH on 22. The NLB
+ * does not preserve client IPs for IP targets, so the task admits 22 from the
+ * NLB's group only; the allow-list is enforced at the NLB.
+ */
+export function sshEntry(name: string, args: SshEntryArgs, opts: pulumi.CustomResourceOptions): SshEntry {
+    // An NLB takes security groups only at creation: this one exists from the start.
+    const sg = new aws.ec2.SecurityGroup(`${name}-nlb`, { vpcId: args.vpcId, description: `${name}: git over SSH from the allow-list` }, opts);
+    args.allowedCidrs.forEach((cidr, i) => {
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-nlb-in-${i + 1}`,
+            { securityGroupId: sg.id, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: SSH_PORT, toPort: SSH_PORT, description: `git over SSH from ${cidr}` },
+            opts,
+        );
+    });
+    new aws.vpc.SecurityGroupEgressRule(
+        `${name}-nlb-out`,
+        { securityGroupId: sg.id, referencedSecurityGroupId: args.taskSecurityGroupId, ipProtocol: "tcp", fromPort: SSH_PORT, toPort: SSH_PORT, description: "to GitLab's sshd" },
+        opts,
+    );
+    const taskIngress = allowPortFrom(`${name}-from-nlb`, { securityGroupId: args.taskSecurityGroupId, sourceSecurityGroupId: sg.id, port: SSH_PORT, description: "git over SSH from the NLB" }, opts);
+
+    const nlb = new aws.lb.LoadBalancer(
+        name,
+        {
+            loadBalancerType: "network",
+            internal: false,
+            subnets: args.subnetIds,
+            securityGroups: [sg.id],
+            // One task in one AZ: without cross-zone, NLB nodes in the other AZs would have no target.
+            enableCrossZoneLoadBalancing: true,
+            enableDeletionProtection: args.deletionProtection,
+        },
+        opts,
+    );
+    const targetGroup = new aws.lb.TargetGroup(
+        name,
+        {
+            vpcId: args.vpcId,
+            targetType: "ip",
+            protocol: "TCP",
+            port: SSH_PORT,
+            preserveClientIp: "false",
+            deregistrationDelay: SSH_DEREGISTRATION_SECONDS,
+            // Sessions still open when the delay ends are closed, so a deployment finishes in bounded time.
+            connectionTermination: true,
+            healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+        },
+        opts,
+    );
+    const listener = new aws.lb.Listener(
+        name,
+        { loadBalancerArn: nlb.arn, port: SSH_PORT, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }] },
+        opts,
+    );
+    new aws.route53.Record(
+        `${name}-${args.hostName}`,
+        { zoneId: args.zoneId, name: args.hostName, type: "A", aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }] },
+        opts,
+    );
+    return { targetGroup, listener, taskIngress, dnsName: nlb.dnsName };
+}

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Entrypoint of the GitLab image on ECS. ECS puts every secret into the
+# environment (task definition `secrets`); Omnibus reads most of them from
+# there itself (ENV.fetch in GITLAB_OMNIBUS_CONFIG). The SSH host keys must be
+# files, and must exist before /assets/init-container runs: it generates new
+# ones only where none exist, and new keys on every start would make every
+# git client warn of a changed host key.
+#
+#   entrypoint.sh serve    the whole of GitLab (the default)
+#   entrypoint.sh backup   reconfigure, run gitlab-backup once, exit with its status
+#
+# GITLAB_ETC and GITLAB_INIT exist for the tests; ECS sets neither.
+set -euo pipefail
+
+etc=${GITLAB_ETC:-/etc/gitlab}
+init=${GITLAB_INIT:-/assets/init-container}
+mode=${1:-serve}
+
+fail() {
+    echo "entrypoint: $*" >&2
+    exit 64
+}
+
+# Writes one host key (mode 0600) and its public half, then drops the variable
+# so no process GitLab starts inherits the private key.
+write_host_key() {
+    local type=$1 var=$2
+    local key=$etc/ssh_host_${type}_key
+    [ -n "${!var:-}" ] || fail "$var is empty: the task definition must inject it from Secrets Manager"
+    (umask 077 && printf '%s\n' "${!var}" >"$key")
+    chmod 0600 "$key"
+    ssh-keygen -y -f "$key" >"$key.pub" || fail "$var does not hold a valid $type private key"
+    chmod 0644 "$key.pub"
+    unset "$var"
+}
+
+mkdir -p "$etc"
+case "$mode" in
+serve)
+    write_host_key rsa GITLAB_SSH_HOST_RSA_KEY
+    write_host_key ecdsa GITLAB_SSH_HOST_ECDSA_KEY
+    write_host_key ed25519 GITLAB_SSH_HOST_ED25519_KEY
+    ;;
+backup)
+    # A one-off job: no sshd, no log tailing; after reconfigure the image runs
+    # the backup (GITLAB_POST_RECONFIGURE_SCRIPT is eval'd by init-container,
+    # so the script's exit ends the task with the backup's status).
+    export GITLAB_DISABLE_OPENSSH=true GITLAB_SKIP_TAIL_LOGS=true
+    export GITLAB_POST_RECONFIGURE_SCRIPT="/opt/platform/backup.sh; exit \$?"
+    ;;
+*)
+    fail "unknown mode $mode (serve, backup)"
+    ;;
+esac
+
+# exec: init-container becomes PID 1's child of ECS's init and gets SIGTERM,
+# which it turns into `gitlab-ctl stop`.
+exec "$init"

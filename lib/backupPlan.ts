@@ -1,0 +1,94 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { PolicyStatement, serviceRole } from "./iam";
+import { Naming, physicalName } from "./naming";
+
+/** What AWS Backup may do to one kind of protected resource (named actions from AWSBackupServiceRolePolicyForBackup). */
+const BACKUP_ACTIONS = {
+    efs: ["elasticfilesystem:Backup", "elasticfilesystem:DescribeTags"],
+} as const;
+
+export type BackedUpKind = keyof typeof BACKUP_ACTIONS;
+
+export interface BackupPlanArgs {
+    /** The resources to back up, all of one kind. */
+    readonly kind: BackedUpKind;
+    readonly resourceArns: pulumi.Input<string>[];
+    /** Daily, at this local time. */
+    readonly schedule: DailyTime;
+    /** Days a recovery point is kept. */
+    readonly retentionDays: number;
+    /** Refuse to destroy a vault that still holds recovery points (prod). */
+    readonly protect: boolean;
+    readonly accountId: pulumi.Input<string>;
+    readonly naming: Naming;
+}
+
+/** A time of day in an IANA time zone. */
+export interface DailyTime {
+    readonly hour: number;
+    readonly minute: number;
+    readonly timezone: string;
+}
+
+/** "HH:MM" plus a time zone, `shiftMinutes` later (wrapping past midnight). */
+export function dailyTime(hhmm: string, timezone: string, shiftMinutes = 0): DailyTime {
+    const m = /^(\d{2}):(\d{2})$/.exec(hhmm);
+    if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) {
+        throw new Error(`${JSON.stringify(hhmm)} is not a time of day (HH:MM)`);
+    }
+    const total = (Number(m[1]) * 60 + Number(m[2]) + shiftMinutes) % 1440;
+    return { hour: Math.floor(total / 60), minute: total % 60, timezone };
+}
+
+/**
+ * The cron expression of a daily job, in the six-field form AWS Backup and
+ * EventBridge Scheduler share (minute hour day-of-month month day-of-week year).
+ */
+export function dailyCron(t: DailyTime): string {
+    return `cron(${t.minute} ${t.hour} * * ? *)`;
+}
+
+/**
+ * A daily AWS Backup plan for some resources, into a vault of its own, run
+ * by a role of its own that may back up exactly these resources (no managed
+ * policy). Recovery points are encrypted with the vault's key (the AWS
+ * managed `aws/backup` key, whose key policy admits AWS Backup in this
+ * account, so the role needs no KMS grant) and expire after `retentionDays`.
+ */
+export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.CustomResourceOptions): { readonly vault: aws.backup.Vault; readonly plan: aws.backup.Plan } {
+    const vault = new aws.backup.Vault(
+        `${name}-vault`,
+        // A vault with recovery points cannot be deleted anyway; forceDestroy only where nothing is protected.
+        { name: physicalName(args.naming, name, 50), forceDestroy: !args.protect },
+        { ...opts, protect: args.protect },
+    );
+    const plan = new aws.backup.Plan(
+        name,
+        {
+            name: physicalName(args.naming, name, 50),
+            rules: [
+                {
+                    ruleName: "daily",
+                    targetVaultName: vault.name,
+                    schedule: dailyCron(args.schedule),
+                    scheduleExpressionTimezone: args.schedule.timezone,
+                    // Start within an hour, finish within eight: a late job is still a backup.
+                    startWindow: 60,
+                    completionWindow: 480,
+                    lifecycle: { deleteAfter: args.retentionDays },
+                },
+            ],
+        },
+        opts,
+    );
+    const statements: PolicyStatement[] = [
+        { sid: "BackUp", actions: [...BACKUP_ACTIONS[args.kind]], resources: args.resourceArns },
+        { sid: "IntoVault", actions: ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"], resources: [vault.arn] },
+        // AWS Backup lists the selection's resources by tag API before a job; it has no resource-level form.
+        { sid: "ListResources", actions: ["tag:GetResources"], resources: ["*"] },
+    ];
+    const role = serviceRole(`${name}-backup`, { service: "backup.amazonaws.com", sourceAccount: args.accountId, naming: args.naming, statements }, opts);
+    new aws.backup.Selection(`${name}-selection`, { name: physicalName(args.naming, name, 50), planId: plan.id, iamRoleArn: role.arn, resources: args.resourceArns }, opts);
+    return { vault, plan };
+}
