@@ -1,0 +1,527 @@
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { expect } from "chai";
+import { RDS_CA } from "../components/database";
+import { configEnvNames, omnibusSettings, pumaWorkers, RDS_CA_BUNDLE, renderOmnibusConfig, sidekiqConcurrency } from "../components/gitlab/omnibusConfig";
+import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
+import { rubyLiteral, sym } from "../components/gitlab/ruby";
+import { SECRET_ENV } from "../components/gitlab/secrets";
+import { OBJECT_TYPES } from "../components/gitlab/storage";
+import { dailyCron, dailyTime } from "../lib/backupPlan";
+import { inComponent, named, ofType, Resource, ROOT, runStack, stackRun, STACKS, StackRun } from "./harness";
+
+const T = {
+    service: "aws:ecs/service:Service",
+    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    fs: "aws:efs/fileSystem:FileSystem",
+    ap: "aws:efs/accessPoint:AccessPoint",
+    mount: "aws:efs/mountTarget:MountTarget",
+    fsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    role: "aws:iam/role:Role",
+    tg: "aws:lb/targetGroup:TargetGroup",
+    lb: "aws:lb/loadBalancer:LoadBalancer",
+    listener: "aws:lb/listener:Listener",
+    rule: "aws:lb/listenerRule:ListenerRule",
+    record: "aws:route53/record:Record",
+    bucket: "aws:s3/bucket:Bucket",
+    schedule: "aws:scheduler/schedule:Schedule",
+    plan: "aws:backup/plan:Plan",
+    selection: "aws:backup/selection:Selection",
+    vault: "aws:backup/vault:Vault",
+    db: "aws:rds/instance:Instance",
+    params: "aws:rds/parameterGroup:ParameterGroup",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    scalingTarget: "aws:appautoscaling/target:Target",
+};
+
+interface Container {
+    name: string;
+    environment: { name: string; value: string }[];
+    secrets: { name: string; valueFrom: string }[];
+    [k: string]: any;
+}
+
+const containerOf = (td: Resource): Container => {
+    const list = JSON.parse(td.inputs.containerDefinitions) as Container[];
+    expect(list).to.have.length(1);
+    return list[0];
+};
+const mainTask = (run: StackRun) => named(run, T.taskDef, "gitlab");
+const backupTask = (run: StackRun) => named(run, T.taskDef, "gitlab-backup");
+const envValue = (c: Container, name: string) => c.environment.find((e) => e.name === name)?.value;
+const policyOf = (run: StackRun, name: string) => JSON.parse(named(run, T.rolePolicy, name).inputs.policy).Statement as any[];
+
+/** Variables ECS itself sets in every Fargate task (the task-role credentials endpoint). */
+const ECS_PROVIDED = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
+
+interface Evaluated {
+    settings: { path: string[]; value: any }[];
+    calls: { name: string; args: any[] }[];
+}
+
+/** Evaluates a rendered config in Ruby with exactly `envNames` set (to dummies); throws with Ruby's stderr on failure. */
+function evaluate(config: string, envNames: readonly string[]): Evaluated {
+    const r = spawnSync("ruby", [path.join(ROOT, "tests/ruby/omnibus_recorder.rb"), JSON.stringify(envNames)], { input: config, encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`ruby failed (${r.status}): ${r.stderr}`);
+    }
+    return JSON.parse(r.stdout) as Evaluated;
+}
+
+const keyPath = (p: string[]) => p[0] + p.slice(1).map((k) => `['${k}']`).join("");
+const valueAt = (e: Evaluated, p: string): any => {
+    const found = e.settings.filter((s) => keyPath(s.path) === p);
+    expect(found, p).to.have.length(1);
+    return found[0].value;
+};
+const callArg = (e: Evaluated, name: string): any => e.calls.find((c) => c.name === name)?.args[0];
+
+/** What Ruby sees for a container: its own config, with its secrets, environment and ECS's variables. */
+function evaluateContainer(c: Container): Evaluated {
+    const names = [...c.secrets.map((s) => s.name), ...c.environment.map((e) => e.name), ...ECS_PROVIDED];
+    return evaluate(envValue(c, "GITLAB_OMNIBUS_CONFIG")!, names);
+}
+
+describe("GitLab (single topology)", () => {
+    for (const stack of STACKS) {
+        const zone = stack === "prod" ? "example.com" : "dev.example.com";
+
+        describe(stack, () => {
+            it("runs exactly one task, stopped before its replacement starts, never autoscaled", async () => {
+                const run = await stackRun(stack);
+                const svc = named(run, T.service, "gitlab");
+                expect(svc.inputs).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 });
+                expect(svc.inputs.networkConfiguration.assignPublicIp).to.equal(false);
+                expect(svc.ignoreChanges).to.deep.equal([]);
+                const scaled = ofType(run, T.scalingTarget).filter((t) => String(t.inputs.resourceId).includes(String(run.outputs.gitlabServiceName)));
+                expect(scaled).to.deep.equal([]);
+                expect(inComponent(run, "aws:appautoscaling/policy:Policy", "gitlab")).to.deep.equal([]);
+                expect(svc.inputs.capacityProviderStrategies[0].capacityProvider).to.equal(stack === "dev" ? "FARGATE_SPOT" : "FARGATE");
+            });
+
+            it("sizes the task at 4 vCPU / 8 GB or more, with the image's health check and a long grace", async () => {
+                const run = await stackRun(stack);
+                const td = mainTask(run);
+                expect(Number(td.inputs.cpu)).to.be.at.least(4096);
+                expect(Number(td.inputs.memory)).to.be.at.least(8192);
+                const c = containerOf(td);
+                expect(c.healthCheck.command).to.deep.equal(["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"]);
+                expect(c.healthCheck.startPeriod).to.equal(300);
+                expect(c.image).to.equal(run.outputs.gitlabImageRef);
+                expect(c.image).to.match(/@sha256:[0-9a-f]{64}$/);
+                const svc = named(run, T.service, "gitlab");
+                expect(svc.inputs.healthCheckGracePeriodSeconds).to.be.at.least(600);
+                expect(c.logConfiguration.options["awslogs-group"]).to.equal(run.outputs.gitlabLogGroup);
+            });
+
+            it("checks /-/readiness on the web target group and drains for at most 120 s", async () => {
+                const run = await stackRun(stack);
+                const web = named(run, T.tg, "gitlab-web");
+                expect(web.inputs.healthCheck).to.include({ path: "/-/readiness", matcher: "200" });
+                for (const tg of inComponent(run, T.tg, "gitlab")) {
+                    expect(tg.inputs.deregistrationDelay, tg.name).to.be.at.most(120);
+                }
+                const rules = inComponent(run, T.rule, "gitlab");
+                expect(rules.map((r) => r.inputs.conditions[0].hostHeader.values[0]).sort()).to.deep.equal([`gitlab.${zone}`, `registry.gitlab.${zone}`]);
+                const svc = named(run, T.service, "gitlab");
+                const byPort = Object.fromEntries(svc.inputs.loadBalancers.map((l: any) => [l.containerPort, l.targetGroupArn]));
+                expect(byPort).to.deep.equal({ 80: web.state.arn, 5050: named(run, T.tg, "gitlab-registry").state.arn, 22: named(run, T.tg, "gitlab-ssh").state.arn });
+            });
+
+            it("serves git over SSH through an NLB on 22 with the configured allow-list", async () => {
+                const run = await stackRun(stack);
+                const nlb = named(run, T.lb, "gitlab-ssh");
+                expect(nlb.inputs).to.include({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true });
+                expect(nlb.inputs.subnets).to.deep.equal(run.outputs.publicSubnetIds);
+                const listener = named(run, T.listener, "gitlab-ssh");
+                expect(listener.inputs).to.include({ port: 22, protocol: "TCP" });
+                expect(listener.inputs.defaultActions[0].targetGroupArn).to.equal(named(run, T.tg, "gitlab-ssh").state.arn);
+                const nlbSg = named(run, T.sg, "gitlab-ssh-nlb");
+                expect(nlb.inputs.securityGroups).to.deep.equal([nlbSg.id]);
+                const open = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === nlbSg.id);
+                expect(open.map((r) => [r.inputs.cidrIpv4, r.inputs.fromPort, r.inputs.toPort])).to.deep.equal([["0.0.0.0/0", 22, 22]]);
+                // The task admits 22 from the NLB only.
+                const taskSg = named(run, T.sg, "gitlab-tasks");
+                const toTask22 = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === taskSg.id && r.inputs.fromPort === 22);
+                expect(toTask22.map((r) => r.inputs.referencedSecurityGroupId)).to.deep.equal([nlbSg.id]);
+                const record = named(run, T.record, `gitlab-ssh-ssh.gitlab.${zone}`);
+                expect(record.inputs.aliases[0]).to.include({ name: nlb.state.dnsName, zoneId: nlb.state.zoneId });
+                expect(run.outputs.gitlabSshHost).to.equal(`ssh.gitlab.${zone}`);
+            });
+
+            it("keeps repositories on an encrypted EFS reached over TLS with IAM through one access point", async () => {
+                const run = await stackRun(stack);
+                const fs = named(run, T.fs, "gitlab-repositories");
+                expect(fs.inputs.encrypted).to.equal(true);
+                expect(fs.protect).to.equal(stack === "prod");
+                const ap = named(run, T.ap, "gitlab-repositories");
+                expect(ap.inputs.posixUser).to.equal(undefined);
+                expect(ap.inputs.rootDirectory.path).to.equal("/gitlab");
+                const mounts = ofType(run, T.mount);
+                expect(mounts).to.have.length(stack === "prod" ? 3 : 2);
+                expect(mounts.map((m) => m.inputs.subnetId)).to.deep.equal(run.outputs.privateSubnetIds);
+                // NFS only from the GitLab task.
+                const nfsSg = named(run, T.sg, "gitlab-repositories-nfs");
+                for (const m of mounts) {
+                    expect(m.inputs.securityGroups).to.deep.equal([nfsSg.id]);
+                }
+                const nfs = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === nfsSg.id);
+                expect(nfs.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId])).to.deep.equal([[2049, named(run, T.sg, "gitlab-tasks").id]]);
+                const volume = mainTask(run).inputs.volumes[0].efsVolumeConfiguration;
+                expect(volume).to.deep.include({ fileSystemId: fs.id, transitEncryption: "ENABLED", authorizationConfig: { accessPointId: ap.id, iam: "ENABLED" } });
+                expect(containerOf(mainTask(run)).mountPoints).to.deep.equal([{ sourceVolume: "repositories", containerPath: "/var/opt/gitlab/git-data", readOnly: false }]);
+
+                const policy = JSON.parse(named(run, T.fsPolicy, "gitlab-repositories").inputs.policy).Statement as any[];
+                const deny = policy.find((s) => s.Effect === "Deny");
+                expect(deny.Condition).to.deep.equal({ Bool: { "aws:SecureTransport": "false" } });
+                expect(deny.Principal).to.deep.equal({ AWS: "*" });
+                const allows = policy.filter((s) => s.Effect === "Allow");
+                const taskRole = named(run, T.role, "gitlab-task");
+                expect(allows.map((s) => s.Principal)).to.deep.equal([{ AWS: taskRole.state.arn }]);
+                expect(allows[0].Condition.StringEquals).to.deep.equal({ "elasticfilesystem:AccessPointArn": ap.state.arn });
+                const grant = policyOf(run, "gitlab-task-policy").find((s) => s.Sid === "Repositories");
+                expect(grant.Action.sort()).to.deep.equal(["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite"]);
+                expect(grant.Resource).to.deep.equal([fs.state.arn]);
+            });
+
+            it("backs the file system up daily with AWS Backup and runs gitlab-backup on a schedule", async () => {
+                const run = await stackRun(stack);
+                const days = stack === "prod" ? 35 : 7;
+                const plan = named(run, T.plan, "gitlab-repositories");
+                expect(plan.inputs.rules[0]).to.deep.include({ schedule: "cron(30 3 * * ? *)", scheduleExpressionTimezone: "UTC", lifecycle: { deleteAfter: days } });
+                expect(named(run, T.selection, "gitlab-repositories-selection").inputs.resources).to.deep.equal([named(run, T.fs, "gitlab-repositories").state.arn]);
+                expect(named(run, T.vault, "gitlab-repositories-vault").protect).to.equal(stack === "prod");
+                const backupRole = policyOf(run, "gitlab-repositories-backup-policy");
+                expect(backupRole.find((s) => s.Sid === "BackUp").Resource).to.deep.equal([named(run, T.fs, "gitlab-repositories").state.arn]);
+
+                const schedule = named(run, T.schedule, "gitlab-backup");
+                expect(schedule.inputs).to.include({ scheduleExpression: "cron(30 2 * * ? *)", scheduleExpressionTimezone: "UTC" });
+                const ecs = schedule.inputs.target.ecsParameters;
+                expect(ecs.taskDefinitionArn).to.equal(backupTask(run).state.arn);
+                expect(ecs).to.include({ launchType: "FARGATE", taskCount: 1 });
+                expect(ecs.networkConfiguration.assignPublicIp).to.equal(false);
+                expect(schedule.inputs.target.arn).to.equal(run.outputs.clusterArn);
+                const scheduler = policyOf(run, "gitlab-backup-scheduler-policy");
+                const runTask = scheduler.find((s) => s.Sid === "RunBackupTask");
+                expect(runTask.Condition).to.deep.equal({ ArnEquals: { "ecs:cluster": run.outputs.clusterArn } });
+                expect(scheduler.find((s) => s.Sid === "PassTaskRoles").Resource).to.deep.equal([named(run, T.role, "gitlab-backup-task").state.arn, named(run, T.role, "gitlab-backup-execution").state.arn]);
+                // The archive bucket keeps what the plan keeps.
+                const lifecycle = named(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "gitlab-backups-lifecycle");
+                expect(lifecycle.inputs.rules[0].expiration).to.deep.equal({ days });
+            });
+
+            it("starts no second Gitaly: the backup task disables it and reaches the one task's Gitaly by name", async () => {
+                const run = await stackRun(stack);
+                const c = containerOf(backupTask(run));
+                expect(c.command).to.deep.equal(["backup"]);
+                expect(c.mountPoints ?? []).to.deep.equal([]);
+                expect(backupTask(run).inputs.volumes ?? []).to.deep.equal([]);
+                const e = evaluateContainer(c);
+                expect(valueAt(e, "gitaly['enable']")).to.equal(false);
+                expect(valueAt(e, "gitlab_rails['auto_migrate']")).to.equal(false);
+                expect(valueAt(e, "gitlab_rails['repositories_storages']")).to.deep.equal({ default: { gitaly_address: `tcp://gitlab.platform-${stack}.internal:8075` } });
+                expect(named(run, T.service, "gitlab").inputs.serviceRegistries.registryArn).to.equal(named(run, "aws:servicediscovery/service:Service", "gitlab-dns").state.arn);
+                const gitaly = ofType(run, T.ingress).filter((r) => r.inputs.fromPort === 8075);
+                expect(gitaly.map((r) => r.inputs.referencedSecurityGroupId)).to.deep.equal([named(run, T.sg, "gitlab-backup-tasks").id]);
+            });
+
+            it("reads every secret from the same Secrets Manager secrets in both tasks, and none from the environment", async () => {
+                const run = await stackRun(stack);
+                const main = containerOf(mainTask(run));
+                const backup = containerOf(backupTask(run));
+                const secretArns = new Set([...inComponent(run, T.secret, "gitlab"), ...inComponent(run, T.secret, "gitlab-db")].map((s) => s.state.arn));
+                for (const c of [main, backup]) {
+                    for (const s of c.secrets) {
+                        expect(secretArns.has(s.valueFrom.split(":").slice(0, 7).join(":")), `${c.name} ${s.name}`).to.equal(true);
+                    }
+                }
+                const mainRefs = Object.fromEntries(main.secrets.map((s) => [s.name, s.valueFrom]));
+                for (const s of backup.secrets) {
+                    expect(s.valueFrom, s.name).to.equal(mainRefs[s.name]);
+                }
+                // Every variable the rendered config fetches is injected by ECS (or set by ECS itself).
+                for (const c of [main, backup]) {
+                    const e = evaluateContainer(c);
+                    expect(e.settings.length, c.name).to.be.greaterThan(40);
+                }
+                // No generated value appears in any environment value of any task.
+                // (The database secret also names its host, port and user, which are no secrets.)
+                const notSecret = ["engine", "host", "port", "dbname", "username"];
+                const values = ofType(run, T.secretVersion).flatMap((v) =>
+                    Object.entries(JSON.parse(v.inputs.secretString))
+                        .filter(([k]) => !notSecret.includes(k))
+                        .map(([, x]) => String(x)),
+                );
+                expect(values.length).to.be.greaterThan(20);
+                for (const td of ofType(run, T.taskDef)) {
+                    for (const c of JSON.parse(td.inputs.containerDefinitions) as Container[]) {
+                        for (const e of c.environment ?? []) {
+                            for (const v of values.filter((x) => x.length >= 12)) {
+                                expect(e.value.includes(v), `${td.name} ${e.name}`).to.equal(false);
+                            }
+                        }
+                    }
+                }
+                // The execution roles read exactly the secrets their tasks use.
+                const read = (policy: string) => new Set<string>(policyOf(run, policy).find((s) => s.Sid === "ReadSecrets").Resource);
+                expect(read("gitlab-execution-policy")).to.deep.equal(new Set(main.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
+                expect(read("gitlab-backup-execution-policy")).to.deep.equal(new Set(backup.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
+                // Rails secrets, tokens, registry pair, SSH host keys, root password, database password.
+                expect(main.secrets.map((s) => s.name).sort()).to.deep.equal(Object.values(SECRET_ENV).filter((n) => n !== SECRET_ENV.oidcClientSecret).sort());
+                for (const s of inComponent(run, T.secret, "gitlab")) {
+                    expect(s.protect, s.name).to.equal(stack === "prod");
+                }
+            });
+
+            it("renders a config that Ruby evaluates to the required settings, using only documented keys", async () => {
+                const run = await stackRun(stack);
+                const e = evaluateContainer(containerOf(mainTask(run)));
+                for (const s of e.settings) {
+                    expect(documentedKeyOf(keyPath(s.path)), keyPath(s.path)).to.not.equal(undefined);
+                }
+                for (const c of e.calls) {
+                    expect(DOCUMENTED_KEYS, c.name).to.include(c.name);
+                }
+                expect(callArg(e, "external_url")).to.equal(`https://gitlab.${zone}`);
+                expect(callArg(e, "registry_external_url")).to.equal(`https://registry.gitlab.${zone}`);
+                expect(valueAt(e, "letsencrypt['enable']")).to.equal(false);
+                expect(valueAt(e, "gitlab_rails['nginx']['listen_port']")).to.equal(80);
+                expect(valueAt(e, "gitlab_rails['nginx']['listen_https']")).to.equal(false);
+                expect(valueAt(e, "gitlab_rails['nginx']['real_ip_trusted_addresses']")).to.deep.equal([run.outputs.vpcCidr]);
+                expect(valueAt(e, "gitlab_rails['nginx']['real_ip_header']")).to.equal("X-Forwarded-For");
+                expect(valueAt(e, "gitlab_rails['trusted_proxies']")).to.deep.equal([run.outputs.vpcCidr]);
+                expect(valueAt(e, "gitlab_rails['monitoring_whitelist']")).to.include(run.outputs.vpcCidr);
+                expect(valueAt(e, "postgresql['enable']")).to.equal(false);
+                expect(valueAt(e, "gitlab_rails['db_host']")).to.equal(named(run, T.db, "gitlab-db").state.address);
+                expect(valueAt(e, "gitlab_rails['db_sslmode']")).to.equal("verify-full");
+                expect(valueAt(e, "gitlab_rails['db_sslrootcert']")).to.equal(RDS_CA_BUNDLE);
+                expect(named(run, T.db, "gitlab-db").inputs.caCertIdentifier).to.equal(RDS_CA);
+                expect(valueAt(e, "gitlab_rails['db_password']")).to.equal(`dummy-${SECRET_ENV.databasePassword}`);
+                // Object storage: every type, each in its own bucket of this stack, through the task role.
+                expect(valueAt(e, "gitlab_rails['object_store']['connection']")).to.deep.include({ provider: "AWS", use_iam_profile: true, region: "us-east-1" });
+                const buckets = new Map(inComponent(run, T.bucket, "gitlab").map((b) => [b.name, b.state.bucket]));
+                for (const t of OBJECT_TYPES) {
+                    expect(valueAt(e, `gitlab_rails['object_store']['objects']['${t}']['bucket']`), t).to.equal(buckets.get(`gitlab-${t.replace(/_/g, "-")}`));
+                }
+                expect(valueAt(e, "registry['storage']")).to.deep.equal({ s3_v2: { bucket: buckets.get("gitlab-registry"), region: "us-east-1", encrypt: true } });
+                expect(valueAt(e, "gitlab_rails['backup_upload_remote_directory']")).to.equal(buckets.get("gitlab-backups"));
+                expect(valueAt(e, "gitlab_rails['backup_upload_storage_options']")).to.deep.equal({ server_side_encryption: "aws:kms" });
+                expect(valueAt(e, "gitaly['configuration']").backup.go_cloud_url).to.equal(`s3://${buckets.get("gitlab-backups")}?region=us-east-1`);
+                // Secrets: from the environment, in the shapes Omnibus expects.
+                expect(valueAt(e, "gitlab_rails['secret_key_base']")).to.equal(`dummy-${SECRET_ENV.secretKeyBase}`);
+                expect(valueAt(e, "gitlab_rails['active_record_encryption_primary_key']")).to.deep.equal([`dummy-${SECRET_ENV.activeRecordPrimaryKey}`]);
+                expect(valueAt(e, "gitlab_rails['active_record_encryption_key_derivation_salt']")).to.be.a("string");
+                expect(valueAt(e, "gitlab_rails['gitaly_token']")).to.equal(valueAt(e, "gitaly['configuration']").auth.token);
+                expect(valueAt(e, "gitaly['gitlab_secret']")).to.equal(valueAt(e, "gitlab_shell['secret_token']"));
+                expect(valueAt(e, "gitlab_rails['initial_root_password']")).to.equal(`dummy-${SECRET_ENV.rootPassword}`);
+                // Metrics: no bundled Prometheus; Rails' metric files off /dev/shm.
+                expect(valueAt(e, "prometheus_monitoring['enable']")).to.equal(false);
+                expect(callArg(e, "runtime_dir")).to.equal("/run");
+                expect(valueAt(e, "gitlab_rails['gitlab_ssh_host']")).to.equal(`ssh.gitlab.${zone}`);
+                expect(valueAt(e, "puma['worker_processes']")).to.equal(pumaWorkers(Number(mainTask(run).inputs.cpu), Number(mainTask(run).inputs.memory)));
+            });
+
+            it("passes `ruby -c` for both roles", async () => {
+                const run = await stackRun(stack);
+                for (const td of [mainTask(run), backupTask(run)]) {
+                    const r = spawnSync("ruby", ["-c"], { input: envValue(containerOf(td), "GITLAB_OMNIBUS_CONFIG"), encoding: "utf8" });
+                    expect(r.stdout.trim(), `${td.name}: ${r.stderr}`).to.equal("Syntax OK");
+                }
+            });
+
+            it("grants the task role GitLab's buckets only, and the backup task the backup bucket only", async () => {
+                const run = await stackRun(stack);
+                const gitlabBuckets = inComponent(run, T.bucket, "gitlab").map((b) => b.state.arn);
+                expect(gitlabBuckets).to.have.length(12);
+                const task = policyOf(run, "gitlab-task-policy");
+                expect(new Set(task.find((s) => s.Sid === "GitLabBuckets").Resource)).to.deep.equal(new Set(gitlabBuckets));
+                const backups = named(run, T.bucket, "gitlab-backups").state.arn;
+                const backup = policyOf(run, "gitlab-backup-task-policy");
+                expect(backup.find((s) => s.Sid === "BackupsBuckets").Resource).to.deep.equal([backups]);
+                expect(backup.find((s) => s.Sid === "BackupsObjects").Action).to.not.include("s3:DeleteObject");
+            });
+
+            it("hardens every GitLab bucket like the app's; versions and protects them in prod", async () => {
+                const run = await stackRun(stack);
+                for (const b of inComponent(run, T.bucket, "gitlab")) {
+                    const pab = named(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${b.name}-public-access`);
+                    expect(pab.inputs, b.name).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+                    const sse = named(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${b.name}-sse`);
+                    expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
+                    const policy = JSON.parse(named(run, "aws:s3/bucketPolicy:BucketPolicy", `${b.name}-policy`).inputs.policy);
+                    expect(policy.Statement[0]).to.deep.include({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+                    const versioning = named(run, "aws:s3/bucketVersioning:BucketVersioning", `${b.name}-versioning`);
+                    expect(versioning.inputs.versioningConfiguration.status, b.name).to.equal(stack === "prod" ? "Enabled" : "Suspended");
+                    expect(b.protect, b.name).to.equal(stack === "prod");
+                    const lifecycle = named(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${b.name}-lifecycle`);
+                    expect(lifecycle.inputs.rules[0].abortIncompleteMultipartUpload).to.deep.equal({ daysAfterInitiation: 7 });
+                }
+            });
+
+            it("gives GitLab its own PostgreSQL 17 with GitLab's parameters and alarms", async () => {
+                const run = await stackRun(stack);
+                const db = named(run, T.db, "gitlab-db");
+                expect(db.inputs).to.include({ engine: "postgres", engineVersion: "17", dbName: "gitlabhq_production", username: "gitlab", storageEncrypted: true, publiclyAccessible: false });
+                expect(db.inputs.instanceClass).to.equal(stack === "prod" ? "db.m7g.large" : "db.t4g.medium");
+                expect(db.protect).to.equal(stack === "prod");
+                const params = Object.fromEntries(inComponent(run, T.params, "gitlab-db")[0].inputs.parameters.map((p: any) => [p.name, p]));
+                expect(params.quote_all_identifiers.value).to.equal("0");
+                expect(Number(params.max_connections.value)).to.be.at.least(400);
+                expect(params.max_connections.applyMethod).to.equal("pending-reboot");
+                expect(params["rds.force_ssl"].value).to.equal("1");
+                const alarms = inComponent(run, T.alarm, "gitlab-db").map((a) => a.inputs.metricName).sort();
+                expect(alarms).to.deep.equal(["CPUUtilization", "DatabaseConnections", "FreeStorageSpace"]);
+                expect(named(run, T.db, "app-db").inputs.identifier).to.not.equal(db.inputs.identifier);
+            });
+
+            it("alarms on 5xx, unhealthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
+                const run = await stackRun(stack);
+                const alarms = inComponent(run, T.alarm, "gitlab");
+                expect(alarms.map((a) => a.name).sort()).to.deep.equal([
+                    "gitlab-5xx-rate",
+                    "gitlab-backup-failed",
+                    "gitlab-cpu",
+                    "gitlab-memory",
+                    "gitlab-repositories-io-limit",
+                    "gitlab-unhealthy-hosts",
+                ]);
+                for (const a of alarms) {
+                    expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);
+                }
+                expect(named(run, T.alarm, "gitlab-repositories-io-limit").inputs.dimensions).to.deep.equal({ FileSystemId: run.outputs.gitlabFileSystemId });
+            });
+
+            it("exports the GitLab URLs, SSH host, log groups and file system", async () => {
+                const { outputs } = await stackRun(stack);
+                expect(outputs.gitlabUrl).to.equal(`https://gitlab.${zone}`);
+                expect(outputs.gitlabRegistryUrl).to.equal(`https://registry.gitlab.${zone}`);
+                for (const k of ["gitlabLogGroup", "gitlabBackupLogGroup", "gitlabFileSystemId", "gitlabBackupBucket", "gitlabDatabaseEndpoint"]) {
+                    expect(outputs[k], k).to.be.a("string").and.not.equal("");
+                }
+            });
+        });
+    }
+
+    describe("updates", () => {
+        it("never regenerates a secret: a changed size or schedule leaves every generator as it was", async () => {
+            const before = await stackRun("prod");
+            const after = await runStack("prod", {
+                patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 16384, memory: 32768, backup: { ...c["platform:gitlab"].backup, time: "04:00" } }),
+            });
+            expect(after.error).to.equal(undefined);
+            const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
+            expect(generators(before).length).to.be.greaterThan(15);
+            for (const g of generators(before)) {
+                const same = generators(after).find((x) => x.type === g.type && x.name === g.name);
+                expect(same?.inputs, `${g.type} ${g.name}`).to.deep.equal(g.inputs);
+                expect(g.inputs.keepers, g.name).to.equal(undefined);
+            }
+            // GitLab's generators are protected too: deleting one would change a secret.
+            const gitlabGenerators = generators(before).filter((g) => g.parentUrn?.endsWith("::gitlab"));
+            expect(gitlabGenerators.length).to.equal(18);
+            for (const g of gitlabGenerators) {
+                expect(g.protect, g.name).to.equal(true);
+            }
+            for (const v of inComponent(before, T.secretVersion, "gitlab")) {
+                expect(named(after, T.secretVersion, v.name).inputs.secretString).to.equal(v.inputs.secretString);
+            }
+        });
+
+        it("changes the SSH allow-list without touching the load balancer", async () => {
+            const cidrs = ["203.0.113.0/24", "198.51.100.0/24"];
+            const run = await runStack("prod", { patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: cidrs }) });
+            expect(run.error).to.equal(undefined);
+            const nlbSg = named(run, T.sg, "gitlab-ssh-nlb");
+            expect(ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === nlbSg.id).map((r) => r.inputs.cidrIpv4)).to.deep.equal(cidrs);
+            expect(named(run, T.lb, "gitlab-ssh").inputs).to.deep.equal(named(await stackRun("prod"), T.lb, "gitlab-ssh").inputs);
+        });
+
+        it("adds OpenID Connect sign-in with its client secret from Secrets Manager", async () => {
+            const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitlab-oidc-AbCdEf";
+            const run = await runStack("dev", {
+                patch: (c) => (c["platform:gitlab"].oidc = { issuer: "https://login.example.com/realms/staff", clientId: "gitlab", clientSecretArn: arn }),
+            });
+            expect(run.error).to.equal(undefined);
+            const c = containerOf(mainTask(run));
+            expect(c.secrets.find((s) => s.name === SECRET_ENV.oidcClientSecret)?.valueFrom).to.equal(arn);
+            expect(policyOf(run, "gitlab-execution-policy").find((s) => s.Sid === "ReadSecrets").Resource).to.include(arn);
+            const e = evaluateContainer(c);
+            const [provider] = valueAt(e, "gitlab_rails['omniauth_providers']");
+            expect(provider.name).to.equal("openid_connect");
+            expect(provider.args).to.deep.include({ issuer: "https://login.example.com/realms/staff", discovery: true, pkce: true, response_type: "code" });
+            expect(provider.args.client_options).to.deep.equal({
+                identifier: "gitlab",
+                secret: `dummy-${SECRET_ENV.oidcClientSecret}`,
+                redirect_uri: "https://gitlab.dev.example.com/users/auth/openid_connect/callback",
+            });
+            expect(valueAt(e, "gitlab_rails['omniauth_block_auto_created_users']")).to.equal(true);
+            // The backup task neither gets nor needs it.
+            expect(containerOf(backupTask(run)).secrets.map((s) => s.name)).to.not.include(SECRET_ENV.oidcClientSecret);
+        });
+    });
+
+    describe("the renderer on its own", () => {
+        const args = {
+            role: "single" as const,
+            hostName: "git.example.org",
+            registryHostName: "registry.example.org",
+            sshHostName: "ssh.example.org",
+            vpcCidr: "10.9.0.0/16",
+            region: "eu-central-1",
+            database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
+            buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },
+            cpu: 4096,
+            memory: 8192,
+        };
+
+        it("fails in Ruby when a secret the config reads is missing from the environment", () => {
+            const names = configEnvNames(args).filter((n) => n !== SECRET_ENV.dbKeyBase);
+            expect(() => evaluate(renderOmnibusConfig(args), names)).to.throw(/key not found: "GITLAB_DB_KEY_BASE"/);
+        });
+
+        it("flags a key outside omnibus-gitlab's documented list", () => {
+            expect(documentedKeyOf("gitlab_rails['db_sslmode']")).to.equal("gitlab_rails['db_sslmode']");
+            expect(documentedKeyOf("gitaly['env']['AWS_REGION']")).to.equal("gitaly['env']");
+            expect(documentedKeyOf("gitlab_rails['db_ssl_mode']")).to.equal(undefined);
+            expect(documentedKeyOf("nginx['listen_port']")).to.equal(undefined);
+            expect(documentedKeyOf("git_data_dirs")).to.equal(undefined);
+            for (const k of Object.keys(UNDOCUMENTED_KEYS)) {
+                expect(DOCUMENTED_KEYS, k).to.not.include(k);
+            }
+        });
+
+        it("quotes strings so Ruby reads back exactly what was meant", () => {
+            const tricky = "it's a \\ path with 'quotes' and #{interpolation}";
+            const e = evaluate(`gitlab_rails['x'] = ${rubyLiteral(tricky)}\ngitaly['configuration'] = ${rubyLiteral(sym({ a: [1, true, "b"] }))}\n`, []);
+            expect(e.settings[0].value).to.equal(tricky);
+            expect(e.settings[1].value).to.deep.equal({ a: [1, true, "b"] });
+        });
+
+        it("renders no secret value and no key twice", () => {
+            const settings = omnibusSettings(args);
+            const paths = settings.map((x) => ("call" in x ? x.call : x.path.join("/")));
+            expect(new Set(paths).size).to.equal(paths.length);
+            expect(renderOmnibusConfig(args)).to.not.match(/BEGIN|PRIVATE/);
+        });
+
+        it("sizes Puma and Sidekiq from the task", () => {
+            expect(pumaWorkers(4096, 8192)).to.equal(3);
+            expect(pumaWorkers(8192, 16384)).to.equal(8);
+            expect(pumaWorkers(4096, 30720)).to.equal(4);
+            expect(pumaWorkers(16384, 8192)).to.equal(3);
+            expect(sidekiqConcurrency(4096)).to.equal(20);
+            expect(sidekiqConcurrency(2048)).to.equal(10);
+        });
+
+        it("turns a local time into the schedules' cron form, wrapping past midnight", () => {
+            expect(dailyCron(dailyTime("02:30", "UTC"))).to.equal("cron(30 2 * * ? *)");
+            expect(dailyCron(dailyTime("23:30", "Europe/Berlin", 60))).to.equal("cron(30 0 * * ? *)");
+            expect(() => dailyTime("24:00", "UTC")).to.throw(/not a time of day/);
+        });
+    });
+});
