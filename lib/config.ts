@@ -432,29 +432,37 @@ const sectionsSchema = z
             ctx.addIssue({ code: "custom", path: ["alarms", "email"], message: "required when stateful.protect is true: alarms would notify a topic nobody reads" });
         }
         const zone = c.dns.zoneName;
-        const hosts: [string[], string][] = [
+        // Zod runs this even when a section above failed (and skipped its defaults):
+        // every check below looks only at values that parsed.
+        const hosts: [string[], string | undefined][] = [
             [["app", "hostName"], c.app.hostName],
-            [["gitlab", "hostName"], c.gitlab.hostName],
-            [["gitlab", "registryHostName"], c.gitlab.registryHostName],
-            [["gitlab", "sshHostName"], c.gitlab.sshHostName],
+            [["gitlab", "hostName"], c.gitlab?.hostName],
+            [["gitlab", "registryHostName"], c.gitlab?.registryHostName],
+            [["gitlab", "sshHostName"], c.gitlab?.sshHostName],
         ];
         for (const [path, host] of hosts) {
+            if (typeof host !== "string" || typeof zone !== "string") {
+                continue;
+            }
             if (host !== zone && !host.endsWith(`.${zone}`)) {
                 ctx.addIssue({ code: "custom", path, message: `${host} is not inside dns.zoneName ${zone}` });
             }
         }
         const seen = new Map<string, string>();
         for (const [path, host] of hosts) {
+            if (typeof host !== "string") {
+                continue;
+            }
             const other = seen.get(host);
             if (other !== undefined) {
                 ctx.addIssue({ code: "custom", path, message: `${host} is already used by ${other}; every service needs its own host name` });
             }
             seen.set(host, path.join("."));
         }
-        if (c.gitlab.spot && !c.cluster.fargateSpot) {
+        if (c.gitlab?.spot && !c.cluster.fargateSpot) {
             ctx.addIssue({ code: "custom", path: ["gitlab", "spot"], message: "true needs cluster.fargateSpot: true" });
         }
-        if (c.stateful.protect && c.gitlab.backup.retentionDays < 30) {
+        if (c.stateful.protect && typeof c.gitlab?.backup?.retentionDays === "number" && c.gitlab.backup.retentionDays < 30) {
             ctx.addIssue({ code: "custom", path: ["gitlab", "backup", "retentionDays"], message: `${c.gitlab.backup.retentionDays} is below 30, the least a protected stack keeps` });
         }
     });

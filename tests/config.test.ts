@@ -63,6 +63,26 @@ const BAD: readonly BadCase[] = [
     { stack: "dev", why: "ECS Exec switch as a string", patch: (c) => (c["platform:app"].execCommand = "on"), error: /app\.execCommand: expected boolean, got "on"/ },
     { stack: "prod", why: "protected stack whose alarms reach nobody", patch: (c) => delete c["platform:alarms"].email, error: /alarms\.email: required when stateful\.protect is true/ },
     { stack: "prod", why: "bad alarm e-mail", patch: (c) => (c["platform:alarms"].email = "ops-at-example.com"), error: /alarms\.email: "ops-at-example\.com" is not an e-mail address/ },
+    // GitLab
+    { stack: "dev", why: "GitLab below 4 vCPU", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 2048, memory: 8192 }), error: /gitlab\.cpu: 2048 is below GitLab's minimum of 4096 \(4 vCPU\)/ },
+    { stack: "prod", why: "GitLab below 8 GB", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 4096, memory: 6144 }), error: /gitlab\.memory: 6144 is below GitLab's minimum of 8192 MiB/ },
+    { stack: "prod", why: "GitLab memory off the Fargate table", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 8192, memory: 18432 }), error: /gitlab\.memory: 18432 MiB does not pair with cpu 8192/ },
+    { stack: "dev", why: "GitLab database class too small", patch: (c) => (c["platform:gitlab"].database.instanceClass = "db.t4g.small"), error: /gitlab\.database\.instanceClass: "db\.t4g\.small" is too small for GitLab \(it needs at least 400 connections\)/ },
+    { stack: "prod", why: "GitLab on PostgreSQL 16", patch: (c) => (c["platform:gitlab"].database.engineVersion = "16"), error: /gitlab\.database\.engineVersion: "16" is not a supported PostgreSQL major version \(17\)/ },
+    { stack: "prod", why: "SSH allow-list entry that is not a CIDR", patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: ["203.0.113.0/24", "office"] }), error: /gitlab\.ssh\.allowedCidrs\.1: "office" is not an IPv4 CIDR network address/ },
+    { stack: "dev", why: "SSH CIDR with host bits", patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: ["203.0.113.7/24"] }), error: /gitlab\.ssh\.allowedCidrs\.0: "203\.0\.113\.7\/24" is not an IPv4 CIDR network address/ },
+    { stack: "dev", why: "empty SSH allow-list", patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: [] }), error: /gitlab\.ssh\.allowedCidrs: / },
+    { stack: "prod", why: "GitLab host outside the zone", patch: (c) => (c["platform:gitlab"].hostName = "gitlab.example.org"), error: /gitlab\.hostName: gitlab\.example\.org is not inside dns\.zoneName example\.com/ },
+    { stack: "prod", why: "registry host outside the zone", patch: (c) => (c["platform:gitlab"].registryHostName = "registry.example.net"), error: /gitlab\.registryHostName: registry\.example\.net is not inside dns\.zoneName example\.com/ },
+    { stack: "dev", why: "GitLab on the app's host name", patch: (c) => (c["platform:gitlab"].hostName = "app.dev.example.com"), error: /gitlab\.hostName: app\.dev\.example\.com is already used by app\.hostName/ },
+    { stack: "dev", why: "unknown topology", patch: (c) => (c["platform:gitlab"].topology = "cluster"), error: /gitlab\.topology: "cluster" is not a GitLab topology \(single\)/ },
+    { stack: "prod", why: "prod backups kept under 30 days", patch: (c) => (c["platform:gitlab"].backup.retentionDays = 14), error: /gitlab\.backup\.retentionDays: 14 is below 30, the least a protected stack keeps/ },
+    { stack: "dev", why: "backup time not a time", patch: (c) => (c["platform:gitlab"].backup.time = "25:00"), error: /gitlab\.backup\.time: "25:00" is not a time of day \(HH:MM\)/ },
+    { stack: "dev", why: "unknown time zone", patch: (c) => (c["platform:gitlab"].backup.timezone = "Mars/Olympus"), error: /gitlab\.backup\.timezone: "Mars\/Olympus" is not an IANA time zone/ },
+    { stack: "prod", why: "GitLab on Spot without Spot capacity", patch: (c) => (c["platform:gitlab"].spot = true), error: /gitlab\.spot: true needs cluster\.fargateSpot: true/ },
+    { stack: "dev", why: "OIDC issuer over plain HTTP", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "http://login.example.com", clientId: "gitlab", clientSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf" }), error: /gitlab\.oidc\.issuer: "http:\/\/login\.example\.com" is not an https URL/ },
+    { stack: "dev", why: "OIDC secret not a Secrets Manager ARN", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "https://login.example.com", clientId: "gitlab", clientSecretArn: "hunter2" }), error: /gitlab\.oidc\.clientSecretArn: "hunter2" is not a Secrets Manager secret ARN/ },
+    { stack: "prod", why: "missing GitLab section", patch: (c) => delete c["platform:gitlab"], error: /gitlab: expected object, got undefined/ },
 ];
 
 describe("config", () => {
