@@ -234,6 +234,16 @@ describe("hardening: Security Hub controls", () => {
         expect(renderPlan(await stackRun("dev"))).to.include("warning: Pulumi.dev.yaml: alarms.email is unset");
     });
 
+    it("the plan shows the GitLab component with its key inputs", async () => {
+        const plan = renderPlan(await stackRun("prod"));
+        expect(plan).to.match(/^ {2}platform:gitlab:GitLab {2}gitlab$/m);
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab {2}name=platform-prod-gitlab desired=1 minMax=0%\/100% grace=900/);
+        expect(plan).to.match(/aws:ecs\/taskDefinition:TaskDefinition {2}gitlab {2}cpu=8192 memory=16384 disk=100 efs=true/);
+        expect(plan).to.match(/aws:efs\/accessPoint:AccessPoint {2}gitlab-repositories {2}root=\/gitlab posixUser=none/);
+        expect(plan).to.match(/aws:scheduler\/schedule:Schedule {2}gitlab-backup {2}schedule=cron\(30 2 \* \* \? \*\) UTC launch=FARGATE/);
+        expect(plan).to.include("GitLab (single): one 8 vCPU / 16 GB Omnibus task, replaced stop-first (0 %/100 %), no autoscaling; https://gitlab.example.com");
+    });
+
     it("ECS Exec is a switch: off in prod (no agent volumes, no SSM grants), on in dev", async () => {
         const hasExec = (run: StackRun) => {
             const policy = JSON.parse(named(run, "aws:iam/rolePolicy:RolePolicy", "app-task-policy").inputs.policy);

@@ -30,17 +30,26 @@ const KEY_INPUTS: Record<string, Picker> = {
     "aws:rds/instance:Instance": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, class: i.instanceClass, multiAz: i.multiAz, backups: i.backupRetentionPeriod, deletionProtection: i.deletionProtection, encrypted: i.storageEncrypted, monitoring: i.monitoringInterval }),
     "aws:ecs/cluster:Cluster": (i) => ({ settings: (i.settings ?? []).map((s: any) => `${s.name}=${s.value}`).join(",") }),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": (i) => ({ providers: (i.capacityProviders ?? []).join(",") }),
-    "aws:lb/loadBalancer:LoadBalancer": (i) => ({ dropInvalidHeaders: i.dropInvalidHeaderFields, desync: i.desyncMitigationMode, deletionProtection: i.enableDeletionProtection }),
+    "aws:lb/loadBalancer:LoadBalancer": (i) => ({ type: i.loadBalancerType, dropInvalidHeaders: i.dropInvalidHeaderFields, desync: i.desyncMitigationMode, deletionProtection: i.enableDeletionProtection }),
     "aws:lb/listener:Listener": (i) => ({ port: i.port, protocol: i.protocol, ssl: i.sslPolicy, default: i.defaultActions?.[0]?.type }),
     "aws:lb/listenerRule:ListenerRule": (i) => ({ host: i.conditions?.[0]?.hostHeader?.values?.join(","), priority: i.priority }),
     "aws:lb/targetGroup:TargetGroup": (i) => ({ port: i.port, health: `${i.healthCheck?.path} every ${i.healthCheck?.interval}s x${i.healthCheck?.healthyThreshold}`, deregistration: i.deregistrationDelay }),
-    "aws:ecs/taskDefinition:TaskDefinition": (i) => ({ cpu: i.cpu, memory: i.memory, arch: i.runtimePlatform?.cpuArchitecture, containers: (JSON.parse(i.containerDefinitions) as any[]).map((c) => `${c.name}${c.essential ? "" : "(init)"}`).join(",") }),
-    "aws:ecs/service:Service": (i) => ({ name: i.name, desired: i.desiredCount, strategy: i.deploymentConfiguration?.strategy, capacity: i.capacityProviderStrategies?.[0]?.capacityProvider, publicIp: i.networkConfiguration?.assignPublicIp, exec: i.enableExecuteCommand }),
+    "aws:ecs/taskDefinition:TaskDefinition": (i) => ({ cpu: i.cpu, memory: i.memory, disk: i.ephemeralStorage?.sizeInGib, efs: i.volumes?.some((v: any) => v.efsVolumeConfiguration) || undefined, arch: i.runtimePlatform?.cpuArchitecture, containers: (JSON.parse(i.containerDefinitions) as any[]).map((c) => `${c.name}${c.essential ? "" : "(init)"}`).join(",") }),
+    "aws:ecs/service:Service": (i) => ({ name: i.name, desired: i.desiredCount, minMax: `${i.deploymentMinimumHealthyPercent}%/${i.deploymentMaximumPercent}%`, grace: i.healthCheckGracePeriodSeconds, strategy: i.deploymentConfiguration?.strategy, capacity: i.capacityProviderStrategies?.[0]?.capacityProvider, publicIp: i.networkConfiguration?.assignPublicIp, exec: i.enableExecuteCommand }),
     "aws:appautoscaling/target:Target": (i) => ({ min: i.minCapacity, max: i.maxCapacity }),
     "aws:appautoscaling/policy:Policy": (i) => ({ metric: i.targetTrackingScalingPolicyConfiguration?.predefinedMetricSpecification?.predefinedMetricType, target: i.targetTrackingScalingPolicyConfiguration?.targetValue }),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => ({ threshold: i.threshold }),
     "aws:s3/bucketVersioning:BucketVersioning": (i) => ({ status: i.versioningConfiguration?.status }),
-    "aws:acm/certificate:Certificate": (i) => ({ domain: i.domainName, validation: i.validationMethod }),
+    "aws:acm/certificate:Certificate": (i) => ({ domain: i.domainName, names: (i.subjectAlternativeNames ?? []).join(","), validation: i.validationMethod }),
+    "aws:efs/fileSystem:FileSystem": (i) => ({ encrypted: i.encrypted, throughput: i.throughputMode }),
+    "aws:efs/accessPoint:AccessPoint": (i) => ({ root: i.rootDirectory?.path, posixUser: i.posixUser ? "forced" : "none" }),
+    "aws:efs/backupPolicy:BackupPolicy": (i) => ({ automatic: i.backupPolicy?.status }),
+    "aws:backup/plan:Plan": (i) => ({ schedule: `${i.rules?.[0]?.schedule} ${i.rules?.[0]?.scheduleExpressionTimezone ?? ""}`.trim(), keepDays: i.rules?.[0]?.lifecycle?.deleteAfter }),
+    "aws:scheduler/schedule:Schedule": (i) => ({ schedule: `${i.scheduleExpression} ${i.scheduleExpressionTimezone ?? ""}`.trim(), launch: i.target?.ecsParameters?.launchType }),
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": (i) => ({ name: i.name }),
+    "aws:rds/parameterGroup:ParameterGroup": (i) => ({ family: i.family, set: (i.parameters ?? []).map((p: any) => `${p.name}=${p.value}`).join(",") }),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (i) => ({ ownership: i.rule?.objectOwnership }),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (i) => ({ expireDays: i.rules?.[0]?.expiration?.days }),
 };
 
 function describe(r: Resource): string {
@@ -86,6 +95,13 @@ export function renderPlan(run: StackRun): string {
         `App rollout floor (config-bound): ${floor} s = ${SERVICE_HEALTH.intervalSeconds} s × ${SERVICE_HEALTH.healthyThreshold} healthy + ${SERVICE_HEALTH.deregistrationDelaySeconds} s deregistration` +
             (cfg.app.deployment.strategy === "ROLLING" ? "" : ` + bake (${cfg.app.deployment.strategy})`) +
             `; AWS defaults: ${defaults} s`,
+    );
+    const g = cfg.gitlab;
+    lines.push(
+        "",
+        `GitLab (${g.topology}): one ${g.cpu / 1024} vCPU / ${g.memory / 1024} GB Omnibus task${g.spot ? " on Spot" : ""}, replaced stop-first (0 %/100 %), no autoscaling; ` +
+            `https://${g.hostName}, registry https://${g.registryHostName}, git@${g.sshHostName} (SSH from ${g.ssh.allowedCidrs.join(", ")}); ` +
+            `database ${g.database.instanceClass}${g.database.multiAz ? " Multi-AZ" : ""}; gitlab-backup daily at ${g.backup.time} ${g.backup.timezone}, kept ${g.backup.retentionDays} days`,
     );
     lines.push("", "Stack outputs:");
     for (const [k, v] of Object.entries(run.outputs)) {

@@ -21,6 +21,9 @@ export const GITLAB_HEALTH = { intervalSeconds: 15, timeoutSeconds: 5, healthyTh
 /** Seconds ECS ignores failing load-balancer checks after a task starts: a first boot seeds the database. */
 export const GITLAB_GRACE_SECONDS = 900;
 
+/** The backup task's size: Rails for the rake task, a local Redis and pg_dump; no web or Sidekiq. */
+export const BACKUP_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
+
 /** The target group's readiness path (answers the VPC only: monitoring_whitelist). */
 export const READINESS_PATH = "/-/readiness";
 
@@ -360,6 +363,8 @@ export class GitLab extends pulumi.ComponentResource {
             `${name}-backup`,
             {
                 ...taskBase,
+                cpu: String(BACKUP_TASK_SIZE.cpu),
+                memory: String(BACKUP_TASK_SIZE.memory),
                 family: physicalName(a.naming, `${name}-backup`),
                 executionRoleArn: backupRoles.executionRole.arn,
                 taskRoleArn: backupRoles.taskRole.arn,
