@@ -99,18 +99,23 @@ const loadBalancer = new PublicLoadBalancer("public", {
     naming,
 }, withAws);
 
-const appDb = new Database("app-db", {
-    // RDS identifiers are at most 63 characters.
-    identifier: physicalName(naming, "app", 63),
+// What both databases share: isolated subnets, protection, logs, alarms.
+const databaseDefaults = {
     vpcId: network.vpcId,
     subnetIds: network.isolatedSubnetIds,
-    ...cfg.database,
     protect: cfg.stateful.protect,
     logRetentionDays: cfg.logs.retentionDays,
     accountId: account.accountId,
     region: cfg.region,
     alarmTopicArn: alerts.topicArn,
     naming,
+};
+
+const appDb = new Database("app-db", {
+    ...databaseDefaults,
+    // RDS identifiers are at most 63 characters.
+    identifier: physicalName(naming, "app", 63),
+    ...cfg.database,
 }, withAws);
 
 const app = new DjangoService("app", {
@@ -148,9 +153,8 @@ const app = new DjangoService("app", {
 
 const gitlabCfg = cfg.gitlab;
 const gitlabDb = new Database("gitlab-db", {
+    ...databaseDefaults,
     identifier: physicalName(naming, "gitlab", 63),
-    vpcId: network.vpcId,
-    subnetIds: network.isolatedSubnetIds,
     ...gitlabCfg.database,
     // GitLab's own instance: its connection demand and blast radius stay off the app's.
     databaseName: "gitlabhq_production",
@@ -165,12 +169,6 @@ const gitlabDb = new Database("gitlab-db", {
         // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
         { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
     ],
-    protect: cfg.stateful.protect,
-    logRetentionDays: cfg.logs.retentionDays,
-    accountId: account.accountId,
-    region: cfg.region,
-    alarmTopicArn: alerts.topicArn,
-    naming,
 }, withAws);
 
 const gitlab = new GitLab("gitlab", {

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { serviceAlarms } from "../lib/alarms";
 import { serviceAutoscaling } from "../lib/autoscaling";
 import { AccessLogTarget, secureBucket } from "../lib/bucket";
+import { fargateServiceBase } from "../lib/ecsService";
 import { taskRoles } from "../lib/ecsTask";
 import { serviceRole } from "../lib/iam";
 import { logGroup } from "../lib/logs";
@@ -384,13 +385,7 @@ export class DjangoService extends pulumi.ComponentResource {
                 cluster: a.clusterArn,
                 taskDefinition: taskDefinition.arn,
                 desiredCount: a.desiredCount,
-                platformVersion: "LATEST",
-                capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
-                // AWS and the provider accept a changed capacity provider strategy (app.spot)
-                // only with a forced new deployment. The flag rides on every service update,
-                // so any change to the service rolls its tasks; that is what an update means here.
-                forceNewDeployment: true,
-                networkConfiguration: { subnets: a.subnetIds, securityGroups: [sg.id], assignPublicIp: false },
+                ...fargateServiceBase({ spot: a.spot, subnetIds: a.subnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), execCommand: a.execCommand }),
                 loadBalancers: [
                     {
                         containerName: WEB,
@@ -406,7 +401,6 @@ export class DjangoService extends pulumi.ComponentResource {
                 healthCheckGracePeriodSeconds: 120,
                 deploymentMinimumHealthyPercent: 100,
                 deploymentMaximumPercent: 200,
-                deploymentCircuitBreaker: { enable: true, rollback: true },
                 deploymentConfiguration: {
                     strategy: strategy.strategy,
                     ...(twoGroups ? { bakeTimeInMinutes: String(strategy.bakeTimeMinutes) } : {}),
@@ -414,12 +408,6 @@ export class DjangoService extends pulumi.ComponentResource {
                         ? { canaryConfiguration: { canaryPercent: strategy.canaryPercent, canaryBakeTimeInMinutes: String(strategy.canaryBakeTimeMinutes) } }
                         : {}),
                 },
-                alarms: { alarmNames: alarms.deploymentAlarms.map((x) => x.name), enable: true, rollback: true },
-                enableExecuteCommand: a.execCommand,
-                propagateTags: "SERVICE",
-                enableEcsManagedTags: true,
-                // `pulumi up` reports a failed rollout instead of returning while it runs.
-                waitForSteadyState: true,
             },
             {
                 ...parent,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { fileSystemAlarm, serviceAlarms } from "../../lib/alarms";
 import { backupPlan, DailyTime } from "../../lib/backupPlan";
 import { AccessLogTarget } from "../../lib/bucket";
+import { fargateServiceBase } from "../../lib/ecsService";
 import { taskRoles } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
 import { logGroup } from "../../lib/logs";
@@ -504,11 +505,7 @@ export class GitLab extends pulumi.ComponentResource {
                 // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
                 deploymentMinimumHealthyPercent: 0,
                 deploymentMaximumPercent: 100,
-                platformVersion: "LATEST",
-                capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
-                // As for the app: a changed capacity provider (gitlab.spot) needs a forced deployment.
-                forceNewDeployment: true,
-                networkConfiguration: { subnets: a.privateSubnetIds, securityGroups: [sg.id], assignPublicIp: false },
+                ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), execCommand: a.execCommand }),
                 loadBalancers: [
                     { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: web.arn },
                     { containerName: CONTAINER, containerPort: GITLAB_PORTS.registry, targetGroupArn: registry.arn },
@@ -516,12 +513,6 @@ export class GitLab extends pulumi.ComponentResource {
                 ],
                 serviceRegistries: { registryArn: discovery.arn },
                 healthCheckGracePeriodSeconds: GITLAB_GRACE_SECONDS,
-                deploymentCircuitBreaker: { enable: true, rollback: true },
-                alarms: { alarmNames: alarms.deploymentAlarms.map((x) => x.name), enable: true, rollback: true },
-                enableExecuteCommand: a.execCommand,
-                propagateTags: "SERVICE",
-                enableEcsManagedTags: true,
-                waitForSteadyState: true,
             },
             {
                 ...parent,

@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** What every Fargate service of this program sets the same way. */
+export interface FargateServiceBaseArgs {
+    /** FARGATE_SPOT instead of FARGATE. */
+    readonly spot: boolean;
+    /** Private subnets; tasks never get a public IP. */
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly securityGroupId: pulumi.Input<string>;
+    /** Alarms that roll a deployment back. */
+    readonly deploymentAlarmNames: pulumi.Input<string>[];
+    readonly execCommand: boolean;
+}
+
+/**
+ * The `aws.ecs.Service` inputs the services share: latest platform, Spot or
+ * not, private networking, circuit breaker and alarm rollback, tags
+ * propagated, and a `pulumi up` that waits for the rollout.
+ */
+export function fargateServiceBase(a: FargateServiceBaseArgs) {
+    return {
+        platformVersion: "LATEST",
+        capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
+        // AWS and the provider accept a changed capacity provider strategy (spot on or off)
+        // only with a forced new deployment. The flag rides on every service update,
+        // so any change to the service rolls its tasks; that is what an update means here.
+        forceNewDeployment: true,
+        networkConfiguration: { subnets: a.subnetIds, securityGroups: [a.securityGroupId], assignPublicIp: false },
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        alarms: { alarmNames: a.deploymentAlarmNames, enable: true, rollback: true },
+        enableExecuteCommand: a.execCommand,
+        propagateTags: "SERVICE",
+        enableEcsManagedTags: true,
+        // `pulumi up` reports a failed rollout instead of returning while it runs.
+        waitForSteadyState: true,
+    };
+}
