@@ -94,7 +94,9 @@ const loadBalancer = new PublicLoadBalancer("public", {
     accountId: account.accountId,
     protect: cfg.stateful.protect,
     region: cfg.region,
-    waf: cfg.loadBalancer.waf.enabled ? { rateLimitPer5Minutes: cfg.loadBalancer.waf.rateLimitPer5Minutes } : undefined,
+    waf: cfg.loadBalancer.waf.enabled
+        ? { rateLimitPer5Minutes: cfg.loadBalancer.waf.rateLimitPer5Minutes, exemptHostNames: [cfg.gitlab.hostName, cfg.gitlab.registryHostName] }
+        : undefined,
     logRetentionDays: cfg.logs.retentionDays,
     naming,
 }, withAws);

@@ -385,7 +385,7 @@ export class DjangoService extends pulumi.ComponentResource {
                 cluster: a.clusterArn,
                 taskDefinition: taskDefinition.arn,
                 desiredCount: a.desiredCount,
-                ...fargateServiceBase({ spot: a.spot, subnetIds: a.subnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), execCommand: a.execCommand }),
+                ...fargateServiceBase({ spot: a.spot, subnetIds: a.subnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), rollback: true, execCommand: a.execCommand }),
                 loadBalancers: [
                     {
                         containerName: WEB,

@@ -44,6 +44,23 @@ export function albLogDeliveryPrincipal(region: string): { AWS: string } | { Ser
 /** AWS managed rule groups on the ALB: OWASP-style common rules, known bad inputs, IP reputation. */
 export const WAF_MANAGED_RULE_GROUPS = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"] as const;
 
+/** A WAF scope-down statement matching every request whose Host is none of `hosts`; undefined when there are none. */
+export function exemptScopeDown(hosts: readonly string[]) {
+    const isHost = (host: string) => ({
+        byteMatchStatement: {
+            fieldToMatch: { singleHeader: { name: "host" } },
+            positionalConstraint: "EXACTLY",
+            searchString: host,
+            textTransformations: [{ priority: 0, type: "LOWERCASE" }],
+        },
+    });
+    if (hosts.length === 0) {
+        return undefined;
+    }
+    // WAF's OR takes at least two statements.
+    return { notStatement: { statement: hosts.length === 1 ? isHost(hosts[0]) : { orStatement: { statements: hosts.map(isHost) } } } };
+}
+
 /** TLS 1.3 with TLS 1.2 fallback for older clients; no TLS 1.0/1.1, no CBC suites. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
@@ -71,8 +88,14 @@ export interface PublicLoadBalancerArgs {
     readonly protect: boolean;
     /** The region: it decides who may write access logs (see ELB_LOG_ACCOUNTS). */
     readonly region: string;
-    /** AWS WAF web ACL on the ALB; undefined: none. */
-    readonly waf?: { readonly rateLimitPer5Minutes: number };
+    /**
+     * AWS WAF web ACL on the ALB; undefined: none. `exemptHostNames` are
+     * left out of the common rule set and the rate limit (GitLab and its
+     * registry: CI runners poll, and merge requests, snippets and pushes carry
+     * bodies those rules block); the IP reputation and known-bad-input rules
+     * still cover them.
+     */
+    readonly waf?: { readonly rateLimitPer5Minutes: number; readonly exemptHostNames?: readonly string[] };
     /** Retention of the WAF log group. */
     readonly logRetentionDays: number;
     readonly naming: Naming;
@@ -139,7 +162,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
         );
 
         if (a.waf) {
-            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.logRetentionDays, a.naming);
+            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.waf.exemptHostNames ?? [], a.logRetentionDays, a.naming);
         }
 
         const https = new aws.lb.Listener(
@@ -194,8 +217,9 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
      * A regional web ACL on the ALB: AWS managed rule groups and a per-IP rate
      * limit that blocks, with every request WAF blocks or counts logged.
      */
-    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, retentionDays: number, naming: Naming): void {
+    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, exempt: readonly string[], retentionDays: number, naming: Naming): void {
         const parent = { parent: this };
+        const scopeDown = exemptScopeDown(exempt);
         const aclName = physicalName(naming, name, 128);
         const visibility = (metric: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${aclName}-${metric}` });
         const acl = new aws.wafv2.WebAcl(
@@ -216,7 +240,9 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
                                 name: group,
                                 // The common rule set blocks request bodies over 8 KB; git over HTTPS and
                                 // uploads send larger ones, and the apps bound their own body sizes.
-                                ...(group === "AWSManagedRulesCommonRuleSet" ? { ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }] } : {}),
+                                ...(group === "AWSManagedRulesCommonRuleSet"
+                                    ? { ruleActionOverrides: [{ name: "SizeRestrictions_BODY", actionToUse: { count: {} } }], ...(scopeDown ? { scopeDownStatement: scopeDown } : {}) }
+                                    : {}),
                             },
                         },
                         visibilityConfig: visibility(group),
@@ -225,7 +251,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
                         name: "rate-limit-per-ip",
                         priority: 1,
                         action: { block: {} },
-                        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP", evaluationWindowSec: 300 } },
+                        statement: { rateBasedStatement: { limit: rateLimit, aggregateKeyType: "IP", evaluationWindowSec: 300, ...(scopeDown ? { scopeDownStatement: scopeDown } : {}) } },
                         visibilityConfig: visibility("rate-limit"),
                     },
                 ],

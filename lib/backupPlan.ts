@@ -20,7 +20,6 @@ export interface BackupPlanArgs {
     readonly retentionDays: number;
     /** Refuse to destroy a vault that still holds recovery points (prod). */
     readonly protect: boolean;
-    readonly accountId: pulumi.Input<string>;
     readonly naming: Naming;
 }
 
@@ -88,7 +87,9 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
         // AWS Backup lists the selection's resources by tag API before a job; it has no resource-level form.
         { sid: "ListResources", actions: ["tag:GetResources"], resources: ["*"] },
     ];
-    const role = serviceRole(`${name}-backup`, { service: "backup.amazonaws.com", sourceAccount: args.accountId, naming: args.naming, statements }, opts);
+    // No source-account condition: AWS documents the AWS Backup role's trust policy without one,
+    // and a condition the service does not send would make every job fail to assume the role.
+    const role = serviceRole(`${name}-backup`, { service: "backup.amazonaws.com", naming: args.naming, statements }, opts);
     new aws.backup.Selection(`${name}-selection`, { name: physicalName(args.naming, name, 50), planId: plan.id, iamRoleArn: role.arn, resources: args.resourceArns }, opts);
     return { vault, plan };
 }

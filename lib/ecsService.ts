@@ -7,14 +7,16 @@ export interface FargateServiceBaseArgs {
     /** Private subnets; tasks never get a public IP. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
-    /** Alarms that roll a deployment back. */
+    /** Alarms that roll a deployment back; none: alarms only notify. */
     readonly deploymentAlarmNames: pulumi.Input<string>[];
+    /** Roll a failed deployment back to the previous task definition. */
+    readonly rollback: boolean;
     readonly execCommand: boolean;
 }
 
 /**
  * The `aws.ecs.Service` inputs the services share: latest platform, Spot or
- * not, private networking, circuit breaker and alarm rollback, tags
+ * not, private networking, circuit breaker (and alarm) rollback, tags
  * propagated, and a `pulumi up` that waits for the rollout.
  */
 export function fargateServiceBase(a: FargateServiceBaseArgs) {
@@ -26,8 +28,8 @@ export function fargateServiceBase(a: FargateServiceBaseArgs) {
         // so any change to the service rolls its tasks; that is what an update means here.
         forceNewDeployment: true,
         networkConfiguration: { subnets: a.subnetIds, securityGroups: [a.securityGroupId], assignPublicIp: false },
-        deploymentCircuitBreaker: { enable: true, rollback: true },
-        alarms: { alarmNames: a.deploymentAlarmNames, enable: true, rollback: true },
+        deploymentCircuitBreaker: { enable: true, rollback: a.rollback },
+        ...(a.deploymentAlarmNames.length > 0 ? { alarms: { alarmNames: a.deploymentAlarmNames, enable: true, rollback: a.rollback } } : {}),
         enableExecuteCommand: a.execCommand,
         propagateTags: "SERVICE",
         enableEcsManagedTags: true,

@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
 import { RDS_CA } from "../components/database";
+import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
 import { configEnvNames, omnibusSettings, pumaWorkers, RDS_CA_BUNDLE, renderOmnibusConfig, sidekiqConcurrency } from "../components/gitlab/omnibusConfig";
 import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { rubyLiteral, sym } from "../components/gitlab/ruby";
@@ -102,6 +103,18 @@ describe("GitLab (single topology)", () => {
                 expect(scaled).to.deep.equal([]);
                 expect(inComponent(run, "aws:appautoscaling/policy:Policy", "gitlab")).to.deep.equal([]);
                 expect(svc.inputs.capacityProviderStrategies[0].capacityProvider).to.equal(stack === "dev" ? "FARGATE_SPOT" : "FARGATE");
+            });
+
+            it("never rolls GitLab back onto a schema its new version migrated, and no alarm gates its rollout", async () => {
+                const run = await stackRun(stack);
+                const svc = named(run, T.service, "gitlab");
+                expect(svc.inputs.deploymentCircuitBreaker).to.deep.equal({ enable: true, rollback: false });
+                // A fresh task is unhealthy for minutes by design; an alarm on that would fail every deployment.
+                expect(svc.inputs.alarms).to.equal(undefined);
+                // The app keeps both.
+                const app = named(run, T.service, "app");
+                expect(app.inputs.deploymentCircuitBreaker.rollback).to.equal(true);
+                expect(app.inputs.alarms.rollback).to.equal(true);
             });
 
             it("sizes the task at 4 vCPU / 8 GB or more, with the image's health check and a long grace", async () => {
@@ -385,6 +398,7 @@ describe("GitLab (single topology)", () => {
                 expect(alarms.map((a) => a.name).sort()).to.deep.equal([
                     "gitlab-5xx-rate",
                     "gitlab-backup-failed",
+                    "gitlab-backup-missing",
                     "gitlab-cpu",
                     "gitlab-memory",
                     "gitlab-repositories-io-limit",
@@ -394,6 +408,13 @@ describe("GitLab (single topology)", () => {
                     expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);
                 }
                 expect(named(run, T.alarm, "gitlab-repositories-io-limit").inputs.dimensions).to.deep.equal({ FileSystemId: run.outputs.gitlabFileSystemId });
+                // A day without a success line alarms, whatever kept the backup from printing one.
+                const missing = named(run, T.alarm, "gitlab-backup-missing");
+                expect(missing.inputs).to.include({ comparisonOperator: "LessThanThreshold", threshold: 1, treatMissingData: "breaching" });
+                expect(missing.inputs.period * missing.inputs.evaluationPeriods).to.be.within(24 * 3600, 30 * 3600);
+                const filter = named(run, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "gitlab-backup-succeeded");
+                expect(filter.inputs.pattern).to.equal(`"${BACKUP_LOG_LINES.succeeded}"`);
+                expect(missing.inputs.metricName).to.equal(filter.inputs.metricTransformation.name);
             });
 
             it("exports the GitLab URLs, SSH host, log groups and file system", async () => {

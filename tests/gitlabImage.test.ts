@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
+import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { readStackConfig, ROOT, STACKS } from "./harness";
 
@@ -237,7 +238,8 @@ describe("GitLab image", () => {
             expect(skip).not.to.include("repositories");
             expect(create).to.have.length(4);
             expect(stop.slice(1)).to.deep.equal(["stop"]);
-            expect(r.stdout).to.include("platform-backup: succeeded");
+            // The line the "no success in 26 hours" alarm counts.
+            expect(r.stdout.split("\n")).to.include(BACKUP_LOG_LINES.succeeded);
         });
 
         it("passes a failure on, printing the line the CloudWatch metric filter in gitlab.ts counts", () => {
@@ -245,11 +247,9 @@ describe("GitLab image", () => {
             expect(r.status).to.equal(3);
             expect(r.stderr.split("\n")).to.include("platform-backup: failed with status 3");
             expect(calls.map((c) => c.join(" "))).to.include("gitlab-ctl stop");
-            // No exported constant: read the filter's quoted phrase from the source.
-            const source = fs.readFileSync(path.join(ROOT, "components/gitlab/gitlab.ts"), "utf8");
-            const [, phrase] = /-backup-failed`,\s*\{[^}]*?pattern:\s*'"([^"]+)"'/.exec(source) ?? [];
-            expect(phrase, "metric filter pattern in gitlab.ts").to.be.a("string");
+            const phrase = BACKUP_LOG_LINES.failed;
             expect(r.stderr).to.include(phrase);
+            expect(r.stdout + r.stderr, "a failure is not counted as a success").not.to.include(BACKUP_LOG_LINES.succeeded);
             const ok = backup(0).r;
             expect(ok.stdout + ok.stderr, "a success is not counted").not.to.include(phrase);
         });

@@ -161,7 +161,24 @@ describe("hardening: Security Hub controls", () => {
         const groups = acl.inputs.rules.filter((r: any) => r.statement.managedRuleGroupStatement).map((r: any) => r.statement.managedRuleGroupStatement.name);
         expect(groups).to.deep.equal([...WAF_MANAGED_RULE_GROUPS]);
         const rate = acl.inputs.rules.find((r: any) => r.statement.rateBasedStatement);
-        expect(rate.statement.rateBasedStatement).to.deep.equal({ limit: 2000, aggregateKeyType: "IP", evaluationWindowSec: 300 });
+        const notGitLab = {
+            notStatement: {
+                statement: {
+                    orStatement: {
+                        statements: ["gitlab.example.com", "registry.gitlab.example.com"].map((host) => ({
+                            byteMatchStatement: { fieldToMatch: { singleHeader: { name: "host" } }, positionalConstraint: "EXACTLY", searchString: host, textTransformations: [{ priority: 0, type: "LOWERCASE" }] },
+                        })),
+                    },
+                },
+            },
+        };
+        // GitLab's hosts are out of the rate limit and the common rule set (runners poll; MRs, pushes
+        // and snippets carry bodies those rules block); IP reputation and known bad inputs still apply.
+        expect(rate.statement.rateBasedStatement).to.deep.equal({ limit: 2000, aggregateKeyType: "IP", evaluationWindowSec: 300, scopeDownStatement: notGitLab });
+        const managed = (n: string) => acl.inputs.rules.find((r: any) => r.statement.managedRuleGroupStatement?.name === n).statement.managedRuleGroupStatement;
+        expect(managed("AWSManagedRulesCommonRuleSet").scopeDownStatement).to.deep.equal(notGitLab);
+        expect(managed("AWSManagedRulesKnownBadInputsRuleSet").scopeDownStatement).to.equal(undefined);
+        expect(managed("AWSManagedRulesAmazonIpReputationList").scopeDownStatement).to.equal(undefined);
         expect(rate.action).to.deep.equal({ block: {} });
         expect(new Set(acl.inputs.rules.map((r: any) => r.priority)).size).to.equal(acl.inputs.rules.length);
         const [assoc] = ofType(prod, "aws:wafv2/webAclAssociation:WebAclAssociation");

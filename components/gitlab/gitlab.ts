@@ -25,6 +25,11 @@ export const GITLAB_GRACE_SECONDS = 900;
 /** The backup task's size: Rails for the rake task, a local Redis and pg_dump; no web or Sidekiq. */
 export const BACKUP_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
 
+/** What gitlab/backup.sh prints at the end of a run; metric filters count them. */
+export const BACKUP_LOG_LINES = { succeeded: "platform-backup: succeeded", failed: "platform-backup: failed" } as const;
+
+const BACKUP_METRIC_NAMESPACE = "Platform/GitLab";
+
 /** The target group's readiness path (answers the VPC only: monitoring_whitelist). */
 export const READINESS_PATH = "/-/readiness";
 
@@ -188,7 +193,6 @@ export class GitLab extends pulumi.ComponentResource {
                 schedule: a.backup.fileSystemTime,
                 retentionDays: a.backup.retentionDays,
                 protect: a.protectData,
-                accountId: a.accountId,
                 naming: a.naming,
             },
             parent,
@@ -399,32 +403,42 @@ export class GitLab extends pulumi.ComponentResource {
             },
             { ...parent, dependsOn: backupRules },
         );
-        // backup.sh prints this line when gitlab-backup fails.
-        const failures = new aws.cloudwatch.LogMetricFilter(
-            `${name}-backup-failed`,
-            {
-                logGroupName: backupLogs.name,
-                pattern: '"platform-backup: failed"',
-                metricTransformation: { name: `${physical}-backup-failed`, namespace: "Platform/GitLab", value: "1", unit: "Count" },
-            },
-            parent,
-        );
-        new aws.cloudwatch.MetricAlarm(
-            `${name}-backup-failed`,
-            {
-                alarmDescription: `${name}: the daily gitlab-backup failed (see ${physical} backup logs)`,
-                namespace: "Platform/GitLab",
-                metricName: failures.metricTransformation.name,
-                statistic: "Sum",
-                period: 3600,
-                evaluationPeriods: 1,
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                threshold: 1,
-                treatMissingData: "notBreaching",
-                alarmActions: [a.alarms.topicArn],
-            },
-            parent,
-        );
+        // backup.sh prints these lines. A failure alarms at once; a day without success
+        // alarms too, which covers what prints nothing: a failed reconfigure, a task that
+        // never started (scheduler, image, secrets) or was killed.
+        const backupMetric = (suffix: string, line: string) =>
+            new aws.cloudwatch.LogMetricFilter(
+                `${name}-backup-${suffix}`,
+                {
+                    logGroupName: backupLogs.name,
+                    pattern: `"${line}"`,
+                    metricTransformation: { name: `${physical}-backup-${suffix}`, namespace: BACKUP_METRIC_NAMESPACE, value: "1", unit: "Count" },
+                },
+                parent,
+            ).metricTransformation.name;
+        const backupAlarm = (suffix: string, metricName: pulumi.Input<string>, alarm: Pick<aws.cloudwatch.MetricAlarmArgs, "alarmDescription" | "comparisonOperator" | "threshold" | "period" | "evaluationPeriods" | "treatMissingData">) =>
+            new aws.cloudwatch.MetricAlarm(
+                `${name}-backup-${suffix}`,
+                { ...alarm, namespace: BACKUP_METRIC_NAMESPACE, metricName, statistic: "Sum", alarmActions: [a.alarms.topicArn] },
+                parent,
+            );
+        backupAlarm("failed", backupMetric("failed", BACKUP_LOG_LINES.failed), {
+            alarmDescription: `${name}: the daily gitlab-backup failed (see ${physical} backup logs)`,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
+            period: 3600,
+            evaluationPeriods: 1,
+            treatMissingData: "notBreaching",
+        });
+        backupAlarm("missing", backupMetric("succeeded", BACKUP_LOG_LINES.succeeded), {
+            alarmDescription: `${name}: no successful gitlab-backup in 26 hours`,
+            comparisonOperator: "LessThanThreshold",
+            threshold: 1,
+            period: 3600,
+            evaluationPeriods: 26,
+            // An hour without a success line is an hour without a backup.
+            treatMissingData: "breaching",
+        });
 
         // --- entry: host rules on the shared ALB, SSH through an NLB
         const targetGroup = (suffix: string, healthPath: string, matcher: string) =>
@@ -478,7 +492,7 @@ export class GitLab extends pulumi.ComponentResource {
         );
 
         // --- alarms
-        const alarms = serviceAlarms(
+        serviceAlarms(
             name,
             {
                 topicArn: a.alarms.topicArn,
@@ -505,7 +519,12 @@ export class GitLab extends pulumi.ComponentResource {
                 // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
                 deploymentMinimumHealthyPercent: 0,
                 deploymentMaximumPercent: 100,
-                ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), execCommand: a.execCommand }),
+                // No rollback, by circuit breaker or alarm: a new GitLab version migrates the
+                // database as it starts, and the old version on a migrated schema is not
+                // supported. A failed deployment stops and alarms; the fix is a new `pulumi up`
+                // (or a restore). The alarms notify only: during the several minutes a fresh
+                // task spends in reconfigure, its one target is unhealthy by design.
+                ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
                 loadBalancers: [
                     { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: web.arn },
                     { containerName: CONTAINER, containerPort: GITLAB_PORTS.registry, targetGroupArn: registry.arn },
