@@ -33,6 +33,8 @@ const withAws = { providers: { aws: provider } };
 // Each image is named after its own folder's last commit: a commit that
 // touches only app/ leaves the GitLab image (and its service) alone.
 const arch = archOf(cfg.images.platform);
+// The tasks run on the platform their images are built for.
+const cpuArchitecture = arch === "arm64" ? "ARM64" : "X86_64";
 const appSource = imageSource("app", arch, realGit);
 const gitlabSource = imageSource("gitlab", arch, realGit);
 
@@ -132,7 +134,7 @@ const app = new DjangoService("app", {
     repositoryArn: appImage.repositoryArn,
     cpu: cfg.app.cpu,
     memory: cfg.app.memory,
-    cpuArchitecture: cfg.images.platform === "linux/arm64" ? "ARM64" : "X86_64",
+    cpuArchitecture,
     port: cfg.app.port,
     healthCheckPath: cfg.app.healthCheckPath,
     desiredCount: cfg.app.desiredCount,
@@ -192,7 +194,7 @@ const gitlab = new GitLab("gitlab", {
     cpu: gitlabCfg.cpu,
     memory: gitlabCfg.memory,
     ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
-    cpuArchitecture: cfg.images.platform === "linux/arm64" ? "ARM64" : "X86_64",
+    cpuArchitecture,
     spot: gitlabCfg.spot,
     execCommand: gitlabCfg.execCommand,
     database: { address: gitlabDb.address, port: gitlabDb.port, name: gitlabDb.databaseName, username: "gitlab", secretArn: gitlabDb.secretArn, securityGroupId: gitlabDb.securityGroupId },

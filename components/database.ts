@@ -201,6 +201,17 @@ export class Database extends pulumi.ComponentResource {
     }
 }
 
+/** What a service needs to reach one of these databases. */
+export interface DatabaseClientArgs {
+    readonly address: pulumi.Input<string>;
+    readonly port: pulumi.Input<number>;
+    readonly name: string;
+    /** The credentials secret (JSON: username, password, ...). */
+    readonly secretArn: pulumi.Input<string>;
+    /** The database's security group; the service opens it to its own tasks. */
+    readonly securityGroupId: pulumi.Input<string>;
+}
+
 /** Opens PostgreSQL on `databaseSecurityGroupId` to one client security group. */
 export function allowDatabaseClient(
     name: string,

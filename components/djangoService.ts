@@ -5,14 +5,14 @@ import { serviceAlarms } from "../lib/alarms";
 import { serviceAutoscaling } from "../lib/autoscaling";
 import { AccessLogTarget, secureBucket } from "../lib/bucket";
 import { fargateServiceBase } from "../lib/ecsService";
-import { taskRoles } from "../lib/ecsTask";
+import { secretRefs, taskRoles } from "../lib/ecsTask";
 import { serviceRole } from "../lib/iam";
-import { logGroup } from "../lib/logs";
+import { awslogs, logGroup } from "../lib/logs";
 import { Naming, physicalName } from "../lib/naming";
-import { rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
+import { httpTargetGroup, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
 import { jsonSecret } from "../lib/secrets";
-import { allowPortFrom } from "../lib/securityGroups";
-import { allowDatabaseClient } from "./database";
+import { allowAllEgress, allowPortFrom } from "../lib/securityGroups";
+import { allowDatabaseClient, DatabaseClientArgs } from "./database";
 
 export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
 
@@ -59,13 +59,7 @@ export interface DjangoServiceArgs {
         readonly scaleOutCooldown: number;
         readonly scaleInCooldown: number;
     };
-    readonly database: {
-        readonly address: pulumi.Input<string>;
-        readonly port: pulumi.Input<number>;
-        readonly name: string;
-        readonly secretArn: pulumi.Input<string>;
-        readonly securityGroupId: pulumi.Input<string>;
-    };
+    readonly database: DatabaseClientArgs;
     readonly logRetentionDays: number;
     readonly alarms: {
         readonly topicArn: pulumi.Input<string>;
@@ -115,11 +109,6 @@ export function rolloutTimeoutMinutes(deployment: { strategy: string; bakeTimeMi
     return Math.ceil(rolloutFloorSeconds(SERVICE_HEALTH, deployment) / 60) + 30;
 }
 
-/** ECS container secrets: each env var name → a JSON key of a Secrets Manager secret. */
-export function secretRefs(refs: Record<string, { arn: pulumi.Input<string>; key: string }>): pulumi.Output<{ name: string; valueFrom: string }[]> {
-    return pulumi.all(Object.entries(refs).map(([name, r]) => pulumi.interpolate`${r.arn}:${r.key}::`.apply((valueFrom) => ({ name, valueFrom }))));
-}
-
 /**
  * The Django app on Fargate behind the shared ALB: task definition with a
  * migration init container, service with circuit breaker and (in prod) an
@@ -148,12 +137,7 @@ export class DjangoService extends pulumi.ComponentResource {
         // exist a task can neither pull its image nor be reached: the service waits for them.
         const networkRules = [
             allowPortFrom(`${name}-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: a.port, description: "ALB to app" }, parent),
-            new aws.vpc.SecurityGroupEgressRule(
-                `${name}-tasks-out`,
-                // Egress is open: AWS APIs, ECR and Secrets Manager sit behind NAT or endpoints.
-                { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" },
-                parent,
-            ),
+            allowAllEgress(`${name}-tasks-out`, sg.id, parent),
             allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent),
         ];
 
@@ -204,10 +188,7 @@ export class DjangoService extends pulumi.ComponentResource {
             DB_USER: { arn: a.database.secretArn, key: "username" },
             DB_PASSWORD: { arn: a.database.secretArn, key: "password" },
         });
-        const logConfig = (prefix: string) => ({
-            logDriver: "awslogs",
-            options: { "awslogs-group": logs.name, "awslogs-region": a.region, "awslogs-stream-prefix": prefix },
-        });
+        const logConfig = (prefix: string) => awslogs(logs.name, a.region, prefix);
         const hardened = {
             image: a.image,
             user: a.user,
@@ -282,28 +263,7 @@ export class DjangoService extends pulumi.ComponentResource {
         // ROLLING (one group) and CANARY/BLUE_GREEN (both) keeps the group that has the
         // traffic: ROLLING uses the live one, the others add the second beside it.
         const targetGroup = (color: "blue" | "green") =>
-            new aws.lb.TargetGroup(
-                color === "blue" ? name : `${name}-green`,
-                {
-                    vpcId: a.vpcId,
-                    targetType: "ip",
-                    // ECS registers every task at its container port, so this port is never
-                    // used for traffic or health checks ("traffic-port"). Fixed, because a
-                    // changed port replaces the group, which a live service cannot follow.
-                    port: 80,
-                    protocol: "HTTP",
-                    deregistrationDelay: SERVICE_HEALTH.deregistrationDelaySeconds,
-                    healthCheck: {
-                        path: a.healthCheckPath,
-                        matcher: "200",
-                        interval: SERVICE_HEALTH.intervalSeconds,
-                        timeout: SERVICE_HEALTH.timeoutSeconds,
-                        healthyThreshold: SERVICE_HEALTH.healthyThreshold,
-                        unhealthyThreshold: SERVICE_HEALTH.unhealthyThreshold,
-                    },
-                },
-                parent,
-            );
+            httpTargetGroup(color === "blue" ? name : `${name}-green`, { vpcId: a.vpcId, path: a.healthCheckPath, matcher: "200", health: SERVICE_HEALTH }, parent);
         const live = a.deployment.liveTargetGroup;
         const other = live === "blue" ? "green" : "blue";
         const byColor = new Map((twoGroups ? (["blue", "green"] as const) : [live]).map((c) => [c, targetGroup(c)]));

@@ -228,7 +228,8 @@ const serviceSizing = {
     maxCount: nonNegativeInt,
 };
 
-function checkSizing(s: { cpu: number; memory: number; minCount: number; desiredCount: number; maxCount: number }, ctx: z.RefinementCtx): void {
+/** memory must pair with cpu on the Fargate table (an unknown cpu is reported by its own check). */
+function checkFargateSize(s: { cpu: number; memory: number }, ctx: z.RefinementCtx): void {
     if (fargateMemoryOptions(s.cpu).length > 0 && !isFargateSize(s.cpu, s.memory)) {
         ctx.addIssue({
             code: "custom",
@@ -236,6 +237,10 @@ function checkSizing(s: { cpu: number; memory: number; minCount: number; desired
             message: `${s.memory} MiB does not pair with cpu ${s.cpu} on Fargate (allowed: ${describeMemoryOptions(s.cpu)})`,
         });
     }
+}
+
+function checkSizing(s: { cpu: number; memory: number; minCount: number; desiredCount: number; maxCount: number }, ctx: z.RefinementCtx): void {
+    checkFargateSize(s, ctx);
     if (!(s.minCount <= s.desiredCount && s.desiredCount <= s.maxCount)) {
         ctx.addIssue({
             code: "custom",
@@ -393,7 +398,7 @@ const gitlabSchema = z
             })
             .optional(),
     })
-    .superRefine((g, ctx) => checkSizing({ ...g, minCount: 1, desiredCount: 1, maxCount: 1 }, ctx))
+    .superRefine(checkFargateSize)
     .transform((g) => ({
         ...g,
         registryHostName: g.registryHostName ?? `registry.${g.hostName}`,

@@ -60,3 +60,16 @@ export function taskRoles(name: string, args: TaskRolesArgs, opts: pulumi.Custom
     );
     return { executionRole, taskRole };
 }
+
+/** Where one ECS container secret comes from: a JSON key of a Secrets Manager secret, or (no key) its whole value. */
+export interface SecretSource {
+    readonly arn: pulumi.Input<string>;
+    readonly key?: string;
+}
+
+/** ECS container `secrets`: each env var name → its secret (in the given order). */
+export function secretRefs(refs: Record<string, SecretSource>): pulumi.Output<{ name: string; valueFrom: string }[]> {
+    return pulumi.all(
+        Object.entries(refs).map(([name, r]) => pulumi.output(r.arn).apply((arn) => ({ name, valueFrom: r.key === undefined ? arn : `${arn}:${r.key}::` }))),
+    );
+}

@@ -18,3 +18,8 @@ export function logGroup(
         opts,
     );
 }
+
+/** A container's logConfiguration: the awslogs driver into `group`, streams named `<prefix>/<container>/<task>`. */
+export function awslogs(group: pulumi.Input<string>, region: string, prefix: string) {
+    return { logDriver: "awslogs", options: { "awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": prefix } };
+}

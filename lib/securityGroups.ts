@@ -29,3 +29,12 @@ export function allowPortFrom(
         opts,
     );
 }
+
+/**
+ * Opens all egress of a task group: AWS APIs, ECR, Secrets Manager and the
+ * outside world sit behind NAT or endpoints. The provider strips a new
+ * group's default egress rule, so this is the rule a task waits for.
+ */
+export function allowAllEgress(name: string, securityGroupId: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.vpc.SecurityGroupEgressRule {
+    return new aws.vpc.SecurityGroupEgressRule(name, { securityGroupId, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" }, opts);
+}

@@ -4,20 +4,21 @@ import { fileSystemAlarm, serviceAlarms } from "../../lib/alarms";
 import { backupPlan, DailyTime } from "../../lib/backupPlan";
 import { AccessLogTarget } from "../../lib/bucket";
 import { fargateServiceBase } from "../../lib/ecsService";
-import { taskRoles } from "../../lib/ecsTask";
+import { SecretSource, secretRefs, taskRoles } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
-import { logGroup } from "../../lib/logs";
+import { awslogs, logGroup } from "../../lib/logs";
 import { Naming, physicalName } from "../../lib/naming";
-import { allowPortFrom } from "../../lib/securityGroups";
-import { allowDatabaseClient } from "../database";
+import { HealthTiming, httpTargetGroup } from "../../lib/rollout";
+import { allowAllEgress, allowPortFrom } from "../../lib/securityGroups";
+import { allowDatabaseClient, DatabaseClientArgs } from "../database";
 import { scheduledBackup } from "./backup";
 import { GITLAB_PORTS, OmnibusConfigArgs, renderOmnibusConfig, REPOSITORY_ROOT } from "./omnibusConfig";
-import { gitlabSecrets, SECRET_ENV, SecretName, SecretRef } from "./secrets";
+import { gitlabSecrets, SECRET_ENV, SecretName } from "./secrets";
 import { sshEntry } from "./ssh";
 import { EFS_CLIENT_ACTIONS, fileSystemPolicy, gitlabBuckets, OBJECT_TYPES, ObjectType, repositoryFileSystem } from "./storage";
 
 /** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
-export const GITLAB_HEALTH = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 } as const;
+export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
 
 /** Seconds ECS ignores failing load-balancer checks after a task starts: a first boot seeds the database. */
 export const GITLAB_GRACE_SECONDS = 900;
@@ -69,14 +70,7 @@ export interface GitLabArgs {
     readonly spot: boolean;
     readonly execCommand: boolean;
     /** GitLab's own PostgreSQL (the shared Database component). */
-    readonly database: {
-        readonly address: pulumi.Input<string>;
-        readonly port: pulumi.Input<number>;
-        readonly name: string;
-        readonly username: string;
-        readonly secretArn: pulumi.Input<string>;
-        readonly securityGroupId: pulumi.Input<string>;
-    };
+    readonly database: DatabaseClientArgs & { readonly username: string };
     readonly efsThroughputMode: "elastic" | "bursting";
     readonly backup: {
         /** When the daily gitlab-backup runs. */
@@ -157,17 +151,14 @@ export class GitLab extends pulumi.ComponentResource {
         // --- network: web and registry from the ALB, SSH from the NLB, Gitaly from the backup task only.
         const sg = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: a.vpcId, description: `${name}: the GitLab task` }, parent);
         const backupSg = new aws.ec2.SecurityGroup(`${name}-backup-tasks`, { vpcId: a.vpcId, description: `${name}: the backup task` }, parent);
-        const outbound = (sgName: string, groupId: pulumi.Input<string>) =>
-            // Egress is open: S3, Secrets Manager, ECR and the IdP sit behind NAT or endpoints.
-            new aws.vpc.SecurityGroupEgressRule(sgName, { securityGroupId: groupId, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "outbound" }, parent);
         const rules = [
             allowPortFrom(`${name}-web-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: GITLAB_PORTS.http, description: "ALB to GitLab" }, parent),
             allowPortFrom(`${name}-registry-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: GITLAB_PORTS.registry, description: "ALB to the registry" }, parent),
             allowPortFrom(`${name}-gitaly-from-backup`, { securityGroupId: sg.id, sourceSecurityGroupId: backupSg.id, port: GITLAB_PORTS.gitaly, description: "backup task to Gitaly" }, parent),
-            outbound(`${name}-tasks-out`, sg.id),
+            allowAllEgress(`${name}-tasks-out`, sg.id, parent),
             allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent),
         ];
-        const backupRules = [outbound(`${name}-backup-tasks-out`, backupSg.id), allowDatabaseClient(`${name}-backup-to-db`, a.database.securityGroupId, backupSg.id, parent)];
+        const backupRules = [allowAllEgress(`${name}-backup-tasks-out`, backupSg.id, parent), allowDatabaseClient(`${name}-backup-to-db`, a.database.securityGroupId, backupSg.id, parent)];
 
         // --- data
         const buckets = gitlabBuckets(name, { protect: a.protectData, backupRetentionDays: a.backup.retentionDays, accessLogs: a.accessLogs }, parent);
@@ -294,19 +285,11 @@ export class GitLab extends pulumi.ComponentResource {
                         oidc: a.oidc,
                     }),
                 );
-        const secretRef = (r: SecretRef | { arn: pulumi.Input<string>; key?: string }) =>
-            pulumi.output(r.arn).apply((arn) => (r.key ? `${arn}:${r.key}::` : arn));
-        const secretsOf = (names: readonly SecretName[]) =>
-            pulumi.all(
-                names.map((n) => {
-                    const ref = n === "databasePassword" ? { arn: a.database.secretArn, key: "password" } : n === "oidcClientSecret" ? { arn: a.oidc!.clientSecretArn } : secrets.refs[n];
-                    return secretRef(ref).apply((valueFrom) => ({ name: SECRET_ENV[n], valueFrom }));
-                }),
-            );
-        const logConfig = (group: aws.cloudwatch.LogGroup, prefix: string) => ({
-            logDriver: "awslogs",
-            options: { "awslogs-group": group.name, "awslogs-region": a.region, "awslogs-stream-prefix": prefix },
-        });
+        // The OIDC client secret is a whole secret created outside; every other one a JSON key.
+        const sourceOf = (n: SecretName): SecretSource =>
+            n === "databasePassword" ? { arn: a.database.secretArn, key: "password" } : n === "oidcClientSecret" ? { arn: a.oidc!.clientSecretArn } : secrets.refs[n];
+        const secretsOf = (names: readonly SecretName[]) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n)])));
+        const logConfig = (group: aws.cloudwatch.LogGroup, prefix: string) => awslogs(group.name, a.region, prefix);
         const environment = (role: OmnibusConfigArgs["role"]) => [
             { name: "GITLAB_OMNIBUS_CONFIG", value: configFor(role) },
             { name: "AWS_REGION", value: a.region },
@@ -441,27 +424,7 @@ export class GitLab extends pulumi.ComponentResource {
         });
 
         // --- entry: host rules on the shared ALB, SSH through an NLB
-        const targetGroup = (suffix: string, healthPath: string, matcher: string) =>
-            new aws.lb.TargetGroup(
-                `${name}-${suffix}`,
-                {
-                    vpcId: a.vpcId,
-                    targetType: "ip",
-                    // ECS registers the task at the container port; this one is never used.
-                    port: 80,
-                    protocol: "HTTP",
-                    deregistrationDelay: GITLAB_HEALTH.deregistrationDelaySeconds,
-                    healthCheck: {
-                        path: healthPath,
-                        matcher,
-                        interval: GITLAB_HEALTH.intervalSeconds,
-                        timeout: GITLAB_HEALTH.timeoutSeconds,
-                        healthyThreshold: GITLAB_HEALTH.healthyThreshold,
-                        unhealthyThreshold: GITLAB_HEALTH.unhealthyThreshold,
-                    },
-                },
-                parent,
-            );
+        const targetGroup = (suffix: string, path: string, matcher: string) => httpTargetGroup(`${name}-${suffix}`, { vpcId: a.vpcId, path, matcher, health: GITLAB_HEALTH }, parent);
         const web = targetGroup("web", READINESS_PATH, "200");
         // The registry answers /v2/ with 401 until a client logs in: 401 means it is up.
         const registry = targetGroup("registry", "/v2/", "200,401");

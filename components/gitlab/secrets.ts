@@ -1,14 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { SecretSource } from "../../lib/ecsTask";
 import { Naming } from "../../lib/naming";
 import { jsonSecret } from "../../lib/secrets";
 
 /** One environment variable filled by ECS from a JSON key of a Secrets Manager secret. */
-export interface SecretRef {
-    readonly arn: pulumi.Output<string>;
-    readonly key: string;
-}
+export type SecretRef = SecretSource & { readonly key: string };
 
 /**
  * The environment variables GitLab's secrets reach the container as. The
