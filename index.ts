@@ -1,10 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "./components/alerts";
-import { Cluster } from "./components/cluster";
+import { Cluster, clusterPhysicalName } from "./components/cluster";
 import { Database } from "./components/database";
 import { DjangoService } from "./components/djangoService";
 import { EcrImage } from "./components/ecrImage";
+import { GitalyHost } from "./components/gitlab/gitalyHost";
 import { GitLab } from "./components/gitlab/gitlab";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
@@ -40,6 +41,8 @@ const gitlabSource = imageSource("gitlab", arch, realGit);
 
 const account = aws.getCallerIdentityOutput({}, { provider });
 
+const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
+
 const network = new Network("network", {
     cidrBlock: cfg.network.cidr,
     availabilityZoneCount: cfg.network.availabilityZones,
@@ -53,9 +56,35 @@ const network = new Network("network", {
     naming,
 }, withAws);
 
+const gitlabCfg = cfg.gitlab;
+const split = gitlabCfg.topology === "split";
+
+// Gitaly's EC2 capacity exists before the cluster: the cluster's one list of
+// capacity providers must name it. Its AZ is the one its volume lives in.
+const gitalySubnetId = network.privateSubnetIds.apply((ids) => ids[gitlabCfg.gitaly.availabilityZone]);
+const gitalyHost = split && gitlabCfg.gitaly.storage === "ebs"
+    ? new GitalyHost("gitaly", {
+        vpcId: network.vpcId,
+        subnetId: gitalySubnetId,
+        availabilityZone: aws.ec2.getSubnetOutput({ id: gitalySubnetId }, { provider }).availabilityZone,
+        clusterName: clusterPhysicalName(naming, "cluster"),
+        instanceType: gitlabCfg.gitaly.instanceType,
+        cpuArchitecture,
+        volume: gitlabCfg.gitaly.volume,
+        // An hour after the archive, as for EFS in the single topology.
+        backup: { schedule: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60), retentionDays: gitlabCfg.backup.retentionDays },
+        alarmTopicArn: alerts.topicArn,
+        protect: cfg.stateful.protect,
+        region: cfg.region,
+        accountId: account.accountId,
+        naming,
+    }, withAws)
+    : undefined;
+
 const cluster = new Cluster("cluster", {
     containerInsights: cfg.cluster.containerInsights,
     spot: cfg.cluster.fargateSpot,
+    ec2CapacityProviders: gitalyHost ? [gitalyHost.capacityProviderName] : [],
     naming,
 }, withAws);
 
@@ -77,8 +106,6 @@ const appImage = new EcrImage("app", {
     // Functions of the folder's commit, so the tag still names every input.
     buildArgs: { GIT_COMMIT_SHA: appSource.commit, BUILD_TIME: appSource.commitTime },
 }, withAws);
-
-const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
 
 const loadBalancer = new PublicLoadBalancer("public", {
     vpcId: network.vpcId,
@@ -155,7 +182,6 @@ const app = new DjangoService("app", {
     naming,
 }, withAws);
 
-const gitlabCfg = cfg.gitlab;
 const gitlabDb = new Database("gitlab-db", {
     ...databaseDefaults,
     identifier: physicalName(naming, "gitlab", 63),
@@ -182,6 +208,7 @@ const gitlab = new GitLab("gitlab", {
     vpcCidr: network.cidrBlock,
     privateSubnetIds: network.privateSubnetIds,
     privateSubnetCount: cfg.network.availabilityZones,
+    isolatedSubnetIds: network.isolatedSubnetIds,
     publicSubnetIds: network.publicSubnetIds,
     loadBalancer: { arnSuffix: loadBalancer.arnSuffix, httpsListenerArn: loadBalancer.httpsListenerArn, securityGroupId: loadBalancer.securityGroupId, zoneId: loadBalancer.zoneId },
     hostName: gitlabCfg.hostName,
@@ -191,8 +218,23 @@ const gitlab = new GitLab("gitlab", {
     listenerPriority: 200,
     image: gitlabImage.imageRef,
     repositoryArn: gitlabImage.repositoryArn,
+    topology: gitlabCfg.topology,
     cpu: gitlabCfg.cpu,
     memory: gitlabCfg.memory,
+    split: split
+        ? {
+            web: gitlabCfg.web,
+            sidekiq: gitlabCfg.sidekiq,
+            gitaly: {
+                cpu: gitlabCfg.gitaly.cpu,
+                memory: gitlabCfg.gitaly.memory,
+                storage: gitalyHost
+                    ? { kind: "ebs", capacityProviderName: gitalyHost.capacityProviderName, volumeId: gitalyHost.volumeId, subnetId: gitalyHost.subnetId }
+                    : { kind: "efs" },
+            },
+            redis: gitlabCfg.redis,
+        }
+        : undefined,
     ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
     cpuArchitecture,
     spot: gitlabCfg.spot,
@@ -201,7 +243,7 @@ const gitlab = new GitLab("gitlab", {
     efsThroughputMode: gitlabCfg.efs.throughputMode,
     backup: {
         time: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone),
-        // An hour after the archive, so the two do not compete for the file system.
+        // An hour after the archive, so the two do not compete for the repositories.
         fileSystemTime: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60),
         retentionDays: gitlabCfg.backup.retentionDays,
     },

@@ -8,7 +8,14 @@ export interface ClusterArgs {
     readonly containerInsights?: "enabled" | "enhanced";
     /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). Defaults to true. */
     readonly spot?: boolean;
+    /** EC2 capacity providers to offer besides Fargate (the Gitaly host's). */
+    readonly ec2CapacityProviders?: pulumi.Input<string>[];
     readonly naming: Naming;
+}
+
+/** The cluster's physical name, known before it exists (the Gitaly host's user data joins it by name). */
+export function clusterPhysicalName(naming: Naming, name: string): string {
+    return physicalName(naming, name);
 }
 
 /** The stack's ECS cluster, shared by the GitLab and app services. */
@@ -23,20 +30,20 @@ export class Cluster extends pulumi.ComponentResource {
 
         const cluster = new aws.ecs.Cluster(
             name,
-            { name: physicalName(a.naming, name), settings: [{ name: "containerInsights", value: a.containerInsights }] },
+            { name: clusterPhysicalName(a.naming, name), settings: [{ name: "containerInsights", value: a.containerInsights }] },
             parent,
         );
         const capacity = new aws.ecs.ClusterCapacityProviders(
             `${name}-capacity`,
             {
                 clusterName: cluster.name,
-                capacityProviders: a.spot ? ["FARGATE", "FARGATE_SPOT"] : ["FARGATE"],
+                capacityProviders: [...(a.spot ? ["FARGATE", "FARGATE_SPOT"] : ["FARGATE"]), ...(a.ec2CapacityProviders ?? [])],
                 defaultCapacityProviderStrategies: [{ capacityProvider: "FARGATE", weight: 1, base: 0 }],
             },
             parent,
         );
         // Services read the cluster through the capacity association, so none is
-        // created before FARGATE_SPOT is attached to the cluster.
+        // created before FARGATE_SPOT (or the Gitaly host) is attached to the cluster.
         this.clusterArn = after(cluster.arn, capacity);
         this.clusterName = capacity.clusterName;
         this.registerOutputs({ clusterArn: this.clusterArn, clusterName: this.clusterName });

@@ -6,8 +6,12 @@
 # ones only where none exist, and new keys on every start would make every
 # git client warn of a changed host key.
 #
-#   entrypoint.sh serve    the whole of GitLab (the default)
-#   entrypoint.sh backup   reconfigure, run gitlab-backup once, exit with its status
+#   entrypoint.sh serve         GitLab with git over SSH: the single task, the web tier (the default)
+#   entrypoint.sh worker        a tier without sshd or host keys: Sidekiq, Gitaly
+#   entrypoint.sh migrate       reconfigure with the regular migrations only, then exit
+#   entrypoint.sh post-migrate  reconfigure with every migration left, apply the
+#                               instance settings the topology needs, then exit
+#   entrypoint.sh backup        reconfigure, run gitlab-backup once, exit with its status
 #
 # GITLAB_ETC and GITLAB_INIT exist for the tests; ECS sets neither.
 set -euo pipefail
@@ -41,6 +45,26 @@ serve)
     write_host_key ecdsa GITLAB_SSH_HOST_ECDSA_KEY
     write_host_key ed25519 GITLAB_SSH_HOST_ED25519_KEY
     ;;
+worker)
+    # Nobody logs in here: no sshd, so no host keys.
+    export GITLAB_DISABLE_OPENSSH=true
+    ;;
+migrate)
+    # One-off jobs: no sshd, no log tailing. init-container runs reconfigure
+    # (which migrates: only this role has auto_migrate on) under `set -e`, so a
+    # failed migration ends the task non-zero; otherwise the eval'd script's
+    # exit ends it (init-container would wait for its services forever).
+    # Rails skips post-deployment migrations for any non-empty value of the
+    # variable, so only this mode sets it.
+    export GITLAB_DISABLE_OPENSSH=true GITLAB_SKIP_TAIL_LOGS=true
+    export SKIP_POST_DEPLOYMENT_MIGRATIONS=true
+    export GITLAB_POST_RECONFIGURE_SCRIPT="exit 0"
+    ;;
+post-migrate)
+    unset SKIP_POST_DEPLOYMENT_MIGRATIONS
+    export GITLAB_DISABLE_OPENSSH=true GITLAB_SKIP_TAIL_LOGS=true
+    export GITLAB_POST_RECONFIGURE_SCRIPT="/opt/platform/settings.sh; exit \$?"
+    ;;
 backup)
     # A one-off job: no sshd, no log tailing; after reconfigure the image runs
     # the backup (GITLAB_POST_RECONFIGURE_SCRIPT is eval'd by init-container,
@@ -49,7 +73,7 @@ backup)
     export GITLAB_POST_RECONFIGURE_SCRIPT="/opt/platform/backup.sh; exit \$?"
     ;;
 *)
-    fail "unknown mode $mode (serve, backup)"
+    fail "unknown mode $mode (serve, worker, migrate, post-migrate, backup)"
     ;;
 esac
 

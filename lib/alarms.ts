@@ -88,28 +88,54 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
                       ],
                   }),
               ];
-    const ecs = (suffix: string, metricName: string, threshold: number) =>
-        alarm(suffix, {
-            alarmDescription: `${name}: service ${metricName} above ${threshold}%`,
-            comparisonOperator: "GreaterThanThreshold",
-            threshold,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 4,
-            namespace: "AWS/ECS",
-            metricName,
-            statistic: "Average",
-            period: 60,
-            dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
-        });
-    const cpu = ecs("cpu", "CPUUtilization", args.cpuPercent);
-    const memory = ecs("memory", "MemoryUtilization", args.memoryPercent);
+    const [cpu, memory] = ecsServiceAlarms(name, args, opts);
     return { deploymentAlarms: [http5xx, unhealthy], all: [http5xx, unhealthy, ...latency, cpu, memory] };
 }
 
-/** One-metric alarm to a topic, for the resource-level alarms below. */
-function simpleAlarm(
+/** An ECS service's average CPU and memory above their thresholds for 4 of 5 minutes. */
+export function ecsServiceAlarms(
     name: string,
-    args: { topicArn: pulumi.Input<string>; description: string; namespace: string; metricName: string; statistic: string; dimensions: Record<string, pulumi.Input<string>>; comparison: string; threshold: number; periods?: number },
+    args: Pick<ServiceAlarmsArgs, "topicArn" | "clusterName" | "serviceName" | "cpuPercent" | "memoryPercent">,
+    opts: pulumi.CustomResourceOptions,
+): [aws.cloudwatch.MetricAlarm, aws.cloudwatch.MetricAlarm] {
+    const ecs = (suffix: string, metricName: string, threshold: number) =>
+        new aws.cloudwatch.MetricAlarm(
+            `${name}-${suffix}`,
+            {
+                alarmActions: [args.topicArn],
+                okActions: [args.topicArn],
+                treatMissingData: "notBreaching",
+                alarmDescription: `${name}: service ${metricName} above ${threshold}%`,
+                comparisonOperator: "GreaterThanThreshold",
+                threshold,
+                evaluationPeriods: 5,
+                datapointsToAlarm: 4,
+                namespace: "AWS/ECS",
+                metricName,
+                statistic: "Average",
+                period: 60,
+                dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
+            },
+            opts,
+        );
+    return [ecs("cpu", "CPUUtilization", args.cpuPercent), ecs("memory", "MemoryUtilization", args.memoryPercent)];
+}
+
+/** One-metric alarm over 5-minute periods to a topic, for resource-level alarms. Missing data: no verdict, unless told. */
+export function simpleAlarm(
+    name: string,
+    args: {
+        topicArn: pulumi.Input<string>;
+        description: string;
+        namespace: string;
+        metricName: string;
+        statistic: string;
+        dimensions: Record<string, pulumi.Input<string>>;
+        comparison: string;
+        threshold: number;
+        periods?: number;
+        treatMissingData?: "missing" | "breaching" | "notBreaching" | "ignore";
+    },
     opts: pulumi.CustomResourceOptions,
 ): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
@@ -126,7 +152,7 @@ function simpleAlarm(
             threshold: args.threshold,
             alarmActions: [args.topicArn],
             okActions: [args.topicArn],
-            treatMissingData: "missing",
+            treatMissingData: args.treatMissingData ?? "missing",
         },
         opts,
     );

@@ -1,17 +1,25 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface ServiceAutoscalingArgs {
-    readonly clusterName: pulumi.Input<string>;
-    readonly serviceName: pulumi.Input<string>;
-    readonly minCount: number;
-    readonly maxCount: number;
-    readonly cpuTarget: number;
+export interface RequestScalingArgs {
     /** Target ALB requests per task per minute. */
     readonly requestsPerTarget: number;
     readonly loadBalancerArnSuffix: pulumi.Input<string>;
     /** Every target group the service can be behind (two with ECS canary/blue-green). */
     readonly targetGroupArnSuffixes: pulumi.Input<string>[];
+}
+
+export interface ServiceAutoscalingArgs {
+    readonly clusterName: pulumi.Input<string>;
+    readonly serviceName: pulumi.Input<string>;
+    readonly minCount: number;
+    readonly maxCount: number;
+    /** Target average CPU percent. */
+    readonly cpuTarget: number;
+    /** Target average memory percent; undefined: memory does not scale the service. */
+    readonly memoryTarget?: number;
+    /** Scale on requests per target too. */
+    readonly requests?: RequestScalingArgs;
     readonly scaleOutCooldown: number;
     readonly scaleInCooldown: number;
 }
@@ -31,7 +39,7 @@ export function requestCountLabel(loadBalancerArnSuffix: pulumi.Input<string>, t
  * idle group would sit in INSUFFICIENT_DATA, and Application Auto Scaling
  * scales in only when every policy agrees.
  */
-export function requestTracking(args: Pick<ServiceAutoscalingArgs, "loadBalancerArnSuffix" | "targetGroupArnSuffixes" | "requestsPerTarget">): TargetTracking {
+export function requestTracking(args: RequestScalingArgs): TargetTracking {
     const tgs = args.targetGroupArnSuffixes;
     if (tgs.length === 1) {
         return {
@@ -67,7 +75,11 @@ export function requestTracking(args: Pick<ServiceAutoscalingArgs, "loadBalancer
     };
 }
 
-/** Target tracking on average CPU and on requests per target for an ECS service. */
+/**
+ * Target tracking for an ECS service: on average CPU always, on average
+ * memory and on requests per target when asked. Each policy scales out on its
+ * own; the service scales in only when every policy agrees.
+ */
 export function serviceAutoscaling(name: string, args: ServiceAutoscalingArgs, opts: pulumi.CustomResourceOptions): aws.appautoscaling.Target {
     const target = new aws.appautoscaling.Target(
         name,
@@ -94,6 +106,11 @@ export function serviceAutoscaling(name: string, args: ServiceAutoscalingArgs, o
             opts,
         );
     policy("cpu", { targetValue: args.cpuTarget, predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" } });
-    policy("requests", requestTracking(args));
+    if (args.memoryTarget !== undefined) {
+        policy("memory", { targetValue: args.memoryTarget, predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageMemoryUtilization" } });
+    }
+    if (args.requests) {
+        policy("requests", requestTracking(args.requests));
+    }
     return target;
 }

@@ -3,12 +3,28 @@ import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement, serviceRole } from "./iam";
 import { Naming, physicalName } from "./naming";
 
-/** What AWS Backup may do to one kind of protected resource (named actions from AWSBackupServiceRolePolicyForBackup). */
-const BACKUP_ACTIONS = {
-    efs: ["elasticfilesystem:Backup", "elasticfilesystem:DescribeTags"],
+/** EBS snapshots of a region (their ARN has no account). */
+const snapshots = (region: string) => `arn:aws:ec2:${region}::snapshot/*`;
+
+/**
+ * What AWS Backup may do to one kind of protected resource: the named
+ * actions AWSBackupServiceRolePolicyForBackup grants for it, scoped to the
+ * resources where the action allows it.
+ */
+const BACKUP_STATEMENTS = {
+    efs: (arns: pulumi.Input<string>[]): PolicyStatement[] => [{ sid: "BackUp", actions: ["elasticfilesystem:Backup", "elasticfilesystem:DescribeTags"], resources: arns }],
+    ebs: (arns: pulumi.Input<string>[], region: string): PolicyStatement[] => [
+        // CreateSnapshot is authorised on the volume and on the snapshot it creates.
+        { sid: "BackUp", actions: ["ec2:CreateSnapshot"], resources: [...arns, snapshots(region)] },
+        { sid: "TagSnapshots", actions: ["ec2:CreateTags"], resources: [snapshots(region)] },
+        // Expiry deletes only what AWS Backup made (it tags every recovery point with its source).
+        { sid: "ExpireSnapshots", actions: ["ec2:DeleteSnapshot"], resources: [snapshots(region)], conditions: { Null: { "aws:ResourceTag/aws:backup:source-resource": "false" } } },
+        // Describe calls have no resource-level form.
+        { sid: "Describe", actions: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeTags"], resources: ["*"] },
+    ],
 } as const;
 
-export type BackedUpKind = keyof typeof BACKUP_ACTIONS;
+export type BackedUpKind = keyof typeof BACKUP_STATEMENTS;
 
 export interface BackupPlanArgs {
     /** The resources to back up, all of one kind. */
@@ -20,6 +36,8 @@ export interface BackupPlanArgs {
     readonly retentionDays: number;
     /** Refuse to destroy a vault that still holds recovery points (prod). */
     readonly protect: boolean;
+    /** The resources' region (EBS snapshot ARNs name it). */
+    readonly region: string;
     readonly naming: Naming;
 }
 
@@ -82,7 +100,7 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
         opts,
     );
     const statements: PolicyStatement[] = [
-        { sid: "BackUp", actions: [...BACKUP_ACTIONS[args.kind]], resources: args.resourceArns },
+        ...BACKUP_STATEMENTS[args.kind](args.resourceArns, args.region),
         { sid: "IntoVault", actions: ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"], resources: [vault.arn] },
         // AWS Backup lists the selection's resources by tag API before a job; it has no resource-level form.
         { sid: "ListResources", actions: ["tag:GetResources"], resources: ["*"] },

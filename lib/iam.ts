@@ -38,6 +38,16 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "tag:GetResources",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeTags",
+    "ecs:DiscoverPollEndpoint",
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
 ];
 
 /** Fails when a statement grants on `*` an action that supports resource-level permissions. */

@@ -381,11 +381,11 @@ describe("Django app service", () => {
         for (const stack of STACKS) {
             it(`${stack}: min/max from config, CPU and request-count target tracking on this service, slow scale-in`, async () => {
                 const run = await stackRun(stack);
-                const [target] = ofType(run, T.scalingTarget);
+                const target = named(run, T.scalingTarget, "app-scaling");
                 const [min, max] = stack === "prod" ? [3, 12] : [1, 2];
                 expect(target.inputs).to.include({ minCapacity: min, maxCapacity: max, serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount" });
                 expect(target.inputs.resourceId).to.equal(`service/${run.outputs.clusterName}/${run.outputs.appServiceName}`);
-                const policies = ofType(run, T.scalingPolicy);
+                const policies = ofType(run, T.scalingPolicy).filter((p) => p.name.startsWith("app-"));
                 for (const p of policies) {
                     expect(p.inputs.resourceId).to.equal(target.inputs.resourceId);
                     const c = p.inputs.targetTrackingScalingPolicyConfiguration;

@@ -65,8 +65,8 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "bad alarm e-mail", patch: (c) => (c["platform:alarms"].email = "ops-at-example.com"), error: /alarms\.email: "ops-at-example\.com" is not an e-mail address/ },
     // GitLab
     { stack: "dev", why: "GitLab below 4 vCPU", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 2048, memory: 8192 }), error: /gitlab\.cpu: 2048 is below GitLab's minimum of 4096 \(4 vCPU\)/ },
-    { stack: "prod", why: "GitLab below 8 GB", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 4096, memory: 6144 }), error: /gitlab\.memory: 6144 is below GitLab's minimum of 8192 MiB/ },
-    { stack: "prod", why: "GitLab memory off the Fargate table", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 8192, memory: 18432 }), error: /gitlab\.memory: 18432 MiB does not pair with cpu 8192/ },
+    { stack: "dev", why: "GitLab below 8 GB", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 4096, memory: 6144 }), error: /gitlab\.memory: 6144 is below GitLab's minimum of 8192 MiB/ },
+    { stack: "dev", why: "GitLab memory off the Fargate table", patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 8192, memory: 18432 }), error: /gitlab\.memory: 18432 MiB does not pair with cpu 8192/ },
     { stack: "dev", why: "GitLab database class too small", patch: (c) => (c["platform:gitlab"].database.instanceClass = "db.t4g.small"), error: /gitlab\.database\.instanceClass: "db\.t4g\.small" is too small for GitLab \(it needs at least 400 connections\)/ },
     { stack: "prod", why: "GitLab on PostgreSQL 16", patch: (c) => (c["platform:gitlab"].database.engineVersion = "16"), error: /gitlab\.database\.engineVersion: "16" is not a supported PostgreSQL major version \(17\)/ },
     { stack: "prod", why: "SSH allow-list entry that is not a CIDR", patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: ["203.0.113.0/24", "office"] }), error: /gitlab\.ssh\.allowedCidrs\.1: "office" is not an IPv4 CIDR network address/ },
@@ -75,7 +75,7 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "GitLab host outside the zone", patch: (c) => (c["platform:gitlab"].hostName = "gitlab.example.org"), error: /gitlab\.hostName: gitlab\.example\.org is not inside dns\.zoneName example\.com/ },
     { stack: "prod", why: "registry host outside the zone", patch: (c) => (c["platform:gitlab"].registryHostName = "registry.example.net"), error: /gitlab\.registryHostName: registry\.example\.net is not inside dns\.zoneName example\.com/ },
     { stack: "dev", why: "GitLab on the app's host name", patch: (c) => (c["platform:gitlab"].hostName = "app.dev.example.com"), error: /gitlab\.hostName: app\.dev\.example\.com is already used by app\.hostName/ },
-    { stack: "dev", why: "unknown topology", patch: (c) => (c["platform:gitlab"].topology = "cluster"), error: /gitlab\.topology: "cluster" is not a GitLab topology \(single\)/ },
+    { stack: "dev", why: "unknown topology", patch: (c) => (c["platform:gitlab"].topology = "cluster"), error: /gitlab\.topology: "cluster" is not a GitLab topology \(single, split\)/ },
     { stack: "prod", why: "prod backups kept under 30 days", patch: (c) => (c["platform:gitlab"].backup.retentionDays = 14), error: /gitlab\.backup\.retentionDays: 14 is below 30, the least a protected stack keeps/ },
     { stack: "dev", why: "backup time not a time", patch: (c) => (c["platform:gitlab"].backup.time = "25:00"), error: /gitlab\.backup\.time: "25:00" is not a time of day \(HH:MM\)/ },
     { stack: "dev", why: "unknown time zone", patch: (c) => (c["platform:gitlab"].backup.timezone = "Mars/Olympus"), error: /gitlab\.backup\.timezone: "Mars\/Olympus" is not an IANA time zone/ },
@@ -83,6 +83,23 @@ const BAD: readonly BadCase[] = [
     { stack: "dev", why: "OIDC issuer over plain HTTP", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "http://login.example.com", clientId: "gitlab", clientSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf" }), error: /gitlab\.oidc\.issuer: "http:\/\/login\.example\.com" is not an https URL/ },
     { stack: "dev", why: "OIDC secret not a Secrets Manager ARN", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "https://login.example.com", clientId: "gitlab", clientSecretArn: "hunter2" }), error: /gitlab\.oidc\.clientSecretArn: "hunter2" is not a Secrets Manager secret ARN/ },
     { stack: "prod", why: "missing GitLab section", patch: (c) => delete c["platform:gitlab"], error: /gitlab: expected object, got undefined/ },
+    // Issue 9: the split topology.
+    { stack: "prod", why: "split with two Gitaly servers", patch: (c) => (c["platform:gitlab"].gitaly.count = 2), error: /gitlab\.gitaly\.count: 2 Gitaly servers: a repository storage has exactly one Gitaly/ },
+    { stack: "prod", why: "web minimum below 2 in prod", patch: (c) => (c["platform:gitlab"].web.minCount = 1), error: /gitlab\.web\.minCount: 1 is below 2, the least a protected stack runs/ },
+    { stack: "prod", why: "unknown Gitaly storage kind", patch: (c) => (c["platform:gitlab"].gitaly.storage = "nfs"), error: /gitlab\.gitaly\.storage: "nfs" is not a Gitaly storage kind \(ebs, efs\)/ },
+    { stack: "prod", why: "Gitaly volume below the floor", patch: (c) => (c["platform:gitlab"].gitaly.volume.sizeGb = 20), error: /gitlab\.gitaly\.volume\.sizeGb: 20 GiB is below the Gitaly volume floor of 50 GiB/ },
+    { stack: "prod", why: "gp3 throughput beyond a quarter of the IOPS", patch: (c) => Object.assign(c["platform:gitlab"].gitaly.volume, { iops: 3000, throughputMibps: 1000 }), error: /gitlab\.gitaly\.volume\.throughputMibps: 1000 exceeds gp3's 0\.25 MiB\/s per provisioned IOPS/ },
+    { stack: "prod", why: "Gitaly task larger than its instance", patch: (c) => (c["platform:gitlab"].gitaly.memory = 8192), error: /gitlab\.gitaly\.memory: 8192 MiB does not fit m7i\.large \(at most 7168 MiB\)/ },
+    { stack: "prod", why: "Graviton Gitaly for an x86 image", patch: (c) => (c["platform:gitlab"].gitaly.instanceType = "m7g.large"), error: /gitlab\.gitaly\.instanceType: m7g\.large cannot run the linux\/amd64 image/ },
+    { stack: "prod", why: "Gitaly instance type off the list", patch: (c) => (c["platform:gitlab"].gitaly.instanceType = "t3.micro"), error: /gitlab\.gitaly\.instanceType: "t3\.micro" is not a Gitaly instance type/ },
+    { stack: "prod", why: "Gitaly in an AZ the network does not have", patch: (c) => (c["platform:gitlab"].gitaly.availabilityZone = 3), error: /gitlab\.gitaly\.availabilityZone: 3 is not one of the network's 3 AZs/ },
+    { stack: "prod", why: "restore from something that is not a snapshot", patch: (c) => (c["platform:gitlab"].gitaly.volume.snapshotId = "vol-0123456789abcdef0"), error: /gitlab\.gitaly\.volume\.snapshotId: "vol-0123456789abcdef0" is not an EBS snapshot id/ },
+    { stack: "prod", why: "single-topology size keys in split", patch: (c) => (c["platform:gitlab"].cpu = 8192), error: /gitlab\.cpu: sizes the single topology's one task/ },
+    { stack: "prod", why: "web autoscaling floor above its ceiling", patch: (c) => Object.assign(c["platform:gitlab"].web, { minCount: 4, maxCount: 3 }), error: /gitlab\.web\.maxCount: 3 is below minCount 4/ },
+    { stack: "prod", why: "Sidekiq memory off the Fargate table", patch: (c) => Object.assign(c["platform:gitlab"].sidekiq, { cpu: 2048, memory: 3072 }), error: /gitlab\.sidekiq\.memory: 3072 MiB does not pair with cpu 2048/ },
+    { stack: "prod", why: "Redis node below GitLab's floor", patch: (c) => (c["platform:gitlab"].redis.nodeType = "cache.t4g.small"), error: /gitlab\.redis\.nodeType: "cache\.t4g\.small" is below GitLab's floor for Redis/ },
+    { stack: "prod", why: "Valkey older than GitLab supports", patch: (c) => (c["platform:gitlab"].redis.engineVersion = "7.0"), error: /gitlab\.redis\.engineVersion: "7\.0" is not a supported Valkey version/ },
+    { stack: "prod", why: "single-node Redis in a protected stack", patch: (c) => (c["platform:gitlab"].redis.multiAz = false), error: /gitlab\.redis\.multiAz: false in a protected stack/ },
 ];
 
 describe("config", () => {

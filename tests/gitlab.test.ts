@@ -9,7 +9,7 @@ import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
 import { dailyCron, dailyTime } from "../lib/backupPlan";
-import { inComponent, named, ofType, Resource, ROOT, runStack, stackRun, STACKS, StackRun } from "./harness";
+import { inComponent, named, ofType, Resource, ROOT, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "./harness";
 
 const T = {
     service: "aws:ecs/service:Service",
@@ -88,13 +88,22 @@ function evaluateContainer(c: Container): Evaluated {
     return evaluate(envValue(c, "GITLAB_OMNIBUS_CONFIG")!, names);
 }
 
+/** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
+function toSingle(c: StackConfig): StackConfig {
+    Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 });
+    return c;
+}
+
+/** dev as it is; prod with the single topology. */
+const singleRun = (stack: string) => (stack === "prod" ? variantRun("prod-single", "prod", toSingle) : stackRun(stack));
+
 describe("GitLab (single topology)", () => {
     for (const stack of STACKS) {
         const zone = stack === "prod" ? "example.com" : "dev.example.com";
 
-        describe(stack, () => {
+        describe(stack === "prod" ? "prod as single" : stack, () => {
             it("runs exactly one task, stopped before its replacement starts, never autoscaled", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const svc = named(run, T.service, "gitlab");
                 expect(svc.inputs).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 });
                 expect(svc.inputs.networkConfiguration.assignPublicIp).to.equal(false);
@@ -106,7 +115,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("never rolls GitLab back onto a schema its new version migrated, and no alarm gates its rollout", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const svc = named(run, T.service, "gitlab");
                 expect(svc.inputs.deploymentCircuitBreaker).to.deep.equal({ enable: true, rollback: false });
                 // A fresh task is unhealthy for minutes by design; an alarm on that would fail every deployment.
@@ -118,7 +127,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("sizes the task at 4 vCPU / 8 GB or more, with the image's health check and a long grace", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const td = mainTask(run);
                 expect(Number(td.inputs.cpu)).to.be.at.least(4096);
                 expect(Number(td.inputs.memory)).to.be.at.least(8192);
@@ -133,7 +142,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("checks /-/readiness on the web target group and drains for at most 120 s", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const web = named(run, T.tg, "gitlab-web");
                 expect(web.inputs.healthCheck).to.include({ path: "/-/readiness", matcher: "200" });
                 for (const tg of inComponent(run, T.tg, "gitlab")) {
@@ -147,7 +156,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("serves git over SSH through an NLB on 22 with the configured allow-list", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const nlb = named(run, T.lb, "gitlab-ssh");
                 expect(nlb.inputs).to.include({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true });
                 expect(nlb.inputs.subnets).to.deep.equal(run.outputs.publicSubnetIds);
@@ -168,7 +177,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("keeps repositories on an encrypted EFS reached over TLS with IAM through one access point", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const fs = named(run, T.fs, "gitlab-repositories");
                 expect(fs.inputs.encrypted).to.equal(true);
                 expect(fs.protect).to.equal(stack === "prod");
@@ -203,7 +212,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("backs the file system up daily with AWS Backup and runs gitlab-backup on a schedule", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const days = stack === "prod" ? 35 : 7;
                 const plan = named(run, T.plan, "gitlab-repositories");
                 expect(plan.inputs.rules[0]).to.deep.include({ schedule: "cron(30 3 * * ? *)", scheduleExpressionTimezone: "UTC", lifecycle: { deleteAfter: days } });
@@ -229,7 +238,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("starts no second Gitaly: the backup task disables it and reaches the one task's Gitaly by name", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const c = containerOf(backupTask(run));
                 expect(c.command).to.deep.equal(["backup"]);
                 expect(c.mountPoints ?? []).to.deep.equal([]);
@@ -244,7 +253,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("reads every secret from the same Secrets Manager secrets in both tasks, and none from the environment", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const main = containerOf(mainTask(run));
                 const backup = containerOf(backupTask(run));
                 const secretArns = new Set([...inComponent(run, T.secret, "gitlab"), ...inComponent(run, T.secret, "gitlab-db")].map((s) => s.state.arn));
@@ -285,14 +294,15 @@ describe("GitLab (single topology)", () => {
                 expect(read("gitlab-execution-policy")).to.deep.equal(new Set(main.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
                 expect(read("gitlab-backup-execution-policy")).to.deep.equal(new Set(backup.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
                 // Rails secrets, tokens, registry pair, SSH host keys, root password, database password.
-                expect(main.secrets.map((s) => s.name).sort()).to.deep.equal(Object.values(SECRET_ENV).filter((n) => n !== SECRET_ENV.oidcClientSecret).sort());
+                // Everything but the OIDC client's (none configured) and ElastiCache's (split only).
+                expect(main.secrets.map((s) => s.name).sort()).to.deep.equal(Object.values(SECRET_ENV).filter((n) => n !== SECRET_ENV.oidcClientSecret && n !== SECRET_ENV.redisPassword).sort());
                 for (const s of inComponent(run, T.secret, "gitlab")) {
                     expect(s.protect, s.name).to.equal(stack === "prod");
                 }
             });
 
             it("renders a config that Ruby evaluates to the required settings, using only documented keys", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const e = evaluateContainer(containerOf(mainTask(run)));
                 for (const s of e.settings) {
                     expect(documentedKeyOf(keyPath(s.path)), keyPath(s.path)).to.not.equal(undefined);
@@ -340,7 +350,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("passes `ruby -c` for both roles", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 for (const td of [mainTask(run), backupTask(run)]) {
                     const r = spawnSync("ruby", ["-c"], { input: envValue(containerOf(td), "GITLAB_OMNIBUS_CONFIG"), encoding: "utf8" });
                     expect(r.stdout.trim(), `${td.name}: ${r.stderr}`).to.equal("Syntax OK");
@@ -348,7 +358,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("grants the task role GitLab's buckets only, and the backup task the backup bucket only", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const gitlabBuckets = inComponent(run, T.bucket, "gitlab").map((b) => b.state.arn);
                 expect(gitlabBuckets).to.have.length(12);
                 const task = policyOf(run, "gitlab-task-policy");
@@ -360,7 +370,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("hardens every GitLab bucket like the app's; versions and protects them in prod", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 for (const b of inComponent(run, T.bucket, "gitlab")) {
                     const pab = named(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${b.name}-public-access`);
                     expect(pab.inputs, b.name).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
@@ -377,7 +387,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("gives GitLab its own PostgreSQL 17 with GitLab's parameters and alarms", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const db = named(run, T.db, "gitlab-db");
                 expect(db.inputs).to.include({ engine: "postgres", engineVersion: "17", dbName: "gitlabhq_production", username: "gitlab", storageEncrypted: true, publiclyAccessible: false });
                 expect(db.inputs.instanceClass).to.equal(stack === "prod" ? "db.m7g.large" : "db.t4g.medium");
@@ -393,7 +403,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("alarms on 5xx, unhealthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
-                const run = await stackRun(stack);
+                const run = await singleRun(stack);
                 const alarms = inComponent(run, T.alarm, "gitlab");
                 expect(alarms.map((a) => a.name).sort()).to.deep.equal([
                     "gitlab-5xx-rate",
@@ -418,7 +428,7 @@ describe("GitLab (single topology)", () => {
             });
 
             it("exports the GitLab URLs, SSH host, log groups and file system", async () => {
-                const { outputs } = await stackRun(stack);
+                const { outputs } = await singleRun(stack);
                 expect(outputs.gitlabUrl).to.equal(`https://gitlab.${zone}`);
                 expect(outputs.gitlabRegistryUrl).to.equal(`https://registry.gitlab.${zone}`);
                 for (const k of ["gitlabLogGroup", "gitlabBackupLogGroup", "gitlabFileSystemId", "gitlabBackupBucket", "gitlabDatabaseEndpoint"]) {
@@ -430,9 +440,9 @@ describe("GitLab (single topology)", () => {
 
     describe("updates", () => {
         it("never regenerates a secret: a changed size or schedule leaves every generator as it was", async () => {
-            const before = await stackRun("prod");
+            const before = await singleRun("prod");
             const after = await runStack("prod", {
-                patch: (c) => Object.assign(c["platform:gitlab"], { cpu: 16384, memory: 32768, backup: { ...c["platform:gitlab"].backup, time: "04:00" } }),
+                patch: (c) => Object.assign(toSingle(c)["platform:gitlab"], { cpu: 16384, memory: 32768, backup: { ...c["platform:gitlab"].backup, time: "04:00" } }),
             });
             expect(after.error).to.equal(undefined);
             const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
@@ -455,11 +465,11 @@ describe("GitLab (single topology)", () => {
 
         it("changes the SSH allow-list without touching the load balancer", async () => {
             const cidrs = ["203.0.113.0/24", "198.51.100.0/24"];
-            const run = await runStack("prod", { patch: (c) => (c["platform:gitlab"].ssh = { allowedCidrs: cidrs }) });
+            const run = await runStack("prod", { patch: (c) => (toSingle(c)["platform:gitlab"].ssh = { allowedCidrs: cidrs }) });
             expect(run.error).to.equal(undefined);
             const nlbSg = named(run, T.sg, "gitlab-ssh-nlb");
             expect(ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === nlbSg.id).map((r) => r.inputs.cidrIpv4)).to.deep.equal(cidrs);
-            expect(named(run, T.lb, "gitlab-ssh").inputs).to.deep.equal(named(await stackRun("prod"), T.lb, "gitlab-ssh").inputs);
+            expect(named(run, T.lb, "gitlab-ssh").inputs).to.deep.equal(named(await singleRun("prod"), T.lb, "gitlab-ssh").inputs);
         });
 
         it("adds OpenID Connect sign-in with its client secret from Secrets Manager", async () => {

@@ -251,14 +251,26 @@ describe("hardening: Security Hub controls", () => {
         expect(renderPlan(await stackRun("dev"))).to.include("warning: Pulumi.dev.yaml: alarms.email is unset");
     });
 
-    it("the plan shows the GitLab component with its key inputs", async () => {
-        const plan = renderPlan(await stackRun("prod"));
+    it("the plan shows the GitLab component with its key inputs: single in dev", async () => {
+        const plan = renderPlan(await stackRun("dev"));
         expect(plan).to.match(/^ {2}platform:gitlab:GitLab {2}gitlab$/m);
-        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab {2}name=platform-prod-gitlab desired=1 minMax=0%\/100% grace=900/);
-        expect(plan).to.match(/aws:ecs\/taskDefinition:TaskDefinition {2}gitlab {2}cpu=8192 memory=16384 disk=100 efs=true/);
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab {2}name=platform-dev-gitlab desired=1 minMax=0%\/100% grace=900/);
+        expect(plan).to.match(/aws:ecs\/taskDefinition:TaskDefinition {2}gitlab {2}cpu=4096 memory=8192 disk=50 efs=true/);
         expect(plan).to.match(/aws:efs\/accessPoint:AccessPoint {2}gitlab-repositories {2}root=\/gitlab posixUser=none/);
         expect(plan).to.match(/aws:scheduler\/schedule:Schedule {2}gitlab-backup {2}schedule=cron\(30 2 \* \* \? \*\) UTC launch=FARGATE/);
-        expect(plan).to.include("GitLab (single): one 8 vCPU / 16 GB Omnibus task, replaced stop-first (0 %/100 %), no autoscaling; https://gitlab.example.com");
+        expect(plan).to.include("GitLab (single): one 4 vCPU / 8 GB Omnibus task on Spot, replaced stop-first (0 %/100 %), no autoscaling; https://gitlab.dev.example.com");
+    });
+
+    it("the plan shows the GitLab component with its key inputs: split in prod", async () => {
+        const plan = renderPlan(await stackRun("prod"));
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab-web {2}name=platform-prod-gitlab-web desired=2 minMax=100%\/200% grace=600 capacity=FARGATE publicIp=false/);
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab-gitaly {2}name=platform-prod-gitlab-gitaly desired=1 minMax=0%\/100% capacity=platform-prod-gitaly publicIp=false/);
+        expect(plan).to.match(/aws:ebs\/volume:Volume {2}gitaly-data {2}type=gp3 sizeGb=200 iops=3000 throughput=125 encrypted=true/);
+        expect(plan).to.match(/aws:elasticache\/replicationGroup:ReplicationGroup {2}gitlab-redis {2}engine=valkey 7\.2 node=cache\.t4g\.medium nodes=2 multiAz=true tls=true atRest=true/);
+        expect(plan).to.match(/command:local:Command {2}gitlab-migrate {2}runs=\["migrate"\]/);
+        expect(plan).to.include(
+            "GitLab (split): web 2..6 × 4 vCPU / 8 GB (CPU 60 %, memory 75 %), Sidekiq 1..4 × 2 vCPU / 4 GB (CPU 60 %), one Gitaly on m7i.large with a 200 GiB gp3 volume, never scaled; Valkey 7.2 cache.t4g.medium Multi-AZ; migrations once per deploy",
+        );
     });
 
     it("ECS Exec is a switch: off in prod (no agent volumes, no SSM grants), on in dev", async () => {

@@ -264,4 +264,14 @@ export function stackRun(stack: string): Promise<StackRun> {
     return run;
 }
 
+/** One patched run per key, shared like stackRun (the patch must be the same for the same key). */
+export function variantRun(key: string, stack: string, patch: (config: StackConfig) => void): Promise<StackRun> {
+    let run = cache.get(key);
+    if (!run) {
+        run = runStack(stack, { patch });
+        cache.set(key, run);
+    }
+    return run;
+}
+
 export const STACKS = ["dev", "prod"] as const;

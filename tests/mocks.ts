@@ -121,6 +121,22 @@ const computed: Record<string, Computer> = {
     "tls:index/privateKey:PrivateKey": (name, i) => mockKey(name, i),
     "tls:index/selfSignedCert:SelfSignedCert": (name) => ({ certPem: `-----BEGIN CERTIFICATE-----\nMOCK${short(name)}\n-----END CERTIFICATE-----\n` }),
     "aws:ecs/service:Service": (name, i) => ({ name: i.name ?? name }),
+    "aws:ebs/volume:Volume": (name) => ({ arn: arn("ec2", `volume/vol-${short(name)}${short(name).slice(0, 5)}`) }),
+    "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ arn: arn("ec2", `launch-template/lt-${short(name)}`), latestVersion: 1, defaultVersion: 1 }),
+    "aws:iam/instanceProfile:InstanceProfile": (name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:instance-profile${i.path ?? "/"}${i.name ?? name}` }),
+    "aws:autoscaling/group:Group": (name, i) => ({ name: i.name ?? name, arn: arn("autoscaling", `autoScalingGroup:${short(name)}:autoScalingGroupName/${i.name ?? name}`) }),
+    "aws:ecs/capacityProvider:CapacityProvider": (name, i) => ({ name: i.name ?? name, arn: arn("ecs", `capacity-provider/${i.name ?? name}`) }),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (name, i) => {
+        const id = i.replicationGroupId ?? name;
+        return {
+            primaryEndpointAddress: `master.${id}.abcdef.use1.cache.amazonaws.com`,
+            readerEndpointAddress: `replica.${id}.abcdef.use1.cache.amazonaws.com`,
+            memberClusters: Array.from({ length: Number(i.numCacheClusters ?? 1) }, (_, n) => `${id}-00${n + 1}`),
+            arn: arn("elasticache", `replicationgroup:${id}`),
+        };
+    },
+    "aws:elasticache/parameterGroup:ParameterGroup": (name, i) => ({ name: i.name ?? name }),
+    "aws:elasticache/subnetGroup:SubnetGroup": (name, i) => ({ name: i.name ?? name }),
 };
 
 /** Placeholders in the real envelopes; the entrypoint test makes real keys with ssh-keygen. */
@@ -135,6 +151,9 @@ function mockKey(name: string, i: Record<string, any>): Outputs {
 
 const computedIds: Record<string, (name: string) => string> = {
     "aws:ec2/securityGroup:SecurityGroup": (name) => `sg-${short(name)}`,
+    // Real EBS ids: vol- and 17 hex digits.
+    "aws:ebs/volume:Volume": (name) => `vol-${short(name)}${short(name).slice(0, 5)}`,
+    "aws:ec2/launchTemplate:LaunchTemplate": (name) => `lt-${short(name)}${short(name).slice(0, 5)}`,
 };
 
 export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -163,6 +182,11 @@ export function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCall
             return { id: ACCOUNT, accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/mock`, userId: "MOCK" };
         case "aws:route53/getZone:getZone":
             return { id: "Z0123456789ABCDEFGHIJ", zoneId: "Z0123456789ABCDEFGHIJ", name: args.inputs.name, privateZone: false };
+        // awsx's subnets are subnet-<tier>-<n>, one per AZ in order.
+        case "aws:ec2/getSubnet:getSubnet": {
+            const n = Number(/-(\d+)$/.exec(String(args.inputs.id))?.[1] ?? "1");
+            return { id: args.inputs.id, availabilityZone: `${REGION}${"abcdef"[n - 1]}` };
+        }
         case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
         default:

@@ -49,6 +49,7 @@ describe("both stacks", () => {
         const providers = async (stack: string): Promise<string[]> =>
             ofType(await stackRun(stack), "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")[0].inputs.capacityProviders;
         expect(await providers("dev")).to.include("FARGATE_SPOT");
-        expect(await providers("prod")).to.deep.equal(["FARGATE"]);
+        // prod: Fargate and the Gitaly host's EC2 capacity, no Spot.
+        expect(await providers("prod")).to.deep.equal(["FARGATE", "platform-prod-gitaly"]);
     });
 });

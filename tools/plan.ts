@@ -25,7 +25,7 @@ const KEY_INPUTS: Record<string, Picker> = {
     "aws:cloudwatch/logGroup:LogGroup": (i) => ({ retentionDays: i.retentionInDays }),
     "aws:ecr/repository:Repository": (i) => ({ tags: i.imageTagMutability, scanOnPush: i.imageScanningConfiguration?.scanOnPush, encryption: i.encryptionConfigurations?.[0]?.encryptionType }),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": (i) => ({ rules: (JSON.parse(i.policy).rules as any[]).map((r) => r.description).join("; ") }),
-    "command:local:Command": (i) => ({ tag: i.environment?.IMAGE_TAG, context: i.environment?.CONTEXT, platform: i.environment?.PLATFORM }),
+    "command:local:Command": (i) => ({ tag: i.environment?.IMAGE_TAG, context: i.environment?.CONTEXT, platform: i.environment?.PLATFORM, runs: i.environment?.COMMAND }),
     "aws:wafv2/webAcl:WebAcl": (i) => ({ rules: (i.rules ?? []).map((r: any) => r.name).join(",") }),
     "aws:rds/instance:Instance": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, class: i.instanceClass, multiAz: i.multiAz, backups: i.backupRetentionPeriod, deletionProtection: i.deletionProtection, encrypted: i.storageEncrypted, monitoring: i.monitoringInterval }),
     "aws:ecs/cluster:Cluster": (i) => ({ settings: (i.settings ?? []).map((s: any) => `${s.name}=${s.value}`).join(",") }),
@@ -50,6 +50,12 @@ const KEY_INPUTS: Record<string, Picker> = {
     "aws:rds/parameterGroup:ParameterGroup": (i) => ({ family: i.family, set: (i.parameters ?? []).map((p: any) => `${p.name}=${p.value}`).join(",") }),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (i) => ({ ownership: i.rule?.objectOwnership }),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (i) => ({ expireDays: i.rules?.[0]?.expiration?.days }),
+    "aws:ebs/volume:Volume": (i) => ({ type: i.type, sizeGb: i.size, iops: i.iops, throughput: i.throughput, encrypted: i.encrypted, snapshot: i.snapshotId }),
+    "aws:ec2/launchTemplate:LaunchTemplate": (i) => ({ type: i.instanceType, ami: i.imageId, imds: `${i.metadataOptions?.httpTokens}/hops=${i.metadataOptions?.httpPutResponseHopLimit}` }),
+    "aws:autoscaling/group:Group": (i) => ({ size: `${i.minSize}..${i.maxSize}`, refresh: i.instanceRefresh ? `${i.instanceRefresh.preferences?.minHealthyPercentage}%/${i.instanceRefresh.preferences?.maxHealthyPercentage}%` : undefined }),
+    "aws:ecs/capacityProvider:CapacityProvider": (i) => ({ name: i.name, scaling: i.autoScalingGroupProvider?.managedScaling?.status }),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (i) => ({ engine: `${i.engine} ${i.engineVersion}`, node: i.nodeType, nodes: i.numCacheClusters, multiAz: i.multiAzEnabled, tls: i.transitEncryptionEnabled, atRest: i.atRestEncryptionEnabled }),
+    "aws:elasticache/parameterGroup:ParameterGroup": (i) => ({ family: i.family, set: (i.parameters ?? []).map((p: any) => `${p.name}=${p.value}`).join(",") }),
 };
 
 function describe(r: Resource): string {
@@ -97,9 +103,17 @@ export function renderPlan(run: StackRun): string {
             `; AWS defaults: ${defaults} s`,
     );
     const g = cfg.gitlab;
+    const size = (t: { cpu: number; memory: number }) => `${t.cpu / 1024} vCPU / ${t.memory / 1024} GB`;
+    const shape =
+        g.topology === "single"
+            ? `one ${size(g)} Omnibus task${g.spot ? " on Spot" : ""}, replaced stop-first (0 %/100 %), no autoscaling`
+            : `web ${g.web.minCount}..${g.web.maxCount} × ${size(g.web)} (CPU ${g.web.cpuTarget} %, memory ${g.web.memoryTarget} %), ` +
+              `Sidekiq ${g.sidekiq.minCount}..${g.sidekiq.maxCount} × ${size(g.sidekiq)} (CPU ${g.sidekiq.cpuTarget} %), ` +
+              `one Gitaly ${g.gitaly.storage === "ebs" ? `on ${g.gitaly.instanceType} with a ${g.gitaly.volume.sizeGb} GiB gp3 volume` : "on Fargate with EFS (unsupported by GitLab)"}, never scaled; ` +
+              `Valkey ${g.redis.engineVersion} ${g.redis.nodeType}${g.redis.multiAz ? " Multi-AZ" : ""}; migrations once per deploy`;
     lines.push(
         "",
-        `GitLab (${g.topology}): one ${g.cpu / 1024} vCPU / ${g.memory / 1024} GB Omnibus task${g.spot ? " on Spot" : ""}, replaced stop-first (0 %/100 %), no autoscaling; ` +
+        `GitLab (${g.topology}): ${shape}; ` +
             `https://${g.hostName}, registry https://${g.registryHostName}, git@${g.sshHostName} (SSH from ${g.ssh.allowedCidrs.join(", ")}); ` +
             `database ${g.database.instanceClass}${g.database.multiAz ? " Multi-AZ" : ""}; gitlab-backup daily at ${g.backup.time} ${g.backup.timezone}, kept ${g.backup.retentionDays} days`,
     );

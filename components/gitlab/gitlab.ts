@@ -1,27 +1,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { fileSystemAlarm, serviceAlarms } from "../../lib/alarms";
-import { backupPlan, DailyTime } from "../../lib/backupPlan";
+import { DailyTime } from "../../lib/backupPlan";
 import { AccessLogTarget } from "../../lib/bucket";
-import { fargateServiceBase } from "../../lib/ecsService";
 import { SecretSource, secretRefs, taskRoles } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
 import { awslogs, logGroup } from "../../lib/logs";
 import { Naming, physicalName } from "../../lib/naming";
-import { HealthTiming, httpTargetGroup } from "../../lib/rollout";
+import { httpTargetGroup } from "../../lib/rollout";
 import { allowAllEgress, allowPortFrom } from "../../lib/securityGroups";
 import { allowDatabaseClient, DatabaseClientArgs } from "../database";
 import { scheduledBackup } from "./backup";
-import { GITLAB_PORTS, OmnibusConfigArgs, renderOmnibusConfig, REPOSITORY_ROOT } from "./omnibusConfig";
+import { FargateTaskBase, GITLAB_HEALTH, GitLabKit, RoleExtras } from "./kit";
+import { GITLAB_PORTS, renderOmnibusConfig } from "./omnibusConfig";
 import { gitlabSecrets, SECRET_ENV, SecretName } from "./secrets";
+import { singleTopology } from "./single";
+import { SplitArgs, splitTopology } from "./split";
 import { sshEntry } from "./ssh";
-import { EFS_CLIENT_ACTIONS, fileSystemPolicy, gitlabBuckets, OBJECT_TYPES, ObjectType, repositoryFileSystem } from "./storage";
+import { gitlabBuckets, OBJECT_TYPES, ObjectType } from "./storage";
 
-/** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
-export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
-
-/** Seconds ECS ignores failing load-balancer checks after a task starts: a first boot seeds the database. */
-export const GITLAB_GRACE_SECONDS = 900;
+export { GITLAB_GRACE_SECONDS, GITLAB_HEALTH } from "./kit";
 
 /** The backup task's size: Rails for the rake task, a local Redis and pg_dump; no web or Sidekiq. */
 export const BACKUP_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
@@ -43,6 +40,8 @@ export interface GitLabArgs {
     readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** How many private subnets (one mount target each). */
     readonly privateSubnetCount: number;
+    /** Isolated subnets (split: ElastiCache). */
+    readonly isolatedSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** Public subnets for the SSH load balancer. */
     readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The shared ALB: two host rules on its HTTPS listener (web and registry). */
@@ -62,8 +61,17 @@ export interface GitLabArgs {
     /** The image by digest, and its repository (the execution role pulls only from it). */
     readonly image: pulumi.Input<string>;
     readonly repositoryArn: pulumi.Input<string>;
+    /**
+     * single: one Omnibus task holds everything (repositories on EFS).
+     * split: web and Sidekiq tiers that autoscale, one Gitaly, ElastiCache,
+     * migrations once per deploy (`split` says how).
+     */
+    readonly topology: "single" | "split";
+    /** single: the one task's size. */
     readonly cpu: number;
     readonly memory: number;
+    /** split: the tiers. */
+    readonly split?: SplitArgs;
     readonly ephemeralStorageGb: number;
     readonly cpuArchitecture: "X86_64" | "ARM64";
     /** FARGATE_SPOT (dev). */
@@ -75,7 +83,7 @@ export interface GitLabArgs {
     readonly backup: {
         /** When the daily gitlab-backup runs. */
         readonly time: DailyTime;
-        /** When AWS Backup copies the repository file system. */
+        /** When AWS Backup copies the repository storage. */
         readonly fileSystemTime: DailyTime;
         /** Days archives and recovery points are kept. */
         readonly retentionDays: number;
@@ -100,11 +108,33 @@ export interface GitLabArgs {
     readonly naming: Naming;
 }
 
-const CONTAINER = "gitlab";
+/** What a topology builder gives back to the component. */
+export interface Topology {
+    /** The service behind the ALB and NLB (single: the one task; split: the web tier). */
+    readonly frontService: aws.ecs.Service;
+    readonly logGroupName: pulumi.Output<string>;
+    /** Gitaly as the backup task reaches it, `host:port`. */
+    readonly gitalyAddress: pulumi.Output<string>;
+    /** EFS, where repositories live on it (single, or split with gitaly.storage efs). */
+    readonly fileSystemId?: pulumi.Output<string>;
+}
+
+/** What the topology builders get besides the kit: the entry points every topology shares. */
+export interface Entry {
+    /** The security group of the tasks behind the ALB and NLB. */
+    readonly frontSecurityGroup: aws.ec2.SecurityGroup;
+    readonly backupSecurityGroup: aws.ec2.SecurityGroup;
+    /** Rules the front tasks need before they start (ALB, NLB, egress, database). */
+    readonly frontRules: pulumi.Resource[];
+    readonly webTargetGroup: aws.lb.TargetGroup;
+    readonly registryTargetGroup: aws.lb.TargetGroup;
+    readonly sshTargetGroup: aws.lb.TargetGroup;
+    /** The listener rules and the SSH listener: the front service registers only once they exist. */
+    readonly listeners: pulumi.Resource[];
+}
+
 const BACKUP_CONTAINER = "backup";
 
-/** The secrets each role's container receives. */
-const SERVE_SECRETS: readonly SecretName[] = Object.keys(SECRET_ENV).filter((k) => k !== "databasePassword" && k !== "oidcClientSecret") as SecretName[];
 const BACKUP_SECRETS: readonly SecretName[] = [
     "secretKeyBase",
     "dbKeyBase",
@@ -120,16 +150,14 @@ const BACKUP_SECRETS: readonly SecretName[] = [
 ];
 
 /**
- * GitLab CE as one Omnibus task on Fargate (the single topology): the custom
- * image from gitlab/, its configuration rendered by omnibusConfig.ts, every
- * secret generated once into Secrets Manager, repositories on EFS, PostgreSQL
- * on RDS, blobs and the registry in S3, HTTPS through the shared ALB, git
- * over SSH through an NLB, a daily backup task, and AWS Backup for the file
- * system.
+ * GitLab CE on ECS from the custom image in gitlab/, its configuration
+ * rendered per role by omnibusConfig.ts, every secret generated once into
+ * Secrets Manager, PostgreSQL on RDS, blobs and the registry in S3, HTTPS
+ * through the shared ALB, git over SSH through an NLB, and a daily backup task.
  *
- * Exactly one task, replaced stop-first (0 % / 100 %): the task's Gitaly is the
- * only writer of the repositories, and two Gitaly processes on one volume
- * corrupt them. Nothing autoscales here for the same reason.
+ * Two topologies share all of that (single.ts, split.ts): one Omnibus task
+ * with its repositories on EFS, or web and Sidekiq tiers that autoscale in
+ * front of exactly one Gitaly on block storage and ElastiCache.
  */
 export class GitLab extends pulumi.ComponentResource {
     readonly url: string;
@@ -138,7 +166,8 @@ export class GitLab extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
     readonly logGroupName: pulumi.Output<string>;
     readonly backupLogGroupName: pulumi.Output<string>;
-    readonly fileSystemId: pulumi.Output<string>;
+    /** EFS, where the repositories live on it (absent for Gitaly on EBS). */
+    readonly fileSystemId: pulumi.Output<string | undefined>;
     readonly taskSecurityGroupId: pulumi.Output<string>;
     readonly backupBucket: pulumi.Output<string>;
 
@@ -147,281 +176,29 @@ export class GitLab extends pulumi.ComponentResource {
         const a = args;
         const parent = { parent: this };
         const physical = physicalName(a.naming, name);
+        const single = a.topology === "single";
+        if (!single && !a.split) {
+            throw new Error("the split topology needs `split`");
+        }
 
-        // --- network: web and registry from the ALB, SSH from the NLB, Gitaly from the backup task only.
-        const sg = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: a.vpcId, description: `${name}: the GitLab task` }, parent);
+        // --- network: web and registry from the ALB, SSH from the NLB; each topology adds Gitaly's rules.
+        const sg = new aws.ec2.SecurityGroup(single ? `${name}-tasks` : `${name}-web`, { vpcId: a.vpcId, description: `${name}: ${single ? "the GitLab task" : "the web tier"}` }, parent);
         const backupSg = new aws.ec2.SecurityGroup(`${name}-backup-tasks`, { vpcId: a.vpcId, description: `${name}: the backup task` }, parent);
-        const rules = [
+        const front = single ? name : `${name}-web`;
+        const frontRules = [
             allowPortFrom(`${name}-web-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: GITLAB_PORTS.http, description: "ALB to GitLab" }, parent),
             allowPortFrom(`${name}-registry-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: GITLAB_PORTS.registry, description: "ALB to the registry" }, parent),
-            allowPortFrom(`${name}-gitaly-from-backup`, { securityGroupId: sg.id, sourceSecurityGroupId: backupSg.id, port: GITLAB_PORTS.gitaly, description: "backup task to Gitaly" }, parent),
-            allowAllEgress(`${name}-tasks-out`, sg.id, parent),
-            allowDatabaseClient(`${name}-to-db`, a.database.securityGroupId, sg.id, parent),
+            allowAllEgress(single ? `${name}-tasks-out` : `${front}-out`, sg.id, parent),
+            allowDatabaseClient(`${front}-to-db`, a.database.securityGroupId, sg.id, parent),
         ];
         const backupRules = [allowAllEgress(`${name}-backup-tasks-out`, backupSg.id, parent), allowDatabaseClient(`${name}-backup-to-db`, a.database.securityGroupId, backupSg.id, parent)];
 
-        // --- data
+        // --- data and secrets every topology shares
         const buckets = gitlabBuckets(name, { protect: a.protectData, backupRetentionDays: a.backup.retentionDays, accessLogs: a.accessLogs }, parent);
-        const efs = repositoryFileSystem(
-            `${name}-repositories`,
-            {
-                vpcId: a.vpcId,
-                subnetIds: a.privateSubnetIds,
-                subnetCount: a.privateSubnetCount,
-                clientSecurityGroupId: sg.id,
-                throughputMode: a.efsThroughputMode,
-                protect: a.protectData,
-            },
-            parent,
-        );
-        // Our own plan backs the file system up; EFS's automatic backups would be a second copy to pay for.
-        new aws.efs.BackupPolicy(`${name}-repositories`, { fileSystemId: efs.fileSystem.id, backupPolicy: { status: "DISABLED" } }, parent);
-        backupPlan(
-            `${name}-repositories`,
-            {
-                kind: "efs",
-                resourceArns: [efs.fileSystem.arn],
-                schedule: a.backup.fileSystemTime,
-                retentionDays: a.backup.retentionDays,
-                protect: a.protectData,
-                naming: a.naming,
-            },
-            parent,
-        );
         const secrets = gitlabSecrets(name, { protect: a.protectData, naming: a.naming }, parent);
-
-        // --- Gitaly's stable name, for the backup task (Cloud Map A record of the one task).
         const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.naming.prefix}.internal`, vpc: a.vpcId, description: `${physical}: private names` }, parent);
-        const discovery = new aws.servicediscovery.Service(
-            `${name}-dns`,
-            {
-                name: CONTAINER,
-                dnsConfig: { namespaceId: namespace.id, dnsRecords: [{ type: "A", ttl: 10 }], routingPolicy: "MULTIVALUE" },
-                // ECS reports the task's health to Cloud Map.
-                healthCheckCustomConfig: {},
-                forceDestroy: true,
-            },
-            parent,
-        );
-        const gitalyHost = pulumi.interpolate`${CONTAINER}.${namespace.name}:${GITLAB_PORTS.gitaly}`;
 
-        // --- logs and roles
-        const logs = logGroup(name, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
-        const backupLogs = logGroup(`${name}-backup`, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
-        const allBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry, buckets.backups];
-        const bucketStatements = (sid: string, list: aws.s3.Bucket[], objectActions: string[]): PolicyStatement[] => [
-            { sid: `${sid}Objects`, actions: objectActions, resources: list.map((b) => pulumi.interpolate`${b.arn}/*`) },
-            { sid: `${sid}Buckets`, actions: ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"], resources: list.map((b) => b.arn) },
-        ];
-        const objectRw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
-        const secretArns = [...secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])];
-        const roles = taskRoles(
-            name,
-            {
-                repositoryArns: [a.repositoryArn],
-                secretArns,
-                logGroupArn: logs.arn,
-                execCommand: a.execCommand,
-                accountId: a.accountId,
-                naming: a.naming,
-                taskStatements: [
-                    // Rails, Workhorse and the registry read and write every bucket; Gitaly writes repository backups.
-                    ...bucketStatements("GitLab", allBuckets, objectRw),
-                    {
-                        sid: "Repositories",
-                        actions: [...EFS_CLIENT_ACTIONS],
-                        resources: [efs.fileSystem.arn],
-                        conditions: { StringEquals: { "elasticfilesystem:AccessPointArn": efs.accessPoint.arn } },
-                    },
-                ],
-            },
-            parent,
-        );
-        const backupRoles = taskRoles(
-            `${name}-backup`,
-            {
-                repositoryArns: [a.repositoryArn],
-                secretArns: [secrets.arns[0], secrets.arns[1], pulumi.output(a.database.secretArn)],
-                logGroupArn: backupLogs.arn,
-                execCommand: false,
-                accountId: a.accountId,
-                naming: a.naming,
-                // The archive upload: no reading or deleting what is already there.
-                taskStatements: bucketStatements("Backups", [buckets.backups], ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]),
-            },
-            parent,
-        );
-        const fsPolicy = new aws.efs.FileSystemPolicy(
-            `${name}-repositories`,
-            { fileSystemId: efs.fileSystem.id, policy: fileSystemPolicy(efs.fileSystem.arn, efs.accessPoint.arn, roles.taskRole.arn) },
-            parent,
-        );
-
-        // --- configuration, rendered once the names it needs exist
-        const configFor = (role: OmnibusConfigArgs["role"]) =>
-            pulumi
-                .all([
-                    a.vpcCidr,
-                    a.database.address,
-                    a.database.port,
-                    gitalyHost,
-                    buckets.registry.bucket,
-                    buckets.backups.bucket,
-                    pulumi.all(OBJECT_TYPES.map((t) => buckets.objects[t].bucket)),
-                ])
-                .apply(([vpcCidr, dbHost, dbPort, gitaly, registry, backups, objects]) =>
-                    renderOmnibusConfig({
-                        role,
-                        hostName: a.hostName,
-                        registryHostName: a.registryHostName,
-                        sshHostName: a.sshHostName,
-                        vpcCidr,
-                        region: a.region,
-                        database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
-                        buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },
-                        gitalyHost: gitaly,
-                        cpu: a.cpu,
-                        memory: a.memory,
-                        oidc: a.oidc,
-                    }),
-                );
-        // The OIDC client secret is a whole secret created outside; every other one a JSON key.
-        const sourceOf = (n: SecretName): SecretSource =>
-            n === "databasePassword" ? { arn: a.database.secretArn, key: "password" } : n === "oidcClientSecret" ? { arn: a.oidc!.clientSecretArn } : secrets.refs[n];
-        const secretsOf = (names: readonly SecretName[]) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n)])));
-        const logConfig = (group: aws.cloudwatch.LogGroup, prefix: string) => awslogs(group.name, a.region, prefix);
-        const environment = (role: OmnibusConfigArgs["role"]) => [
-            { name: "GITLAB_OMNIBUS_CONFIG", value: configFor(role) },
-            { name: "AWS_REGION", value: a.region },
-            { name: "AWS_DEFAULT_REGION", value: a.region },
-        ];
-        const taskBase = {
-            cpu: String(a.cpu),
-            memory: String(a.memory),
-            networkMode: "awsvpc",
-            requiresCompatibilities: ["FARGATE"],
-            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
-            // Logs, temp files and the backup archive before upload live on the task's own disk.
-            ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
-        };
-        // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
-        // start and runs its services as root and as git: no read-only root and no
-        // non-root user are possible (Security Hub ECS.5 waiver, README).
-        const omnibus = { image: a.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } };
-
-        const taskDefinition = new aws.ecs.TaskDefinition(
-            name,
-            {
-                ...taskBase,
-                family: physical,
-                executionRoleArn: roles.executionRole.arn,
-                taskRoleArn: roles.taskRole.arn,
-                volumes: [
-                    {
-                        name: "repositories",
-                        efsVolumeConfiguration: {
-                            fileSystemId: efs.fileSystem.id,
-                            transitEncryption: "ENABLED",
-                            authorizationConfig: { accessPointId: efs.accessPoint.id, iam: "ENABLED" },
-                        },
-                    },
-                ],
-                containerDefinitions: pulumi.jsonStringify([
-                    {
-                        ...omnibus,
-                        name: CONTAINER,
-                        command: ["serve"],
-                        portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh, GITLAB_PORTS.gitaly].map((p) => ({ containerPort: p, protocol: "tcp" })),
-                        environment: environment("single"),
-                        secrets: secretsOf([...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : [])]),
-                        mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
-                        // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.
-                        stopTimeout: 120,
-                        // The image's own check (the same command as its Docker HEALTHCHECK, which ECS ignores).
-                        healthCheck: { command: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: 60, timeout: 30, retries: 5, startPeriod: 300 },
-                        logConfiguration: logConfig(logs, CONTAINER),
-                    },
-                ]),
-            },
-            // The mount needs the policy that lets the task role mount.
-            { ...parent, dependsOn: [fsPolicy, ...efs.mountTargets] },
-        );
-
-        const backupTask = new aws.ecs.TaskDefinition(
-            `${name}-backup`,
-            {
-                ...taskBase,
-                cpu: String(BACKUP_TASK_SIZE.cpu),
-                memory: String(BACKUP_TASK_SIZE.memory),
-                family: physicalName(a.naming, `${name}-backup`),
-                executionRoleArn: backupRoles.executionRole.arn,
-                taskRoleArn: backupRoles.taskRole.arn,
-                containerDefinitions: pulumi.jsonStringify([
-                    {
-                        ...omnibus,
-                        name: BACKUP_CONTAINER,
-                        command: ["backup"],
-                        environment: environment("backup"),
-                        secrets: secretsOf([...BACKUP_SECRETS, "databasePassword"]),
-                        stopTimeout: 120,
-                        logConfiguration: logConfig(backupLogs, BACKUP_CONTAINER),
-                    },
-                ]),
-            },
-            parent,
-        );
-        scheduledBackup(
-            `${name}-backup`,
-            {
-                clusterArn: a.clusterArn,
-                taskDefinition: backupTask,
-                taskRoleArn: backupRoles.taskRole.arn,
-                executionRoleArn: backupRoles.executionRole.arn,
-                subnetIds: a.privateSubnetIds,
-                securityGroupId: backupSg.id,
-                time: a.backup.time,
-                accountId: a.accountId,
-                region: a.region,
-                naming: a.naming,
-            },
-            { ...parent, dependsOn: backupRules },
-        );
-        // backup.sh prints these lines. A failure alarms at once; a day without success
-        // alarms too, which covers what prints nothing: a failed reconfigure, a task that
-        // never started (scheduler, image, secrets) or was killed.
-        const backupMetric = (suffix: string, line: string) =>
-            new aws.cloudwatch.LogMetricFilter(
-                `${name}-backup-${suffix}`,
-                {
-                    logGroupName: backupLogs.name,
-                    pattern: `"${line}"`,
-                    metricTransformation: { name: `${physical}-backup-${suffix}`, namespace: BACKUP_METRIC_NAMESPACE, value: "1", unit: "Count" },
-                },
-                parent,
-            ).metricTransformation.name;
-        const backupAlarm = (suffix: string, metricName: pulumi.Input<string>, alarm: Pick<aws.cloudwatch.MetricAlarmArgs, "alarmDescription" | "comparisonOperator" | "threshold" | "period" | "evaluationPeriods" | "treatMissingData">) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${name}-backup-${suffix}`,
-                { ...alarm, namespace: BACKUP_METRIC_NAMESPACE, metricName, statistic: "Sum", alarmActions: [a.alarms.topicArn] },
-                parent,
-            );
-        backupAlarm("failed", backupMetric("failed", BACKUP_LOG_LINES.failed), {
-            alarmDescription: `${name}: the daily gitlab-backup failed (see ${physical} backup logs)`,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            threshold: 1,
-            period: 3600,
-            evaluationPeriods: 1,
-            treatMissingData: "notBreaching",
-        });
-        backupAlarm("missing", backupMetric("succeeded", BACKUP_LOG_LINES.succeeded), {
-            alarmDescription: `${name}: no successful gitlab-backup in 26 hours`,
-            comparisonOperator: "LessThanThreshold",
-            threshold: 1,
-            period: 3600,
-            evaluationPeriods: 26,
-            // An hour without a success line is an hour without a backup.
-            treatMissingData: "breaching",
-        });
+        const kit = this.kit(name, physical, a, buckets, secrets, namespace);
 
         // --- entry: host rules on the shared ALB, SSH through an NLB
         const targetGroup = (suffix: string, path: string, matcher: string) => httpTargetGroup(`${name}-${suffix}`, { vpcId: a.vpcId, path, matcher, health: GITLAB_HEALTH }, parent);
@@ -453,64 +230,81 @@ export class GitLab extends pulumi.ComponentResource {
             },
             parent,
         );
+        const entry: Entry = {
+            frontSecurityGroup: sg,
+            backupSecurityGroup: backupSg,
+            frontRules: [...frontRules, ssh.taskIngress],
+            webTargetGroup: web,
+            registryTargetGroup: registry,
+            sshTargetGroup: ssh.targetGroup,
+            listeners: [...listenerRules, ssh.listener],
+        };
 
-        // --- alarms
-        serviceAlarms(
-            name,
+        const topology = single ? singleTopology(kit, a, entry) : splitTopology(kit, a, a.split!, entry);
+
+        // --- the daily backup: a one-off Rails task that reaches the topology's Gitaly
+        const backupLogs = logGroup(`${name}-backup`, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+        const backupSecrets = [...BACKUP_SECRETS, "databasePassword"] as const;
+        const backupRoles = taskRoles(
+            `${name}-backup`,
             {
-                topicArn: a.alarms.topicArn,
-                clusterName: a.clusterName,
-                serviceName: physical,
-                loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
-                targetGroupArnSuffixes: [web.arnSuffix],
-                http5xxPercent: a.alarms.http5xxPercent,
-                cpuPercent: a.alarms.cpuPercent,
-                memoryPercent: a.alarms.memoryPercent,
+                repositoryArns: [a.repositoryArn],
+                secretArns: [secrets.arns[0], secrets.arns[1], pulumi.output(a.database.secretArn)],
+                logGroupArn: backupLogs.arn,
+                execCommand: false,
+                accountId: a.accountId,
+                naming: a.naming,
+                // The archive upload: no reading or deleting what is already there.
+                taskStatements: bucketStatements("Backups", [buckets.backups], ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]),
             },
             parent,
         );
-        fileSystemAlarm(`${name}-repositories`, { topicArn: a.alarms.topicArn, fileSystemId: efs.fileSystem.id, throughputMode: a.efsThroughputMode }, parent);
-
-        // --- the service: one task, stopped before its replacement starts
-        const service = new aws.ecs.Service(
-            name,
+        const backupTask = new aws.ecs.TaskDefinition(
+            `${name}-backup`,
             {
-                name: physical,
-                cluster: a.clusterArn,
-                taskDefinition: taskDefinition.arn,
-                desiredCount: 1,
-                // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
-                deploymentMinimumHealthyPercent: 0,
-                deploymentMaximumPercent: 100,
-                // No rollback, by circuit breaker or alarm: a new GitLab version migrates the
-                // database as it starts, and the old version on a migrated schema is not
-                // supported. A failed deployment stops and alarms; the fix is a new `pulumi up`
-                // (or a restore). The alarms notify only: during the several minutes a fresh
-                // task spends in reconfigure, its one target is unhealthy by design.
-                ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
-                loadBalancers: [
-                    { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: web.arn },
-                    { containerName: CONTAINER, containerPort: GITLAB_PORTS.registry, targetGroupArn: registry.arn },
-                    { containerName: CONTAINER, containerPort: GITLAB_PORTS.ssh, targetGroupArn: ssh.targetGroup.arn },
-                ],
-                serviceRegistries: { registryArn: discovery.arn },
-                healthCheckGracePeriodSeconds: GITLAB_GRACE_SECONDS,
+                ...kit.fargateTask(BACKUP_TASK_SIZE),
+                family: physicalName(a.naming, `${name}-backup`),
+                executionRoleArn: backupRoles.executionRole.arn,
+                taskRoleArn: backupRoles.taskRole.arn,
+                containerDefinitions: pulumi.jsonStringify([
+                    {
+                        ...kit.omnibus,
+                        name: BACKUP_CONTAINER,
+                        command: ["backup"],
+                        environment: kit.environment(kit.config("backup", { cpu: a.cpu, memory: a.memory }, { gitalyHost: topology.gitalyAddress })),
+                        secrets: kit.secretsOf(backupSecrets),
+                        stopTimeout: 120,
+                        logConfiguration: kit.logConfig(backupLogs, BACKUP_CONTAINER),
+                    },
+                ]),
             },
-            {
-                ...parent,
-                dependsOn: [...listenerRules, ssh.listener, ssh.taskIngress, ...rules],
-                // A first boot seeds the database; an upgrade migrates it.
-                customTimeouts: { create: "45m", update: "45m" },
-            },
+            parent,
         );
+        scheduledBackup(
+            `${name}-backup`,
+            {
+                clusterArn: a.clusterArn,
+                taskDefinition: backupTask,
+                taskRoleArn: backupRoles.taskRole.arn,
+                executionRoleArn: backupRoles.executionRole.arn,
+                subnetIds: a.privateSubnetIds,
+                securityGroupId: backupSg.id,
+                time: a.backup.time,
+                accountId: a.accountId,
+                region: a.region,
+                naming: a.naming,
+            },
+            { ...parent, dependsOn: backupRules },
+        );
+        this.backupAlarms(name, physical, backupLogs, a.alarms.topicArn);
 
         this.url = `https://${a.hostName}`;
         this.registryUrl = `https://${a.registryHostName}`;
         this.sshHost = a.sshHostName;
-        this.serviceName = service.name;
-        this.logGroupName = logs.name;
+        this.serviceName = topology.frontService.name;
+        this.logGroupName = topology.logGroupName;
         this.backupLogGroupName = backupLogs.name;
-        this.fileSystemId = efs.fileSystem.id;
+        this.fileSystemId = topology.fileSystemId ?? pulumi.output(undefined);
         this.taskSecurityGroupId = sg.id;
         this.backupBucket = buckets.backups.bucket;
         this.registerOutputs({
@@ -525,4 +319,146 @@ export class GitLab extends pulumi.ComponentResource {
             backupBucket: this.backupBucket,
         });
     }
+
+    /** The shared parts of every task, closed over this component's arguments. */
+    private kit(name: string, physical: string, a: GitLabArgs, buckets: GitLabKit["buckets"], secrets: GitLabKit["secrets"], namespace: aws.servicediscovery.PrivateDnsNamespace): GitLabKit {
+        const parent = { parent: this as pulumi.Resource };
+        const allBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry, buckets.backups];
+        const objectRw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+        // The OIDC client secret is a whole secret created outside; the database's and
+        // ElastiCache's live with them; every other one is a key of gitlabSecrets.
+        const sourceOf = (n: SecretName, others: Partial<Record<SecretName, SecretSource>>): SecretSource => {
+            const other = others[n];
+            if (other) {
+                return other;
+            }
+            switch (n) {
+                case "databasePassword":
+                    return { arn: a.database.secretArn, key: "password" };
+                case "oidcClientSecret":
+                    return { arn: a.oidc!.clientSecretArn };
+                case "redisPassword":
+                    throw new Error("redisPassword comes from ElastiCache: pass its source");
+                default:
+                    return secrets.refs[n];
+            }
+        };
+        return {
+            name,
+            physical,
+            parent,
+            naming: a.naming,
+            region: a.region,
+            buckets,
+            secrets,
+            namespace,
+            railsBucketStatements: (sid) => bucketStatements(sid, allBuckets, objectRw),
+            discovery: (suffix, dnsName) =>
+                new aws.servicediscovery.Service(
+                    `${name}-${suffix}`,
+                    {
+                        name: dnsName,
+                        dnsConfig: { namespaceId: namespace.id, dnsRecords: [{ type: "A", ttl: 10 }], routingPolicy: "MULTIVALUE" },
+                        // ECS reports the tasks' health to Cloud Map.
+                        healthCheckCustomConfig: {},
+                        forceDestroy: true,
+                    },
+                    parent,
+                ),
+            config: (role, size, extras) =>
+                pulumi
+                    .all([
+                        a.vpcCidr,
+                        a.database.address,
+                        a.database.port,
+                        buckets.registry.bucket,
+                        buckets.backups.bucket,
+                        pulumi.all(OBJECT_TYPES.map((t) => buckets.objects[t].bucket)),
+                        pulumi.output(extras),
+                    ])
+                    .apply(([vpcCidr, dbHost, dbPort, registry, backups, objects, more]) =>
+                        renderOmnibusConfig({
+                            role,
+                            hostName: a.hostName,
+                            registryHostName: a.registryHostName,
+                            sshHostName: a.sshHostName,
+                            vpcCidr,
+                            region: a.region,
+                            database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
+                            buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },
+                            cpu: size.cpu,
+                            memory: size.memory,
+                            oidc: a.oidc,
+                            ...(more as RoleExtras),
+                        }),
+                    ),
+            secretsOf: (names, others = {}) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n, others)]))),
+            secretArnsOf: (names, others = {}) => [...new Set(names.map((n) => sourceOf(n, others).arn))],
+            environment: (config) => [
+                { name: "GITLAB_OMNIBUS_CONFIG", value: config },
+                { name: "AWS_REGION", value: a.region },
+                { name: "AWS_DEFAULT_REGION", value: a.region },
+            ],
+            // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
+            // start and runs its services as root and as git: no read-only root and no
+            // non-root user are possible (Security Hub ECS.5 waiver, README).
+            omnibus: { image: a.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } },
+            fargateTask: (size): FargateTaskBase => ({
+                cpu: String(size.cpu),
+                memory: String(size.memory),
+                networkMode: "awsvpc",
+                requiresCompatibilities: ["FARGATE"],
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
+                // Logs, temp files and the backup archive before upload live on the task's own disk.
+                ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
+            }),
+            logConfig: (group, prefix) => awslogs(group.name, a.region, prefix),
+        };
+    }
+
+    /**
+     * backup.sh prints these lines. A failure alarms at once; a day without success
+     * alarms too, which covers what prints nothing: a failed reconfigure, a task that
+     * never started (scheduler, image, secrets) or was killed.
+     */
+    private backupAlarms(name: string, physical: string, backupLogs: aws.cloudwatch.LogGroup, topicArn: pulumi.Input<string>): void {
+        const parent = { parent: this as pulumi.Resource };
+        const backupMetric = (suffix: string, line: string) =>
+            new aws.cloudwatch.LogMetricFilter(
+                `${name}-backup-${suffix}`,
+                {
+                    logGroupName: backupLogs.name,
+                    pattern: `"${line}"`,
+                    metricTransformation: { name: `${physical}-backup-${suffix}`, namespace: BACKUP_METRIC_NAMESPACE, value: "1", unit: "Count" },
+                },
+                parent,
+            ).metricTransformation.name;
+        const backupAlarm = (suffix: string, metricName: pulumi.Input<string>, alarm: Pick<aws.cloudwatch.MetricAlarmArgs, "alarmDescription" | "comparisonOperator" | "threshold" | "period" | "evaluationPeriods" | "treatMissingData">) =>
+            new aws.cloudwatch.MetricAlarm(`${name}-backup-${suffix}`, { ...alarm, namespace: BACKUP_METRIC_NAMESPACE, metricName, statistic: "Sum", alarmActions: [topicArn] }, parent);
+        backupAlarm("failed", backupMetric("failed", BACKUP_LOG_LINES.failed), {
+            alarmDescription: `${name}: the daily gitlab-backup failed (see ${physical} backup logs)`,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
+            period: 3600,
+            evaluationPeriods: 1,
+            treatMissingData: "notBreaching",
+        });
+        backupAlarm("missing", backupMetric("succeeded", BACKUP_LOG_LINES.succeeded), {
+            alarmDescription: `${name}: no successful gitlab-backup in 26 hours`,
+            comparisonOperator: "LessThanThreshold",
+            threshold: 1,
+            period: 3600,
+            evaluationPeriods: 26,
+            // An hour without a success line is an hour without a backup.
+            treatMissingData: "breaching",
+        });
+    }
+}
+
+/** S3 rights on some buckets: these object actions, and listing. */
+export function bucketStatements(sid: string, list: aws.s3.Bucket[], objectActions: string[]): PolicyStatement[] {
+    return [
+        { sid: `${sid}Objects`, actions: objectActions, resources: list.map((b) => pulumi.interpolate`${b.arn}/*`) },
+        { sid: `${sid}Buckets`, actions: ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"], resources: list.map((b) => b.arn) },
+    ];
 }

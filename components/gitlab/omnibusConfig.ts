@@ -20,8 +20,28 @@ export const GITLAB_PORTS = { http: 80, registry: 5050, ssh: 22, gitaly: 8075 } 
 /** Where Omnibus keeps repositories (its default Gitaly storage), and so where EFS is mounted. */
 export const REPOSITORY_ROOT = "/var/opt/gitlab/git-data";
 
-/** What a task is: the whole of GitLab, or the daily backup job that reaches the whole one's Gitaly. */
-export type OmnibusRole = "single" | "backup";
+/**
+ * What a task is. single: the whole of GitLab. backup: the daily backup job,
+ * reaching Gitaly over TCP. The split topology's tiers: web, sidekiq, gitaly,
+ * and migrate (the one place migrations run).
+ */
+export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
+
+/** The roles of each topology. */
+export const TOPOLOGY_ROLES = { single: ["single", "backup"], split: ["web", "sidekiq", "gitaly", "migrate", "backup"] } as const satisfies Record<string, readonly OmnibusRole[]>;
+
+/** Sidekiq's health-check port (Omnibus's default), answered on loopback for the container check. */
+export const SIDEKIQ_HEALTH_PORT = 8092;
+
+/**
+ * Seconds Sidekiq lets running jobs finish after SIGTERM (unfinished ones go
+ * back to Redis). Sidekiq kills 5 s later, and `gitlab-ctl stop` waits 30 s
+ * per service (SVWAIT): 25 + 5 fits it, and ECS's 120 s stop timeout.
+ */
+export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
+
+/** MiB a web task keeps for Workhorse, NGINX, the registry and sshd beside Puma. */
+export const WEB_RESERVED_MB = 1536;
 
 export interface OmnibusConfigArgs {
     readonly role: OmnibusRole;
@@ -33,8 +53,14 @@ export interface OmnibusConfigArgs {
     readonly region: string;
     readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly username: string };
     readonly buckets: { readonly objects: Readonly<Record<ObjectType, string>>; readonly registry: string; readonly backups: string };
-    /** backup: the single task's Gitaly, `host:port`. */
+    /** Every role but single and gitaly: Gitaly's `host:port`. */
     readonly gitalyHost?: string;
+    /** split Rails roles: ElastiCache's primary endpoint (TLS, auth token). */
+    readonly redis?: { readonly host: string; readonly port: number };
+    /** gitaly: the URL Gitaly's hooks call Rails at (the web tier's private name). */
+    readonly internalApiUrl?: string;
+    /** sidekiq: the registry's API inside the VPC (the web tier's registry port). */
+    readonly registryApiUrl?: string;
     /** Fargate size: Puma workers and Sidekiq threads follow it. */
     readonly cpu: number;
     readonly memory: number;
@@ -46,11 +72,12 @@ export type Setting = { readonly path: readonly string[]; readonly value: RubyVa
 
 /**
  * Puma workers: one per vCPU while memory allows about 1.2 GB each beside
- * 4 GB for Sidekiq, Gitaly, Redis, NGINX and the registry; at least 2. Set
+ * what the task runs besides Puma (the single task: 4 GB for Sidekiq, Gitaly,
+ * Redis, NGINX and the registry); at least 2. Set
  * explicitly because a Fargate task may see more CPUs than it was given.
  */
-export function pumaWorkers(cpu: number, memory: number): number {
-    return Math.max(2, Math.min(cpu / 1024, Math.floor((memory - 4096) / 1200)));
+export function pumaWorkers(cpu: number, memory: number, reservedMb = 4096): number {
+    return Math.max(2, Math.min(cpu / 1024, Math.floor((memory - reservedMb) / 1200)));
 }
 
 /** Sidekiq threads: 5 per vCPU up to GitLab's default of 20. */
@@ -61,16 +88,21 @@ export function sidekiqConcurrency(cpu: number): number {
 const s = (path: string[], value: RubyValue): Setting => ({ path, value });
 const secret = (name: keyof typeof SECRET_ENV): EnvRef => env(SECRET_ENV[name]);
 
-/** Everything both roles share: identity, database, object storage, backups, secrets. */
-function common(a: OmnibusConfigArgs): Setting[] {
-    const awsConnection = { provider: "AWS", region: a.region, use_iam_profile: true };
+/** Who GitLab is: its URLs and the SSH host it shows in clone URLs. */
+function identity(a: OmnibusConfigArgs): Setting[] {
     return [
         { call: "external_url", value: `https://${a.hostName}` },
         s(["letsencrypt", "enable"], false),
         s(["gitlab_rails", "gitlab_ssh_host"], a.sshHostName),
         s(["gitlab_rails", "gitlab_shell_ssh_port"], GITLAB_PORTS.ssh),
         s(["gitlab_rails", "time_zone"], "UTC"),
+    ];
+}
 
+/** What every Rails process needs: database, object storage, backups and the secrets every task must share. */
+function rails(a: OmnibusConfigArgs): Setting[] {
+    const awsConnection = { provider: "AWS", region: a.region, use_iam_profile: true };
+    return [
         // External PostgreSQL, verified against the RDS CA bundle.
         s(["postgresql", "enable"], false),
         // The client tools (pg_dump for backups) must match the server's major version.
@@ -112,7 +144,12 @@ function common(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_workhorse", "secret_token"], secret("workhorseSecretToken")),
         s(["gitaly", "gitlab_secret"], secret("shellSecretToken")),
         s(["gitlab_rails", "gitaly_token"], secret("gitalyToken")),
+    ];
+}
 
+/** No bundled monitoring, and Rails' metric files off /dev/shm. */
+function quiet(): Setting[] {
+    return [
         // No bundled Prometheus or exporters: the metrics go to CloudWatch (Container
         // Insights, ALB, RDS) and nothing here would scrape them.
         s(["prometheus_monitoring", "enable"], false),
@@ -127,7 +164,13 @@ function common(a: OmnibusConfigArgs): Setting[] {
     ];
 }
 
-function single(a: OmnibusConfigArgs): Setting[] {
+/** Everything the Rails roles share: identity, database, object storage, backups, secrets, no monitoring. */
+function common(a: OmnibusConfigArgs): Setting[] {
+    return [...identity(a), ...rails(a), ...quiet()];
+}
+
+/** NGINX behind the ALB and NLB: plain HTTP inside the VPC, the load balancers' X-Forwarded-For trusted; health endpoints for the VPC only. */
+function behindLoadBalancer(a: OmnibusConfigArgs): Setting[] {
     const proxies = [a.vpcCidr];
     return [
         // TLS ends at the ALB; NGINX speaks plain HTTP inside the VPC and trusts the
@@ -140,12 +183,13 @@ function single(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "trusted_proxies"], proxies),
         // Health and metrics endpoints answer loopback and the VPC (the ALB's checks) only.
         s(["gitlab_rails", "monitoring_whitelist"], ["127.0.0.0/8", "::1/128", a.vpcCidr]),
+    ];
+}
 
-        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory)),
-        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
-
-        // The container registry at its own host, plain HTTP behind the ALB, blobs in S3
-        // through the task role (no keys: the SDK's container credentials).
+/** The container registry at its own host, plain HTTP behind the ALB, blobs in S3 through the task role (no keys: the SDK's container credentials). */
+function registry(a: OmnibusConfigArgs): Setting[] {
+    const proxies = [a.vpcCidr];
+    return [
         { call: "registry_external_url", value: `https://${a.registryHostName}` },
         s(["registry", "nginx", "listen_port"], GITLAB_PORTS.registry),
         s(["registry", "nginx", "listen_https"], false),
@@ -156,26 +200,142 @@ function single(a: OmnibusConfigArgs): Setting[] {
         s(["registry", "http_secret"], secret("registryHttpSecret")),
         s(["registry", "internal_certificate"], secret("registryInternalCertificate")),
         s(["registry", "internal_key"], secret("registryInternalKey")),
+    ];
+}
 
-        // Gitaly also listens on TCP (token required) for the backup task, and writes
-        // server-side repository backups straight to the backup bucket. /assets/gitlab.rb
-        // hands the task-role credentials to Rails, Workhorse and the registry, not Gitaly.
+/**
+ * Gitaly's own settings: TCP with the token, and server-side repository
+ * backups written straight to the backup bucket. /assets/gitlab.rb hands the
+ * task-role credentials to Rails, Workhorse and the registry, not Gitaly.
+ */
+function gitalyServer(a: OmnibusConfigArgs, storage: Record<string, RubyValue>): Setting[] {
+    return [
         s(
             ["gitaly", "configuration"],
             sym({
                 listen_addr: `0.0.0.0:${GITLAB_PORTS.gitaly}`,
                 auth: sym({ token: secret("gitalyToken") }),
+                ...storage,
                 backup: sym({ go_cloud_url: `s3://${a.buckets.backups}?region=${a.region}` }),
             }),
         ),
         s(["gitaly", "env", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")),
         s(["gitaly", "env", "AWS_REGION"], a.region),
+    ];
+}
 
+/** The first administrator's password, read when an empty database is seeded; never written to disk. */
+function rootPassword(): Setting[] {
+    return [
         s(["gitlab_rails", "initial_root_password"], secret("rootPassword")),
         // The password lives in Secrets Manager; no copy on the task's disk.
         s(["gitlab_rails", "store_initial_root_password"], false),
         s(["gitlab_rails", "display_initial_root_password"], false),
+    ];
+}
+
+function single(a: OmnibusConfigArgs): Setting[] {
+    return [
+        ...behindLoadBalancer(a),
+        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory)),
+        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        ...registry(a),
+        // Gitaly also listens on TCP (token required) for the backup task.
+        ...gitalyServer(a, {}),
+        ...rootPassword(),
         ...oidc(a),
+    ];
+}
+
+/** Where a split role finds what the single task had inside it: Gitaly, Redis, and (Sidekiq) the registry API. */
+function required<K extends keyof OmnibusConfigArgs>(a: OmnibusConfigArgs, key: K): NonNullable<OmnibusConfigArgs[K]> {
+    const v = a[key];
+    if (v === undefined || v === null) {
+        throw new Error(`the ${a.role} role needs ${String(key)}`);
+    }
+    return v as NonNullable<OmnibusConfigArgs[K]>;
+}
+
+/** A Rails process of the split topology: remote Gitaly, ElastiCache over TLS, and never a migration on start. */
+function splitRails(a: OmnibusConfigArgs): Setting[] {
+    const redis = required(a, "redis");
+    return [
+        s(["gitlab_rails", "auto_migrate"], false),
+        s(["gitlab_rails", "repositories_storages"], { default: { gitaly_address: `tcp://${required(a, "gitalyHost")}` } }),
+        s(["redis", "enable"], false),
+        s(["gitlab_rails", "redis_host"], redis.host),
+        s(["gitlab_rails", "redis_port"], redis.port),
+        s(["gitlab_rails", "redis_password"], secret("redisPassword")),
+        s(["gitlab_rails", "redis_ssl"], true),
+    ];
+}
+
+/** split, web tier: Puma, Workhorse, NGINX and the registry (the image's sshd runs beside them); no Sidekiq, Gitaly or KAS. */
+function web(a: OmnibusConfigArgs): Setting[] {
+    return [
+        // application_role starts Sidekiq and Gitaly too; the explicit falses below win.
+        { call: "roles", value: ["application_role"] },
+        s(["sidekiq", "enable"], false),
+        s(["gitaly", "enable"], false),
+        ...splitRails(a),
+        ...behindLoadBalancer(a),
+        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory, WEB_RESERVED_MB)),
+        ...registry(a),
+        ...oidc(a),
+    ];
+}
+
+/** split, Sidekiq tier: Sidekiq alone, its health checks on loopback for the container check, and a shutdown that fits ECS's stop timeout. */
+function sidekiq(a: OmnibusConfigArgs): Setting[] {
+    return [
+        { call: "roles", value: ["sidekiq_role"] },
+        ...splitRails(a),
+        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        s(["sidekiq", "health_checks_enabled"], true),
+        s(["sidekiq", "health_checks_listen_address"], "127.0.0.1"),
+        s(["sidekiq", "health_checks_listen_port"], SIDEKIQ_HEALTH_PORT),
+        // Running jobs get this long after SIGTERM; the rest go back to Redis. Below ECS's 120 s stop timeout.
+        s(["sidekiq", "shutdown_timeout"], SIDEKIQ_SHUTDOWN_SECONDS),
+        // Cleanup policies and tag deletion call the registry in the web tasks. Omnibus
+        // derives registry_enabled only where the registry runs, so it is set here.
+        { call: "registry_external_url", value: `https://${a.registryHostName}` },
+        s(["registry", "enable"], false),
+        s(["gitlab_rails", "registry_enabled"], true),
+        s(["gitlab_rails", "registry_api_url"], required(a, "registryApiUrl")),
+        s(["registry", "internal_key"], secret("registryInternalKey")),
+    ];
+}
+
+/**
+ * split, the one Gitaly: nothing but Gitaly, repositories on the mounted
+ * volume, hooks calling Rails in the web tier. No database, Rails secrets or
+ * Redis: Gitaly needs only its token and the shell secret.
+ */
+function gitaly(a: OmnibusConfigArgs): Setting[] {
+    return [
+        ...identity(a),
+        { call: "roles", value: ["gitaly_role"] },
+        ...gitalyServer(a, { storage: [sym({ name: "default", path: `${REPOSITORY_ROOT}/repositories` })] }),
+        s(["gitaly", "gitlab_secret"], secret("shellSecretToken")),
+        s(["gitlab_shell", "secret_token"], secret("shellSecretToken")),
+        // Where post-receive and access checks reach Rails: the web tier's private name.
+        s(["gitlab_rails", "internal_api_url"], required(a, "internalApiUrl")),
+        ...quiet(),
+    ];
+}
+
+/**
+ * split, migrations: a one-off Rails-only task, the only place auto_migrate
+ * is on. entrypoint.sh runs it twice per deploy: `migrate` (regular
+ * migrations, SKIP_POST_DEPLOYMENT_MIGRATIONS) before the tiers roll and
+ * `post-migrate` (everything left) after they run the new version. It also
+ * seeds an empty database, hence the root password.
+ */
+function migrate(a: OmnibusConfigArgs): Setting[] {
+    return [
+        ...splitRails(a).map((x) => ("path" in x && x.path.join("/") === "gitlab_rails/auto_migrate" ? s(["gitlab_rails", "auto_migrate"], true) : x)),
+        ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"].map((svc) => s([svc, "enable"], false)),
+        ...rootPassword(),
     ];
 }
 
@@ -224,7 +384,20 @@ function oidc(a: OmnibusConfigArgs): Setting[] {
 }
 
 export function omnibusSettings(a: OmnibusConfigArgs): Setting[] {
-    return [...common(a), ...(a.role === "single" ? single(a) : backup(a))];
+    switch (a.role) {
+        case "single":
+            return [...common(a), ...single(a)];
+        case "backup":
+            return [...common(a), ...backup(a)];
+        case "web":
+            return [...common(a), ...web(a)];
+        case "sidekiq":
+            return [...common(a), ...sidekiq(a)];
+        case "migrate":
+            return [...common(a), ...migrate(a)];
+        case "gitaly":
+            return gitaly(a);
+    }
 }
 
 function line(x: Setting): string {

@@ -55,6 +55,12 @@ export const DOCUMENTED_KEYS: readonly string[] = [
     "gitlab_rails['omniauth_allow_single_sign_on']",
     "gitlab_rails['omniauth_block_auto_created_users']",
     "gitlab_rails['omniauth_providers']",
+    "gitlab_rails['redis_host']",
+    "gitlab_rails['redis_password']",
+    "gitlab_rails['redis_port']",
+    "gitlab_rails['redis_ssl']",
+    "gitlab_rails['registry_api_url']",
+    "gitlab_rails['registry_enabled']",
     "gitlab_rails['repositories_storages']",
     "gitlab_rails['store_initial_root_password']",
     "gitlab_rails['time_zone']",
@@ -69,14 +75,20 @@ export const DOCUMENTED_KEYS: readonly string[] = [
     "puma['enable']",
     "puma['exporter_enabled']",
     "puma['worker_processes']",
+    "redis['enable']",
     "registry['enable']",
     "registry['nginx']['listen_port']",
     "registry['storage']",
     "registry_external_url",
+    "roles",
     "runtime_dir",
     "sidekiq['concurrency']",
     "sidekiq['enable']",
+    "sidekiq['health_checks_enabled']",
+    "sidekiq['health_checks_listen_address']",
+    "sidekiq['health_checks_listen_port']",
     "sidekiq['metrics_enabled']",
+    "sidekiq['shutdown_timeout']",
 ];
 
 /**
@@ -100,6 +112,7 @@ export const UNDOCUMENTED_KEYS: Readonly<Record<string, string>> = {
     "registry['nginx']['listen_https']": "files/gitlab-cookbooks/nginx/libraries/helpers/nginx_helper.rb:76; registry/recipes/enable.rb:120; doc/settings/ssl/_index.md:454-457",
     "registry['nginx']['real_ip_trusted_addresses']": "files/gitlab-cookbooks/nginx/libraries/helpers/nginx_helper.rb:91; registry/templates/default/nginx-gitlab-registry.conf.erb:94-102",
     "registry['nginx']['real_ip_header']": "files/gitlab-cookbooks/nginx/libraries/helpers/nginx_helper.rb; registry/templates/default/nginx-gitlab-registry.conf.erb:94-102",
+    "gitlab_rails['internal_api_url']": "files/gitlab-cookbooks/gitlab/attributes/default.rb:78; libraries/helpers/web_server_helper.rb:14 (read by gitaly/recipes/enable.rb:96)",
     "registry['nginx']['real_ip_recursive']": "files/gitlab-cookbooks/nginx/libraries/helpers/nginx_helper.rb; registry/templates/default/nginx-gitlab-registry.conf.erb:94-102",
 };
 

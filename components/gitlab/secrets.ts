@@ -34,13 +34,18 @@ export const SECRET_ENV = {
     rootPassword: "GITLAB_ROOT_PASSWORD",
     databasePassword: "GITLAB_DATABASE_PASSWORD",
     oidcClientSecret: "GITLAB_OIDC_CLIENT_SECRET",
+    redisPassword: "GITLAB_REDIS_PASSWORD",
 } as const;
 
 export type SecretName = keyof typeof SECRET_ENV;
 
+/** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
+export const EXTERNAL_SECRETS = ["databasePassword", "oidcClientSecret", "redisPassword"] as const;
+export type ExternalSecret = (typeof EXTERNAL_SECRETS)[number];
+
 export interface GitLabSecrets {
     /** Every generated secret, by what it is. */
-    readonly refs: Record<Exclude<SecretName, "databasePassword" | "oidcClientSecret">, SecretRef>;
+    readonly refs: Record<Exclude<SecretName, ExternalSecret>, SecretRef>;
     /** The Secrets Manager secrets holding them (what the execution role may read). */
     readonly arns: pulumi.Output<string>[];
 }

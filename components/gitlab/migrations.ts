@@ -1,0 +1,66 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The one-off task runner, run by Pulumi in the project directory (tools/runTask.ts). */
+export const RUN_TASK_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/runTask.ts";
+
+/** The migration task's size: Rails and reconfigure, no services. */
+export const MIGRATE_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
+
+/** Minutes a migration may run before `pulumi up` stops waiting (the task keeps running). */
+export const MIGRATION_TIMEOUT_MINUTES = 120;
+
+/**
+ * The two migration steps of a split deploy, in GitLab's zero-downtime order
+ * (entrypoint.sh modes): `migrate` runs the regular migrations before any new
+ * Rails code serves, `post-migrate` the post-deployment ones once every tier
+ * runs the new version.
+ */
+export const MIGRATION_STEPS = ["migrate", "post-migrate"] as const;
+export type MigrationStep = (typeof MIGRATION_STEPS)[number];
+
+export interface MigrationRunArgs {
+    readonly step: MigrationStep;
+    readonly clusterArn: pulumi.Input<string>;
+    readonly taskDefinition: aws.ecs.TaskDefinition;
+    readonly container: string;
+    readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly logGroupName: pulumi.Input<string>;
+    readonly region: string;
+}
+
+/**
+ * One migration step as a command Pulumi runs during `pulumi up` (never on a
+ * preview): tools/runTask.ts starts the migration task and fails the update
+ * unless it exits 0. Its trigger is the task definition's revision, which
+ * changes with the image and the configuration: one run per deploy that
+ * changes GitLab, none otherwise. What runs before and after it is the
+ * caller's dependsOn. On regular FARGATE always: a Spot reclaim halfway
+ * through a migration is not worth the saving.
+ */
+export function migrationRun(name: string, args: MigrationRunArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return new command.local.Command(
+        name,
+        {
+            create: RUN_TASK_COMMAND,
+            environment: {
+                AWS_REGION: args.region,
+                CLUSTER: args.clusterArn,
+                TASK_DEFINITION: args.taskDefinition.arn,
+                CONTAINER: args.container,
+                COMMAND: JSON.stringify([args.step]),
+                SUBNETS: pulumi.jsonStringify(args.subnetIds),
+                SECURITY_GROUPS: pulumi.jsonStringify([args.securityGroupId]),
+                CAPACITY_PROVIDER: "FARGATE",
+                TIMEOUT_MINUTES: String(MIGRATION_TIMEOUT_MINUTES),
+                LOG_GROUP: args.logGroupName,
+            },
+            triggers: [args.taskDefinition.arn],
+            // Progress on stderr; stdout is the task ARN.
+            logging: "stderr",
+        },
+        opts,
+    );
+}

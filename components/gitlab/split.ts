@@ -1,0 +1,428 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ecsServiceAlarms, serviceAlarms } from "../../lib/alarms";
+import { serviceAutoscaling } from "../../lib/autoscaling";
+import { fargateServiceBase } from "../../lib/ecsService";
+import { SecretSource, taskRoles } from "../../lib/ecsTask";
+import { PolicyStatement } from "../../lib/iam";
+import { logGroup } from "../../lib/logs";
+import { allowAllEgress, allowPortFrom } from "../../lib/securityGroups";
+import { allowDatabaseClient } from "../database";
+import { gitalyPlacement, GITALY_HOST_PATH } from "./gitalyHost";
+import type { Entry, GitLabArgs, Topology } from "./gitlab";
+import { GitLabKit, RAILS_HEALTH_CHECK, RoleExtras, WEB_GRACE_SECONDS } from "./kit";
+import { MIGRATE_TASK_SIZE, migrationRun } from "./migrations";
+import { GITLAB_PORTS, OmnibusRole, REPOSITORY_ROOT, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
+import { gitlabRedis } from "./redis";
+import { SecretName } from "./secrets";
+import { efsMountStatement, efsRepositories } from "./single";
+import { fileSystemPolicy } from "./storage";
+
+/** One stateless tier: its Fargate size and its autoscaling range and targets. */
+export interface TierArgs {
+    readonly cpu: number;
+    readonly memory: number;
+    readonly minCount: number;
+    readonly maxCount: number;
+    readonly cpuTarget: number;
+}
+
+/** Gitaly on the EC2 host (gitalyHost.ts), reached through its capacity provider. */
+export interface GitalyOnEbs {
+    readonly kind: "ebs";
+    readonly capacityProviderName: pulumi.Input<string>;
+    readonly volumeId: pulumi.Input<string>;
+    /** The host's subnet: the task's network interface must be in the volume's AZ. */
+    readonly subnetId: pulumi.Input<string>;
+}
+
+export interface SplitArgs {
+    readonly web: TierArgs & { readonly memoryTarget: number };
+    readonly sidekiq: TierArgs;
+    readonly gitaly: { readonly cpu: number; readonly memory: number; readonly storage: GitalyOnEbs | { readonly kind: "efs" } };
+    readonly redis: { readonly engineVersion: string; readonly nodeType: string; readonly multiAz: boolean; readonly snapshotRetentionDays: number };
+}
+
+/** Seconds after a scale-out before the next, and after a scale-in: GitLab tasks take minutes to boot, so capacity leaves slowly. */
+export const TIER_COOLDOWNS = { scaleOutCooldown: 120, scaleInCooldown: 600 } as const;
+
+/** Each role's secrets: exactly what its rendered config and the entrypoint read. */
+const RAILS_SECRETS: readonly SecretName[] = [
+    "secretKeyBase",
+    "dbKeyBase",
+    "otpKeyBase",
+    "encryptedSettingsKeyBase",
+    "openidConnectSigningKey",
+    "activeRecordPrimaryKey",
+    "activeRecordDeterministicKey",
+    "activeRecordKeyDerivationSalt",
+    "shellSecretToken",
+    "workhorseSecretToken",
+    "gitalyToken",
+    "databasePassword",
+    "redisPassword",
+];
+export const ROLE_SECRETS = {
+    web: [
+        ...RAILS_SECRETS,
+        "registryHttpSecret",
+        "registryInternalKey",
+        "registryInternalCertificate",
+        "sshHostRsaKey",
+        "sshHostEcdsaKey",
+        "sshHostEd25519Key",
+    ],
+    sidekiq: [...RAILS_SECRETS, "registryInternalKey"],
+    migrate: [...RAILS_SECRETS, "rootPassword"],
+    gitaly: ["gitalyToken", "shellSecretToken"],
+} as const satisfies Partial<Record<OmnibusRole, readonly SecretName[]>>;
+
+/**
+ * The split topology: web and Sidekiq tiers on Fargate that autoscale, one
+ * Gitaly (an EC2 instance with an EBS volume, or a Fargate task on EFS),
+ * ElastiCache, and migrations run once per deploy between them.
+ *
+ * What `pulumi up` does on a new image (dependsOn below): Gitaly rolls first
+ * (servers before clients); then the migration task runs the regular
+ * migrations (SKIP_POST_DEPLOYMENT_MIGRATIONS); only if it exits 0 do Sidekiq
+ * and web roll, and once both are steady on the new version the
+ * post-deployment migrations run. A failed migration fails the update there:
+ * the old web and Sidekiq tasks keep serving (GitLab's regular migrations are
+ * written to work with the previous version), nothing new takes traffic, and
+ * the next `pulumi up` runs the migration again.
+ */
+export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry: Entry): Topology {
+    const { name, parent, physical } = kit;
+    const tier = (t: string) => `${name}-${t}`;
+    const webSg = entry.frontSecurityGroup;
+    const group = (t: string, what: string) => new aws.ec2.SecurityGroup(tier(t), { vpcId: a.vpcId, description: `${name}: ${what}` }, parent);
+    const gitalySg = group("gitaly", "Gitaly (8075 from GitLab's tasks only)");
+    const sidekiqSg = group("sidekiq", "the Sidekiq tier");
+    const migrateSg = group("migrate", "the migration task");
+
+    // --- who reaches whom: Gitaly from every Rails task and itself; the web tier from
+    // Gitaly (its hooks call the internal API) and from Sidekiq (the registry's API).
+    const gitalyClients = { web: webSg, sidekiq: sidekiqSg, migrate: migrateSg, backup: entry.backupSecurityGroup, gitaly: gitalySg };
+    const gitalyRules = Object.entries(gitalyClients).map(([client, sg]) =>
+        allowPortFrom(`${tier("gitaly")}-from-${client}`, { securityGroupId: gitalySg.id, sourceSecurityGroupId: sg.id, port: GITLAB_PORTS.gitaly, description: `${client} to Gitaly` }, parent),
+    );
+    const webRules = [
+        allowPortFrom(`${tier("web")}-from-gitaly`, { securityGroupId: webSg.id, sourceSecurityGroupId: gitalySg.id, port: GITLAB_PORTS.http, description: "Gitaly hooks to the internal API" }, parent),
+        allowPortFrom(`${tier("web")}-registry-from-sidekiq`, { securityGroupId: webSg.id, sourceSecurityGroupId: sidekiqSg.id, port: GITLAB_PORTS.registry, description: "Sidekiq to the registry API" }, parent),
+    ];
+    const outOf = (t: string, sg: aws.ec2.SecurityGroup) => allowAllEgress(`${tier(t)}-out`, sg.id, parent);
+    const sidekiqRules = [outOf("sidekiq", sidekiqSg), allowDatabaseClient(`${tier("sidekiq")}-to-db`, a.database.securityGroupId, sidekiqSg.id, parent)];
+    const migrateRules = [outOf("migrate", migrateSg), allowDatabaseClient(`${tier("migrate")}-to-db`, a.database.securityGroupId, migrateSg.id, parent)];
+    const gitalyOut = outOf("gitaly", gitalySg);
+
+    const redis = gitlabRedis(
+        tier("redis"),
+        {
+            vpcId: a.vpcId,
+            subnetIds: a.isolatedSubnetIds,
+            clients: [
+                { name: "web", securityGroupId: webSg.id },
+                { name: "sidekiq", securityGroupId: sidekiqSg.id },
+                { name: "migrate", securityGroupId: migrateSg.id },
+            ],
+            ...s.redis,
+            logRetentionDays: a.logRetentionDays,
+            alarmTopicArn: a.alarms.topicArn,
+            protect: a.protectData,
+            naming: a.naming,
+        },
+        parent,
+    );
+    const others: Partial<Record<SecretName, SecretSource>> = { redisPassword: redis.password };
+
+    // --- private names: Gitaly for every Rails task (and Gitaly itself), the web tier for Gitaly's hooks and Sidekiq.
+    const gitalyDns = kit.discovery("gitaly-dns", "gitaly");
+    const webDns = kit.discovery("web-dns", "web");
+    const gitalyAddress = pulumi.interpolate`gitaly.${kit.namespace.name}:${GITLAB_PORTS.gitaly}`;
+    const webHost = pulumi.interpolate`web.${kit.namespace.name}`;
+    const extras: pulumi.Output<RoleExtras> = pulumi.all([gitalyAddress, redis.host, webHost]).apply(([gitalyHost, redisHost, web]) => ({
+        gitalyHost,
+        redis: { host: redisHost, port: redis.port },
+        internalApiUrl: `http://${web}`,
+        registryApiUrl: `http://${web}:${GITLAB_PORTS.registry}`,
+    }));
+
+    // --- logs and roles, one set per tier
+    const logs = (t: string) => logGroup(tier(t), { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+    const rolesFor = (t: keyof typeof ROLE_SECRETS, log: aws.cloudwatch.LogGroup, taskStatements: PolicyStatement[], execCommand = a.execCommand) =>
+        taskRoles(
+            tier(t),
+            {
+                repositoryArns: [a.repositoryArn],
+                secretArns: kit.secretArnsOf(secretsFor(t), others),
+                logGroupArn: log.arn,
+                execCommand,
+                accountId: a.accountId,
+                naming: a.naming,
+                taskStatements,
+            },
+            parent,
+        );
+    const secretsFor = (t: keyof typeof ROLE_SECRETS): SecretName[] => [...ROLE_SECRETS[t], ...(t === "web" && a.oidc ? (["oidcClientSecret"] as const) : [])];
+    const container = (t: keyof typeof ROLE_SECRETS, role: OmnibusRole, size: { cpu: number; memory: number }, log: aws.cloudwatch.LogGroup, rest: Record<string, unknown>) => ({
+        ...kit.omnibus,
+        name: t,
+        environment: kit.environment(kit.config(role, size, extras)),
+        secrets: kit.secretsOf(secretsFor(t), others),
+        // gitlab-ctl stop gets ECS's longest stop timeout.
+        stopTimeout: 120,
+        logConfiguration: kit.logConfig(log, t),
+        ...rest,
+    });
+
+    // --- Gitaly: exactly one, never autoscaled, stopped before its replacement starts
+    const gitalyLogs = logs("gitaly");
+    const backupBucket = kit.buckets.backups;
+    // Server-side repository backups: Gitaly writes and reads bundles in the backup bucket.
+    const gitalyBucket: PolicyStatement[] = [
+        { sid: "RepositoryBackups", actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], resources: [pulumi.interpolate`${backupBucket.arn}/*`] },
+        { sid: "RepositoryBackupsList", actions: ["s3:ListBucket", "s3:GetBucketLocation"], resources: [backupBucket.arn] },
+    ];
+    // The health check: the image's gitlab-healthcheck passes trivially where no web server runs.
+    const gitalyContainer = container("gitaly", "gitaly", s.gitaly, gitalyLogs, {
+        command: ["worker"],
+        portMappings: [{ containerPort: GITLAB_PORTS.gitaly, protocol: "tcp" }],
+        mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
+        healthCheck: { command: ["CMD-SHELL", "/opt/gitlab/bin/gitlab-ctl status gitaly | grep -q '^run: gitaly:'"], interval: 30, timeout: 10, retries: 3, startPeriod: 300 },
+    });
+    const stopFirst = { desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 };
+    const serviceCommon = { enableExecuteCommand: a.execCommand, propagateTags: "SERVICE", enableEcsManagedTags: true, waitForSteadyState: true, forceNewDeployment: true };
+    let gitalyService: aws.ecs.Service;
+    let fileSystemId: pulumi.Output<string> | undefined;
+    const storage = s.gitaly.storage;
+    if (storage.kind === "ebs") {
+        const roles = rolesFor("gitaly", gitalyLogs, gitalyBucket);
+        const td = new aws.ecs.TaskDefinition(
+            tier("gitaly"),
+            {
+                family: `${physical}-gitaly`,
+                cpu: String(s.gitaly.cpu),
+                memory: String(s.gitaly.memory),
+                networkMode: "awsvpc",
+                requiresCompatibilities: ["EC2"],
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
+                executionRoleArn: roles.executionRole.arn,
+                taskRoleArn: roles.taskRole.arn,
+                volumes: [{ name: "repositories", hostPath: GITALY_HOST_PATH }],
+                // Only the instance that attached and mounted this volume carries the attribute.
+                placementConstraints: [{ type: "memberOf", expression: pulumi.output(storage.volumeId).apply(gitalyPlacement) }],
+                containerDefinitions: pulumi.jsonStringify([gitalyContainer]),
+            },
+            parent,
+        );
+        gitalyService = new aws.ecs.Service(
+            tier("gitaly"),
+            {
+                name: `${physical}-gitaly`,
+                cluster: a.clusterArn,
+                taskDefinition: td.arn,
+                ...stopFirst,
+                capacityProviderStrategies: [{ capacityProvider: storage.capacityProviderName, weight: 1 }],
+                networkConfiguration: { subnets: [storage.subnetId], securityGroups: [gitalySg.id], assignPublicIp: false },
+                // Rolling Gitaly back is safe: it keeps no schema, and older Gitaly serves newer clients within a release.
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                serviceRegistries: { registryArn: gitalyDns.arn },
+                ...serviceCommon,
+            },
+            { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } },
+        );
+    } else {
+        // seed 000's layout, offered but not supported by GitLab (README): Gitaly on EFS.
+        const efs = efsRepositories(kit, a, `${name}-repositories`, gitalySg.id);
+        fileSystemId = efs.fileSystem.id;
+        const roles = rolesFor("gitaly", gitalyLogs, [...gitalyBucket, efsMountStatement(efs)]);
+        const fsPolicy = new aws.efs.FileSystemPolicy(
+            `${name}-repositories`,
+            { fileSystemId: efs.fileSystem.id, policy: fileSystemPolicy(efs.fileSystem.arn, efs.accessPoint.arn, roles.taskRole.arn) },
+            parent,
+        );
+        const td = new aws.ecs.TaskDefinition(
+            tier("gitaly"),
+            {
+                ...kit.fargateTask(s.gitaly),
+                family: `${physical}-gitaly`,
+                executionRoleArn: roles.executionRole.arn,
+                taskRoleArn: roles.taskRole.arn,
+                volumes: [
+                    {
+                        name: "repositories",
+                        efsVolumeConfiguration: { fileSystemId: efs.fileSystem.id, transitEncryption: "ENABLED", authorizationConfig: { accessPointId: efs.accessPoint.id, iam: "ENABLED" } },
+                    },
+                ],
+                containerDefinitions: pulumi.jsonStringify([gitalyContainer]),
+            },
+            { ...parent, dependsOn: [fsPolicy, ...efs.mountTargets] },
+        );
+        gitalyService = new aws.ecs.Service(
+            tier("gitaly"),
+            {
+                name: `${physical}-gitaly`,
+                cluster: a.clusterArn,
+                taskDefinition: td.arn,
+                ...stopFirst,
+                ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+                serviceRegistries: { registryArn: gitalyDns.arn },
+            },
+            { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } },
+        );
+    }
+    ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+
+    // --- migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers
+    const migrateLogs = logs("migrate");
+    const migrateRoles = rolesFor("migrate", migrateLogs, kit.railsBucketStatements("GitLab"), false);
+    const migrateTask = new aws.ecs.TaskDefinition(
+        tier("migrate"),
+        {
+            ...kit.fargateTask(MIGRATE_TASK_SIZE),
+            family: `${physical}-migrate`,
+            executionRoleArn: migrateRoles.executionRole.arn,
+            taskRoleArn: migrateRoles.taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify([container("migrate", "migrate", MIGRATE_TASK_SIZE, migrateLogs, { command: ["migrate"] })]),
+        },
+        parent,
+    );
+    const migration = (step: "migrate" | "post-migrate", dependsOn: pulumi.Resource[]) =>
+        migrationRun(
+            tier(step),
+            {
+                step,
+                clusterArn: a.clusterArn,
+                taskDefinition: migrateTask,
+                container: "migrate",
+                subnetIds: a.privateSubnetIds,
+                securityGroupId: migrateSg.id,
+                logGroupName: migrateLogs.name,
+                region: a.region,
+            },
+            { ...parent, dependsOn },
+        );
+    // Gitaly first (servers before clients), and whatever the migration task reaches.
+    const migrate = migration("migrate", [gitalyService, redis.group, ...migrateRules]);
+
+    // --- web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB
+    const webLogs = logs("web");
+    const webRoles = rolesFor("web", webLogs, kit.railsBucketStatements("GitLab"));
+    const webTask = new aws.ecs.TaskDefinition(
+        tier("web"),
+        {
+            ...kit.fargateTask(s.web),
+            family: `${physical}-web`,
+            executionRoleArn: webRoles.executionRole.arn,
+            taskRoleArn: webRoles.taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify([
+                container("web", "web", s.web, webLogs, {
+                    command: ["serve"],
+                    portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh].map((p) => ({ containerPort: p, protocol: "tcp" })),
+                    healthCheck: RAILS_HEALTH_CHECK,
+                }),
+            ]),
+        },
+        parent,
+    );
+    const webAlarms = serviceAlarms(
+        tier("web"),
+        {
+            topicArn: a.alarms.topicArn,
+            clusterName: a.clusterName,
+            serviceName: `${physical}-web`,
+            loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
+            targetGroupArnSuffixes: [entry.webTargetGroup.arnSuffix],
+            http5xxPercent: a.alarms.http5xxPercent,
+            cpuPercent: a.alarms.cpuPercent,
+            memoryPercent: a.alarms.memoryPercent,
+        },
+        parent,
+    );
+    // Autoscaling owns desiredCount after creation.
+    const scaled = { ignoreChanges: ["desiredCount"], customTimeouts: { create: "45m", update: "45m" } };
+    const webService = new aws.ecs.Service(
+        tier("web"),
+        {
+            name: `${physical}-web`,
+            cluster: a.clusterArn,
+            taskDefinition: webTask.arn,
+            desiredCount: s.web.minCount,
+            deploymentMinimumHealthyPercent: 100,
+            deploymentMaximumPercent: 200,
+            // Rolling back is safe here: the regular migrations already ran and GitLab writes
+            // them to work with the previous version; post-deployment ones run only after.
+            ...fargateServiceBase({
+                spot: a.spot,
+                subnetIds: a.privateSubnetIds,
+                securityGroupId: webSg.id,
+                deploymentAlarmNames: webAlarms.deploymentAlarms.map((x) => x.name),
+                rollback: true,
+                execCommand: a.execCommand,
+            }),
+            loadBalancers: [
+                { containerName: "web", containerPort: GITLAB_PORTS.http, targetGroupArn: entry.webTargetGroup.arn },
+                { containerName: "web", containerPort: GITLAB_PORTS.registry, targetGroupArn: entry.registryTargetGroup.arn },
+                { containerName: "web", containerPort: GITLAB_PORTS.ssh, targetGroupArn: entry.sshTargetGroup.arn },
+            ],
+            serviceRegistries: { registryArn: webDns.arn },
+            healthCheckGracePeriodSeconds: WEB_GRACE_SECONDS,
+        },
+        { ...parent, ...scaled, dependsOn: [migrate, ...entry.listeners, ...entry.frontRules, ...webRules] },
+    );
+    serviceAutoscaling(
+        `${tier("web")}-scaling`,
+        { clusterName: a.clusterName, serviceName: webService.name, minCount: s.web.minCount, maxCount: s.web.maxCount, cpuTarget: s.web.cpuTarget, memoryTarget: s.web.memoryTarget, ...TIER_COOLDOWNS },
+        parent,
+    );
+
+    // --- Sidekiq: jobs only, health checked on its own endpoint
+    const sidekiqLogs = logs("sidekiq");
+    const sidekiqRoles = rolesFor("sidekiq", sidekiqLogs, kit.railsBucketStatements("GitLab"));
+    const sidekiqTask = new aws.ecs.TaskDefinition(
+        tier("sidekiq"),
+        {
+            ...kit.fargateTask(s.sidekiq),
+            family: `${physical}-sidekiq`,
+            executionRoleArn: sidekiqRoles.executionRole.arn,
+            taskRoleArn: sidekiqRoles.taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify([
+                container("sidekiq", "sidekiq", s.sidekiq, sidekiqLogs, {
+                    command: ["worker"],
+                    healthCheck: {
+                        command: ["CMD", "/opt/gitlab/embedded/bin/curl", "--fail", "--silent", "--max-time", "5", `http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`],
+                        interval: 30,
+                        timeout: 10,
+                        retries: 3,
+                        startPeriod: 300,
+                    },
+                }),
+            ]),
+        },
+        parent,
+    );
+    const sidekiqService = new aws.ecs.Service(
+        tier("sidekiq"),
+        {
+            name: `${physical}-sidekiq`,
+            cluster: a.clusterArn,
+            taskDefinition: sidekiqTask.arn,
+            desiredCount: s.sidekiq.minCount,
+            deploymentMinimumHealthyPercent: 100,
+            deploymentMaximumPercent: 200,
+            ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sidekiqSg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+        },
+        { ...parent, ...scaled, dependsOn: [migrate, ...sidekiqRules] },
+    );
+    serviceAutoscaling(
+        `${tier("sidekiq")}-scaling`,
+        { clusterName: a.clusterName, serviceName: sidekiqService.name, minCount: s.sidekiq.minCount, maxCount: s.sidekiq.maxCount, cpuTarget: s.sidekiq.cpuTarget, ...TIER_COOLDOWNS },
+        parent,
+    );
+    ecsServiceAlarms(tier("sidekiq"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-sidekiq`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+
+    // --- post-deployment migrations, once every tier runs the new version
+    migration("post-migrate", [webService, sidekiqService]);
+
+    return { frontService: webService, logGroupName: webLogs.name, gitalyAddress, fileSystemId };
+}
