@@ -1,5 +1,4 @@
 import { spawnSync } from "child_process";
-import * as path from "path";
 import { expect } from "chai";
 import { RDS_CA } from "../components/database";
 import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
@@ -9,84 +8,8 @@ import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
 import { dailyCron, dailyTime } from "../lib/backupPlan";
-import { inComponent, named, ofType, Resource, ROOT, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "./harness";
-
-const T = {
-    service: "aws:ecs/service:Service",
-    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
-    fs: "aws:efs/fileSystem:FileSystem",
-    ap: "aws:efs/accessPoint:AccessPoint",
-    mount: "aws:efs/mountTarget:MountTarget",
-    fsPolicy: "aws:efs/fileSystemPolicy:FileSystemPolicy",
-    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-    sg: "aws:ec2/securityGroup:SecurityGroup",
-    secret: "aws:secretsmanager/secret:Secret",
-    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-    role: "aws:iam/role:Role",
-    tg: "aws:lb/targetGroup:TargetGroup",
-    lb: "aws:lb/loadBalancer:LoadBalancer",
-    listener: "aws:lb/listener:Listener",
-    rule: "aws:lb/listenerRule:ListenerRule",
-    record: "aws:route53/record:Record",
-    bucket: "aws:s3/bucket:Bucket",
-    schedule: "aws:scheduler/schedule:Schedule",
-    plan: "aws:backup/plan:Plan",
-    selection: "aws:backup/selection:Selection",
-    vault: "aws:backup/vault:Vault",
-    db: "aws:rds/instance:Instance",
-    params: "aws:rds/parameterGroup:ParameterGroup",
-    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-    scalingTarget: "aws:appautoscaling/target:Target",
-};
-
-interface Container {
-    name: string;
-    environment: { name: string; value: string }[];
-    secrets: { name: string; valueFrom: string }[];
-    [k: string]: any;
-}
-
-const containerOf = (td: Resource): Container => {
-    const list = JSON.parse(td.inputs.containerDefinitions) as Container[];
-    expect(list).to.have.length(1);
-    return list[0];
-};
-const mainTask = (run: StackRun) => named(run, T.taskDef, "gitlab");
-const backupTask = (run: StackRun) => named(run, T.taskDef, "gitlab-backup");
-const envValue = (c: Container, name: string) => c.environment.find((e) => e.name === name)?.value;
-const policyOf = (run: StackRun, name: string) => JSON.parse(named(run, T.rolePolicy, name).inputs.policy).Statement as any[];
-
-/** Variables ECS itself sets in every Fargate task (the task-role credentials endpoint). */
-const ECS_PROVIDED = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];
-
-interface Evaluated {
-    settings: { path: string[]; value: any }[];
-    calls: { name: string; args: any[] }[];
-}
-
-/** Evaluates a rendered config in Ruby with exactly `envNames` set (to dummies); throws with Ruby's stderr on failure. */
-function evaluate(config: string, envNames: readonly string[]): Evaluated {
-    const r = spawnSync("ruby", [path.join(ROOT, "tests/ruby/omnibus_recorder.rb"), JSON.stringify(envNames)], { input: config, encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`ruby failed (${r.status}): ${r.stderr}`);
-    }
-    return JSON.parse(r.stdout) as Evaluated;
-}
-
-const keyPath = (p: string[]) => p[0] + p.slice(1).map((k) => `['${k}']`).join("");
-const valueAt = (e: Evaluated, p: string): any => {
-    const found = e.settings.filter((s) => keyPath(s.path) === p);
-    expect(found, p).to.have.length(1);
-    return found[0].value;
-};
-const callArg = (e: Evaluated, name: string): any => e.calls.find((c) => c.name === name)?.args[0];
-
-/** What Ruby sees for a container: its own config, with its secrets, environment and ECS's variables. */
-function evaluateContainer(c: Container): Evaluated {
-    const names = [...c.secrets.map((s) => s.name), ...c.environment.map((e) => e.name), ...ECS_PROVIDED];
-    return evaluate(envValue(c, "GITLAB_OMNIBUS_CONFIG")!, names);
-}
+import { backupTask, callArg, Container, containerOf, envValue, evaluate, evaluateContainer, keyPath, mainTask, policyOf, T, valueAt } from "./gitlabHelpers";
+import { inComponent, named, ofType, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "./harness";
 
 /** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
 function toSingle(c: StackConfig): StackConfig {

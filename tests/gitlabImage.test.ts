@@ -89,10 +89,10 @@ describe("GitLab image", () => {
             }
         });
 
-        it("enters through /opt/platform/entrypoint.sh (exec form, so it gets the signals), with both scripts there executable", () => {
+        it("enters through /opt/platform/entrypoint.sh (exec form, so it gets the signals), with every script there executable", () => {
             const entry = dockerfile().filter((i) => i.op === "ENTRYPOINT");
             expect(entry.map((e) => JSON.parse(e.args))).to.deep.equal([["/opt/platform/entrypoint.sh"]]);
-            for (const script of ["entrypoint.sh", "backup.sh"]) {
+            for (const script of ["entrypoint.sh", "backup.sh", "settings.sh"]) {
                 const copy = copies().get(`/opt/platform/${script}`);
                 expect(copy?.src, script).to.equal(script);
                 expect((copy?.chmod ?? 0) & 0o111, `${script} executable by all`).to.equal(0o111);
@@ -206,6 +206,71 @@ describe("GitLab image", () => {
                     expect(r.stdout).not.to.include("init went on");
                 });
             }
+        });
+    });
+
+    describe("entrypoint.sh, split topology modes", () => {
+        it("worker (Sidekiq, Gitaly): no host keys needed or written, no sshd, logs tailed as usual", () => {
+            const run = entrypoint(["worker"], {});
+            expect(run.r.status, run.r.stderr).to.equal(0);
+            expect(run.ran).to.equal(true);
+            expect(fs.readdirSync(run.etc)).to.deep.equal([]);
+            expect(run.env.GITLAB_DISABLE_OPENSSH).to.equal("true");
+            expect(run.env).to.not.have.property("GITLAB_SKIP_TAIL_LOGS");
+            expect(run.env).to.not.have.property("GITLAB_POST_RECONFIGURE_SCRIPT");
+        });
+
+        it("migrate: regular migrations only (SKIP_POST_DEPLOYMENT_MIGRATIONS), then init exits 0 instead of serving", () => {
+            const run = entrypoint(["migrate"], {});
+            expect(run.r.status, run.r.stderr).to.equal(0);
+            expect(fs.readdirSync(run.etc)).to.deep.equal([]);
+            expect(run.env).to.include({ SKIP_POST_DEPLOYMENT_MIGRATIONS: "true", GITLAB_DISABLE_OPENSSH: "true", GITLAB_SKIP_TAIL_LOGS: "true" });
+            const r = sh(["-c", 'eval "$S"; echo "init went on"'], { S: run.env.GITLAB_POST_RECONFIGURE_SCRIPT });
+            expect(r.status).to.equal(0);
+            expect(r.stdout).not.to.include("init went on");
+        });
+
+        it("post-migrate: never skips post-deployment migrations, even if the variable leaked in; then the settings script's status ends init", () => {
+            // Rails skips post-deployment migrations for any non-empty value, "false" included.
+            const run = entrypoint(["post-migrate"], { SKIP_POST_DEPLOYMENT_MIGRATIONS: "false" });
+            expect(run.r.status, run.r.stderr).to.equal(0);
+            expect(run.env).to.not.have.property("SKIP_POST_DEPLOYMENT_MIGRATIONS");
+            expect(run.env).to.include({ GITLAB_DISABLE_OPENSSH: "true", GITLAB_SKIP_TAIL_LOGS: "true" });
+            const settingsPath = [...copies()].find(([, c]) => c.src === "settings.sh")![0];
+            expect(run.env.GITLAB_POST_RECONFIGURE_SCRIPT.split(";")[0].trim()).to.equal(settingsPath);
+            for (const status of [3, 0]) {
+                const fake = path.join(tmp, `settings-${status}.sh`);
+                fs.writeFileSync(fake, `#!/bin/bash\nexit ${status}\n`, { mode: 0o755 });
+                const r = sh(["-c", 'eval "$S"; echo "init went on"'], { S: run.env.GITLAB_POST_RECONFIGURE_SCRIPT.replace(settingsPath, fake) });
+                expect(r.status).to.equal(status);
+                expect(r.stdout).not.to.include("init went on");
+            }
+        });
+    });
+
+    describe("settings.sh", () => {
+        function settings(status: number) {
+            const dir = fs.mkdtempSync(path.join(tmp, "settings-"));
+            const log = path.join(dir, "calls");
+            const rails = path.join(dir, "gitlab-rails");
+            fs.writeFileSync(rails, `#!/bin/bash\nprintf '%s\\t' "$@" >>'${log}'\necho >>'${log}'\nexit ${status}\n`, { mode: 0o755 });
+            const r = sh([path.join(DIR, "settings.sh")], { GITLAB_RAILS: rails });
+            return { r, calls: fs.readFileSync(log, "utf8").trim().split("\n").map((l) => l.replace(/\t$/, "").split("\t")) };
+        }
+
+        it("turns on incremental job logging through the instance setting that replaced the feature flag", () => {
+            const { r, calls } = settings(0);
+            expect(r.status, r.stderr).to.equal(0);
+            expect(calls).to.have.length(1);
+            expect(calls[0][0]).to.equal("runner");
+            expect(calls[0][1]).to.match(/ApplicationSetting\.current_without_cache\.update!\(ci_job_live_trace_enabled: true\)/);
+            expect(calls[0][1]).to.not.include("Feature.enable");
+        });
+
+        it("fails the post-migrate task when Rails refuses", () => {
+            const { r } = settings(1);
+            expect(r.status).to.equal(1);
+            expect(r.stderr).to.include("failed to turn on incremental job logging");
         });
     });
 

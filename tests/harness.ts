@@ -26,6 +26,8 @@ export interface Resource {
     readonly protect: boolean;
     /** The `ignoreChanges` resource option. */
     readonly ignoreChanges: readonly string[];
+    /** The `retainOnDelete` resource option. */
+    readonly retainOnDelete: boolean;
     /** URNs this resource depends on: `dependsOn` plus the resources its inputs come from. */
     readonly dependencies: readonly string[];
     /** The `customTimeouts` resource option (create/update/delete), empty strings when unset. */
@@ -95,6 +97,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         custom: boolean;
         protect: boolean;
         ignoreChanges: string[];
+        retainOnDelete: boolean;
         dependencies: string[];
         customTimeouts: { create: string; update: string; delete: string };
         provider: string;
@@ -120,6 +123,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                     custom: ctx?.custom ?? Boolean(args.custom),
                     protect: ctx?.protect ?? false,
                     ignoreChanges: ctx?.ignoreChanges ?? [],
+                    retainOnDelete: ctx?.retainOnDelete ?? false,
                     dependencies: ctx?.dependencies ?? [],
                     customTimeouts: ctx?.customTimeouts ?? { create: "", update: "", delete: "" },
                     parentUrn: ctx?.parentUrn,
@@ -148,6 +152,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             custom: req.getCustom(),
             protect: Boolean(req.getProtect()),
             ignoreChanges: req.getIgnorechangesList(),
+            retainOnDelete: Boolean(req.getRetainondelete()),
             dependencies: req.getDependenciesList(),
             provider: req.getProvider(),
             providers: Object.fromEntries(req.getProvidersMap().entries()),
