@@ -53,12 +53,13 @@ migrate)
     # One-off jobs: no sshd, no log tailing. init-container runs reconfigure
     # (which migrates: only this role has auto_migrate on) under `set -e`, so a
     # failed migration ends the task non-zero; otherwise the eval'd script's
-    # exit ends it (init-container would wait for its services forever).
+    # exit ends it (init-container would wait for its services forever), with
+    # the status of the instance settings, applied before any tier rolls.
     # Rails skips post-deployment migrations for any non-empty value of the
     # variable, so only this mode sets it.
     export GITLAB_DISABLE_OPENSSH=true GITLAB_SKIP_TAIL_LOGS=true
     export SKIP_POST_DEPLOYMENT_MIGRATIONS=true
-    export GITLAB_POST_RECONFIGURE_SCRIPT="exit 0"
+    export GITLAB_POST_RECONFIGURE_SCRIPT="/opt/platform/settings.sh; exit \$?"
     ;;
 post-migrate)
     unset SKIP_POST_DEPLOYMENT_MIGRATIONS

@@ -424,7 +424,7 @@ const gitalySchema = z
                 iops: z.number().int().min(GP3.minIops).max(GP3.maxIops).default(GP3.minIops),
                 /** Provisioned MiB/s (gp3: 125 included). */
                 throughputMibps: z.number().int().min(GP3.minThroughput).max(GP3.maxThroughput).default(GP3.minThroughput),
-                /** Restore: create the volume from this snapshot (README: "Restoring Gitaly into another AZ"). */
+                /** Restore: create the volume from this snapshot (README: "An AZ outage, and restoring Gitaly from a snapshot"). */
                 snapshotId: z
                     .string()
                     .regex(/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an EBS snapshot id (snap-…)` })

@@ -18,7 +18,7 @@ const CLUSTER = "platform-prod-cluster";
  * NVMe device appear, empty or holding a file system.
  */
 interface Scenario {
-    /** What describe-volumes says, poll after poll: "available", "in-use <instance>". */
+    /** What describe-volumes says, poll after poll: "available", "in-use <instance>", or "error" (the call fails). */
     states: string[];
     /** What the device holds once attached: zeros (new), an XFS file system, or unknown data. */
     device: "new" | "xfs" | "data";
@@ -54,6 +54,7 @@ esac`,
     const aws = `case "$2" in
   describe-volumes)
     line=$(head -n1 '${state}'); [ "$(wc -l <'${state}')" -gt 1 ] && sed -i 1d '${state}'
+    [ "$line" = error ] && { echo "An error occurred (RequestLimitExceeded)" >&2; exit 254; }
     set -- $line
     echo -e "$1\\t\${2:-None}" ;;
   attach-volume)
@@ -74,6 +75,8 @@ esac`;
     fake("xfs_growfs", "true");
     fake("udevadm", "true");
     fake("sleep", "true");
+    fake("systemctl", "true");
+    fake("shutdown", "true");
     const script = path.join(dir, "user-data");
     fs.writeFileSync(script, gitalyUserData({ volumeId: VOLUME, region: "us-east-1", clusterName: CLUSTER }), { mode: 0o755 });
     // A PATH without the real aws CLI, if this machine has one.
@@ -90,8 +93,10 @@ esac`;
               .map((l) => l.replace(/\t$/, "").split("\t"))
         : [];
     const ecsConfig = path.join(root, "etc/ecs/ecs.config");
+    const dropIn = path.join(root, "etc/systemd/system/ecs.service.d/10-gitaly-volume.conf");
     const result = {
         r,
+        dropIn: fs.existsSync(dropIn) ? fs.readFileSync(dropIn, "utf8") : undefined,
         calls,
         called: (tool: string) => calls.filter((c) => c[0] === tool),
         ecsConfig: fs.existsSync(ecsConfig) ? fs.readFileSync(ecsConfig, "utf8") : undefined,
@@ -131,6 +136,17 @@ describe("Gitaly host user data (gitalyHost.sh, run by bash against a fake host)
         // The agent is configured after the mount, never before.
         const order = h.calls.map((c) => c[0]);
         expect(order.indexOf("mount")).to.be.greaterThan(order.indexOf("mkfs.xfs"));
+        // On every later boot the agent waits for the volume's mount (no Gitaly on an empty root-disk directory).
+        expect(h.dropIn).to.equal(`[Unit]\nRequiresMountsFor=${GITALY_HOST_PATH}\n`);
+        expect(h.called("systemctl")).to.deep.equal([["systemctl", "daemon-reload"]]);
+        expect(h.called("shutdown")).to.deep.equal([]);
+    });
+
+    it("retries a failed describe-volumes call (throttling, a network blip) instead of giving up", () => {
+        const h = host({ states: ["error", "error", "available"], device: "xfs" });
+        expect(h.r.status, h.r.stderr).to.equal(0);
+        expect(h.called("aws").filter((c) => c[2] === "describe-volumes").length).to.be.at.least(4);
+        expect(h.ecsConfig).to.include(`ECS_CLUSTER=${CLUSTER}`);
     });
 
     it("replacement: waits while the old instance still holds the volume, then re-attaches it and keeps its data (no mkfs)", () => {
@@ -161,15 +177,20 @@ describe("Gitaly host user data (gitalyHost.sh, run by bash against a fake host)
         expect(h.called("mkfs.xfs")).to.deep.equal([]);
         expect(h.called("mount")).to.deep.equal([]);
         expect(h.ecsConfig).to.equal(undefined);
+        expect(h.dropIn).to.equal(undefined);
     });
 
-    it("gives up when the volume never frees up: fails, no mount, no ECS configuration", () => {
+    it("gives up when the volume never frees up: fails, no mount, no ECS configuration, and asks the group for a new instance", () => {
         const h = host({ states: [`in-use ${OLD}`], device: "xfs", attachTries: 4 });
         expect(h.r.status).to.equal(1);
         expect(h.r.stderr).to.include(`${VOLUME} never became attached to ${ME}`);
         expect(h.called("aws").filter((c) => c[2] === "attach-volume")).to.deep.equal([]);
         expect(h.called("mount")).to.deep.equal([]);
         expect(h.ecsConfig).to.equal(undefined);
+        const health = h.called("aws").filter((c) => c[1] === "autoscaling");
+        expect(health).to.have.length(1);
+        expect(health[0]).to.include.members(["set-instance-health", "--instance-id", ME, "--health-status", "Unhealthy"]);
+        expect(h.called("shutdown")).to.deep.equal([]);
     });
 
     it("installs the AWS CLI when the AMI lacks it (the ECS-optimized AL2023 AMI is built on the minimal image)", () => {

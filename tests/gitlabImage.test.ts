@@ -220,14 +220,25 @@ describe("GitLab image", () => {
             expect(run.env).to.not.have.property("GITLAB_POST_RECONFIGURE_SCRIPT");
         });
 
-        it("migrate: regular migrations only (SKIP_POST_DEPLOYMENT_MIGRATIONS), then init exits 0 instead of serving", () => {
+        /** init-container evals the script; its `exit` must end the task with the settings script's status. */
+        const endsWithSettings = (script: string) => {
+            const settingsPath = [...copies()].find(([, c]) => c.src === "settings.sh")![0];
+            expect(script.split(";")[0].trim()).to.equal(settingsPath);
+            for (const status of [3, 0]) {
+                const fake = path.join(tmp, `settings-${status}.sh`);
+                fs.writeFileSync(fake, `#!/bin/bash\nexit ${status}\n`, { mode: 0o755 });
+                const r = sh(["-c", 'eval "$S"; echo "init went on"'], { S: script.replace(settingsPath, fake) });
+                expect(r.status).to.equal(status);
+                expect(r.stdout).not.to.include("init went on");
+            }
+        };
+
+        it("migrate: regular migrations only (SKIP_POST_DEPLOYMENT_MIGRATIONS), the instance settings, then init exits instead of serving", () => {
             const run = entrypoint(["migrate"], {});
             expect(run.r.status, run.r.stderr).to.equal(0);
             expect(fs.readdirSync(run.etc)).to.deep.equal([]);
             expect(run.env).to.include({ SKIP_POST_DEPLOYMENT_MIGRATIONS: "true", GITLAB_DISABLE_OPENSSH: "true", GITLAB_SKIP_TAIL_LOGS: "true" });
-            const r = sh(["-c", 'eval "$S"; echo "init went on"'], { S: run.env.GITLAB_POST_RECONFIGURE_SCRIPT });
-            expect(r.status).to.equal(0);
-            expect(r.stdout).not.to.include("init went on");
+            endsWithSettings(run.env.GITLAB_POST_RECONFIGURE_SCRIPT);
         });
 
         it("post-migrate: never skips post-deployment migrations, even if the variable leaked in; then the settings script's status ends init", () => {
@@ -236,15 +247,7 @@ describe("GitLab image", () => {
             expect(run.r.status, run.r.stderr).to.equal(0);
             expect(run.env).to.not.have.property("SKIP_POST_DEPLOYMENT_MIGRATIONS");
             expect(run.env).to.include({ GITLAB_DISABLE_OPENSSH: "true", GITLAB_SKIP_TAIL_LOGS: "true" });
-            const settingsPath = [...copies()].find(([, c]) => c.src === "settings.sh")![0];
-            expect(run.env.GITLAB_POST_RECONFIGURE_SCRIPT.split(";")[0].trim()).to.equal(settingsPath);
-            for (const status of [3, 0]) {
-                const fake = path.join(tmp, `settings-${status}.sh`);
-                fs.writeFileSync(fake, `#!/bin/bash\nexit ${status}\n`, { mode: 0o755 });
-                const r = sh(["-c", 'eval "$S"; echo "init went on"'], { S: run.env.GITLAB_POST_RECONFIGURE_SCRIPT.replace(settingsPath, fake) });
-                expect(r.status).to.equal(status);
-                expect(r.stdout).not.to.include("init went on");
-            }
+            endsWithSettings(run.env.GITLAB_POST_RECONFIGURE_SCRIPT);
         });
     });
 

@@ -227,15 +227,18 @@ describe("GitLab (split topology, prod)", () => {
         const pre = named(run, X.command, "gitlab-migrate");
         const post = named(run, X.command, "gitlab-post-migrate");
         const migrateTd = task(run, "migrate");
-        for (const [c, step] of [
-            [pre, "migrate"],
-            [post, "post-migrate"],
+        for (const [c, step, follows] of [
+            [pre, "migrate", ["gitaly"]],
+            [post, "post-migrate", ["web", "sidekiq"]],
         ] as const) {
             expect(c.inputs.environment).to.include({ TASK_DEFINITION: migrateTd.state.arn, CONTAINER: "migrate", CAPACITY_PROVIDER: "FARGATE" });
             expect(JSON.parse(c.inputs.environment.COMMAND)).to.deep.equal([step]);
             expect(MIGRATION_STEPS).to.include(step);
-            // Once per new task definition revision (image or config), never on an unrelated update.
-            expect(c.inputs.triggers).to.deep.equal([migrateTd.state.arn]);
+            // The runner refuses to start unless the services it follows run their new revisions
+            // (Pulumi reports an ECS rollback as a successful update).
+            expect(JSON.parse(c.inputs.environment.EXPECT_SERVICES)).to.deep.equal(follows.map((t) => ({ service: `platform-prod-gitlab-${t}`, taskDefinition: task(run, t).state.arn })));
+            // Once per new revision (image or config) of the task or of what it follows, never on an unrelated update.
+            expect(c.inputs.triggers).to.deep.equal([migrateTd.state.arn, ...follows.map((t) => task(run, t).state.arn)]);
             expect(c.inputs.create).to.match(/tools\/runTask\.ts$/);
         }
         expect(dependsOn(pre, service(run, "gitaly")), "Gitaly before the migration").to.equal(true);
@@ -331,6 +334,18 @@ describe("GitLab (split topology, prod)", () => {
         expect(containerOf(task(run, "gitaly")).secrets.map((s) => s.name).sort()).to.deep.equal([SECRET_ENV.gitalyToken, SECRET_ENV.shellSecretToken].sort());
     });
 
+    it("grants the backup bucket to Gitaly (server-side repository backups) and the backup task only, not to web, Sidekiq or migrations", async () => {
+        const run = await prod();
+        const backups = ofType(run, T.bucket).find((b) => b.name === "gitlab-backups")!.state.arn;
+        const touches = (role: string) => JSON.stringify(policyOf(run, `${role}-task-policy`)).includes(backups);
+        for (const t of ["web", "sidekiq", "migrate"]) {
+            expect(touches(`gitlab-${t}`), t).to.equal(false);
+            expect(touches(`gitlab-${t}`) || JSON.stringify(policyOf(run, `gitlab-${t}-task-policy`)).includes("gitlab-uploads"), `${t} reaches the object buckets`).to.equal(true);
+        }
+        expect(touches("gitlab-gitaly")).to.equal(true);
+        expect(touches("gitlab-backup")).to.equal(true);
+    });
+
     it("alarms on Gitaly's instance and volume, Redis and every tier, to the stack's topic", async () => {
         const run = await prod();
         const topic = run.outputs.alarmTopicArn;
@@ -340,6 +355,7 @@ describe("GitLab (split topology, prod)", () => {
             "gitaly-queue-length",
             "gitaly-iops-exceeded",
             "gitaly-throughput-exceeded",
+            "gitlab-gitaly-not-running",
             "gitlab-redis-001-memory",
             "gitlab-redis-001-evictions",
             "gitlab-redis-001-engine-cpu",
@@ -360,6 +376,8 @@ describe("GitLab (split topology, prod)", () => {
         expect(named(run, T.alarm, "gitlab-redis-001-memory").inputs.dimensions).to.deep.equal({ CacheClusterId: "platform-prod-gitlab-redis-001" });
         expect(named(run, T.alarm, "gitaly-queue-length").inputs.dimensions).to.deep.equal({ VolumeId: ofType(run, X.volume)[0].id });
         expect(named(run, T.alarm, "gitaly-in-service").inputs.treatMissingData).to.equal("breaching");
+        expect(named(run, T.alarm, "gitlab-gitaly-not-running").inputs).to.include({ namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", treatMissingData: "breaching" });
+        expect(named(run, T.alarm, "gitlab-gitaly-not-running").inputs.dimensions).to.deep.equal({ ClusterName: "platform-prod-cluster", ServiceName: "platform-prod-gitlab-gitaly" });
     });
 
     it("the backup task reaches Gitaly by its name and never migrates", async () => {

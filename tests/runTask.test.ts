@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { createEcs, EcsApi, readInput, runTask, RunTaskInput, StoppedTask } from "../tools/runTask";
+import { createEcs, EcsApi, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../tools/runTask";
 import { ROOT } from "./harness";
 
 const INPUT: RunTaskInput = {
@@ -15,12 +15,17 @@ const INPUT: RunTaskInput = {
     capacityProvider: "FARGATE",
     timeoutMinutes: 60,
     logGroup: "/platform/prod/gitlab-migrate-abc",
+    expectServices: [{ service: "platform-prod-gitlab-gitaly", taskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/platform-prod-gitlab-gitaly:4" }],
+};
+const ROLLED_OUT: ServiceState = {
+    serviceName: "platform-prod-gitlab-gitaly",
+    deployments: [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1 }],
 };
 const ARN = "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0123";
 
-/** A fake ECS: the task goes through these states, one per describe (the last repeats). */
-function fakeEcs(states: StoppedTask[], start?: () => Promise<string>) {
-    const calls: { runTask: RunTaskInput[]; describe: string[] } = { runTask: [], describe: [] };
+/** A fake ECS: the task goes through these states, one per describe (the last repeats); the services are as given. */
+function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<string>, services: ServiceState[] = [ROLLED_OUT]) {
+    const calls: { runTask: RunTaskInput[]; describe: string[]; describeServices: string[][] } = { runTask: [], describe: [], describeServices: [] };
     let i = 0;
     const ecs: EcsApi = {
         async runTask(input) {
@@ -30,6 +35,10 @@ function fakeEcs(states: StoppedTask[], start?: () => Promise<string>) {
         async describe(_cluster, taskArn) {
             calls.describe.push(taskArn);
             return states[Math.min(i++, states.length - 1)];
+        },
+        async describeServices(_cluster, names) {
+            calls.describeServices.push(names);
+            return services;
         },
     };
     return { ecs, calls };
@@ -53,6 +62,39 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(await runTask(INPUT, deps(ecs))).to.equal(ARN);
         expect(calls.runTask).to.deep.equal([INPUT]);
         expect(calls.describe).to.have.length(4);
+        expect(calls.describeServices).to.deep.equal([["platform-prod-gitlab-gitaly"]]);
+    });
+
+    it("tolerates ECS not listing the new task for its first minute (eventual consistency), not longer", async () => {
+        const ok = fakeEcs([undefined, undefined, running, stopped(0)]);
+        expect(await runTask(INPUT, deps(ok.ecs))).to.equal(ARN);
+        const lost = fakeEcs([undefined]);
+        const err = await runTask(INPUT, deps(lost.ecs)).catch((e: Error) => e);
+        expect((err as Error).message).to.include(`ECS does not list task ${ARN} 60 s after starting it`);
+        expect(lost.calls.describe.length).to.be.within(4, 6);
+    });
+
+    const refused: [string, Partial<ServiceState["deployments"][0]>[], RegExp][] = [
+        ["rolled back to the previous revision", [{ status: "PRIMARY", taskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/platform-prod-gitlab-gitaly:3", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1 }], /runs .*gitaly:3, not .*gitaly:4 \(rolled back\?\)/],
+        ["still rolling", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "IN_PROGRESS", runningCount: 0, desiredCount: 1 }, { status: "ACTIVE" }], /2 deployments are active/],
+        ["stuck in a failed rollout", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "FAILED", runningCount: 0, desiredCount: 1 }], /its rollout is FAILED/],
+        ["short of tasks", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "COMPLETED", runningCount: 0, desiredCount: 1 }], /0 of 1 tasks run/],
+    ];
+    for (const [why, deployments, message] of refused) {
+        it(`refuses to start while a service it follows is ${why} (Pulumi reports ECS rollbacks as success)`, async () => {
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [{ serviceName: "platform-prod-gitlab-gitaly", deployments }]);
+            const err = await runTask(INPUT, deps(ecs)).catch((e: Error) => e);
+            expect((err as Error).message).to.match(/migrate migrate not started: service platform-prod-gitlab-gitaly is not on the new version/);
+            expect((err as Error).message).to.match(message);
+            expect(calls.runTask).to.deep.equal([]);
+        });
+    }
+
+    it("refuses when a service it follows does not exist", async () => {
+        const { ecs, calls } = fakeEcs([stopped(0)], undefined, []);
+        const err = await runTask(INPUT, deps(ecs)).catch((e: Error) => e);
+        expect((err as Error).message).to.include("service platform-prod-gitlab-gitaly not found");
+        expect(calls.runTask).to.deep.equal([]);
     });
 
     it("fails with the exit code, ECS's reasons and where the logs are when the container exits non-zero", async () => {
@@ -79,7 +121,7 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect((err as Error).message).to.include("still RUNNING after 2 minutes");
         expect((err as Error).message).to.include("it keeps running");
         // 15 s polls over 2 minutes.
-        expect(calls.describe.length).to.be.within(8, 10);
+        expect(calls.describe.length).to.be.within(7, 9);
     });
 
     it("passes a placement failure on without waiting", async () => {
@@ -103,10 +145,12 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             CAPACITY_PROVIDER: "FARGATE",
             TIMEOUT_MINUTES: "120",
             LOG_GROUP: "/platform/prod/x",
+            EXPECT_SERVICES: JSON.stringify(INPUT.expectServices),
         };
 
         it("parses what migrations.ts passes", () => {
             expect(readInput(env)).to.deep.equal({ ...INPUT, command: ["post-migrate"], timeoutMinutes: 120, logGroup: "/platform/prod/x" });
+            expect(readInput({ ...env, EXPECT_SERVICES: "" }).expectServices).to.deep.equal([]);
         });
 
         for (const [key, value, message] of [
@@ -115,6 +159,7 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             ["SUBNETS", "[]", /SUBNETS must be a JSON array of at least 1/],
             ["SECURITY_GROUPS", '[""]', /SECURITY_GROUPS must be a JSON array/],
             ["TIMEOUT_MINUTES", "0", /TIMEOUT_MINUTES "0" must be a whole number/],
+            ["EXPECT_SERVICES", '[{"service":"x"}]', /EXPECT_SERVICES must be a JSON array of \{service, taskDefinition\}/],
         ] as const) {
             it(`rejects ${key}=${JSON.stringify(value)}`, () => {
                 expect(() => readInput({ ...env, [key]: value })).to.throw(message);
@@ -130,11 +175,23 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         const original = proto.send;
         proto.send = async function (cmd: any) {
             sent.push(cmd.input);
-            return cmd.constructor.name === "RunTaskCommand" ? { tasks: [{ taskArn: ARN }] } : { tasks: [{ lastStatus: "STOPPED", containers: [{ name: "migrate", exitCode: 0 }] }] };
+            switch (cmd.constructor.name) {
+                case "RunTaskCommand":
+                    return { tasks: [{ taskArn: ARN }] };
+                case "DescribeServicesCommand":
+                    return { services: [{ serviceName: "platform-prod-gitlab-gitaly", deployments: [{ status: "PRIMARY", taskDefinition: "td:4", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1, id: "ecs-svc/1" }] }] };
+                default:
+                    return sent.length > 3 ? { tasks: [] } : { tasks: [{ lastStatus: "STOPPED", containers: [{ name: "migrate", exitCode: 0 }] }] };
+            }
         };
         try {
             expect(await ecs.runTask(INPUT)).to.equal(ARN);
             expect(await ecs.describe(INPUT.cluster, ARN)).to.deep.include({ lastStatus: "STOPPED" });
+            expect(await ecs.describeServices(INPUT.cluster, ["platform-prod-gitlab-gitaly"])).to.deep.equal([
+                { serviceName: "platform-prod-gitlab-gitaly", deployments: [{ status: "PRIMARY", taskDefinition: "td:4", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1 }] },
+            ]);
+            // A task ECS does not list (yet) is undefined, for runTask's grace period.
+            expect(await ecs.describe(INPUT.cluster, ARN)).to.equal(undefined);
         } finally {
             proto.send = original;
         }

@@ -1,4 +1,4 @@
-import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
 
 /**
  * Runs one ECS task to completion and fails unless its container exits 0.
@@ -9,8 +9,17 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client
  *
  * Pulumi orders it between the services (components/gitlab/migrations.ts): a
  * failure here stops the update before anything that depends on it rolls.
- * stdout is the task ARN; progress goes to stderr.
+ * Pulumi reports a service updated even when ECS rolled its deployment back,
+ * so the services this step must follow are checked first: each must run
+ * exactly the expected task definition, rollout completed. stdout is the
+ * task ARN; progress goes to stderr.
  */
+
+/** A service that must have finished rolling out this task definition before the task may run. */
+export interface ExpectedService {
+    service: string;
+    taskDefinition: string;
+}
 
 export interface RunTaskInput {
     region: string;
@@ -24,6 +33,13 @@ export interface RunTaskInput {
     timeoutMinutes: number;
     /** Where the task's logs are, for the failure message. */
     logGroup?: string;
+    /** Services that must run these task definitions, rollout completed, before the task starts. */
+    expectServices: ExpectedService[];
+}
+
+export interface ServiceState {
+    serviceName: string;
+    deployments: { status?: string; taskDefinition?: string; rolloutState?: string; runningCount?: number; desiredCount?: number }[];
 }
 
 export interface StoppedTask {
@@ -36,7 +52,9 @@ export interface StoppedTask {
 export interface EcsApi {
     /** Starts the task; returns its ARN (throws when ECS could not place it). */
     runTask(input: RunTaskInput): Promise<string>;
-    describe(cluster: string, taskArn: string): Promise<StoppedTask>;
+    /** The task, or undefined while ECS does not list it yet (its API is eventually consistent). */
+    describe(cluster: string, taskArn: string): Promise<StoppedTask | undefined>;
+    describeServices(cluster: string, services: string[]): Promise<ServiceState[]>;
 }
 
 export interface RunTaskDeps {
@@ -47,6 +65,9 @@ export interface RunTaskDeps {
 }
 
 const POLL_MS = 15_000;
+
+/** How long a task ECS just started may be missing from DescribeTasks. */
+const MISSING_GRACE_MS = 60_000;
 
 export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
     const required = (name: string): string => {
@@ -83,19 +104,76 @@ export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
         capacityProvider: required("CAPACITY_PROVIDER"),
         timeoutMinutes: timeout,
         logGroup: env.LOG_GROUP ? env.LOG_GROUP : undefined,
+        expectServices: expectedServices(env.EXPECT_SERVICES),
     };
+}
+
+function expectedServices(raw: string | undefined): ExpectedService[] {
+    if (!raw) {
+        return [];
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch (e) {
+        throw new Error(`EXPECT_SERVICES is not valid JSON: ${(e as Error).message}`);
+    }
+    const ok = (x: unknown): x is ExpectedService =>
+        typeof x === "object" && x !== null && typeof (x as ExpectedService).service === "string" && (x as ExpectedService).service !== "" && typeof (x as ExpectedService).taskDefinition === "string" && (x as ExpectedService).taskDefinition !== "";
+    if (!Array.isArray(parsed) || !parsed.every(ok)) {
+        throw new Error("EXPECT_SERVICES must be a JSON array of {service, taskDefinition}");
+    }
+    return parsed;
+}
+
+/** Fails unless every expected service runs exactly its expected task definition, rollout completed. */
+export async function checkServices(input: RunTaskInput, ecs: EcsApi): Promise<void> {
+    if (input.expectServices.length === 0) {
+        return;
+    }
+    const states = await ecs.describeServices(input.cluster, input.expectServices.map((e) => e.service));
+    for (const want of input.expectServices) {
+        const state = states.find((s) => s.serviceName === want.service || want.service.endsWith(`/${s.serviceName}`));
+        if (!state) {
+            throw new Error(`service ${want.service} not found in ${input.cluster}`);
+        }
+        const d = state.deployments;
+        const primary = d.find((x) => x.status === "PRIMARY");
+        const problem =
+            d.length !== 1
+                ? `${d.length} deployments are active (a rollout or rollback is still running)`
+                : primary?.taskDefinition !== want.taskDefinition
+                  ? `it runs ${primary?.taskDefinition ?? "nothing"}, not ${want.taskDefinition} (rolled back?)`
+                  : primary.rolloutState !== "COMPLETED"
+                    ? `its rollout is ${primary.rolloutState ?? "unknown"}`
+                    : primary.runningCount !== primary.desiredCount
+                      ? `${primary.runningCount ?? 0} of ${primary.desiredCount ?? 0} tasks run`
+                      : undefined;
+        if (problem) {
+            throw new Error(`${input.container} ${input.command.join(" ")} not started: service ${state.serviceName} is not on the new version: ${problem}`);
+        }
+    }
 }
 
 /** Runs the task and waits for it to stop; resolves with its ARN if the container exited 0, rejects otherwise. */
 export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<string> {
     const { ecs, log } = deps;
     const what = `${input.container} ${input.command.join(" ")}`;
+    await checkServices(input, ecs);
     const arn = await ecs.runTask(input);
+    const started = deps.now();
     log(`${what}: started ${arn}`);
-    const deadline = deps.now() + input.timeoutMinutes * 60_000;
+    const deadline = started + input.timeoutMinutes * 60_000;
     const logs = input.logGroup ? ` (logs: ${input.logGroup})` : "";
     for (;;) {
+        await deps.sleep(POLL_MS);
         const task = await ecs.describe(input.cluster, arn);
+        if (task === undefined) {
+            if (deps.now() - started > MISSING_GRACE_MS) {
+                throw new Error(`ECS does not list task ${arn} ${MISSING_GRACE_MS / 1000} s after starting it${logs}`);
+            }
+            continue;
+        }
         if (task.lastStatus === "STOPPED") {
             const container = task.containers.find((c) => c.name === input.container);
             if (container?.exitCode === 0) {
@@ -111,7 +189,6 @@ export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<s
             throw new Error(`${what} still ${task.lastStatus ?? "unknown"} after ${input.timeoutMinutes} minutes, task ${arn}${logs}; it keeps running`);
         }
         log(`${what}: ${task.lastStatus ?? "unknown"}`);
-        await deps.sleep(POLL_MS);
     }
 }
 
@@ -143,7 +220,7 @@ export function createEcs(region: string): EcsApi {
             const out = await client.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
             const t = out.tasks?.[0];
             if (!t) {
-                throw new Error(`ECS does not know task ${taskArn}`);
+                return undefined;
             }
             return {
                 lastStatus: t.lastStatus,
@@ -151,6 +228,13 @@ export function createEcs(region: string): EcsApi {
                 stoppedReason: t.stoppedReason,
                 containers: (t.containers ?? []).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason })),
             };
+        },
+        async describeServices(cluster, services) {
+            const out = await client.send(new DescribeServicesCommand({ cluster, services }));
+            return (out.services ?? []).map((s) => ({
+                serviceName: s.serviceName ?? "",
+                deployments: (s.deployments ?? []).map((d) => ({ status: d.status, taskDefinition: d.taskDefinition, rolloutState: d.rolloutState, runningCount: d.runningCount, desiredCount: d.desiredCount })),
+            }));
         },
     };
 }

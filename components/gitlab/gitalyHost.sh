@@ -4,9 +4,12 @@
 # attach the repository volume (still attached to the replaced instance for a
 # while, so wait for it), format it only if it is brand new, mount it, and
 # only then let the ECS agent register. ecs.service starts after cloud-init's
-# final stage, so the agent cannot join the cluster before this script ends;
-# if it fails, ecs.config names no cluster and no Gitaly task can land here
-# (the service's placement constraint also needs the attribute written last).
+# final stage, so the agent cannot join the cluster before this script ends.
+# If it fails, ecs.config names no cluster (no Gitaly task can land here: the
+# service's placement constraint also needs the attribute written last) and
+# the instance reports itself unhealthy, so the group replaces it. On later
+# reboots the agent starts only once the volume is mounted (a systemd
+# drop-in), so Gitaly never starts on an empty directory of the root disk.
 #
 #   VOLUME_ID    vol-...          the repository volume
 #   REGION       us-east-1
@@ -26,26 +29,42 @@ device_tries=${DEVICE_TRIES:-60}
 pause=${SLEEP:-10}
 
 log() { echo "gitaly-host: $*"; }
+instance=""
 fail() {
     echo "gitaly-host: $*" >&2
+    # Let the Auto Scaling group replace this instance; without the CLI or an id, power off (the same, later).
+    if [ -n "$instance" ] && command -v aws >/dev/null &&
+        aws autoscaling set-instance-health --region "$REGION" --instance-id "$instance" --health-status Unhealthy; then
+        echo "gitaly-host: marked $instance unhealthy" >&2
+    else
+        shutdown -h now "gitaly-host: $*" || true
+    fi
     exit 1
 }
 
 # IMDSv2 only (the launch template requires tokens).
 token=$(curl -fsS -X PUT "$imds/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") || fail "no IMDSv2 token"
-instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/instance-id") || fail "no instance id"
+instance=$(curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/instance-id") || { instance=""; fail "no instance id"; }
 
 # The ECS-optimized AMI is built on the minimal AL2023 image, without the AWS CLI.
 if ! command -v aws >/dev/null; then
     dnf install -y awscli-2 >/dev/null || fail "cannot install the AWS CLI"
+fi
+if ! command -v mkfs.xfs >/dev/null; then
+    dnf install -y xfsprogs >/dev/null || fail "cannot install xfsprogs"
 fi
 
 # Attach: the volume stays attached to a replaced instance until it has shut
 # down, so retry while it is in use elsewhere.
 attached=""
 for _ in $(seq 1 "$attach_tries"); do
-    read -r state holder < <(aws ec2 describe-volumes --region "$REGION" --volume-ids "$VOLUME_ID" \
-        --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text) || fail "cannot describe $VOLUME_ID"
+    if ! answer=$(aws ec2 describe-volumes --region "$REGION" --volume-ids "$VOLUME_ID" \
+        --query 'Volumes[0].[State,Attachments[0].InstanceId]' --output text); then
+        log "cannot describe $VOLUME_ID; retrying"
+        sleep "$pause"
+        continue
+    fi
+    read -r state holder <<<"$answer"
     if [ "$state" = "in-use" ] && [ "$holder" = "$instance" ]; then
         attached=yes
         break
@@ -71,9 +90,9 @@ done
 [ -e "$device" ] || fail "$device did not appear"
 
 # Format only a brand-new volume: no file system signature and nothing but
-# zeros at its start. Anything else unrecognised is somebody's data: stop.
+# zeros in its first MiB (coreutils only). Anything else is somebody's data: stop.
 if ! blkid -p "$device" >/dev/null 2>&1; then
-    if cmp -s -n 1048576 "$device" "$root/dev/zero"; then
+    if [ -z "$(head -c 1048576 "$device" | tr -d '\0' | head -c 1)" ]; then
         log "new volume: creating the file system"
         mkfs.xfs -q -L gitaly "$device" || fail "mkfs.xfs failed"
     else
@@ -90,6 +109,11 @@ mount "$device" "$root$MOUNT_POINT" || fail "cannot mount $device"
 mountpoint -q "$root$MOUNT_POINT" || fail "$MOUNT_POINT is not a mount point"
 # After a resize of the volume the file system grows to match; otherwise a no-op.
 xfs_growfs "$root$MOUNT_POINT" >/dev/null || log "xfs_growfs failed; the file system keeps its size"
+
+# Every later boot: no agent (so no Gitaly) unless the volume is mounted.
+mkdir -p "$root/etc/systemd/system/ecs.service.d"
+printf '[Unit]\nRequiresMountsFor=%s\n' "$MOUNT_POINT" >"$root/etc/systemd/system/ecs.service.d/10-gitaly-volume.conf"
+systemctl daemon-reload || fail "systemctl daemon-reload failed"
 
 # Only now: the agent's configuration, the attribute last.
 mkdir -p "$root/etc/ecs"

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { simpleAlarm } from "../../lib/alarms";
 import { backupPlan, DailyTime } from "../../lib/backupPlan";
 import { GitalyInstanceType } from "../../lib/ec2";
-import { serviceRole } from "../../lib/iam";
+import { policyDocument, serviceRole } from "../../lib/iam";
 import { Naming, physicalName } from "../../lib/naming";
 import { allowAllEgress } from "../../lib/securityGroups";
 
@@ -226,6 +226,14 @@ export class GitalyHost extends pulumi.ComponentResource {
                     { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
                 ],
             },
+            parent,
+        );
+
+        // A host whose user data failed reports itself unhealthy, so the group replaces it. A
+        // policy of its own: the group's ARN exists only after the first instance launched.
+        new aws.iam.RolePolicy(
+            `${name}-instance-health`,
+            { role: role.role.id, policy: policyDocument([{ sid: "ReportUnhealthy", actions: ["autoscaling:SetInstanceHealth"], resources: [group.arn] }]) },
             parent,
         );
 

@@ -323,7 +323,7 @@ export class GitLab extends pulumi.ComponentResource {
     /** The shared parts of every task, closed over this component's arguments. */
     private kit(name: string, physical: string, a: GitLabArgs, buckets: GitLabKit["buckets"], secrets: GitLabKit["secrets"], namespace: aws.servicediscovery.PrivateDnsNamespace): GitLabKit {
         const parent = { parent: this as pulumi.Resource };
-        const allBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry, buckets.backups];
+        const railsBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry];
         const objectRw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
         // The OIDC client secret is a whole secret created outside; the database's and
         // ElastiCache's live with them; every other one is a key of gitlabSecrets.
@@ -352,7 +352,7 @@ export class GitLab extends pulumi.ComponentResource {
             buckets,
             secrets,
             namespace,
-            railsBucketStatements: (sid) => bucketStatements(sid, allBuckets, objectRw),
+            railsBucketStatements: (sid, withBackups) => bucketStatements(sid, withBackups ? [...railsBuckets, buckets.backups] : railsBuckets, objectRw),
             discovery: (suffix, dnsName) =>
                 new aws.servicediscovery.Service(
                     `${name}-${suffix}`,

@@ -47,8 +47,12 @@ export interface GitLabKit {
     readonly buckets: GitLabBuckets;
     readonly secrets: GitLabSecrets;
     readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
-    /** Every GitLab bucket: the S3 rights of a Rails task. */
-    readonly railsBucketStatements: (sid: string) => PolicyStatement[];
+    /**
+     * The S3 rights of a Rails task: the object-type and registry buckets, and
+     * the backup bucket where this task's own Gitaly writes repository backups
+     * (the single task).
+     */
+    readonly railsBucketStatements: (sid: string, withBackups: boolean) => PolicyStatement[];
     /** A Cloud Map A record for one service's tasks (`<dnsName>.<namespace>`). */
     readonly discovery: (suffix: string, dnsName: string) => aws.servicediscovery.Service;
     /** GITLAB_OMNIBUS_CONFIG of a role, at a size, with what only exists later. */

@@ -29,6 +29,12 @@ export interface MigrationRunArgs {
     readonly securityGroupId: pulumi.Input<string>;
     readonly logGroupName: pulumi.Input<string>;
     readonly region: string;
+    /**
+     * The services this step follows, and the task definition each must run
+     * (rollout completed) before it starts: Pulumi reports an ECS rollback as
+     * a successful update, so dependsOn alone cannot prove the new version runs.
+     */
+    readonly after: readonly { readonly service: aws.ecs.Service; readonly taskDefinition: aws.ecs.TaskDefinition }[];
 }
 
 /**
@@ -36,9 +42,11 @@ export interface MigrationRunArgs {
  * preview): tools/runTask.ts starts the migration task and fails the update
  * unless it exits 0. Its trigger is the task definition's revision, which
  * changes with the image and the configuration: one run per deploy that
- * changes GitLab, none otherwise. What runs before and after it is the
- * caller's dependsOn. On regular FARGATE always: a Spot reclaim halfway
- * through a migration is not worth the saving.
+ * changes GitLab, none otherwise (and again when a service it follows gets a
+ * new revision, so a step refused after a rollback runs once the rollout
+ * succeeds). It depends on the services in `after`, and refuses to start
+ * unless they run those revisions. On regular FARGATE always: a Spot reclaim
+ * halfway through a migration is not worth the saving.
  */
 export function migrationRun(name: string, args: MigrationRunArgs, opts: pulumi.CustomResourceOptions): command.local.Command {
     return new command.local.Command(
@@ -56,11 +64,12 @@ export function migrationRun(name: string, args: MigrationRunArgs, opts: pulumi.
                 CAPACITY_PROVIDER: "FARGATE",
                 TIMEOUT_MINUTES: String(MIGRATION_TIMEOUT_MINUTES),
                 LOG_GROUP: args.logGroupName,
+                EXPECT_SERVICES: pulumi.jsonStringify(args.after.map((x) => ({ service: x.service.name, taskDefinition: x.taskDefinition.arn }))),
             },
-            triggers: [args.taskDefinition.arn],
+            triggers: [args.taskDefinition.arn, ...args.after.map((x) => x.taskDefinition.arn)],
             // Progress on stderr; stdout is the task ARN.
             logging: "stderr",
         },
-        opts,
+        { ...opts, dependsOn: [...args.after.map((x) => x.service), ...((opts.dependsOn as pulumi.Resource[] | undefined) ?? [])] },
     );
 }

@@ -85,7 +85,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, entry: Entry): Top
             accountId: a.accountId,
             naming: a.naming,
             // Rails, Workhorse and the registry read and write every bucket; Gitaly writes repository backups.
-            taskStatements: [...kit.railsBucketStatements("GitLab"), efsMountStatement(efs)],
+            taskStatements: [...kit.railsBucketStatements("GitLab", true), efsMountStatement(efs)],
         },
         parent,
     );

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ecsServiceAlarms, serviceAlarms } from "../../lib/alarms";
+import { ecsServiceAlarms, serviceAlarms, simpleAlarm } from "../../lib/alarms";
 import { serviceAutoscaling } from "../../lib/autoscaling";
 import { fargateServiceBase } from "../../lib/ecsService";
 import { SecretSource, taskRoles } from "../../lib/ecsTask";
@@ -193,11 +193,12 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     const stopFirst = { desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 };
     const serviceCommon = { enableExecuteCommand: a.execCommand, propagateTags: "SERVICE", enableEcsManagedTags: true, waitForSteadyState: true, forceNewDeployment: true };
     let gitalyService: aws.ecs.Service;
+    let gitalyTask: aws.ecs.TaskDefinition;
     let fileSystemId: pulumi.Output<string> | undefined;
     const storage = s.gitaly.storage;
     if (storage.kind === "ebs") {
         const roles = rolesFor("gitaly", gitalyLogs, gitalyBucket);
-        const td = new aws.ecs.TaskDefinition(
+        const td = (gitalyTask = new aws.ecs.TaskDefinition(
             tier("gitaly"),
             {
                 family: `${physical}-gitaly`,
@@ -214,7 +215,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
                 containerDefinitions: pulumi.jsonStringify([gitalyContainer]),
             },
             parent,
-        );
+        ));
         gitalyService = new aws.ecs.Service(
             tier("gitaly"),
             {
@@ -241,7 +242,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
             { fileSystemId: efs.fileSystem.id, policy: fileSystemPolicy(efs.fileSystem.arn, efs.accessPoint.arn, roles.taskRole.arn) },
             parent,
         );
-        const td = new aws.ecs.TaskDefinition(
+        const td = (gitalyTask = new aws.ecs.TaskDefinition(
             tier("gitaly"),
             {
                 ...kit.fargateTask(s.gitaly),
@@ -257,7 +258,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
                 containerDefinitions: pulumi.jsonStringify([gitalyContainer]),
             },
             { ...parent, dependsOn: [fsPolicy, ...efs.mountTargets] },
-        );
+        ));
         gitalyService = new aws.ecs.Service(
             tier("gitaly"),
             {
@@ -272,10 +273,28 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         );
     }
     ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+    // No Gitaly task for ten minutes: a host that never joined the cluster, a task that cannot
+    // be placed or keeps failing. Container Insights (always on) counts the running tasks.
+    simpleAlarm(
+        `${tier("gitaly")}-not-running`,
+        {
+            topicArn: a.alarms.topicArn,
+            description: `${name}: no Gitaly task running (repositories unreachable)`,
+            namespace: "ECS/ContainerInsights",
+            metricName: "RunningTaskCount",
+            statistic: "Minimum",
+            dimensions: { ClusterName: a.clusterName, ServiceName: `${physical}-gitaly` },
+            comparison: "LessThanThreshold",
+            threshold: 1,
+            periods: 2,
+            treatMissingData: "breaching",
+        },
+        { ...parent, dependsOn: [gitalyService] },
+    );
 
     // --- migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers
     const migrateLogs = logs("migrate");
-    const migrateRoles = rolesFor("migrate", migrateLogs, kit.railsBucketStatements("GitLab"), false);
+    const migrateRoles = rolesFor("migrate", migrateLogs, kit.railsBucketStatements("GitLab", false), false);
     const migrateTask = new aws.ecs.TaskDefinition(
         tier("migrate"),
         {
@@ -287,7 +306,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         },
         parent,
     );
-    const migration = (step: "migrate" | "post-migrate", dependsOn: pulumi.Resource[]) =>
+    const migration = (step: "migrate" | "post-migrate", after: { service: aws.ecs.Service; taskDefinition: aws.ecs.TaskDefinition }[], dependsOn: pulumi.Resource[] = []) =>
         migrationRun(
             tier(step),
             {
@@ -299,15 +318,16 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
                 securityGroupId: migrateSg.id,
                 logGroupName: migrateLogs.name,
                 region: a.region,
+                after,
             },
             { ...parent, dependsOn },
         );
     // Gitaly first (servers before clients), and whatever the migration task reaches.
-    const migrate = migration("migrate", [gitalyService, redis.group, ...migrateRules]);
+    const migrate = migration("migrate", [{ service: gitalyService, taskDefinition: gitalyTask }], [redis.group, ...migrateRules]);
 
     // --- web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB
     const webLogs = logs("web");
-    const webRoles = rolesFor("web", webLogs, kit.railsBucketStatements("GitLab"));
+    const webRoles = rolesFor("web", webLogs, kit.railsBucketStatements("GitLab", false));
     const webTask = new aws.ecs.TaskDefinition(
         tier("web"),
         {
@@ -378,7 +398,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
 
     // --- Sidekiq: jobs only, health checked on its own endpoint
     const sidekiqLogs = logs("sidekiq");
-    const sidekiqRoles = rolesFor("sidekiq", sidekiqLogs, kit.railsBucketStatements("GitLab"));
+    const sidekiqRoles = rolesFor("sidekiq", sidekiqLogs, kit.railsBucketStatements("GitLab", false));
     const sidekiqTask = new aws.ecs.TaskDefinition(
         tier("sidekiq"),
         {
@@ -422,7 +442,10 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     ecsServiceAlarms(tier("sidekiq"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-sidekiq`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
 
     // --- post-deployment migrations, once every tier runs the new version
-    migration("post-migrate", [webService, sidekiqService]);
+    migration("post-migrate", [
+        { service: webService, taskDefinition: webTask },
+        { service: sidekiqService, taskDefinition: sidekiqTask },
+    ]);
 
     return { frontService: webService, logGroupName: webLogs.name, gitalyAddress, fileSystemId };
 }
