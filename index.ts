@@ -191,7 +191,7 @@ const gitlabDb = new Database("gitlab-db", {
     // The master user: GitLab creates its extensions (amcheck, btree_gist, pg_trgm) itself, which needs rds_superuser.
     username: "gitlab",
     parameters: [
-        // GitLab's PostgreSQL requirements (README: "GitLab's database").
+        // GitLab's PostgreSQL requirements (README: GitLab, "Database").
         { name: "max_connections", value: "400", applyMethod: "pending-reboot" },
         { name: "work_mem", value: "8192", applyMethod: "immediate" },
         { name: "maintenance_work_mem", value: "65536", applyMethod: "immediate" },

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Instance settings the split topology depends on, applied after the
-# post-deployment migrations (entrypoint.sh post-migrate). Idempotent: it runs
-# on every deploy. GITLAB_RAILS exists for the tests.
+# Instance settings the split topology depends on, applied after each
+# migration step (entrypoint.sh migrate and post-migrate), so before any new
+# task serves. Idempotent: it runs on every deploy. GITLAB_RAILS exists for
+# the tests.
 #
 # Incremental job logging: with several web and Sidekiq tasks and no shared
 # disk, a running job's log must live in Redis and object storage, not on the

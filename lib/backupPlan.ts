@@ -78,7 +78,8 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
         `${name}-vault`,
         // A vault with recovery points cannot be deleted anyway; forceDestroy only where nothing is protected.
         { name: physicalName(args.naming, name, 50), forceDestroy: !args.protect },
-        { ...opts, protect: args.protect },
+        // Its recovery points outlive the stack's use of it.
+        { ...opts, protect: args.protect, retainOnDelete: args.protect },
     );
     const plan = new aws.backup.Plan(
         name,

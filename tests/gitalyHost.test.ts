@@ -20,8 +20,8 @@ const CLUSTER = "platform-prod-cluster";
 interface Scenario {
     /** What describe-volumes says, poll after poll: "available", "in-use <instance>", or "error" (the call fails). */
     states: string[];
-    /** What the device holds once attached: zeros (new), an XFS file system, or unknown data. */
-    device: "new" | "xfs" | "data";
+    /** What the device holds once attached: zeros (new), an XFS file system, unknown data (one starting with a newline), or less than a MiB that can be read. */
+    device: "new" | "xfs" | "data" | "newline-data" | "short";
     /** Leave `aws` off PATH, so the script must install it. */
     noAwsCli?: boolean;
     attachTries?: number;
@@ -40,7 +40,8 @@ function host(s: Scenario) {
     fs.writeFileSync(path.join(root, "etc/fstab"), "UUID=root / xfs defaults 0 1\n");
     fs.writeFileSync(state, `${s.states.join("\n")}\n`);
     const device = path.join(root, `dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${VOLUME.replace("-", "")}`);
-    const initial = s.device === "new" ? "" : s.device === "xfs" ? "XFSB" : "DATA already on the volume";
+    const initial = { new: "", xfs: "XFSB", data: "DATA already on the volume", "newline-data": "\\nDATA after a newline", short: "" }[s.device];
+    const size = s.device === "short" ? 4096 : 1048576;
     const record = `printf '%s\\t' "$(basename "$0")" "$@" >>'${log}'; echo >>'${log}'`;
     const fake = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${record}\n${body}\n`, { mode: 0o755 });
     fake(
@@ -59,8 +60,8 @@ esac`,
     echo -e "$1\\t\${2:-None}" ;;
   attach-volume)
     echo "in-use ${ME}" >'${state}'
-    head -c 1048576 /dev/zero >'${device}'
-    printf '%s' '${initial}' | dd of='${device}' conv=notrunc status=none ;;
+    head -c ${size} /dev/zero >'${device}'
+    printf '${initial}' | dd of='${device}' conv=notrunc status=none ;;
 esac`;
     if (s.noAwsCli) {
         // dnf install awscli-2 puts aws on PATH.
@@ -180,6 +181,15 @@ describe("Gitaly host user data (gitalyHost.sh, run by bash against a fake host)
         expect(h.dropIn).to.equal(undefined);
     });
 
+    it("never formats a volume whose data starts with a newline byte, nor one it cannot read a whole MiB of", () => {
+        for (const device of ["newline-data", "short"] as const) {
+            const h = host({ states: ["available"], device });
+            expect(h.r.status, device).to.equal(1);
+            expect(h.called("mkfs.xfs"), device).to.deep.equal([]);
+            expect(h.ecsConfig, device).to.equal(undefined);
+        }
+    });
+
     it("gives up when the volume never frees up: fails, no mount, no ECS configuration, and asks the group for a new instance", () => {
         const h = host({ states: [`in-use ${OLD}`], device: "xfs", attachTries: 4 });
         expect(h.r.status).to.equal(1);
@@ -189,8 +199,9 @@ describe("Gitaly host user data (gitalyHost.sh, run by bash against a fake host)
         expect(h.ecsConfig).to.equal(undefined);
         const health = h.called("aws").filter((c) => c[1] === "autoscaling");
         expect(health).to.have.length(1);
-        expect(health[0]).to.include.members(["set-instance-health", "--instance-id", ME, "--health-status", "Unhealthy"]);
-        expect(h.called("shutdown")).to.deep.equal([]);
+        expect(health[0]).to.include.members(["set-instance-health", "--instance-id", ME, "--health-status", "Unhealthy", "--no-should-respect-grace-period"]);
+        // And powers off: a stopped instance is replaced too, whatever the API call did.
+        expect(h.called("shutdown")).to.have.length(1);
     });
 
     it("installs the AWS CLI when the AMI lacks it (the ECS-optimized AL2023 AMI is built on the minimal image)", () => {

@@ -235,7 +235,7 @@ describe("GitLab (split topology, prod)", () => {
             expect(JSON.parse(c.inputs.environment.COMMAND)).to.deep.equal([step]);
             expect(MIGRATION_STEPS).to.include(step);
             // The runner refuses to start unless the services it follows run their new revisions
-            // (Pulumi reports an ECS rollback as a successful update).
+            // (the provider can record a service as updated although ECS rolled it back).
             expect(JSON.parse(c.inputs.environment.EXPECT_SERVICES)).to.deep.equal(follows.map((t) => ({ service: `platform-prod-gitlab-${t}`, taskDefinition: task(run, t).state.arn })));
             // Once per new revision (image or config) of the task or of what it follows, never on an unrelated update.
             expect(c.inputs.triggers).to.deep.equal([migrateTd.state.arn, ...follows.map((t) => task(run, t).state.arn)]);
@@ -450,6 +450,27 @@ describe("GitLab split topology: update paths (two runs compared)", () => {
         }
         // The migration runs only for a new migration task revision: same trigger, no run.
         expect(named(after, X.command, "gitlab-migrate").inputs.triggers).to.deep.equal(named(before, X.command, "gitlab-migrate").inputs.triggers);
+    });
+
+    it("a new GitLab image (here: another architecture) reaches every GitLab task definition and re-arms both migration steps", async () => {
+        const before = await prod();
+        const after = await patched((c) => {
+            c["platform:images"].platform = "linux/arm64";
+            c["platform:gitlab"].gitaly.instanceType = "m7g.large";
+        });
+        expect(after.error).to.equal(undefined);
+        expect(after.outputs.gitlabImageRef).to.not.equal(before.outputs.gitlabImageRef);
+        for (const t of ["web", "sidekiq", "gitaly", "migrate", "backup"]) {
+            expect(containerOf(task(after, t)).image, t).to.equal(after.outputs.gitlabImageRef);
+            expect(containerOf(task(before, t)).image, t).to.equal(before.outputs.gitlabImageRef);
+        }
+        expect(ofType(after, X.launchTemplate)[0].inputs.imageId).to.match(/amazon-linux-2023\/arm64\/recommended/);
+        // ECS task definitions are immutable: new container definitions are a new revision, whose ARN
+        // is in both steps' triggers (the mocks keep ARNs at :1, so the trigger itself is not compared).
+        for (const t of ["migrate", "gitaly", "web", "sidekiq"]) {
+            expect(task(after, t).inputs.containerDefinitions, t).to.not.equal(task(before, t).inputs.containerDefinitions);
+        }
+        expect(named(after, X.command, "gitlab-migrate").inputs.triggers).to.deep.equal([task(after, "migrate").state.arn, task(after, "gitaly").state.arn]);
     });
 
     it("gitaly.storage efs: a Fargate Gitaly on EFS (one task, 0 %/100 %), no EC2 host, the web tier still without a mount", async () => {

@@ -24,9 +24,10 @@ const ROLLED_OUT: ServiceState = {
 const ARN = "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0123";
 
 /** A fake ECS: the task goes through these states, one per describe (the last repeats); the services are as given. */
-function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<string>, services: ServiceState[] = [ROLLED_OUT]) {
+function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<string>, services: ServiceState[][] = [[ROLLED_OUT]]) {
     const calls: { runTask: RunTaskInput[]; describe: string[]; describeServices: string[][] } = { runTask: [], describe: [], describeServices: [] };
     let i = 0;
+    let j = 0;
     const ecs: EcsApi = {
         async runTask(input) {
             calls.runTask.push(input);
@@ -38,7 +39,7 @@ function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<stri
         },
         async describeServices(_cluster, names) {
             calls.describeServices.push(names);
-            return services;
+            return services[Math.min(j++, services.length - 1)];
         },
     };
     return { ecs, calls };
@@ -74,26 +75,43 @@ describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(lost.calls.describe.length).to.be.within(4, 6);
     });
 
-    const refused: [string, Partial<ServiceState["deployments"][0]>[], RegExp][] = [
-        ["rolled back to the previous revision", [{ status: "PRIMARY", taskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/platform-prod-gitlab-gitaly:3", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1 }], /runs .*gitaly:3, not .*gitaly:4 \(rolled back\?\)/],
-        ["still rolling", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "IN_PROGRESS", runningCount: 0, desiredCount: 1 }, { status: "ACTIVE" }], /2 deployments are active/],
-        ["stuck in a failed rollout", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "FAILED", runningCount: 0, desiredCount: 1 }], /its rollout is FAILED/],
-        ["short of tasks", [{ status: "PRIMARY", taskDefinition: INPUT.expectServices[0].taskDefinition, rolloutState: "COMPLETED", runningCount: 0, desiredCount: 1 }], /0 of 1 tasks run/],
+    const TD = INPUT.expectServices[0].taskDefinition;
+    const OLD_TD = "arn:aws:ecs:us-east-1:123456789012:task-definition/platform-prod-gitlab-gitaly:3";
+    const gitaly = (...deployments: ServiceState["deployments"]): ServiceState[] => [{ serviceName: "platform-prod-gitlab-gitaly", deployments }];
+
+    const refused: [string, ServiceState[], RegExp][] = [
+        ["was rolled back to the previous revision", gitaly({ status: "PRIMARY", taskDefinition: OLD_TD, rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1 }), /it runs .*gitaly:3, not .*gitaly:4/],
+        ["failed its rollout", gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "FAILED", runningCount: 0, desiredCount: 1 }), /its rollout of .*gitaly:4 FAILED/],
+        ["does not exist", [], /service platform-prod-gitlab-gitaly not found/],
     ];
-    for (const [why, deployments, message] of refused) {
-        it(`refuses to start while a service it follows is ${why} (Pulumi reports ECS rollbacks as success)`, async () => {
-            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [{ serviceName: "platform-prod-gitlab-gitaly", deployments }]);
+    for (const [why, services, message] of refused) {
+        it(`refuses at once when a service it follows ${why} (the provider may record an ECS rollback as an update)`, async () => {
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [services]);
             const err = await runTask(INPUT, deps(ecs)).catch((e: Error) => e);
             expect((err as Error).message).to.match(/migrate migrate not started: service platform-prod-gitlab-gitaly is not on the new version/);
             expect((err as Error).message).to.match(message);
+            expect((err as Error).message).to.include("pulumi up --refresh");
             expect(calls.runTask).to.deep.equal([]);
+            expect(calls.describeServices).to.have.length(1);
         });
     }
 
-    it("refuses when a service it follows does not exist", async () => {
-        const { ecs, calls } = fakeEcs([stopped(0)], undefined, []);
+    it("waits while a service it follows is still rolling or baking, then runs (autoscaled counts do not matter)", async () => {
+        const { ecs, calls } = fakeEcs([stopped(0)], undefined, [
+            gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "IN_PROGRESS", runningCount: 0, desiredCount: 1 }, { status: "ACTIVE", taskDefinition: OLD_TD, runningCount: 1, desiredCount: 0 }),
+            gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "IN_PROGRESS", runningCount: 1, desiredCount: 1 }),
+            // Autoscaling just asked for one more task: the version is proven all the same.
+            gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "COMPLETED", runningCount: 2, desiredCount: 3 }),
+        ]);
+        expect(await runTask(INPUT, deps(ecs))).to.equal(ARN);
+        expect(calls.describeServices).to.have.length(3);
+        expect(calls.runTask).to.have.length(1);
+    });
+
+    it("gives up waiting for a rollout that never completes, without starting the task", async () => {
+        const { ecs, calls } = fakeEcs([stopped(0)], undefined, [gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "IN_PROGRESS", runningCount: 1, desiredCount: 1 })]);
         const err = await runTask(INPUT, deps(ecs)).catch((e: Error) => e);
-        expect((err as Error).message).to.include("service platform-prod-gitlab-gitaly not found");
+        expect((err as Error).message).to.match(/not started: after 45 minutes platform-prod-gitlab-gitaly: its rollout is IN_PROGRESS/);
         expect(calls.runTask).to.deep.equal([]);
     });
 

@@ -9,10 +9,11 @@ import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskComman
  *
  * Pulumi orders it between the services (components/gitlab/migrations.ts): a
  * failure here stops the update before anything that depends on it rolls.
- * Pulumi reports a service updated even when ECS rolled its deployment back,
- * so the services this step must follow are checked first: each must run
- * exactly the expected task definition, rollout completed. stdout is the
- * task ARN; progress goes to stderr.
+ * The provider can record a service as updated although ECS rolled the
+ * deployment back (or the update failed halfway), so the services this step
+ * must follow are checked first: each must run exactly the expected task
+ * definition, rollout completed. stdout is the task ARN; progress goes to
+ * stderr.
  */
 
 /** A service that must have finished rolling out this task definition before the task may run. */
@@ -126,32 +127,76 @@ function expectedServices(raw: string | undefined): ExpectedService[] {
     return parsed;
 }
 
-/** Fails unless every expected service runs exactly its expected task definition, rollout completed. */
-export async function checkServices(input: RunTaskInput, ecs: EcsApi): Promise<void> {
+/** Minutes to wait for the services a step follows to finish rolling out (web deploys bake behind their alarms). */
+export const SERVICE_WAIT_MINUTES = 45;
+
+const REFRESH_HINT = "if ECS rolled it back, fix the cause and run `pulumi up --refresh` (the provider recorded the new task definition, so a plain `pulumi up` sees nothing to roll)";
+
+/** One service against its expected revision: done, not yet, or settled on something else. */
+export function serviceVerdict(want: ExpectedService, state: ServiceState | undefined): { ok: true } | { ok: false; final: boolean; why: string } {
+    if (!state) {
+        return { ok: false, final: true, why: `service ${want.service} not found` };
+    }
+    const d = state.deployments;
+    const primary = d.find((x) => x.status === "PRIMARY");
+    if (!primary) {
+        return { ok: false, final: false, why: "no primary deployment yet" };
+    }
+    if (primary.rolloutState === "FAILED") {
+        return { ok: false, final: true, why: `its rollout of ${primary.taskDefinition} FAILED` };
+    }
+    if (d.length !== 1) {
+        return { ok: false, final: false, why: `${d.length} deployments are active (a rollout or rollback is running)` };
+    }
+    if (primary.taskDefinition !== want.taskDefinition) {
+        // Settled on another revision: rolled back, or never updated.
+        return primary.rolloutState === "IN_PROGRESS"
+            ? { ok: false, final: false, why: `it is rolling out ${primary.taskDefinition}` }
+            : { ok: false, final: true, why: `it runs ${primary.taskDefinition}, not ${want.taskDefinition}` };
+    }
+    if (primary.rolloutState !== "COMPLETED") {
+        return { ok: false, final: false, why: `its rollout is ${primary.rolloutState ?? "unknown"}` };
+    }
+    // The revision and COMPLETED prove the version; autoscaling may move the counts at any time.
+    if ((primary.runningCount ?? 0) < 1) {
+        return { ok: false, final: false, why: "no task of it runs" };
+    }
+    return { ok: true };
+}
+
+/**
+ * Waits until every expected service runs exactly its expected task
+ * definition with its rollout completed; fails at once when one settled on
+ * another revision (a rollback) or failed, and after SERVICE_WAIT_MINUTES.
+ */
+export async function awaitServices(input: RunTaskInput, deps: RunTaskDeps): Promise<void> {
     if (input.expectServices.length === 0) {
         return;
     }
-    const states = await ecs.describeServices(input.cluster, input.expectServices.map((e) => e.service));
-    for (const want of input.expectServices) {
-        const state = states.find((s) => s.serviceName === want.service || want.service.endsWith(`/${s.serviceName}`));
-        if (!state) {
-            throw new Error(`service ${want.service} not found in ${input.cluster}`);
+    const what = `${input.container} ${input.command.join(" ")} not started`;
+    const deadline = deps.now() + SERVICE_WAIT_MINUTES * 60_000;
+    for (;;) {
+        const states = await deps.ecs.describeServices(input.cluster, input.expectServices.map((e) => e.service));
+        const pending: string[] = [];
+        for (const want of input.expectServices) {
+            const state = states.find((s) => s.serviceName === want.service || want.service.endsWith(`/${s.serviceName}`));
+            const v = serviceVerdict(want, state);
+            if (v.ok) {
+                continue;
+            }
+            if (v.final) {
+                throw new Error(`${what}: service ${want.service} is not on the new version: ${v.why}; ${REFRESH_HINT}`);
+            }
+            pending.push(`${want.service}: ${v.why}`);
         }
-        const d = state.deployments;
-        const primary = d.find((x) => x.status === "PRIMARY");
-        const problem =
-            d.length !== 1
-                ? `${d.length} deployments are active (a rollout or rollback is still running)`
-                : primary?.taskDefinition !== want.taskDefinition
-                  ? `it runs ${primary?.taskDefinition ?? "nothing"}, not ${want.taskDefinition} (rolled back?)`
-                  : primary.rolloutState !== "COMPLETED"
-                    ? `its rollout is ${primary.rolloutState ?? "unknown"}`
-                    : primary.runningCount !== primary.desiredCount
-                      ? `${primary.runningCount ?? 0} of ${primary.desiredCount ?? 0} tasks run`
-                      : undefined;
-        if (problem) {
-            throw new Error(`${input.container} ${input.command.join(" ")} not started: service ${state.serviceName} is not on the new version: ${problem}`);
+        if (pending.length === 0) {
+            return;
         }
+        if (deps.now() >= deadline) {
+            throw new Error(`${what}: after ${SERVICE_WAIT_MINUTES} minutes ${pending.join("; ")}`);
+        }
+        deps.log(`waiting: ${pending.join("; ")}`);
+        await deps.sleep(POLL_MS);
     }
 }
 
@@ -159,7 +204,7 @@ export async function checkServices(input: RunTaskInput, ecs: EcsApi): Promise<v
 export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<string> {
     const { ecs, log } = deps;
     const what = `${input.container} ${input.command.join(" ")}`;
-    await checkServices(input, ecs);
+    await awaitServices(input, deps);
     const arn = await ecs.runTask(input);
     const started = deps.now();
     log(`${what}: started ${arn}`);

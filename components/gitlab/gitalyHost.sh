@@ -32,15 +32,18 @@ log() { echo "gitaly-host: $*"; }
 instance=""
 fail() {
     echo "gitaly-host: $*" >&2
-    # Let the Auto Scaling group replace this instance; without the CLI or an id, power off (the same, later).
+    trap - ERR
+    # Let the Auto Scaling group replace this instance now (even within its grace
+    # period), and power off anyway: a stopped instance is replaced as well.
     if [ -n "$instance" ] && command -v aws >/dev/null &&
-        aws autoscaling set-instance-health --region "$REGION" --instance-id "$instance" --health-status Unhealthy; then
+        aws autoscaling set-instance-health --region "$REGION" --instance-id "$instance" --health-status Unhealthy --no-should-respect-grace-period; then
         echo "gitaly-host: marked $instance unhealthy" >&2
-    else
-        shutdown -h now "gitaly-host: $*" || true
     fi
+    shutdown -h now "gitaly-host: $*" || true
     exit 1
 }
+# Any other failing command fails the same way.
+trap 'fail "line $LINENO: a command failed"' ERR
 
 # IMDSv2 only (the launch template requires tokens).
 token=$(curl -fsS -X PUT "$imds/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") || fail "no IMDSv2 token"
@@ -92,7 +95,9 @@ done
 # Format only a brand-new volume: no file system signature and nothing but
 # zeros in its first MiB (coreutils only). Anything else is somebody's data: stop.
 if ! blkid -p "$device" >/dev/null 2>&1; then
-    if [ -z "$(head -c 1048576 "$device" | tr -d '\0' | head -c 1)" ]; then
+    read_bytes=$(head -c 1048576 "$device" | wc -c) || fail "cannot read $device"
+    nonzero=$(head -c 1048576 "$device" | tr -d '\0' | wc -c) || fail "cannot read $device"
+    if [ "$read_bytes" -eq 1048576 ] && [ "$nonzero" -eq 0 ]; then
         log "new volume: creating the file system"
         mkfs.xfs -q -L gitaly "$device" || fail "mkfs.xfs failed"
     else

@@ -31,8 +31,9 @@ export interface MigrationRunArgs {
     readonly region: string;
     /**
      * The services this step follows, and the task definition each must run
-     * (rollout completed) before it starts: Pulumi reports an ECS rollback as
-     * a successful update, so dependsOn alone cannot prove the new version runs.
+     * (rollout completed) before it starts: the provider can record a service
+     * as updated although ECS rolled it back (or the update failed halfway), so
+     * dependsOn alone cannot prove the new version runs.
      */
     readonly after: readonly { readonly service: aws.ecs.Service; readonly taskDefinition: aws.ecs.TaskDefinition }[];
 }

@@ -282,7 +282,8 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
             description: `${name}: no Gitaly task running (repositories unreachable)`,
             namespace: "ECS/ContainerInsights",
             metricName: "RunningTaskCount",
-            statistic: "Minimum",
+            // Maximum: not a single running task in either period (a stop-first deploy's gap is not an outage).
+            statistic: "Maximum",
             dimensions: { ClusterName: a.clusterName, ServiceName: `${physical}-gitaly` },
             comparison: "LessThanThreshold",
             threshold: 1,

@@ -99,7 +99,8 @@ export function repositoryFileSystem(name: string, args: RepositoryFileSystemArg
             // No lifecycle policy: repositories are read on every clone, so nothing moves to Infrequent Access.
             throughputMode: args.throughputMode,
         },
-        { ...opts, protect: args.protect },
+        // Kept in AWS if Pulumi ever deletes it (a move to the split topology, README).
+        { ...opts, protect: args.protect, retainOnDelete: args.protect },
     );
     const sg = new aws.ec2.SecurityGroup(`${name}-nfs`, { vpcId: args.vpcId, description: `${name}: NFS from GitLab tasks only` }, opts);
     const ingress = allowPortFrom(`${name}-nfs-from-gitlab`, { securityGroupId: sg.id, sourceSecurityGroupId: args.clientSecurityGroupId, port: NFS_PORT, description: "NFS from GitLab" }, opts);
