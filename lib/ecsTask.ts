@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PolicyStatement, ServiceRole, serviceRole } from "./iam";
+import { PolicyStatement, ServiceRole, serviceRole, SSM_CHANNEL_ACTIONS } from "./iam";
 import { Naming } from "./naming";
 
 export interface TaskRolesArgs {
@@ -48,7 +48,7 @@ export function taskRoles(name: string, args: TaskRolesArgs, opts: pulumi.Custom
         ? [
               {
                   sid: "EcsExec",
-                  actions: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                  actions: [...SSM_CHANNEL_ACTIONS],
                   resources: ["*"],
               },
           ]

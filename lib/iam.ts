@@ -22,6 +22,19 @@ export function assertNamedActions(actions: readonly string[]): void {
     }
 }
 
+/** The Session Manager data channels (ECS Exec, and Session Manager on an instance). */
+export const SSM_CHANNEL_ACTIONS = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"] as const;
+
+/** What the SSM agent on an instance calls for commands and sessions (AmazonSSMManagedInstanceCore's message actions). */
+export const EC2_MESSAGES_ACTIONS = [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+] as const;
+
 /**
  * Actions AWS authorizes only against `Resource: "*"` (no resource-level
  * permissions exist for them). They are the only ones a statement may grant
@@ -29,10 +42,7 @@ export function assertNamedActions(actions: readonly string[]): void {
  */
 export const RESOURCELESS_ACTIONS: readonly string[] = [
     "ecr:GetAuthorizationToken",
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
+    ...SSM_CHANNEL_ACTIONS,
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
@@ -42,12 +52,7 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     "ec2:DescribeSnapshots",
     "ec2:DescribeTags",
     "ecs:DiscoverPollEndpoint",
-    "ec2messages:AcknowledgeMessage",
-    "ec2messages:DeleteMessage",
-    "ec2messages:FailMessage",
-    "ec2messages:GetEndpoint",
-    "ec2messages:GetMessages",
-    "ec2messages:SendReply",
+    ...EC2_MESSAGES_ACTIONS,
 ];
 
 /** Fails when a statement grants on `*` an action that supports resource-level permissions. */

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { simpleAlarm } from "../../lib/alarms";
 import { backupPlan, DailyTime } from "../../lib/backupPlan";
 import { GitalyInstanceType } from "../../lib/ec2";
-import { policyDocument, serviceRole } from "../../lib/iam";
+import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../lib/iam";
 import { Naming, physicalName } from "../../lib/naming";
 import { allowAllEgress } from "../../lib/securityGroups";
 
@@ -143,18 +143,7 @@ export class GitalyHost extends pulumi.ComponentResource {
                     { sid: "SsmInstance", actions: ["ssm:UpdateInstanceInformation"], resources: [pulumi.interpolate`arn:aws:ec2:${a.region}:${a.accountId}:instance/*`] },
                     {
                         sid: "SsmChannels",
-                        actions: [
-                            "ssmmessages:CreateControlChannel",
-                            "ssmmessages:CreateDataChannel",
-                            "ssmmessages:OpenControlChannel",
-                            "ssmmessages:OpenDataChannel",
-                            "ec2messages:AcknowledgeMessage",
-                            "ec2messages:DeleteMessage",
-                            "ec2messages:FailMessage",
-                            "ec2messages:GetEndpoint",
-                            "ec2messages:GetMessages",
-                            "ec2messages:SendReply",
-                        ],
+                        actions: [...SSM_CHANNEL_ACTIONS, ...EC2_MESSAGES_ACTIONS],
                         resources: ["*"],
                     },
                     // The user data attaches this volume, to an instance of this group only.

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DailyTime } from "../../lib/backupPlan";
+import { serviceAlarms } from "../../lib/alarms";
 import { AccessLogTarget } from "../../lib/bucket";
 import { SecretSource, secretRefs, taskRoles } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
@@ -12,7 +13,7 @@ import { allowDatabaseClient, DatabaseClientArgs } from "../database";
 import { scheduledBackup } from "./backup";
 import { FargateTaskBase, GITLAB_HEALTH, GitLabKit, RoleExtras } from "./kit";
 import { GITLAB_PORTS, renderOmnibusConfig } from "./omnibusConfig";
-import { gitlabSecrets, SECRET_ENV, SecretName } from "./secrets";
+import { gitlabSecrets, RAILS_SECRETS, SECRET_ENV, SecretName } from "./secrets";
 import { singleTopology } from "./single";
 import { SplitArgs, splitTopology } from "./split";
 import { sshEntry } from "./ssh";
@@ -135,19 +136,6 @@ export interface Entry {
 
 const BACKUP_CONTAINER = "backup";
 
-const BACKUP_SECRETS: readonly SecretName[] = [
-    "secretKeyBase",
-    "dbKeyBase",
-    "otpKeyBase",
-    "encryptedSettingsKeyBase",
-    "openidConnectSigningKey",
-    "activeRecordPrimaryKey",
-    "activeRecordDeterministicKey",
-    "activeRecordKeyDerivationSalt",
-    "shellSecretToken",
-    "workhorseSecretToken",
-    "gitalyToken",
-];
 
 /**
  * GitLab CE on ECS from the custom image in gitlab/, its configuration
@@ -244,7 +232,7 @@ export class GitLab extends pulumi.ComponentResource {
 
         // --- the daily backup: a one-off Rails task that reaches the topology's Gitaly
         const backupLogs = logGroup(`${name}-backup`, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
-        const backupSecrets = [...BACKUP_SECRETS, "databasePassword"] as const;
+        const backupSecrets: SecretName[] = [...RAILS_SECRETS, "databasePassword"];
         const backupRoles = taskRoles(
             `${name}-backup`,
             {
@@ -413,6 +401,21 @@ export class GitLab extends pulumi.ComponentResource {
                 ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
             }),
             logConfig: (group, prefix) => awslogs(group.name, a.region, prefix),
+            frontAlarms: (alarmName, serviceName, webTargetGroup) =>
+                serviceAlarms(
+                    alarmName,
+                    {
+                        topicArn: a.alarms.topicArn,
+                        clusterName: a.clusterName,
+                        serviceName,
+                        loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
+                        targetGroupArnSuffixes: [webTargetGroup.arnSuffix],
+                        http5xxPercent: a.alarms.http5xxPercent,
+                        cpuPercent: a.alarms.cpuPercent,
+                        memoryPercent: a.alarms.memoryPercent,
+                    },
+                    parent,
+                ),
         };
     }
 

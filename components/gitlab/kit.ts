@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ServiceAlarms } from "../../lib/alarms";
 import { SecretSource } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
 import { awslogs } from "../../lib/logs";
@@ -70,4 +71,6 @@ export interface GitLabKit {
     /** What every Fargate task definition of GitLab sets the same way (size apart). */
     readonly fargateTask: (size: { cpu: number; memory: number }) => FargateTaskBase;
     readonly logConfig: (group: aws.cloudwatch.LogGroup, prefix: string) => ReturnType<typeof awslogs>;
+    /** 5xx, unhealthy-host, CPU and memory alarms of the service behind the ALB (the single task, the web tier). */
+    readonly frontAlarms: (name: string, serviceName: string, webTargetGroup: aws.lb.TargetGroup) => ServiceAlarms;
 }

@@ -39,6 +39,21 @@ export const SECRET_ENV = {
 
 export type SecretName = keyof typeof SECRET_ENV;
 
+/** The secrets every Rails process of GitLab needs (Rails' own, the shell, Workhorse and Gitaly tokens), in one order. */
+export const RAILS_SECRETS: readonly SecretName[] = [
+    "secretKeyBase",
+    "dbKeyBase",
+    "otpKeyBase",
+    "encryptedSettingsKeyBase",
+    "openidConnectSigningKey",
+    "activeRecordPrimaryKey",
+    "activeRecordDeterministicKey",
+    "activeRecordKeyDerivationSalt",
+    "shellSecretToken",
+    "workhorseSecretToken",
+    "gitalyToken",
+];
+
 /** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
 export const EXTERNAL_SECRETS = ["databasePassword", "oidcClientSecret", "redisPassword"] as const;
 export type ExternalSecret = (typeof EXTERNAL_SECRETS)[number];

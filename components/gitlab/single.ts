@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { fileSystemAlarm, serviceAlarms } from "../../lib/alarms";
+import { fileSystemAlarm } from "../../lib/alarms";
 import { backupPlan } from "../../lib/backupPlan";
 import { fargateServiceBase } from "../../lib/ecsService";
 import { taskRoles } from "../../lib/ecsTask";
@@ -133,20 +133,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, entry: Entry): Top
         { ...parent, dependsOn: [fsPolicy, ...efs.mountTargets] },
     );
 
-    serviceAlarms(
-        name,
-        {
-            topicArn: a.alarms.topicArn,
-            clusterName: a.clusterName,
-            serviceName: physical,
-            loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
-            targetGroupArnSuffixes: [entry.webTargetGroup.arnSuffix],
-            http5xxPercent: a.alarms.http5xxPercent,
-            cpuPercent: a.alarms.cpuPercent,
-            memoryPercent: a.alarms.memoryPercent,
-        },
-        parent,
-    );
+    kit.frontAlarms(name, physical, entry.webTargetGroup);
 
     // One task, stopped before its replacement starts.
     const service = new aws.ecs.Service(

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ecsServiceAlarms, serviceAlarms, simpleAlarm } from "../../lib/alarms";
+import { ecsServiceAlarms, simpleAlarm } from "../../lib/alarms";
 import { serviceAutoscaling } from "../../lib/autoscaling";
 import { fargateServiceBase } from "../../lib/ecsService";
 import { SecretSource, taskRoles } from "../../lib/ecsTask";
@@ -14,7 +14,7 @@ import { GitLabKit, RAILS_HEALTH_CHECK, RoleExtras, WEB_GRACE_SECONDS } from "./
 import { MIGRATE_TASK_SIZE, migrationRun } from "./migrations";
 import { GITLAB_PORTS, OmnibusRole, REPOSITORY_ROOT, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
 import { gitlabRedis } from "./redis";
-import { SecretName } from "./secrets";
+import { RAILS_SECRETS, SecretName } from "./secrets";
 import { efsMountStatement, efsRepositories } from "./single";
 import { fileSystemPolicy } from "./storage";
 
@@ -47,24 +47,10 @@ export interface SplitArgs {
 export const TIER_COOLDOWNS = { scaleOutCooldown: 120, scaleInCooldown: 600 } as const;
 
 /** Each role's secrets: exactly what its rendered config and the entrypoint read. */
-const RAILS_SECRETS: readonly SecretName[] = [
-    "secretKeyBase",
-    "dbKeyBase",
-    "otpKeyBase",
-    "encryptedSettingsKeyBase",
-    "openidConnectSigningKey",
-    "activeRecordPrimaryKey",
-    "activeRecordDeterministicKey",
-    "activeRecordKeyDerivationSalt",
-    "shellSecretToken",
-    "workhorseSecretToken",
-    "gitalyToken",
-    "databasePassword",
-    "redisPassword",
-];
+const SPLIT_RAILS_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassword", "redisPassword"];
 export const ROLE_SECRETS = {
     web: [
-        ...RAILS_SECRETS,
+        ...SPLIT_RAILS_SECRETS,
         "registryHttpSecret",
         "registryInternalKey",
         "registryInternalCertificate",
@@ -72,8 +58,8 @@ export const ROLE_SECRETS = {
         "sshHostEcdsaKey",
         "sshHostEd25519Key",
     ],
-    sidekiq: [...RAILS_SECRETS, "registryInternalKey"],
-    migrate: [...RAILS_SECRETS, "rootPassword"],
+    sidekiq: [...SPLIT_RAILS_SECRETS, "registryInternalKey"],
+    migrate: [...SPLIT_RAILS_SECRETS, "rootPassword"],
     gitaly: ["gitalyToken", "shellSecretToken"],
 } as const satisfies Partial<Record<OmnibusRole, readonly SecretName[]>>;
 
@@ -175,6 +161,24 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         ...rest,
     });
 
+    /** A Rails tier on Fargate: its log group, its roles (the object and registry buckets) and its task definition; the role is the tier's name. */
+    const fargateTier = (t: "web" | "sidekiq" | "migrate", size: { cpu: number; memory: number }, rest: Record<string, unknown>, execCommand = a.execCommand) => {
+        const log = logs(t);
+        const roles = rolesFor(t, log, kit.railsBucketStatements("GitLab", false), execCommand);
+        const task = new aws.ecs.TaskDefinition(
+            tier(t),
+            {
+                ...kit.fargateTask(size),
+                family: `${physical}-${t}`,
+                executionRoleArn: roles.executionRole.arn,
+                taskRoleArn: roles.taskRole.arn,
+                containerDefinitions: pulumi.jsonStringify([container(t, t, size, log, rest)]),
+            },
+            parent,
+        );
+        return { log, task };
+    };
+
     // --- Gitaly: exactly one, never autoscaled, stopped before its replacement starts
     const gitalyLogs = logs("gitaly");
     const backupBucket = kit.buckets.backups;
@@ -190,7 +194,16 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
         healthCheck: { command: ["CMD-SHELL", "/opt/gitlab/bin/gitlab-ctl status gitaly | grep -q '^run: gitaly:'"], interval: 30, timeout: 10, retries: 3, startPeriod: 300 },
     });
-    const stopFirst = { desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 };
+    // Both kinds of Gitaly: one task, stopped before its replacement starts, at its Cloud Map name.
+    const gitalyCommon = {
+        name: `${physical}-gitaly`,
+        cluster: a.clusterArn,
+        desiredCount: 1,
+        deploymentMinimumHealthyPercent: 0,
+        deploymentMaximumPercent: 100,
+        serviceRegistries: { registryArn: gitalyDns.arn },
+    };
+    const gitalyServiceOpts = { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } };
     const serviceCommon = { enableExecuteCommand: a.execCommand, propagateTags: "SERVICE", enableEcsManagedTags: true, waitForSteadyState: true, forceNewDeployment: true };
     let gitalyService: aws.ecs.Service;
     let gitalyTask: aws.ecs.TaskDefinition;
@@ -219,18 +232,15 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         gitalyService = new aws.ecs.Service(
             tier("gitaly"),
             {
-                name: `${physical}-gitaly`,
-                cluster: a.clusterArn,
+                ...gitalyCommon,
                 taskDefinition: td.arn,
-                ...stopFirst,
                 capacityProviderStrategies: [{ capacityProvider: storage.capacityProviderName, weight: 1 }],
                 networkConfiguration: { subnets: [storage.subnetId], securityGroups: [gitalySg.id], assignPublicIp: false },
                 // Rolling Gitaly back is safe: it keeps no schema, and older Gitaly serves newer clients within a release.
                 deploymentCircuitBreaker: { enable: true, rollback: true },
-                serviceRegistries: { registryArn: gitalyDns.arn },
                 ...serviceCommon,
             },
-            { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } },
+            gitalyServiceOpts,
         );
     } else {
         // seed 000's layout, offered but not supported by GitLab (README): Gitaly on EFS.
@@ -262,14 +272,11 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         gitalyService = new aws.ecs.Service(
             tier("gitaly"),
             {
-                name: `${physical}-gitaly`,
-                cluster: a.clusterArn,
+                ...gitalyCommon,
                 taskDefinition: td.arn,
-                ...stopFirst,
                 ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
-                serviceRegistries: { registryArn: gitalyDns.arn },
             },
-            { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } },
+            gitalyServiceOpts,
         );
     }
     ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
@@ -294,19 +301,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     );
 
     // --- migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers
-    const migrateLogs = logs("migrate");
-    const migrateRoles = rolesFor("migrate", migrateLogs, kit.railsBucketStatements("GitLab", false), false);
-    const migrateTask = new aws.ecs.TaskDefinition(
-        tier("migrate"),
-        {
-            ...kit.fargateTask(MIGRATE_TASK_SIZE),
-            family: `${physical}-migrate`,
-            executionRoleArn: migrateRoles.executionRole.arn,
-            taskRoleArn: migrateRoles.taskRole.arn,
-            containerDefinitions: pulumi.jsonStringify([container("migrate", "migrate", MIGRATE_TASK_SIZE, migrateLogs, { command: ["migrate"] })]),
-        },
-        parent,
-    );
+    const { log: migrateLogs, task: migrateTask } = fargateTier("migrate", MIGRATE_TASK_SIZE, { command: ["migrate"] }, false);
     const migration = (step: "migrate" | "post-migrate", after: { service: aws.ecs.Service; taskDefinition: aws.ecs.TaskDefinition }[], dependsOn: pulumi.Resource[] = []) =>
         migrationRun(
             tier(step),
@@ -327,39 +322,12 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     const migrate = migration("migrate", [{ service: gitalyService, taskDefinition: gitalyTask }], [redis.group, ...migrateRules]);
 
     // --- web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB
-    const webLogs = logs("web");
-    const webRoles = rolesFor("web", webLogs, kit.railsBucketStatements("GitLab", false));
-    const webTask = new aws.ecs.TaskDefinition(
-        tier("web"),
-        {
-            ...kit.fargateTask(s.web),
-            family: `${physical}-web`,
-            executionRoleArn: webRoles.executionRole.arn,
-            taskRoleArn: webRoles.taskRole.arn,
-            containerDefinitions: pulumi.jsonStringify([
-                container("web", "web", s.web, webLogs, {
-                    command: ["serve"],
-                    portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh].map((p) => ({ containerPort: p, protocol: "tcp" })),
-                    healthCheck: RAILS_HEALTH_CHECK,
-                }),
-            ]),
-        },
-        parent,
-    );
-    const webAlarms = serviceAlarms(
-        tier("web"),
-        {
-            topicArn: a.alarms.topicArn,
-            clusterName: a.clusterName,
-            serviceName: `${physical}-web`,
-            loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
-            targetGroupArnSuffixes: [entry.webTargetGroup.arnSuffix],
-            http5xxPercent: a.alarms.http5xxPercent,
-            cpuPercent: a.alarms.cpuPercent,
-            memoryPercent: a.alarms.memoryPercent,
-        },
-        parent,
-    );
+    const { log: webLogs, task: webTask } = fargateTier("web", s.web, {
+        command: ["serve"],
+        portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh].map((p) => ({ containerPort: p, protocol: "tcp" })),
+        healthCheck: RAILS_HEALTH_CHECK,
+    });
+    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup);
     // Autoscaling owns desiredCount after creation.
     const scaled = { ignoreChanges: ["desiredCount"], customTimeouts: { create: "45m", update: "45m" } };
     const webService = new aws.ecs.Service(
@@ -398,30 +366,16 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     );
 
     // --- Sidekiq: jobs only, health checked on its own endpoint
-    const sidekiqLogs = logs("sidekiq");
-    const sidekiqRoles = rolesFor("sidekiq", sidekiqLogs, kit.railsBucketStatements("GitLab", false));
-    const sidekiqTask = new aws.ecs.TaskDefinition(
-        tier("sidekiq"),
-        {
-            ...kit.fargateTask(s.sidekiq),
-            family: `${physical}-sidekiq`,
-            executionRoleArn: sidekiqRoles.executionRole.arn,
-            taskRoleArn: sidekiqRoles.taskRole.arn,
-            containerDefinitions: pulumi.jsonStringify([
-                container("sidekiq", "sidekiq", s.sidekiq, sidekiqLogs, {
-                    command: ["worker"],
-                    healthCheck: {
-                        command: ["CMD", "/opt/gitlab/embedded/bin/curl", "--fail", "--silent", "--max-time", "5", `http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`],
-                        interval: 30,
-                        timeout: 10,
-                        retries: 3,
-                        startPeriod: 300,
-                    },
-                }),
-            ]),
+    const { task: sidekiqTask } = fargateTier("sidekiq", s.sidekiq, {
+        command: ["worker"],
+        healthCheck: {
+            command: ["CMD", "/opt/gitlab/embedded/bin/curl", "--fail", "--silent", "--max-time", "5", `http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`],
+            interval: 30,
+            timeout: 10,
+            retries: 3,
+            startPeriod: 300,
         },
-        parent,
-    );
+    });
     const sidekiqService = new aws.ecs.Service(
         tier("sidekiq"),
         {
