@@ -2,6 +2,8 @@
 # Every check, in order: type-check, lint, the Pulumi program's tests under
 # mocks (both stacks), then the Django app's tests on a real PostgreSQL.
 # Prints one closing line: "total: N passed, M failed".
+# With REPORTS_DIR set (the GitLab pipeline), also writes JUnit reports of
+# both suites there and prints the Django app's line coverage.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp -d)
@@ -15,14 +17,25 @@ npx tsc --noEmit -p . || status=1
 step "eslint"
 npx eslint . || status=1
 
+mocha_args=()
+pytest_args=()
+if [ -n "${REPORTS_DIR:-}" ]; then
+    mkdir -p "$REPORTS_DIR"
+    reports=$(cd "$REPORTS_DIR" && pwd)
+    # The spec output (counted below) and a JUnit file, side by side.
+    export MOCHA_FILE="$reports/mocha.xml"
+    mocha_args=(--reporter mocha-multi-reporters --reporter-options configFile=.ci/mocha-reporters.json)
+    pytest_args=(--junitxml="$reports/pytest.xml" --cov=config --cov=core --cov=releases --cov-report=term)
+fi
+
 step "mocha (Pulumi program under mocks)"
-npx mocha 2>&1 | tee "$log/mocha.txt"
+npx mocha "${mocha_args[@]}" 2>&1 | tee "$log/mocha.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "pytest (Django app)"
 # Against $DATABASE_URL when set; otherwise on a throwaway PostgreSQL that is
 # started for this step and stopped after it.
-bash app/scripts/with-postgres.sh bash app/scripts/test.sh 2>&1 | tee "$log/pytest.txt"
+bash app/scripts/with-postgres.sh bash app/scripts/test.sh "${pytest_args[@]}" 2>&1 | tee "$log/pytest.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 num() { grep -Eo "[0-9]+ $2" "$1" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0; }

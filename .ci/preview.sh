@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Merge-request preview of one stack ($STACK), run by .gitlab-ci.yml: the
+# offline plan (mocks, what the code builds) and the real `pulumi preview
+# --diff` (what would change in AWS), both kept as the job's artifacts in
+# preview/, and posted as one merge-request note. A preview runs no
+# command.local.Command, so it never builds or pushes an image.
+# Exits with the preview's status; a failed note only warns.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+stack=${STACK:?STACK is required}
+mkdir -p preview
+plan="preview/plan-$stack.txt"
+out="preview/preview-$stack.txt"
+
+npm run --silent plan -- "$stack" >"$plan" 2>&1
+plan_status=$?
+pulumi preview --stack "$stack" --diff --non-interactive --color never 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+
+STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only tools/mrNote.ts ||
+    echo "preview: the merge-request note failed (the preview is in the artifacts)" >&2
+
+if [ "$plan_status" -ne 0 ]; then
+    echo "preview: the offline plan failed, see $plan" >&2
+    exit "$plan_status"
+fi
+exit "$status"
