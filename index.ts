@@ -7,6 +7,7 @@ import { DjangoService } from "./components/djangoService";
 import { EcrImage } from "./components/ecrImage";
 import { GitalyHost } from "./components/gitlab/gitalyHost";
 import { GitLab } from "./components/gitlab/gitlab";
+import { GitLabRunner } from "./components/runner/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { dailyTime } from "./lib/backupPlan";
@@ -38,6 +39,8 @@ const arch = archOf(cfg.images.platform);
 const cpuArchitecture = arch === "arm64" ? "ARM64" : "X86_64";
 const appSource = imageSource("app", arch, realGit);
 const gitlabSource = imageSource("gitlab", arch, realGit);
+// The runner manager's image exists only where a runner does.
+const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit) : undefined;
 
 const account = aws.getCallerIdentityOutput({}, { provider });
 
@@ -291,3 +294,29 @@ export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${g
 // Split topology with Gitaly on EBS: what the restore and patch procedures name (README).
 export const gitlabGitalyVolumeId = gitalyHost?.volumeId;
 export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
+
+// A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The
+// manager image is x86_64 whatever images.platform says: small, on plain FARGATE.
+const runnerImage = runnerSource
+    ? new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", context: "runner", tag: runnerSource.tag, cacheFromTag: runnerSource.cacheFromTag }, withAws)
+    : undefined;
+const runner = runnerImage
+    ? new GitLabRunner("runner", {
+        clusterArn: cluster.clusterArn,
+        clusterName: cluster.clusterName,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.privateSubnetIds,
+        image: runnerImage.imageRef,
+        repositoryArn: runnerImage.repositoryArn,
+        gitlabUrl: `https://${gitlabCfg.hostName}`,
+        workers: cfg.runner,
+        logRetentionDays: cfg.logs.retentionDays,
+        alarmTopicArn: alerts.topicArn,
+        accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "runner-cache/" },
+        region: cfg.region,
+        accountId: account.accountId,
+        naming,
+    }, withAws)
+    : undefined;
+export const runnerTokenSecretArn = runner?.tokenSecretArn;
+export const runnerWorkerGroup = runner?.autoScalingGroupName;

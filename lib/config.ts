@@ -4,6 +4,7 @@ import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, pa
 import { checkSizing, databaseSchema, domainName, serviceSizing } from "./configShapes";
 import { GITALY_INSTANCE_TYPES } from "./ec2";
 import { gitlabSchema } from "./gitlabConfig";
+import { runnerSchema } from "./runnerConfig";
 
 export { isDomainName } from "./configShapes";
 
@@ -244,6 +245,7 @@ const sectionsSchema = z
         loadBalancer: loadBalancerSchema.prefault({}),
         database: databaseSchema({ engineVersions: ["16", "17"], instanceClass: "db.t4g.micro" }).prefault({}),
         gitlab: gitlabSchema,
+        runner: runnerSchema.prefault({}),
         alarms: alarmsSchema.prefault({}),
         stateful: statefulSchema.prefault({}),
     })

@@ -53,6 +53,8 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     "ec2:DescribeTags",
     "ecs:DiscoverPollEndpoint",
     ...EC2_MESSAGES_ACTIONS,
+    "autoscaling:DescribeAutoScalingGroups",
+    "ec2:DescribeInstances",
 ];
 
 /** Fails when a statement grants on `*` an action that supports resource-level permissions. */

@@ -100,6 +100,10 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "Redis node below GitLab's floor", patch: (c) => (c["platform:gitlab"].redis.nodeType = "cache.t4g.small"), error: /gitlab\.redis\.nodeType: "cache\.t4g\.small" is below GitLab's floor for Redis/ },
     { stack: "prod", why: "Valkey older than GitLab supports", patch: (c) => (c["platform:gitlab"].redis.engineVersion = "7.0"), error: /gitlab\.redis\.engineVersion: "7\.0" is not a supported Valkey version/ },
     { stack: "prod", why: "single-node Redis in a protected stack", patch: (c) => (c["platform:gitlab"].redis.multiAz = false), error: /gitlab\.redis\.multiAz: false in a protected stack/ },
+    // Issue 10: the runner.
+    { stack: "prod", why: "runner instance type not a type", patch: (c) => (c["platform:runner"].instanceType = "large"), error: /runner\.instanceType: "large" is not an EC2 instance type/ },
+    { stack: "prod", why: "runner with no workers", patch: (c) => (c["platform:runner"].maxInstances = 0), error: /runner\.maxInstances: / },
+    { stack: "dev", why: "runner idle time beyond an hour", patch: (c) => (c["platform:runner"] = { enabled: true, idleMinutes: 90 }), error: /runner\.idleMinutes: / },
 ];
 
 describe("config", () => {

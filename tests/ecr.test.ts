@@ -11,9 +11,11 @@ describe("ECR build-and-push", () => {
     for (const stack of STACKS) {
         it(`${stack}: repositories scan on push, have immutable tags and KMS encryption`, async () => {
             const repos = ofType(await stackRun(stack), "aws:ecr/repository:Repository");
-            expect(repos.map((r) => r.name).sort()).to.deep.equal(["app", "gitlab"]);
+            // The runner manager's image only where the stack runs a runner (prod).
+            const images = stack === "prod" ? ["app", "gitlab", "runner"] : ["app", "gitlab"];
+            expect(repos.map((r) => r.name).sort()).to.deep.equal(images);
             // Named after project and stack: dev and prod can share an account.
-            expect(repos.map((r) => r.inputs.name).sort()).to.deep.equal([`platform-${stack}-app`, `platform-${stack}-gitlab`]);
+            expect(repos.map((r) => r.inputs.name).sort()).to.deep.equal(images.map((i) => `platform-${stack}-${i}`));
             for (const r of repos) {
                 expect(r.inputs.imageScanningConfiguration).to.deep.equal({ scanOnPush: true });
                 expect(r.inputs.imageTagMutability).to.equal("IMMUTABLE");
@@ -27,7 +29,7 @@ describe("ECR build-and-push", () => {
         for (const stack of STACKS) {
             const run = await stackRun(stack);
             const policies = ofType(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy");
-            expect(policies).to.have.length(2);
+            expect(policies).to.have.length(stack === "prod" ? 3 : 2);
             for (const p of policies) {
                 const rules = JSON.parse(p.inputs.policy).rules;
                 const untagged = rules.find((r: any) => r.selection.tagStatus === "untagged");

@@ -1,0 +1,207 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import { isGraviton, WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
+import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
+import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun } from "./harness";
+
+const T = {
+    asg: "aws:autoscaling/group:Group",
+    lt: "aws:ec2/launchTemplate:LaunchTemplate",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    td: "aws:ecs/taskDefinition:TaskDefinition",
+    service: "aws:ecs/service:Service",
+    secret: "aws:secretsmanager/secret:Secret",
+    secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+    policy: "aws:iam/rolePolicy:RolePolicy",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+};
+
+const ARGS: RunnerConfigArgs = {
+    name: "platform-prod-runner",
+    gitlabUrl: "https://gitlab.example.com",
+    autoScalingGroupName: "platform-prod-runner-workers",
+    maxInstances: 10,
+    capacityPerInstance: 2,
+    maxUseCount: 10,
+    idleMinutes: 5,
+    cacheBucket: "runner-cache-abc",
+    region: "us-east-1",
+    defaultImage: "alpine:3.21",
+};
+
+/** Parses TOML with Python's tomllib: an independent, real parser. */
+function parseToml(text: string): any {
+    const r = spawnSync("python3", ["-c", "import sys, tomllib, json; print(json.dumps(tomllib.loads(sys.stdin.read())))"], { input: text, encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`tomllib refused the config: ${r.stderr}`);
+    }
+    return JSON.parse(r.stdout);
+}
+
+const runnerContainer = (run: StackRun) => JSON.parse(named(run, T.td, "runner").inputs.containerDefinitions)[0];
+
+describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", () => {
+    const toml = parseToml(renderRunnerConfig(ARGS));
+    const r = toml.runners[0];
+
+    it("one docker-autoscaler runner whose concurrency is every worker slot", () => {
+        expect(toml.runners).to.have.length(1);
+        expect(toml.concurrent).to.equal(20);
+        expect(r).to.include({ name: "platform-prod-runner", url: "https://gitlab.example.com", executor: "docker-autoscaler", limit: 20 });
+    });
+
+    it("holds no secret: the token is the environment variable gitlab-runner expands", () => {
+        expect(r.token).to.equal(`\${${RUNNER_TOKEN_ENV}}`);
+        expect(renderRunnerConfig(ARGS)).to.not.match(/glrt-/);
+    });
+
+    it("scales the worker group with the fleeting AWS plugin, SSH as ec2-user to private addresses, idle workers gone after the configured minutes", () => {
+        expect(r.autoscaler).to.deep.include({ plugin: FLEETING_PLUGIN, capacity_per_instance: 2, max_use_count: 10, max_instances: 10, instance_ready_command: "docker info" });
+        expect(r.autoscaler.plugin_config).to.deep.equal({ name: "platform-prod-runner-workers" });
+        expect(r.autoscaler.connector_config).to.deep.equal({ username: "ec2-user", use_external_addr: false });
+        expect(r.autoscaler.policy).to.deep.equal([{ idle_count: 0, idle_time: "5m0s" }]);
+    });
+
+    it("runs jobs privileged on the workers (Docker-in-Docker), sharing the TLS client certificates, with an S3 cache by IAM", () => {
+        expect(r.docker).to.deep.equal({ image: "alpine:3.21", privileged: true, volumes: ["/certs/client", "/cache"] });
+        expect(r.cache).to.deep.equal({ Type: "s3", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
+    });
+
+    it("finishes running jobs within ECS's stop timeout after SIGQUIT", () => {
+        expect(toml.shutdown_timeout).to.be.within(1, 119);
+        expect(fs.readFileSync(path.join(ROOT, "runner/Dockerfile"), "utf8")).to.match(/^STOPSIGNAL SIGQUIT$/m);
+    });
+});
+
+describe("GitLab Runner: the graph (prod has one, dev none)", () => {
+    it("dev runs no runner", async () => {
+        const dev = await stackRun("dev");
+        expect(ofType(dev, "platform:runner:GitLabRunner")).to.deep.equal([]);
+        expect(dev.outputs.runnerTokenSecretArn).to.equal(undefined);
+    });
+
+    it("workers: an Auto Scaling group as the plugin requires, from zero, scale-in protected, no AZ rebalancing, no desired capacity of Pulumi's", async () => {
+        const run = await stackRun("prod");
+        const g = named(run, T.asg, "runner-workers").inputs;
+        expect(g).to.include({ minSize: 0, maxSize: 10, protectFromScaleIn: true, capacityRebalance: false, forceDelete: true });
+        expect(g.suspendedProcesses).to.deep.equal(["AZRebalance"]);
+        expect(g).to.not.have.property("desiredCapacity");
+        expect(g.vpcZoneIdentifiers).to.deep.equal(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
+        expect(ofType(run, "aws:autoscaling/policy:Policy"), "no scaling policies").to.deep.equal([]);
+    });
+
+    it("workers: ECS-optimized AL2023 from its public parameter as a plain Docker host, IMDSv2 with one hop, encrypted disk, no key pair", async () => {
+        const lt = named(await stackRun("prod"), T.lt, "runner-workers").inputs;
+        expect(lt.imageId).to.equal("resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id");
+        expect(lt.metadataOptions).to.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+        expect(lt.blockDeviceMappings[0].ebs).to.include({ encrypted: "true", volumeSize: 50 });
+        expect(lt).to.not.have.property("keyName");
+        expect(Buffer.from(lt.userData, "base64").toString()).to.equal(WORKER_USER_DATA);
+        expect(WORKER_USER_DATA).to.include("systemctl disable --now --no-block ecs.service");
+    });
+
+    it("network: the workers admit SSH from the manager only; nothing reaches the manager", async () => {
+        const run = await stackRun("prod");
+        const manager = named(run, T.sg, "runner-manager");
+        const workers = named(run, T.sg, "runner-workers");
+        expect(ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === manager.id)).to.deep.equal([]);
+        const toWorkers = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === workers.id);
+        expect(toWorkers.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId, r.inputs.cidrIpv4])).to.deep.equal([[22, 22, manager.id, undefined]]);
+        expect(named(run, T.service, "runner").inputs.networkConfiguration).to.deep.include({ assignPublicIp: false, securityGroups: [manager.id] });
+    });
+
+    it("the manager's role: the plugin's actions on its own group and instances, the cache bucket; no access keys anywhere", async () => {
+        const run = await stackRun("prod");
+        const statements = JSON.parse(named(run, T.policy, "runner-task-policy").inputs.policy).Statement as any[];
+        const asg = named(run, T.asg, "runner-workers");
+        expect(statements.find((s) => s.Sid === "ScaleWorkers").Resource).to.deep.equal([asg.state.arn]);
+        expect(statements.find((s) => s.Sid === "ScaleWorkers").Action).to.deep.equal(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]);
+        const ssh = statements.find((s) => s.Sid === "SshToWorkers");
+        expect(ssh.Condition.StringEquals).to.deep.equal({ "ec2:ResourceTag/aws:autoscaling:groupName": "platform-prod-runner-workers", "ec2:osuser": "ec2-user" });
+        expect(ofType(run, "aws:iam/accessKey:AccessKey")).to.deep.equal([]);
+        expect(ofType(run, "aws:iam/user:User")).to.deep.equal([]);
+    });
+
+    it("the token: an empty Secrets Manager secret (no value in state), injected as RUNNER_TOKEN; the config in the environment names the real group and bucket", async () => {
+        const run = await stackRun("prod");
+        const secret = named(run, T.secret, "runner-token");
+        expect(inComponent(run, T.secretVersion, "runner"), "no version: the value never passes through Pulumi").to.deep.equal([]);
+        const c = runnerContainer(run);
+        expect(c.secrets).to.deep.equal([{ name: RUNNER_TOKEN_ENV, valueFrom: secret.state.arn }]);
+        const config = parseToml(c.environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value);
+        expect(config.runners[0].autoscaler.plugin_config.name).to.equal("platform-prod-runner-workers");
+        expect(config.runners[0].cache.s3.BucketName).to.equal(named(run, "aws:s3/bucket:Bucket", "runner-cache").state.bucket);
+        expect(c.environment.find((e: any) => e.name === "AWS_REGION").value).to.equal("us-east-1");
+        expect(c.image).to.match(/platform-prod-runner@sha256:[0-9a-f]{64}$/);
+        expect(run.outputs.runnerTokenSecretArn).to.equal(secret.state.arn);
+    });
+
+    it("one manager (0 %/100 %: two would fight over the group), not privileged, no public IP; the cache expires", async () => {
+        const run = await stackRun("prod");
+        expect(named(run, T.service, "runner").inputs).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100, waitForSteadyState: false });
+        expect(runnerContainer(run).privileged).to.not.equal(true);
+        expect(named(run, T.lifecycle, "runner-cache-lifecycle").inputs.rules[0].expiration.days).to.equal(14);
+        expect(named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "runner-not-running").inputs.treatMissingData).to.equal("breaching");
+    });
+
+    it("Spot workers: a mixed-instances policy with no on-demand share", async () => {
+        const run = await runStack("prod", { patch: (c) => (c["platform:runner"].spot = true) });
+        expect(run.error).to.equal(undefined);
+        const g = named(run, T.asg, "runner-workers").inputs;
+        expect(g.mixedInstancesPolicy.instancesDistribution).to.include({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 });
+        expect(g.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([{ instanceType: "m7i.large" }]);
+        expect(g).to.not.have.property("launchTemplate");
+    });
+
+    it("Graviton worker types get the arm64 AMI", () => {
+        expect(isGraviton("m7g.large")).to.equal(true);
+        expect(isGraviton("c7gn.xlarge")).to.equal(true);
+        expect(isGraviton("m7i.large")).to.equal(false);
+        expect(workerAmi("m7g.large")).to.match(/amazon-linux-2023\/arm64\/recommended\/image_id$/);
+    });
+});
+
+describe("runner/entrypoint.sh (fake gitlab-runner)", () => {
+    function start(env: Record<string, string>) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-"));
+        const bin = path.join(dir, "gitlab-runner");
+        fs.writeFileSync(bin, `#!/bin/sh\necho "$$" >'${dir}/pid'\nprintf '%s\\n' "$@" >'${dir}/args'\nenv >'${dir}/env'\n`, { mode: 0o755 });
+        const r = spawnSync("sh", [path.join(ROOT, "runner/entrypoint.sh")], { env: { PATH: process.env.PATH!, RUNNER_BIN: bin, RUNNER_CONFIG_DIR: path.join(dir, "etc"), ...env }, encoding: "utf8" });
+        const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : undefined);
+        const out = { r, args: read("args"), env: read("env"), config: read("etc/config.toml"), mode: fs.existsSync(path.join(dir, "etc/config.toml")) ? fs.statSync(path.join(dir, "etc/config.toml")).mode & 0o777 : undefined };
+        fs.rmSync(dir, { recursive: true, force: true });
+        return out;
+    }
+    const TOML = renderRunnerConfig(ARGS);
+
+    it("writes config.toml (0600) from RUNNER_CONFIG_TOML and execs `gitlab-runner run` on it, the token left in the environment for expansion", () => {
+        const s = start({ RUNNER_CONFIG_TOML: TOML, RUNNER_TOKEN: "glrt-abc123" });
+        expect(s.r.status, s.r.stderr).to.equal(0);
+        expect(s.config).to.equal(`${TOML}\n`);
+        expect(s.mode).to.equal(0o600);
+        const args = s.args!.trim().split("\n");
+        expect(args).to.have.length(5);
+        expect([args[0], args[1], args[3], args[4]]).to.deep.equal(["run", "--config", "--working-directory", "/home/gitlab-runner"]);
+        expect(args[2]).to.match(/\/etc\/config\.toml$/);
+        expect(s.env).to.include("RUNNER_TOKEN=glrt-abc123");
+        expect(s.env).to.not.include("RUNNER_CONFIG_TOML=");
+        expect(s.config).to.not.include("glrt-abc123");
+    });
+
+    for (const [why, env, message] of [
+        ["no token", { RUNNER_CONFIG_TOML: TOML }, /RUNNER_TOKEN is empty/],
+        ["a token that is not a runner authentication token", { RUNNER_CONFIG_TOML: TOML, RUNNER_TOKEN: "glpat-xyz" }, /not a runner authentication token/],
+        ["no config", { RUNNER_TOKEN: "glrt-abc" }, /RUNNER_CONFIG_TOML is empty/],
+    ] as const) {
+        it(`refuses to start with ${why} (exit 64, gitlab-runner never runs)`, () => {
+            const s = start(env as Record<string, string>);
+            expect(s.r.status).to.equal(64);
+            expect(s.r.stderr).to.match(message);
+            expect(s.args).to.equal(undefined);
+        });
+    }
+});
