@@ -1,0 +1,124 @@
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+
+/**
+ * The one manual step of the runner, as one command: creates an instance
+ * runner in GitLab (`POST /api/v4/user/runners`, which needs an
+ * administrator's personal access token with the `create_runner` scope) and
+ * stores its authentication token (glrt-…, shown by GitLab only once) in the
+ * stack's Secrets Manager secret. The token goes from GitLab's answer
+ * straight into Secrets Manager: never printed, never in config or state.
+ *
+ *   GITLAB_URL=https://gitlab.example.com GITLAB_ADMIN_TOKEN=glpat-… \
+ *   SECRET_ARN="$(pulumi stack output runnerTokenSecretArn)" AWS_REGION=us-east-1 \
+ *   node_modules/.bin/ts-node --transpile-only tools/runnerToken.ts
+ *
+ * Then the manager's next start (or `aws ecs update-service --force-new-deployment`) picks it up.
+ */
+
+export interface RunnerTokenInput {
+    gitlabUrl: string;
+    adminToken: string;
+    secretArn: string;
+    region: string;
+    description: string;
+    /** Tags jobs must carry to run here; empty: untagged jobs run. */
+    tags: string[];
+}
+
+export interface CreatedRunner {
+    id: number;
+    token: string;
+}
+
+export interface RunnerTokenDeps {
+    createRunner(input: RunnerTokenInput): Promise<CreatedRunner>;
+    storeSecret(secretArn: string, value: string): Promise<void>;
+    log: (s: string) => void;
+}
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+export function readInput(env: NodeJS.ProcessEnv): RunnerTokenInput {
+    const required = (name: string): string => {
+        const v = env[name];
+        if (!v || v.trim() === "") {
+            throw new Error(`environment variable ${name} is required`);
+        }
+        return v.trim();
+    };
+    const gitlabUrl = required("GITLAB_URL").replace(/\/$/, "");
+    if (!/^https:\/\/[^/]+$/.test(gitlabUrl)) {
+        throw new Error(`GITLAB_URL ${JSON.stringify(gitlabUrl)} must be https://<host>`);
+    }
+    const secretArn = required("SECRET_ARN");
+    if (!SECRET_ARN.test(secretArn)) {
+        throw new Error(`SECRET_ARN ${JSON.stringify(secretArn)} is not a Secrets Manager secret ARN`);
+    }
+    return {
+        gitlabUrl,
+        adminToken: required("GITLAB_ADMIN_TOKEN"),
+        secretArn,
+        region: required("AWS_REGION"),
+        description: env.RUNNER_DESCRIPTION?.trim() || "platform runner (docker-autoscaler on AWS)",
+        tags: (env.RUNNER_TAGS ?? "")
+            .split(",")
+            .map((t) => t.trim())
+            .filter((t) => t !== ""),
+    };
+}
+
+/** Creates the runner and stores its token; returns the runner's id (the token is never returned). */
+export async function createAndStore(input: RunnerTokenInput, deps: RunnerTokenDeps): Promise<number> {
+    const runner = await deps.createRunner(input);
+    if (!/^glrt-[A-Za-z0-9_-]+$/.test(runner.token)) {
+        throw new Error(`GitLab returned runner ${runner.id} without a runner authentication token (glrt-…); delete it in Admin › CI/CD › Runners`);
+    }
+    try {
+        await deps.storeSecret(input.secretArn, runner.token);
+    } catch (e) {
+        // The token cannot be fetched again: the runner is useless without it.
+        throw new Error(`runner ${runner.id} was created but its token could not be stored (${(e as Error).message}); delete the runner in GitLab and run this again`);
+    }
+    deps.log(`runner ${runner.id} created; its token is in ${input.secretArn}`);
+    return runner.id;
+}
+
+/** `POST /api/v4/user/runners` as an instance runner. */
+export function gitlabApi(http: typeof fetch = fetch): RunnerTokenDeps["createRunner"] {
+    return async (input) => {
+        const r = await http(`${input.gitlabUrl}/api/v4/user/runners`, {
+            method: "POST",
+            headers: { "PRIVATE-TOKEN": input.adminToken, "Content-Type": "application/json" },
+            body: JSON.stringify({
+                runner_type: "instance_type",
+                description: input.description,
+                run_untagged: input.tags.length === 0,
+                ...(input.tags.length > 0 ? { tag_list: input.tags } : {}),
+            }),
+        });
+        if (r.status !== 201) {
+            throw new Error(`POST /api/v4/user/runners: HTTP ${r.status} ${(await r.text()).slice(0, 200)} (an administrator's token with the create_runner scope is needed)`);
+        }
+        const body = (await r.json()) as { id?: number; token?: string };
+        return { id: body.id ?? 0, token: body.token ?? "" };
+    };
+}
+
+export function secretsManager(region: string): RunnerTokenDeps["storeSecret"] {
+    const client = new SecretsManagerClient({ region });
+    return async (secretArn, value) => {
+        await client.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: value }));
+    };
+}
+
+async function main(): Promise<void> {
+    const input = readInput(process.env);
+    await createAndStore(input, { createRunner: gitlabApi(), storeSecret: secretsManager(input.region), log: (s) => process.stderr.write(`${s}\n`) });
+}
+
+if (require.main === module) {
+    main().catch((e: unknown) => {
+        process.stderr.write(`runnerToken: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+    });
+}
