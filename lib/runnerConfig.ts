@@ -15,8 +15,11 @@ export const runnerSchema = z.strictObject({
     maxInstances: z.number().int().min(1).max(100).default(10),
     /** Jobs one worker runs at once. */
     capacityPerInstance: z.number().int().min(1).max(16).default(1),
-    /** Jobs one worker runs before it is replaced (a fresh Docker host, no leftovers between jobs). */
-    maxUseCount: z.number().int().min(1).max(1000).default(10),
+    /**
+     * Jobs one worker runs before it is replaced. 1: every job gets a fresh Docker
+     * host, so no job can leave anything for the next (a deploy's credentials).
+     */
+    maxUseCount: z.number().int().min(1).max(1000).default(1),
     /** Minutes an idle worker is kept before it is terminated. */
     idleMinutes: z.number().int().min(1).max(60).default(5),
     /** The workers' root volume (Docker images and build directories), GiB. */

@@ -66,13 +66,15 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         expect(r.autoscaler.policy).to.deep.equal([{ idle_count: 0, idle_time: "5m0s" }]);
     });
 
-    it("runs jobs privileged on the workers (Docker-in-Docker), sharing the TLS client certificates, with an S3 cache by IAM", () => {
-        expect(r.docker).to.deep.equal({ image: "alpine:3.21", privileged: true, volumes: ["/certs/client", "/cache"] });
+    it("runs only the Docker-in-Docker service privileged, never a job's container, sharing the TLS client certificates, with an S3 cache by IAM", () => {
+        expect(r.docker).to.deep.equal({ image: "alpine:3.21", privileged: false, services_privileged: true, allowed_privileged_services: ["docker:*-dind"], volumes: ["/certs/client", "/cache"] });
+        // The pipeline's dind service matches the allowed pattern.
+        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
+        expect(dind).to.match(/^docker:.+-dind$/);
         expect(r.cache).to.deep.equal({ Type: "s3", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
     });
 
-    it("finishes running jobs within ECS's stop timeout after SIGQUIT", () => {
-        expect(toml.shutdown_timeout).to.be.within(1, 119);
+    it("is stopped with SIGQUIT (running jobs may finish until ECS's 120 s stop timeout), not SIGTERM (which aborts them)", () => {
         expect(fs.readFileSync(path.join(ROOT, "runner/Dockerfile"), "utf8")).to.match(/^STOPSIGNAL SIGQUIT$/m);
     });
 });
@@ -144,6 +146,7 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         const run = await stackRun("prod");
         expect(named(run, T.service, "runner").inputs).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100, waitForSteadyState: false });
         expect(runnerContainer(run).privileged).to.not.equal(true);
+        expect(runnerContainer(run).stopTimeout).to.equal(120);
         expect(named(run, T.lifecycle, "runner-cache-lifecycle").inputs.rules[0].expiration.days).to.equal(14);
         expect(named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "runner-not-running").inputs.treatMissingData).to.equal("breaching");
     });

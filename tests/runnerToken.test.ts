@@ -23,7 +23,7 @@ async function fakeGitLab(status: number, answer: unknown) {
     return { requests, url, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-const input = (gitlabUrl: string, tags: string[] = []): RunnerTokenInput => ({ gitlabUrl, adminToken: "glpat-admin", secretArn: ARN, region: "us-east-1", description: "platform runner", tags });
+const input = (gitlabUrl: string, tags: string[] = [], protectedOnly = false): RunnerTokenInput => ({ gitlabUrl, adminToken: "glpat-admin", secretArn: ARN, region: "us-east-1", description: "platform runner", tags, protectedOnly });
 
 describe("tools/runnerToken (the runner token, created and stored in one command)", () => {
     it("creates an instance runner with the admin token and stores its glrt- token in the secret, printing no token", async () => {
@@ -38,19 +38,19 @@ describe("tools/runnerToken (the runner token, created and stored in one command
         }
         expect(g.requests).to.have.length(1);
         expect(g.requests[0]).to.deep.include({ method: "POST", url: "/api/v4/user/runners", token: "glpat-admin" });
-        expect(g.requests[0].body).to.deep.equal({ runner_type: "instance_type", description: "platform runner", run_untagged: true });
+        expect(g.requests[0].body).to.deep.equal({ runner_type: "instance_type", description: "platform runner", run_untagged: true, access_level: "not_protected" });
         expect(stored).to.deep.equal([[ARN, "glrt-s3cret_Token"]]);
         expect(logs.join("\n")).to.not.include("glrt-");
     });
 
-    it("with tags, the runner takes only tagged jobs", async () => {
-        const g = await fakeGitLab(201, { id: 1, token: "glrt-x" });
+    it("with tags and RUNNER_PROTECTED, the runner takes only tagged jobs of protected refs (a deploy runner)", async () => {
+        const g = await fakeGitLab(201, { id: 1, token: "glrt-t1_x.y" });
         try {
-            await createAndStore(input(g.url, ["aws", "docker"]), { createRunner: gitlabApi(), storeSecret: async () => undefined, log: () => undefined });
+            await createAndStore(input(g.url, ["aws", "docker"], true), { createRunner: gitlabApi(), storeSecret: async () => undefined, log: () => undefined });
         } finally {
             await g.close();
         }
-        expect(g.requests[0].body).to.deep.include({ run_untagged: false, tag_list: ["aws", "docker"] });
+        expect(g.requests[0].body).to.deep.include({ run_untagged: false, tag_list: ["aws", "docker"], access_level: "ref_protected" });
     });
 
     it("fails clearly without an administrator's create_runner token, storing nothing", async () => {
@@ -85,7 +85,8 @@ describe("tools/runnerToken (the runner token, created and stored in one command
     describe("readInput", () => {
         const env = { GITLAB_URL: "https://gitlab.example.com/", GITLAB_ADMIN_TOKEN: "glpat-x", SECRET_ARN: ARN, AWS_REGION: "us-east-1", RUNNER_TAGS: "aws, docker," };
         it("parses the environment", () => {
-            expect(readInput(env)).to.deep.equal({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-x", secretArn: ARN, region: "us-east-1", description: "platform runner (docker-autoscaler on AWS)", tags: ["aws", "docker"] });
+            expect(readInput(env)).to.deep.equal({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-x", secretArn: ARN, region: "us-east-1", description: "platform runner (docker-autoscaler on AWS)", tags: ["aws", "docker"], protectedOnly: false });
+            expect(readInput({ ...env, RUNNER_PROTECTED: "true" }).protectedOnly).to.equal(true);
         });
         for (const [key, value, message] of [
             ["GITLAB_URL", "http://gitlab.example.com", /must be https:\/\/<host>/],

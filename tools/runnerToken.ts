@@ -23,6 +23,8 @@ export interface RunnerTokenInput {
     description: string;
     /** Tags jobs must carry to run here; empty: untagged jobs run. */
     tags: string[];
+    /** Run only jobs of protected branches and tags (a deploy runner). */
+    protectedOnly: boolean;
 }
 
 export interface CreatedRunner {
@@ -64,13 +66,15 @@ export function readInput(env: NodeJS.ProcessEnv): RunnerTokenInput {
             .split(",")
             .map((t) => t.trim())
             .filter((t) => t !== ""),
+        protectedOnly: env.RUNNER_PROTECTED === "true",
     };
 }
 
 /** Creates the runner and stores its token; returns the runner's id (the token is never returned). */
 export async function createAndStore(input: RunnerTokenInput, deps: RunnerTokenDeps): Promise<number> {
     const runner = await deps.createRunner(input);
-    if (!/^glrt-[A-Za-z0-9_-]+$/.test(runner.token)) {
+    // Routable tokens carry dots.
+    if (!/^glrt-[A-Za-z0-9_.-]+$/.test(runner.token)) {
         throw new Error(`GitLab returned runner ${runner.id} without a runner authentication token (glrt-…); delete it in Admin › CI/CD › Runners`);
     }
     try {
@@ -94,6 +98,7 @@ export function gitlabApi(http: typeof fetch = fetch): RunnerTokenDeps["createRu
                 description: input.description,
                 run_untagged: input.tags.length === 0,
                 ...(input.tags.length > 0 ? { tag_list: input.tags } : {}),
+                access_level: input.protectedOnly ? "ref_protected" : "not_protected",
             }),
         });
         if (r.status !== 201) {

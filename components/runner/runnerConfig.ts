@@ -12,6 +12,9 @@ import { stringify } from "smol-toml";
 /** The environment variable ECS fills with the runner authentication token (glrt-…). */
 export const RUNNER_TOKEN_ENV = "RUNNER_TOKEN";
 
+/** The services allowed to run privileged: Docker's dind images. */
+export const DIND_SERVICES = "docker:*-dind";
+
 /** The fleeting plugin and its major version; the image installs it at build time (runner/Dockerfile). */
 export const FLEETING_PLUGIN = "aws:1";
 
@@ -39,8 +42,10 @@ export function runnerConfig(a: RunnerConfigArgs) {
         // Every worker slot can run a job: the ASG's maximum times each worker's capacity.
         concurrent: a.maxInstances * a.capacityPerInstance,
         check_interval: 3,
-        // ECS stops the manager with SIGQUIT (the image's STOPSIGNAL): running jobs get this long.
-        shutdown_timeout: 100,
+        // A forced shutdown's limit. ECS stops the manager with SIGQUIT (the image's
+        // STOPSIGNAL): it takes no new jobs and waits for the running ones, until ECS
+        // kills the task at its 120 s stop timeout.
+        shutdown_timeout: 30,
         runners: [
             {
                 name: a.name,
@@ -50,9 +55,11 @@ export function runnerConfig(a: RunnerConfigArgs) {
                 limit: a.maxInstances * a.capacityPerInstance,
                 docker: {
                     image: a.defaultImage,
-                    // Docker-in-Docker builds (the pipeline's deploys) need it; it applies on
-                    // the EC2 workers only, never on the manager.
-                    privileged: true,
+                    // Only the Docker-in-Docker service runs privileged (the pipeline's image
+                    // builds), never a job's own container; and only on the EC2 workers.
+                    privileged: false,
+                    services_privileged: true,
+                    allowed_privileged_services: [DIND_SERVICES],
                     // The job and its dind service share the TLS client certificates here.
                     volumes: ["/certs/client", "/cache"],
                 },
