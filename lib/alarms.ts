@@ -229,3 +229,31 @@ export function fileSystemAlarm(
               opts,
           );
 }
+
+/**
+ * A service with no running task for ten minutes (Container Insights, which
+ * every cluster here has on). Maximum: not a single task in either period, so
+ * a stop-first deployment's gap is no alarm; no data is an alarm.
+ */
+export function serviceNotRunningAlarm(
+    name: string,
+    args: { readonly topicArn: pulumi.Input<string>; readonly description: string; readonly clusterName: pulumi.Input<string>; readonly serviceName: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
+    return simpleAlarm(
+        name,
+        {
+            topicArn: args.topicArn,
+            description: args.description,
+            namespace: "ECS/ContainerInsights",
+            metricName: "RunningTaskCount",
+            statistic: "Maximum",
+            dimensions: { ClusterName: args.clusterName, ServiceName: args.serviceName },
+            comparison: "LessThanThreshold",
+            threshold: 1,
+            periods: 2,
+            treatMissingData: "breaching",
+        },
+        opts,
+    );
+}

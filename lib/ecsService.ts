@@ -1,9 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
-/** What every Fargate service of this program sets the same way. */
-export interface FargateServiceBaseArgs {
-    /** FARGATE_SPOT instead of FARGATE. */
-    readonly spot: boolean;
+/** What every ECS service of this program sets the same way, whatever its capacity. */
+export interface ServiceBaseArgs {
     /** Private subnets; tasks never get a public IP. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly securityGroupId: pulumi.Input<string>;
@@ -20,9 +18,22 @@ export interface FargateServiceBaseArgs {
  * propagated, and a `pulumi up` that waits for the rollout.
  */
 export function fargateServiceBase(a: FargateServiceBaseArgs) {
+    return { platformVersion: "LATEST", ...serviceBase({ ...a, capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE" }) };
+}
+
+/** The Fargate services' arguments: Spot or not. */
+export interface FargateServiceBaseArgs extends ServiceBaseArgs {
+    /** FARGATE_SPOT instead of FARGATE. */
+    readonly spot: boolean;
+}
+
+/**
+ * The shared inputs on any capacity provider (Fargate, or an EC2 one such as
+ * the Gitaly host's, where a platform version must not be set).
+ */
+export function serviceBase(a: ServiceBaseArgs & { readonly capacityProvider: pulumi.Input<string> }) {
     return {
-        platformVersion: "LATEST",
-        capacityProviderStrategies: [{ capacityProvider: a.spot ? "FARGATE_SPOT" : "FARGATE", weight: 1 }],
+        capacityProviderStrategies: [{ capacityProvider: a.capacityProvider, weight: 1 }],
         // AWS and the provider accept a changed capacity provider strategy (spot on or off)
         // only with a forced new deployment. The flag rides on every service update,
         // so any change to the service rolls its tasks; that is what an update means here.

@@ -3,8 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { isGraviton, WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
+import { WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
+import { isGraviton } from "../lib/ec2";
 import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun } from "./harness";
 
 const T = {

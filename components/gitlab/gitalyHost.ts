@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { simpleAlarm } from "../../lib/alarms";
 import { backupPlan, DailyTime } from "../../lib/backupPlan";
-import { GitalyInstanceType } from "../../lib/ec2";
+import { ecsOptimizedAmi, encryptedRoot, GitalyInstanceType, IMDSV2_ONE_HOP } from "../../lib/ec2";
 import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../lib/iam";
 import { Naming, physicalName } from "../../lib/naming";
 import { allowAllEgress } from "../../lib/securityGroups";
@@ -17,11 +17,6 @@ export const GITALY_VOLUME_ATTRIBUTE = "platform.gitaly-volume";
 
 /** The name the volume is attached as; on Nitro it appears as an NVMe device udev links to it. */
 const DEVICE_NAME = "xvdf";
-
-/** The ECS-optimized Amazon Linux 2023 AMI, resolved by EC2 at each launch from AWS's public parameter. */
-export function ecsOptimizedAmi(arch: "X86_64" | "ARM64"): string {
-    return `resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/${arch === "ARM64" ? "arm64/" : ""}recommended/image_id`;
-}
 
 /** The placement expression that puts the Gitaly task on the host that mounted `volumeId`. */
 export function gitalyPlacement(volumeId: string): string {
@@ -177,8 +172,8 @@ export class GitalyHost extends pulumi.ComponentResource {
                 iamInstanceProfile: { arn: profile.arn },
                 vpcSecurityGroupIds: [sg.id],
                 // One hop: containers cannot reach the instance's credentials (and ECS blocks awsvpc tasks too).
-                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: 40, encrypted: "true", deleteOnTermination: "true" } }],
+                metadataOptions: IMDSV2_ONE_HOP,
+                blockDeviceMappings: encryptedRoot(40),
                 monitoring: { enabled: true },
                 userData: volume.id.apply((volumeId) => Buffer.from(gitalyUserData({ volumeId, region: a.region, clusterName: a.clusterName })).toString("base64")),
                 tagSpecifications: [

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ecsServiceAlarms, simpleAlarm } from "../../lib/alarms";
+import { ecsServiceAlarms, serviceNotRunningAlarm } from "../../lib/alarms";
 import { serviceAutoscaling } from "../../lib/autoscaling";
-import { fargateServiceBase } from "../../lib/ecsService";
+import { fargateServiceBase, serviceBase } from "../../lib/ecsService";
 import { SecretSource, taskRoles } from "../../lib/ecsTask";
 import { PolicyStatement } from "../../lib/iam";
 import { logGroup } from "../../lib/logs";
@@ -204,7 +204,6 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
         serviceRegistries: { registryArn: gitalyDns.arn },
     };
     const gitalyServiceOpts = { ...parent, dependsOn: [...gitalyRules, gitalyOut], customTimeouts: { create: "30m", update: "30m" } };
-    const serviceCommon = { enableExecuteCommand: a.execCommand, propagateTags: "SERVICE", enableEcsManagedTags: true, waitForSteadyState: true, forceNewDeployment: true };
     let gitalyService: aws.ecs.Service;
     let gitalyTask: aws.ecs.TaskDefinition;
     let fileSystemId: pulumi.Output<string> | undefined;
@@ -234,11 +233,16 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
             {
                 ...gitalyCommon,
                 taskDefinition: td.arn,
-                capacityProviderStrategies: [{ capacityProvider: storage.capacityProviderName, weight: 1 }],
-                networkConfiguration: { subnets: [storage.subnetId], securityGroups: [gitalySg.id], assignPublicIp: false },
-                // Rolling Gitaly back is safe: it keeps no schema, and older Gitaly serves newer clients within a release.
-                deploymentCircuitBreaker: { enable: true, rollback: true },
-                ...serviceCommon,
+                // On the host's capacity provider, in its subnet. Rolling Gitaly back is safe: it keeps
+                // no schema, and older Gitaly serves newer clients within a release.
+                ...serviceBase({
+                    capacityProvider: storage.capacityProviderName,
+                    subnetIds: [storage.subnetId],
+                    securityGroupId: gitalySg.id,
+                    deploymentAlarmNames: [],
+                    rollback: true,
+                    execCommand: a.execCommand,
+                }),
             },
             gitalyServiceOpts,
         );
@@ -282,21 +286,9 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
     // No Gitaly task for ten minutes: a host that never joined the cluster, a task that cannot
     // be placed or keeps failing. Container Insights (always on) counts the running tasks.
-    simpleAlarm(
+    serviceNotRunningAlarm(
         `${tier("gitaly")}-not-running`,
-        {
-            topicArn: a.alarms.topicArn,
-            description: `${name}: no Gitaly task running (repositories unreachable)`,
-            namespace: "ECS/ContainerInsights",
-            metricName: "RunningTaskCount",
-            // Maximum: not a single running task in either period (a stop-first deploy's gap is not an outage).
-            statistic: "Maximum",
-            dimensions: { ClusterName: a.clusterName, ServiceName: `${physical}-gitaly` },
-            comparison: "LessThanThreshold",
-            threshold: 1,
-            periods: 2,
-            treatMissingData: "breaching",
-        },
+        { topicArn: a.alarms.topicArn, description: `${name}: no Gitaly task running (repositories unreachable)`, clusterName: a.clusterName, serviceName: `${physical}-gitaly` },
         { ...parent, dependsOn: [gitalyService] },
     );
 

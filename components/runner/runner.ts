@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { simpleAlarm } from "../../lib/alarms";
+import { serviceNotRunningAlarm } from "../../lib/alarms";
 import { AccessLogTarget, secureBucket } from "../../lib/bucket";
+import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP, isGraviton } from "../../lib/ec2";
 import { fargateServiceBase } from "../../lib/ecsService";
 import { taskRoles } from "../../lib/ecsTask";
 import { awslogs, logGroup } from "../../lib/logs";
@@ -18,14 +19,9 @@ export const CACHE_EXPIRE_DAYS = 14;
 /** The job image when a job names none. */
 export const DEFAULT_JOB_IMAGE = "alpine:3.21";
 
-/** Graviton instance families carry a "g" after the generation (m7g, c7gn, t4g). */
-export function isGraviton(instanceType: string): boolean {
-    return /^[a-z]+\d+g[a-z]*\./.test(instanceType);
-}
-
-/** The ECS-optimized AL2023 AMI (Docker, ec2-user in the docker group, EC2 Instance Connect), resolved at each launch. */
+/** The workers' AMI: ECS-optimized AL2023 (Docker, ec2-user in the docker group, EC2 Instance Connect) for their architecture. */
 export function workerAmi(instanceType: string): string {
-    return `resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/${isGraviton(instanceType) ? "arm64/" : ""}recommended/image_id`;
+    return ecsOptimizedAmi(isGraviton(instanceType) ? "ARM64" : "X86_64");
 }
 
 /**
@@ -114,8 +110,8 @@ export class GitLabRunner extends pulumi.ComponentResource {
                 instanceType: w.spot ? undefined : w.instanceType,
                 vpcSecurityGroupIds: [workerSg.id],
                 // One hop: job containers cannot reach the instance's metadata.
-                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: w.volumeSizeGb, encrypted: "true", deleteOnTermination: "true" } }],
+                metadataOptions: IMDSV2_ONE_HOP,
+                blockDeviceMappings: encryptedRoot(w.volumeSizeGb),
                 userData: Buffer.from(WORKER_USER_DATA).toString("base64"),
                 tagSpecifications: [
                     { resourceType: "instance", tags: { Name: `${physical}-worker` } },
@@ -244,20 +240,9 @@ export class GitLabRunner extends pulumi.ComponentResource {
             },
             { ...parent, dependsOn: rules },
         );
-        simpleAlarm(
+        serviceNotRunningAlarm(
             `${name}-not-running`,
-            {
-                topicArn: a.alarmTopicArn,
-                description: `${name}: no runner manager running (CI jobs wait)`,
-                namespace: "ECS/ContainerInsights",
-                metricName: "RunningTaskCount",
-                statistic: "Maximum",
-                dimensions: { ClusterName: a.clusterName, ServiceName: physical },
-                comparison: "LessThanThreshold",
-                threshold: 1,
-                periods: 2,
-                treatMissingData: "breaching",
-            },
+            { topicArn: a.alarmTopicArn, description: `${name}: no runner manager running (CI jobs wait)`, clusterName: a.clusterName, serviceName: physical },
             { ...parent, dependsOn: [service] },
         );
 
