@@ -27,9 +27,6 @@ export const REPOSITORY_ROOT = "/var/opt/gitlab/git-data";
  */
 export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
 
-/** The roles of each topology. */
-export const TOPOLOGY_ROLES = { single: ["single", "backup"], split: ["web", "sidekiq", "gitaly", "migrate", "backup"] } as const satisfies Record<string, readonly OmnibusRole[]>;
-
 /** Sidekiq's health-check port (Omnibus's default), answered on loopback for the container check. */
 export const SIDEKIQ_HEALTH_PORT = 8092;
 
