@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "./components/alerts";
 import { Cluster, clusterPhysicalName } from "./components/cluster";
 import { Database } from "./components/database";
+import { DeployIdentity } from "./components/deployIdentity";
 import { DjangoService } from "./components/djangoService";
 import { EcrImage } from "./components/ecrImage";
 import { GitalyHost } from "./components/gitlab/gitalyHost";
@@ -13,6 +14,7 @@ import { Network } from "./components/network";
 import { dailyTime } from "./lib/backupPlan";
 import { archOf, imageSource, realGit } from "./lib/build";
 import { configWarnings } from "./lib/config";
+import { deployStatements, previewStatements, PolicyScope } from "./lib/deployPolicy";
 import { naming as namingFor, physicalName } from "./lib/naming";
 import { loadConfig } from "./lib/stackConfig";
 
@@ -320,3 +322,32 @@ const runner = runnerImage
     : undefined;
 export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
+
+// The identity GitLab CI previews and deploys this stack with (platform:ci).
+const policyScope = (accountId: string): PolicyScope => ({
+    accountId,
+    region: cfg.region,
+    stack: cfg.stack,
+    naming,
+    zoneName: cfg.dns.zoneName,
+    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
+    stateBucket: cfg.ci.stateBucket,
+    secretsKeyAlias: cfg.ci.secretsKeyAlias,
+});
+const ci = cfg.ci.enabled
+    ? new DeployIdentity("ci", {
+        gitlabUrl: cfg.ci.gitlabUrl!,
+        projectPath: cfg.ci.projectPath!,
+        oidcProviderArn: cfg.ci.oidcProviderArn,
+        deployBranches: cfg.ci.deployBranches,
+        previewBranches: cfg.ci.previewBranches,
+        refProtectedInSub: cfg.ci.refProtectedInSub,
+        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
+        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
+        accountId: account.accountId,
+        naming,
+    }, withAws)
+    : undefined;
+export const ciOidcProviderArn = ci?.oidcProviderArn;
+export const ciDeployRoleArn = ci?.deployRoleArn;
+export const ciPreviewRoleArn = ci?.previewRoleArn;

@@ -4,6 +4,7 @@ import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, pa
 import { checkSizing, databaseSchema, domainName, serviceSizing } from "./configShapes";
 import { GITALY_INSTANCE_TYPES } from "./ec2";
 import { gitlabSchema } from "./gitlabConfig";
+import { ciSchema } from "./ciConfig";
 import { runnerSchema } from "./runnerConfig";
 
 export { isDomainName } from "./configShapes";
@@ -246,6 +247,7 @@ const sectionsSchema = z
         database: databaseSchema({ engineVersions: ["16", "17"], instanceClass: "db.t4g.micro" }).prefault({}),
         gitlab: gitlabSchema,
         runner: runnerSchema.prefault({}),
+        ci: ciSchema.prefault({}),
         alarms: alarmsSchema.prefault({}),
         stateful: statefulSchema.prefault({}),
     })

@@ -8,6 +8,8 @@ import { after } from "./ordering";
 /** One IAM policy statement. Actions are named one by one: the helper refuses wildcards. */
 export interface PolicyStatement {
     readonly sid?: string;
+    /** Allow unless said otherwise; a Deny carves an exception out of broader grants. */
+    readonly effect?: "Allow" | "Deny";
     readonly actions: readonly string[];
     readonly resources: pulumi.Input<pulumi.Input<string>[]>;
     readonly conditions?: Record<string, Record<string, pulumi.Input<string | string[]>>>;
@@ -41,6 +43,7 @@ export const EC2_MESSAGES_ACTIONS = [
  * on `*`; everything else is scoped to named ARNs.
  */
 export const RESOURCELESS_ACTIONS: readonly string[] = [
+    // What the workloads' roles call.
     "ecr:GetAuthorizationToken",
     ...SSM_CHANNEL_ACTIONS,
     "elasticloadbalancing:DescribeListeners",
@@ -55,6 +58,61 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     ...EC2_MESSAGES_ACTIONS,
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
+    // What GitLab CI's roles call (lib/deployPolicy.ts).
+    // Reads of the data sources and of resources AWS names.
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeRegions",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTags",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeInstanceRefreshes",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "kms:ListAliases",
+    "ecs:DescribeTaskDefinition",
+    "route53:ListHostedZones",
+    "route53:ListHostedZonesByName",
+    // Writes AWS cannot scope to a resource.
+    "ecs:DeregisterTaskDefinition",
+    "elasticloadbalancing:SetWebAcl",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:PutResourcePolicy",
+    "route53:CreateHostedZone",
+    "backup-storage:MountCapsule",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:UpdateLogDelivery",
+    "kms:CreateKey",
+    "acm:RequestCertificate",
+    "elasticfilesystem:CreateFileSystem",
+    "ec2:DescribeNetworkInterfaceAttribute",
+    "servicediscovery:CreatePrivateDnsNamespace",
+    "servicediscovery:ListTagsForResource",
+    "servicediscovery:TagResource",
+    "servicediscovery:UntagResource",
 ];
 
 /** Fails when a statement grants on `*` an action that supports resource-level permissions. */
@@ -67,21 +125,54 @@ export function assertScoped(s: PolicyStatement): void {
     }
 }
 
+function renderStatement(s: PolicyStatement) {
+    return {
+        ...(s.sid ? { Sid: s.sid } : {}),
+        Effect: s.effect ?? "Allow",
+        Action: [...s.actions],
+        Resource: s.resources,
+        ...(s.conditions ? { Condition: s.conditions } : {}),
+    };
+}
+
 export function policyDocument(statements: readonly PolicyStatement[]): pulumi.Output<string> {
     for (const s of statements) {
         assertNamedActions(s.actions);
-        assertScoped(s);
+        if ((s.effect ?? "Allow") === "Allow") {
+            assertScoped(s);
+        }
     }
-    return pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: statements.map((s) => ({
-            ...(s.sid ? { Sid: s.sid } : {}),
-            Effect: "Allow",
-            Action: [...s.actions],
-            Resource: s.resources,
-            ...(s.conditions ? { Condition: s.conditions } : {}),
-        })),
-    });
+    return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements.map(renderStatement) });
+}
+
+/**
+ * Statements in the order given, cut into documents of at most `maxChars`
+ * characters as IAM counts them (JSON without whitespace). Statements must
+ * hold plain strings here: their length is what is measured.
+ */
+export function packStatements(statements: readonly PolicyStatement[], maxChars: number): PolicyStatement[][] {
+    const overhead = JSON.stringify({ Version: "2012-10-17", Statement: [] }).length;
+    const chunks: PolicyStatement[][] = [];
+    let current: PolicyStatement[] = [];
+    let size = overhead;
+    for (const s of statements) {
+        const len = JSON.stringify(renderStatement(s)).length;
+        if (overhead + len > maxChars) {
+            throw new Error(`IAM statement ${s.sid ?? JSON.stringify(s.actions)} alone is ${len} characters, over the ${maxChars} a policy may have`);
+        }
+        const added = current.length === 0 ? len : len + 1;
+        if (size + added > maxChars) {
+            chunks.push(current);
+            current = [];
+            size = overhead;
+        }
+        size += current.length === 0 ? len : len + 1;
+        current.push(s);
+    }
+    if (current.length > 0) {
+        chunks.push(current);
+    }
+    return chunks;
 }
 
 /** A role and the ARN to hand out: it resolves only once the role's policy exists. */

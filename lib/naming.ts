@@ -27,3 +27,8 @@ export function physicalName(n: Naming, name: string, maxLength = 255): string {
     }
     return full;
 }
+
+/** The CI roles' IAM path (`/<project>-ci/`): beside the program's own, never under it, so the deploy role cannot change itself. */
+export function ciIamPath(n: Naming): string {
+    return `${n.iamPath.replace(/\/$/, "")}-ci/`;
+}

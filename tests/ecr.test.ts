@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { lastImageRef, lifecyclePolicy, PUSH_COMMAND } from "../components/ecrImage";
 import { Git, imageSource, realGit } from "../lib/build";
+import { commitFigures } from "../tools/commitFigures";
 import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
 
 describe("ECR build-and-push", () => {
@@ -208,6 +209,20 @@ describe("ECR build-and-push", () => {
                 expect(inputsOf(gitlabOnly, cmd, "app-push")).to.equal(inputsOf(appOnly, cmd, "app-push"));
                 expect(inputsOf(gitlabOnly, td, "app")).to.equal(inputsOf(appOnly, td, "app"));
             });
+        });
+    });
+
+    describe("what one commit costs a prod deploy (tools/commitFigures.ts)", () => {
+        it("app/: one image built, one service rolled, no GitLab migration", async () => {
+            const m = await commitFigures("prod", "app");
+            expect(m).to.deep.equal({ images: ["app-push"], taskDefinitions: ["app"], services: ["app"], commands: [] });
+        });
+
+        it("gitlab/: one image; its three tiers roll and both migration steps run", async () => {
+            const m = await commitFigures("prod", "gitlab");
+            expect(m.images).to.deep.equal(["gitlab-push"]);
+            expect(m.services).to.deep.equal(["gitlab-gitaly", "gitlab-sidekiq", "gitlab-web"]);
+            expect(m.commands).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
         });
     });
 });

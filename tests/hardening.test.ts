@@ -310,7 +310,7 @@ describe("hardening: two stacks in one account", () => {
     };
 
     for (const stack of STACKS) {
-        it(`${stack}: every named resource carries project and stack; roles live under /platform/`, async () => {
+        it(`${stack}: every named resource carries project and stack; roles live under /platform/ (CI's under /platform-ci/)`, async () => {
             const run = await stackRun(stack);
             const names = physicalNames(run);
             expect(names.length).to.be.at.least(15);
@@ -318,8 +318,10 @@ describe("hardening: two stacks in one account", () => {
                 expect(n.includes(`platform-${stack}`) || n.includes(`/platform/${stack}/`), n).to.equal(true);
             }
             for (const role of ofType(run, T.role)) {
-                expect(role.inputs.path, role.name).to.equal("/platform/");
-                expect(role.state.arn).to.match(new RegExp(`:role/platform/platform-${stack}-`));
+                // GitLab CI's roles live beside the program's, out of the deploy role's reach.
+                const path = role.name.startsWith("ci-") ? "platform-ci" : "platform";
+                expect(role.inputs.path, role.name).to.equal(`/${path}/`);
+                expect(role.state.arn).to.match(new RegExp(`:role/${path}/platform-${stack}-`));
             }
         });
 

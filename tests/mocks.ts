@@ -136,6 +136,8 @@ const computed: Record<string, Computer> = {
         };
     },
     "aws:elasticache/parameterGroup:ParameterGroup": (name, i) => ({ name: i.name ?? name }),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (_name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(i.url).replace(/^https:\/\//, "")}` }),
+    "aws:iam/policy:Policy": (name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:policy${i.path ?? "/"}${i.name ?? name}` }),
     "aws:elasticache/subnetGroup:SubnetGroup": (name, i) => ({ name: i.name ?? name }),
 };
 

@@ -46,10 +46,22 @@ describe("security baseline", () => {
     }
 
     for (const stack of STACKS) {
-        it(`${stack}: roles carry no managed or attached policies that the checks above would not see`, async () => {
+        it(`${stack}: only GitLab CI's roles carry managed policies, and those name their actions and scope them too`, async () => {
             const run = await stackRun(stack);
-            for (const t of ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment", "aws:iam/policy:Policy"]) {
-                expect(ofType(run, t), t).to.deep.equal([]);
+            expect(ofType(run, "aws:iam/policyAttachment:PolicyAttachment")).to.deep.equal([]);
+            for (const a of ofType(run, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")) {
+                expect(a.inputs.role, urnName(a.urn)).to.match(new RegExp(`^platform-${stack}-ci-(deploy|preview)$`));
+            }
+            for (const p of ofType(run, "aws:iam/policy:Policy")) {
+                for (const s of JSON.parse(p.inputs.policy).Statement) {
+                    const actions: string[] = [s.Action].flat();
+                    for (const a of actions) {
+                        expect(a, `${urnName(p.urn)} action`).to.not.match(/\*/);
+                    }
+                    if ([s.Resource].flat().includes("*") && s.Effect === "Allow") {
+                        expect(RESOURCELESS_ACTIONS, `${urnName(p.urn)} grants ${actions} on *`).to.include.members(actions);
+                    }
+                }
             }
             for (const r of ofType(run, "aws:iam/role:Role")) {
                 expect(r.inputs.inlinePolicies ?? [], r.name).to.deep.equal([]);

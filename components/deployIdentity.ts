@@ -1,0 +1,137 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { packStatements, policyDocument, PolicyStatement } from "../lib/iam";
+import { ciIamPath, Naming, physicalName } from "../lib/naming";
+
+/** IAM's limit on one managed policy, in characters without whitespace. */
+export const MANAGED_POLICY_MAX_CHARS = 6144;
+/** IAM's default quota of managed policies attached to one role. */
+export const MANAGED_POLICIES_PER_ROLE = 10;
+/**
+ * How long one set of credentials lasts. The SDKs in Pulumi and its providers
+ * assume the role again from the token file when they expire; a deploy job
+ * (90 minutes) outlives them, so they need not outlive it.
+ */
+export const SESSION_SECONDS = 3600;
+
+/**
+ * The `sub` claim GitLab puts in a branch pipeline's ID token, by default
+ * `project_path:<path>:ref_type:branch:ref:<branch>`. A merge request
+ * pipeline carries its source branch; tags never match (ref_type:tag).
+ * With `ref_protected` among the project's sub claim components, the claim
+ * ends in `:ref_protected:true|false`.
+ */
+export function branchSubjects(projectPath: string, branches: readonly string[], refProtected: "absent" | "required" | "any"): string[] {
+    const suffix = refProtected === "required" ? ":ref_protected:true" : refProtected === "any" ? ":ref_protected:*" : "";
+    return branches.map((b) => `project_path:${projectPath}:ref_type:branch:ref:${b}${suffix}`);
+}
+
+/**
+ * A trust policy for GitLab ID tokens. On a self-managed GitLab, AWS offers
+ * only `sub` and `aud` as condition keys (no `ref_protected` or `environment`
+ * of their own): the audience and the subject carry all the restriction.
+ */
+export function webIdentityTrust(providerArn: string, issuerHost: string, audience: string, subjects: string[]): object {
+    // StringLike when any subject is a pattern: an entry without `*` still matches only itself.
+    const operator = subjects.some((s) => s.includes("*")) ? "StringLike" : "StringEquals";
+    const conditions: Record<string, Record<string, string | string[]>> = { StringEquals: { [`${issuerHost}:aud`]: audience } };
+    conditions[operator] = { ...conditions[operator], [`${issuerHost}:sub`]: subjects };
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Federated: providerArn }, Action: "sts:AssumeRoleWithWebIdentity", Condition: conditions }],
+    };
+}
+
+export interface DeployIdentityArgs {
+    /** The GitLab that issues the tokens (`$CI_SERVER_URL`); also their audience. */
+    readonly gitlabUrl: string;
+    /** This repository's `group/project` on that GitLab. */
+    readonly projectPath: string;
+    /** An existing OIDC provider for gitlabUrl; omitted, this component creates it. */
+    readonly oidcProviderArn?: string;
+    /** Branches that may deploy (exact names; protected in GitLab). */
+    readonly deployBranches: readonly string[];
+    /** Branches that may preview (patterns allowed). */
+    readonly previewBranches: readonly string[];
+    /** The project's sub claim ends in `ref_protected` (README: "CI/CD"). */
+    readonly refProtectedInSub: boolean;
+    /** What `pulumi up` and `pulumi destroy` of this program need (lib/deployPolicy.ts). */
+    readonly deployStatements: (accountId: string) => PolicyStatement[];
+    /** What `pulumi preview` and `pulumi refresh` need: reads only. */
+    readonly previewStatements: (accountId: string) => PolicyStatement[];
+    readonly accountId: pulumi.Input<string>;
+    readonly naming: Naming;
+}
+
+/**
+ * The identity GitLab CI uses in this stack: GitLab's IAM OIDC provider (one
+ * per account) and two roles, `ci-preview` (reads, for merge requests and the
+ * drift check) and `ci-deploy` (for `pulumi up` from the deploy branches).
+ * Both live under their own IAM path, outside the one the deploy role manages,
+ * so CI cannot change its own rights: changes here are an administrator's
+ * `pulumi up` (README).
+ */
+export class DeployIdentity extends pulumi.ComponentResource {
+    readonly oidcProviderArn: pulumi.Output<string>;
+    readonly deployRoleArn: pulumi.Output<string>;
+    readonly previewRoleArn: pulumi.Output<string>;
+
+    constructor(name: string, args: DeployIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("platform:ci:DeployIdentity", name, {}, opts);
+        const parent = { parent: this };
+        const issuerHost = args.gitlabUrl.replace(/^https:\/\//, "");
+        const path = ciIamPath(args.naming);
+
+        const providerArn = args.oidcProviderArn
+            ? pulumi.output(args.oidcProviderArn)
+            : new aws.iam.OpenIdConnectProvider(
+                `${name}-gitlab`,
+                {
+                    url: args.gitlabUrl,
+                    clientIdLists: [args.gitlabUrl],
+                    // No thumbprints: IAM fetches and checks the issuer's certificate chain itself.
+                },
+                parent,
+            ).arn;
+
+        const role = (suffix: string, subjects: string[], statements: (accountId: string) => PolicyStatement[]) => {
+            const r = new aws.iam.Role(
+                `${name}-${suffix}`,
+                {
+                    name: physicalName(args.naming, `ci-${suffix}`, 64),
+                    path,
+                    description: `GitLab CI (${args.projectPath}) ${suffix} for stack ${args.naming.prefix}`,
+                    maxSessionDuration: SESSION_SECONDS,
+                    assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(webIdentityTrust(arn, issuerHost, args.gitlabUrl, subjects))),
+                },
+                parent,
+            );
+            // The number of policies must be known before the account is: packing
+            // uses an account id of the same length (always 12 digits).
+            const chunks = packStatements(statements("000000000000"), MANAGED_POLICY_MAX_CHARS);
+            if (chunks.length > MANAGED_POLICIES_PER_ROLE) {
+                throw new Error(`ci-${suffix} needs ${chunks.length} managed policies; IAM attaches at most ${MANAGED_POLICIES_PER_ROLE} to a role`);
+            }
+            const attachments = chunks.map((_, i) => {
+                const policy = new aws.iam.Policy(
+                    `${name}-${suffix}-${i + 1}`,
+                    {
+                        name: physicalName(args.naming, `ci-${suffix}-${i + 1}`, 128),
+                        path,
+                        policy: pulumi.output(args.accountId).apply((account) => policyDocument(packStatements(statements(account), MANAGED_POLICY_MAX_CHARS)[i])),
+                    },
+                    parent,
+                );
+                return new aws.iam.RolePolicyAttachment(`${name}-${suffix}-${i + 1}`, { role: r.name, policyArn: policy.arn }, parent);
+            });
+            // The ARN handed to the pipeline works only once every grant is attached.
+            return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
+        };
+
+        const refProtected = args.refProtectedInSub ? "required" : "absent";
+        this.oidcProviderArn = providerArn;
+        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), args.deployStatements);
+        this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), args.previewStatements);
+        this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn });
+    }
+}

@@ -1,0 +1,85 @@
+import { z } from "zod";
+
+/**
+ * The `platform:ci` section: the identity GitLab CI uses to preview and deploy
+ * this stack (components/deployIdentity.ts). GitLab's ID token is exchanged for
+ * short-lived AWS credentials; no access key exists anywhere.
+ */
+
+/** A branch name, or a pattern with `*` (IAM StringLike), as it appears in the token's `sub`. */
+const branchPattern = z
+    .string()
+    // No ':' (it separates the sub claim's parts) and no '?' (a StringLike wildcard).
+    .regex(/^[A-Za-z0-9._/*-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a branch name or pattern (letters, digits, . _ / - and *)` });
+
+const branchName = branchPattern.refine((b) => !b.includes("*"), {
+    error: (iss) => `${JSON.stringify(iss.input)}: deploy branches are exact names, no wildcards`,
+});
+
+export const ciSchema = z
+    .strictObject({
+        /** Create GitLab's OIDC trust and this stack's CI roles. */
+        enabled: z.boolean().default(false),
+        /**
+         * The GitLab that runs this project's pipelines: the token issuer and
+         * its audience (`$CI_SERVER_URL`, what `.gitlab-ci.yml` asks for).
+         */
+        gitlabUrl: z
+            .string()
+            .regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an https:// URL of a host (no path, no trailing slash), as $CI_SERVER_URL prints it` })
+            .optional(),
+        /** This repository's path on that GitLab (`group/project`, as `$CI_PROJECT_PATH`). */
+        projectPath: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a GitLab project path (group/project)` })
+            .optional(),
+        /**
+         * An IAM OIDC provider for gitlabUrl that already exists in this account.
+         * AWS allows one per URL per account: a second stack in the same account
+         * names the first one's here instead of creating another.
+         */
+        oidcProviderArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/[a-z0-9.-]+(:\d+)?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an IAM OIDC provider ARN` })
+            .optional(),
+        /** Branches whose pipelines may deploy this stack. Protect them in GitLab: the token's sub is all AWS checks. */
+        deployBranches: z.array(branchName).min(1).default(["main"]),
+        /** Branches whose pipelines may preview this stack (read-only role, but it decrypts the stack's secrets). */
+        previewBranches: z.array(branchPattern).min(1).default(["*"]),
+        /**
+         * The project's `ci_id_token_sub_claim_components` ends in `ref_protected`
+         * (GitLab 18.7+): AWS then also requires `ref_protected:true` from deploys.
+         */
+        refProtectedInSub: z.boolean().default(false),
+        /** The Pulumi state in S3 (the DIY backend): bucket and key prefix the CI roles may use. */
+        stateBucket: z
+            .strictObject({
+                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an S3 bucket name` }),
+                /** Where `.pulumi/` lives in the bucket: `s3://<name>/<prefix>`; "" for the root. */
+                prefix: z
+                    .string()
+                    .regex(/^([a-z0-9._-]+\/)*$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a key prefix ending in '/' (or "")` })
+                    .default(""),
+            })
+            .optional(),
+        /** Alias of the KMS key behind the stack's `awskms://` secrets provider (and the state bucket's encryption). */
+        secretsKeyAlias: z
+            .string()
+            .regex(/^alias\/[A-Za-z0-9/_-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a KMS alias (alias/name)` })
+            .optional(),
+    })
+    .superRefine((c, ctx) => {
+        if (!c.enabled) {
+            return;
+        }
+        for (const key of ["gitlabUrl", "projectPath"] as const) {
+            if (c[key] === undefined) {
+                ctx.addIssue({ code: "custom", path: [key], message: "required when ci.enabled is true" });
+            }
+        }
+        if (c.oidcProviderArn !== undefined && c.gitlabUrl !== undefined && !c.oidcProviderArn.endsWith(`:oidc-provider/${c.gitlabUrl.replace(/^https:\/\//, "")}`)) {
+            ctx.addIssue({ code: "custom", path: ["oidcProviderArn"], message: `is not the provider of ${c.gitlabUrl}` });
+        }
+    });
+
+export type CiConfig = z.infer<typeof ciSchema>;
