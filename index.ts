@@ -14,8 +14,8 @@ import { Network } from "./components/network";
 import { dailyTime } from "./lib/backupPlan";
 import { archOf, imageSource, realGit } from "./lib/build";
 import { configWarnings } from "./lib/config";
-import { deployStatements, previewStatements, PolicyScope } from "./lib/deployPolicy";
-import { naming as namingFor, physicalName } from "./lib/naming";
+import { deployStatements, previewStatements, PolicyScope, workloadBoundaryDocument } from "./lib/deployPolicy";
+import { Naming, naming as namingFor, physicalName } from "./lib/naming";
 import { loadConfig } from "./lib/stackConfig";
 
 // Read and validate the whole stack config first: a bad value stops the
@@ -25,7 +25,7 @@ for (const warning of configWarnings(cfg)) {
     pulumi.log.warn(warning);
 }
 const project = pulumi.getProject();
-const naming = namingFor(project, cfg.stack);
+const baseNaming = namingFor(project, cfg.stack);
 const tags = { project, stack: cfg.stack, "managed-by": "pulumi" };
 
 // Every AWS resource goes through this provider: its default tags reach every
@@ -45,6 +45,38 @@ const gitlabSource = imageSource("gitlab", arch, realGit);
 const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit) : undefined;
 
 const account = aws.getCallerIdentityOutput({}, { provider });
+
+// The identity GitLab CI previews and deploys this stack with (platform:ci).
+const policyScope = (accountId: string): PolicyScope => ({
+    accountId,
+    region: cfg.region,
+    stack: cfg.stack,
+    naming: baseNaming,
+    zoneName: cfg.dns.zoneName,
+    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
+    stateBucket: cfg.ci.stateBucket,
+    secretsKeyAlias: cfg.ci.secretsKeyAlias,
+});
+const ci = cfg.ci.enabled
+    ? new DeployIdentity("ci", {
+        gitlabUrl: cfg.ci.gitlabUrl!,
+        projectPath: cfg.ci.projectPath!,
+        oidcProviderArn: cfg.ci.oidcProviderArn,
+        deployBranches: cfg.ci.deployBranches,
+        previewBranches: cfg.ci.previewBranches,
+        refProtectedInSub: cfg.ci.refProtectedInSub,
+        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
+        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
+        workloadBoundary: workloadBoundaryDocument(),
+        accountId: account.accountId,
+        naming: baseNaming,
+    }, withAws)
+    : undefined;
+// Every role the components create carries the boundary CI may write roles with.
+const naming: Naming = { ...baseNaming, permissionsBoundary: ci?.workloadBoundaryArn };
+export const ciOidcProviderArn = ci?.oidcProviderArn;
+export const ciDeployRoleArn = ci?.deployRoleArn;
+export const ciPreviewRoleArn = ci?.previewRoleArn;
 
 const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
 
@@ -322,32 +354,3 @@ const runner = runnerImage
     : undefined;
 export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
-
-// The identity GitLab CI previews and deploys this stack with (platform:ci).
-const policyScope = (accountId: string): PolicyScope => ({
-    accountId,
-    region: cfg.region,
-    stack: cfg.stack,
-    naming,
-    zoneName: cfg.dns.zoneName,
-    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
-    stateBucket: cfg.ci.stateBucket,
-    secretsKeyAlias: cfg.ci.secretsKeyAlias,
-});
-const ci = cfg.ci.enabled
-    ? new DeployIdentity("ci", {
-        gitlabUrl: cfg.ci.gitlabUrl!,
-        projectPath: cfg.ci.projectPath!,
-        oidcProviderArn: cfg.ci.oidcProviderArn,
-        deployBranches: cfg.ci.deployBranches,
-        previewBranches: cfg.ci.previewBranches,
-        refProtectedInSub: cfg.ci.refProtectedInSub,
-        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
-        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
-        accountId: account.accountId,
-        naming,
-    }, withAws)
-    : undefined;
-export const ciOidcProviderArn = ci?.oidcProviderArn;
-export const ciDeployRoleArn = ci?.deployRoleArn;
-export const ciPreviewRoleArn = ci?.previewRoleArn;

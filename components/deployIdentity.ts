@@ -59,6 +59,8 @@ export interface DeployIdentityArgs {
     readonly deployStatements: (accountId: string) => PolicyStatement[];
     /** What `pulumi preview` and `pulumi refresh` need: reads only. */
     readonly previewStatements: (accountId: string) => PolicyStatement[];
+    /** The permissions boundary of the program's roles (a policy document): the most CI can give any role. */
+    readonly workloadBoundary: string;
     readonly accountId: pulumi.Input<string>;
     readonly naming: Naming;
 }
@@ -69,12 +71,15 @@ export interface DeployIdentityArgs {
  * drift check) and `ci-deploy` (for `pulumi up` from the deploy branches).
  * Both live under their own IAM path, outside the one the deploy role manages,
  * so CI cannot change its own rights: changes here are an administrator's
- * `pulumi up` (README).
+ * `pulumi up` (README). It also owns the permissions boundary every role of
+ * the program carries, so no role CI writes can do more than the workloads need.
  */
 export class DeployIdentity extends pulumi.ComponentResource {
     readonly oidcProviderArn: pulumi.Output<string>;
     readonly deployRoleArn: pulumi.Output<string>;
     readonly previewRoleArn: pulumi.Output<string>;
+    /** Every role of the program carries it; the deploy role may only write roles that do. */
+    readonly workloadBoundaryArn: pulumi.Output<string>;
 
     constructor(name: string, args: DeployIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ci:DeployIdentity", name, {}, opts);
@@ -128,10 +133,21 @@ export class DeployIdentity extends pulumi.ComponentResource {
             return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
         };
 
+        this.workloadBoundaryArn = new aws.iam.Policy(
+            `${name}-workload-boundary`,
+            {
+                name: physicalName(args.naming, "ci-workload-boundary", 128),
+                path,
+                description: "Permissions boundary of every role the program creates: the most GitLab CI can give one",
+                policy: args.workloadBoundary,
+            },
+            parent,
+        ).arn;
+
         const refProtected = args.refProtectedInSub ? "required" : "absent";
         this.oidcProviderArn = providerArn;
         this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), args.deployStatements);
         this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), args.previewStatements);
-        this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn });
+        this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn, workloadBoundaryArn: this.workloadBoundaryArn });
     }
 }

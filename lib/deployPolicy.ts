@@ -1,5 +1,5 @@
 import { PolicyStatement, RESOURCELESS_ACTIONS } from "./iam";
-import { ciIamPath, Naming } from "./naming";
+import { ciIamPath, Naming, workloadBoundaryArn } from "./naming";
 
 /**
  * What GitLab CI may do to this stack: the rights of `ci-deploy` (`pulumi up`
@@ -69,6 +69,41 @@ export interface Grant {
 export const UNSCOPED: readonly string[] = RESOURCELESS_ACTIONS;
 
 const arn = (s: PolicyScope, service: string, resource: string, region = s.region, account: string = s.accountId) => `arn:aws:${service}:${region}:${account}:${resource}`;
+
+/**
+ * Everything the program's own roles may ever do: their permissions boundary.
+ * tests/deployIdentity.test.ts fails when a role policy grants an action
+ * missing here (add it here in the same change).
+ */
+export const WORKLOAD_ACTIONS: readonly string[] = [
+    "autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity", "autoscaling:SetInstanceHealth", "autoscaling:TerminateInstanceInAutoScalingGroup",
+    "backup:CopyIntoBackupVault", "backup:DescribeBackupVault",
+    "ec2-instance-connect:SendSSHPublicKey",
+    "ec2:AttachVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeTags", "ec2:DescribeVolumes",
+    "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
+    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer",
+    "ecs:DeregisterContainerInstance", "ecs:DiscoverPollEndpoint", "ecs:ListTagsForResource", "ecs:Poll", "ecs:RegisterContainerInstance", "ecs:RunTask", "ecs:StartTelemetrySession",
+    "ecs:SubmitAttachmentStateChanges", "ecs:SubmitContainerStateChange", "ecs:SubmitTaskStateChange", "ecs:TagResource", "ecs:UpdateContainerInstancesState",
+    "elasticfilesystem:Backup", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite", "elasticfilesystem:DescribeTags",
+    "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:RegisterTargets",
+    "iam:PassRole",
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:PutLogEvents", "logs:PutRetentionPolicy",
+    "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts", "s3:PutObject", "s3:PutObjectAcl",
+    "secretsmanager:GetSecretValue",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+    "tag:GetResources",
+];
+
+/**
+ * The boundary document: a ceiling, not a grant (a role's own policy still
+ * names the resources), so it allows its actions on `*`.
+ */
+export function workloadBoundaryDocument(): string {
+    return JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "WorkloadCeiling", Effect: "Allow", Action: [...WORKLOAD_ACTIONS], Resource: "*" }] });
+}
 
 /** The services this program's roles are for (`iam:PassRole`). */
 export const PASSED_TO = ["ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com", "backup.amazonaws.com", "scheduler.amazonaws.com"];
@@ -289,11 +324,25 @@ export const GRANTS: readonly Grant[] = [
         }),
     },
     {
+        sid: "IamBounded",
+        covers: ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"],
+        read: [],
+        // Only roles that carry the workload boundary: a role CI writes can never do more
+        // than WORKLOAD_ACTIONS, whatever policy it is given, so CI cannot escalate.
+        write: ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"],
+        scope: (s) => ({
+            kind: "account",
+            resources: [arn(s, "iam", `role${s.naming.iamPath}${s.naming.prefix}-*`, "")],
+            why: "this stack's roles, and only with the workload boundary",
+            conditions: { StringEquals: { "iam:PermissionsBoundary": workloadBoundaryArn(s.naming, s.accountId) } },
+        }),
+    },
+    {
         sid: "Iam",
         covers: ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/instanceProfile:InstanceProfile"],
         read: ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetInstanceProfile", "iam:ListInstanceProfilesForRole"],
         write: [
-            "iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+            "iam:TagRole", "iam:UntagRole",
             "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
         ],
         scope: (s) => ({

