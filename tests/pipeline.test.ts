@@ -222,6 +222,16 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(top.CI_TOOLS_VERSION).to.match(new RegExp(`^pulumi-${pulumiVersion.replace(/\./g, "\\.")}-docker-${dockerVersion.replace(/\./g, "\\.")}-\\d+$`));
         expect(top.DOCKER_IMAGE).to.equal(`docker:${dockerVersion}`);
         expect(top.DIND_IMAGE).to.equal(`docker:${dockerVersion}-dind`);
+        // The plugins baked into it are the ones the installed packages ask for, no more, no fewer.
+        const baked = [...dockerfile.matchAll(/pulumi plugin install resource (\S+) (\S+)/g)].map((m) => `${m[1]}@${m[2]}`).sort();
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        const declared = Object.keys(pkg.dependencies)
+            .filter((d) => d.startsWith("@pulumi/"))
+            .map((d) => JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", d, "package.json"), "utf8")).pulumi)
+            .filter((p) => p?.resource)
+            .map((p) => `${p.name}@${p.version}`)
+            .sort();
+        expect(baked).to.deep.equal(declared);
     });
 });
 
