@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
 import { isGraviton } from "../lib/ec2";
-import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun } from "./harness";
+import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun, variantRun } from "./harness";
 
 const T = {
     asg: "aws:autoscaling/group:Group",
@@ -85,6 +85,19 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         const dev = await stackRun("dev");
         expect(ofType(dev, "platform:runner:GitLabRunner")).to.deep.equal([]);
         expect(dev.outputs.runnerTokenSecretArn).to.equal(undefined);
+    });
+
+    it("dev with runner.enabled plans one, with Spot workers, and the deploy role covers it", async () => {
+        const run = await variantRun("runner-in-dev", "dev", (c) => {
+            c["platform:runner"] = { enabled: true, spot: true, maxInstances: 2 };
+        });
+        expect(run.error).to.equal(undefined);
+        expect(ofType(run, "platform:runner:GitLabRunner")).to.have.length(1);
+        const g = named(run, T.asg, "runner-workers").inputs;
+        expect(g).to.include({ minSize: 0, maxSize: 2 });
+        expect(g.mixedInstancesPolicy.instancesDistribution).to.include({ onDemandPercentageAboveBaseCapacity: 0 });
+        expect(run.outputs.runnerWorkerGroup).to.equal("platform-dev-runner-workers");
+        expect(run.outputs.ciDeployRoleArn).to.be.a("string");
     });
 
     it("workers: an Auto Scaling group as the plugin requires, from zero, scale-in protected, no AZ rebalancing, no desired capacity of Pulumi's", async () => {
