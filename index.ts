@@ -14,8 +14,8 @@ import { Network } from "./components/network";
 import { dailyTime } from "./lib/backupPlan";
 import { archOf, imageSource, realGit } from "./lib/build";
 import { configWarnings } from "./lib/config";
-import { deployStatements, previewStatements, PolicyScope, workloadBoundaryDocument } from "./lib/deployPolicy";
-import { Naming, naming as namingFor, physicalName } from "./lib/naming";
+import { bucketStatements, deployStatements, previewStatements, PolicyScope } from "./lib/deployPolicy";
+import { naming as namingFor, physicalName } from "./lib/naming";
 import { loadConfig } from "./lib/stackConfig";
 
 // Read and validate the whole stack config first: a bad value stops the
@@ -25,7 +25,7 @@ for (const warning of configWarnings(cfg)) {
     pulumi.log.warn(warning);
 }
 const project = pulumi.getProject();
-const baseNaming = namingFor(project, cfg.stack);
+const naming = namingFor(project, cfg.stack);
 const tags = { project, stack: cfg.stack, "managed-by": "pulumi" };
 
 // Every AWS resource goes through this provider: its default tags reach every
@@ -46,37 +46,6 @@ const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit
 
 const account = aws.getCallerIdentityOutput({}, { provider });
 
-// The identity GitLab CI previews and deploys this stack with (platform:ci).
-const policyScope = (accountId: string): PolicyScope => ({
-    accountId,
-    region: cfg.region,
-    stack: cfg.stack,
-    naming: baseNaming,
-    zoneName: cfg.dns.zoneName,
-    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
-    stateBucket: cfg.ci.stateBucket,
-    secretsKeyAlias: cfg.ci.secretsKeyAlias,
-});
-const ci = cfg.ci.enabled
-    ? new DeployIdentity("ci", {
-        gitlabUrl: cfg.ci.gitlabUrl!,
-        projectPath: cfg.ci.projectPath!,
-        oidcProviderArn: cfg.ci.oidcProviderArn,
-        deployBranches: cfg.ci.deployBranches,
-        previewBranches: cfg.ci.previewBranches,
-        refProtectedInSub: cfg.ci.refProtectedInSub,
-        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
-        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
-        workloadBoundary: workloadBoundaryDocument(),
-        accountId: account.accountId,
-        naming: baseNaming,
-    }, withAws)
-    : undefined;
-// Every role the components create carries the boundary CI may write roles with.
-const naming: Naming = { ...baseNaming, permissionsBoundary: ci?.workloadBoundaryArn };
-export const ciOidcProviderArn = ci?.oidcProviderArn;
-export const ciDeployRoleArn = ci?.deployRoleArn;
-export const ciPreviewRoleArn = ci?.previewRoleArn;
 
 const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
 
@@ -354,3 +323,41 @@ const runner = runnerImage
     : undefined;
 export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
+
+// The identity GitLab CI previews and deploys this stack with (platform:ci).
+const policyScope = (accountId: string): PolicyScope => ({
+    accountId,
+    region: cfg.region,
+    stack: cfg.stack,
+    project,
+    naming,
+    recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
+    protect: cfg.stateful.protect,
+    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
+    stateBucket: cfg.ci.stateBucket,
+    secretsKeyAlias: cfg.ci.secretsKeyAlias,
+});
+// Every bucket of the stack's: CI may configure these, and only these.
+const stackBuckets = pulumi
+    .all([loadBalancer.accessLogBucket, app.bucketName, ...(runner ? [runner.cacheBucket] : [])])
+    .apply((names) => names.map((n) => `arn:aws:s3:::${n}`))
+    .apply((arns) => gitlab.bucketArns.apply((g) => [...arns, ...g]));
+const ci = cfg.ci.enabled
+    ? new DeployIdentity("ci", {
+        gitlabUrl: cfg.ci.gitlabUrl!,
+        projectPath: cfg.ci.projectPath!,
+        oidcProvider: cfg.ci.oidcProvider,
+        deployBranches: cfg.ci.deployBranches,
+        previewBranches: cfg.ci.previewBranches,
+        refProtectedInSub: cfg.ci.refProtectedInSub,
+        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
+        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
+        deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "all")),
+        previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "read")),
+        accountId: account.accountId,
+        naming,
+    }, withAws)
+    : undefined;
+export const ciOidcProviderArn = ci?.oidcProviderArn;
+export const ciDeployRoleArn = ci?.deployRoleArn;
+export const ciPreviewRoleArn = ci?.previewRoleArn;

@@ -47,8 +47,8 @@ export interface DeployIdentityArgs {
     readonly gitlabUrl: string;
     /** This repository's `group/project` on that GitLab. */
     readonly projectPath: string;
-    /** An existing OIDC provider for gitlabUrl; omitted, this component creates it. */
-    readonly oidcProviderArn?: string;
+    /** Create GitLab's OIDC provider, or trust the one another stack of the account created. */
+    readonly oidcProvider: "create" | "existing";
     /** Branches that may deploy (exact names; protected in GitLab). */
     readonly deployBranches: readonly string[];
     /** Branches that may preview (patterns allowed). */
@@ -59,8 +59,13 @@ export interface DeployIdentityArgs {
     readonly deployStatements: (accountId: string) => PolicyStatement[];
     /** What `pulumi preview` and `pulumi refresh` need: reads only. */
     readonly previewStatements: (accountId: string) => PolicyStatement[];
-    /** The permissions boundary of the program's roles (a policy document): the most CI can give any role. */
-    readonly workloadBoundary: string;
+    /**
+     * Statements naming resources known only once they exist (the stack's
+     * buckets, lib/deployPolicy.ts bucketStatements): one policy of their own
+     * per role, so the others' packing does not wait for them.
+     */
+    readonly deployResourceStatements: pulumi.Input<PolicyStatement[]>;
+    readonly previewResourceStatements: pulumi.Input<PolicyStatement[]>;
     readonly accountId: pulumi.Input<string>;
     readonly naming: Naming;
 }
@@ -71,15 +76,12 @@ export interface DeployIdentityArgs {
  * drift check) and `ci-deploy` (for `pulumi up` from the deploy branches).
  * Both live under their own IAM path, outside the one the deploy role manages,
  * so CI cannot change its own rights: changes here are an administrator's
- * `pulumi up` (README). It also owns the permissions boundary every role of
- * the program carries, so no role CI writes can do more than the workloads need.
+ * `pulumi up` (README).
  */
 export class DeployIdentity extends pulumi.ComponentResource {
     readonly oidcProviderArn: pulumi.Output<string>;
     readonly deployRoleArn: pulumi.Output<string>;
     readonly previewRoleArn: pulumi.Output<string>;
-    /** Every role of the program carries it; the deploy role may only write roles that do. */
-    readonly workloadBoundaryArn: pulumi.Output<string>;
 
     constructor(name: string, args: DeployIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ci:DeployIdentity", name, {}, opts);
@@ -87,8 +89,8 @@ export class DeployIdentity extends pulumi.ComponentResource {
         const issuerHost = args.gitlabUrl.replace(/^https:\/\//, "");
         const path = ciIamPath(args.naming);
 
-        const providerArn = args.oidcProviderArn
-            ? pulumi.output(args.oidcProviderArn)
+        const providerArn = args.oidcProvider === "existing"
+            ? pulumi.interpolate`arn:aws:iam::${args.accountId}:oidc-provider/${issuerHost}`
             : new aws.iam.OpenIdConnectProvider(
                 `${name}-gitlab`,
                 {
@@ -99,7 +101,7 @@ export class DeployIdentity extends pulumi.ComponentResource {
                 parent,
             ).arn;
 
-        const role = (suffix: string, subjects: string[], statements: (accountId: string) => PolicyStatement[]) => {
+        const role = (suffix: string, subjects: string[], statements: (accountId: string) => PolicyStatement[], resourceStatements: pulumi.Input<PolicyStatement[]>) => {
             const r = new aws.iam.Role(
                 `${name}-${suffix}`,
                 {
@@ -114,9 +116,25 @@ export class DeployIdentity extends pulumi.ComponentResource {
             // The number of policies must be known before the account is: packing
             // uses an account id of the same length (always 12 digits).
             const chunks = packStatements(statements("000000000000"), MANAGED_POLICY_MAX_CHARS);
-            if (chunks.length > MANAGED_POLICIES_PER_ROLE) {
-                throw new Error(`ci-${suffix} needs ${chunks.length} managed policies; IAM attaches at most ${MANAGED_POLICIES_PER_ROLE} to a role`);
+            if (chunks.length + 1 > MANAGED_POLICIES_PER_ROLE) {
+                throw new Error(`ci-${suffix} needs ${chunks.length + 1} managed policies; IAM attaches at most ${MANAGED_POLICIES_PER_ROLE} to a role`);
             }
+            const resources = new aws.iam.Policy(
+                `${name}-${suffix}-resources`,
+                {
+                    name: physicalName(args.naming, `ci-${suffix}-resources`, 128),
+                    path,
+                    policy: pulumi.output(resourceStatements).apply((st) => {
+                        const packed = packStatements(st, MANAGED_POLICY_MAX_CHARS);
+                        if (packed.length > 1) {
+                            throw new Error(`ci-${suffix}-resources: the stack's resources no longer fit one policy of ${MANAGED_POLICY_MAX_CHARS} characters`);
+                        }
+                        return policyDocument(st);
+                    }),
+                },
+                parent,
+            );
+            const attachResources = new aws.iam.RolePolicyAttachment(`${name}-${suffix}-resources`, { role: r.name, policyArn: resources.arn }, parent);
             const attachments = chunks.map((_, i) => {
                 const policy = new aws.iam.Policy(
                     `${name}-${suffix}-${i + 1}`,
@@ -130,24 +148,13 @@ export class DeployIdentity extends pulumi.ComponentResource {
                 return new aws.iam.RolePolicyAttachment(`${name}-${suffix}-${i + 1}`, { role: r.name, policyArn: policy.arn }, parent);
             });
             // The ARN handed to the pipeline works only once every grant is attached.
-            return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
+            return pulumi.all([r.arn, attachResources.id, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
         };
-
-        this.workloadBoundaryArn = new aws.iam.Policy(
-            `${name}-workload-boundary`,
-            {
-                name: physicalName(args.naming, "ci-workload-boundary", 128),
-                path,
-                description: "Permissions boundary of every role the program creates: the most GitLab CI can give one",
-                policy: args.workloadBoundary,
-            },
-            parent,
-        ).arn;
 
         const refProtected = args.refProtectedInSub ? "required" : "absent";
         this.oidcProviderArn = providerArn;
-        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), args.deployStatements);
-        this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), args.previewStatements);
-        this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn, workloadBoundaryArn: this.workloadBoundaryArn });
+        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), args.deployStatements, args.deployResourceStatements);
+        this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), args.previewStatements, args.previewResourceStatements);
+        this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn });
     }
 }

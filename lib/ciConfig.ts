@@ -34,14 +34,11 @@ export const ciSchema = z
             .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a GitLab project path (group/project)` })
             .optional(),
         /**
-         * An IAM OIDC provider for gitlabUrl that already exists in this account.
-         * AWS allows one per URL per account: a second stack in the same account
-         * names the first one's here instead of creating another.
+         * `create`: this stack creates the IAM OIDC provider for gitlabUrl.
+         * `existing`: another stack of the same account did (AWS allows one per
+         * URL per account); this one trusts it.
          */
-        oidcProviderArn: z
-            .string()
-            .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/[a-z0-9.-]+(:\d+)?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an IAM OIDC provider ARN` })
-            .optional(),
+        oidcProvider: z.enum(["create", "existing"]).default("create"),
         /** Branches whose pipelines may deploy this stack. Protect them in GitLab: the token's sub is all AWS checks. */
         deployBranches: z.array(branchName).min(1).default(["main"]),
         /** Branches whose pipelines may preview this stack (read-only role, but it decrypts the stack's secrets). */
@@ -62,7 +59,7 @@ export const ciSchema = z
                     .default(""),
             })
             .optional(),
-        /** Alias of the KMS key behind the stack's `awskms://` secrets provider (and the state bucket's encryption). */
+        /** Alias of this stack's own KMS key behind its `awskms://` secrets provider: one key per stack, or one stack's CI decrypts another's state. */
         secretsKeyAlias: z
             .string()
             .regex(/^alias\/[A-Za-z0-9/_-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a KMS alias (alias/name)` })
@@ -76,9 +73,6 @@ export const ciSchema = z
             if (c[key] === undefined) {
                 ctx.addIssue({ code: "custom", path: [key], message: "required when ci.enabled is true" });
             }
-        }
-        if (c.oidcProviderArn !== undefined && c.gitlabUrl !== undefined && !c.oidcProviderArn.endsWith(`:oidc-provider/${c.gitlabUrl.replace(/^https:\/\//, "")}`)) {
-            ctx.addIssue({ code: "custom", path: ["oidcProviderArn"], message: `is not the provider of ${c.gitlabUrl}` });
         }
     });
 

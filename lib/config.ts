@@ -372,6 +372,11 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: strin
     if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
         problems.push(`aws:region: ${JSON.stringify(region)} is not an AWS region (e.g. us-east-1)`);
     }
+    // Stack names are part of every physical name and IAM pattern (`platform-prod-*`): with a
+    // '-' in them, one stack's patterns would cover another's (prod and prod-eu).
+    if (!/^[a-z0-9]{1,20}$/.test(stack)) {
+        problems.push(`stack name ${JSON.stringify(stack)}: use 1-20 lower-case letters and digits (no '-': names and IAM scopes start with <project>-<stack>-)`);
+    }
     const sections: Record<string, unknown> = {};
     const prefix = `${PROJECT}:`;
     for (const [key, value] of Object.entries(raw)) {

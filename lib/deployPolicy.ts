@@ -1,5 +1,5 @@
 import { PolicyStatement, RESOURCELESS_ACTIONS } from "./iam";
-import { ciIamPath, Naming, workloadBoundaryArn } from "./naming";
+import { ciIamPath, Naming } from "./naming";
 
 /**
  * What GitLab CI may do to this stack: the rights of `ci-deploy` (`pulumi up`
@@ -7,106 +7,97 @@ import { ciIamPath, Naming, workloadBoundaryArn } from "./naming";
  * from one catalogue of grants, one per AWS resource type (or tool) the
  * program uses. Each grant lists the IAM actions the provider's create, read,
  * update and delete call for the inputs this program sets (from
- * terraform-provider-aws's source, which @pulumi/aws bridges) and says where
- * they apply:
+ * terraform-provider-aws's source, which @pulumi/aws bridges;
+ * tests/fixtures/providerActions.json, checked against these grants) and
+ * says where they apply:
  *
  * - `named`: the resource has a name this program chooses (`<project>-<stack>-…`,
- *   IAM path `/<project>/`, log groups under `/<project>/<stack>/`), so the
- *   actions are granted on those ARNs only;
- * - `tagged`: AWS names it (`sg-…`, `fs-…`), so creating requires the
- *   request to carry this stack's `stack` tag (the provider's default tags
- *   put it on every create) and everything after it requires the resource to
- *   carry it;
- * - `account`: neither works (below, per grant): the actions apply to the
- *   account's resources of that type.
+ *   log groups under `/<project>/<stack>/`), so the actions apply to those ARNs;
+ * - `tagged`: AWS names it (`sg-…`, `fs-…`), so a create must carry this
+ *   stack's `stack` tag (the provider's default tags put it on every create),
+ *   tags may be written by a create only, and everything else needs the
+ *   resource (and any resource a create builds on: the VPC of a subnet) to
+ *   carry the tag already;
+ * - `account`: neither works (the reason is in the grant);
+ * - `custom`: statements of their own (`ec2:RunInstances`).
  *
- * Actions AWS authorizes only on `*` (Describe/List calls without resource
- * types) go into one statement on `*`. tests/deployIdentity.test.ts checks
- * every action and condition key against AWS's service authorization data
- * and every resource the program declares against the grant for its type.
+ * Never granted, so an administrator's change (tools/adminGate.ts stops a CI
+ * deploy that needs one): IAM roles, their policies and instance profiles,
+ * GitLab CI's own identity, KMS keys and aliases, new S3 buckets. Whoever
+ * writes those decides what any code the stack runs may do.
  */
 
 export interface PolicyScope {
     readonly accountId: string;
     readonly region: string;
     readonly stack: string;
+    readonly project: string;
     readonly naming: Naming;
-    /** The Route 53 zone the program writes records in (`dns.zoneName`). */
-    readonly zoneName: string;
+    /** The host names the program writes DNS records for (and their ACM validation records). */
+    readonly recordNames: readonly string[];
+    /** A protected stack never empties or deletes its buckets and backups. */
+    readonly protect: boolean;
     /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
     readonly issuerHost: string;
     /** The Pulumi DIY backend's bucket and prefix; absent with Pulumi Cloud. */
     readonly stateBucket?: { readonly name: string; readonly prefix: string };
-    /** Alias of the `awskms://` secrets provider's key. */
+    /** Alias of this stack's `awskms://` secrets provider key. */
     readonly secretsKeyAlias?: string;
 }
 
+type Conditions = NonNullable<PolicyStatement["conditions"]>;
+
 type Scoping =
-    | { readonly kind: "named"; readonly resources: string[] }
+    | { readonly kind: "named"; readonly resources: string[]; readonly conditions?: Conditions }
     | {
         readonly kind: "tagged";
         readonly resources: string[];
         /** Calls that create a resource: the request must carry the stack's tag. */
         readonly create: readonly string[];
-        /** Tagging done as part of a create (`ec2:CreateTags` with `ec2:CreateAction`). */
-        readonly tagOnCreate?: { readonly action: string; readonly conditionKey: string };
+        /**
+         * The tagging call a create makes. With a create-action key (EC2, ELB, EFS) it
+         * is allowed for those creates only; without, only on a resource that has no
+         * `stack` tag yet.
+         */
+        readonly tagOnCreate?: { readonly action: string; readonly createActionKey?: string };
     }
-    | { readonly kind: "account"; readonly resources: string[]; readonly why: string; readonly conditions?: PolicyStatement["conditions"] };
+    | { readonly kind: "account"; readonly resources: string[]; readonly why: string; readonly conditions?: Conditions }
+    | { readonly kind: "custom"; readonly why: string; readonly statements: PolicyStatement[] };
 
 export interface Grant {
     /** Statement id, and what a reviewer searches for. */
     readonly sid: string;
-    /** Pulumi type tokens (and `tool:` entries for what the program's commands call) it covers. */
+    /** Pulumi type tokens (and entries of tests/fixtures/providerActions.json for tools) it covers. */
     readonly covers: readonly string[];
     /** What a preview and a refresh call: Read of each resource, data sources. */
     readonly read: readonly string[];
     /** What create, update and delete call beyond the reads. */
     readonly write: readonly string[];
+    /** Writes only an unprotected stack needs (emptying buckets, deleting recovery points). */
+    readonly unprotectedOnly?: readonly string[];
     readonly scope: (s: PolicyScope) => Scoping;
 }
 
-/** Actions AWS authorizes only on `*` (lib/iam.ts keeps the one list the whole program may grant there). */
+/** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
 export const UNSCOPED: readonly string[] = RESOURCELESS_ACTIONS;
 
 const arn = (s: PolicyScope, service: string, resource: string, region = s.region, account: string = s.accountId) => `arn:aws:${service}:${region}:${account}:${resource}`;
-
-/**
- * Everything the program's own roles may ever do: their permissions boundary.
- * tests/deployIdentity.test.ts fails when a role policy grants an action
- * missing here (add it here in the same change).
- */
-export const WORKLOAD_ACTIONS: readonly string[] = [
-    "autoscaling:DescribeAutoScalingGroups", "autoscaling:SetDesiredCapacity", "autoscaling:SetInstanceHealth", "autoscaling:TerminateInstanceInAutoScalingGroup",
-    "backup:CopyIntoBackupVault", "backup:DescribeBackupVault",
-    "ec2-instance-connect:SendSSHPublicKey",
-    "ec2:AttachVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeTags", "ec2:DescribeVolumes",
-    "ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply",
-    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer",
-    "ecs:DeregisterContainerInstance", "ecs:DiscoverPollEndpoint", "ecs:ListTagsForResource", "ecs:Poll", "ecs:RegisterContainerInstance", "ecs:RunTask", "ecs:StartTelemetrySession",
-    "ecs:SubmitAttachmentStateChanges", "ecs:SubmitContainerStateChange", "ecs:SubmitTaskStateChange", "ecs:TagResource", "ecs:UpdateContainerInstancesState",
-    "elasticfilesystem:Backup", "elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess", "elasticfilesystem:ClientWrite", "elasticfilesystem:DescribeTags",
-    "elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:RegisterTargets",
-    "iam:PassRole",
-    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:PutLogEvents", "logs:PutRetentionPolicy",
-    "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketMultipartUploads",
-    "s3:ListMultipartUploadParts", "s3:PutObject", "s3:PutObjectAcl",
-    "secretsmanager:GetSecretValue",
-    "ssm:UpdateInstanceInformation",
-    "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
-    "tag:GetResources",
-];
-
-/**
- * The boundary document: a ceiling, not a grant (a role's own policy still
- * names the resources), so it allows its actions on `*`.
- */
-export function workloadBoundaryDocument(): string {
-    return JSON.stringify({ Version: "2012-10-17", Statement: [{ Sid: "WorkloadCeiling", Effect: "Allow", Action: [...WORKLOAD_ACTIONS], Resource: "*" }] });
-}
+const ec2 = (s: PolicyScope, ...types: string[]) => types.map((t) => arn(s, "ec2", `${t}/*`));
+const st = (x: PolicyStatement): PolicyStatement => x;
+const bare = (actions: readonly string[]) => actions.map((a) => a.split(":")[1]);
+const STACK_TAG = "stack";
 
 /** The services this program's roles are for (`iam:PassRole`). */
-export const PASSED_TO = ["ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "ec2.amazonaws.com", "vpc-flow-logs.amazonaws.com", "monitoring.rds.amazonaws.com", "backup.amazonaws.com", "scheduler.amazonaws.com"];
+export const PASSED_TO = [
+    "ecs-tasks.amazonaws.com",
+    "ecs.amazonaws.com",
+    "ec2.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "rds.amazonaws.com",
+    "backup.amazonaws.com",
+    "scheduler.amazonaws.com",
+];
 
 /** Service-linked roles the first use of a service creates in an account. */
 export const SERVICE_LINKED_ROLES = [
@@ -120,13 +111,30 @@ export const SERVICE_LINKED_ROLES = [
     "backup.amazonaws.com",
 ];
 
-const ec2 = (s: PolicyScope, ...types: string[]) => types.map((t) => arn(s, "ec2", `${t}/*`));
+/** Resource types whose create CI may never perform, though it may change them once they exist. */
+export const ADMIN_CREATES: readonly string[] = ["aws:s3/bucket:Bucket"];
+
+/** Bucket-level reads of the provider's S3 bucket Read (every refresh). */
+export const BUCKET_READS = [
+    "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration",
+    "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging", "s3:GetBucketOwnershipControls", "s3:GetBucketPublicAccessBlock",
+];
+/** What configuring one of the stack's buckets calls (the separate bucket* resources). */
+export const BUCKET_WRITES = [
+    "s3:PutBucketTagging", "s3:PutLifecycleConfiguration", "s3:PutBucketLogging", "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning",
+];
+/** forceDestroy of an unprotected stack's versioned bucket: empty it, then delete it. */
+export const BUCKET_DESTROY = ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"];
 
 export const GRANTS: readonly Grant[] = [
     {
         sid: "Network",
         covers: [
             "awsx:ec2:Vpc",
+            "aws:index/getAvailabilityZones:getAvailabilityZones",
+            "aws:ec2/getSubnet:getSubnet",
             "aws:ec2/vpc:Vpc",
             "aws:ec2/subnet:Subnet",
             "aws:ec2/routeTable:RouteTable",
@@ -144,7 +152,12 @@ export const GRANTS: readonly Grant[] = [
             "aws:ebs/volume:Volume",
             "aws:ec2/launchTemplate:LaunchTemplate",
         ],
-        read: ["ec2:DescribeVpcAttribute"],
+        read: [
+            "ec2:DescribeAvailabilityZones", "ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeInternetGateways",
+            "ec2:DescribeNatGateways", "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute", "ec2:DescribeNetworkAcls", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSecurityGroupRules", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcEndpoints", "ec2:DescribePrefixLists", "ec2:DescribeFlowLogs",
+            "ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeLaunchTemplates", "ec2:DescribeLaunchTemplateVersions",
+        ],
         write: [
             "ec2:CreateVpc", "ec2:ModifyVpcAttribute", "ec2:DeleteVpc",
             "ec2:CreateSubnet", "ec2:ModifySubnetAttribute", "ec2:DeleteSubnet",
@@ -163,20 +176,23 @@ export const GRANTS: readonly Grant[] = [
         ],
         scope: (s) => ({
             kind: "tagged",
-            resources: [
-                ...ec2(s, "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule", "vpc-endpoint", "vpc-flow-log", "volume", "snapshot", "launch-template", "network-interface"),
-                // Interface endpoints name their service; the flow log its destination.
-                arn(s, "ec2", "vpc-endpoint-service/*"),
-                arn(s, "logs", "log-group:*"),
+            resources: ec2(s, "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule", "vpc-endpoint", "vpc-flow-log", "volume", "snapshot", "launch-template", "network-interface"),
+            create: [
+                "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway", "ec2:CreateNatGateway", "ec2:AllocateAddress", "ec2:CreateSecurityGroup",
+                "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateVolume", "ec2:CreateLaunchTemplate", "ec2:CreateSnapshot",
             ],
-            create: ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway", "ec2:CreateNatGateway", "ec2:AllocateAddress", "ec2:CreateSecurityGroup", "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateVolume", "ec2:CreateLaunchTemplate", "ec2:CreateSnapshot"],
-            tagOnCreate: { action: "ec2:CreateTags", conditionKey: "ec2:CreateAction" },
+            tagOnCreate: { action: "ec2:CreateTags", createActionKey: "ec2:CreateAction" },
         }),
     },
     {
         sid: "LoadBalancing",
         covers: ["aws:lb/loadBalancer:LoadBalancer", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule", "aws:lb/targetGroup:TargetGroup"],
-        read: [],
+        read: [
+            "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeCapacityReservation",
+            "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTags",
+            "ec2:DescribeNetworkInterfaces",
+        ],
         write: [
             "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets", "elasticloadbalancing:DeleteLoadBalancer",
             "elasticloadbalancing:CreateListener", "elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyListenerAttributes", "elasticloadbalancing:DeleteListener",
@@ -188,7 +204,7 @@ export const GRANTS: readonly Grant[] = [
             kind: "tagged",
             resources: ["loadbalancer/app/*/*", "loadbalancer/net/*/*", "listener/app/*/*/*", "listener/net/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"].map((r) => arn(s, "elasticloadbalancing", r)),
             create: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule", "elasticloadbalancing:CreateTargetGroup"],
-            tagOnCreate: { action: "elasticloadbalancing:AddTags", conditionKey: "elasticloadbalancing:CreateAction" },
+            tagOnCreate: { action: "elasticloadbalancing:AddTags", createActionKey: "elasticloadbalancing:CreateAction" },
         }),
     },
     {
@@ -196,48 +212,70 @@ export const GRANTS: readonly Grant[] = [
         covers: ["aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation"],
         read: ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
         write: ["acm:RequestCertificate", "acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate", "acm:DeleteCertificate"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "acm", "certificate/*")], create: ["acm:RequestCertificate"] }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "acm", "certificate/*")], create: ["acm:RequestCertificate"], tagOnCreate: { action: "acm:AddTagsToCertificate" } }),
     },
     {
         sid: "Dns",
-        covers: ["aws:route53/record:Record", "tool:getZone"],
-        read: ["route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"],
+        covers: ["aws:route53/getZone:getZone", "aws:route53/record:Record"],
+        read: ["route53:ListHostedZones", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"],
         write: [],
-        scope: () => ({ kind: "account", resources: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::change/*"], why: "hosted zone ids are AWS's" }),
+        scope: () => ({ kind: "account", resources: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::change/*"], why: "hosted zone ids are AWS's; reads only" }),
     },
     {
         sid: "DnsRecords",
         covers: ["tool:dns-records"],
         read: [],
         write: ["route53:ChangeResourceRecordSets"],
-        // Zone ids are AWS's and zones carry no stack tag: records may change only under dns.zoneName.
+        // Zones carry no stack tag: only this stack's host names (and their ACM validation
+        // records), only address and CNAME records.
         scope: (s) => ({
             kind: "account",
             resources: ["arn:aws:route53:::hostedzone/*"],
-            why: "limited to record names in dns.zoneName",
-            conditions: { "ForAllValues:StringLike": { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [s.zoneName, `*.${s.zoneName}`] } },
+            why: "limited to the stack's own record names and types",
+            conditions: {
+                "ForAllValues:StringLike": { "route53:ChangeResourceRecordSetsNormalizedRecordNames": s.recordNames.flatMap((n) => [n, `_*.${n}`]) },
+                "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "CNAME"] },
+                // ForAllValues holds when the key is missing: it must be there.
+                Null: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": "false" },
+            },
         }),
     },
     {
         sid: "Waf",
         covers: ["aws:wafv2/webAcl:WebAcl", "aws:wafv2/webAclAssociation:WebAclAssociation", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"],
-        read: ["wafv2:GetWebACL", "wafv2:ListTagsForResource", "wafv2:GetWebACLForResource", "wafv2:GetLoggingConfiguration"],
-        write: ["wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:TagResource", "wafv2:UntagResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration"],
+        read: ["wafv2:GetWebACL", "wafv2:ListTagsForResource", "wafv2:GetLoggingConfiguration", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies"],
+        write: [
+            "wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:TagResource", "wafv2:UntagResource", "wafv2:AssociateWebACL",
+            "wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration",
+            "elasticloadbalancing:SetWebAcl",
+            // Logging to CloudWatch Logs is a log delivery made in the caller's name.
+            "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy",
+        ],
         scope: (s) => ({
             kind: "named",
             resources: [
                 arn(s, "wafv2", `regional/webacl/${s.naming.prefix}-*/*`),
                 // CreateWebACL also authorizes on the managed rule groups the ACL uses.
                 arn(s, "wafv2", "regional/managedruleset/*/*"),
-                // Association authorizes on the load balancer too.
-                arn(s, "elasticloadbalancing", "loadbalancer/app/*/*"),
             ],
+        }),
+    },
+    {
+        sid: "WafLoadBalancer",
+        covers: ["tool:waf-association-load-balancer"],
+        read: ["wafv2:GetWebACLForResource"],
+        write: ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
+        // An association authorizes on the load balancer too, a disassociation on it alone.
+        scope: (s) => ({
+            kind: "account",
+            resources: [arn(s, "elasticloadbalancing", "loadbalancer/app/*/*")],
+            why: "WAF sees no tags of a load balancer, and their names are Pulumi's auto-names without the stack's prefix",
         }),
     },
     {
         sid: "AutoScalingGroups",
         covers: ["aws:autoscaling/group:Group"],
-        read: [],
+        read: ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeInstanceRefreshes", "elasticloadbalancing:DescribeTargetHealth"],
         write: [
             "autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", "autoscaling:DeleteAutoScalingGroup",
             "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "autoscaling:SuspendProcesses", "autoscaling:ResumeProcesses",
@@ -247,14 +285,27 @@ export const GRANTS: readonly Grant[] = [
     },
     {
         sid: "LaunchInstances",
-        covers: ["tool:asg-launch-check"],
+        covers: ["tool:auto-scaling-launch-check"],
         read: [],
-        // Auto Scaling checks that whoever creates or updates a group may launch from its template.
-        write: ["ec2:RunInstances"],
+        write: ["ec2:RunInstances", "ec2:CreateTags"],
+        // Auto Scaling checks, on every create and update of a group, that the caller could
+        // launch from its template: only from this stack's templates, subnets and security
+        // groups, only Amazon's AMIs, only with this stack's instance profiles.
         scope: (s) => ({
-            kind: "account",
-            resources: [...ec2(s, "instance", "volume", "network-interface", "security-group", "subnet", "launch-template"), `arn:aws:ec2:${s.region}::image/*`],
-            why: "Auto Scaling launches the instances with its own role; it checks the caller's right to launch on AWS-named resources and a public AMI",
+            kind: "custom",
+            why: "RunInstances authorizes on several resources, each with its own keys",
+            statements: [
+                st({ sid: "LaunchFromStack", actions: ["ec2:RunInstances"], resources: ec2(s, "launch-template", "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+                st({ sid: "LaunchAmazonImages", actions: ["ec2:RunInstances"], resources: [`arn:aws:ec2:${s.region}::image/*`], conditions: { StringEquals: { "ec2:Owner": "amazon" } } }),
+                st({
+                    sid: "LaunchInstance",
+                    actions: ["ec2:RunInstances"],
+                    resources: ec2(s, "instance"),
+                    conditions: { ArnLikeIfExists: { "ec2:InstanceProfile": `arn:aws:iam::${s.accountId}:instance-profile${s.naming.iamPath}${s.naming.prefix}-*` } },
+                }),
+                st({ sid: "LaunchCreates", actions: ["ec2:RunInstances"], resources: ec2(s, "volume", "network-interface") }),
+                st({ sid: "LaunchTags", actions: ["ec2:CreateTags"], resources: ec2(s, "instance", "volume", "network-interface"), conditions: { StringEquals: { "ec2:CreateAction": "RunInstances" } } }),
+            ],
         }),
     },
     {
@@ -267,56 +318,77 @@ export const GRANTS: readonly Grant[] = [
     },
     {
         sid: "Ecr",
-        covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "tool:push-image"],
+        covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "push:ecr"],
         read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy", "ecr:DescribeImages"],
         write: [
             "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
             "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
-            "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+            "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload", "ecr:PutImage",
         ],
         scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-*`)] }),
     },
     {
-        sid: "EcrKms",
-        covers: ["tool:ecr-encryption"],
+        sid: "ServiceKeys",
+        covers: ["tool:ecr-and-backup-encryption"],
         read: [],
-        // Repositories encrypted with KMS: ECR makes a grant on the key, in the caller's name.
-        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant"],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "the AWS managed key's id is AWS's", conditions: { StringEquals: { "kms:ViaService": `ecr.${s.region}.amazonaws.com` } } }),
+        // ECR repositories and the backup vault use AWS managed keys; those services make
+        // grants on them in the caller's name, for AWS resources only.
+        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt"],
+        scope: (s) => ({
+            kind: "account",
+            resources: [arn(s, "kms", "key/*")],
+            why: "the AWS managed keys' ids are AWS's; only through ECR and AWS Backup",
+            conditions: { StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`] } },
+        }),
     },
     {
         sid: "Ecs",
-        covers: ["aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/capacityProvider:CapacityProvider", "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition", "tool:run-task"],
-        read: ["ecs:DescribeClusters", "ecs:DescribeCapacityProviders", "ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeTasks"],
+        covers: ["aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/capacityProvider:CapacityProvider", "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition", "runtask:ecs"],
+        read: ["ecs:DescribeClusters", "ecs:DescribeCapacityProviders", "ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeTasks", "ecs:DescribeTaskDefinition"],
         write: [
             "ecs:CreateCluster", "ecs:UpdateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders",
             "ecs:CreateCapacityProvider", "ecs:UpdateCapacityProvider", "ecs:DeleteCapacityProvider",
             "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService",
-            "ecs:RegisterTaskDefinition", "ecs:RunTask", "ecs:TagResource", "ecs:UntagResource",
+            "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:RunTask", "ecs:TagResource", "ecs:UntagResource",
+            // A capacity provider tags its Auto Scaling group in the caller's name.
+            "autoscaling:CreateOrUpdateTags",
         ],
         scope: (s) => ({
             kind: "named",
-            resources: ["cluster/{p}-*", "capacity-provider/{p}-*", "service/{p}-*/*", "service-deployment/{p}-*/*/*", "task-definition/{p}-*:*", "task/{p}-*/*"].map((r) => arn(s, "ecs", r.replace("{p}", s.naming.prefix))),
+            resources: [
+                ...["cluster/{p}-*", "capacity-provider/{p}-*", "service/{p}-*/*", "service-deployment/{p}-*/*/*", "task-definition/{p}-*:*", "task/{p}-*/*"].map((r) => arn(s, "ecs", r.replace("{p}", s.naming.prefix))),
+                arn(s, "autoscaling", `autoScalingGroup:*:autoScalingGroupName/${s.naming.prefix}-*`),
+            ],
         }),
     },
     {
         sid: "Scaling",
         covers: ["aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"],
-        read: ["application-autoscaling:ListTagsForResource"],
+        read: ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:ListTagsForResource"],
         write: ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:TagResource", "application-autoscaling:UntagResource"],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "application-autoscaling", "scalable-target/*")], why: "scalable target ids are AWS's; what they scale is an ECS service the Ecs grant limits to this stack" }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "application-autoscaling", "scalable-target/*")], create: ["application-autoscaling:RegisterScalableTarget"], tagOnCreate: { action: "application-autoscaling:TagResource" } }),
     },
     {
         sid: "Alarms",
-        covers: ["aws:cloudwatch/metricAlarm:MetricAlarm", "tool:target-tracking-alarms"],
+        covers: ["aws:cloudwatch/metricAlarm:MetricAlarm"],
         read: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
         write: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "cloudwatch", "alarm:*")], why: "alarm names are Pulumi's auto-names (logical name and suffix), without the stack's prefix" }),
+        // PutMetricAlarm both creates (tags in the request) and updates (tags on the alarm).
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "cloudwatch", "alarm:*")], create: ["cloudwatch:PutMetricAlarm"], tagOnCreate: { action: "cloudwatch:TagResource" } }),
+    },
+    {
+        sid: "TargetTrackingAlarms",
+        covers: ["tool:target-tracking-alarms"],
+        read: ["cloudwatch:DescribeAlarms"],
+        // Application Auto Scaling makes its target-tracking alarms, untagged, in the caller's name.
+        write: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "cloudwatch", `alarm:TargetTracking-service/${s.naming.prefix}-*`)] }),
     },
     {
         sid: "Logs",
         covers: ["aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/logMetricFilter:LogMetricFilter"],
-        read: ["logs:ListTagsForResource", "logs:DescribeMetricFilters"],
+        read: ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:DescribeMetricFilters"],
         write: ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:PutMetricFilter", "logs:DeleteMetricFilter"],
         scope: (s) => ({
             kind: "named",
@@ -324,27 +396,12 @@ export const GRANTS: readonly Grant[] = [
         }),
     },
     {
-        sid: "IamBounded",
-        covers: ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"],
-        read: [],
-        // Only roles that carry the workload boundary: a role CI writes can never do more
-        // than WORKLOAD_ACTIONS, whatever policy it is given, so CI cannot escalate.
-        write: ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"],
-        scope: (s) => ({
-            kind: "account",
-            resources: [arn(s, "iam", `role${s.naming.iamPath}${s.naming.prefix}-*`, "")],
-            why: "this stack's roles, and only with the workload boundary",
-            conditions: { StringEquals: { "iam:PermissionsBoundary": workloadBoundaryArn(s.naming, s.accountId) } },
-        }),
-    },
-    {
         sid: "Iam",
         covers: ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/instanceProfile:InstanceProfile"],
+        // Read only. Whoever writes a role's policy or trust decides what any code deployed
+        // with it may do: roles are an administrator's change (tools/adminGate.ts).
         read: ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetInstanceProfile", "iam:ListInstanceProfilesForRole"],
-        write: [
-            "iam:TagRole", "iam:UntagRole",
-            "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
-        ],
+        write: [],
         scope: (s) => ({
             kind: "named",
             resources: [arn(s, "iam", `role${s.naming.iamPath}${s.naming.prefix}-*`, ""), arn(s, "iam", `instance-profile${s.naming.iamPath}${s.naming.prefix}-*`, "")],
@@ -358,8 +415,8 @@ export const GRANTS: readonly Grant[] = [
         scope: (s) => ({
             kind: "account",
             resources: [arn(s, "iam", `role${s.naming.iamPath}${s.naming.prefix}-*`, "")],
-            why: "limited to this stack's roles, and to the services they are for",
-            conditions: { "ForAnyValue:StringEquals": { "iam:PassedToService": PASSED_TO } },
+            why: "this stack's roles, to the services they are for",
+            conditions: { StringEquals: { "iam:PassedToService": PASSED_TO } },
         }),
     },
     {
@@ -371,13 +428,13 @@ export const GRANTS: readonly Grant[] = [
             kind: "account",
             resources: [arn(s, "iam", "role/aws-service-role/*", "")],
             why: "created once per account by the first use of a service",
-            conditions: { "ForAnyValue:StringEquals": { "iam:AWSServiceName": SERVICE_LINKED_ROLES } },
+            conditions: { StringEquals: { "iam:AWSServiceName": SERVICE_LINKED_ROLES } },
         }),
     },
     {
         sid: "CiIdentity",
-        covers: ["aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "tool:ci-roles"],
-        // CI reads its own identity (a refresh) and can never change it: that is an administrator's `pulumi up`.
+        covers: ["aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"],
+        // CI reads its own identity (a refresh) and can never change it.
         read: ["iam:GetOpenIDConnectProvider", "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion"],
         write: [],
         scope: (s) => ({
@@ -392,24 +449,10 @@ export const GRANTS: readonly Grant[] = [
     {
         sid: "Kms",
         covers: ["aws:kms/key:Key", "aws:kms/alias:Alias"],
-        read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
-        write: ["kms:CreateKey", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:UpdateKeyDescription", "kms:PutKeyPolicy", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "kms", "key/*")], create: ["kms:CreateKey"] }),
-    },
-    {
-        sid: "KmsAliases",
-        covers: ["tool:kms-alias"],
-        read: [],
-        write: ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
-        // Aliasing authorizes on the alias and on the key; the key's side is covered by its tag.
-        scope: (s) => ({ kind: "named", resources: [arn(s, "kms", `alias/${s.naming.prefix}-*`)] }),
-    },
-    {
-        sid: "KmsAliasKeys",
-        covers: ["tool:kms-alias-key"],
-        read: [],
-        write: ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "only this stack's keys", conditions: { StringEquals: { "aws:ResourceTag/stack": s.stack } } }),
+        // Read only: a key policy is access control, like IAM.
+        read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:ListAliases"],
+        write: [],
+        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "key ids are AWS's; reads of this stack's keys", conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
     },
     {
         sid: "Secrets",
@@ -428,18 +471,18 @@ export const GRANTS: readonly Grant[] = [
     {
         sid: "ServiceDiscovery",
         covers: ["aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace", "aws:servicediscovery/service:Service"],
-        read: ["servicediscovery:GetNamespace", "servicediscovery:GetService", "servicediscovery:GetOperation", "servicediscovery:ListTagsForResource", "servicediscovery:ListInstances"],
+        read: ["servicediscovery:GetNamespace", "servicediscovery:GetService", "servicediscovery:GetOperation", "servicediscovery:ListTagsForResource", "servicediscovery:ListInstances", "route53:ListHostedZonesByName", "ec2:DescribeVpcs", "ec2:DescribeRegions"],
         write: [
             "servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:UpdatePrivateDnsNamespace", "servicediscovery:DeleteNamespace",
             "servicediscovery:CreateService", "servicediscovery:UpdateService", "servicediscovery:DeleteService", "servicediscovery:DeregisterInstance",
             "servicediscovery:TagResource", "servicediscovery:UntagResource",
-            // The private namespace is a Route 53 private zone Cloud Map creates in the caller's name.
-            "route53:GetHealthCheck", "route53:DeleteHealthCheck", "route53:UpdateHealthCheck",
+            // The private namespace is a Route 53 private zone Cloud Map makes in the caller's name.
+            "route53:CreateHostedZone",
         ],
         scope: (s) => ({
-            kind: "account",
-            resources: [arn(s, "servicediscovery", "namespace/*"), arn(s, "servicediscovery", "service/*"), "arn:aws:route53:::hostedzone/*", "arn:aws:route53:::healthcheck/*"],
-            why: "namespace and service ids are AWS's, and Cloud Map checks no resource tags on changes",
+            kind: "tagged",
+            resources: [arn(s, "servicediscovery", "namespace/*"), arn(s, "servicediscovery", "service/*")],
+            create: ["servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:CreateService"],
         }),
     },
     {
@@ -452,38 +495,47 @@ export const GRANTS: readonly Grant[] = [
     {
         sid: "Rds",
         covers: ["aws:rds/instance:Instance"],
-        read: ["rds:DescribeDBInstances"],
+        read: [],
         write: ["rds:CreateDBInstance", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
-        scope: (s) => ({
-            kind: "named",
-            resources: [
-                arn(s, "rds", `db:${s.naming.prefix}-*`),
-                arn(s, "rds", `snapshot:${s.naming.prefix}-*`),
-                // An instance names its parameter, subnet and (default) option groups.
-                arn(s, "rds", "pg:*"),
-                arn(s, "rds", "subgrp:*"),
-                arn(s, "rds", "og:*"),
-            ],
-        }),
+        scope: (s) => ({ kind: "named", resources: [arn(s, "rds", `db:${s.naming.prefix}-*`), arn(s, "rds", `snapshot:${s.naming.prefix}-*`)] }),
+    },
+    {
+        sid: "RdsReads",
+        covers: ["tool:rds-describe"],
+        // The provider finds an instance by its resource id (a filter), which RDS authorizes on db:*.
+        read: ["rds:DescribeDBInstances"],
+        write: [],
+        scope: (s) => ({ kind: "account", resources: [arn(s, "rds", "db:*")], why: "a describe by filter authorizes on every instance; read only" }),
+    },
+    {
+        sid: "RdsReferences",
+        covers: ["tool:rds-instance-references"],
+        read: [],
+        // An instance names its parameter, subnet and (default) option groups: referencing only.
+        write: ["rds:CreateDBInstance", "rds:ModifyDBInstance"],
+        scope: (s) => ({ kind: "account", resources: [arn(s, "rds", "pg:*"), arn(s, "rds", "subgrp:*"), arn(s, "rds", "og:*")], why: "an instance's create and modify authorize on the groups it names" }),
     },
     {
         sid: "RdsGroups",
         covers: ["aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"],
         read: ["rds:DescribeDBParameterGroups", "rds:DescribeDBParameters", "rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
         write: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", "rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "rds", "pg:*"), arn(s, "rds", "subgrp:*")], create: ["rds:CreateDBParameterGroup", "rds:CreateDBSubnetGroup", "rds:AddTagsToResource"] }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "rds", "pg:*"), arn(s, "rds", "subgrp:*")], create: ["rds:CreateDBParameterGroup", "rds:CreateDBSubnetGroup"], tagOnCreate: { action: "rds:AddTagsToResource" } }),
     },
     {
         sid: "ElastiCache",
         covers: ["aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/parameterGroup:ParameterGroup", "aws:elasticache/subnetGroup:SubnetGroup"],
-        read: ["elasticache:DescribeReplicationGroups", "elasticache:DescribeCacheClusters", "elasticache:DescribeCacheParameterGroups", "elasticache:DescribeCacheParameters", "elasticache:DescribeCacheSubnetGroups", "elasticache:ListTagsForResource", "logs:GetLogDelivery", "logs:ListLogDeliveries"],
+        read: [
+            "elasticache:DescribeReplicationGroups", "elasticache:DescribeCacheClusters", "elasticache:DescribeCacheParameterGroups", "elasticache:DescribeCacheParameters", "elasticache:DescribeCacheSubnetGroups",
+            "elasticache:ListTagsForResource", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+        ],
         write: [
             "elasticache:CreateReplicationGroup", "elasticache:ModifyReplicationGroup", "elasticache:IncreaseReplicaCount", "elasticache:DecreaseReplicaCount", "elasticache:DeleteReplicationGroup", "elasticache:CreateSnapshot",
             "elasticache:CreateCacheParameterGroup", "elasticache:ModifyCacheParameterGroup", "elasticache:ResetCacheParameterGroup", "elasticache:DeleteCacheParameterGroup",
             "elasticache:CreateCacheSubnetGroup", "elasticache:ModifyCacheSubnetGroup", "elasticache:DeleteCacheSubnetGroup",
             "elasticache:AddTagsToResource", "elasticache:RemoveTagsFromResource",
             // The slow log goes to CloudWatch Logs through a log delivery made in the caller's name.
-            "logs:UpdateLogDelivery",
+            "logs:CreateLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:PutResourcePolicy",
         ],
         scope: (s) => ({
             kind: "named",
@@ -493,7 +545,10 @@ export const GRANTS: readonly Grant[] = [
     {
         sid: "Efs",
         covers: ["aws:efs/fileSystem:FileSystem", "aws:efs/accessPoint:AccessPoint", "aws:efs/backupPolicy:BackupPolicy", "aws:efs/fileSystemPolicy:FileSystemPolicy", "aws:efs/mountTarget:MountTarget"],
-        read: ["elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeLifecycleConfiguration", "elasticfilesystem:DescribeAccessPoints", "elasticfilesystem:DescribeBackupPolicy", "elasticfilesystem:DescribeFileSystemPolicy", "elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups"],
+        read: [
+            "elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeLifecycleConfiguration", "elasticfilesystem:DescribeAccessPoints", "elasticfilesystem:DescribeBackupPolicy",
+            "elasticfilesystem:DescribeFileSystemPolicy", "elasticfilesystem:DescribeMountTargets", "elasticfilesystem:DescribeMountTargetSecurityGroups",
+        ],
         write: [
             "elasticfilesystem:CreateFileSystem", "elasticfilesystem:UpdateFileSystem", "elasticfilesystem:DeleteFileSystem",
             "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DeleteAccessPoint",
@@ -505,15 +560,23 @@ export const GRANTS: readonly Grant[] = [
             kind: "tagged",
             resources: [arn(s, "elasticfilesystem", "file-system/*"), arn(s, "elasticfilesystem", "access-point/*")],
             create: ["elasticfilesystem:CreateFileSystem", "elasticfilesystem:CreateAccessPoint"],
+            tagOnCreate: { action: "elasticfilesystem:TagResource", createActionKey: "elasticfilesystem:CreateAction" },
         }),
     },
     {
         sid: "EfsInterfaces",
         covers: ["tool:efs-mount-target-interfaces"],
-        read: ["ec2:DescribeNetworkInterfaceAttribute"],
-        // A mount target is a network interface EFS creates with the caller's rights.
+        read: ["ec2:DescribeNetworkInterfaceAttribute", "ec2:DescribeSubnets", "ec2:DescribeNetworkInterfaces"],
+        // A mount target is a network interface EFS makes with the caller's rights, in this stack's subnets.
         write: ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"],
-        scope: (s) => ({ kind: "account", resources: ec2(s, "network-interface", "subnet", "security-group"), why: "EFS's interfaces carry no tags of ours" }),
+        scope: (s) => ({
+            kind: "custom",
+            why: "the interface is EFS's and untagged; its subnet and security groups are this stack's",
+            statements: [
+                st({ sid: "EfsInterfacesPlace", actions: ["ec2:CreateNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], resources: ec2(s, "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+                st({ sid: "EfsInterfaces", actions: ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], resources: ec2(s, "network-interface"), conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
+            ],
+        }),
     },
     {
         sid: "Buckets",
@@ -527,96 +590,102 @@ export const GRANTS: readonly Grant[] = [
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "aws:s3/bucketVersioning:BucketVersioning",
         ],
-        read: [
-            "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration",
-            "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
-            "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging", "s3:GetBucketOwnershipControls", "s3:GetBucketPublicAccessBlock",
-        ],
-        write: [
-            "s3:CreateBucket", "s3:DeleteBucket", "s3:TagResource", "s3:PutBucketTagging", "s3:PutLifecycleConfiguration", "s3:PutBucketLogging", "s3:PutBucketOwnershipControls",
-            "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning",
-            // forceDestroy (unprotected stacks) empties a versioned bucket before deleting it.
-            "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion",
-        ],
-        scope: (s) => ({
-            kind: "account",
-            resources: ["arn:aws:s3:::*", "arn:aws:s3:::*/*"],
-            why: "bucket names are Pulumi's auto-names without the stack's prefix (renaming would replace the buckets); limited to this account's buckets, and the state bucket is denied",
-            conditions: { StringEquals: { "s3:ResourceAccount": s.accountId } },
-        }),
+        read: BUCKET_READS,
+        write: BUCKET_WRITES,
+        unprotectedOnly: BUCKET_DESTROY,
+        // On the stack's buckets by ARN: bucketStatements(), a policy of its own.
+        scope: () => ({ kind: "custom", why: "bucket names carry no stack prefix; the stack lists its buckets", statements: [] }),
     },
     {
         sid: "Backup",
         covers: ["aws:backup/vault:Vault", "aws:backup/plan:Plan", "aws:backup/selection:Selection"],
-        read: ["backup:DescribeBackupVault", "backup:GetBackupPlan", "backup:GetBackupSelection", "backup:ListTags", "backup:ListRecoveryPointsByBackupVault", "backup:DescribeRecoveryPoint"],
-        write: [
-            "backup:CreateBackupVault", "backup:DeleteBackupVault", "backup:DeleteRecoveryPoint",
-            "backup:CreateBackupPlan", "backup:UpdateBackupPlan", "backup:DeleteBackupPlan",
-            "backup:CreateBackupSelection", "backup:DeleteBackupSelection",
-            "backup:TagResource", "backup:UntagResource",
-        ],
-        scope: (s) => ({
-            kind: "account",
-            resources: [arn(s, "backup", `backup-vault:${s.naming.prefix}-*`), arn(s, "backup", "backup-plan:*"), arn(s, "backup", "recovery-point:*"), `arn:aws:ec2:${s.region}::snapshot/*`],
-            why: "plan ids are AWS's; vaults carry the stack's name",
-        }),
+        read: ["backup:DescribeBackupVault", "backup:ListTags", "backup:ListRecoveryPointsByBackupVault"],
+        write: ["backup:CreateBackupVault", "backup:DeleteBackupVault", "backup:TagResource", "backup:UntagResource", "backup-storage:MountCapsule"],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "backup", `backup-vault:${s.naming.prefix}-*`)] }),
     },
     {
-        sid: "BackupKms",
-        covers: ["tool:backup-vault-encryption"],
-        read: [],
-        // A vault is encrypted with AWS Backup's managed key, granted in the caller's name.
-        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt"],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "the AWS managed key's id is AWS's", conditions: { StringEquals: { "kms:ViaService": `backup.${s.region}.amazonaws.com` } } }),
+        sid: "BackupPlans",
+        covers: ["tool:backup-plans"],
+        read: ["backup:GetBackupPlan", "backup:GetBackupSelection"],
+        write: ["backup:CreateBackupPlan", "backup:UpdateBackupPlan", "backup:DeleteBackupPlan", "backup:CreateBackupSelection", "backup:DeleteBackupSelection", "backup:TagResource", "backup:UntagResource"],
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "backup", "backup-plan:*")], create: ["backup:CreateBackupPlan"], tagOnCreate: { action: "backup:TagResource" } }),
+    },
+    {
+        sid: "RecoveryPoints",
+        covers: ["tool:recovery-points"],
+        read: ["backup:DescribeRecoveryPoint"],
+        write: [],
+        // Emptying a vault on destroy: unprotected stacks only, their own recovery points only.
+        unprotectedOnly: ["backup:DeleteRecoveryPoint"],
+        scope: (s) => ({
+            kind: "account",
+            resources: [arn(s, "backup", "recovery-point:*"), `arn:aws:ec2:${s.region}::snapshot/*`],
+            why: "recovery point ids are AWS's; this stack's by tag",
+            conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } },
+        }),
     },
 ];
 
 const isUnscoped = (a: string) => UNSCOPED.includes(a);
+const unique = (xs: readonly string[]) => [...new Set(xs)];
 
 function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | "all"): PolicyStatement[] {
     const out: PolicyStatement[] = [];
     const anywhere = new Set<string>();
+    const tag = `aws:ResourceTag/${STACK_TAG}`;
     for (const g of grants) {
         const scoping = g.scope(s);
+        const allWrites = pick === "all" ? [...g.write, ...(s.protect ? [] : (g.unprotectedOnly ?? []))] : [];
+        if (scoping.kind === "custom") {
+            if (allWrites.length > 0) {
+                out.push(...scoping.statements);
+            }
+            g.read.filter(isUnscoped).forEach((a) => anywhere.add(a));
+            continue;
+        }
         // A tagged grant's creates keep their tag condition, even where AWS authorizes them on `*`.
         const creates = scoping.kind === "tagged" ? scoping.create : [];
         const reads = g.read.filter((a) => !isUnscoped(a));
-        const writes = pick === "all" ? g.write.filter((a) => !isUnscoped(a) || creates.includes(a)) : [];
-        for (const a of [...g.read, ...(pick === "all" ? g.write : [])].filter((a) => isUnscoped(a) && !creates.includes(a))) {
+        const writes = allWrites.filter((a) => !isUnscoped(a) || creates.includes(a));
+        for (const a of [...g.read, ...allWrites].filter((a) => isUnscoped(a) && !creates.includes(a))) {
             anywhere.add(a);
         }
         if (scoping.kind === "named" || scoping.kind === "account") {
-            const actions = [...new Set([...reads, ...writes])];
+            const actions = unique([...reads, ...writes]);
+            const conditions = scoping.conditions && Object.keys(scoping.conditions).length > 0 ? { conditions: scoping.conditions } : {};
             if (actions.length > 0) {
-                out.push({ sid: g.sid, actions, resources: scoping.resources, ...(scoping.kind === "account" && scoping.conditions ? { conditions: scoping.conditions } : {}) });
+                out.push({ sid: g.sid, actions, resources: scoping.resources, ...conditions });
             }
             continue;
         }
-        const tag = `aws:ResourceTag/stack`;
         if (reads.length > 0) {
             out.push({ sid: `${g.sid}Read`, actions: reads, resources: scoping.resources });
         }
+        const requestTag = { [`aws:RequestTag/${STACK_TAG}`]: s.stack };
         const create = writes.filter((a) => scoping.create.includes(a));
-        const tagging = scoping.tagOnCreate && writes.includes(scoping.tagOnCreate.action) ? scoping.tagOnCreate : undefined;
-        const change = writes.filter((a) => !scoping.create.includes(a));
-        // Creates AWS authorizes only on `*` (kms:CreateKey) keep the tag condition there.
-        const createStatements: [string, string[], string[]][] = [
+        for (const [suffix, actions, resources] of [
             ["Create", create.filter((a) => !isUnscoped(a)), scoping.resources],
             ["CreateAnywhere", create.filter(isUnscoped), ["*"]],
-        ];
-        for (const [suffix, actions, resources] of createStatements) {
+        ] as [string, string[], string[]][]) {
             if (actions.length > 0) {
-                out.push({ sid: `${g.sid}${suffix}`, actions, resources, conditions: { StringEquals: { "aws:RequestTag/stack": s.stack } } });
+                out.push({ sid: `${g.sid}${suffix}`, actions, resources, conditions: { StringEquals: requestTag } });
             }
         }
+        const tagging = scoping.tagOnCreate && writes.includes(scoping.tagOnCreate.action) ? scoping.tagOnCreate : undefined;
         if (tagging) {
             out.push({
                 sid: `${g.sid}TagOnCreate`,
                 actions: [tagging.action],
                 resources: scoping.resources,
-                conditions: { StringEquals: { "aws:RequestTag/stack": s.stack }, "ForAnyValue:StringEquals": { [tagging.conditionKey]: [...scoping.create] } },
+                conditions: tagging.createActionKey
+                    ? { StringEquals: { ...requestTag, [tagging.createActionKey]: bare(scoping.create) } }
+                    // No create-action key: only a resource without a stack tag, i.e. one being created.
+                    : { StringEquals: requestTag, Null: { [tag]: "true" } },
             });
         }
+        // Everything else, and the creates again for the resources a create builds on
+        // (the VPC of a subnet): those already carry the tag.
+        const change = writes.filter((a) => !isUnscoped(a));
         if (change.length > 0) {
             out.push({ sid: `${g.sid}Change`, actions: change, resources: scoping.resources, conditions: { StringEquals: { [tag]: s.stack } } });
         }
@@ -638,26 +707,44 @@ export function previewStatements(s: PolicyScope): PolicyStatement[] {
 }
 
 /**
- * The Pulumi state: objects under `<prefix>.pulumi/` of the DIY backend's
- * bucket (a preview takes no lock, so it only reads) and decryption with the
- * secrets provider's key, found by its alias.
+ * This stack's S3 buckets, by ARN: their names are Pulumi's auto-names
+ * without the stack's prefix, so the stack hands them over. A new bucket
+ * therefore changes this statement, an administrator's change like its
+ * create. Object deletes only where forceDestroy empties buckets.
+ */
+export function bucketStatements(bucketArns: readonly string[], protect: boolean, pick: "read" | "all"): PolicyStatement[] {
+    if (bucketArns.length === 0) {
+        return [];
+    }
+    const writes = pick === "all" ? [...BUCKET_WRITES, ...(protect ? [] : BUCKET_DESTROY)] : [];
+    const out: PolicyStatement[] = [{ sid: "Buckets", actions: unique([...BUCKET_READS, ...writes.filter((a) => !a.includes("Object"))]), resources: [...bucketArns] }];
+    const objectWrites = writes.filter((a) => a.includes("Object"));
+    if (objectWrites.length > 0) {
+        out.push({ sid: "BucketObjects", actions: objectWrites, resources: bucketArns.map((b) => `${b}/*`) });
+    }
+    return out;
+}
+
+/**
+ * The Pulumi state: this stack's files under `<prefix>.pulumi/` of the DIY
+ * backend's bucket (pulumi pkg/backend/diy: stacks/, history/, backups/,
+ * locks/organization/) and decryption with this stack's secrets key, found by
+ * its alias. A preview takes no lock, so it only reads.
  */
 function stateStatements(s: PolicyScope, pick: "read" | "all"): PolicyStatement[] {
     const out: PolicyStatement[] = [];
     if (s.stateBucket) {
         const bucket = `arn:aws:s3:::${s.stateBucket.name}`;
-        const objects = `${bucket}/${s.stateBucket.prefix}.pulumi/*`;
+        const root = `${bucket}/${s.stateBucket.prefix}.pulumi`;
+        const own = [
+            `${root}/stacks/${s.project}/${s.stack}.json*`,
+            `${root}/history/${s.project}/${s.stack}/*`,
+            `${root}/backups/${s.project}/${s.stack}/*`,
+            `${root}/locks/organization/${s.project}/${s.stack}/*`,
+        ];
         out.push({ sid: "StateList", actions: ["s3:ListBucket"], resources: [bucket] });
-        out.push({ sid: "StateObjects", actions: pick === "all" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"], resources: [objects] });
-        if (pick === "all") {
-            // The Buckets grant reaches every bucket of the account: never the state's.
-            out.push({
-                sid: "StateBucketUntouched",
-                effect: "Deny",
-                actions: ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutBucketLogging", "s3:PutBucketTagging", "s3:DeleteObjectVersion"],
-                resources: [bucket, `${bucket}/*`],
-            });
-        }
+        out.push({ sid: "StateMeta", actions: ["s3:GetObject"], resources: [`${root}/meta.yaml`] });
+        out.push({ sid: "StateObjects", actions: pick === "all" ? ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] : ["s3:GetObject"], resources: own });
     }
     if (s.secretsKeyAlias) {
         out.push({

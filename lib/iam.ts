@@ -196,8 +196,6 @@ export function serviceRole(
             // Project and stack in the name, one path for all: see lib/naming.ts.
             name: physicalName(args.naming, name, 64),
             path: args.naming.iamPath,
-            // What the role can ever do, whatever its policy says (README: "CI/CD").
-            permissionsBoundary: args.naming.permissionsBoundary,
             assumeRolePolicy: pulumi.jsonStringify({
                 Version: "2012-10-17",
                 Statement: [

@@ -6,8 +6,6 @@
  * path so the deployer's `iam:PassRole` and role-management rights can be
  * scoped to `arn:aws:iam::<account>:role/<project>/*`.
  */
-import type * as pulumi from "@pulumi/pulumi";
-
 export interface Naming {
     /** `<project>-<stack>`: the first part of every physical name. */
     readonly prefix: string;
@@ -15,12 +13,6 @@ export interface Naming {
     readonly iamPath: string;
     /** `/<project>/<stack>/`: the first part of every log group name we choose. */
     readonly logGroupPrefix: string;
-    /**
-     * The permissions boundary every role of the program carries (GitLab CI's
-     * deploy role may only create and change roles that have it); absent
-     * without `ci.enabled`.
-     */
-    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 export function naming(project: string, stack: string): Naming {
@@ -34,11 +26,6 @@ export function physicalName(n: Naming, name: string, maxLength = 255): string {
         throw new Error(`name ${full} is longer than the ${maxLength} characters AWS allows here`);
     }
     return full;
-}
-
-/** The boundary's ARN: `ci-workload-boundary` under the CI path. */
-export function workloadBoundaryArn(n: Naming, accountId: string): string {
-    return `arn:aws:iam::${accountId}:policy${ciIamPath(n)}${n.prefix}-ci-workload-boundary`;
 }
 
 /** The CI roles' IAM path (`/<project>-ci/`): beside the program's own, never under it, so the deploy role cannot change itself. */

@@ -150,7 +150,12 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             const j = job(name);
             expect(j.services, name).to.deep.equal([{ name: "$DIND_IMAGE", alias: "docker" }]);
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
-            expect(j.script[0], name).to.equal('pulumi up --yes --stack "$STACK" --non-interactive --diff --color never');
+            // The admin gate reads the preview before anything is applied.
+            expect(j.script.slice(0, 3), name).to.deep.equal([
+                'pulumi preview --stack "$STACK" --non-interactive --json >preview.json',
+                "node_modules/.bin/ts-node --transpile-only tools/adminGate.ts preview.json",
+                'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never',
+            ]);
             expect(j.interruptible, name).to.equal(false);
             expect(j.artifacts.reports.dotenv, name).to.equal("deploy.env");
         }

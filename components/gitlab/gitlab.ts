@@ -158,6 +158,8 @@ export class GitLab extends pulumi.ComponentResource {
     readonly fileSystemId: pulumi.Output<string | undefined>;
     readonly taskSecurityGroupId: pulumi.Output<string>;
     readonly backupBucket: pulumi.Output<string>;
+    /** Every bucket of GitLab's (objects, registry, backups), by ARN. */
+    readonly bucketArns: pulumi.Output<string[]>;
 
     constructor(name: string, args: GitLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitLab", name, {}, opts);
@@ -295,6 +297,7 @@ export class GitLab extends pulumi.ComponentResource {
         this.fileSystemId = topology.fileSystemId ?? pulumi.output(undefined);
         this.taskSecurityGroupId = sg.id;
         this.backupBucket = buckets.backups.bucket;
+        this.bucketArns = pulumi.all([...Object.values(buckets.objects), buckets.registry, buckets.backups].map((b) => b.arn));
         this.registerOutputs({
             url: this.url,
             registryUrl: this.registryUrl,
@@ -305,6 +308,7 @@ export class GitLab extends pulumi.ComponentResource {
             fileSystemId: this.fileSystemId,
             taskSecurityGroupId: this.taskSecurityGroupId,
             backupBucket: this.backupBucket,
+            bucketArns: this.bucketArns,
         });
     }
 

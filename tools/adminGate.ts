@@ -1,0 +1,69 @@
+import * as fs from "fs";
+import { ADMIN_CREATES, GRANTS } from "../lib/deployPolicy";
+
+/**
+ * Stops a CI deploy before it starts when the change needs an administrator:
+ * GitLab CI's deploy role may read IAM roles and policies, the CI identity
+ * and KMS keys but never change them, nor create a bucket
+ * (lib/deployPolicy.ts), so `pulumi up` would fail half-way at the first
+ * such step. Reads `pulumi preview --json` and fails,
+ * naming the resources and the command to run, when any of them changes.
+ *
+ *   pulumi preview --stack dev --json >preview.json
+ *   ts-node --transpile-only tools/adminGate.ts preview.json
+ */
+
+/** Steps that change nothing in AWS. */
+const NO_CHANGE = new Set(["same", "read", "refresh", "discard", "discard-replaced", "import"]);
+
+/** Resource types CI may read but not write: every type whose grants have no write action. */
+export function adminOnlyTypes(): Set<string> {
+    const writable = new Set(GRANTS.filter((g) => g.write.length > 0).flatMap((g) => g.covers));
+    return new Set(GRANTS.flatMap((g) => g.covers).filter((t) => t.includes(":") && !t.startsWith("tool:") && !writable.has(t)));
+}
+
+/** The type in a URN: the last of the `$`-joined qualified type. */
+export function urnType(urn: string): string {
+    const parts = urn.split("::");
+    return parts[2].split("$").pop()!;
+}
+
+export interface Step {
+    readonly op: string;
+    readonly urn: string;
+}
+
+/** The steps of a preview that only an administrator may apply. */
+export function adminSteps(steps: readonly Step[], adminOnly: Set<string> = adminOnlyTypes()): Step[] {
+    const creates = new Set(["create", "replace", "create-replacement"]);
+    return steps.filter((s) => !NO_CHANGE.has(s.op) && (adminOnly.has(urnType(s.urn)) || (creates.has(s.op) && ADMIN_CREATES.includes(urnType(s.urn)))));
+}
+
+function main(): void {
+    const file = process.argv[2];
+    if (!file) {
+        throw new Error("usage: adminGate.ts <pulumi preview --json output>");
+    }
+    const preview = JSON.parse(fs.readFileSync(file, "utf8")) as { steps?: Step[] };
+    const blocked = adminSteps(preview.steps ?? []);
+    if (blocked.length === 0) {
+        console.log("admin gate: no IAM change, CI may deploy");
+        return;
+    }
+    console.error("admin gate: this change touches IAM, which GitLab CI's deploy role may not change (README: \"Deploy identity\"):");
+    for (const s of blocked) {
+        console.error(`  ${s.op} ${s.urn}`);
+    }
+    const targets = blocked.map((s) => `--target '${s.urn}'`).join(" ");
+    console.error(`An administrator applies these first, from a workstation:\n  pulumi up --stack <stack> ${targets} --target-dependents\nthen retry this job.`);
+    process.exit(1);
+}
+
+if (require.main === module) {
+    try {
+        main();
+    } catch (e) {
+        console.error(e instanceof Error ? e.message : e);
+        process.exit(2);
+    }
+}
