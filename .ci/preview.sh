@@ -17,8 +17,12 @@ plan_status=$?
 pulumi preview --stack "$stack" --diff --non-interactive --color never 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
-STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only tools/mrNote.ts ||
-    echo "preview: the merge-request note failed (the preview is in the artifacts)" >&2
+if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then
+    STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only tools/mrNote.ts ||
+        echo "preview: the merge-request note failed (the preview is in the artifacts)" >&2
+else
+    echo "preview: not a merge request: no note (the preview is in the artifacts)" >&2
+fi
 
 if [ "$plan_status" -ne 0 ]; then
     echo "preview: the offline plan failed, see $plan" >&2

@@ -59,8 +59,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(JSON.parse(r.stdout).length).to.be.greaterThan(5);
     });
 
-    it("a push to the protected default branch: test, then dev, then prod by hand (the pipeline green without it)", () => {
-        expect(jobs(PUSH_MAIN)).to.deep.equal(["ci tools image", "test", "deploy dev", "deploy prod (manual)"]);
+    it("a push to the protected default branch: test, prod's preview, dev, then prod by hand (the pipeline green without it)", () => {
+        expect(jobs(PUSH_MAIN)).to.deep.equal(["ci tools image", "test", "preview prod", "deploy dev", "deploy prod (manual)"]);
     });
 
     it("a push to an unprotected default branch never offers prod", () => {
@@ -165,7 +165,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(job("deploy dev")).to.deep.include({ resource_group: "pulumi-dev", environment: { name: "dev", url: "$APP_URL" } });
         expect(job("deploy prod")).to.deep.include({ resource_group: "pulumi-prod", environment: { name: "production", url: "$APP_URL" } });
         const needs = (name: string) => job(name).needs.map((n: any) => (typeof n === "string" ? n : n.job));
-        expect(needs("deploy prod")).to.include("deploy dev");
+        expect(needs("deploy prod")).to.include.members(["deploy dev", "preview prod"]);
         // Not dev's dotenv: its APP_URL would name prod's environment.
         expect(job("deploy prod").needs.find((n: any) => n.job === "deploy dev").artifacts).to.equal(false);
         expect(job("deploy prod").rules).to.deep.equal([
@@ -241,7 +241,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
 });
 
 describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
-    function preview(pulumiStatus: number) {
+    function preview(pulumiStatus: number, mergeRequest = true) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-"));
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
@@ -256,7 +256,7 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         fs.mkdirSync(path.join(dir, "tools"));
         fs.copyFileSync(path.join(ROOT, "tools/mrNote.ts"), path.join(dir, "tools/mrNote.ts"));
         const r = spawnSync("bash", [path.join(dir, ".ci/preview.sh")], {
-            env: { PATH: `${bin}:${process.env.PATH}`, STACK: "prod" },
+            env: { PATH: `${bin}:${process.env.PATH}`, STACK: "prod", ...(mergeRequest ? { CI_MERGE_REQUEST_IID: "7" } : {}) },
             encoding: "utf8",
             timeout: 60_000,
         });
@@ -279,6 +279,14 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         expect(p.plan).to.include("380  total");
         // No token: no note, said once.
         expect(p.r.stderr).to.include("mrNote: GITLAB_API_TOKEN is not set");
+    });
+
+    it("outside a merge request (prod's preview on the default branch) it posts no note", function () {
+        this.timeout(60_000);
+        const p = preview(0, false);
+        expect(p.r.status, p.r.stderr).to.equal(0);
+        expect(p.r.stderr).to.include("preview: not a merge request: no note");
+        expect(p.r.stderr).to.not.include("mrNote");
     });
 
     it("fails with the preview's status", function () {
