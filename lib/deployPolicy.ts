@@ -47,19 +47,31 @@ export interface PolicyScope {
 
 type Conditions = NonNullable<PolicyStatement["conditions"]>;
 
+interface Create {
+    readonly action: string;
+    /** ARN patterns of what it creates; `*` where AWS authorizes it on nothing else. */
+    readonly on: readonly string[];
+    readonly orUpdate?: boolean;
+}
+
 type Scoping =
     | { readonly kind: "named"; readonly resources: string[]; readonly conditions?: Conditions }
     | {
         readonly kind: "tagged";
         readonly resources: string[];
-        /** Calls that create a resource: the request must carry the stack's tag. */
-        readonly create: readonly string[];
+        /**
+         * Calls that create a resource, each on the ARNs of what it creates only
+         * (never on an existing resource it builds on, whose own tag decides): the
+         * request must carry the stack's tag. A create-or-update call also needs the
+         * resource to have no `stack` tag yet, or it could overwrite another stack's.
+         */
+        readonly create: readonly Create[];
         /**
          * The tagging call a create makes. With a create-action key (EC2, ELB, EFS) it
-         * is allowed for those creates only; without, only on a resource that has no
-         * `stack` tag yet.
+         * is allowed for the creates named (default: `create`) only; without, only on
+         * a resource that has no `stack` tag yet.
          */
-        readonly tagOnCreate?: { readonly action: string; readonly createActionKey?: string };
+        readonly tagOnCreate?: { readonly action: string; readonly createActionKey?: string; readonly creates?: readonly string[] };
     }
     | { readonly kind: "account"; readonly resources: string[]; readonly why: string; readonly conditions?: Conditions }
     | { readonly kind: "custom"; readonly why: string; readonly statements: PolicyStatement[] };
@@ -111,7 +123,10 @@ export const SERVICE_LINKED_ROLES = [
     "backup.amazonaws.com",
 ];
 
-/** Resource types whose create CI may never perform, though it may change them once they exist. */
+/**
+ * Resource types CI may change but never create or delete: a bucket's ARN is
+ * part of CI's own policy (bucketStatements), an administrator's change.
+ */
 export const ADMIN_CREATES: readonly string[] = ["aws:s3/bucket:Bucket"];
 
 /** Bucket-level reads of the provider's S3 bucket Read (every refresh). */
@@ -176,11 +191,14 @@ export const GRANTS: readonly Grant[] = [
         ],
         scope: (s) => ({
             kind: "tagged",
-            resources: ec2(s, "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule", "vpc-endpoint", "vpc-flow-log", "volume", "snapshot", "launch-template", "network-interface"),
+            resources: [...ec2(s, "vpc", "subnet", "route-table", "internet-gateway", "natgateway", "elastic-ip", "security-group", "security-group-rule", "vpc-endpoint", "vpc-flow-log", "volume", "launch-template", "network-interface"), `arn:aws:ec2:${s.region}::snapshot/*`],
             create: [
-                "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway", "ec2:CreateNatGateway", "ec2:AllocateAddress", "ec2:CreateSecurityGroup",
-                "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:CreateVpcEndpoint", "ec2:CreateFlowLogs", "ec2:CreateVolume", "ec2:CreateLaunchTemplate", "ec2:CreateSnapshot",
-            ],
+                ["CreateVpc", "vpc"], ["CreateSubnet", "subnet"], ["CreateRouteTable", "route-table"], ["CreateInternetGateway", "internet-gateway"], ["CreateNatGateway", "natgateway"],
+                ["AllocateAddress", "elastic-ip"], ["CreateSecurityGroup", "security-group"], ["AuthorizeSecurityGroupIngress", "security-group-rule"], ["AuthorizeSecurityGroupEgress", "security-group-rule"],
+                ["CreateVpcEndpoint", "vpc-endpoint"], ["CreateFlowLogs", "vpc-flow-log"], ["CreateVolume", "volume"], ["CreateLaunchTemplate", "launch-template"],
+            ].map(([action, type]) => ({ action: `ec2:${action}`, on: ec2(s, type) }))
+                // Snapshot ARNs carry no account.
+                .concat([{ action: "ec2:CreateSnapshot", on: [`arn:aws:ec2:${s.region}::snapshot/*`] }]),
             tagOnCreate: { action: "ec2:CreateTags", createActionKey: "ec2:CreateAction" },
         }),
     },
@@ -203,8 +221,16 @@ export const GRANTS: readonly Grant[] = [
         scope: (s) => ({
             kind: "tagged",
             resources: ["loadbalancer/app/*/*", "loadbalancer/net/*/*", "listener/app/*/*/*", "listener/net/*/*/*", "listener-rule/app/*/*/*/*", "targetgroup/*/*"].map((r) => arn(s, "elasticloadbalancing", r)),
-            create: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule", "elasticloadbalancing:CreateTargetGroup"],
-            tagOnCreate: { action: "elasticloadbalancing:AddTags", createActionKey: "elasticloadbalancing:CreateAction" },
+            // A listener or rule authorizes on its load balancer or listener only: their tags decide.
+            create: [
+                { action: "elasticloadbalancing:CreateLoadBalancer", on: ["loadbalancer/app/*/*", "loadbalancer/net/*/*"].map((r) => arn(s, "elasticloadbalancing", r)) },
+                { action: "elasticloadbalancing:CreateTargetGroup", on: [arn(s, "elasticloadbalancing", "targetgroup/*/*")] },
+            ],
+            tagOnCreate: {
+                action: "elasticloadbalancing:AddTags",
+                createActionKey: "elasticloadbalancing:CreateAction",
+                creates: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateListener", "elasticloadbalancing:CreateRule", "elasticloadbalancing:CreateTargetGroup"],
+            },
         }),
     },
     {
@@ -212,18 +238,19 @@ export const GRANTS: readonly Grant[] = [
         covers: ["aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation"],
         read: ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
         write: ["acm:RequestCertificate", "acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate", "acm:DeleteCertificate"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "acm", "certificate/*")], create: ["acm:RequestCertificate"], tagOnCreate: { action: "acm:AddTagsToCertificate" } }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "acm", "certificate/*")], create: [{ action: "acm:RequestCertificate", on: ["*"] }], tagOnCreate: { action: "acm:AddTagsToCertificate" } }),
     },
     {
         sid: "Dns",
         covers: ["aws:route53/getZone:getZone", "aws:route53/record:Record"],
+        // Reads; DnsRecords holds the writes.
         read: ["route53:ListHostedZones", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource", "route53:GetChange"],
         write: [],
         scope: () => ({ kind: "account", resources: ["arn:aws:route53:::hostedzone/*", "arn:aws:route53:::change/*"], why: "hosted zone ids are AWS's; reads only" }),
     },
     {
         sid: "DnsRecords",
-        covers: ["tool:dns-records"],
+        covers: ["aws:route53/record:Record"],
         read: [],
         write: ["route53:ChangeResourceRecordSets"],
         // Zones carry no stack tag: only this stack's host names (and their ACM validation
@@ -367,7 +394,7 @@ export const GRANTS: readonly Grant[] = [
         covers: ["aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"],
         read: ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:ListTagsForResource"],
         write: ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:TagResource", "application-autoscaling:UntagResource"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "application-autoscaling", "scalable-target/*")], create: ["application-autoscaling:RegisterScalableTarget"], tagOnCreate: { action: "application-autoscaling:TagResource" } }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "application-autoscaling", "scalable-target/*")], create: [{ action: "application-autoscaling:RegisterScalableTarget", on: [arn(s, "application-autoscaling", "scalable-target/*")], orUpdate: true }], tagOnCreate: { action: "application-autoscaling:TagResource" } }),
     },
     {
         sid: "Alarms",
@@ -375,7 +402,7 @@ export const GRANTS: readonly Grant[] = [
         read: ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
         write: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
         // PutMetricAlarm both creates (tags in the request) and updates (tags on the alarm).
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "cloudwatch", "alarm:*")], create: ["cloudwatch:PutMetricAlarm"], tagOnCreate: { action: "cloudwatch:TagResource" } }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "cloudwatch", "alarm:*")], create: [{ action: "cloudwatch:PutMetricAlarm", on: [arn(s, "cloudwatch", "alarm:*")], orUpdate: true }], tagOnCreate: { action: "cloudwatch:TagResource" } }),
     },
     {
         sid: "TargetTrackingAlarms",
@@ -482,7 +509,11 @@ export const GRANTS: readonly Grant[] = [
         scope: (s) => ({
             kind: "tagged",
             resources: [arn(s, "servicediscovery", "namespace/*"), arn(s, "servicediscovery", "service/*")],
-            create: ["servicediscovery:CreatePrivateDnsNamespace", "servicediscovery:CreateService"],
+            create: [
+                { action: "servicediscovery:CreatePrivateDnsNamespace", on: ["*"] },
+                // The namespace side is decided by its tag.
+                { action: "servicediscovery:CreateService", on: [arn(s, "servicediscovery", "service/*")] },
+            ],
         }),
     },
     {
@@ -520,7 +551,10 @@ export const GRANTS: readonly Grant[] = [
         covers: ["aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"],
         read: ["rds:DescribeDBParameterGroups", "rds:DescribeDBParameters", "rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
         write: ["rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DeleteDBParameterGroup", "rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "rds", "pg:*"), arn(s, "rds", "subgrp:*")], create: ["rds:CreateDBParameterGroup", "rds:CreateDBSubnetGroup"], tagOnCreate: { action: "rds:AddTagsToResource" } }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "rds", "pg:*"), arn(s, "rds", "subgrp:*")], create: [
+                { action: "rds:CreateDBParameterGroup", on: [arn(s, "rds", "pg:*")] },
+                { action: "rds:CreateDBSubnetGroup", on: [arn(s, "rds", "subgrp:*")] },
+            ], tagOnCreate: { action: "rds:AddTagsToResource" } }),
     },
     {
         sid: "ElastiCache",
@@ -559,8 +593,9 @@ export const GRANTS: readonly Grant[] = [
         scope: (s) => ({
             kind: "tagged",
             resources: [arn(s, "elasticfilesystem", "file-system/*"), arn(s, "elasticfilesystem", "access-point/*")],
-            create: ["elasticfilesystem:CreateFileSystem", "elasticfilesystem:CreateAccessPoint"],
-            tagOnCreate: { action: "elasticfilesystem:TagResource", createActionKey: "elasticfilesystem:CreateAction" },
+            // An access point authorizes on its file system only: that one's tag decides.
+            create: [{ action: "elasticfilesystem:CreateFileSystem", on: ["*"] }],
+            tagOnCreate: { action: "elasticfilesystem:TagResource", createActionKey: "elasticfilesystem:CreateAction", creates: ["elasticfilesystem:CreateFileSystem", "elasticfilesystem:CreateAccessPoint"] },
         }),
     },
     {
@@ -608,7 +643,7 @@ export const GRANTS: readonly Grant[] = [
         covers: ["tool:backup-plans"],
         read: ["backup:GetBackupPlan", "backup:GetBackupSelection"],
         write: ["backup:CreateBackupPlan", "backup:UpdateBackupPlan", "backup:DeleteBackupPlan", "backup:CreateBackupSelection", "backup:DeleteBackupSelection", "backup:TagResource", "backup:UntagResource"],
-        scope: (s) => ({ kind: "tagged", resources: [arn(s, "backup", "backup-plan:*")], create: ["backup:CreateBackupPlan"], tagOnCreate: { action: "backup:TagResource" } }),
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "backup", "backup-plan:*")], create: [{ action: "backup:CreateBackupPlan", on: [arn(s, "backup", "backup-plan:*")] }], tagOnCreate: { action: "backup:TagResource" } }),
     },
     {
         sid: "RecoveryPoints",
@@ -644,7 +679,7 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
             continue;
         }
         // A tagged grant's creates keep their tag condition, even where AWS authorizes them on `*`.
-        const creates = scoping.kind === "tagged" ? scoping.create : [];
+        const creates = scoping.kind === "tagged" ? scoping.create.map((c) => c.action) : [];
         const reads = g.read.filter((a) => !isUnscoped(a));
         const writes = allWrites.filter((a) => !isUnscoped(a) || creates.includes(a));
         for (const a of [...g.read, ...allWrites].filter((a) => isUnscoped(a) && !creates.includes(a))) {
@@ -662,15 +697,23 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
             out.push({ sid: `${g.sid}Read`, actions: reads, resources: scoping.resources });
         }
         const requestTag = { [`aws:RequestTag/${STACK_TAG}`]: s.stack };
-        const create = writes.filter((a) => scoping.create.includes(a));
-        for (const [suffix, actions, resources] of [
-            ["Create", create.filter((a) => !isUnscoped(a)), scoping.resources],
-            ["CreateAnywhere", create.filter(isUnscoped), ["*"]],
-        ] as [string, string[], string[]][]) {
-            if (actions.length > 0) {
-                out.push({ sid: `${g.sid}${suffix}`, actions, resources, conditions: { StringEquals: requestTag } });
-            }
+        const notYetTagged = { Null: { [tag]: "true" } };
+        // One statement per set of ARNs created on, and per create-or-update.
+        const groups = new Map<string, { on: readonly string[]; orUpdate: boolean; actions: string[] }>();
+        for (const c of scoping.create.filter((c) => writes.includes(c.action))) {
+            const key = JSON.stringify([c.on, c.orUpdate ?? false]);
+            const group = groups.get(key) ?? { on: c.on, orUpdate: c.orUpdate ?? false, actions: [] };
+            group.actions.push(c.action);
+            groups.set(key, group);
         }
+        [...groups.values()].forEach((group, i) => {
+            out.push({
+                sid: `${g.sid}Create${groups.size > 1 ? i + 1 : ""}`,
+                actions: group.actions,
+                resources: [...group.on],
+                conditions: { StringEquals: requestTag, ...(group.orUpdate ? notYetTagged : {}) },
+            });
+        });
         const tagging = scoping.tagOnCreate && writes.includes(scoping.tagOnCreate.action) ? scoping.tagOnCreate : undefined;
         if (tagging) {
             out.push({
@@ -678,9 +721,9 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
                 actions: [tagging.action],
                 resources: scoping.resources,
                 conditions: tagging.createActionKey
-                    ? { StringEquals: { ...requestTag, [tagging.createActionKey]: bare(scoping.create) } }
+                    ? { StringEquals: { ...requestTag, [tagging.createActionKey]: bare(tagging.creates ?? creates) } }
                     // No create-action key: only a resource without a stack tag, i.e. one being created.
-                    : { StringEquals: requestTag, Null: { [tag]: "true" } },
+                    : { StringEquals: requestTag, ...notYetTagged },
             });
         }
         // Everything else, and the creates again for the resources a create builds on

@@ -236,6 +236,10 @@ describe("CI deploy identity (platform:ci)", () => {
                 const run = await stackRun(stack);
                 // Every problem at once: one run names everything to fix.
                 const problems: string[] = [];
+                // Each pattern of a create statement must be an ARN one of its actions authorizes
+                // on: a create on a wrong ARN is a deploy that fails. (Reads and changes share one
+                // list of the grant's types, most of which each action does not use.)
+                const fits = new Map<string, boolean>();
                 for (const role of ["deploy", "preview"] as const) {
                     for (const s of roleStatements(run, role)) {
                         const where = `${role} ${s.Sid}`;
@@ -260,6 +264,9 @@ describe("CI deploy identity (platform:ci)", () => {
                                 if (!resources.some((r) => formats.some((f) => arnTemplate(f.replace("${Partition}", "aws")).test(r.replace(/\*/g, "x"))))) {
                                     problems.push(`${where}: ${action} authorizes on ${formats.join(" ") || "* only"}, granted on ${resources.join(" ")}`);
                                 }
+                                for (const r of /(?<!On)Create\d*$/.test(s.Sid ?? "") ? resources : []) {
+                                    fits.set(`${where} ${r}`, (fits.get(`${where} ${r}`) ?? false) || formats.some((f) => arnTemplate(f.replace("${Partition}", "aws")).test(r.replace(/\*/g, "x"))));
+                                }
                             }
                             const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
                             const supported = await conditionKeys(action, resources);
@@ -269,6 +276,11 @@ describe("CI deploy identity (platform:ci)", () => {
                                 }
                             }
                         }
+                    }
+                }
+                for (const [what, ok] of fits) {
+                    if (!ok) {
+                        problems.push(`${what}: no action of the statement authorizes on it`);
                     }
                 }
                 expect(problems).to.deep.equal([]);
@@ -321,6 +333,17 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["new target group", { action: "elasticloadbalancing:AddTags", resource: a("elasticloadbalancing", "targetgroup/x/1"), context: { ...create, "elasticloadbalancing:CreateAction": "CreateTargetGroup" } }, "allow"],
                     ["an alarm update (no tags sent)", { action: "cloudwatch:PutMetricAlarm", resource: a("cloudwatch", "alarm:app-cpu-1"), context: own }, "allow"],
                     ["another stack's alarm", { action: "cloudwatch:DeleteAlarms", resource: a("cloudwatch", "alarm:x"), context: theirs }, "implicit"],
+                    // A create never reaches an existing resource of another stack, whatever tags it sends.
+                    ["overwriting another stack's alarm", { action: "cloudwatch:PutMetricAlarm", resource: a("cloudwatch", "alarm:x"), context: { ...create, ...theirs } }, "implicit"],
+                    ["a new alarm", { action: "cloudwatch:PutMetricAlarm", resource: a("cloudwatch", "alarm:y"), context: create }, "allow"],
+                    ["a listener on another stack's load balancer", { action: "elasticloadbalancing:CreateListener", resource: a("elasticloadbalancing", "loadbalancer/app/public/1"), context: { ...create, ...theirs } }, "implicit"],
+                    ["a listener on its load balancer", { action: "elasticloadbalancing:CreateListener", resource: a("elasticloadbalancing", "loadbalancer/app/public/1"), context: { ...create, ...own } }, "allow"],
+                    ["a rule on another stack's listener", { action: "elasticloadbalancing:CreateRule", resource: a("elasticloadbalancing", "listener/app/public/1/2"), context: { ...create, ...theirs } }, "implicit"],
+                    ["re-registering another stack's scalable target", { action: "application-autoscaling:RegisterScalableTarget", resource: a("application-autoscaling", "scalable-target/x"), context: { ...create, ...theirs } }, "implicit"],
+                    ["an access point on another stack's file system", { action: "elasticfilesystem:CreateAccessPoint", resource: a("elasticfilesystem", "file-system/fs-1"), context: { ...create, ...theirs } }, "implicit"],
+                    ["a service in another stack's namespace", { action: "servicediscovery:CreateService", resource: a("servicediscovery", "namespace/ns-1"), context: { ...create, ...theirs } }, "implicit"],
+                    ["a rule on another stack's security group", { action: "ec2:AuthorizeSecurityGroupIngress", resource: a("ec2", "security-group/sg-2"), context: { ...create, ...theirs } }, "implicit"],
+                    ["a snapshot of its volume", { action: "ec2:CreateSnapshot", resource: "arn:aws:ec2:us-east-1::snapshot/*", context: create }, "allow"],
                     ["re-tagging another stack's parameter group", { action: "rds:AddTagsToResource", resource: a("rds", "pg:x"), context: { ...create, ...theirs } }, "implicit"],
                     // Names.
                     ["push to its repository", { action: "ecr:PutImage", resource: a("ecr", `repository/${repo}`), context: {} }, "allow"],
@@ -475,6 +498,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 { op: "update", urn: `urn:pulumi:dev::platform::platform:ci:DeployIdentity$aws:iam/policy:Policy::ci-deploy-1` },
                 { op: "update", urn: urn("aws:kms/key:Key", "alerts-key") },
                 { op: "create", urn: urn("aws:s3/bucket:Bucket", "new-bucket") },
+                { op: "delete", urn: urn("aws:s3/bucket:Bucket", "old-bucket") },
+                { op: "update", urn: urn("aws:s3/bucket:Bucket", "app-media") },
+                { op: "create", urn: urn("aws:route53/record:Record", "app.example.com") },
                 { op: "update", urn: urn("aws:s3/bucketPolicy:BucketPolicy", "app-media-policy") },
                 { op: "delete", urn: urn("aws:iam/instanceProfile:InstanceProfile", "old") },
             ];
@@ -484,10 +510,38 @@ describe("CI deploy identity (platform:ci)", () => {
                 "update ci-deploy-1",
                 "update alerts-key",
                 "create new-bucket",
+                "delete old-bucket",
                 "delete old",
             ]);
             expect(ADMIN_CREATES).to.deep.equal(["aws:s3/bucket:Bucket"]);
         });
+
+        it("exactly IAM, the CI identity and KMS are admin-only types", () => {
+            expect([...adminOnlyTypes()].sort()).to.deep.equal([
+                "aws:iam/instanceProfile:InstanceProfile",
+                "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+                "aws:iam/policy:Policy",
+                "aws:iam/role:Role",
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "aws:kms/alias:Alias",
+                "aws:kms/key:Key",
+            ]);
+            // DNS records are CI's to change (within the stack's names).
+            expect(adminOnlyTypes().has("aws:route53/record:Record")).to.equal(false);
+        });
+
+        for (const stack of STACKS) {
+            it(`${stack}: routine deploys pass the gate: no IAM or KMS input depends on a task definition or an image build (replaced by an image change)`, async () => {
+                const run = await stackRun(stack);
+                const volatile = new Set(run.resources.filter((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" || r.type === "command:local:Command").map((r) => r.urn));
+                const admin = adminOnlyTypes();
+                const coupled = run.resources
+                    .filter((r) => admin.has(r.type))
+                    .flatMap((r) => r.dependencies.filter((d) => volatile.has(d)).map((d) => `${r.name} <- ${urnName(d)}`));
+                expect(coupled).to.deep.equal([]);
+            });
+        }
 
         it("the command fails with the resources and the administrator's command, and passes a change CI may make", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
@@ -497,7 +551,8 @@ describe("CI deploy identity (platform:ci)", () => {
             };
             const blocked = run([{ op: "update", urn: urn("aws:iam/rolePolicy:RolePolicy", "app-task-policy") }]);
             expect(blocked.status).to.equal(1);
-            expect(blocked.stderr).to.include("pulumi up --stack <stack> --target 'urn:pulumi:dev::platform::platform:app:DjangoService$aws:iam/rolePolicy:RolePolicy::app-task-policy' --target-dependents");
+            expect(blocked.stderr).to.include("update urn:pulumi:dev::platform::platform:app:DjangoService$aws:iam/rolePolicy:RolePolicy::app-task-policy");
+            expect(blocked.stderr).to.include("pulumi up --stack <stack>");
             const fine = run([{ op: "update", urn: urn("aws:ecs/service:Service", "app") }]);
             expect(fine.status, fine.stderr).to.equal(0);
             expect(fine.stdout).to.include("no IAM change");

@@ -19,7 +19,8 @@ const NO_CHANGE = new Set(["same", "read", "refresh", "discard", "discard-replac
 /** Resource types CI may read but not write: every type whose grants have no write action. */
 export function adminOnlyTypes(): Set<string> {
     const writable = new Set(GRANTS.filter((g) => g.write.length > 0).flatMap((g) => g.covers));
-    return new Set(GRANTS.flatMap((g) => g.covers).filter((t) => t.includes(":") && !t.startsWith("tool:") && !writable.has(t)));
+    // Resource types only (`pkg:module:Type`), not data sources (`…:getZone`) or tools.
+    return new Set(GRANTS.flatMap((g) => g.covers).filter((t) => /^[a-z]+:[^:]+:[A-Z]\w*$/.test(t) && !writable.has(t)));
 }
 
 /** The type in a URN: the last of the `$`-joined qualified type. */
@@ -35,8 +36,8 @@ export interface Step {
 
 /** The steps of a preview that only an administrator may apply. */
 export function adminSteps(steps: readonly Step[], adminOnly: Set<string> = adminOnlyTypes()): Step[] {
-    const creates = new Set(["create", "replace", "create-replacement"]);
-    return steps.filter((s) => !NO_CHANGE.has(s.op) && (adminOnly.has(urnType(s.urn)) || (creates.has(s.op) && ADMIN_CREATES.includes(urnType(s.urn)))));
+    const createsOrDeletes = new Set(["create", "replace", "create-replacement", "delete", "delete-replaced"]);
+    return steps.filter((s) => !NO_CHANGE.has(s.op) && (adminOnly.has(urnType(s.urn)) || (createsOrDeletes.has(s.op) && ADMIN_CREATES.includes(urnType(s.urn)))));
 }
 
 function main(): void {
@@ -54,8 +55,7 @@ function main(): void {
     for (const s of blocked) {
         console.error(`  ${s.op} ${s.urn}`);
     }
-    const targets = blocked.map((s) => `--target '${s.urn}'`).join(" ");
-    console.error(`An administrator applies these first, from a workstation:\n  pulumi up --stack <stack> ${targets} --target-dependents\nthen retry this job.`);
+    console.error("An administrator applies this change from a workstation (the whole update: what these depend on may be new too):\n  pulumi up --stack <stack>\nand CI's next deploy finds nothing of it left to do.");
     process.exit(1);
 }
 

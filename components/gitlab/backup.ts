@@ -6,8 +6,15 @@ import { Naming, physicalName } from "../../lib/naming";
 
 export interface ScheduledBackupArgs {
     readonly clusterArn: pulumi.Input<string>;
-    /** The backup task definition: its revision ARN and its family ARN (`arnWithoutRevision`). */
+    /** The backup task definition, and its family by name. */
     readonly taskDefinition: aws.ecs.TaskDefinition;
+    /**
+     * The family, as a plain name: the role's policy is built from it, not from
+     * the task definition's ARN, which is unknown in a preview whenever a new
+     * image replaces the task definition; the policy (an administrator's change,
+     * tools/adminGate.ts) then stays the same from deploy to deploy.
+     */
+    readonly family: string;
     /** The roles the task runs with; the scheduler may pass exactly these. */
     readonly taskRoleArn: pulumi.Input<string>;
     readonly executionRoleArn: pulumi.Input<string>;
@@ -35,7 +42,7 @@ export function scheduledBackup(name: string, args: ScheduledBackupArgs, opts: p
                 {
                     sid: "RunBackupTask",
                     actions: ["ecs:RunTask"],
-                    resources: [pulumi.interpolate`${args.taskDefinition.arnWithoutRevision}:*`],
+                    resources: [pulumi.interpolate`arn:aws:ecs:${args.region}:${args.accountId}:task-definition/${args.family}:*`],
                     conditions: { ArnEquals: { "ecs:cluster": args.clusterArn } },
                 },
                 {

@@ -249,11 +249,12 @@ export class GitLab extends pulumi.ComponentResource {
             },
             parent,
         );
+        const backupFamily = physicalName(a.naming, `${name}-backup`);
         const backupTask = new aws.ecs.TaskDefinition(
             `${name}-backup`,
             {
                 ...kit.fargateTask(BACKUP_TASK_SIZE),
-                family: physicalName(a.naming, `${name}-backup`),
+                family: backupFamily,
                 executionRoleArn: backupRoles.executionRole.arn,
                 taskRoleArn: backupRoles.taskRole.arn,
                 containerDefinitions: pulumi.jsonStringify([
@@ -275,6 +276,7 @@ export class GitLab extends pulumi.ComponentResource {
             {
                 clusterArn: a.clusterArn,
                 taskDefinition: backupTask,
+                family: backupFamily,
                 taskRoleArn: backupRoles.taskRole.arn,
                 executionRoleArn: backupRoles.executionRole.arn,
                 subnetIds: a.privateSubnetIds,
