@@ -88,6 +88,8 @@ MIDDLEWARE = [
     # Answers /healthz and /readyz before CommonMiddleware validates the Host
     # header (the ALB sends the task's private IP as Host). See its docstring.
     "core.middleware.HealthCheckMiddleware",
+    # NUL in the query string, oversize bodies: refused before any view.
+    "core.middleware.ClientErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -236,8 +238,12 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
-# Request bodies larger than this are refused (400) before parsing.
+# Request bodies larger than this are refused (413) before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# JSON bodies nested deeper than this are refused (400) before parsing.
+MAX_JSON_DEPTH = env_int("DJANGO_MAX_JSON_DEPTH", 32)
+# A CSRF failure under /api/ is a JSON 403, elsewhere Django's page.
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 # --- Build info (/version) --------------------------------------------------
 # Set at image build time (Dockerfile ARG -> ENV).
@@ -254,11 +260,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "releases.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["releases.filters.StrictDjangoFilterBackend"],
+    # JSON only; the browsable API (HTML) only with DJANGO_BROWSABLE_API (default: DEBUG).
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if env_bool("DJANGO_BROWSABLE_API", DEBUG) else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -13,3 +13,9 @@ urlpatterns = [
     path("api/", include("releases.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]
+
+# Errors outside DRF's views: JSON under /api/ and the operational endpoints.
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

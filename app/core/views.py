@@ -2,14 +2,31 @@
 from __future__ import annotations
 
 import logging
+from functools import wraps
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+
+from .errors import method_not_allowed
 
 logger = logging.getLogger(__name__)
+
+
+def require_safe(view):
+    """GET and HEAD only; anything else a JSON 405. CSRF-exempt, so a POST
+    gets that 405 rather than Django's HTML CSRF page: these views change nothing."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return method_not_allowed(["GET", "HEAD"])
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 @transaction.non_atomic_requests  # ATOMIC_REQUESTS would open a DB transaction

@@ -1,6 +1,32 @@
+from datetime import timezone
+
 from django.contrib import admin
+from django.http import HttpResponseBadRequest
+from django.utils.dateparse import parse_datetime
 
 from .models import Release
+
+
+def utc_query(query):
+    """The changelist's query with every aware date-time in UTC, or None when one
+    cannot be: PostgreSQL refuses offsets beyond ±15:59, which the admin's lookups
+    (created_at__gte=…) would otherwise pass straight to it (a 500)."""
+    query = query.copy()
+    for key, values in query.lists():
+        converted = []
+        for value in values:
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                try:
+                    value = parsed.astimezone(timezone.utc).isoformat()
+                except OverflowError:
+                    return None
+            converted.append(value)
+        query.setlist(key, converted)
+    return query
 
 
 @admin.register(Release)
@@ -11,6 +37,13 @@ class ReleaseAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     readonly_fields = ("created_by", "created_at", "updated_at")
     date_hierarchy = "created_at"
+
+    def changelist_view(self, request, extra_context=None):
+        query = utc_query(request.GET)
+        if query is None:
+            return HttpResponseBadRequest("Date-time out of range.", content_type="text/plain")
+        request.GET = query
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
         if not change:

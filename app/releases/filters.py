@@ -1,8 +1,32 @@
+from datetime import timezone
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
 from .models import Release
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC before it reaches the database.
+
+    Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59: sent as
+    written, `+16:00` is a database error (a 500). In UTC every offset is fine;
+    a time that does not exist in UTC (year 1 at +15:00) is a 400.
+    """
+
+    def to_python(self, value):
+        try:
+            parsed = super().to_python(value)
+            return parsed if parsed is None or parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise forms.ValidationError("Date-time out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class ReleaseFilter(django_filters.FilterSet):
@@ -12,8 +36,8 @@ class ReleaseFilter(django_filters.FilterSet):
     version = django_filters.CharFilter()
     commit_sha = django_filters.CharFilter(lookup_expr="startswith")
     created_by = django_filters.CharFilter(field_name="created_by__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Release
