@@ -57,3 +57,23 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} {self.version} -> {self.environment} ({self.status})"
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` for a create, and the answer it got.
+
+    A retried POST with the same key (same user, same body) gets the stored
+    answer instead of a second release; the same key with another body is a
+    422. The unique constraint makes concurrent retries wait for the first.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]

@@ -22,3 +22,12 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+
+    def update(self, instance, validated_data):
+        # Only the fields this request changes: a concurrent edit of another field
+        # survives, and a row deleted meanwhile is not re-inserted (Django's save()
+        # with update_fields raises when no row matched instead of INSERTing).
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.save(update_fields=[*validated_data, "updated_at"])
+        return instance
