@@ -7,6 +7,8 @@ DJANGO_SECRET_KEY is required. For local work set DJANGO_DEBUG=1
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -74,10 +76,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
+    "drf_spectacular",
     "core",
     "releases",
+    # Last, as its documentation asks: it watches every login.
+    "axes",
+]
+
+# Failed logins are counted and locked out (django-axes) before Django checks passwords.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: answers a locked-out login (core.errors.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -245,6 +258,39 @@ MAX_JSON_DEPTH = env_int("DJANGO_MAX_JSON_DEPTH", 32)
 # A CSRF failure under /api/ is a JSON 403, elsewhere Django's page.
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
+# --- Abuse limits -------------------------------------------------------------
+# The admin's URL (not the well-known /admin/ when set), e.g. "ops-7f3a/".
+ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip()
+if not re.fullmatch(r"(?:[A-Za-z0-9_-]+/)+", ADMIN_URL):
+    raise ImproperlyConfigured(f"DJANGO_ADMIN_URL must be path segments ending in '/', e.g. 'ops-7f3a/'; got {ADMIN_URL!r}")
+
+# Login attempts (admin and /api-auth/login/): locked after this many failures of one
+# username from one address, for this long; every failure logged (WARNING).
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.errors.lockout"
+# Behind the ALB: the client is the last address it appended to X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 1)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# The throttles' counters must be shared by every gunicorn worker of every task:
+# the database's cache table (created by migrate_locked), no other service needed.
+# SQLite (local) keeps them in process memory.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# API tokens (django-rest-knox): stored as a hash, valid for this long.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env_int("DJANGO_TOKEN_TTL_HOURS", 24 * 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
 # --- Build info (/version) --------------------------------------------------
 # Set at image build time (Dockerfile ARG -> ENV).
 GIT_COMMIT_SHA = os.environ.get("GIT_COMMIT_SHA", "unknown")
@@ -253,10 +299,24 @@ BUILD_TIME = os.environ.get("BUILD_TIME", "unknown")
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Counted in the shared cache (CACHES); every 429 is JSON with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.WriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("DJANGO_THROTTLE_ANON", "120/minute"),
+        "user": os.environ.get("DJANGO_THROTTLE_USER", "1200/minute"),
+        "writes": os.environ.get("DJANGO_THROTTLE_WRITES", "120/minute"),
+        "auth_failures": os.environ.get("DJANGO_THROTTLE_AUTH_FAILURES", "20/minute"),
+    },
+    "NUM_PROXIES": env_int("DJANGO_PROXY_COUNT", 1),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "releases.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["releases.filters.StrictDjangoFilterBackend"],
@@ -288,5 +348,7 @@ LOGGING = {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # The access log is gunicorn's (one JSON line per request).
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # Its banner at every start is noise; failed logins and lockouts are WARNINGs.
+        "axes.apps": {"handlers": [], "level": "WARNING", "propagate": True},
     },
 }

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,7 +10,11 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("version", core_views.version, name="version"),
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
+    # API tokens: POST with a session or basic credentials gets one (shown once, stored hashed).
+    path("api/auth/login/", core_views.TokenLoginView.as_view(), name="knox_login"),
+    path("api/auth/logout/", core_views.TokenLogoutView.as_view(), name="knox_logout"),
+    path("api/auth/logoutall/", core_views.TokenLogoutAllView.as_view(), name="knox_logoutall"),
     path("api/", include("releases.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]

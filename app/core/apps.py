@@ -6,3 +6,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the schema extension of the API's token authentication.
+        from . import schema  # noqa: F401

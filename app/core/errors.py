@@ -62,3 +62,16 @@ def method_not_allowed(allowed: list[str]) -> JsonResponse:
 
 def too_large(limit: int) -> JsonResponse:
     return json_error(413, f"Request body too large: at most {limit} bytes.")
+
+
+def lockout(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
+    """django-axes: too many failed logins for this username from this address."""
+    from django.conf import settings
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    detail = f"Too many failed logins: locked for {minutes} minutes."
+    if wants_json(request):
+        return json_error(429, detail, **{"Retry-After": str(minutes * 60)})
+    response = HttpResponse(detail, status=429, content_type="text/plain")
+    response["Retry-After"] = str(minutes * 60)
+    return response

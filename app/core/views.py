@@ -7,10 +7,18 @@ from functools import wraps
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import method_not_allowed
+from drf_spectacular.utils import extend_schema
+from knox import views as knox_views
+from knox.views import LoginView
+from rest_framework import serializers
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+
+from .errors import lockout, method_not_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +71,38 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def version(request: HttpRequest) -> JsonResponse:
     """The commit and build time the image was built with (Dockerfile build args)."""
     return JsonResponse({"commit": settings.GIT_COMMIT_SHA, "build_time": settings.BUILD_TIME})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once; stored only as a hash.")
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+@extend_schema(request=None, responses={200: TokenSerializer}, auth=[{"basicAuth": []}, {"cookieAuth": []}])
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class TokenLoginView(LoginView):
+    """A new API token for the user of this request, authenticated with a
+    username and password (HTTP Basic, counted by django-axes) or a session.
+
+    Not one transaction (ATOMIC_REQUESTS): a failed login answers 401, which
+    would roll back django-axes' record of the failure with it.
+    """
+
+    authentication_classes = [BasicAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc):
+        # django-axes marks the DRF request it was handed, which its middleware never sees.
+        if getattr(self.request, "axes_locked_out", False):
+            return lockout(self.request._request)
+        return super().handle_exception(exc)
+
+
+@extend_schema(request=None, responses={204: None})
+class TokenLogoutView(knox_views.LogoutView):
+    """Revoke the token this request authenticated with."""
+
+
+@extend_schema(request=None, responses={204: None})
+class TokenLogoutAllView(knox_views.LogoutAllView):
+    """Revoke every token of this user."""

@@ -6,6 +6,7 @@ from .models import Release
 class ReleaseSerializer(serializers.ModelSerializer):
     # Set from the authenticated user on create; never taken from the payload.
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    updated_by = serializers.CharField(source="updated_by.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Release
@@ -18,10 +19,11 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "status",
             "notes",
             "created_by",
+            "updated_by",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "created_by", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_by", "updated_by", "created_at", "updated_at"]
 
     def update(self, instance, validated_data):
         # Only the fields this request changes: a concurrent edit of another field

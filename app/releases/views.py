@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from .filters import ReleaseFilter
 from .models import IdempotencyKey, Release
+from .permissions import IsOwnerOrStaffOrReadOnly
 from .serializers import ReleaseSerializer
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -31,7 +32,8 @@ def etag(release: Release) -> str:
 
 
 class ReleaseViewSet(viewsets.ModelViewSet):
-    """Releases: anyone may read; authenticated users may create, update, delete.
+    """Releases: anyone may read; authenticated users create; the creator or staff
+    change and delete.
 
     Writes never lose or resurrect data: an update locks the row, writes only
     the fields it changes and fails (404) if the row was deleted meanwhile;
@@ -42,9 +44,10 @@ class ReleaseViewSet(viewsets.ModelViewSet):
     # select_related: the serializer reads created_by.username, so without it a
     # list would run one extra query per row (N+1). tests/test_api.py asserts
     # that the query count does not depend on the page size.
-    queryset = Release.objects.select_related("created_by").all()
+    queryset = Release.objects.select_related("created_by", "updated_by").all()
     serializer_class = ReleaseSerializer
     filterset_class = ReleaseFilter
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -72,7 +75,7 @@ class ReleaseViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         try:
-            self._updated = serializer.save()
+            self._updated = serializer.save(updated_by=self.request.user)
         except DatabaseError as exc:
             # save(update_fields=…) found no row: it was deleted meanwhile (the row lock
             # makes that unlikely). Never re-insert it.

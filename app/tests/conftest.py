@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 APP_DIR = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def user(db):
 
 @pytest.fixture
 def auth_client(user) -> APIClient:
-    token = Token.objects.create(user=user)
+    _, token = AuthToken.objects.create(user)
     client = APIClient(HTTP_X_FORWARDED_PROTO="https")
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client

@@ -48,7 +48,7 @@ def test_list_is_public_and_paginated(api_client, user):
     assert item["created_by"] == "alice"
     assert set(item) == {
         "id", "service", "environment", "version", "commit_sha", "status", "notes",
-        "created_by", "created_at", "updated_at",
+        "created_by", "updated_by", "created_at", "updated_at",
     }
 
 
@@ -108,7 +108,7 @@ def test_token_user_can_create_update_delete(auth_client, user):
 @pytest.mark.django_db
 def test_session_auth_enforces_csrf(user):
     client = APIClient(enforce_csrf_checks=True, HTTP_X_FORWARDED_PROTO="https")
-    assert client.login(username="alice", password="correct-horse-battery")
+    client.force_login(user)
     response = client.post(URL, VALID, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]

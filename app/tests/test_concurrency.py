@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from releases.models import Release
 
@@ -66,8 +66,9 @@ def server(live_server, settings):
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
     settings.SECURE_SSL_REDIRECT = False
     alice = get_user_model().objects.create_user("alice", password="correct-horse-battery")
-    bob = get_user_model().objects.create_user("bob", password="correct-horse-battery")
-    return live_server.url, alice, Token.objects.create(user=alice).key, Token.objects.create(user=bob).key
+    # Staff: may change anyone's release (the creator or staff may).
+    bob = get_user_model().objects.create_user("bob", password="correct-horse-battery", is_staff=True)
+    return live_server.url, alice, AuthToken.objects.create(alice)[1], AuthToken.objects.create(bob)[1]
 
 
 def test_two_users_editing_different_fields_at_once_lose_nothing(server):

@@ -161,9 +161,9 @@ def test_entrypoint_serves_through_gunicorn_and_stops_gracefully(
         sandbox([
             str(ENTRYPOINT), "manage", "shell", "-c",
             "from django.contrib.auth.models import User; "
-            "from rest_framework.authtoken.models import Token; "
+            "from knox.models import AuthToken; "
             "u = User.objects.create_user('deployer'); "
-            "print(Token.objects.create(user=u).key)",
+            "print(AuthToken.objects.create(u)[1])",
         ]),
         env,
     ).strip().splitlines()[-1]

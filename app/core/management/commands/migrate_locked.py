@@ -58,6 +58,8 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             self.stdout.write(f"migrate_locked: {connection.vendor} database, running migrate")
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
+            # The shared cache of the throttles (settings.CACHES), when it is the database's.
+            call_command("createcachetable", database=alias, verbosity=verbosity)
             return
 
         self._wait_for_database(connection, options["connect_wait"])
@@ -81,6 +83,8 @@ class Command(BaseCommand):
         self.stdout.flush()
         try:
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
+            # The shared cache of the throttles (settings.CACHES), when it is the database's.
+            call_command("createcachetable", database=alias, verbosity=verbosity)
         finally:
             try:
                 with connection.cursor() as cursor:
