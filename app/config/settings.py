@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "releases",
     # Last, as its documentation asks: it watches every login.
@@ -278,11 +279,16 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # The throttles' counters must be shared by every gunicorn worker of every task:
 # the database's cache table (created by migrate_locked), no other service needed.
 # SQLite (local) keeps them in process memory.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+# Its own connection (alias "cache", the same database, autocommit): inside the
+# request's transaction a counter's row would stay locked until the request ends,
+# and one slow request (a client trickling its body) would hold up every other
+# request of that user or address.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["cache"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False, "TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["core.routers.CacheRouter"]
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # API tokens (django-rest-knox): stored as a hash, valid for this long.
 REST_KNOX = {
@@ -327,6 +333,23 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# --- OpenAPI (drf-spectacular) -------------------------------------------------
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Releases API",
+    "DESCRIPTION": "Deployment records. Errors are JSON: {\"detail\": ...} or per-field messages.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Read-only fields (id, created_by, ...) are not asked for in requests.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema_hooks.add_error_responses",
+    ],
+    # The docs page's assets from the app (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Logging: JSON on stdout ------------------------------------------------

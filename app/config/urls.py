@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
 
@@ -15,6 +16,9 @@ urlpatterns = [
     path("api/auth/login/", core_views.TokenLoginView.as_view(), name="knox_login"),
     path("api/auth/logout/", core_views.TokenLogoutView.as_view(), name="knox_logout"),
     path("api/auth/logoutall/", core_views.TokenLogoutAllView.as_view(), name="knox_logoutall"),
+    # The OpenAPI 3 schema, and a docs page over it.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("releases.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]

@@ -2,6 +2,8 @@ import hashlib
 import json
 
 from django.db import DatabaseError, IntegrityError, transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
@@ -31,6 +33,18 @@ def etag(release: Release) -> str:
     return f'"{release.pk}-{release.updated_at.timestamp():.6f}"'
 
 
+IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The ETag you read: a stale update is a 412.")
+IDEMPOTENCY = OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Retries with the same key create one release.")
+ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description="The release's version, for If-Match.")
+
+
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[ETAG]),
+    update=extend_schema(parameters=[IF_MATCH, ETAG]),
+    partial_update=extend_schema(parameters=[IF_MATCH, ETAG]),
+    destroy=extend_schema(parameters=[IF_MATCH]),
+    create=extend_schema(parameters=[IDEMPOTENCY]),
+)
 class ReleaseViewSet(viewsets.ModelViewSet):
     """Releases: anyone may read; authenticated users create; the creator or staff
     change and delete.
@@ -58,6 +72,10 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         return queryset
 
     def get_object(self):
+        # The body first, then the row lock: a client slow to send its body must not
+        # hold a lock other writers of the release wait for.
+        if self.request.method in ("PUT", "PATCH"):
+            self.request.data  # noqa: B018 (parses and caches the body)
         release = super().get_object()
         expected = self.request.headers.get("If-Match")
         if expected is not None and expected.strip() != "*" and etag(release) not in [e.strip() for e in expected.split(",")]:
