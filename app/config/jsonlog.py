@@ -71,3 +71,17 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class ClientErrorFilter(logging.Filter):
+    """A client's mistake is not the server's error: Django logs a bad Host or
+    another SuspiciousOperation (`django.security.*`) at ERROR with a traceback;
+    here it becomes one WARNING line without one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security.") and record.levelno > logging.WARNING:
+            record.levelno = logging.WARNING
+            record.levelname = "WARNING"
+            record.exc_info = None
+            record.exc_text = None
+        return True

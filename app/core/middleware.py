@@ -106,3 +106,18 @@ class ClientErrorMiddleware:
             logger.warning("refused: body too large", extra={"path": request.path_info})
             return errors.too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         return None
+
+
+class ContentSecurityPolicyMiddleware:
+    """Content-Security-Policy on every response (settings.CONTENT_SECURITY_POLICY);
+    the API docs page's own, which allows its inline start-up script."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.CONTENT_SECURITY_POLICY_DOCS if request.path_info == "/api/docs/" else settings.CONTENT_SECURITY_POLICY
+        if policy:
+            response.setdefault("Content-Security-Policy", policy)
+        return response
