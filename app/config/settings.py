@@ -250,6 +250,8 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 3153
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 # Preloading is a promise to browsers that is slow to take back: only when asked for.
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# check --deploy recommends preload (security.W021); it is a decision, made above.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # Content-Security-Policy (core.middleware.ContentSecurityPolicyMiddleware): only this
 # origin. The API docs page runs drf-spectacular's inline start-up script.
 CONTENT_SECURITY_POLICY = os.environ.get(
