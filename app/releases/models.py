@@ -46,8 +46,9 @@ class Release(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="releases"
     )
     # Who changed it last; null until then (and for releases from before the field).
+    # No index: nothing looks releases up by it, and building one would lock the table.
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
