@@ -176,6 +176,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3)
     )
+    # A query never outlives the worker gunicorn would kill at GUNICORN_TIMEOUT: the
+    # database cancels it first (and the request fails with a 500 the log explains).
+    STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 25_000)
+    _worker_timeout_ms = env_int("GUNICORN_TIMEOUT", 30) * 1000
+    if not 0 < STATEMENT_TIMEOUT_MS < _worker_timeout_ms:
+        raise ImproperlyConfigured(
+            f"DB_STATEMENT_TIMEOUT_MS ({STATEMENT_TIMEOUT_MS}) must be above 0 and below GUNICORN_TIMEOUT ({_worker_timeout_ms} ms)"
+        )
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -207,3 +207,25 @@ def test_no_secrets_in_code():
             if pattern.search(path.read_text(errors="ignore")):
                 offenders.append(str(path))
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_statement_timeout_is_below_the_worker_timeout_and_enforced_by_postgresql():
+    from django.db import connection
+
+    from tests.conftest import require_postgres
+
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "25s"
+    r = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=APP_DIR,
+        env=production_env(DATABASE_URL="postgres://u:p@db.example.invalid:5432/app", DB_STATEMENT_TIMEOUT_MS="30000", GUNICORN_TIMEOUT="30"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode != 0
+    assert "DB_STATEMENT_TIMEOUT_MS" in r.stdout + r.stderr
