@@ -344,7 +344,7 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": env_int("DJANGO_PROXY_COUNT", 1),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "releases.pagination.StrictPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "releases.pagination.StrictCursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["releases.filters.StrictDjangoFilterBackend"],
     # JSON only; the browsable API (HTML) only with DJANGO_BROWSABLE_API (default: DEBUG).

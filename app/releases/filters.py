@@ -62,7 +62,7 @@ class StrictDjangoFilterBackend(DjangoFilterBackend):
     """
 
     # Parameters that other parts of DRF consume.
-    ALWAYS_ALLOWED = frozenset({"page", "page_size", "format"})
+    ALWAYS_ALLOWED = frozenset({"cursor", "page_size", "format"})
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)

@@ -1,11 +1,17 @@
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from datetime import timezone
+
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 
 
-class StrictPageNumberPagination(PageNumberPagination):
-    """Page-number pagination that rejects a bad page_size (400) instead of
-    silently falling back to the default."""
+class StrictCursorPagination(CursorPagination):
+    """Keyset pagination, newest first: a page is one index range scan on
+    (created_at, id), whatever its depth; no COUNT(*) and no OFFSET over the
+    table. `next`/`previous` are opaque cursors; a bad page_size is a 400
+    instead of a silent fallback, a bad cursor a 404."""
 
+    ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
     max_page_size = 100
 
@@ -22,3 +28,17 @@ class StrictPageNumberPagination(PageNumberPagination):
                 {self.page_size_query_param: [f"Must be an integer from 1 to {self.max_page_size}."]}
             )
         return size
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        # The position goes into a WHERE on created_at: anything but a date-time PostgreSQL
+        # takes (a forged cursor) would be a database error, so it is a bad cursor.
+        try:
+            position = parse_datetime(cursor.position)
+            if position is None or position.tzinfo is None:
+                raise ValueError
+            return cursor._replace(position=position.astimezone(timezone.utc).isoformat())
+        except (ValueError, OverflowError):
+            raise NotFound(self.invalid_cursor_message) from None

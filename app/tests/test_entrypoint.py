@@ -203,7 +203,7 @@ def test_entrypoint_serves_through_gunicorn_and_stops_gracefully(
         assert status == 201, body
         assert json.loads(body)["created_by"] == "deployer"
         status, _, body = request(port, "GET", "/api/releases/?environment=prod", headers=public)
-        assert status == 200 and json.loads(body)["count"] == 1
+        assert status == 200 and len(json.loads(body)["results"]) == 1
 
         # Static files collected at build time, served by whitenoise.
         manifest = json.loads((static_root / "staticfiles.json").read_text())
