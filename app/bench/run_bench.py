@@ -39,7 +39,6 @@ from pathlib import Path
 APP_DIR = Path(__file__).resolve().parent.parent
 ENTRYPOINT = APP_DIR / "docker-entrypoint.sh"
 HOST_HEADER = "bench.local"
-SEED_ROWS = 500
 
 
 def free_port() -> int:
@@ -56,6 +55,9 @@ def base_env(database_url: str) -> dict[str, str]:
         DJANGO_SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
         DJANGO_ALLOWED_HOSTS=HOST_HEADER,
         GUNICORN_BIND_HOST="127.0.0.1",
+        # Capacity, not the abuse limits: one load generator is one client address.
+        DJANGO_THROTTLE_ANON="100000000/minute",
+        DJANGO_THROTTLE_USER="100000000/minute",
     )
     return env
 
@@ -88,26 +90,51 @@ class PgDatabase:
             conn.execute(f'CREATE DATABASE "{self.name}"')
 
     def drop(self) -> None:
-        with self._connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        import psycopg
+
+        # After a large seed, autovacuum (a superuser process FORCE may not end) can
+        # be working in it for a while: retry until it is done.
+        for attempt in range(60):
+            try:
+                with self._connect() as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                if attempt == 59:
+                    raise
+                time.sleep(1)
 
     def server_version(self) -> str:
         with self._connect() as conn:
             return conn.execute("SHOW server_version").fetchone()[0]
 
 
-SEED = f"""
+SEED = """
+import sys
 from django.contrib.auth.models import User
 from releases.models import Release
-users = [User.objects.create_user(f"user{{i}}") for i in range(20)]
+target = int(sys.argv[-1]) if sys.argv[-1].isdigit() else int(__import__("os").environ["BENCH_ROWS"])
+users = list(User.objects.filter(username__startswith="user")) or [User.objects.create_user(f"user{i}") for i in range(20)]
 envs, statuses = ["dev", "staging", "prod"], ["pending", "succeeded", "failed"]
-Release.objects.bulk_create(
-    Release(service=f"service-{{i % 25}}", environment=envs[i % 3], version=f"1.{{i}}.0",
-            commit_sha=f"{{i:040x}}", status=statuses[i % 3], notes="seeded " * 10,
-            created_by=users[i % 20])
-    for i in range({SEED_ROWS})
-)
+have = Release.objects.count()
+for start in range(have, target, 5000):
+    Release.objects.bulk_create(
+        Release(service=f"service-{i % 25}", environment=envs[i % 3], version=f"1.{i}.0",
+                commit_sha=f"{i:040x}", status=statuses[i % 3], notes="seeded " * 10,
+                created_by=users[i % 20])
+        for i in range(start, min(start + 5000, target))
+    )
 print(Release.objects.count())
+"""
+
+# A cursor to the page that starts halfway down the list: what a client that
+# walked there by following `next` would send.
+DEEP_CURSOR = """
+import base64, os
+from urllib.parse import urlencode
+from releases.models import Release
+middle = Release.objects.order_by("-created_at", "-id").values_list("created_at", flat=True)[int(os.environ["BENCH_ROWS"]) // 2]
+print(base64.b64encode(urlencode({"p": middle.isoformat()}).encode()).decode())
 """
 
 
@@ -269,6 +296,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--write-results", type=Path, help="write a Markdown report here")
+    parser.add_argument("--rows", default="100,100000", help="table sizes to measure the list at (comma-separated)")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", "")
@@ -288,19 +316,9 @@ def main() -> None:
     try:
         env = base_env(db.url)
         run([str(ENTRYPOINT), "migrate"], env)
-        seeded = run([str(ENTRYPOINT), "manage", "shell", "-c", SEED], env).strip().splitlines()[-1]
-        print(f"bench: seeded {seeded} releases; load tool: {tool}; "
-              f"{args.duration}s per target, {args.connections} connections", flush=True)
+        print(f"bench: load tool: {tool}; {args.duration}s per target, {args.connections} connections", flush=True)
 
-        targets = [
-            ("raw WSGI hello (baseline)", "bench.hello_wsgi:app", "/"),
-            ("/healthz", None, "/healthz"),
-            ("/readyz (SELECT 1)", None, "/readyz"),
-            ("/api/releases/ (20 per page)", None, "/api/releases/"),
-            ("/api/releases/?environment=prod&page_size=50", None,
-             "/api/releases/?environment=prod&page_size=50"),
-        ]
-        for label, wsgi_app, path in targets:
+        def measure(label, wsgi_app, path):
             server = Server(env, wsgi_app)
             try:
                 status, body = get(server.port, path)
@@ -316,6 +334,21 @@ def main() -> None:
             print(f"  {label}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, "
                   f"p99 {r['p99_ms']:.2f} ms ({r['requests']} requests, "
                   f"{r['non_2xx']} non-2xx, {r['socket_errors']} socket errors)", flush=True)
+
+        for label, wsgi_app, path in [
+            ("raw WSGI hello (baseline)", "bench.hello_wsgi:app", "/"),
+            ("/healthz", None, "/healthz"),
+            ("/readyz (SELECT 1)", None, "/readyz"),
+        ]:
+            measure(label, wsgi_app, path)
+        # The list at each table size: its first page, and a page halfway down.
+        for rows in [int(x) for x in args.rows.split(",")]:
+            seeded = run([str(ENTRYPOINT), "manage", "shell", "-c", SEED], {**env, "BENCH_ROWS": str(rows)}).strip().splitlines()[-1]
+            cursor = run([str(ENTRYPOINT), "manage", "shell", "-c", DEEP_CURSOR], {**env, "BENCH_ROWS": str(rows)}).strip().splitlines()[-1]
+            print(f"bench: {seeded} releases", flush=True)
+            measure(f"/api/releases/ first page, {rows:,} rows", None, "/api/releases/")
+            measure(f"/api/releases/ page at row {rows // 2:,}, {rows:,} rows", None, f"/api/releases/?cursor={cursor}")
+            measure(f"/api/releases/?environment=prod&page_size=50, {rows:,} rows", None, "/api/releases/?environment=prod&page_size=50")
         pg_version = db.server_version()
     finally:
         db.drop()
@@ -349,7 +382,7 @@ Not a test: figures depend on the machine and on what else it was doing.
 - date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}
 - machine: {info['cpus']} CPUs ({info['cpu']}), Linux {info['kernel']}, Python {info['python']}
 - database: PostgreSQL {pg_version} on 127.0.0.1 (throwaway cluster from
-  scripts/pg-start.sh: fsync off), {SEED_ROWS} seeded releases
+  scripts/pg-start.sh: fsync off), releases seeded to {args.rows}
 - server: `docker-entrypoint.sh web` with gunicorn.conf.py defaults
   ({workers} sync workers, preload, JSON access log on, written to a file),
   production settings (DEBUG off, X-Forwarded-Proto: https as from the ALB)
