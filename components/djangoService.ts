@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { webConcurrency } from "../lib/dbBudget";
 import * as random from "@pulumi/random";
 import { serviceAlarms } from "../lib/alarms";
 import { serviceAutoscaling } from "../lib/autoscaling";
@@ -95,9 +96,7 @@ const WEB = "web";
  * the host slice (2 for a 0.25 vCPU task), not the task's share, and too many
  * workers exhaust a small task's memory.
  */
-export function webConcurrency(cpuUnits: number): number {
-    return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
-}
+export { webConcurrency };
 
 /**
  * How long `pulumi up` may wait for the service to settle: the rollout floor

@@ -5,6 +5,7 @@ import { checkSizing, databaseSchema, domainName, serviceSizing } from "./config
 import { GITALY_INSTANCE_TYPES } from "./ec2";
 import { gitlabSchema } from "./gitlabConfig";
 import { ciSchema } from "./ciConfig";
+import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "./dbBudget";
 import { runnerSchema } from "./runnerConfig";
 
 export { isDomainName } from "./configShapes";
@@ -257,6 +258,18 @@ const sectionsSchema = z
         }
         if (c.app.spot && c.images.platform !== "linux/amd64") {
             ctx.addIssue({ code: "custom", path: ["app", "spot"], message: "Fargate Spot runs x86_64 only; images.platform must be linux/amd64" });
+        }
+        if (typeof c.app.maxCount === "number" && typeof c.app.cpu === "number" && typeof c.database?.instanceClass === "string") {
+            // Every app task's workers keep their connections; a deployment doubles the tasks.
+            const limit = rdsDefaultMaxConnections(c.database.instanceClass);
+            const need = appConnections(c.app.maxCount, c.app.cpu) + RESERVED_CONNECTIONS;
+            if (limit !== undefined && need > limit) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["app", "maxCount"],
+                    message: `${c.app.maxCount} tasks can hold ${need - RESERVED_CONNECTIONS} database connections during a deployment (2 × tasks × workers × 2, plus ${RESERVED_CONNECTIONS} kept free), over the ${limit} of database.instanceClass ${c.database.instanceClass}: fewer tasks, fewer vCPUs per task, or a larger class`,
+                });
+            }
         }
         if (c.stateful.protect && c.alarms.email === undefined) {
             // A protected stack is one somebody depends on: its alarms must reach a person.

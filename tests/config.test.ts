@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../lib/cidr";
 import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../lib/config";
+import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../lib/dbBudget";
 import { fargateMemoryOptions, isFargateSize } from "../lib/fargate";
 import { engineConfig, readStackConfig, runStack, StackConfig, STACKS } from "./harness";
 import { runThroughLanguageHost } from "./languageHost";
@@ -156,6 +157,22 @@ describe("config", () => {
             for (const stack of STACKS) {
                 expect(JSON.stringify(raw(stack)), stack).to.not.include("secure");
             }
+        });
+
+        it("checks the app's database connections against the instance's max_connections", () => {
+            expect(rdsDefaultMaxConnections("db.t4g.micro")).to.equal(95);
+            expect(rdsDefaultMaxConnections("db.t4g.medium")).to.equal(383);
+            expect(rdsDefaultMaxConnections("db.r7g.large")).to.equal(1532);
+            expect(rdsDefaultMaxConnections("db.x2g.large")).to.equal(undefined);
+            // Both stacks as configured fit, with room.
+            for (const stack of STACKS) {
+                const cfg = parseConfig(raw(stack), stack);
+                expect(appConnections(cfg.app.maxCount, cfg.app.cpu) + RESERVED_CONNECTIONS, stack).to.be.below(rdsDefaultMaxConnections(cfg.database.instanceClass)!);
+            }
+            // Dev's micro instance cannot take 12 tasks of 2 vCPUs: 2 × 12 × 5 workers × 2 = 240 connections.
+            const c = raw("dev") as StackConfig;
+            Object.assign(c["platform:app"], { maxCount: 12, desiredCount: 1, cpu: 2048, memory: 4096 });
+            expect(() => parseConfig(c, "dev")).to.throw(ConfigError, /Pulumi\.dev\.yaml: app\.maxCount: 12 tasks can hold 240 database connections .* over the 95 of database\.instanceClass db\.t4g\.micro/);
         });
 
         it("reports every problem at once, each prefixed with the stack file", () => {
