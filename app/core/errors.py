@@ -7,6 +7,7 @@ to read. Pages outside /api/ (the admin, the login) keep Django's HTML.
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -66,8 +67,6 @@ def too_large(limit: int) -> JsonResponse:
 
 def lockout(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
     """django-axes: too many failed logins for this username from this address."""
-    from django.conf import settings
-
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     detail = f"Too many failed logins: locked for {minutes} minutes."
     if wants_json(request):

@@ -1,16 +1,16 @@
-from datetime import timezone
-
 from django.contrib import admin
 from django.http import HttpResponseBadRequest
 from django.utils.dateparse import parse_datetime
+
+from core.datetimes import as_utc
 
 from .models import Release
 
 
 def utc_query(query):
-    """The changelist's query with every aware date-time in UTC, or None when one
-    cannot be: PostgreSQL refuses offsets beyond ±15:59, which the admin's lookups
-    (created_at__gte=…) would otherwise pass straight to it (a 500)."""
+    """The changelist's query with every aware date-time in UTC (core.datetimes),
+    or None when one cannot be: the admin's lookups (created_at__gte=…) would
+    otherwise pass an offset PostgreSQL refuses straight to it (a 500)."""
     query = query.copy()
     for key, values in query.lists():
         converted = []
@@ -21,8 +21,8 @@ def utc_query(query):
                 parsed = None
             if parsed is not None and parsed.tzinfo is not None:
                 try:
-                    value = parsed.astimezone(timezone.utc).isoformat()
-                except OverflowError:
+                    value = as_utc(parsed).isoformat()
+                except ValueError:
                     return None
             converted.append(value)
         query.setlist(key, converted)

@@ -1,27 +1,23 @@
-from datetime import timezone
-
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from core.datetimes import as_utc
+
 from .models import Release
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time, converted to UTC before it reaches the database.
-
-    Python accepts offsets up to ±23:59, PostgreSQL only up to ±15:59: sent as
-    written, `+16:00` is a database error (a 500). In UTC every offset is fine;
-    a time that does not exist in UTC (year 1 at +15:00) is a 400.
-    """
+    """An ISO 8601 date-time, in UTC before it reaches the database (core.datetimes);
+    one that does not exist in UTC is a 400."""
 
     def to_python(self, value):
         try:
             parsed = super().to_python(value)
-            return parsed if parsed is None or parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-        except OverflowError:
+            return parsed if parsed is None or parsed.tzinfo is None else as_utc(parsed)
+        except (OverflowError, ValueError):
             raise forms.ValidationError("Date-time out of range.", code="invalid") from None
 
 

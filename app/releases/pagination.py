@@ -1,8 +1,8 @@
-from datetime import timezone
-
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+
+from core.datetimes import as_utc
 
 
 class StrictCursorPagination(CursorPagination):
@@ -39,6 +39,6 @@ class StrictCursorPagination(CursorPagination):
             position = parse_datetime(cursor.position)
             if position is None or position.tzinfo is None:
                 raise ValueError
-            return cursor._replace(position=position.astimezone(timezone.utc).isoformat())
+            return cursor._replace(position=as_utc(position).isoformat())
         except (ValueError, OverflowError):
             raise NotFound(self.invalid_cursor_message) from None
