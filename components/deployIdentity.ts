@@ -113,42 +113,32 @@ export class DeployIdentity extends pulumi.ComponentResource {
                 },
                 parent,
             );
+            // A managed policy under the CI path, attached to this role.
+            const attach = (id: string, document: pulumi.Input<string>) => {
+                const policy = new aws.iam.Policy(`${name}-${suffix}-${id}`, { name: physicalName(args.naming, `ci-${suffix}-${id}`, 128), path, policy: document }, parent);
+                return new aws.iam.RolePolicyAttachment(`${name}-${suffix}-${id}`, { role: r.name, policyArn: policy.arn }, parent);
+            };
             // The number of policies must be known before the account is: packing
             // uses an account id of the same length (always 12 digits).
             const chunks = packStatements(statements("000000000000"), MANAGED_POLICY_MAX_CHARS);
             if (chunks.length + 1 > MANAGED_POLICIES_PER_ROLE) {
                 throw new Error(`ci-${suffix} needs ${chunks.length + 1} managed policies; IAM attaches at most ${MANAGED_POLICIES_PER_ROLE} to a role`);
             }
-            const resources = new aws.iam.Policy(
-                `${name}-${suffix}-resources`,
-                {
-                    name: physicalName(args.naming, `ci-${suffix}-resources`, 128),
-                    path,
-                    policy: pulumi.output(resourceStatements).apply((st) => {
-                        const packed = packStatements(st, MANAGED_POLICY_MAX_CHARS);
-                        if (packed.length > 1) {
+            const packed = pulumi.output(args.accountId).apply((account) => packStatements(statements(account), MANAGED_POLICY_MAX_CHARS));
+            const attachments = [
+                attach(
+                    "resources",
+                    pulumi.output(resourceStatements).apply((st) => {
+                        if (packStatements(st, MANAGED_POLICY_MAX_CHARS).length > 1) {
                             throw new Error(`ci-${suffix}-resources: the stack's resources no longer fit one policy of ${MANAGED_POLICY_MAX_CHARS} characters`);
                         }
                         return policyDocument(st);
                     }),
-                },
-                parent,
-            );
-            const attachResources = new aws.iam.RolePolicyAttachment(`${name}-${suffix}-resources`, { role: r.name, policyArn: resources.arn }, parent);
-            const attachments = chunks.map((_, i) => {
-                const policy = new aws.iam.Policy(
-                    `${name}-${suffix}-${i + 1}`,
-                    {
-                        name: physicalName(args.naming, `ci-${suffix}-${i + 1}`, 128),
-                        path,
-                        policy: pulumi.output(args.accountId).apply((account) => policyDocument(packStatements(statements(account), MANAGED_POLICY_MAX_CHARS)[i])),
-                    },
-                    parent,
-                );
-                return new aws.iam.RolePolicyAttachment(`${name}-${suffix}-${i + 1}`, { role: r.name, policyArn: policy.arn }, parent);
-            });
+                ),
+                ...chunks.map((_, i) => attach(String(i + 1), packed.apply((p) => policyDocument(p[i])))),
+            ];
             // The ARN handed to the pipeline works only once every grant is attached.
-            return pulumi.all([r.arn, attachResources.id, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
+            return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
         };
 
         const refProtected = args.refProtectedInSub ? "required" : "absent";
