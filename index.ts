@@ -176,7 +176,7 @@ const app = new DjangoService("app", {
     spot: cfg.app.spot,
     deployment: cfg.app.deployment,
     autoscaling: cfg.app.autoscaling,
-    database: { address: appDb.address, port: appDb.port, name: appDb.databaseName, secretArn: appDb.secretArn, securityGroupId: appDb.securityGroupId },
+    database: { address: appDb.address, port: appDb.port, name: appDb.databaseName, secretArn: appDb.secretArn, securityGroupId: appDb.securityGroupId, resourceId: appDb.resourceId },
     logRetentionDays: cfg.logs.retentionDays,
     alarms: { topicArn: alerts.topicArn, ...cfg.alarms },
     protectData: cfg.stateful.protect,

@@ -42,6 +42,13 @@ export interface DatabaseArgs {
     readonly parameters?: readonly DatabaseParameter[];
     /** CPU, free storage and (when max_connections is set in `parameters`) connection alarms to this topic. */
     readonly alarmTopicArn?: pulumi.Input<string>;
+    /**
+     * Let RDS keep the master password in a secret of its own and rotate it every
+     * this many days. Only for a database whose long-running clients log in with
+     * IAM, as a rotation breaks every process still holding the old password.
+     * Unset or 0: a generated password in our own secret, never rotated (GitLab's).
+     */
+    readonly masterPasswordRotationDays?: number;
 }
 
 /** One RDS parameter-group entry; static parameters need "pending-reboot". */
@@ -55,21 +62,25 @@ export interface DatabaseParameter {
 export const RDS_CA = "rds-ca-rsa2048-g1";
 
 /**
- * RDS PostgreSQL in isolated subnets, TLS forced, encrypted, with its
- * credentials generated and kept in Secrets Manager. Its security group admits
+ * RDS PostgreSQL in isolated subnets, TLS forced, encrypted, IAM authentication
+ * on, with its master credentials in Secrets Manager. Its security group admits
  * nobody until a client calls `allowFrom`.
  *
- * Credentials are a generated password in our own secret rather than
- * `manageMasterUserPassword`: RDS rotates a managed master secret every 7 days,
- * and ECS injects secrets only at task start, so every running task would lose
- * its database at the first rotation.
+ * The master password is either RDS's own, rotated on a schedule
+ * (`masterPasswordRotationDays`), or a generated one in our own secret. A
+ * rotation changes the password under every running process that logged in
+ * with it (ECS injects secrets only at task start), so rotation is for
+ * databases whose services log in with IAM and where only a short-lived
+ * migrate step reads the master secret.
  */
 export class Database extends pulumi.ComponentResource {
     readonly address: pulumi.Output<string>;
     readonly port: pulumi.Output<number>;
     readonly databaseName: string;
-    /** Secret JSON: engine, host, port, dbname, username, password. */
+    /** The master credentials: a secret whose JSON has `username` and `password`. */
     readonly secretArn: pulumi.Output<string>;
+    /** The DbiResourceId, which IAM database authentication names in `rds-db:connect` ARNs. */
+    readonly resourceId: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
     readonly instanceArn: pulumi.Output<string>;
 
@@ -96,8 +107,9 @@ export class Database extends pulumi.ComponentResource {
             { ...parent, retainOnDelete: true },
         );
 
+        const rotated = (a.masterPasswordRotationDays ?? 0) > 0;
         // Alphanumeric only: the password travels in URLs and shell-quoted env.
-        const password = new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
+        const password = rotated ? undefined : new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
 
         const logGroups = ["postgresql", "upgrade"].map((kind) =>
             logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.naming }, parent),
@@ -143,7 +155,9 @@ export class Database extends pulumi.ComponentResource {
                 caCertIdentifier: RDS_CA,
                 dbName: a.databaseName,
                 username: a.username,
-                password: password.result,
+                // Turning management on for an instance that had a password is an in-place
+                // modify; RDS then sets a new password and keeps it in its secret.
+                ...(password ? { password: password.result } : { manageMasterUserPassword: true }),
                 iamDatabaseAuthenticationEnabled: true,
                 dbSubnetGroupName: subnets.name,
                 vpcSecurityGroupIds: [sg.id],
@@ -180,25 +194,52 @@ export class Database extends pulumi.ComponentResource {
             );
         }
 
-        const secretArn = jsonSecret(
-            `${name}-credentials`,
-            {
-                description: `${name}: PostgreSQL credentials`,
-                protect: a.protect,
-                naming: a.naming,
-                value: { engine: "postgres", host: instance.address, port: instance.port, dbname: a.databaseName, username: a.username, password: password.result },
-            },
-            parent,
-        );
+        const secretArn = password
+            ? jsonSecret(
+                  `${name}-credentials`,
+                  {
+                      description: `${name}: PostgreSQL credentials`,
+                      protect: a.protect,
+                      naming: a.naming,
+                      value: { engine: "postgres", host: instance.address, port: instance.port, dbname: a.databaseName, username: a.username, password: password.result },
+                  },
+                  parent,
+              )
+            : managedSecretRotation(`${name}-master-rotation`, instance, a.masterPasswordRotationDays!, parent);
 
         this.address = instance.address;
         this.port = instance.port;
         this.databaseName = a.databaseName;
         this.secretArn = secretArn;
+        this.resourceId = instance.resourceId;
         this.securityGroupId = sg.id;
         this.instanceArn = instance.arn;
         this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, securityGroupId: this.securityGroupId });
     }
+}
+
+/**
+ * The schedule of the master secret RDS manages (RDS's default is every 7 days).
+ * Applying it does not rotate at once: a task whose migrate step has just read
+ * the secret keeps a working password. Returns the secret's ARN, known once the
+ * schedule is set.
+ */
+function managedSecretRotation(name: string, instance: aws.rds.Instance, days: number, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    // Read from the instance (not built from its name) so the schedule waits for the secret to exist.
+    const secretArn = pulumi.all([instance.masterUserSecrets, instance.identifier]).apply(([secrets, identifier]) => {
+        const arn = secrets?.[0]?.secretArn;
+        if (arn) {
+            return pulumi.output(arn);
+        }
+        // The preview of the update that hands an existing password to RDS still shows the
+        // instance's old state, with no secret: RDS creates it during `up`.
+        if (pulumi.runtime.isDryRun()) {
+            return pulumi.output(pulumi.unknown as unknown as string);
+        }
+        throw new Error(`${identifier}: RDS reports no master user secret although it manages the password; see its events (aws rds describe-events)`);
+    });
+    const rotation = new aws.secretsmanager.SecretRotation(name, { secretId: secretArn, rotationRules: { automaticallyAfterDays: days }, rotateImmediately: false }, opts);
+    return rotation.secretId;
 }
 
 /** What a service needs to reach one of these databases. */

@@ -60,7 +60,10 @@ export interface DjangoServiceArgs {
         readonly scaleOutCooldown: number;
         readonly scaleInCooldown: number;
     };
-    readonly database: DatabaseClientArgs;
+    /** The master credentials' secret is read only by the migrate step; `resourceId` names the IAM login. */
+    readonly database: DatabaseClientArgs & { readonly resourceId: pulumi.Input<string> };
+    /** The web process's database user, an RDS IAM login the migrate step creates. Defaults to "app_web". */
+    readonly databaseUser?: string;
     readonly logRetentionDays: number;
     readonly alarms: {
         readonly topicArn: pulumi.Input<string>;
@@ -86,6 +89,8 @@ export interface DjangoServiceArgs {
 }
 
 const MIGRATE = "migrate";
+/** RDS's CA bundle in the app image (app/certs, refreshed with GitLab's by gitlab/update-rds-ca.sh). */
+export const APP_RDS_CA_BUNDLE = "/app/certs/rds-global-bundle.pem";
 /** What ECS itself rewrites on a service with two target groups after each deployment. */
 export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"] as const;
 const WEB = "web";
@@ -125,7 +130,7 @@ export class DjangoService extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
-        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", execCommand: false, ...args };
+        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", execCommand: false, databaseUser: "app_web", ...args };
         const parent = { parent: this };
         const twoGroups = a.deployment.strategy !== "ROLLING";
         const physical = physicalName(a.naming, name);
@@ -160,6 +165,8 @@ export class DjangoService extends pulumi.ComponentResource {
                 accountId: a.accountId,
                 naming: a.naming,
                 taskStatements: [
+                    // IAM database authentication: the web process signs a token per connection.
+                    { sid: "DatabaseLogin", actions: ["rds-db:connect"], resources: [pulumi.interpolate`arn:aws:rds-db:${a.region}:${a.accountId}:dbuser:${a.database.resourceId}/${a.databaseUser}`] },
                     { sid: "MediaObjects", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${media.bucket.arn}/*`] },
                     { sid: "MediaList", actions: ["s3:ListBucket"], resources: [media.bucket.arn] },
                 ],
@@ -176,25 +183,33 @@ export class DjangoService extends pulumi.ComponentResource {
             { name: "DB_HOST", value: a.database.address },
             { name: "DB_PORT", value: pulumi.output(a.database.port).apply(String) },
             { name: "DB_NAME", value: a.database.name },
-            { name: "DB_SSLMODE", value: "require" },
+            // TLS with the server checked against RDS's CAs (in the image): the web process's
+            // IAM token is a password for 15 minutes, not to be handed to whoever answers.
+            { name: "DB_SSLMODE", value: "verify-full" },
+            { name: "DB_SSLROOTCERT", value: APP_RDS_CA_BUNDLE },
             { name: "GIT_COMMIT_SHA", value: a.commitSha },
             { name: "PORT", value: String(a.port) },
             { name: "WEB_CONCURRENCY", value: String(webConcurrency(a.cpu)) },
             { name: "DJANGO_DATA_DIR", value: "/tmp" },
         ];
-        const secrets = secretRefs({
-            DJANGO_SECRET_KEY: { arn: secretKeyArn, key: "key" },
-            DB_USER: { arn: a.database.secretArn, key: "username" },
-            DB_PASSWORD: { arn: a.database.secretArn, key: "password" },
-        });
+        // Only the migrate step gets the master credentials, injected when it starts;
+        // it exits once migrations and the web user's grants are done. The web process
+        // holds no database password: it logs in as its own user with IAM.
+        const djangoKey = { DJANGO_SECRET_KEY: { arn: secretKeyArn, key: "key" } };
+        const migrateDatabase = {
+            environment: [...environment, { name: "DB_APP_USER", value: a.databaseUser }],
+            secrets: secretRefs({ ...djangoKey, DB_USER: { arn: a.database.secretArn, key: "username" }, DB_PASSWORD: { arn: a.database.secretArn, key: "password" } }),
+        };
+        const webDatabase = {
+            environment: [...environment, { name: "DB_USER", value: a.databaseUser }, { name: "DB_IAM_AUTH", value: "1" }, { name: "DB_REGION", value: a.region }],
+            secrets: secretRefs(djangoKey),
+        };
         const logConfig = (prefix: string) => awslogs(logs.name, a.region, prefix);
         const hardened = {
             image: a.image,
             user: a.user,
             readonlyRootFilesystem: true,
             privileged: false,
-            environment,
-            secrets,
             mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
             // An init process as PID 1 forwards SIGTERM (python and bash as PID 1 ignore it)
             // and reaps ECS Exec's agent processes.
@@ -227,6 +242,7 @@ export class DjangoService extends pulumi.ComponentResource {
                 containerDefinitions: pulumi.jsonStringify([
                     {
                         ...hardened,
+                        ...migrateDatabase,
                         name: MIGRATE,
                         // Non-essential: it runs the advisory-locked migration and exits; web waits for its SUCCESS.
                         essential: false,
@@ -235,6 +251,7 @@ export class DjangoService extends pulumi.ComponentResource {
                     },
                     {
                         ...hardened,
+                        ...webDatabase,
                         name: WEB,
                         essential: true,
                         mountPoints: [...hardened.mountPoints, ...execMounts],

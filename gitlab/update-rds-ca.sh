@@ -1,7 +1,8 @@
 #!/bin/bash
-# Refreshes gitlab/rds-global-bundle.pem from AWS's global RDS bundle, keeping
-# only certificates that have not expired. Run it, review the diff (subjects
-# and dates are printed), commit: the image tag follows the folder's commit.
+# Refreshes gitlab/rds-global-bundle.pem (and the app image's copy,
+# app/certs/rds-global-bundle.pem) from AWS's global RDS bundle, keeping only
+# certificates that have not expired. Run it, review the diff (subjects and
+# dates are printed), commit: each image's tag follows its folder's commit.
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp)
@@ -16,3 +17,4 @@ for part in "$tmp".*; do
     fi
     rm -f "$part"
 done
+cp rds-global-bundle.pem ../app/certs/rds-global-bundle.pem

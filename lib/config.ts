@@ -245,7 +245,7 @@ const sectionsSchema = z
         dns: dnsSchema,
         app: appSchema,
         loadBalancer: loadBalancerSchema.prefault({}),
-        database: databaseSchema({ engineVersions: ["16", "17"], instanceClass: "db.t4g.micro" }).prefault({}),
+        database: databaseSchema({ engineVersions: ["16", "17"], instanceClass: "db.t4g.micro", masterPasswordRotationDays: 7 }).prefault({}),
         gitlab: gitlabSchema,
         runner: runnerSchema.prefault({}),
         ci: ciSchema.prefault({}),

@@ -27,7 +27,8 @@ const TOO_SMALL_FOR_GITLAB = ["nano", "micro", "small"];
 const RDS_INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
 
 /** The keys of an RDS PostgreSQL instance; the app's and GitLab's differ only in defaults and limits. */
-export function databaseSchema(defaults: { engineVersions: readonly [string, ...string[]]; instanceClass: string; minimumForGitLab?: boolean }) {
+export function databaseSchema(defaults: { engineVersions: readonly [string, ...string[]]; instanceClass: string; minimumForGitLab?: boolean; masterPasswordRotationDays?: number }) {
+    const rotationDays = z.number().int().min(0).max(365);
     return z
         .strictObject({
             /** PostgreSQL major version (RDS). */
@@ -58,8 +59,17 @@ export function databaseSchema(defaults: { engineVersions: readonly [string, ...
                     error: (iss) => `${JSON.stringify(iss.input)} is not an RDS monitoring interval (0, 1, 5, 10, 15, 30, 60)`,
                 })
                 .default(60),
+            /**
+             * Days between rotations of the master password, which RDS then keeps in a secret of its own;
+             * 0: a generated password in a secret of ours, never rotated. Only where every long-running
+             * client logs in with IAM (the app); GitLab logs in with it.
+             */
+            masterPasswordRotationDays: defaults.masterPasswordRotationDays === undefined ? rotationDays.optional() : rotationDays.default(defaults.masterPasswordRotationDays),
         })
         .superRefine((d, ctx) => {
+            if (defaults.minimumForGitLab && (d.masterPasswordRotationDays ?? 0) > 0) {
+                ctx.addIssue({ code: "custom", path: ["masterPasswordRotationDays"], message: "GitLab logs in with the master password, so it cannot be rotated under it: remove the key" });
+            }
             if (d.maxAllocatedStorageGb < d.allocatedStorageGb) {
                 ctx.addIssue({ code: "custom", path: ["maxAllocatedStorageGb"], message: `${d.maxAllocatedStorageGb} is below allocatedStorageGb ${d.allocatedStorageGb}` });
             }

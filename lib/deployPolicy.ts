@@ -489,6 +489,27 @@ export const GRANTS: readonly Grant[] = [
         scope: (s) => ({ kind: "named", resources: [arn(s, "secretsmanager", `secret:${s.naming.prefix}/*`)] }),
     },
     {
+        sid: "RdsMasterSecret",
+        covers: ["aws:secretsmanager/secretRotation:SecretRotation", "tool:rds-managed-master-secret"],
+        read: ["secretsmanager:DescribeSecret"],
+        // RDS creates the secret of a password it manages with the caller's rights
+        // (AWS: "Permissions required for Secrets Manager integration"); the rotation
+        // schedule is the program's.
+        write: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "kms:DescribeKey", "secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret"],
+        scope: (s) => {
+            const secrets = [arn(s, "secretsmanager", "secret:rds!db-*")];
+            return {
+                kind: "custom",
+                why: "RDS names the secret rds!db-<uuid>: no stack prefix to scope on",
+                statements: [
+                    st({ sid: "RdsMasterSecretMade", actions: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"], resources: secrets, conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
+                    st({ sid: "RdsMasterSecretKey", actions: ["kms:DescribeKey"], resources: [arn(s, "kms", "key/*")], conditions: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/aws/secretsmanager" } } }),
+                    st({ sid: "RdsMasterSecretSchedule", actions: ["secretsmanager:DescribeSecret", "secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret"], resources: secrets }),
+                ],
+            };
+        },
+    },
+    {
         sid: "Schedules",
         covers: ["aws:scheduler/schedule:Schedule"],
         read: ["scheduler:GetSchedule"],

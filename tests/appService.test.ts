@@ -18,6 +18,7 @@ const T = {
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
     password: "random:index/randomPassword:RandomPassword",
+    rotation: "aws:secretsmanager/secretRotation:SecretRotation",
     bucket: "aws:s3/bucket:Bucket",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     scalingTarget: "aws:appautoscaling/target:Target",
@@ -26,6 +27,8 @@ const T = {
     record: "aws:route53/record:Record",
 } as const;
 
+/** How the mock monitor hands over a value not known until apply. */
+const UNKNOWN = { __pulumiUnknown: true };
 const containers = (run: StackRun): any[] => JSON.parse(named(run, T.td, "app").inputs.containerDefinitions);
 const container = (run: StackRun, name: string): any => containers(run).find((c) => c.name === name);
 const policyOf = (run: StackRun, role: string): any[] => JSON.parse(named(run, T.policy, `${role}-policy`).inputs.policy).Statement;
@@ -34,7 +37,7 @@ const sgId = (run: StackRun, name: string): string => named(run, T.sg, name).id;
 describe("Django app service", () => {
     describe("database", () => {
         for (const stack of STACKS) {
-            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, generated password`, async () => {
+            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, IAM auth, master password RDS's own and rotated`, async () => {
                 const run = await stackRun(stack);
                 const db = named(run, T.db, "app-db");
                 expect(db.inputs.engine).to.equal("postgres");
@@ -47,11 +50,17 @@ describe("Django app service", () => {
                 const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params-17");
                 expect(params.inputs.family).to.equal("postgres17");
                 expect(params.inputs.parameters).to.deep.include({ name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" });
-                // The password is the generated one, and marked secret.
-                const generated = named(run, T.password, "app-db-password");
-                expect(db.inputs.password).to.match(/^generated-/);
-                expect(db.secretPaths).to.include("password");
-                expect(generated.inputs.special).to.equal(false);
+                // RDS keeps the master password in its own secret and rotates it: the program never sees it.
+                expect(db.inputs.manageMasterUserPassword).to.equal(true);
+                expect(db.inputs.password).to.equal(undefined);
+                expect(db.inputs.iamDatabaseAuthenticationEnabled).to.equal(true);
+                expect(ofType(run, T.password).map((p) => p.name)).to.not.include("app-db-password");
+                const rotation = named(run, T.rotation, "app-db-master-rotation");
+                expect(rotation.inputs.secretId).to.equal(db.state.masterUserSecrets[0].secretArn);
+                expect(rotation.inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
+                // Setting the schedule must not rotate under a migrate step that has just read the secret.
+                expect(rotation.inputs.rotateImmediately).to.equal(false);
+                expect(rotation.inputs.rotationLambdaArn).to.equal(undefined);
                 expect(db.inputs.allowMajorVersionUpgrade).to.equal(true);
                 expect(db.inputs.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
                 // Its log groups exist before RDS creates them, so they have a retention.
@@ -67,7 +76,58 @@ describe("Django app service", () => {
             expect(db.inputs.backupRetentionPeriod).to.be.at.least(7);
             expect(db.inputs.finalSnapshotIdentifier).to.be.a("string");
             expect(db.protect).to.equal(true);
-            expect(named(run, T.secret, "app-db-credentials").protect).to.equal(true);
+            // GitLab logs in with its master password: generated, in a protected secret of ours, not rotated.
+            expect(named(run, T.secret, "gitlab-db-credentials").protect).to.equal(true);
+            expect(named(run, T.db, "gitlab-db").inputs.manageMasterUserPassword).to.equal(undefined);
+            expect(ofType(run, T.rotation).map((r) => r.name)).to.deep.equal(["app-db-master-rotation"]);
+        });
+
+        describe("handing an existing password to RDS (the update that turns management on)", () => {
+            // The preview of that update still shows the instance's old state, with no master
+            // secret (RDS makes it during `up`); the task definition and schedule wait for it.
+            const noSecretYet = (type: string, _name: string, state: Record<string, any>) => (type === T.db ? { ...state, masterUserSecrets: [] } : state);
+
+            it("preview: plans, with the secret's ARN unknown until RDS has made it", async () => {
+                const run = await runStack("prod", { preview: true, state: noSecretYet });
+                expect(run.error).to.equal(undefined);
+                const rotation = named(run, T.rotation, "app-db-master-rotation");
+                expect(rotation.inputs.secretId).to.deep.equal(UNKNOWN);
+                expect(named(run, T.td, "app").inputs.containerDefinitions).to.deep.equal(UNKNOWN);
+            });
+
+            it("up: stops with the instance named if RDS still shows no secret, instead of a task without a password", async () => {
+                const run = await runStack("prod", { state: noSecretYet });
+                expect(String(run.error?.message)).to.match(/platform-prod-app: RDS reports no master user secret/);
+            });
+        });
+
+        it("0 days keeps a generated password of ours; turning rotation on later changes the instance in place only", async () => {
+            // An existing stack moves in two deploys: first the web process to IAM (0 here,
+            // so the old tasks' password stays valid through the canary), then rotation on.
+            const before = await runStack("prod", { patch: (c) => (c["platform:database"].masterPasswordRotationDays = 0) });
+            expect(before.error).to.equal(undefined);
+            const old = named(before, T.db, "app-db");
+            expect(old.inputs.password).to.match(/^generated-/);
+            expect(old.inputs.manageMasterUserPassword).to.equal(undefined);
+            expect(ofType(before, T.rotation)).to.deep.equal([]);
+            const credentials = named(before, T.secret, "app-db-credentials");
+            expect(credentials.protect).to.equal(true);
+            // The web process is on IAM either way; only migrate reads the master secret.
+            expect(container(before, "web").secrets.map((x: any) => x.name)).to.deep.equal(["DJANGO_SECRET_KEY"]);
+            expect(container(before, "migrate").secrets.find((x: any) => x.name === "DB_PASSWORD").valueFrom).to.match(/:secret:app-db-credentials-.*:password::$/);
+
+            const after = await stackRun("prod");
+            const now = named(after, T.db, "app-db");
+            expect(now.urn).to.equal(old.urn);
+            const changed = Object.keys({ ...old.inputs, ...now.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(now.inputs[k]));
+            // Both are in-place modifies (ModifyDBInstance ManageMasterUserPassword); nothing that replaces the instance moves.
+            expect(changed.sort()).to.deep.equal(["manageMasterUserPassword", "password"]);
+        });
+
+        it("GitLab's database refuses rotation: GitLab holds the master password", async () => {
+            const run = await runStack("prod", { patch: (c) => (c["platform:gitlab"].database = { ...c["platform:gitlab"].database, masterPasswordRotationDays: 7 }) });
+            expect(String(run.error?.message)).to.match(/masterPasswordRotationDays.*GitLab logs in with the master password/);
+            expect(run.resources).to.deep.equal([]);
         });
 
         it("dev: single-AZ, small, short retention, disposable", async () => {
@@ -91,9 +151,12 @@ describe("Django app service", () => {
 
         it("keeps the credentials in Secrets Manager, not in config or outputs", async () => {
             const run = await stackRun("prod");
-            const version = named(run, T.secretVersion, "app-db-credentials");
+            // GitLab's: generated, stored as a secret value.
+            const version = named(run, T.secretVersion, "gitlab-db-credentials");
             expect(version.secretPaths).to.include("secretString");
             expect(JSON.parse(version.inputs.secretString)).to.include.keys("username", "password", "host", "port", "dbname");
+            // The app's: no secret of ours at all.
+            expect(ofType(run, T.secret).map((x) => x.name)).to.not.include("app-db-credentials");
             expect(JSON.stringify(run.outputs)).to.not.include("generated-");
             expect(run.outputs.appDatabaseEndpoint).to.match(/\.rds\.amazonaws\.com:5432$/);
         });
@@ -237,12 +300,20 @@ describe("Django app service", () => {
                 expect(migrate.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp"]);
             });
 
-            it(`${stack}: secrets come from Secrets Manager, never as environment values`, async () => {
+            it(`${stack}: secrets come from Secrets Manager, never as environment values; only migrate gets the master password`, async () => {
                 const run = await stackRun(stack);
-                const secretArns = ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`);
+                const masterSecret = named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn;
+                const secretArns = [...ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`), masterSecret];
+                const envOf = (c: any) => Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
+                const [migrate, web] = [container(run, "migrate"), container(run, "web")];
+                expect(migrate.secrets.map((s: any) => s.name).sort()).to.deep.equal(["DB_PASSWORD", "DB_USER", "DJANGO_SECRET_KEY"]);
+                expect(migrate.secrets.filter((s: any) => s.name.startsWith("DB_")).map((s: any) => s.valueFrom)).to.deep.equal([`${masterSecret}:username::`, `${masterSecret}:password::`]);
+                expect(envOf(migrate).DB_APP_USER).to.equal("app_web");
+                // The web process: no database password at all, an IAM login of its own.
+                expect(web.secrets.map((s: any) => s.name)).to.deep.equal(["DJANGO_SECRET_KEY"]);
+                expect(envOf(web)).to.include({ DB_USER: "app_web", DB_IAM_AUTH: "1", DB_REGION: "us-east-1", DB_SSLMODE: "verify-full", DB_SSLROOTCERT: "/app/certs/rds-global-bundle.pem" });
+                expect(envOf(web).DB_APP_USER).to.equal(undefined);
                 for (const c of containers(run)) {
-                    const names = c.secrets.map((s: any) => s.name).sort();
-                    expect(names).to.deep.equal(["DB_PASSWORD", "DB_USER", "DJANGO_SECRET_KEY"]);
                     for (const s of c.secrets) {
                         expect(secretArns.some((arn) => s.valueFrom.startsWith(arn)), s.valueFrom).to.equal(true);
                         expect(s.valueFrom).to.match(/:(password|username|key)::$/);
@@ -272,7 +343,7 @@ describe("Django app service", () => {
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
                 expect(read.Resource).to.have.length(2);
                 for (const arn of read.Resource) {
-                    expect(arn).to.match(/:secret:app-(db-credentials|secret-key)-/);
+                    expect(arn).to.match(/:secret:(rds!db-|app-secret-key-)/);
                 }
                 const logs = statements.find((s) => s.Sid === "WriteLogs");
                 expect(logs.Resource[0]).to.match(new RegExp(`log-group:/platform/${stack}/app-.*:\\*$`));
@@ -286,7 +357,7 @@ describe("Django app service", () => {
                     [T.policy, "app-execution-policy"],
                     [T.policy, "app-task-policy"],
                     [T.secretVersion, "app-secret-key"],
-                    [T.secretVersion, "app-db-credentials"],
+                    [T.rotation, "app-db-master-rotation"],
                 ]) {
                     expect(td.dependencies, dep).to.include(urnOf(type, dep));
                 }
@@ -299,12 +370,14 @@ describe("Django app service", () => {
                 }
             });
 
-            it(`${stack}: task role reaches only this app's bucket and ECS Exec's channels`, async () => {
+            it(`${stack}: task role reaches only this app's bucket, its own database login and ECS Exec's channels`, async () => {
                 const run = await stackRun(stack);
                 const statements = policyOf(run, "app-task");
                 const bucketArn = `arn:aws:s3:::${run.outputs.appMediaBucket}`;
                 const resources = statements.flatMap((s) => s.Resource);
-                expect(resources.filter((r: string) => r !== "*").sort()).to.deep.equal([bucketArn, `${bucketArn}/*`]);
+                const login = `arn:aws:rds-db:us-east-1:123456789012:dbuser:${named(run, T.db, "app-db").state.resourceId}/app_web`;
+                expect(resources.filter((r: string) => r !== "*").sort()).to.deep.equal([login, bucketArn, `${bucketArn}/*`].sort());
+                expect(statements.find((s) => s.Sid === "DatabaseLogin").Action).to.deep.equal(["rds-db:connect"]);
                 const star = statements.filter((s) => s.Resource.includes("*")).flatMap((s) => s.Action);
                 expect(star.every((a: string) => a.startsWith("ssmmessages:"))).to.equal(true);
                 const trust = JSON.parse(named(run, T.role, "app-task").inputs.assumeRolePolicy).Statement[0];

@@ -349,6 +349,13 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["push to its repository", { action: "ecr:PutImage", resource: a("ecr", `repository/${repo}`), context: {} }, "allow"],
                     ["push to another stack's", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${other}-app`), context: {} }, "implicit"],
                     ["another stack's secret", { action: "secretsmanager:GetSecretValue", resource: a("secretsmanager", `secret:platform-${other}/x-AbCdEf`), context: {} }, "implicit"],
+                    // The master secret RDS makes with CI's rights: through RDS only, never read.
+                    ["RDS making a master secret", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "true" } }, "allow"],
+                    ["CI making an rds! secret itself", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "false" } }, "implicit"],
+                    ["its rotation schedule", { action: "secretsmanager:RotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "allow"],
+                    ["reading the master password", { action: "secretsmanager:GetSecretValue", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "implicit"],
+                    ["the key RDS encrypts it with", { action: "kms:DescribeKey", resource: a("kms", "key/k9"), context: { "kms:ResourceAliases": ["alias/aws/secretsmanager"] } }, "allow"],
+                    ["another key", { action: "kms:DescribeKey", resource: a("kms", "key/k8"), context: { "kms:ResourceAliases": ["alias/other"] } }, "implicit"],
                     // IAM: pass its roles to their services; write none.
                     ["pass a task role", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }, "allow"],
                     ["pass it to Lambda", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "lambda.amazonaws.com" } }, "implicit"],

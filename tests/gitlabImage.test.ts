@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
+import { APP_RDS_CA_BUNDLE } from "../components/djangoService";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
 import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
 import { SECRET_ENV } from "../components/gitlab/secrets";
@@ -104,6 +105,12 @@ describe("GitLab image", () => {
         const pem = read("rds-global-bundle.pem");
         const certs = (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((c) => new X509Certificate(c));
         const names = certs.map(cn);
+
+        it("the app image carries the same bundle (its database TLS is verify-full too)", () => {
+            expect(fs.readFileSync(path.join(ROOT, "app/certs/rds-global-bundle.pem"), "utf8")).to.equal(pem);
+            expect(APP_RDS_CA_BUNDLE).to.equal("/app/certs/rds-global-bundle.pem");
+            expect(fs.readFileSync(path.join(ROOT, "app/Dockerfile"), "utf8")).to.match(/^COPY \. \/app\/$/m);
+        });
 
         it("parses completely: only CA certificates, none expired", () => {
             expect(certs.length).to.equal(pem.split("BEGIN CERTIFICATE").length - 1).and.be.greaterThan(0);

@@ -66,6 +66,10 @@ export interface RunOptions {
     readonly patch?: (config: StackConfig) => void;
     /** Extra environment for the run (restored afterwards). */
     readonly env?: Record<string, string>;
+    /** Run as `pulumi preview` does (isDryRun), not as `up`. */
+    readonly preview?: boolean;
+    /** Change what the mocked provider answers for a resource (a state AWS has not reached yet). */
+    readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
@@ -108,7 +112,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const result = mocks.newResource(args);
+                const answer = mocks.newResource(args);
+                const result = options.state ? { ...answer, state: options.state(args.type, args.name, answer.state) } : answer;
                 const ctx = pending;
                 pending = undefined;
                 const secretPaths: string[] = [];
@@ -139,7 +144,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         },
         "platform",
         stack,
-        false,
+        options.preview ?? false,
     );
     // The mock monitor's registerResource calls newResource synchronously
     // before its first await, so a wrapper can hand it the parent and learn the URN.

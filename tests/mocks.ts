@@ -89,6 +89,9 @@ const computed: Record<string, Computer> = {
         port: 5432,
         endpoint: `${i.identifier ?? name}.abcdefghijkl.${REGION}.rds.amazonaws.com:5432`,
         arn: arn("rds", `db:${i.identifier ?? name}`),
+        resourceId: `db-${short(name).toUpperCase()}`,
+        // RDS creates its own secret (named rds!db-<uuid>) only when it manages the password.
+        masterUserSecrets: i.manageMasterUserPassword ? [{ secretArn: arn("secretsmanager", `secret:rds!db-${short(name)}-AbCdEf`), secretStatus: "active" }] : [],
     }),
     "aws:rds/subnetGroup:SubnetGroup": (name) => ({ name: `${name}-${short(name).slice(0, 7)}` }),
     "aws:rds/parameterGroup:ParameterGroup": (name) => ({ name: `${name}-${short(name).slice(0, 7)}` }),

@@ -15,6 +15,8 @@ from urllib.parse import quote
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.iam_postgresql.config import ENGINE as IAM_ENGINE, iam_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -136,27 +138,38 @@ TEMPLATES = [
 # A writable directory for local state (the SQLite file). The image sets it to
 # /tmp so the root filesystem can stay read-only.
 DATA_DIR = Path(os.environ.get("DJANGO_DATA_DIR", str(BASE_DIR)))
+# RDS IAM authentication for the web process: a token per new connection,
+# signed with the task role's credentials (core/iam_postgresql).
+DB_IAM_AUTH = env_bool("DB_IAM_AUTH", False)
 
 
 def database_url_from_parts() -> str | None:
-    """A DATABASE_URL built from DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSLMODE.
+    """A DATABASE_URL built from DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, DB_SSLMODE, DB_SSLROOTCERT.
 
-    On ECS the user and password come from a Secrets Manager secret through the
-    task's `secrets` (one env var per JSON key), and the host from the stack, so
-    no single secret holds a URL. Returns None when DB_HOST is unset.
+    On ECS the host comes from the stack. The web process authenticates with
+    IAM (DB_IAM_AUTH=1: no password, core/iam_postgresql); only the migrate
+    step gets a user and password, the master credentials, through the task's
+    `secrets`. Returns None when DB_HOST is unset.
     """
     host = os.environ.get("DB_HOST", "").strip()
     if not host:
         return None
-    missing = [n for n in ("DB_NAME", "DB_USER", "DB_PASSWORD") if not os.environ.get(n)]
+    required = ("DB_NAME", "DB_USER") if DB_IAM_AUTH else ("DB_NAME", "DB_USER", "DB_PASSWORD")
+    missing = [n for n in required if not os.environ.get(n)]
     if missing:
         raise ImproperlyConfigured(f"DB_HOST is set but {', '.join(missing)} missing")
+    if DB_IAM_AUTH and os.environ.get("DB_PASSWORD"):
+        # The web process must not hold the master password: a task definition mistake.
+        raise ImproperlyConfigured("DB_IAM_AUTH=1 takes no database password (DB_PASSWORD): the IAM token is the password")
     user = quote(os.environ["DB_USER"], safe="")
-    password = quote(os.environ["DB_PASSWORD"], safe="")
+    password = "" if DB_IAM_AUTH else ":" + quote(os.environ["DB_PASSWORD"], safe="")
     name = quote(os.environ["DB_NAME"], safe="")
-    url = f"postgres://{user}:{password}@{host}:{env_int('DB_PORT', 5432)}/{name}"
-    sslmode = os.environ.get("DB_SSLMODE", "").strip()
-    return f"{url}?sslmode={quote(sslmode)}" if sslmode else url
+    url = f"postgres://{user}{password}@{host}:{env_int('DB_PORT', 5432)}/{name}"
+    query = {k: os.environ.get(f"DB_{k.upper()}", "").strip() for k in ("sslmode", "sslrootcert")}
+    if query["sslrootcert"] and not os.path.isfile(query["sslrootcert"]):
+        raise ImproperlyConfigured(f"DB_SSLROOTCERT {query['sslrootcert']} is not a file")
+    params = "&".join(f"{k}={quote(v, safe='/')}" for k, v in query.items() if v)
+    return f"{url}?{params}" if params else url
 
 
 # DATABASE_URL wins; else the parts above; else a SQLite file (no services needed).
@@ -171,7 +184,10 @@ DATABASES = {
 }
 # Roll back everything a request wrote if the view fails: nothing half-written.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+POSTGRES_ENGINES = {"django.db.backends.postgresql", IAM_ENGINE}
+if DB_IAM_AUTH:
+    DATABASES["default"] = iam_database(DATABASES["default"], os.environ.get("DB_REGION") or os.environ.get("AWS_REGION", ""))
+if DATABASES["default"]["ENGINE"] in POSTGRES_ENGINES:
     # Fail fast (readiness, ALB health check timeout) when the DB is unreachable.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3)
@@ -304,7 +320,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # request's transaction a counter's row would stay locked until the request ends,
 # and one slow request (a client trickling its body) would hold up every other
 # request of that user or address.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] in POSTGRES_ENGINES:
     DATABASES["cache"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False, "TEST": {"MIRROR": "default"}}
     DATABASE_ROUTERS = ["core.routers.CacheRouter"]
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}}

@@ -72,7 +72,9 @@ as_pg "$bindir/psql" -h "$datadir" -p "$port" -U postgres -d postgres -q \
   -v ON_ERROR_STOP=1 -v role="$role" -v pw="$password" -v db="$dbname" >&2 <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'role', :'pw') \gexec
+-- CREATEROLE, as RDS's master user has it: the migrate step creates the web
+-- process's IAM login (core/dbroles.py).
+SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB CREATEROLE PASSWORD %L', :'role', :'pw') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role')
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
 SQL

@@ -101,6 +101,7 @@ def dockerignore_allows(path: str) -> bool:
     [
         ("config", True), ("core", True), ("releases", True), ("manage.py", True),
         ("gunicorn.conf.py", True), ("docker-entrypoint.sh", True), ("requirements.txt", True),
+        ("certs", True),
         (".venv", False), ("tests", False), ("bench", False), ("staticfiles", False),
         ("db.sqlite3", False), ("scripts", False), ("__pycache__", False),
     ],

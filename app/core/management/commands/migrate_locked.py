@@ -6,15 +6,21 @@ such as "relation already exists" or a duplicate django_migrations row). Here
 each process first takes a session-level advisory lock with a fixed key, so they
 run one after another; the later ones find everything applied and do nothing.
 
+With --app-user (or DB_APP_USER), it then creates the web process's own
+database role, an RDS IAM login with data rights only (core/dbroles.py).
+
 On SQLite (local development, a single process) it just runs `migrate`.
 """
 from __future__ import annotations
 
+import os
 import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections
+
+from core.dbroles import ensure_iam_role
 
 # Fixed, arbitrary 64-bit key shared by every copy of this app. Only used with
 # pg_advisory_lock; picked so it does not collide with other users' keys.
@@ -44,6 +50,14 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--app-user",
+            default=os.environ.get("DB_APP_USER", ""),
+            help=(
+                "The web process's database user (default $DB_APP_USER): created if missing, "
+                "made an RDS IAM login and granted data rights on every table, after migrate."
+            ),
+        )
+        parser.add_argument(
             "--lock-timeout",
             type=float,
             default=600.0,
@@ -56,6 +70,8 @@ class Command(BaseCommand):
         connection = connections[alias]
 
         if connection.vendor != "postgresql":
+            if options["app_user"]:
+                raise CommandError("migrate_locked: --app-user (DB_APP_USER) needs PostgreSQL on RDS")
             self.stdout.write(f"migrate_locked: {connection.vendor} database, running migrate")
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
             # The shared cache of the throttles (settings.CACHES), when it is the database's.
@@ -85,6 +101,9 @@ class Command(BaseCommand):
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
             # The shared cache of the throttles (settings.CACHES), when it is the database's.
             call_command("createcachetable", database=alias, verbosity=verbosity)
+            if options["app_user"]:
+                for statement in ensure_iam_role(connection, options["app_user"]):
+                    self.stdout.write(f"migrate_locked: {statement}")
         finally:
             try:
                 with connection.cursor() as cursor:

@@ -1,0 +1,1 @@
+"""PostgreSQL with RDS IAM authentication: see base.py."""
