@@ -214,7 +214,7 @@ export class Database extends pulumi.ComponentResource {
         this.resourceId = instance.resourceId;
         this.securityGroupId = sg.id;
         this.instanceArn = instance.arn;
-        this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, securityGroupId: this.securityGroupId });
+        this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, resourceId: this.resourceId, securityGroupId: this.securityGroupId });
     }
 }
 
@@ -238,7 +238,13 @@ function managedSecretRotation(name: string, instance: aws.rds.Instance, days: n
         }
         throw new Error(`${identifier}: RDS reports no master user secret although it manages the password; see its events (aws rds describe-events)`);
     });
-    const rotation = new aws.secretsmanager.SecretRotation(name, { secretId: secretArn, rotationRules: { automaticallyAfterDays: days }, rotateImmediately: false }, opts);
+    // Kept on delete: Pulumi never cancels the rotation (a cancel on a secret RDS has just
+    // deleted, when management is turned off, would fail the update); it ends with its secret.
+    const rotation = new aws.secretsmanager.SecretRotation(
+        name,
+        { secretId: secretArn, rotationRules: { automaticallyAfterDays: days }, rotateImmediately: false },
+        { ...opts, retainOnDelete: true },
+    );
     return rotation.secretId;
 }
 

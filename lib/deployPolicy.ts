@@ -490,24 +490,30 @@ export const GRANTS: readonly Grant[] = [
     },
     {
         sid: "RdsMasterSecret",
-        covers: ["aws:secretsmanager/secretRotation:SecretRotation", "tool:rds-managed-master-secret"],
+        covers: ["tool:rds-managed-master-secret"],
+        read: [],
+        // RDS makes (and, with the instance or when it stops managing the password,
+        // deletes) the secret of a password it manages with the caller's rights (AWS:
+        // "Permissions required for Secrets Manager integration"; the delete is not
+        // documented, granted the same way). Only through RDS: CI itself cannot.
+        write: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret", "kms:DescribeKey"],
+        scope: (s) => ({
+            kind: "custom",
+            why: "RDS names the secret rds!db-<uuid>: no stack prefix to scope on; only RDS, on the caller's behalf",
+            statements: [
+                st({ sid: "RdsMasterSecretMade", actions: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret"], resources: [arn(s, "secretsmanager", "secret:rds!db-*")], conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
+                st({ sid: "RdsMasterSecretKey", actions: ["kms:DescribeKey"], resources: [arn(s, "kms", "key/*")], conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
+            ],
+        }),
+    },
+    {
+        sid: "RdsMasterSecretSchedule",
+        covers: ["aws:secretsmanager/secretRotation:SecretRotation"],
         read: ["secretsmanager:DescribeSecret"],
-        // RDS creates the secret of a password it manages with the caller's rights
-        // (AWS: "Permissions required for Secrets Manager integration"); the rotation
-        // schedule is the program's.
-        write: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "kms:DescribeKey", "secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret"],
-        scope: (s) => {
-            const secrets = [arn(s, "secretsmanager", "secret:rds!db-*")];
-            return {
-                kind: "custom",
-                why: "RDS names the secret rds!db-<uuid>: no stack prefix to scope on",
-                statements: [
-                    st({ sid: "RdsMasterSecretMade", actions: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"], resources: secrets, conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
-                    st({ sid: "RdsMasterSecretKey", actions: ["kms:DescribeKey"], resources: [arn(s, "kms", "key/*")], conditions: { "ForAnyValue:StringEquals": { "kms:ResourceAliases": "alias/aws/secretsmanager" } } }),
-                    st({ sid: "RdsMasterSecretSchedule", actions: ["secretsmanager:DescribeSecret", "secretsmanager:RotateSecret", "secretsmanager:CancelRotateSecret"], resources: secrets }),
-                ],
-            };
-        },
+        // No CancelRotateSecret: the schedule is never deleted by Pulumi (retainOnDelete);
+        // it ends with its secret, which RDS deletes.
+        write: ["secretsmanager:RotateSecret"],
+        scope: (s) => ({ kind: "account", resources: [arn(s, "secretsmanager", "secret:rds!db-*")], why: "RDS names the secret rds!db-<uuid>; RotateSecret sets a schedule (never reads the value); dev and prod share the account" }),
     },
     {
         sid: "Schedules",

@@ -37,7 +37,7 @@ const sgId = (run: StackRun, name: string): string => named(run, T.sg, name).id;
 describe("Django app service", () => {
     describe("database", () => {
         for (const stack of STACKS) {
-            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, IAM auth, master password RDS's own and rotated`, async () => {
+            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, IAM auth`, async () => {
                 const run = await stackRun(stack);
                 const db = named(run, T.db, "app-db");
                 expect(db.inputs.engine).to.equal("postgres");
@@ -50,17 +50,7 @@ describe("Django app service", () => {
                 const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params-17");
                 expect(params.inputs.family).to.equal("postgres17");
                 expect(params.inputs.parameters).to.deep.include({ name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" });
-                // RDS keeps the master password in its own secret and rotates it: the program never sees it.
-                expect(db.inputs.manageMasterUserPassword).to.equal(true);
-                expect(db.inputs.password).to.equal(undefined);
                 expect(db.inputs.iamDatabaseAuthenticationEnabled).to.equal(true);
-                expect(ofType(run, T.password).map((p) => p.name)).to.not.include("app-db-password");
-                const rotation = named(run, T.rotation, "app-db-master-rotation");
-                expect(rotation.inputs.secretId).to.equal(db.state.masterUserSecrets[0].secretArn);
-                expect(rotation.inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
-                // Setting the schedule must not rotate under a migrate step that has just read the secret.
-                expect(rotation.inputs.rotateImmediately).to.equal(false);
-                expect(rotation.inputs.rotationLambdaArn).to.equal(undefined);
                 expect(db.inputs.allowMajorVersionUpgrade).to.equal(true);
                 expect(db.inputs.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
                 // Its log groups exist before RDS creates them, so they have a retention.
@@ -79,16 +69,17 @@ describe("Django app service", () => {
             // GitLab logs in with its master password: generated, in a protected secret of ours, not rotated.
             expect(named(run, T.secret, "gitlab-db-credentials").protect).to.equal(true);
             expect(named(run, T.db, "gitlab-db").inputs.manageMasterUserPassword).to.equal(undefined);
-            expect(ofType(run, T.rotation).map((r) => r.name)).to.deep.equal(["app-db-master-rotation"]);
         });
 
         describe("handing an existing password to RDS (the update that turns management on)", () => {
             // The preview of that update still shows the instance's old state, with no master
             // secret (RDS makes it during `up`); the task definition and schedule wait for it.
             const noSecretYet = (type: string, _name: string, state: Record<string, any>) => (type === T.db ? { ...state, masterUserSecrets: [] } : state);
+            // Step 2 in prod: the line setting 0 deleted.
+            const step2 = (c: Record<string, any>) => delete c["platform:database"].masterPasswordRotationDays;
 
             it("preview: plans, with the secret's ARN unknown until RDS has made it", async () => {
-                const run = await runStack("prod", { preview: true, state: noSecretYet });
+                const run = await runStack("prod", { preview: true, state: noSecretYet, patch: step2 });
                 expect(run.error).to.equal(undefined);
                 const rotation = named(run, T.rotation, "app-db-master-rotation");
                 expect(rotation.inputs.secretId).to.deep.equal(UNKNOWN);
@@ -96,15 +87,32 @@ describe("Django app service", () => {
             });
 
             it("up: stops with the instance named if RDS still shows no secret, instead of a task without a password", async () => {
-                const run = await runStack("prod", { state: noSecretYet });
+                const run = await runStack("prod", { state: noSecretYet, patch: step2 });
                 expect(String(run.error?.message)).to.match(/platform-prod-app: RDS reports no master user secret/);
             });
         });
 
-        it("0 days keeps a generated password of ours; turning rotation on later changes the instance in place only", async () => {
+        it("dev: the master password is RDS's own, rotated every 7 days; the program never sees it", async () => {
+            const run = await stackRun("dev");
+            const db = named(run, T.db, "app-db");
+            expect(db.inputs.manageMasterUserPassword).to.equal(true);
+            expect(db.inputs.password).to.equal(undefined);
+            expect(ofType(run, T.password).map((p) => p.name)).to.not.include("app-db-password");
+            expect(ofType(run, T.secret).map((x) => x.name)).to.not.include("app-db-credentials");
+            const rotation = named(run, T.rotation, "app-db-master-rotation");
+            expect(rotation.inputs.secretId).to.equal(db.state.masterUserSecrets[0].secretArn);
+            expect(rotation.inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
+            // Setting the schedule must not rotate under a migrate step that has just read the secret.
+            expect(rotation.inputs.rotateImmediately).to.equal(false);
+            expect(rotation.inputs.rotationLambdaArn).to.equal(undefined);
+            // Never cancelled by Pulumi: it ends with its secret (RDS deletes it when it stops managing the password).
+            expect(rotation.retainOnDelete).to.equal(true);
+        });
+
+        it("prod (step 1 of 2): a generated password of ours; turning rotation on later changes the instance in place only", async () => {
             // An existing stack moves in two deploys: first the web process to IAM (0 here,
             // so the old tasks' password stays valid through the canary), then rotation on.
-            const before = await runStack("prod", { patch: (c) => (c["platform:database"].masterPasswordRotationDays = 0) });
+            const before = await stackRun("prod");
             expect(before.error).to.equal(undefined);
             const old = named(before, T.db, "app-db");
             expect(old.inputs.password).to.match(/^generated-/);
@@ -116,7 +124,8 @@ describe("Django app service", () => {
             expect(container(before, "web").secrets.map((x: any) => x.name)).to.deep.equal(["DJANGO_SECRET_KEY"]);
             expect(container(before, "migrate").secrets.find((x: any) => x.name === "DB_PASSWORD").valueFrom).to.match(/:secret:app-db-credentials-.*:password::$/);
 
-            const after = await stackRun("prod");
+            const after = await runStack("prod", { patch: (c) => delete c["platform:database"].masterPasswordRotationDays });
+            expect(named(after, T.rotation, "app-db-master-rotation").inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
             const now = named(after, T.db, "app-db");
             expect(now.urn).to.equal(old.urn);
             const changed = Object.keys({ ...old.inputs, ...now.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(now.inputs[k]));
@@ -155,8 +164,6 @@ describe("Django app service", () => {
             const version = named(run, T.secretVersion, "gitlab-db-credentials");
             expect(version.secretPaths).to.include("secretString");
             expect(JSON.parse(version.inputs.secretString)).to.include.keys("username", "password", "host", "port", "dbname");
-            // The app's: no secret of ours at all.
-            expect(ofType(run, T.secret).map((x) => x.name)).to.not.include("app-db-credentials");
             expect(JSON.stringify(run.outputs)).to.not.include("generated-");
             expect(run.outputs.appDatabaseEndpoint).to.match(/\.rds\.amazonaws\.com:5432$/);
         });
@@ -302,7 +309,8 @@ describe("Django app service", () => {
 
             it(`${stack}: secrets come from Secrets Manager, never as environment values; only migrate gets the master password`, async () => {
                 const run = await stackRun(stack);
-                const masterSecret = named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn;
+                // dev: RDS's secret; prod (step 1 of 2): ours.
+                const masterSecret = stack === "dev" ? named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn : named(run, T.secret, "app-db-credentials").state.arn;
                 const secretArns = [...ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`), masterSecret];
                 const envOf = (c: any) => Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
                 const [migrate, web] = [container(run, "migrate"), container(run, "web")];
@@ -343,7 +351,7 @@ describe("Django app service", () => {
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
                 expect(read.Resource).to.have.length(2);
                 for (const arn of read.Resource) {
-                    expect(arn).to.match(/:secret:(rds!db-|app-secret-key-)/);
+                    expect(arn).to.match(stack === "dev" ? /:secret:(rds!db-|app-secret-key-)/ : /:secret:app-(db-credentials|secret-key)-/);
                 }
                 const logs = statements.find((s) => s.Sid === "WriteLogs");
                 expect(logs.Resource[0]).to.match(new RegExp(`log-group:/platform/${stack}/app-.*:\\*$`));
@@ -357,7 +365,7 @@ describe("Django app service", () => {
                     [T.policy, "app-execution-policy"],
                     [T.policy, "app-task-policy"],
                     [T.secretVersion, "app-secret-key"],
-                    [T.rotation, "app-db-master-rotation"],
+                    stack === "dev" ? [T.rotation, "app-db-master-rotation"] : [T.secretVersion, "app-db-credentials"],
                 ]) {
                     expect(td.dependencies, dep).to.include(urnOf(type, dep));
                 }

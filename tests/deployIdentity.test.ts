@@ -207,6 +207,7 @@ describe("CI deploy identity (platform:ci)", () => {
                     "route53:UpdateHealthCheck": "as above",
                     "s3:CreateBucket": "a new bucket is an administrator's change (lib/deployPolicy.ts ADMIN_CREATES)",
                     "s3:TagResource": "only with CreateBucket",
+                    "secretsmanager:CancelRotateSecret": "the rotation schedule is retainOnDelete: Pulumi never deletes it",
                     ...(stack === "prod"
                         ? { "s3:DeleteBucket": "protected: never emptied or deleted", "s3:ListBucketVersions": "protected", "s3:DeleteObject": "protected", "s3:DeleteObjectVersion": "protected", "backup:DeleteRecoveryPoint": "protected: recovery points stay" }
                         : {}),
@@ -353,9 +354,11 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["RDS making a master secret", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "true" } }, "allow"],
                     ["CI making an rds! secret itself", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "false" } }, "implicit"],
                     ["its rotation schedule", { action: "secretsmanager:RotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "allow"],
+                    ["cancelling a rotation", { action: "secretsmanager:CancelRotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "implicit"],
                     ["reading the master password", { action: "secretsmanager:GetSecretValue", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "implicit"],
-                    ["the key RDS encrypts it with", { action: "kms:DescribeKey", resource: a("kms", "key/k9"), context: { "kms:ResourceAliases": ["alias/aws/secretsmanager"] } }, "allow"],
-                    ["another key", { action: "kms:DescribeKey", resource: a("kms", "key/k8"), context: { "kms:ResourceAliases": ["alias/other"] } }, "implicit"],
+                    ["deleting an rds! secret itself", { action: "secretsmanager:DeleteSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "implicit"],
+                    ["the key RDS encrypts it with, through RDS", { action: "kms:DescribeKey", resource: a("kms", "key/k9"), context: { "aws:ViaAWSService": "true" } }, "allow"],
+                    ["a key, by CI itself", { action: "kms:DescribeKey", resource: a("kms", "key/k8"), context: {} }, "implicit"],
                     // IAM: pass its roles to their services; write none.
                     ["pass a task role", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }, "allow"],
                     ["pass it to Lambda", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "lambda.amazonaws.com" } }, "implicit"],
@@ -382,6 +385,10 @@ describe("CI deploy identity (platform:ci)", () => {
                 ];
                 const wrong = cases.filter(([, r, expected]) => evaluate(deploy, r) !== expected).map(([what, r, expected]) => `${what}: ${r.action} on ${r.resource} is ${evaluate(deploy, r)}, expected ${expected}`);
                 expect(wrong).to.deep.equal([]);
+                // A refresh (the drift job, the preview role) reads the rotation schedule of RDS's secret.
+                const preview = roleStatements(run, "preview");
+                expect(evaluate(preview, { action: "secretsmanager:DescribeSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("allow");
+                expect(evaluate(preview, { action: "secretsmanager:RotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("implicit");
                 // The stack's buckets, each by ARN, and nothing else.
                 const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.state.arn as string);
                 for (const b of buckets) {

@@ -5,6 +5,10 @@ password, at start). The web process logs in as its own role through RDS IAM
 authentication (membership in `rds_iam`), with data rights only: it reads and
 writes rows, but cannot create, alter or drop tables. Tables stay owned by the
 master user, who runs the migrations.
+
+On RDS the master user (rds_superuser) may grant rds_iam, AWS's documented
+procedure; a plain PostgreSQL 16+ needs ADMIN OPTION on it instead (the tests'
+stand-in has it).
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ def ensure_iam_role(connection, role: str) -> list[str]:
             f"GRANT USAGE ON SCHEMA public TO {quoted}",
             f"GRANT {TABLE_RIGHTS} ON ALL TABLES IN SCHEMA public TO {quoted}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+            # Migration history is the migrate step's: the web process only reads it.
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {quoted}",
         ]
         for statement in statements:
             cursor.execute(statement)

@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.contrib.auth import get_user_model
 from knox.models import AuthToken
@@ -122,3 +123,20 @@ def auth_client(user) -> APIClient:
     client = APIClient(HTTP_X_FORWARDED_PROTO="https")
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
+
+
+@pytest.fixture
+def iam_role():
+    """A fresh name for the web process's IAM login (migrate_locked --app-user).
+    Dropped after the test's database is: list it before fresh_database_url."""
+    url = require_postgres()
+    role = f"app_iam_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        # RDS has rds_iam; a plain PostgreSQL gets a stand-in (CREATEROLE, scripts/pg-start.sh).
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam')"
+            " THEN CREATE ROLE rds_iam NOLOGIN; END IF; END $$"
+        )
+    yield role
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -54,6 +54,26 @@ def test_the_token_is_a_presigned_rds_db_connect_request_for_the_user(monkeypatc
     assert len(query["X-Amz-Signature"]) == 64
 
 
+def test_no_credentials_is_a_failed_connection_not_a_crash(monkeypatch, django_db_blocker):
+    """The task role's credentials unavailable: Django's OperationalError, which
+    /readyz answers with a 503 and the next request retries."""
+    from botocore.exceptions import NoCredentialsError
+    from django.db import OperationalError
+
+    def no_credentials(*_args):
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(iam_base, "auth_token", no_credentials)
+    wrapper = iam_base.DatabaseWrapper(
+        {"ENGINE": "core.iam_postgresql", "NAME": "app", "USER": "app_web", "PASSWORD": "", "HOST": RDS_HOST,
+         "PORT": 5432, "IAM_REGION": "eu-west-1", "OPTIONS": {}, "ATOMIC_REQUESTS": False, "AUTOCOMMIT": True,
+         "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "TIME_ZONE": None, "TEST": {}},
+        alias="iam-no-credentials",
+    )
+    with django_db_blocker.unblock(), pytest.raises(OperationalError, match="RDS IAM token for app_web: Unable to locate credentials"):
+        wrapper.ensure_connection()
+
+
 # --- settings -----------------------------------------------------------------
 
 
@@ -73,6 +93,8 @@ def test_iam_settings_use_the_iam_backend_and_no_password():
     [
         ({"DB_PASSWORD": "leaked"}, "takes no database password"),
         ({"DB_SSLMODE": "prefer"}, "needs DB_SSLMODE"),
+        # TLS without checking the server would hand the token to whoever answers.
+        ({"DB_SSLMODE": "require"}, "needs DB_SSLMODE"),
         ({"DB_REGION": ""}, "needs DB_REGION"),
         ({"DB_SSLROOTCERT": "/nonexistent/bundle.pem"}, "is not a file"),
         ({"DATABASE_URL": "postgres://releases_app@db.internal:5432/app?sslmode=verify-full&pool=true"}, "cannot use Django's connection pool"),
@@ -86,22 +108,6 @@ def test_iam_settings_refuse_to_start_with_one_line(overrides, message):
 
 
 # --- the role the migrate step creates, and connecting as it ------------------
-
-
-@pytest.fixture
-def iam_role():
-    """A fresh role name; dropped after the test's database is (fixture order)."""
-    url = require_postgres()
-    role = f"app_iam_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        # RDS has rds_iam; a plain PostgreSQL gets a stand-in (CREATEROLE, scripts/pg-start.sh).
-        conn.execute(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rds_iam')"
-            " THEN CREATE ROLE rds_iam NOLOGIN; END IF; END $$"
-        )
-    yield role
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def migrate_locked(database_url, *args):

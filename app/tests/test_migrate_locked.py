@@ -3,6 +3,7 @@ and every migration is applied exactly once."""
 from __future__ import annotations
 
 import sqlite3
+import time
 import subprocess
 from collections import Counter
 
@@ -177,3 +178,19 @@ def test_migrate_locked_waits_for_the_database_to_appear(fresh_database_url):
             proc.kill()
         with connect(fresh_database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{late}" WITH (FORCE)')
+
+
+def test_migrate_locked_fails_at_once_on_refused_credentials(fresh_database_url):
+    """A master password rotated since the task read it cannot start working:
+    no two minutes of retries, one line, and ECS starts a task that reads the new one."""
+    require_postgres()
+    cfg = dj_database_url.parse(fresh_database_url)
+    wrong = fresh_database_url.replace(f":{cfg['PASSWORD']}@", ":not-the-password@")
+    assert wrong != fresh_database_url
+    started = time.monotonic()
+    result = run_migrate(wrong, "--connect-wait", "60")
+    assert result.returncode != 0
+    assert "the database refused the credentials" in result.stderr
+    assert "password authentication failed" in result.stderr
+    assert "retrying" not in result.stderr
+    assert time.monotonic() - started < 30

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import threading
 
+# Imported here, not per connection: gunicorn loads the app before forking, so
+# workers share the import, and no worker thread waits on it under the lock.
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
 
@@ -27,8 +31,6 @@ def _rds_client(region: str):
     with _clients_lock:
         client = _clients.get(region)
         if client is None:
-            import boto3
-
             client = boto3.session.Session().client("rds", region_name=region)
             _clients[region] = client
         return client
@@ -47,5 +49,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         region = self.settings_dict.get("IAM_REGION")
         if not region:
             raise ImproperlyConfigured("core.iam_postgresql: use core.iam_postgresql.config.iam_database for its settings")
-        params["password"] = auth_token(params["host"], params.get("port") or 5432, params["user"], region)
+        try:
+            params["password"] = auth_token(params["host"], params.get("port") or 5432, params["user"], region)
+        except (BotoCoreError, ClientError) as exc:
+            # No token (the task role's credentials could not be fetched) is a failed
+            # connection like any other: Django's OperationalError, /readyz a 503.
+            raise self.Database.OperationalError(f"RDS IAM token for {params['user']}: {exc}") from exc
         return params

@@ -14,6 +14,7 @@ On SQLite (local development, a single process) it just runs `migrate`.
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from django.core.management import call_command
@@ -25,6 +26,9 @@ from core.dbroles import ensure_iam_role
 # Fixed, arbitrary 64-bit key shared by every copy of this app. Only used with
 # pg_advisory_lock; picked so it does not collide with other users' keys.
 MIGRATION_LOCK_KEY = 7_242_019_501_337_001
+# The server's answer to wrong credentials (libpq gives a failed connection no
+# SQLSTATE, only the message): a password, or an IAM token (PAM on RDS).
+AUTHENTICATION_FAILED = re.compile(r"(password|PAM) authentication failed for user")
 
 
 class Command(BaseCommand):
@@ -127,6 +131,10 @@ class Command(BaseCommand):
                 connection.close()
                 text = str(exc).strip()
                 reason = text.splitlines()[0] if text else type(exc).__name__
+                if AUTHENTICATION_FAILED.search(text):
+                    # Retrying the same credentials cannot help (a rotated master
+                    # password read at task start): fail now, ECS starts a new task.
+                    raise CommandError(f"migrate_locked: the database refused the credentials: {reason}") from exc
                 if time.monotonic() + delay > deadline:
                     raise CommandError(
                         f"migrate_locked: database unreachable after {attempt} attempts "
