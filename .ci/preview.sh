@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Merge-request preview of one stack ($STACK), run by .gitlab-ci.yml: the
 # offline plan (mocks, what the code builds) and the real `pulumi preview
-# --diff` (what would change in AWS), both kept as the job's artifacts in
+# --diff` (what would change in AWS, checked by the policy pack), both kept as the job's artifacts in
 # preview/, and posted as one merge-request note. A preview runs no
 # command.local.Command, so it never builds or pushes an image.
 # Exits with the preview's status; a failed note only warns.
@@ -14,7 +14,8 @@ out="preview/preview-$stack.txt"
 
 npm run --silent plan -- "$stack" >"$plan" 2>&1
 plan_status=$?
-pulumi preview --stack "$stack" --diff --non-interactive --color never 2>&1 | tee "$out"
+# shellcheck disable=SC2046 # the flags are words
+pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .ci/policy-args.sh "$stack") 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
 if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then

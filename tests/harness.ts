@@ -30,6 +30,8 @@ export interface Resource {
     readonly retainOnDelete: boolean;
     /** URNs this resource depends on: `dependsOn` plus the resources its inputs come from. */
     readonly dependencies: readonly string[];
+    /** Per input property, the URNs its value comes from (what CrossGuard's `propertyDependencies` sees). */
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** The `customTimeouts` resource option (create/update/delete), empty strings when unset. */
     readonly customTimeouts: { readonly create: string; readonly update: string; readonly delete: string };
     /** The outputs the mocks gave it (inputs plus invented computed values). */
@@ -103,6 +105,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         ignoreChanges: string[];
         retainOnDelete: boolean;
         dependencies: string[];
+        propertyDependencies: Record<string, string[]>;
         customTimeouts: { create: string; update: string; delete: string };
         provider: string;
         providers: Record<string, string>;
@@ -130,6 +133,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
                     ignoreChanges: ctx?.ignoreChanges ?? [],
                     retainOnDelete: ctx?.retainOnDelete ?? false,
                     dependencies: ctx?.dependencies ?? [],
+                    propertyDependencies: ctx?.propertyDependencies ?? {},
                     customTimeouts: ctx?.customTimeouts ?? { create: "", update: "", delete: "" },
                     parentUrn: ctx?.parentUrn,
                     provider: ctx?.provider ?? "",
@@ -159,6 +163,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             ignoreChanges: req.getIgnorechangesList(),
             retainOnDelete: Boolean(req.getRetainondelete()),
             dependencies: req.getDependenciesList(),
+            propertyDependencies: Object.fromEntries([...req.getPropertydependenciesMap().entries()].map(([k, v]: [string, any]) => [k, v.getUrnsList() as string[]])),
             provider: req.getProvider(),
             providers: Object.fromEntries(req.getProvidersMap().entries()),
             customTimeouts: {

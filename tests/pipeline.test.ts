@@ -150,11 +150,11 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             const j = job(name);
             expect(j.services, name).to.deep.equal([{ name: "$DIND_IMAGE", alias: "docker" }]);
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
-            // The admin gate reads the preview before anything is applied.
+            // The admin gate reads the preview before anything is applied; the policy pack checks both.
             expect(j.script.slice(0, 3), name).to.deep.equal([
-                'pulumi preview --stack "$STACK" --non-interactive --json >preview.json',
+                'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
                 "node_modules/.bin/ts-node --transpile-only tools/adminGate.ts preview.json",
-                'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never',
+                'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
             ]);
             expect(j.interruptible, name).to.equal(false);
             expect(j.artifacts.reports.dotenv, name).to.equal("deploy.env");
@@ -251,6 +251,7 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         // A copy of the repository's script in a scratch project, so preview/ lands there.
         fs.mkdirSync(path.join(dir, ".ci"));
         fs.copyFileSync(path.join(ROOT, ".ci/preview.sh"), path.join(dir, ".ci/preview.sh"));
+        fs.copyFileSync(path.join(ROOT, ".ci/policy-args.sh"), path.join(dir, ".ci/policy-args.sh"));
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
         fs.copyFileSync(path.join(ROOT, "tsconfig.json"), path.join(dir, "tsconfig.json"));
         fs.mkdirSync(path.join(dir, "tools"));
@@ -274,7 +275,8 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         this.timeout(60_000);
         const p = preview(0);
         expect(p.r.status, p.r.stderr).to.equal(0);
-        expect(p.calls).to.deep.equal(["npm run --silent plan -- prod", "pulumi preview --stack prod --diff --non-interactive --color never"]);
+        // The policy pack, mandatory: prod is previewed without the advisory config.
+        expect(p.calls).to.deep.equal(["npm run --silent plan -- prod", "pulumi preview --stack prod --diff --non-interactive --color never --policy-pack policy"]);
         expect(p.preview).to.include("~ 1 to update");
         expect(p.plan).to.include("380  total");
         // No token: no note, said once.

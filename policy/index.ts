@@ -1,0 +1,12 @@
+import { PolicyPack } from "@pulumi/policy";
+import { POLICIES } from "./pack";
+
+/**
+ * The CrossGuard pack (started by the Pulumi CLI): one stack policy per AWS
+ * Security Hub control (controls.ts), waivers in waivers.ts. Mandatory by
+ * default; dev's preview passes config.dev.json, which makes every policy
+ * advisory there.
+ *
+ *   pulumi preview --policy-pack policy [--policy-pack-config policy/config.dev.json]
+ */
+new PolicyPack("platform-security-hub", { policies: POLICIES });

@@ -1,0 +1,121 @@
+import { Control, CONTROLS } from "./controls";
+import { Finding, StackView } from "./model";
+
+/**
+ * Every exception to a control, in one place, each with its reason. A finding
+ * a waiver matches is reported as waived, never as a violation; a waiver that
+ * matches nothing fails the tests (a stale exception is a hole).
+ */
+export interface Waiver {
+    readonly control: string;
+    /** The stacks it applies to. */
+    readonly stacks: readonly ("dev" | "prod")[];
+    readonly type: string;
+    /** Resource names (logical, as in the program). */
+    readonly names: RegExp;
+    /** Only findings whose message matches (default: any). */
+    readonly message?: RegExp;
+    readonly reason: string;
+}
+
+const BOTH = ["dev", "prod"] as const;
+
+export const WAIVERS: readonly Waiver[] = [
+    {
+        control: "ECS.4",
+        stacks: BOTH,
+        type: "aws:ecs/taskDefinition:TaskDefinition",
+        names: /^runner$/,
+        message: /starts privileged job containers/,
+        reason:
+            "The runner manager is unprivileged; the jobs it starts on its own EC2 workers run privileged so docker:dind can build images. The workers are single-purpose, IMDSv2-only and reachable only from the manager on 22 (README: CI/CD, The runner).",
+    },
+    {
+        control: "ECS.5",
+        stacks: BOTH,
+        type: "aws:ecs/taskDefinition:TaskDefinition",
+        names: /^gitlab(-web|-sidekiq|-gitaly|-migrate|-backup)?$/,
+        reason:
+            "Omnibus GitLab renders its configuration and keeps runit state, sockets and logs under /etc/gitlab, /opt/gitlab and /var at start: it cannot run on a read-only root.",
+    },
+    {
+        control: "ECS.5",
+        stacks: BOTH,
+        type: "aws:ecs/taskDefinition:TaskDefinition",
+        names: /^runner$/,
+        reason: "gitlab-runner writes its config directory (config.toml, rendered at start with the token expanded).",
+    },
+    {
+        control: "S3.12",
+        stacks: BOTH,
+        type: "aws:s3/bucket:Bucket",
+        names: /^gitlab-(artifacts|external-diffs|lfs|uploads|packages|dependency-proxy|terraform-state|ci-secure-files|agent-plan-content|pages|registry)$/,
+        reason:
+            "CarrierWave (GitLab's uploads) and the registry's S3 driver send `x-amz-acl: private`, which a bucket with ACLs disabled refuses. BucketOwnerPreferred keeps every object owned by this account; public access stays blocked (S3.8). The backups bucket has ACLs off.",
+    },
+    {
+        control: "EC2.18",
+        stacks: BOTH,
+        type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        names: /^gitlab-ssh-nlb-in-\d+$/,
+        message: /on 22$/,
+        reason: "GitLab's documented SSH listener (git over SSH) on the network load balancer; the tasks behind it admit only the load balancer.",
+    },
+    {
+        control: "EC2.19",
+        stacks: BOTH,
+        type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        names: /^gitlab-ssh-nlb-in-\d+$/,
+        message: /port\(s\) 22 open/,
+        reason: "As EC2.18: git over SSH is the service on that port; GitLab's sshd takes keys only.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: BOTH,
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^(app-secret-key|app-db-credentials|gitlab-db-credentials|gitlab-rails|gitlab-tokens|gitlab-registry|gitlab-ssh-host-keys|gitlab-root|gitlab-redis-auth|runner-token)$/,
+        reason:
+            "Generated values that long-running processes read at start and that no rotation Lambda can change under them: Django's and GitLab's signing and encryption keys (a rotation would invalidate sessions or make stored data unreadable), SSH host keys (clients pin them), GitLab's database and Redis passwords (GitLab holds them), the runner token (rotated in GitLab, tools/runnerToken.ts). Each is rotated by `pulumi up --replace` on its generator and a redeploy (README: GitLab, Secrets). The app's master password, once RDS's own, is rotated (prod: step 1 of 2, so app-db-credentials is listed).",
+    },
+    {
+        control: "S3.9",
+        stacks: BOTH,
+        type: "aws:s3/bucket:Bucket",
+        names: /^public-access-logs$/,
+        reason: "The bucket the access logs go to: logging it into itself would log its own log deliveries, and another bucket would need one in turn. Its writes come from the log delivery services only (bucket policy).",
+    },
+    {
+        control: "RDS.11",
+        stacks: ["dev"],
+        type: "aws:rds/instance:Instance",
+        names: /^(app|gitlab)-db$/,
+        reason: "dev keeps 1 day of backups on purpose: its data is disposable and it is rebuilt from scratch (prod keeps 14 and 35 days).",
+    },
+];
+
+export interface Verdict {
+    readonly violations: readonly Finding[];
+    readonly waived: readonly (Finding & { readonly reason: string })[];
+}
+
+export function waiverFor(f: Finding, stack: string): Waiver | undefined {
+    return WAIVERS.find(
+        (w) => w.control === f.control && (w.stacks as readonly string[]).includes(stack) && w.type === f.type && w.names.test(f.name) && (!w.message || w.message.test(f.message)),
+    );
+}
+
+/** Controls over one stack, waivers applied; prod-only controls skipped elsewhere. */
+export function evaluate(view: StackView, controls: readonly Control[] = CONTROLS): Verdict {
+    const findings = controls.filter((c) => !c.prodOnly || view.stack === "prod").flatMap((c) => c.check(view));
+    const violations: Finding[] = [];
+    const waived: (Finding & { reason: string })[] = [];
+    for (const f of findings) {
+        const w = waiverFor(f, view.stack);
+        if (w) {
+            waived.push({ ...f, reason: w.reason });
+        } else {
+            violations.push(f);
+        }
+    }
+    return { violations, waived };
+}

@@ -1,0 +1,149 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { CONTROLS } from "../policy/controls";
+import { Subject } from "../policy/model";
+import { evaluate, WAIVERS } from "../policy/waivers";
+import { ROOT, stackRun, STACKS } from "./harness";
+import { viewOf } from "./policyView";
+import { policyTable } from "../tools/policyTable";
+
+let n = 0;
+/** A resource of a fixture: its props and, per property, the resources its value comes from. */
+function res(type: string, props: Record<string, any>, from: Record<string, Subject> = {}): Subject {
+    const name = `r${++n}`;
+    return { type, name, urn: `urn:pulumi:prod::platform::${type}::${name}`, props, propertyDependencies: Object.fromEntries(Object.entries(from).map(([k, r]) => [k, [r.urn]])) };
+}
+const td = (container: Record<string, any>) => res("aws:ecs/taskDefinition:TaskDefinition", { containerDefinitions: JSON.stringify([{ name: "c", logConfiguration: { logDriver: "awslogs" }, readonlyRootFilesystem: true, ...container }]) });
+const bucket = () => res("aws:s3/bucket:Bucket", {});
+const alb = (props: Record<string, any>) => res("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "application", dropInvalidHeaderFields: true, desyncMitigationMode: "defensive", accessLogs: { enabled: true, bucket: "logs" }, ...props });
+const db = (props: Record<string, any>) => res("aws:rds/instance:Instance", { storageEncrypted: true, multiAz: true, monitoringInterval: 60, deletionProtection: true, enabledCloudwatchLogsExports: ["postgresql"], backupRetentionPeriod: 14, ...props });
+const world = (port: number) => res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", { cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: port, toPort: port });
+const policyDoc = (statement: Record<string, any>) => res("aws:iam/rolePolicy:RolePolicy", { policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", ...statement }] }) });
+const repo = (props: Record<string, any>) => res("aws:ecr/repository:Repository", { imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, ...props });
+const withBucket = (type: string, props: Record<string, any>) => {
+    const b = bucket();
+    return [b, res(type, props, { bucket: b })];
+};
+const vpc = () => res("awsx:ec2:Vpc", {});
+
+/** For each control, resources that break it: each control must fire on its own. */
+const FIXTURES: Record<string, Subject[]> = {
+    "ECS.2": [res("aws:ecs/service:Service", { networkConfiguration: { assignPublicIp: true } })],
+    "ECS.4": [td({ privileged: true })],
+    "ECS.5": [td({ readonlyRootFilesystem: false })],
+    "ECS.8": [td({ environment: [{ name: "DB_PASSWORD", value: "hunter2" }] })],
+    "ECS.9": [td({ logConfiguration: undefined })],
+    "ECS.12": [res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "disabled" }] })],
+    "ECR.1": [repo({ imageScanningConfiguration: { scanOnPush: false } })],
+    "ECR.2": [repo({ imageTagMutability: "MUTABLE" })],
+    "ECR.3": [repo({})],
+    "ELB.1": [res("aws:lb/listener:Listener", { protocol: "HTTP", port: 80, defaultActions: [{ type: "forward", targetGroupArn: "tg" }] })],
+    "ELB.4": [alb({ dropInvalidHeaderFields: false })],
+    "ELB.5": [alb({ accessLogs: { enabled: false } })],
+    "ELB.6": [alb({ enableDeletionProtection: false })],
+    "ELB.12": [alb({ desyncMitigationMode: "monitor" })],
+    "WAF.ALB": [alb({ internal: false })],
+    "RDS.2": [db({ publiclyAccessible: true })],
+    "RDS.3": [db({ storageEncrypted: false })],
+    "RDS.5": [db({ multiAz: false })],
+    "RDS.6": [db({ monitoringInterval: 0 })],
+    "RDS.8": [db({ deletionProtection: false })],
+    "RDS.9": [db({ enabledCloudwatchLogsExports: ["upgrade"] })],
+    "RDS.11": [db({ backupRetentionPeriod: 1 })],
+    "RDS.13": [db({ autoMinorVersionUpgrade: false })],
+    "EFS.1": [res("aws:efs/fileSystem:FileSystem", { encrypted: false })],
+    "EFS.2": [res("aws:efs/fileSystem:FileSystem", { encrypted: true })],
+    "EFS.3": [res("aws:efs/accessPoint:AccessPoint", { rootDirectory: { path: "/" } })],
+    "S3.5": withBucket("aws:s3/bucketPolicy:BucketPolicy", { policy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "*" }] }) }),
+    "S3.8": withBucket("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", { blockPublicAcls: true, blockPublicPolicy: false, ignorePublicAcls: true, restrictPublicBuckets: true }),
+    "S3.9": [bucket()],
+    "S3.12": withBucket("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { rule: { objectOwnership: "ObjectWriter" } }),
+    "EC2.2": [vpc()],
+    "EC2.6": [vpc()],
+    "EC2.18": [world(8443)],
+    "EC2.19": [world(3389)],
+    "IAM.1": [policyDoc({ Action: "*", Resource: "*" })],
+    "IAM.21": [policyDoc({ Action: ["s3:*"], Resource: "arn:aws:s3:::b" })],
+    "SNS.1": [res("aws:sns/topic:Topic", {})],
+    "SecretsManager.1": [res("aws:secretsmanager/secret:Secret", {})],
+    "Logs.Retention": [res("aws:cloudwatch/logGroup:LogGroup", { retentionInDays: 0 })],
+};
+
+describe("policy pack: AWS Security Hub controls (policy/)", () => {
+    it("prod: no violations", async () => {
+        const verdict = evaluate(viewOf(await stackRun("prod")));
+        expect(verdict.violations.map((v) => `${v.control} ${v.name}: ${v.message}`)).to.deep.equal([]);
+    });
+
+    it("dev: no violations; only the listed waivers apply", async () => {
+        const verdict = evaluate(viewOf(await stackRun("dev")));
+        expect(verdict.violations.map((v) => `${v.control} ${v.name}: ${v.message}`)).to.deep.equal([]);
+        expect(verdict.waived.length).to.be.greaterThan(0);
+    });
+
+    it("every waiver is used by some stack it names, and each has a reason", async () => {
+        const used = new Set<string>();
+        for (const stack of STACKS) {
+            for (const w of evaluate(viewOf(await stackRun(stack))).waived) {
+                used.add(`${w.control} ${w.reason}`);
+            }
+        }
+        for (const w of WAIVERS) {
+            expect(w.reason.length, w.control).to.be.greaterThan(40);
+            expect(used.has(`${w.control} ${w.reason}`), `unused waiver ${w.control} ${w.names}`).to.equal(true);
+        }
+    });
+
+    it("policy names are unique, carry their control's id, and are valid CrossGuard names", () => {
+        const names = CONTROLS.map((c) => c.policy);
+        expect(new Set(names).size).to.equal(names.length);
+        for (const c of CONTROLS) {
+            expect(c.policy.startsWith(c.id.toLowerCase().replace(/\./g, "-")) || !/^[A-Z]+\.\d+$/.test(c.id), c.policy).to.equal(true);
+            expect(c.policy).to.match(/^[a-z0-9-]+$/);
+        }
+    });
+
+    it("each control fires on a resource that breaks it", () => {
+        const fired: string[] = [];
+        for (const c of CONTROLS) {
+            const bad = FIXTURES[c.id];
+            expect(bad, `no failing fixture for ${c.id}`).to.not.equal(undefined);
+            const findings = c.check({ stack: "prod", resources: bad });
+            expect(findings.map((f) => f.control), c.id).to.include(c.id);
+            // What it fired on is a type it says it reads (the README's "nothing to check" relies on that).
+            expect(findings.every((f) => c.types.includes(f.type)), c.id).to.equal(true);
+            fired.push(c.id);
+        }
+        expect(fired.length).to.equal(CONTROLS.length);
+    });
+
+    it("CI enforces it in prod and only advises in dev (.ci/policy-args.sh, policy/config.dev.json)", () => {
+        const args = (stack: string) => spawnSync("bash", [path.join(ROOT, ".ci/policy-args.sh"), stack], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+        expect(args("prod")).to.equal("--policy-pack policy");
+        expect(args("dev")).to.equal("--policy-pack policy --policy-pack-config policy/config.dev.json");
+        expect(JSON.parse(fs.readFileSync(path.join(ROOT, "policy/config.dev.json"), "utf8"))).to.deep.equal({ all: "advisory" });
+        const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+        expect(ci.match(/\$\(bash \.ci\/policy-args\.sh "\$STACK"\)/g)).to.have.length(2);
+    });
+
+    it("README's table is what the controls say of both stacks today (tools/policyTable.ts)", async function () {
+        this.timeout(120_000);
+        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+        const block = /<!-- policy-table: generated by tools\/policyTable.ts -->\n([\s\S]*?)\n<!-- \/policy-table -->/.exec(readme);
+        expect(block, "README has no policy table block").to.not.equal(null);
+        expect(block![1]).to.equal(await policyTable());
+    });
+
+    it("covers the controls the issue names", () => {
+        const ids = CONTROLS.map((c) => c.id);
+        const required = [
+            "ECS.2", "ECS.4", "ECS.5", "ECS.8", "ECS.9", "ECS.12", "ECR.1", "ECR.2", "ECR.3", "ELB.1", "ELB.4", "ELB.5", "ELB.6", "ELB.12",
+            "RDS.2", "RDS.3", "RDS.5", "RDS.6", "RDS.8", "RDS.9", "RDS.11", "RDS.13", "EFS.1", "EFS.2", "EFS.3", "S3.5", "S3.8", "S3.9", "S3.12",
+            "EC2.2", "EC2.6", "EC2.18", "EC2.19", "IAM.1", "IAM.21", "SNS.1", "SecretsManager.1", "WAF.ALB", "Logs.Retention",
+        ];
+        expect(required.filter((id) => !ids.includes(id))).to.deep.equal([]);
+        expect(CONTROLS.filter((c) => c.prodOnly).map((c) => c.id).sort()).to.deep.equal(["EC2.6", "ELB.6", "RDS.5", "RDS.6", "RDS.8", "WAF.ALB"]);
+    });
+});

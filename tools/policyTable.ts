@@ -1,0 +1,39 @@
+/**
+ * The README's policy table (control → policy → where enforced → status per
+ * stack), from the controls, the waivers and the mocked graph of each stack.
+ *
+ *   npx ts-node --transpile-only tools/policyTable.ts   # prints it; README embeds it
+ */
+import { CONTROLS } from "../policy/controls";
+import { ofType, StackView } from "../policy/model";
+import { evaluate } from "../policy/waivers";
+import { stackRun, STACKS } from "../tests/harness";
+import { viewOf } from "../tests/policyView";
+
+export async function policyTable(): Promise<string> {
+    // One after the other: a mocked run owns the Pulumi runtime while it lasts.
+    const views: Record<string, StackView> = {};
+    for (const s of STACKS) {
+        views[s] = viewOf(await stackRun(s));
+    }
+    const status = (id: string, stack: string): string => {
+        const control = CONTROLS.find((c) => c.id === id)!;
+        if (control.prodOnly && stack !== "prod") {
+            return "not checked (prod only)";
+        }
+        const verdict = evaluate(views[stack], [control]);
+        if (verdict.violations.length > 0) {
+            return `**${verdict.violations.length} violation(s)**`;
+        }
+        if (verdict.waived.length > 0) {
+            return `pass, ${verdict.waived.length} waived`;
+        }
+        return ofType(views[stack], ...control.types).length > 0 ? "pass" : "nothing to check";
+    };
+    const rows = CONTROLS.map((c) => `| ${c.id} | \`${c.policy}\` | ${c.prodOnly ? "prod: mandatory" : "prod: mandatory; dev: advisory"} | ${STACKS.map((s) => status(c.id, s)).join(" | ")} |`);
+    return [`| control | policy | enforced | ${STACKS.join(" | ")} |`, `| --- | --- | --- | ${STACKS.map(() => "---").join(" | ")} |`, ...rows].join("\n");
+}
+
+if (require.main === module) {
+    policyTable().then((t) => console.log(t));
+}
