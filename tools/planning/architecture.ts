@@ -1,0 +1,193 @@
+import { createHash } from "crypto";
+import { CostResource } from "./cost";
+
+/**
+ * The architecture picture, read from the resource graph: load balancers,
+ * services and tiers, data stores, the subnet tier each sits in, and who may
+ * talk to whom on which port (the security group rules). Pure: the plan
+ * renders it as Graphviz DOT (then SVG) and as a Mermaid block.
+ */
+
+export type Tier = "public" | "private" | "isolated" | "outside";
+
+export interface ArchNode {
+    readonly id: string;
+    readonly label: string;
+    readonly kind: "internet" | "load balancer" | "service" | "instances" | "database" | "cache" | "file system" | "endpoints" | "buckets";
+    readonly tier: Tier;
+}
+
+export interface ArchEdge {
+    readonly from: string;
+    readonly to: string;
+    /** Protocol and port(s), e.g. "tcp/5432". */
+    readonly label: string;
+}
+
+export interface Architecture {
+    readonly stack: string;
+    readonly nodes: readonly ArchNode[];
+    readonly edges: readonly ArchEdge[];
+}
+
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+
+export function architecture(stack: string, resources: readonly CostResource[], subnets: { public: readonly string[]; private: readonly string[]; isolated: readonly string[] }): Architecture {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const deps = (r: CostResource, property: string, type?: string): CostResource[] =>
+        (r.propertyDependencies[property] ?? []).map((u) => byUrn.get(u)).filter((x): x is CostResource => x !== undefined && (!type || x.type === type));
+    const of = (type: string) => resources.filter((r) => r.type === type);
+    const tierOf = (ids: readonly unknown[]): Tier => {
+        const list = ids.map(String);
+        for (const t of ["public", "private", "isolated"] as const) {
+            if (list.length > 0 && list.every((id) => subnets[t].includes(id))) {
+                return t;
+            }
+        }
+        return "outside";
+    };
+    const nodes = new Map<string, ArchNode>();
+    const owner = new Map<string, string>(); // security group URN → node id
+    const node = (n: ArchNode, groups: readonly CostResource[]) => {
+        nodes.set(n.id, n);
+        for (const g of groups) {
+            owner.set(g.urn, n.id);
+        }
+    };
+
+    for (const lb of of("aws:lb/loadBalancer:LoadBalancer")) {
+        const nlb = lb.inputs.loadBalancerType === "network";
+        node({ id: `lb_${lb.name}`, label: `${lb.name}\\n${nlb ? "NLB" : "ALB"}${lb.inputs.internal ? " (internal)" : ""}`, kind: "load balancer", tier: tierOf(lb.inputs.subnets ?? []) }, deps(lb, "securityGroups", SG));
+    }
+    for (const svc of of("aws:ecs/service:Service")) {
+        const td = deps(svc, "taskDefinition")[0];
+        const size = td ? `${Number(td.inputs.cpu) / 1024} vCPU / ${Number(td.inputs.memory) / 1024} GB` : "";
+        const provider = svc.inputs.capacityProviderStrategies?.[0]?.capacityProvider ?? "FARGATE";
+        node(
+            { id: `svc_${svc.name}`, label: `${svc.name}\\n${svc.inputs.desiredCount ?? 1} × ${size}\\n${/^FARGATE/.test(provider) ? provider : "EC2"}`, kind: "service", tier: tierOf(svc.inputs.networkConfiguration?.subnets ?? []) },
+            deps(svc, "networkConfiguration", SG),
+        );
+    }
+    for (const asg of of("aws:autoscaling/group:Group")) {
+        const lt = deps(asg, "launchTemplate")[0];
+        const groups = lt ? [...deps(lt, "vpcSecurityGroupIds", SG), ...deps(lt, "networkInterfaces", SG)] : [];
+        node({ id: `asg_${asg.name}`, label: `${asg.name}\\nEC2 ${lt?.inputs.instanceType ?? "?"} ${asg.inputs.minSize}..${asg.inputs.maxSize}`, kind: "instances", tier: tierOf(asg.inputs.vpcZoneIdentifiers ?? []) }, groups);
+    }
+    for (const db of of("aws:rds/instance:Instance")) {
+        const group = deps(db, "dbSubnetGroupName", "aws:rds/subnetGroup:SubnetGroup")[0];
+        node(
+            { id: `db_${db.name}`, label: `${db.name}\\nRDS PostgreSQL ${db.inputs.engineVersion}\\n${db.inputs.instanceClass}${db.inputs.multiAz ? " Multi-AZ" : ""}`, kind: "database", tier: tierOf(group?.inputs.subnetIds ?? []) },
+            deps(db, "vpcSecurityGroupIds", SG),
+        );
+    }
+    for (const c of of("aws:elasticache/replicationGroup:ReplicationGroup")) {
+        const group = deps(c, "subnetGroupName", "aws:elasticache/subnetGroup:SubnetGroup")[0];
+        node({ id: `cache_${c.name}`, label: `${c.name}\\n${c.inputs.engine} ${c.inputs.nodeType} × ${c.inputs.numCacheClusters ?? 1}`, kind: "cache", tier: tierOf(group?.inputs.subnetIds ?? []) }, deps(c, "securityGroupIds", SG));
+    }
+    for (const fs of of("aws:efs/fileSystem:FileSystem")) {
+        const targets = of("aws:efs/mountTarget:MountTarget").filter((t) => deps(t, "fileSystemId").includes(fs));
+        node({ id: `efs_${fs.name}`, label: `${fs.name}\\nEFS`, kind: "file system", tier: tierOf(targets.map((t) => t.inputs.subnetId)) }, targets.flatMap((t) => deps(t, "securityGroups", SG)));
+    }
+    const endpoints = of("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface");
+    if (endpoints.length > 0) {
+        node(
+            { id: "endpoints", label: `VPC endpoints\\n${endpoints.map((e) => String(e.inputs.serviceName).split(".").slice(3).join(".")).join(", ")}`, kind: "endpoints", tier: tierOf(endpoints.flatMap((e) => e.inputs.subnetIds ?? [])) },
+            endpoints.flatMap((e) => deps(e, "securityGroupIds", SG)),
+        );
+    }
+    const buckets = of("aws:s3/bucket:Bucket");
+    if (buckets.length > 0) {
+        node({ id: "s3", label: `S3\\n${buckets.length} buckets`, kind: "buckets", tier: "outside" }, []);
+    }
+
+    const edges = new Map<string, ArchEdge>();
+    for (const rule of of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+        const to = deps(rule, "securityGroupId", SG).map((g) => owner.get(g.urn))[0];
+        if (!to) {
+            continue;
+        }
+        let from = deps(rule, "referencedSecurityGroupId", SG).map((g) => owner.get(g.urn))[0];
+        if (!from && (rule.inputs.cidrIpv4 === "0.0.0.0/0" || rule.inputs.cidrIpv6 === "::/0")) {
+            nodes.set("internet", { id: "internet", label: "internet", kind: "internet", tier: "outside" });
+            from = "internet";
+        }
+        if (!from || from === to) {
+            continue;
+        }
+        const i = rule.inputs;
+        const label = i.ipProtocol === "-1" ? "all" : `${i.ipProtocol}/${i.fromPort === i.toPort ? i.fromPort : `${i.fromPort}-${i.toPort}`}`;
+        const key = `${from}->${to}`;
+        const prev = edges.get(key);
+        edges.set(key, { from, to, label: prev ? [...new Set([...prev.label.split(", "), label])].sort().join(", ") : label });
+    }
+    const sorted = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return { stack, nodes: sorted, edges: [...edges.values()].sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to)) };
+}
+
+const TIER_LABEL: Record<Tier, string> = { public: "public subnets", private: "private subnets (no public IPs)", isolated: "isolated subnets (no route out)", outside: "" };
+const SHAPE: Record<ArchNode["kind"], string> = {
+    internet: "ellipse",
+    "load balancer": "box",
+    service: "box3d",
+    instances: "box3d",
+    database: "cylinder",
+    cache: "cylinder",
+    "file system": "folder",
+    endpoints: "component",
+    buckets: "folder",
+};
+
+export function toDot(a: Architecture): string {
+    const lines = [`digraph "${a.stack}" {`, `  graph [rankdir=LR, fontname="Helvetica", label="platform ${a.stack}: who talks to whom (security group rules)", labelloc=t];`, `  node [fontname="Helvetica", fontsize=10];`, `  edge [fontname="Helvetica", fontsize=9];`];
+    for (const tier of ["outside", "public", "private", "isolated"] as const) {
+        const members = a.nodes.filter((n) => n.tier === tier);
+        const indent = tier === "outside" ? "  " : "    ";
+        if (tier !== "outside") {
+            lines.push(`  subgraph "cluster_${tier}" {`, `    label="${TIER_LABEL[tier]}"; style=rounded;`);
+        }
+        for (const n of members) {
+            lines.push(`${indent}"${n.id}" [label="${n.label}", shape=${SHAPE[n.kind]}];`);
+        }
+        if (tier !== "outside") {
+            lines.push("  }");
+        }
+    }
+    for (const e of a.edges) {
+        lines.push(`  "${e.from}" -> "${e.to}" [label="${e.label}"];`);
+    }
+    lines.push("}");
+    const body = lines.join("\n");
+    // The SVG carries this hash (graphviz writes the graph comment into it): a test finds a stale picture.
+    return body.replace(`labelloc=t];`, `labelloc=t, comment="dot-sha256:${dotHash(body)}"];`);
+}
+
+export function dotHash(dotWithoutComment: string): string {
+    return createHash("sha256").update(dotWithoutComment.replace(/, comment="dot-sha256:[0-9a-f]+"/, "")).digest("hex").slice(0, 16);
+}
+
+export function toMermaid(a: Architecture): string {
+    const id = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
+    const text = (s: string) => s.replace(/\\n/g, "<br/>").replace(/"/g, "'");
+    const lines = ["flowchart LR"];
+    for (const tier of ["outside", "public", "private", "isolated"] as const) {
+        const members = a.nodes.filter((n) => n.tier === tier);
+        if (members.length === 0) {
+            continue;
+        }
+        const indent = tier === "outside" ? "  " : "    ";
+        if (tier !== "outside") {
+            lines.push(`  subgraph ${tier}["${TIER_LABEL[tier]}"]`);
+        }
+        for (const n of members) {
+            const [open, close] = n.kind === "database" || n.kind === "cache" ? ["[(", ")]"] : n.kind === "internet" ? ["((", "))"] : ["[", "]"];
+            lines.push(`${indent}${id(n.id)}${open}"${text(n.label)}"${close}`);
+        }
+        if (tier !== "outside") {
+            lines.push("  end");
+        }
+    }
+    for (const e of a.edges) {
+        lines.push(`  ${id(e.from)} -->|"${e.label}"| ${id(e.to)}`);
+    }
+    return lines.join("\n");
+}
