@@ -12,7 +12,8 @@ mkdir -p preview
 plan="preview/plan-$stack.txt"
 out="preview/preview-$stack.txt"
 
-npm run --silent plan -- "$stack" >"$plan" 2>&1
+# The plan's text, JSON and architecture picture (DOT, SVG, Mermaid) land in preview/ too.
+npm run --silent plan -- "$stack" --out preview >"$plan" 2>&1
 plan_status=$?
 # shellcheck disable=SC2046 # the flags are words
 pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .ci/policy-args.sh "$stack") 2>&1 | tee "$out"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the plan and the tests need on a fresh Debian machine:
 # Node dependencies (npm ci, from the lock file), PostgreSQL, rsync, Ruby
-# (evaluates the rendered gitlab.rb) and ssh-keygen (the GitLab entrypoint's
-# test) from Debian's packages, and the Django app's virtualenv (hash-pinned).
+# (evaluates the rendered gitlab.rb), ssh-keygen (the GitLab entrypoint's
+# test) and Graphviz (the plan's architecture picture) from Debian's packages, and the Django app's virtualenv (hash-pinned).
 # Idempotent: re-running only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ need_apt=()
 command -v rsync >/dev/null 2>&1 || need_apt+=(rsync)
 command -v ruby >/dev/null 2>&1 || need_apt+=(ruby)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then

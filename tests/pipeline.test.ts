@@ -276,7 +276,7 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         const p = preview(0);
         expect(p.r.status, p.r.stderr).to.equal(0);
         // The policy pack, mandatory: prod is previewed without the advisory config.
-        expect(p.calls).to.deep.equal(["npm run --silent plan -- prod", "pulumi preview --stack prod --diff --non-interactive --color never --policy-pack policy"]);
+        expect(p.calls).to.deep.equal(["npm run --silent plan -- prod --out preview", "pulumi preview --stack prod --diff --non-interactive --color never --policy-pack policy"]);
         expect(p.preview).to.include("~ 1 to update");
         expect(p.plan).to.include("380  total");
         // No token: no note, said once.

@@ -70,6 +70,13 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
         expect(e.totalUsd).to.be.closeTo(56.81, 0.006);
     });
 
+    it("EC2 instances of a group, with their launch template's volumes", () => {
+        const lt = res("aws:ec2/launchTemplate:LaunchTemplate", { instanceType: "m7i.large", blockDeviceMappings: [{ ebs: { volumeSize: 40, volumeType: "gp3" } }] });
+        const e = one(lt, res("aws:autoscaling/group:Group", { desiredCapacity: 1, minSize: 1, maxSize: 1 }, { launchTemplate: lt }));
+        // 1 × 730 × 0.1008 + 1 × 40 × 0.08 = 73.584 + 3.20 = 76.784
+        expect(e.totalUsd).to.equal(76.78);
+    });
+
     it("usage assumptions come from the command line, checked", () => {
         expect(usageFrom(["natGbPerGateway=500"]).natGbPerGateway).to.equal(500);
         expect(usageFrom([]).spotDiscount).to.equal(USAGE_DEFAULTS.spotDiscount);
@@ -85,7 +92,7 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
         expect(prod.totalUsd).to.be.greaterThan(dev.totalUsd);
         expect(Object.keys(prod.byComponent)).to.include.members(["network", "app", "app-db", "gitlab", "gitlab-db", "runner", "gitaly"]);
         expect(Object.values(prod.byComponent).reduce((a, b) => a + b, 0)).to.be.closeTo(prod.totalUsd, 0.05);
-        expect(prod.unpriced).to.deep.equal(["aws:backup/vault:Vault (charged by volume: recovery points, flow log data)", "aws:ec2/flowLog:FlowLog (charged by volume: recovery points, flow log data)"]);
+        expect(prod.unpriced).to.deep.equal(["aws:backup/vault:Vault (recovery points, by the GB kept)", "aws:ec2/flowLog:FlowLog (flow log data, by the GB delivered)"]);
         // The app's tasks as the graph has them: prod 3 × 1 vCPU / 2 GB on demand (108.12 above).
         expect(prod.lines.find((l) => l.resource === "app" && l.item === "Fargate")?.monthlyUsd).to.equal(108.12);
     });

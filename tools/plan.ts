@@ -1,13 +1,26 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { configWarnings, parseConfig } from "../lib/config";
-import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
+import { evaluate, Verdict } from "../policy/waivers";
 import { readStackConfig, Resource, runStack, StackRun } from "../tests/harness";
+import { viewOf } from "../tests/policyView";
+import { Architecture, architecture, toDot, toMermaid } from "./planning/architecture";
+import { Estimate, estimate, loadPrices, Usage, usageFrom } from "./planning/cost";
+import { RolloutFloor, rolloutFloors } from "./planning/rollout";
 
 /**
  * Offline plan: runs index.ts for a stack under Pulumi mocks (exactly as the
- * tests do) and prints the resource tree with the inputs a reviewer checks.
- * It is a plan, not a deployment: nothing here talks to AWS.
+ * tests do) and prints the resource tree with the inputs a reviewer checks,
+ * the monthly cost (both stacks, and their ratio), the rollout floor of each
+ * load-balanced service, the policy pack's verdict and the architecture
+ * picture. It is a plan, not a deployment: nothing here talks to AWS.
  *
- *   npm run plan -- dev
+ *   npm run plan -- dev [--json] [--out DIR] [--usage natGbPerGateway=200 ...]
+ *
+ * --out DIR writes plan-<stack>.txt, plan-<stack>.json and the picture
+ * (architecture-<stack>.dot, .svg with Graphviz's `dot`, .mmd) into DIR;
+ * --pictures DIR only the picture (`npm run pictures` refreshes docs/).
  */
 
 type Picker = (i: Record<string, any>) => Record<string, unknown>;
@@ -67,7 +80,7 @@ function describe(r: Resource): string {
     return `${r.type}  ${r.name}${shown ? `  ${shown}` : ""}`;
 }
 
-export function renderPlan(run: StackRun): string {
+export function renderPlan(run: StackRun, extra?: PlanExtras): string {
     const lines: string[] = [];
     const byParent = new Map<string | undefined, Resource[]>();
     for (const r of run.resources) {
@@ -94,14 +107,6 @@ export function renderPlan(run: StackRun): string {
         lines.push(`  ${String(n).padStart(3)}  ${type}`);
     }
     lines.push(`  ${String(run.resources.length).padStart(3)}  total`);
-    const floor = rolloutFloorSeconds(SERVICE_HEALTH, cfg.app.deployment);
-    const defaults = rolloutFloorSeconds(AWS_DEFAULT_HEALTH, { strategy: "ROLLING", bakeTimeMinutes: 0, canaryBakeTimeMinutes: 0 });
-    lines.push(
-        "",
-        `App rollout floor (config-bound): ${floor} s = ${SERVICE_HEALTH.intervalSeconds} s × ${SERVICE_HEALTH.healthyThreshold} healthy + ${SERVICE_HEALTH.deregistrationDelaySeconds} s deregistration` +
-            (cfg.app.deployment.strategy === "ROLLING" ? "" : ` + bake (${cfg.app.deployment.strategy})`) +
-            `; AWS defaults: ${defaults} s`,
-    );
     const g = cfg.gitlab;
     const size = (t: { cpu: number; memory: number }) => `${t.cpu / 1024} vCPU / ${t.memory / 1024} GB`;
     const shape =
@@ -117,6 +122,9 @@ export function renderPlan(run: StackRun): string {
             `https://${g.hostName}, registry https://${g.registryHostName}, git@${g.sshHostName} (SSH from ${g.ssh.allowedCidrs.join(", ")}); ` +
             `database ${g.database.instanceClass}${g.database.multiAz ? " Multi-AZ" : ""}; gitlab-backup daily at ${g.backup.time} ${g.backup.timezone}, kept ${g.backup.retentionDays} days`,
     );
+    if (extra) {
+        lines.push("", ...renderExtras(run.stack, extra));
+    }
     lines.push("", "Stack outputs:");
     for (const [k, v] of Object.entries(run.outputs)) {
         lines.push(`  ${k}: ${compact(v)}`);
@@ -124,18 +132,155 @@ export function renderPlan(run: StackRun): string {
     return lines.join("\n");
 }
 
+/** What the plan adds to the resource tree: cost, rollout, policy, picture. */
+export interface PlanExtras {
+    readonly usage: Usage;
+    /** Every stack's estimate (the ratio needs both). */
+    readonly costs: Readonly<Record<string, Estimate>>;
+    readonly rollout: readonly RolloutFloor[];
+    readonly policy: Verdict;
+    readonly architecture: Architecture;
+}
+
+const usd = (x: number) => `$${x.toFixed(2)}`;
+
+export function devProdRatio(costs: Readonly<Record<string, Estimate>>): number | undefined {
+    return costs.dev && costs.prod && costs.dev.totalUsd > 0 ? Math.round((costs.prod.totalUsd / costs.dev.totalUsd) * 10) / 10 : undefined;
+}
+
+export function renderExtras(stack: string, x: PlanExtras): string[] {
+    const cost = x.costs[stack];
+    const lines: string[] = [];
+    lines.push(`Monthly cost, us-east-1 on-demand list prices (tools/planning/prices.json; assumptions: ${Object.entries(x.usage).map(([k, v]) => `${k}=${v}`).join(" ")}):`);
+    const width = Math.max(...Object.keys(cost.byComponent).map((k) => k.length));
+    for (const [component, amount] of Object.entries(cost.byComponent).sort((a, b) => b[1] - a[1])) {
+        lines.push(`  ${component.padEnd(width)}  ${usd(amount).padStart(10)}`);
+    }
+    lines.push(`  ${"total".padEnd(width)}  ${usd(cost.totalUsd).padStart(10)}`);
+    if (cost.unpriced.length > 0) {
+        lines.push(`  not priced: ${cost.unpriced.join("; ")}`);
+    }
+    const ratio = devProdRatio(x.costs);
+    lines.push(`  stacks: ${Object.entries(x.costs).map(([s, e]) => `${s} ${usd(e.totalUsd)}`).join(", ")}${ratio ? `; prod/dev ${ratio}×` : ""}`);
+    lines.push("", "Rollout floor per load-balanced service (config-bound: health interval × healthy threshold + deregistration, + bake):");
+    for (const f of x.rollout) {
+        lines.push(`  ${f.service}: ${f.floorSeconds} s = ${f.healthSeconds} s health${f.bakeSeconds ? ` + ${f.bakeSeconds} s bake (${f.strategy})` : ` (${f.strategy})`}; AWS defaults: ${f.awsDefaultSeconds} s`);
+    }
+    lines.push("", `Policy pack (policy/, ${stack === "prod" ? "mandatory" : "advisory"} here): ${x.policy.violations.length} violation(s), ${x.policy.waived.length} waived finding(s)`);
+    for (const v of x.policy.violations) {
+        lines.push(`  ${v.control} ${v.type} ${v.name}: ${v.message}`);
+    }
+    lines.push("", `Architecture: ${x.architecture.nodes.length} nodes, ${x.architecture.edges.length} security-group edges (--out DIR writes the DOT, SVG and Mermaid picture)`);
+    return lines;
+}
+
+/** The plan as data (`--json`). */
+export function planJson(run: StackRun, x: PlanExtras): Record<string, unknown> {
+    const byType: Record<string, number> = {};
+    for (const r of run.resources) {
+        byType[r.type] = (byType[r.type] ?? 0) + 1;
+    }
+    const cost = x.costs[run.stack];
+    return {
+        stack: run.stack,
+        resources: { total: run.resources.length, byType },
+        cost: {
+            region: "us-east-1",
+            currency: "USD",
+            usage: x.usage,
+            totalUsd: cost.totalUsd,
+            byComponent: cost.byComponent,
+            lines: cost.lines,
+            unpriced: cost.unpriced,
+            stacks: Object.fromEntries(Object.entries(x.costs).map(([s, e]) => [s, e.totalUsd])),
+            prodDevRatio: devProdRatio(x.costs) ?? null,
+        },
+        rollout: x.rollout,
+        policy: { enforcement: run.stack === "prod" ? "mandatory" : "advisory", violations: x.policy.violations, waived: x.policy.waived },
+        architecture: x.architecture,
+        outputs: run.outputs,
+    };
+}
+
+function subnetsOf(run: StackRun) {
+    const list = (k: string) => (Array.isArray(run.outputs[k]) ? (run.outputs[k] as string[]) : []);
+    return { public: list("publicSubnetIds"), private: list("privateSubnetIds"), isolated: list("isolatedSubnetIds") };
+}
+
+export async function planStack(stack: string, usage: Usage): Promise<{ run: StackRun; extras: PlanExtras }> {
+    const prices = loadPrices();
+    const costs: Record<string, Estimate> = {};
+    let run: StackRun | undefined;
+    // One stack at a time: a mocked run owns the Pulumi runtime while it lasts.
+    for (const s of [...new Set(["dev", "prod", stack])]) {
+        const r = await runStack(s);
+        if (r.error) {
+            if (s === stack) {
+                throw r.error;
+            }
+            continue;
+        }
+        costs[s] = estimate(r.resources, prices, usage);
+        if (s === stack) {
+            run = r;
+        }
+    }
+    const theRun = run!;
+    return {
+        run: theRun,
+        extras: {
+            usage,
+            costs,
+            rollout: rolloutFloors(theRun.resources),
+            policy: evaluate(viewOf(theRun)),
+            architecture: architecture(stack, theRun.resources, subnetsOf(theRun)),
+        },
+    };
+}
+
+/** DOT, SVG (when Graphviz's `dot` is installed) and Mermaid of one stack into `dir`. */
+export function writePictures(dir: string, a: Architecture): string[] {
+    fs.mkdirSync(dir, { recursive: true });
+    const dot = toDot(a);
+    const base = path.join(dir, `architecture-${a.stack}`);
+    fs.writeFileSync(`${base}.dot`, dot + "\n");
+    fs.writeFileSync(`${base}.mmd`, toMermaid(a) + "\n");
+    const written = [`${base}.dot`, `${base}.mmd`];
+    const svg = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8" });
+    if (svg.status === 0) {
+        fs.writeFileSync(`${base}.svg`, svg.stdout);
+        written.push(`${base}.svg`);
+    } else {
+        console.error(`plan: no SVG (Graphviz's dot: ${svg.error?.message ?? svg.stderr.trim()}); scripts/setup.sh installs it`);
+    }
+    return written;
+}
+
 async function main(): Promise<void> {
-    const stack = process.argv[2];
+    const args = process.argv.slice(2);
+    const stack = args.find((a, i) => !a.startsWith("--") && !["--out", "--usage", "--pictures"].includes(args[i - 1] ?? ""));
     if (!stack) {
-        console.error("usage: npm run plan -- <stack>   (dev, prod)");
+        console.error("usage: npm run plan -- <stack> [--json] [--out DIR] [--usage key=value ...]   (stacks: dev, prod)");
         process.exit(2);
     }
-    const run = await runStack(stack);
-    if (run.error) {
-        console.error(run.error.message);
-        process.exit(1);
+    const valueOf = (flag: string) => args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]] : []));
+    const usage = usageFrom(valueOf("--usage"));
+    const { run, extras } = await planStack(stack, usage);
+    const [pictures] = valueOf("--pictures");
+    if (pictures) {
+        console.log(writePictures(pictures, extras.architecture).join("\n"));
+        return;
     }
-    console.log(renderPlan(run));
+    const text = renderPlan(run, extras);
+    const json = JSON.stringify(planJson(run, extras), null, 1);
+    const [out] = valueOf("--out");
+    if (out) {
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(path.join(out, `plan-${stack}.txt`), text + "\n");
+        fs.writeFileSync(path.join(out, `plan-${stack}.json`), json + "\n");
+        writePictures(out, extras.architecture);
+    }
+    console.log(args.includes("--json") ? json : text);
 }
 
 if (require.main === module) {

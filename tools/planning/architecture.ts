@@ -158,11 +158,11 @@ export function toDot(a: Architecture): string {
     lines.push("}");
     const body = lines.join("\n");
     // The SVG carries this hash (graphviz writes the graph comment into it): a test finds a stale picture.
-    return body.replace(`labelloc=t];`, `labelloc=t, comment="dot-sha256:${dotHash(body)}"];`);
+    return body.replace(`labelloc=t];`, `labelloc=t, comment="dotsha256:${dotHash(body)}"];`);
 }
 
 export function dotHash(dotWithoutComment: string): string {
-    return createHash("sha256").update(dotWithoutComment.replace(/, comment="dot-sha256:[0-9a-f]+"/, "")).digest("hex").slice(0, 16);
+    return createHash("sha256").update(dotWithoutComment.replace(/, comment="dotsha256:[0-9a-f]+"/, "")).digest("hex").slice(0, 16);
 }
 
 export function toMermaid(a: Architecture): string {

@@ -177,6 +177,10 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
                 const runner = r.name.startsWith("runner");
                 const n = runner ? usage.runnerWorkersAverage : Number(i.desiredCapacity ?? i.minSize ?? 0);
                 add(r, `EC2 ${type}`, `${n} × ${H} h${runner ? " (average workers)" : ""}`, n * price(`ec2.${type}.hour`) * H);
+                const rootGb = (lt!.inputs.blockDeviceMappings ?? []).reduce((s: number, m: any) => s + Number(m.ebs?.volumeSize ?? 0), 0);
+                if (rootGb > 0) {
+                    add(r, "EBS gp3 (instance volumes)", `${n} × ${rootGb} GB`, n * rootGb * price("ebs.gp3.gbMonth"));
+                }
                 break;
             }
             case "aws:ebs/volume:Volume": {
@@ -251,8 +255,10 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
                 add(r, "S3 Standard", `${usage.s3GbPerBucket} GB`, usage.s3GbPerBucket * price("s3.gbMonth"));
                 break;
             case "aws:backup/vault:Vault":
+                unpriced.add(`${r.type} (recovery points, by the GB kept)`);
+                break;
             case "aws:ec2/flowLog:FlowLog":
-                unpriced.add(`${r.type} (charged by volume: recovery points, flow log data)`);
+                unpriced.add(`${r.type} (flow log data, by the GB delivered)`);
                 break;
             default:
                 break;
