@@ -12,8 +12,9 @@ mkdir -p preview
 plan="preview/plan-$stack.txt"
 out="preview/preview-$stack.txt"
 
-# The plan's text, JSON and architecture picture (DOT, SVG, Mermaid) land in preview/ too.
-npm run --silent plan -- "$stack" --out preview >"$plan" 2>&1
+# The plan writes its text, JSON and architecture picture (DOT, SVG, Mermaid)
+# into preview/ itself; what it prints (and any error) goes to a log beside them.
+npm run --silent plan -- "$stack" --out preview >"preview/plan-$stack.log" 2>&1
 plan_status=$?
 # shellcheck disable=SC2046 # the flags are words
 pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .ci/policy-args.sh "$stack") 2>&1 | tee "$out"
@@ -27,7 +28,7 @@ else
 fi
 
 if [ "$plan_status" -ne 0 ]; then
-    echo "preview: the offline plan failed, see $plan" >&2
+    echo "preview: the offline plan failed, see preview/plan-$stack.log" >&2
     exit "$plan_status"
 fi
 exit "$status"

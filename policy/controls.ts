@@ -14,6 +14,12 @@ export interface Control {
     readonly title: string;
     /** The resource types it reads (a stack without any has nothing to check). */
     readonly types: readonly string[];
+    /**
+     * Reads other resources (a bucket's policy, a repository's lifecycle): a stack
+     * policy. The others read one resource's own inputs: a resource policy, which
+     * CrossGuard runs on each resource before it is created or changed.
+     */
+    readonly relational?: boolean;
     /** Checked in prod only (a dev stack is single-AZ, disposable and cheap on purpose). */
     readonly prodOnly?: boolean;
     readonly check: (view: StackView) => Finding[];
@@ -27,6 +33,7 @@ const T = {
     lifecycle: "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     lb: "aws:lb/loadBalancer:LoadBalancer",
     listener: "aws:lb/listener:Listener",
+    listenerRule: "aws:lb/listenerRule:ListenerRule",
     db: "aws:rds/instance:Instance",
     fs: "aws:efs/fileSystem:FileSystem",
     accessPoint: "aws:efs/accessPoint:AccessPoint",
@@ -50,12 +57,29 @@ const T = {
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
 } as const;
 
+/** Every shape an ingress rule can take: a rule resource (new or old style) or inline on the group. */
+const INGRESS_TYPES = ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/securityGroupRule:SecurityGroupRule", "aws:ec2/securityGroup:SecurityGroup"];
+
+/** The rules of `r` open to the whole internet (0.0.0.0/0 or ::/0), as protocol and port range. */
+function worldIngress(r: Subject): { protocol: string; from: number; to: number }[] {
+    const isWorld = (v4: unknown, v6: unknown) => [v4].flat().includes("0.0.0.0/0") || [v6].flat().includes("::/0");
+    const p = r.props;
+    switch (r.type) {
+        case "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
+            return isWorld(p.cidrIpv4, p.cidrIpv6) ? [{ protocol: String(p.ipProtocol), from: Number(p.fromPort), to: Number(p.toPort) }] : [];
+        case "aws:ec2/securityGroupRule:SecurityGroupRule":
+            return p.type === "ingress" && isWorld(p.cidrBlocks ?? [], p.ipv6CidrBlocks ?? []) ? [{ protocol: String(p.protocol), from: Number(p.fromPort), to: Number(p.toPort) }] : [];
+        default:
+            return (p.ingress ?? []).filter((x: any) => isWorld(x.cidrBlocks ?? [], x.ipv6CidrBlocks ?? [])).map((x: any) => ({ protocol: String(x.protocol), from: Number(x.fromPort), to: Number(x.toPort) }));
+    }
+}
+
 /** Security Hub's EC2.19 high-risk ports (TCP). */
 const HIGH_RISK_PORTS = [20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088, 8888, 9200, 9300];
 /** World ingress EC2.18 authorises: HTTP and HTTPS. (GitLab's SSH listener is a waiver, with its reason.) */
 const WORLD_PORTS = [80, 443];
-/** AWS's ECS.8 keys, plus names that say "secret". */
-const SECRET_ENV = /^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|ECS_ENGINE_AUTH_DATA)$|SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY/;
+/** AWS's ECS.8 keys, plus names that say "secret" (but not a secret's ARN, file, name, path or id). */
+const SECRET_ENV = /^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|ECS_ENGINE_AUTH_DATA)$|^(?!.*_(ARN|FILE|NAME|PATH|ID)$).*(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY)/;
 
 const finding = (control: string, r: Subject, message: string): Finding => ({ control, type: r.type, name: r.name, urn: r.urn, message });
 
@@ -70,6 +94,10 @@ const albs = (view: StackView) => ofType(view, T.lb).filter((lb) => (lb.props.lo
 function allowStatements(text: unknown): any[] {
     return (document(text)?.Statement ?? []).filter((s) => s.Effect === "Allow");
 }
+
+/** Managed and inline role policies, and a role's own inline policies (not its trust policy). Also checked beyond Security Hub, which reads managed ones only. */
+const IAM_TYPES = ["aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/role:Role"];
+const allowsOf = (p: Subject): any[] => (p.type === "aws:iam/role:Role" ? (p.props.inlinePolicies ?? []).flatMap((x: any) => allowStatements(x.policy)) : allowStatements(p.props.policy));
 
 export const CONTROLS: readonly Control[] = [
     {
@@ -140,6 +168,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "ECR.3",
+        relational: true,
         policy: "ecr-3-lifecycle-policy",
         title: "ECR repositories should have at least one lifecycle policy configured",
         types: [T.repo],
@@ -149,12 +178,19 @@ export const CONTROLS: readonly Control[] = [
         id: "ELB.1",
         policy: "elb-1-http-redirects-to-https",
         title: "Application Load Balancer should be configured to redirect all HTTP requests to HTTPS",
-        types: [T.listener],
-        check: each("ELB.1", [T.listener], (l) =>
-            l.props.protocol === "HTTP" && !(l.props.defaultActions ?? []).every((a: any) => a.type === "redirect" && a.redirect?.protocol === "HTTPS")
-                ? "an HTTP listener that does not redirect to HTTPS"
-                : undefined,
-        ),
+        relational: true,
+        types: [T.listener, T.listenerRule],
+        // The listener's default action and every rule on it: a rule forwarding plain HTTP defeats the redirect.
+        check: (view) => {
+            const toHttps = (actions: any[] | undefined) => (actions ?? []).every((a: any) => a.type === "redirect" && a.redirect?.protocol === "HTTPS");
+            const http = ofType(view, T.listener).filter((l) => l.props.protocol === "HTTP");
+            return [
+                ...http.filter((l) => !toHttps(l.props.defaultActions)).map((l) => finding("ELB.1", l, "an HTTP listener that does not redirect to HTTPS")),
+                ...ofType(view, T.listenerRule)
+                    .filter((r) => http.some((l) => (r.propertyDependencies.listenerArn ?? []).includes(l.urn)) && !toHttps(r.props.actions))
+                    .map((r) => finding("ELB.1", r, "a rule on the HTTP listener that does not redirect to HTTPS")),
+            ];
+        },
     },
     {
         id: "ELB.4",
@@ -190,6 +226,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "WAF.ALB",
+        relational: true,
         policy: "waf-on-public-load-balancer",
         title: "An internet-facing Application Load Balancer should have a WAF web ACL associated",
         prodOnly: true,
@@ -242,7 +279,11 @@ export const CONTROLS: readonly Control[] = [
         policy: "rds-9-logs-to-cloudwatch",
         title: "RDS DB instances should publish logs to CloudWatch Logs",
         types: [T.db],
-        check: each("RDS.9", [T.db], (d) => ((d.props.enabledCloudwatchLogsExports ?? []).includes("postgresql") ? undefined : "the postgresql log is not exported")),
+        // Security Hub wants every log the engine has: for PostgreSQL, postgresql and upgrade.
+        check: each("RDS.9", [T.db], (d) => {
+            const missing = ["postgresql", "upgrade"].filter((l) => !(d.props.enabledCloudwatchLogsExports ?? []).includes(l));
+            return missing.length > 0 ? `not exported: ${missing.join(", ")}` : undefined;
+        }),
     },
     {
         id: "RDS.11",
@@ -267,6 +308,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "EFS.2",
+        relational: true,
         policy: "efs-2-in-backup-plan",
         title: "EFS volumes should be in backup plans",
         types: [T.fs],
@@ -281,21 +323,33 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "S3.5",
+        relational: true,
         policy: "s3-5-tls-only",
         title: "S3 general purpose buckets should require requests to use SSL",
         types: [T.bucket],
         check: each("S3.5", [T.bucket], (b, view) => {
             const policies = attached(view, b, T.bucketPolicy, "bucket");
+            if (policies.some((p) => p.props.policy === undefined)) {
+                return undefined; // not known until the bucket exists (a preview)
+            }
             const texts = policies.map((p) => document(p.props.policy));
             if (texts.some((d) => d === undefined)) {
-                return undefined; // not known until the bucket exists
+                return "a bucket policy that is not valid JSON";
             }
-            const denies = texts.flatMap((d) => d!.Statement).some((s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'));
-            return denies ? undefined : "no bucket policy denies requests without TLS";
+            // Security Hub's shape: Deny, to everyone, every S3 action, on the bucket and its objects, without TLS.
+            const denies = texts.flatMap((d) => d!.Statement).some((s) => {
+                const everyone = s.Principal === "*" || s.Principal?.AWS === "*";
+                const actions = [s.Action].flat();
+                const resources = [s.Resource].flat().map(String);
+                const insecure = String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false";
+                return s.Effect === "Deny" && everyone && (actions.includes("s3:*") || actions.includes("*")) && resources.some((r) => !r.endsWith("/*")) && resources.some((r) => r.endsWith("/*")) && insecure;
+            });
+            return denies ? undefined : "no bucket policy denies every request without TLS (Deny, Principal *, s3:*, bucket and objects, aws:SecureTransport false)";
         }),
     },
     {
         id: "S3.8",
+        relational: true,
         policy: "s3-8-block-public-access",
         title: "S3 general purpose buckets should block public access",
         types: [T.bucket],
@@ -307,6 +361,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "S3.9",
+        relational: true,
         policy: "s3-9-access-logging",
         title: "S3 general purpose buckets should have server access logging enabled",
         types: [T.bucket],
@@ -314,6 +369,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "S3.12",
+        relational: true,
         policy: "s3-12-no-acls",
         title: "ACLs should not be used to manage user access to S3 general purpose buckets",
         types: [T.bucket],
@@ -324,6 +380,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "EC2.2",
+        relational: true,
         policy: "ec2-2-default-security-group-closed",
         title: "VPC default security groups should not allow inbound or outbound traffic",
         types: [T.defaultSg, T.vpc],
@@ -338,6 +395,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "EC2.6",
+        relational: true,
         policy: "ec2-6-vpc-flow-logs",
         title: "VPC flow logging should be enabled in all VPCs",
         prodOnly: true,
@@ -348,42 +406,43 @@ export const CONTROLS: readonly Control[] = [
         id: "EC2.18",
         policy: "ec2-18-world-ingress-only-http-https",
         title: "Security groups should only allow unrestricted incoming traffic for authorized ports (80, 443)",
-        types: [T.ingress],
-        check: each("EC2.18", [T.ingress], (r) => {
-            const world = r.props.cidrIpv4 === "0.0.0.0/0" || r.props.cidrIpv6 === "::/0";
-            const ports = r.props.ipProtocol === "-1" ? "all ports" : r.props.fromPort === r.props.toPort ? String(r.props.fromPort) : `${r.props.fromPort}-${r.props.toPort}`;
-            return world && !(r.props.ipProtocol === "tcp" && r.props.fromPort === r.props.toPort && WORLD_PORTS.includes(r.props.fromPort)) ? `open to the internet on ${ports}` : undefined;
-        }),
+        types: INGRESS_TYPES,
+        check: each("EC2.18", INGRESS_TYPES, (r) =>
+            worldIngress(r)
+                .filter((x) => !(x.protocol === "tcp" && x.from === x.to && WORLD_PORTS.includes(x.from)))
+                .map((x) => `open to the internet on ${x.protocol === "-1" || x.protocol === "all" ? "all ports" : x.from === x.to ? String(x.from) : `${x.from}-${x.to}`}`),
+        ),
     },
     {
         id: "EC2.19",
         policy: "ec2-19-no-world-high-risk-ports",
         title: "Security groups should not allow unrestricted access to ports with high risk",
-        types: [T.ingress],
-        check: each("EC2.19", [T.ingress], (r) => {
-            const world = r.props.cidrIpv4 === "0.0.0.0/0" || r.props.cidrIpv6 === "::/0";
-            const covers = (p: number) => r.props.ipProtocol === "-1" || (r.props.fromPort <= p && p <= r.props.toPort);
-            const risky = HIGH_RISK_PORTS.filter(covers);
-            return world && risky.length > 0 ? `high-risk port(s) ${risky.join(", ")} open to the internet` : undefined;
-        }),
+        types: INGRESS_TYPES,
+        check: each("EC2.19", INGRESS_TYPES, (r) =>
+            worldIngress(r).flatMap((x) => {
+                const risky = HIGH_RISK_PORTS.filter((p) => x.protocol === "-1" || x.protocol === "all" || (x.from <= p && p <= x.to));
+                return risky.length > 0 ? [`high-risk port(s) ${risky.join(", ")} open to the internet`] : [];
+            }),
+        ),
     },
     {
         id: "IAM.1",
         policy: "iam-1-no-full-admin",
         title: 'IAM policies should not allow full "*" administrative privileges',
-        types: [T.policy, T.rolePolicy],
-        check: each("IAM.1", [T.policy, T.rolePolicy], (p) =>
-            allowStatements(p.props.policy).some((s) => [s.Action].flat().includes("*") && [s.Resource].flat().includes("*")) ? 'allows "*" on "*"' : undefined,
+        types: IAM_TYPES,
+        check: each("IAM.1", IAM_TYPES, (p) =>
+            allowsOf(p).some((s) => ([s.Action].flat().includes("*") || s.NotAction !== undefined) && [s.Resource].flat().includes("*")) ? 'allows "*" (or everything but a NotAction) on "*"' : undefined,
         ),
     },
     {
         id: "IAM.21",
         policy: "iam-21-no-service-wildcards",
         title: "IAM customer managed policies should not allow wildcard actions for services",
-        types: [T.policy, T.rolePolicy],
-        check: each("IAM.21", [T.policy, T.rolePolicy], (p) => {
-            const wild = allowStatements(p.props.policy).flatMap((s) => [s.Action ?? []].flat()).filter((a: string) => a === "*" || /:\*$/.test(a));
-            return wild.length > 0 ? `wildcard actions: ${[...new Set(wild)].join(", ")}` : undefined;
+        types: IAM_TYPES,
+        check: each("IAM.21", IAM_TYPES, (p) => {
+            const wild = allowsOf(p).flatMap((s) => [s.Action ?? []].flat()).filter((a: string) => a === "*" || /:\*$/.test(a));
+            const notAction = allowsOf(p).some((s) => s.NotAction !== undefined);
+            return wild.length > 0 || notAction ? `wildcard actions: ${[...new Set(wild)].join(", ")}${notAction ? " (and an Allow with NotAction)" : ""}` : undefined;
         }),
     },
     {
@@ -395,6 +454,7 @@ export const CONTROLS: readonly Control[] = [
     },
     {
         id: "SecretsManager.1",
+        relational: true,
         policy: "secretsmanager-1-rotation",
         title: "Secrets Manager secrets should have automatic rotation enabled",
         types: [T.secret],

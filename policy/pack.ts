@@ -1,7 +1,40 @@
-import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { CONTROLS } from "./controls";
-import { stackOfUrn, StackView } from "./model";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { Control, CONTROLS } from "./controls";
+import { stackOfUrn, StackView, Subject } from "./model";
 import { evaluate } from "./waivers";
+
+/**
+ * A plain copy of CrossGuard's props: it hands them over behind a proxy that
+ * throws on a value not known yet (a preview), which would end the whole
+ * policy at the first such value in the stack. Unknown values become
+ * `undefined` here, and the relational checks treat undefined as "cannot
+ * judge yet", one resource at a time.
+ */
+export function knownProps(value: unknown, depth = 0): any {
+    if (value === null || typeof value !== "object" || depth > 32) {
+        return value;
+    }
+    if (Array.isArray(value)) {
+        const out: unknown[] = [];
+        for (let i = 0; i < value.length; i++) {
+            try {
+                out.push(knownProps(value[i], depth + 1));
+            } catch {
+                out.push(undefined);
+            }
+        }
+        return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+        try {
+            out[key] = knownProps((value as Record<string, unknown>)[key], depth + 1);
+        } catch {
+            out[key] = undefined;
+        }
+    }
+    return out;
+}
 
 /** CrossGuard's view of a stack, as the controls read it. */
 export function viewOfPolicyResources(resources: readonly PolicyResource[]): StackView {
@@ -11,20 +44,50 @@ export function viewOfPolicyResources(resources: readonly PolicyResource[]): Sta
             type: r.type,
             name: r.name,
             urn: r.urn,
-            props: r.props,
+            props: knownProps(r.props),
             propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies ?? {}).map(([k, deps]) => [k, deps.map((d) => d.urn)])),
         })),
     };
 }
 
-/** One stack policy per control, each running the same pure check the tests run, with the same waivers. */
-export const POLICIES: StackValidationPolicy[] = CONTROLS.map((control) => ({
-    name: control.policy,
-    description: `${control.id}: ${control.title}${control.prodOnly ? " (prod)" : ""}`,
-    enforcementLevel: "mandatory",
-    validateStack: (args, reportViolation) => {
-        for (const v of evaluate(viewOfPolicyResources(args.resources), [control]).violations) {
-            reportViolation(`${control.id} ${v.name}: ${v.message}`, v.urn);
-        }
-    },
-}));
+const describe = (c: Control) => `${c.id}: ${c.title}${c.prodOnly ? " (prod)" : ""}`;
+
+/**
+ * A control that reads one resource is a resource policy: CrossGuard runs it on
+ * that resource's inputs before the resource is created or changed (during
+ * `up` too, so a mandatory violation stops the change), and a value not known
+ * in a preview skips only that resource. The others are stack policies.
+ */
+function policyOf(control: Control): ResourceValidationPolicy | StackValidationPolicy {
+    if (control.relational) {
+        return {
+            name: control.policy,
+            description: describe(control),
+            enforcementLevel: "mandatory",
+            validateStack: (args, reportViolation) => {
+                for (const v of evaluate(viewOfPolicyResources(args.resources), [control]).violations) {
+                    reportViolation(`${control.id} ${v.name}: ${v.message}`, v.urn);
+                }
+            },
+        };
+    }
+    return {
+        name: control.policy,
+        description: describe(control),
+        enforcementLevel: "mandatory",
+        validateResource: (args, reportViolation) => {
+            if (!control.types.includes(args.type)) {
+                return;
+            }
+            // Reading args.props throws for a value not known in a preview: CrossGuard then
+            // reports this one resource as not checked (advisory), and checks it again in `up`.
+            const subject: Subject = { type: args.type, name: args.name, urn: args.urn, props: args.props, propertyDependencies: {} };
+            for (const v of evaluate({ stack: stackOfUrn(args.urn), resources: [subject] }, [control]).violations) {
+                reportViolation(`${control.id} ${v.name}: ${v.message}`);
+            }
+        },
+    };
+}
+
+/** One policy per control, each running the same pure check the tests run, with the same waivers. */
+export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = CONTROLS.map(policyOf);

@@ -23,7 +23,7 @@ const BOTH = ["dev", "prod"] as const;
 export const WAIVERS: readonly Waiver[] = [
     {
         control: "ECS.4",
-        stacks: BOTH,
+        stacks: ["prod"],
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^runner$/,
         message: /starts privileged job containers/,
@@ -35,12 +35,14 @@ export const WAIVERS: readonly Waiver[] = [
         stacks: BOTH,
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^gitlab(-web|-sidekiq|-gitaly|-migrate|-backup)?$/,
+        // Omnibus's own containers only: a sidecar added beside them is checked.
+        message: /^container (gitlab|web|sidekiq|gitaly|migrate|backup) has/,
         reason:
             "Omnibus GitLab renders its configuration and keeps runit state, sockets and logs under /etc/gitlab, /opt/gitlab and /var at start: it cannot run on a read-only root.",
     },
     {
         control: "ECS.5",
-        stacks: BOTH,
+        stacks: ["prod"],
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^runner$/,
         reason: "gitlab-runner writes its config directory (config.toml, rendered at start with the token expanded).",
@@ -73,9 +75,37 @@ export const WAIVERS: readonly Waiver[] = [
         control: "SecretsManager.1",
         stacks: BOTH,
         type: "aws:secretsmanager/secret:Secret",
-        names: /^(app-secret-key|app-db-credentials|gitlab-db-credentials|gitlab-rails|gitlab-tokens|gitlab-registry|gitlab-ssh-host-keys|gitlab-root|gitlab-redis-auth|runner-token)$/,
+        names: /^(app-secret-key|gitlab-rails|gitlab-tokens|gitlab-registry|gitlab-ssh-host-keys)$/,
         reason:
-            "Generated values that long-running processes read at start and that no rotation Lambda can change under them: Django's and GitLab's signing and encryption keys (a rotation would invalidate sessions or make stored data unreadable), SSH host keys (clients pin them), GitLab's database and Redis passwords (GitLab holds them), the runner token (rotated in GitLab, tools/runnerToken.ts). Each is rotated by `pulumi up --replace` on its generator and a redeploy (README: GitLab, Secrets). The app's master password, once RDS's own, is rotated (prod: step 1 of 2, so app-db-credentials is listed).",
+            "Signing and encryption keys long-running processes read at start: Django's SECRET_KEY and GitLab's secrets (a rotation would end sessions or make stored data unreadable) and the SSH host keys (clients pin them). Rotated deliberately: `pulumi up --replace` on the generator, then a redeploy (README: GitLab, Secrets).",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: BOTH,
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^gitlab-db-credentials$/,
+        reason: "GitLab logs in to its database with this password and cannot take an RDS IAM token; a rotation under it would stop GitLab until the next deploy. Rotated with `pulumi up --replace` on the generator and a redeploy.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: BOTH,
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^gitlab-root$/,
+        reason: "The first administrator's password, read only when an empty database is seeded; afterwards the account's password lives in GitLab (changed there, or reset with gitlab-rake), not in this secret.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: ["prod"],
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^(gitlab-redis-auth|runner-token)$/,
+        reason: "Read at start by GitLab (the ElastiCache auth token) and by the runner manager (its token, rotated in GitLab with tools/runnerToken.ts): a rotation takes a redeploy, not a Lambda.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: ["prod"],
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^app-db-credentials$/,
+        reason: "prod is at step 1 of handing its master password to RDS (masterPasswordRotationDays: 0); after step 2 this secret is gone and RDS rotates its own.",
     },
     {
         control: "S3.9",

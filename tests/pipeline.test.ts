@@ -247,7 +247,8 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         fs.mkdirSync(bin);
         const log = path.join(dir, "calls");
         fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/bash\necho "pulumi $*" >>'${log}'\necho "Resources:"\necho "    ~ 1 to update"\nexit ${pulumiStatus}\n`, { mode: 0o755 });
-        fs.writeFileSync(path.join(bin, "npm"), `#!/bin/bash\necho "npm $*" >>'${log}'\necho "  380  total"\n`, { mode: 0o755 });
+        // The plan writes its own files into --out's directory (and prints to the log).
+        fs.writeFileSync(path.join(bin, "npm"), `#!/bin/bash\necho "npm $*" >>'${log}'\nmkdir -p preview && echo "  380  total" >preview/plan-prod.txt\necho "printed"\n`, { mode: 0o755 });
         // A copy of the repository's script in a scratch project, so preview/ lands there.
         fs.mkdirSync(path.join(dir, ".ci"));
         fs.copyFileSync(path.join(ROOT, ".ci/preview.sh"), path.join(dir, ".ci/preview.sh"));

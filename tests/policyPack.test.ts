@@ -32,7 +32,22 @@ function startPack(): Promise<{ client: any; proc: ChildProcess }> {
 
 const call = (client: any, method: string, req: any): Promise<any> => new Promise((ok, fail) => client[method](req, (e: Error | null, r: any) => (e ? fail(e) : ok(r))));
 
-function request(run: StackRun, edit: (type: string, name: string, props: Record<string, any>) => Record<string, any> = (_t, _n, p) => p): any {
+/** How the engine sends a value not known until apply (a preview of a rebuilt image, say). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+type Edit = (type: string, name: string, props: Record<string, any>) => Record<string, any>;
+const asIs: Edit = (_t, _n, p) => p;
+
+function optionsOf(r: StackRun["resources"][number]): any {
+    // The CLI always sends the resource's options (the pack refuses a request without).
+    const opts = new messages.AnalyzerResourceOptions();
+    opts.setProtect(r.protect);
+    return opts;
+}
+
+const struct = (props: Record<string, any>) => structpb.Struct.fromJavaScript(JSON.parse(JSON.stringify(props)));
+
+/** The whole stack, as the engine sends it to stack policies. */
+function stackRequest(run: StackRun, edit: Edit): any {
     const req = new messages.AnalyzeStackRequest();
     req.setResourcesList(
         run.resources.filter((r) => r.urn).map((r) => {
@@ -40,12 +55,9 @@ function request(run: StackRun, edit: (type: string, name: string, props: Record
             res.setType(r.type);
             res.setName(r.name);
             res.setUrn(r.urn);
-            // The CLI always sends the resource's options (the pack refuses a request without).
-            const opts = new messages.AnalyzerResourceOptions();
-            opts.setProtect(r.protect);
-            res.setOptions(opts);
+            res.setOptions(optionsOf(r));
             res.setDependenciesList([...r.dependencies]);
-            res.setProperties(structpb.Struct.fromJavaScript(JSON.parse(JSON.stringify(edit(r.type, r.name, r.inputs)))));
+            res.setProperties(struct(edit(r.type, r.name, r.inputs)));
             for (const [k, urns] of Object.entries(r.propertyDependencies)) {
                 const deps = new messages.AnalyzerPropertyDependencies();
                 deps.setUrnsList([...urns]);
@@ -57,11 +69,41 @@ function request(run: StackRun, edit: (type: string, name: string, props: Record
     return req;
 }
 
+interface Diagnostic {
+    policy: string;
+    resource: string;
+    enforcement: number;
+    message: string;
+}
+
+/** Every resource through the resource policies (as the engine does before each step), then the stack policies. */
+async function analyzeAll(client: any, run: StackRun, edit: Edit = asIs): Promise<Diagnostic[]> {
+    const out: Diagnostic[] = [];
+    const collect = (resp: any, fallbackUrn = "") =>
+        resp.getDiagnosticsList().forEach((d: any) => out.push({ policy: d.getPolicyname(), resource: (d.getUrn() || fallbackUrn).split("::").pop(), enforcement: d.getEnforcementlevel(), message: d.getMessage() }));
+    for (const r of run.resources.filter((x) => x.urn)) {
+        const req = new messages.AnalyzeRequest();
+        req.setType(r.type);
+        req.setName(r.name);
+        req.setUrn(r.urn);
+        req.setOptions(optionsOf(r));
+        req.setProperties(struct(edit(r.type, r.name, r.inputs)));
+        collect(await call(client, "analyze", req), r.urn);
+    }
+    collect(await call(client, "analyzeStack", stackRequest(run, edit)));
+    return out;
+}
+
+const MANDATORY = 1;
+const ADVISORY = 0;
+
 describe("policy pack: served as the Pulumi CLI runs it (gRPC Analyzer)", function () {
-    this.timeout(120_000);
+    this.timeout(300_000);
     let pack: { client: any; proc: ChildProcess };
+    let prod: StackRun;
     before(async () => {
         pack = await startPack();
+        prod = await stackRun("prod");
     });
     after(() => pack?.proc.kill());
 
@@ -70,32 +112,61 @@ describe("policy pack: served as the Pulumi CLI runs it (gRPC Analyzer)", functi
         expect(info.getName()).to.equal("platform-security-hub");
         const policies = info.getPoliciesList().map((p: any) => p.getName());
         expect(policies).to.have.members(CONTROLS.map((c) => c.policy));
-        // EnforcementLevel 1 is MANDATORY in the analyzer protocol (0 advisory).
-        expect(new Set(info.getPoliciesList().map((p: any) => p.getEnforcementlevel()))).to.deep.equal(new Set([1]));
+        expect(new Set(info.getPoliciesList().map((p: any) => p.getEnforcementlevel()))).to.deep.equal(new Set([MANDATORY]));
     });
 
-    it("prod's graph: no diagnostics; a public IP and a writable app root: two, on those resources", async () => {
-        const run = await stackRun("prod");
-        const clean = await call(pack.client, "analyzeStack", request(run));
-        expect(clean.getDiagnosticsList().map((d: any) => d.getMessage())).to.deep.equal([]);
-
-        const broken = await call(
-            pack.client,
-            "analyzeStack",
-            request(run, (type, name, props) => {
-                if (type === "aws:ecs/service:Service" && name === "app") {
-                    return { ...props, networkConfiguration: { ...props.networkConfiguration, assignPublicIp: true } };
-                }
-                if (type === "aws:ecs/taskDefinition:TaskDefinition" && name === "app") {
-                    return { ...props, containerDefinitions: props.containerDefinitions.replace('"readonlyRootFilesystem":true', '"readonlyRootFilesystem":false') };
-                }
-                return props;
-            }),
-        );
-        const found = broken.getDiagnosticsList().map((d: any) => [d.getPolicyname(), d.getUrn().split("::").pop()]);
-        expect(found).to.have.deep.members([
-            ["ecs-2-no-public-ip", "app"],
-            ["ecs-5-read-only-root", "app"],
+    it("prod's graph: no diagnostics; a public IP and a writable app root: one each, mandatory, on those resources", async () => {
+        expect(await analyzeAll(pack.client, prod)).to.deep.equal([]);
+        const found = await analyzeAll(pack.client, prod, (type, name, props) => {
+            if (type === "aws:ecs/service:Service" && name === "app") {
+                return { ...props, networkConfiguration: { ...props.networkConfiguration, assignPublicIp: true } };
+            }
+            if (type === "aws:ecs/taskDefinition:TaskDefinition" && name === "app") {
+                return { ...props, containerDefinitions: props.containerDefinitions.replace('"readonlyRootFilesystem":true', '"readonlyRootFilesystem":false') };
+            }
+            return props;
+        });
+        expect(found.map((d) => [d.policy, d.resource, d.enforcement])).to.have.deep.members([
+            ["ecs-2-no-public-ip", "app", MANDATORY],
+            ["ecs-5-read-only-root", "app", MANDATORY],
         ]);
+    });
+
+    it("a preview with values not known yet: only those resources go unchecked; a violation elsewhere is still caught", async () => {
+        const found = await analyzeAll(pack.client, prod, (type, name, props) => {
+            // A rebuilt image: gitlab-web's container definitions are not known until the push.
+            if (type === "aws:ecs/taskDefinition:TaskDefinition" && name === "gitlab-web") {
+                return { ...props, containerDefinitions: UNKNOWN };
+            }
+            // A new bucket's policy names its ARN, not known yet.
+            if (type === "aws:s3/bucketPolicy:BucketPolicy" && name === "app-media") {
+                return { ...props, policy: UNKNOWN };
+            }
+            if (type === "aws:ecs/taskDefinition:TaskDefinition" && name === "app") {
+                return { ...props, containerDefinitions: props.containerDefinitions.replace('"readonlyRootFilesystem":true', '"readonlyRootFilesystem":false') };
+            }
+            return props;
+        });
+        const mandatory = found.filter((d) => d.enforcement === MANDATORY).map((d) => [d.policy, d.resource]);
+        expect(mandatory).to.deep.equal([["ecs-5-read-only-root", "app"]]);
+        // The unknowns: advisory "not checked" notes on gitlab-web's task definition only.
+        const skipped = found.filter((d) => d.enforcement === ADVISORY);
+        expect(new Set(skipped.map((d) => d.resource))).to.deep.equal(new Set(["gitlab-web"]));
+        expect(skipped.every((d) => /can't be known during preview/.test(d.message)), skipped.map((d) => d.message).join("\n")).to.equal(true);
+    });
+
+    it("dev's config (policy/config.dev.json, all advisory) turns violations into advice", async () => {
+        const req = new messages.ConfigureAnalyzerRequest();
+        for (const c of CONTROLS) {
+            const pc = new messages.PolicyConfig();
+            pc.setEnforcementlevel(ADVISORY);
+            pc.setProperties(new structpb.Struct());
+            req.getPolicyconfigMap().set(c.policy, pc);
+        }
+        await call(pack.client, "configure", req);
+        const found = await analyzeAll(pack.client, prod, (type, name, props) =>
+            type === "aws:ecs/service:Service" && name === "app" ? { ...props, networkConfiguration: { ...props.networkConfiguration, assignPublicIp: true } } : props,
+        );
+        expect(found.map((d) => [d.policy, d.resource, d.enforcement])).to.deep.equal([["ecs-2-no-public-ip", "app", ADVISORY]]);
     });
 });

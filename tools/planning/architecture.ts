@@ -13,7 +13,7 @@ export type Tier = "public" | "private" | "isolated" | "outside";
 export interface ArchNode {
     readonly id: string;
     readonly label: string;
-    readonly kind: "internet" | "load balancer" | "service" | "instances" | "database" | "cache" | "file system" | "endpoints" | "buckets";
+    readonly kind: "internet" | "network" | "load balancer" | "service" | "instances" | "tasks" | "database" | "cache" | "file system" | "endpoints" | "buckets";
     readonly tier: Tier;
 }
 
@@ -28,6 +28,8 @@ export interface Architecture {
     readonly stack: string;
     readonly nodes: readonly ArchNode[];
     readonly edges: readonly ArchEdge[];
+    /** Which node each security group belongs to (by the group's URN). */
+    readonly groups: Readonly<Record<string, string>>;
 }
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
@@ -100,6 +102,16 @@ export function architecture(stack: string, resources: readonly CostResource[], 
         node({ id: "s3", label: `S3\\n${buckets.length} buckets`, kind: "buckets", tier: "outside" }, []);
     }
 
+    // Groups no node above owns belong to tasks that run without a service (the
+    // scheduled backup, the migrate step): a node each, named after the group, so
+    // what they reach is drawn too.
+    for (const g of of(SG).filter((g) => !owner.has(g.urn))) {
+        const reaches = of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").some((r) => deps(r, "referencedSecurityGroupId", SG).includes(g) || deps(r, "securityGroupId", SG).includes(g));
+        if (reaches) {
+            node({ id: `sg_${g.name}`, label: `${g.name}\\n${String(g.inputs.description ?? "tasks")}`, kind: "tasks", tier: "private" }, [g]);
+        }
+    }
+
     const edges = new Map<string, ArchEdge>();
     for (const rule of of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
         const to = deps(rule, "securityGroupId", SG).map((g) => owner.get(g.urn))[0];
@@ -110,6 +122,10 @@ export function architecture(stack: string, resources: readonly CostResource[], 
         if (!from && (rule.inputs.cidrIpv4 === "0.0.0.0/0" || rule.inputs.cidrIpv6 === "::/0")) {
             nodes.set("internet", { id: "internet", label: "internet", kind: "internet", tier: "outside" });
             from = "internet";
+        } else if (!from && (rule.inputs.cidrIpv4 || rule.inputs.cidrIpv6)) {
+            const cidr = String(rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6);
+            nodes.set(`cidr_${cidr}`, { id: `cidr_${cidr}`, label: `${cidr}\\n(the VPC)`, kind: "network", tier: "outside" });
+            from = `cidr_${cidr}`;
         }
         if (!from || from === to) {
             continue;
@@ -121,12 +137,14 @@ export function architecture(stack: string, resources: readonly CostResource[], 
         edges.set(key, { from, to, label: prev ? [...new Set([...prev.label.split(", "), label])].sort().join(", ") : label });
     }
     const sorted = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
-    return { stack, nodes: sorted, edges: [...edges.values()].sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to)) };
+    return { stack, nodes: sorted, edges: [...edges.values()].sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to)), groups: Object.fromEntries([...owner].sort()) };
 }
 
 const TIER_LABEL: Record<Tier, string> = { public: "public subnets", private: "private subnets (no public IPs)", isolated: "isolated subnets (no route out)", outside: "" };
 const SHAPE: Record<ArchNode["kind"], string> = {
     internet: "ellipse",
+    network: "ellipse",
+    tasks: "box",
     "load balancer": "box",
     service: "box3d",
     instances: "box3d",

@@ -24,6 +24,8 @@ export interface Price {
     readonly unit: string;
     readonly source: string;
     readonly seen: string;
+    /** How the price was confirmed; "UNCONFIRMED..." when sources conflict. */
+    readonly status?: string;
 }
 
 export type Prices = Readonly<Record<string, Price>>;
@@ -87,8 +89,10 @@ export interface Estimate {
     readonly lines: readonly CostLine[];
     readonly byComponent: Readonly<Record<string, number>>;
     readonly totalUsd: number;
-    /** Resource types with a charge this model does not price (listed, not guessed). */
+    /** Charges this model does not price (listed, not guessed). */
     readonly unpriced: readonly string[];
+    /** Price keys used whose source is marked UNCONFIRMED in prices.json. */
+    readonly unconfirmed: readonly string[];
 }
 
 export function loadPrices(file = path.join(__dirname, "prices.json")): Prices {
@@ -123,10 +127,17 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
         return cur.name;
     };
     const from = (r: CostResource, property: string): CostResource | undefined => (r.propertyDependencies[property] ?? []).map((u) => byUrn.get(u)).find((x) => x !== undefined);
+    // A price the table lacks (a class or type the config allows but nobody priced yet)
+    // names the resource as not priced instead of stopping the plan.
+    class NoPrice extends Error {}
+    const unconfirmed = new Set<string>();
     const price = (key: string): number => {
         const p = prices[key];
         if (!p) {
-            throw new Error(`no price for ${key} in tools/planning/prices.json`);
+            throw new NoPrice(key);
+        }
+        if (/^UNCONFIRMED/.test(p.status ?? "")) {
+            unconfirmed.add(key);
         }
         return p.usd;
     };
@@ -136,6 +147,16 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
     const add = (r: CostResource, item: string, basis: string, usd: number) => lines.push({ component: top(r), resource: r.name, item, basis, monthlyUsd: usd });
 
     for (const r of resources) {
+        try {
+            priceOne(r);
+        } catch (e) {
+            if (!(e instanceof NoPrice)) {
+                throw e;
+            }
+            unpriced.add(`${r.type} ${r.name} (no price for ${e.message} in tools/planning/prices.json)`);
+        }
+    }
+    function priceOne(r: CostResource): void {
         const i = r.inputs;
         switch (r.type) {
             case "aws:ecs/service:Service": {
@@ -187,7 +208,7 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
                 const size = Number(i.size ?? 0);
                 const iops = Math.max(0, Number(i.iops ?? 3000) - 3000);
                 const mbps = Math.max(0, Number(i.throughput ?? 125) - 125);
-                add(r, "EBS gp3", `${size} GB${iops ? ` + ${iops} IOPS` : ""}${mbps ? ` + ${mbps} MB/s` : ""} above the baseline`, size * price("ebs.gp3.gbMonth") + iops * price("ebs.gp3.iopsMonth") + mbps * price("ebs.gp3.mbpsMonth"));
+                add(r, "EBS gp3", `${size} GB${iops ? ` + ${iops} IOPS above 3,000` : ""}${mbps ? ` + ${mbps} MB/s above 125` : ""}`, size * price("ebs.gp3.gbMonth") + iops * price("ebs.gp3.iopsMonth") + mbps * price("ebs.gp3.mbpsMonth"));
                 break;
             }
             case "awsx:ec2:Vpc": {
@@ -255,13 +276,24 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
                 add(r, "S3 Standard", `${usage.s3GbPerBucket} GB`, usage.s3GbPerBucket * price("s3.gbMonth"));
                 break;
             case "aws:backup/vault:Vault":
-                unpriced.add(`${r.type} (recovery points, by the GB kept)`);
-                break;
-            case "aws:ec2/flowLog:FlowLog":
-                unpriced.add(`${r.type} (flow log data, by the GB delivered)`);
+                unpriced.add("AWS Backup recovery points (by the GB kept)");
                 break;
             default:
                 break;
+        }
+        // Charged by use, not modelled: named so the total is not read as complete.
+        if (r.type === "aws:lb/loadBalancer:LoadBalancer" || (r.type === "awsx:ec2:Vpc" && (i.natGateways?.strategy ?? "None") !== "None")) {
+            unpriced.add("public IPv4 addresses of the load balancers and NAT gateways (per address-hour)");
+            unpriced.add("data transfer out to the internet (per GB)");
+        }
+        if (r.type === "aws:ecs/cluster:Cluster" && (i.settings ?? []).some((s: any) => s.name === "containerInsights" && s.value !== "disabled")) {
+            unpriced.add("Container Insights metrics and performance logs (per metric and GB)");
+        }
+        if (r.type === "aws:rds/instance:Instance") {
+            unpriced.add("RDS backup storage beyond the instance's allocated storage (per GB-month)");
+        }
+        if (r.type === "aws:efs/fileSystem:FileSystem" && i.throughputMode === "elastic") {
+            unpriced.add("EFS Elastic throughput (per GB read and written)");
         }
     }
     const byComponent: Record<string, number> = {};
@@ -274,5 +306,6 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
         byComponent: Object.fromEntries(Object.entries(byComponent).map(([k, v]) => [k, round2(v)])),
         totalUsd: round2(total),
         unpriced: [...unpriced].sort(),
+        unconfirmed: [...unconfirmed].sort(),
     };
 }
