@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { architecture } from "../tools/planning/architecture";
+import { architecture, subnetTiers } from "../tools/planning/architecture";
 import { CostResource, estimate, loadPrices, USAGE_DEFAULTS, usageFrom } from "../tools/planning/cost";
 import { AWS_DEFAULT_FLOOR_SECONDS, rolloutFloors } from "../tools/planning/rollout";
 import { named, ofType, stackRun, StackRun } from "./harness";
@@ -145,7 +145,7 @@ describe("rollout floors (tools/planning/rollout.ts), from the target groups", (
 });
 
 describe("architecture picture (tools/planning/architecture.ts), from the graph", () => {
-    const subnetsOf = (run: StackRun) => ({ public: run.outputs.publicSubnetIds as string[], private: run.outputs.privateSubnetIds as string[], isolated: run.outputs.isolatedSubnetIds as string[] });
+    const subnetsOf = (run: StackRun) => subnetTiers(run.outputs);
 
     it("prod: every service, load balancer, database and cache is a node, in its subnet tier", async () => {
         const run = await stackRun("prod");

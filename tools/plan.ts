@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { configWarnings, parseConfig } from "../lib/config";
 import { evaluate, Verdict } from "../policy/waivers";
-import { readStackConfig, Resource, runStack, StackRun } from "../tests/harness";
+import { readStackConfig, Resource, stackRun, StackRun } from "../tests/harness";
 import { viewOf } from "../tests/policyView";
-import { Architecture, architecture, toDot, toMermaid } from "./planning/architecture";
+import { Architecture, architecture, subnetTiers, toDot, toMermaid } from "./planning/architecture";
 import { Estimate, estimate, loadPrices, Usage, usageFrom } from "./planning/cost";
 import { RolloutFloor, rolloutFloors } from "./planning/rollout";
 
@@ -211,18 +211,14 @@ export function planJson(run: StackRun, x: PlanExtras): Record<string, unknown> 
     };
 }
 
-function subnetsOf(run: StackRun) {
-    const list = (k: string) => (Array.isArray(run.outputs[k]) ? (run.outputs[k] as string[]) : []);
-    return { public: list("publicSubnetIds"), private: list("privateSubnetIds"), isolated: list("isolatedSubnetIds") };
-}
-
 export async function planStack(stack: string, usage: Usage): Promise<{ run: StackRun; extras: PlanExtras }> {
     const prices = loadPrices();
     const costs: Record<string, Estimate> = {};
     let run: StackRun | undefined;
-    // One stack at a time: a mocked run owns the Pulumi runtime while it lasts.
+    // One stack at a time (a mocked run owns the Pulumi runtime while it lasts), each
+    // run once per process: the tests and the policy table plan the same stacks again.
     for (const s of [...new Set(["dev", "prod", stack])]) {
-        const r = await runStack(s);
+        const r = await stackRun(s);
         if (r.error) {
             if (s === stack) {
                 throw r.error;
@@ -242,7 +238,7 @@ export async function planStack(stack: string, usage: Usage): Promise<{ run: Sta
             costs,
             rollout: rolloutFloors(theRun.resources),
             policy: evaluate(viewOf(theRun)),
-            architecture: architecture(stack, theRun.resources, subnetsOf(theRun)),
+            architecture: architecture(stack, theRun.resources, subnetTiers(theRun.outputs)),
             region: String(readStackConfig(stack)["aws:region"] ?? "us-east-1"),
         },
     };

@@ -158,11 +158,10 @@ def database_url_from_parts() -> str | None:
     missing = [n for n in required if not os.environ.get(n)]
     if missing:
         raise ImproperlyConfigured(f"DB_HOST is set but {', '.join(missing)} missing")
-    if DB_IAM_AUTH and os.environ.get("DB_PASSWORD"):
-        # The web process must not hold the master password: a task definition mistake.
-        raise ImproperlyConfigured("DB_IAM_AUTH=1 takes no database password (DB_PASSWORD): the IAM token is the password")
     user = quote(os.environ["DB_USER"], safe="")
-    password = "" if DB_IAM_AUTH else ":" + quote(os.environ["DB_PASSWORD"], safe="")
+    # With IAM a password is a mistake (the web process must not hold one): it goes
+    # into the URL all the same, and iam_database() refuses it, whichever way it came.
+    password = ":" + quote(os.environ["DB_PASSWORD"], safe="") if os.environ.get("DB_PASSWORD") else ""
     name = quote(os.environ["DB_NAME"], safe="")
     url = f"postgres://{user}{password}@{host}:{env_int('DB_PORT', 5432)}/{name}"
     query = {k: os.environ.get(f"DB_{k.upper()}", "").strip() for k in ("sslmode", "sslrootcert")}

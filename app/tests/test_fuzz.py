@@ -21,7 +21,7 @@ import dj_database_url
 import psycopg
 
 from .conftest import APP_DIR, VENV_BIN, free_port, production_env, require_postgres
-from .test_entrypoint import PUBLIC_HOST, wait_for_healthz
+from .test_entrypoint import PUBLIC_HOST, run_checked, wait_for_healthz
 
 FUZZ_EXAMPLES = int(os.environ.get("APP_FUZZ_EXAMPLES", "5"))
 FUZZ_SECONDS = int(os.environ.get("APP_FUZZ_SECONDS", "30"))
@@ -37,15 +37,6 @@ CHECKS = ",".join(
 )
 # The logout endpoints would revoke the fuzzer's own token part-way through.
 EXCLUDED = "^/api/auth/logout"
-
-
-def _manage(env, *code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *code],
-        cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, f"{code}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def _operations(schema: dict) -> set[tuple[str, str]]:
@@ -88,18 +79,20 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_schema(iam_role, fr
     # As on ECS: the migrate step (the master user) creates the web process's
     # login with data rights only, and gunicorn serves as that user, so a view
     # needing more than rows (DDL, TRUNCATE, ...) fails here as it would there.
-    _manage({**env, "DB_APP_USER": iam_role}, "migrate_locked")
-    _manage(env, "collectstatic", "--noinput")
+    manage = [sys.executable, "manage.py"]
+    run_checked([*manage, "migrate_locked"], {**env, "DB_APP_USER": iam_role}, timeout=120)
+    run_checked([*manage, "collectstatic", "--noinput"], env, timeout=120)
     cfg = dj_database_url.parse(fresh_database_url)
     # Here PostgreSQL checks a password where RDS checks the IAM token.
     stand_in = uuid.uuid4().hex
     with psycopg.connect(fresh_database_url.replace("postgres://", "postgresql://"), autocommit=True) as admin:
         admin.execute(f"ALTER ROLE \"{iam_role}\" PASSWORD '{stand_in}'")
     web_env = {**env, "DATABASE_URL": f"postgres://{iam_role}:{stand_in}@{cfg['HOST']}:{cfg['PORT']}/{cfg['NAME']}"}
-    token = _manage(
-        env, "shell", "-c",
-        "from django.contrib.auth.models import User; from knox.models import AuthToken; "
-        "u = User.objects.create_user('fuzzer', is_staff=True); print(AuthToken.objects.create(u)[1])",
+    token = run_checked(
+        [*manage, "shell", "-c",
+         "from django.contrib.auth.models import User; from knox.models import AuthToken; "
+         "u = User.objects.create_user('fuzzer', is_staff=True); print(AuthToken.objects.create(u)[1])"],
+        env, timeout=120,
     ).strip().splitlines()[-1]
 
     # gunicorn's output goes to a file, not a pipe: a pipe nobody reads fills up
@@ -139,12 +132,7 @@ def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_schema(iam_role, fr
 
     # The server's own view of the run, independent of the fuzzer's checks:
     # every operation was called, nothing answered 5xx, nothing logged an error.
-    schema = json.loads(
-        subprocess.run(
-            [sys.executable, "manage.py", "spectacular", "--format", "openapi-json"],
-            cwd=APP_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
-        ).stdout
-    )
+    schema = json.loads(run_checked([*manage, "spectacular", "--format", "openapi-json"], env, timeout=120))
     operations = _operations(schema)
     templates = {path for _, path in operations}
     seen: dict[tuple[str, str], int] = {}

@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
 import { CostResource } from "./cost";
+import { graphOf } from "./graph";
 
 /**
  * The architecture picture, read from the resource graph: load balancers,
@@ -34,10 +35,14 @@ export interface Architecture {
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
 
+/** The subnet ids of each tier, from the stack outputs that name them. */
+export function subnetTiers(outputs: Readonly<Record<string, unknown>>): { public: string[]; private: string[]; isolated: string[] } {
+    const list = (k: string) => (Array.isArray(outputs[k]) ? (outputs[k] as string[]) : []);
+    return { public: list("publicSubnetIds"), private: list("privateSubnetIds"), isolated: list("isolatedSubnetIds") };
+}
+
 export function architecture(stack: string, resources: readonly CostResource[], subnets: { public: readonly string[]; private: readonly string[]; isolated: readonly string[] }): Architecture {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const deps = (r: CostResource, property: string, type?: string): CostResource[] =>
-        (r.propertyDependencies[property] ?? []).map((u) => byUrn.get(u)).filter((x): x is CostResource => x !== undefined && (!type || x.type === type));
+    const { sources: deps } = graphOf(resources);
     const of = (type: string) => resources.filter((r) => r.type === type);
     const tierOf = (ids: readonly unknown[]): Tier => {
         const list = ids.map(String);

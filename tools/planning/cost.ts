@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { graphOf } from "./graph";
 
 /**
  * Monthly cost of a stack from its resource graph: pure functions over the
@@ -116,7 +117,7 @@ export function usageFrom(overrides: readonly string[], base: Usage = USAGE_DEFA
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export function estimate(resources: readonly CostResource[], prices: Prices, usage: Usage = USAGE_DEFAULTS): Estimate {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const { byUrn, sources } = graphOf(resources);
     // The component a resource belongs to: its ancestor just below the stack.
     const isRoot = (urn: string | undefined) => !urn || !byUrn.has(urn) || byUrn.get(urn)!.type === "pulumi:pulumi:Stack";
     const top = (r: CostResource): string => {
@@ -126,7 +127,7 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
         }
         return cur.name;
     };
-    const from = (r: CostResource, property: string): CostResource | undefined => (r.propertyDependencies[property] ?? []).map((u) => byUrn.get(u)).find((x) => x !== undefined);
+    const from = (r: CostResource, property: string, type?: string): CostResource | undefined => sources(r, property, type)[0];
     // A price the table lacks (a class or type the config allows but nobody priced yet)
     // names the resource as not priced instead of stopping the plan.
     class NoPrice extends Error {}
@@ -156,6 +157,17 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
             unpriced.add(`${r.type} ${r.name} (no price for ${e.message} in tools/planning/prices.json)`);
         }
     }
+    /** One Fargate task of `td` for an hour: its vCPU and memory at its architecture's price, and disk above the 20 GB included. */
+    function fargateTask(td: CostResource): { size: string; perHour: number } {
+        const arch = td.inputs.runtimePlatform?.cpuArchitecture === "ARM64" ? "arm" : "x86";
+        const vcpu = Number(td.inputs.cpu) / 1024;
+        const gb = Number(td.inputs.memory) / 1024;
+        const extraDisk = Math.max(0, Number(td.inputs.ephemeralStorage?.sizeInGib ?? 20) - 20);
+        return {
+            size: `${vcpu} vCPU + ${gb} GB${extraDisk ? ` + ${extraDisk} GB disk` : ""}`,
+            perHour: vcpu * price(`fargate.${arch}.vcpuHour`) + gb * price(`fargate.${arch}.gbHour`) + extraDisk * price("fargate.ephemeralGbHour"),
+        };
+    }
     function priceOne(r: CostResource): void {
         const i = r.inputs;
         switch (r.type) {
@@ -165,27 +177,20 @@ export function estimate(resources: readonly CostResource[], prices: Prices, usa
                 if (!td || !/^FARGATE/.test(provider)) {
                     break; // EC2 capacity is priced with its Auto Scaling group
                 }
-                const arm = td.inputs.runtimePlatform?.cpuArchitecture === "ARM64";
-                const vcpu = Number(td.inputs.cpu) / 1024;
-                const gb = Number(td.inputs.memory) / 1024;
-                const extraDisk = Math.max(0, Number(td.inputs.ephemeralStorage?.sizeInGib ?? 20) - 20);
+                const task = fargateTask(td);
                 const spot = provider === "FARGATE_SPOT" ? 1 - usage.spotDiscount : 1;
-                const perTaskHour = vcpu * price(arm ? "fargate.arm.vcpuHour" : "fargate.x86.vcpuHour") + gb * price(arm ? "fargate.arm.gbHour" : "fargate.x86.gbHour") + extraDisk * price("fargate.ephemeralGbHour");
                 const n = Number(i.desiredCount ?? 1);
-                add(r, `Fargate${spot < 1 ? " Spot" : ""}`, `${n} × (${vcpu} vCPU + ${gb} GB${extraDisk ? ` + ${extraDisk} GB disk` : ""}) × ${H} h${spot < 1 ? ` × ${round2(spot)}` : ""}`, n * perTaskHour * H * spot);
+                add(r, `Fargate${spot < 1 ? " Spot" : ""}`, `${n} × (${task.size}) × ${H} h${spot < 1 ? ` × ${round2(spot)}` : ""}`, n * task.perHour * H * spot);
                 break;
             }
             case "aws:scheduler/schedule:Schedule": {
-                const td = (r.propertyDependencies["target"] ?? []).map((u) => byUrn.get(u)).find((x) => x?.type === "aws:ecs/taskDefinition:TaskDefinition");
+                const td = from(r, "target", "aws:ecs/taskDefinition:TaskDefinition");
                 if (!td) {
                     break;
                 }
                 const runs = 30.4; // daily (cron/rate); the program's schedules are daily
-                const vcpu = Number(td.inputs.cpu) / 1024;
-                const gb = Number(td.inputs.memory) / 1024;
-                const extraDisk = Math.max(0, Number(td.inputs.ephemeralStorage?.sizeInGib ?? 20) - 20);
-                const perHour = vcpu * price("fargate.x86.vcpuHour") + gb * price("fargate.x86.gbHour") + extraDisk * price("fargate.ephemeralGbHour");
-                add(r, "Fargate (scheduled)", `${runs} runs × ${usage.scheduledTaskHours} h × (${vcpu} vCPU + ${gb} GB${extraDisk ? ` + ${extraDisk} GB disk` : ""})`, runs * usage.scheduledTaskHours * perHour);
+                const task = fargateTask(td);
+                add(r, "Fargate (scheduled)", `${runs} runs × ${usage.scheduledTaskHours} h × (${task.size})`, runs * usage.scheduledTaskHours * task.perHour);
                 break;
             }
             case "aws:autoscaling/group:Group": {

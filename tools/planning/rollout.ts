@@ -1,4 +1,5 @@
 import { CostResource } from "./cost";
+import { graphOf } from "./graph";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds } from "../../lib/rollout";
 
 /** One load-balanced ECS service's config-bound rollout floor, read from the graph. */
@@ -21,10 +22,10 @@ export const AWS_DEFAULT_FLOOR_SECONDS = rolloutFloorSeconds(AWS_DEFAULT_HEALTH,
  * times of its deployment strategy (lib/rollout.ts), the slowest of its groups.
  */
 export function rolloutFloors(resources: readonly CostResource[]): RolloutFloor[] {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const { sources } = graphOf(resources);
     const floors: RolloutFloor[] = [];
     for (const svc of resources.filter((r) => r.type === "aws:ecs/service:Service" && (r.inputs.loadBalancers ?? []).length > 0)) {
-        const groups = (svc.propertyDependencies.loadBalancers ?? []).map((u) => byUrn.get(u)).filter((g): g is CostResource => g?.type === "aws:lb/targetGroup:TargetGroup");
+        const groups = sources(svc, "loadBalancers", "aws:lb/targetGroup:TargetGroup");
         const d = svc.inputs.deploymentConfiguration ?? {};
         const bake = { strategy: d.strategy ?? "ROLLING", bakeTimeMinutes: Number(d.bakeTimeInMinutes ?? 0), canaryBakeTimeMinutes: Number(d.canaryConfiguration?.canaryBakeTimeInMinutes ?? 0) };
         const each = groups.map((g) => {

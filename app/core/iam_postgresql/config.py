@@ -16,7 +16,7 @@ def iam_database(settings_dict: dict, region: str) -> dict:
     if settings_dict.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DB_IAM_AUTH=1 needs a PostgreSQL database (DB_HOST or DATABASE_URL)")
     if settings_dict.get("PASSWORD"):
-        raise ImproperlyConfigured("DB_IAM_AUTH=1 takes no database password: the IAM token is the password")
+        raise ImproperlyConfigured("DB_IAM_AUTH=1 takes no database password (DB_PASSWORD or in DATABASE_URL): the IAM token is the password")
     if not settings_dict.get("USER"):
         raise ImproperlyConfigured("DB_IAM_AUTH=1 needs the database user (DB_USER)")
     if not region:
