@@ -181,6 +181,12 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     };
     pulumi.runtime.setAllConfig(engineConfig(config));
 
+    // Pulumi records a full stack trace for every resource (its source position)
+    // and every promise (leak diagnostics), and ts-node's source-map support
+    // formats each one: most of a run's time. Nothing here reads them, so
+    // during the run a stack is its first line only.
+    const savedPrepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = (err) => String(err);
     const savedEnv = { ...process.env };
     Object.assign(process.env, options.env ?? {});
     let outputs: Record<string, unknown> = {};
@@ -201,6 +207,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     } finally {
         process.off("unhandledRejection", onRejection);
         process.env = savedEnv;
+        Error.prepareStackTrace = savedPrepare;
     }
     return { stack, resources, invokes, outputs, error };
 }
