@@ -1,10 +1,31 @@
 // @ts-check
 import tseslint from "typescript-eslint";
+import importX, { createNodeResolver } from "eslint-plugin-import-x";
+
+/**
+ * The layering, enforced (README: "Layout"). Each folder is one kind of code:
+ *   facts/       pure functions and tables: no Pulumi, nothing of ours but facts/
+ *   aws/         resource building blocks: no GitLab or Django, no config
+ *   components/  ComponentResources: typed Args in, never the config schema
+ *   config/      the schema: parses, never builds resources
+ *   hooks/, ci/, sim/, tools/, policy/: programs around the stack
+ * and nothing outside tests/ imports tests/.
+ */
+const noTests = { group: ["**/tests", "**/tests/**"], message: "only tests/ may import tests/ (shared offline code lives in sim/)" };
+const noConfig = { group: ["**/config", "**/config/**"], message: "components and building blocks take typed Args; only index.ts and config/ read the schema" };
+const noPulumi = { group: ["@pulumi/*"], message: "facts/ are pure: no Pulumi (a resource building block belongs in aws/)" };
+const noComponents = { group: ["**/components", "**/components/**"], message: "aws/ building blocks know nothing of our components" };
+const noOuterLayers = { group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**"], message: "facts/ import only facts/" };
+/** From outside components/gitlab, only its entry point (index.ts) and its pure facts. */
+const gitlabEntry = { group: ["**/components/gitlab/*", "!**/components/gitlab/facts"], message: "import components/gitlab (its index.ts) or components/gitlab/facts" };
+
+const restrict = (...patterns) => ["error", { patterns }];
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "bin/**", "app/**"] },
+    { ignores: ["node_modules/**", "bin/**", "app/**", ".scratch/**"] },
     ...tseslint.configs.recommended,
     {
+        plugins: { "import-x": importX },
         rules: {
             // Tests read deeply into untyped mock inputs; production code must stay typed.
             "@typescript-eslint/no-explicit-any": "off",
@@ -13,17 +34,30 @@ export default tseslint.config(
             eqeqeq: "error",
             "no-var": "error",
             "prefer-const": "error",
+            "import-x/no-cycle": "error",
+            "no-restricted-imports": restrict(noTests, gitlabEntry),
+        },
+        settings: {
+            "import-x/extensions": [".ts", ".js"],
+            "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+            "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".json"] })],
         },
     },
     {
-        files: ["components/**/*.ts", "lib/**/*.ts", "index.ts"],
+        files: ["components/**/*.ts", "aws/**/*.ts", "facts/**/*.ts", "config/**/*.ts", "index.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "error",
             // Components take typed Args; they must never read stack config themselves.
             "no-restricted-syntax": [
                 "error",
-                { selector: "NewExpression[callee.property.name='Config']", message: "read config only in lib/config.ts via loadConfig()" },
+                { selector: "NewExpression[callee.property.name='Config']", message: "read config only in config/load.ts via loadConfig()" },
             ],
         },
     },
+    // Unit tests may read a package's internals (the rendered gitlab.rb, the secret table).
+    { files: ["tests/**/*.ts"], rules: { "no-restricted-imports": "off" } },
+    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, gitlabEntry) } },
+    { files: ["components/gitlab/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig) } },
+    { files: ["aws/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noComponents) } },
+    { files: ["facts/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noPulumi, noOuterLayers) } },
 );

@@ -3,20 +3,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "./components/alerts";
 import { Cluster, clusterPhysicalName } from "./components/cluster";
 import { Database } from "./components/database";
-import { DeployIdentity } from "./components/deployIdentity";
-import { DjangoService } from "./components/djangoService";
+import { DeployIdentity } from "./components/deployIdentity/deployIdentity";
+import { DjangoService } from "./components/app/djangoService";
 import { EcrImage } from "./components/ecrImage";
-import { GitalyHost } from "./components/gitlab/gitalyHost";
-import { GitLab } from "./components/gitlab/gitlab";
+import { GitalyHost, GitLab } from "./components/gitlab";
 import { GitLabRunner } from "./components/runner/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
-import { dailyTime } from "./lib/backupPlan";
-import { archOf, imageSource, realGit } from "./lib/build";
-import { configWarnings } from "./lib/config";
-import { bucketStatements, deployStatements, previewStatements, PolicyScope } from "./lib/deployPolicy";
-import { naming as namingFor, physicalName } from "./lib/naming";
-import { loadConfig } from "./lib/stackConfig";
+import { dailyTime } from "./aws/backupPlan";
+import { archOf, imageSource, realGit } from "./facts/imageSource";
+import { configWarnings } from "./config";
+import { bucketStatements, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity/grants";
+import { naming as namingFor, physicalName } from "./facts/naming";
+import { loadConfig } from "./config/load";
 
 // Read and validate the whole stack config first: a bad value stops the
 // program here, before a single resource is registered.

@@ -21,7 +21,7 @@ pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .c
 status=${PIPESTATUS[0]}
 
 if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then
-    STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only tools/mrNote.ts ||
+    STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only ci/mrNote.ts ||
         echo "preview: the merge-request note failed (the preview is in the artifacts)" >&2
 else
     echo "preview: not a merge request: no note (the preview is in the artifacts)" >&2

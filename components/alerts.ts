@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "../lib/naming";
+import { Naming, physicalName } from "../facts/naming";
 
 export interface AlertsArgs {
     /** Optional address subscribed to the topic (AWS mails a confirmation link first). */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "../lib/naming";
-import { after } from "../lib/ordering";
+import { Naming, physicalName } from "../facts/naming";
+import { after } from "../aws/ordering";
 
 export interface ClusterArgs {
     /** Container Insights level (Security Hub ECS.12 wants it on). Defaults to "enabled". */

@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { databaseAlarms } from "../lib/alarms";
-import { serviceRole } from "../lib/iam";
-import { logGroup } from "../lib/logs";
-import { Naming } from "../lib/naming";
-import { jsonSecret } from "../lib/secrets";
-import { allowPortFrom } from "../lib/securityGroups";
+import { databaseAlarms } from "../aws/alarms";
+import { serviceRole } from "../aws/iam";
+import { logGroup } from "../aws/logs";
+import { Naming } from "../facts/naming";
+import { jsonSecret } from "../aws/secrets";
+import { allowPortFrom } from "../aws/securityGroups";
 
 export const POSTGRES_PORT = 5432;
 

@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "../lib/naming";
+import { Naming, physicalName } from "../facts/naming";
 
 export interface EcrImageArgs {
     /** Build context directory (relative to the Pulumi project). */
     readonly context: string;
     /** Dockerfile path; defaults to `<context>/Dockerfile`. */
     readonly dockerfile?: string;
-    /** Image tag: names every input of the build (lib/build.ts `imageSource`). */
+    /** Image tag: names every input of the build (facts/imageSource.ts `imageSource`). */
     readonly tag: string;
     /** Tag of the previous build to use as layer cache; a missing tag only costs a cold build. */
     readonly cacheFromTag?: string;
@@ -45,7 +45,7 @@ export function lifecyclePolicy(keep: number): string {
     });
 }
 
-/** The push tool, run by Pulumi in the project directory (tools/pushImage.ts). */
+/** The push hook (hooks/pushImage.ts), run by Pulumi in the project directory through its stable entry point. */
 export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pushImage.ts";
 
 /**

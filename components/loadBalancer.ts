@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { s3AccessLogDelivery, secureBucket } from "../lib/bucket";
-import { logGroup } from "../lib/logs";
-import { Naming, physicalName } from "../lib/naming";
+import { s3AccessLogDelivery, secureBucket } from "../aws/bucket";
+import { logGroup } from "../aws/logs";
+import { Naming, physicalName } from "../facts/naming";
 
 /**
  * The ELB account that writes access logs in each region opened before

@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { layoutSubnets } from "../lib/cidr";
-import { serviceRole } from "../lib/iam";
-import { logGroup } from "../lib/logs";
-import { Naming } from "../lib/naming";
+import { layoutSubnets } from "../facts/cidr";
+import { serviceRole } from "../aws/iam";
+import { logGroup } from "../aws/logs";
+import { Naming } from "../facts/naming";
 
 /** The AWS services that get an interface endpoint when `interfaceEndpoints` is on. */
 export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "logs", "secretsmanager"] as const;

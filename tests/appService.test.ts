@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
-import { rolloutTimeoutMinutes, webConcurrency } from "../components/djangoService";
-import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../aws/targetGroup";
+import { rolloutTimeoutMinutes, webConcurrency } from "../components/app/djangoService";
+import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 
 const T = {
     db: "aws:rds/instance:Instance",

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../lib/cidr";
-import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../lib/config";
-import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../lib/dbBudget";
-import { fargateMemoryOptions, isFargateSize } from "../lib/fargate";
-import { engineConfig, readStackConfig, runStack, StackConfig, STACKS } from "./harness";
+import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../facts/cidr";
+import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../config";
+import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { fargateMemoryOptions, isFargateSize } from "../facts/fargate";
+import { engineConfig, readStackConfig, runStack, StackConfig, STACKS } from "../sim/harness";
 import { runThroughLanguageHost } from "./languageHost";
 
 interface BadCase {

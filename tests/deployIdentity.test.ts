@@ -4,13 +4,13 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { branchSubjects, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS, webIdentityTrust } from "../components/deployIdentity";
-import { ADMIN_CREATES, GRANTS, UNSCOPED } from "../lib/deployPolicy";
-import { packStatements, PolicyStatement, RESOURCELESS_ACTIONS } from "../lib/iam";
-import { adminOnlyTypes, adminSteps } from "../tools/adminGate";
-import { named, ofType, Resource, ROOT, stackRun, STACKS, StackRun, urnName, variantRun } from "./harness";
+import { branchSubjects, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS, webIdentityTrust } from "../components/deployIdentity/deployIdentity";
+import { ADMIN_CREATES, GRANTS, UNSCOPED } from "../components/deployIdentity/grants";
+import { packStatements, PolicyStatement, RESOURCELESS_ACTIONS } from "../aws/iam";
+import { adminOnlyTypes, adminSteps } from "../ci/adminGate";
+import { named, ofType, Resource, ROOT, stackRun, STACKS, StackRun, urnName, variantRun } from "../sim/harness";
 import { evaluate, Request, Statement } from "./iamEval";
-import { ACCOUNT } from "./mocks";
+import { ACCOUNT } from "../sim/mocks";
 
 const T = {
     provider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
@@ -205,7 +205,7 @@ describe("CI deploy identity (platform:ci)", () => {
                     "route53:GetHealthCheck": "Cloud Map services here use custom health checks, no Route 53 health check",
                     "route53:DeleteHealthCheck": "as above",
                     "route53:UpdateHealthCheck": "as above",
-                    "s3:CreateBucket": "a new bucket is an administrator's change (lib/deployPolicy.ts ADMIN_CREATES)",
+                    "s3:CreateBucket": "a new bucket is an administrator's change (components/deployIdentity/grants.ts ADMIN_CREATES)",
                     "s3:TagResource": "only with CreateBucket",
                     "secretsmanager:CancelRotateSecret": "the rotation schedule is retainOnDelete: Pulumi never deletes it",
                     ...(stack === "prod"
@@ -288,7 +288,7 @@ describe("CI deploy identity (platform:ci)", () => {
             });
         }
 
-        it("every action the program may grant on * is one AWS authorizes only on * (lib/iam.ts RESOURCELESS_ACTIONS)", async () => {
+        it("every action the program may grant on * is one AWS authorizes only on * (aws/iam.ts RESOURCELESS_ACTIONS)", async () => {
             const scopable: string[] = [];
             for (const x of RESOURCELESS_ACTIONS) {
                 const d = await details(x);
@@ -499,7 +499,7 @@ describe("CI deploy identity (platform:ci)", () => {
         });
     });
 
-    describe("the admin gate (tools/adminGate.ts)", () => {
+    describe("the admin gate (ci/adminGate.ts)", () => {
         const urn = (type: string, name: string) => `urn:pulumi:dev::platform::platform:app:DjangoService$${type}::${name}`;
 
         it("stops on any change to IAM, the CI identity, KMS keys or a new bucket; lets everything else and unchanged IAM through", () => {
@@ -561,7 +561,7 @@ describe("CI deploy identity (platform:ci)", () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
             const run = (steps: object[]) => {
                 fs.writeFileSync(path.join(dir, "preview.json"), JSON.stringify({ steps, changeSummary: {} }));
-                return spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "tools/adminGate.ts"), path.join(dir, "preview.json")], { encoding: "utf8" });
+                return spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "ci/adminGate.ts"), path.join(dir, "preview.json")], { encoding: "utf8" });
             };
             const blocked = run([{ op: "update", urn: urn("aws:iam/rolePolicy:RolePolicy", "app-task-policy") }]);
             expect(blocked.status).to.equal(1);

@@ -4,9 +4,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { lastImageRef, lifecyclePolicy, PUSH_COMMAND } from "../components/ecrImage";
-import { Git, imageSource, realGit } from "../lib/build";
+import { Git, imageSource, realGit } from "../facts/imageSource";
 import { commitFigures } from "../tools/commitFigures";
-import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
+import { named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 
 describe("ECR build-and-push", () => {
     for (const stack of STACKS) {

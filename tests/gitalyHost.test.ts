@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { gitalyPlacement, gitalyUserData, GITALY_HOST_PATH, GITALY_VOLUME_ATTRIBUTE } from "../components/gitlab/gitalyHost";
-import { ecsOptimizedAmi } from "../lib/ec2";
+import { ecsOptimizedAmi } from "../aws/ec2";
 
 const VOLUME = "vol-0123456789abcdef0";
 const ME = "i-0aaaaaaaaaaaaaaaa";

@@ -7,9 +7,9 @@ import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../componen
 import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
-import { dailyCron, dailyTime } from "../lib/backupPlan";
+import { dailyCron, dailyTime } from "../aws/backupPlan";
 import { backupTask, callArg, Container, containerOf, envValue, evaluate, evaluateContainer, keyPath, mainTask, policyOf, T, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ofType, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "./harness";
+import { inComponent, named, ofType, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "../sim/harness";
 
 /** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
 function toSingle(c: StackConfig): StackConfig {

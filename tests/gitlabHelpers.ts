@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { named, Resource, ROOT, StackRun } from "./harness";
+import { named, Resource, ROOT, StackRun } from "../sim/harness";
 
 /** Shared by the GitLab tests: resource types, container access and Ruby evaluation of rendered configs. */
 

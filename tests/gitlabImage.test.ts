@@ -5,11 +5,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
-import { APP_RDS_CA_BUNDLE } from "../components/djangoService";
+import { APP_RDS_CA_BUNDLE } from "../components/app/djangoService";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
 import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
 import { SECRET_ENV } from "../components/gitlab/secrets";
-import { readStackConfig, ROOT, STACKS } from "./harness";
+import { readStackConfig, ROOT, STACKS } from "../sim/harness";
 
 /** The GitLab image (gitlab/): what the Dockerfile builds, and its entrypoint and backup scripts run for real under bash. */
 

@@ -6,7 +6,7 @@ import { REDIS_PORT } from "../components/gitlab/redis";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { ROLE_SECRETS } from "../components/gitlab/split";
 import { callArg, Container, containerOf, envValue, evaluateContainer, policyOf, T, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ofType, Resource, runStack, StackConfig, stackRun, StackRun, urnName } from "./harness";
+import { inComponent, named, ofType, Resource, runStack, StackConfig, stackRun, StackRun, urnName } from "../sim/harness";
 
 const X = {
     volume: "aws:ebs/volume:Volume",

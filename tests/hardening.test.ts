@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { KEY_ADMIN_ACTIONS } from "../components/alerts";
-import { SERVICE_SWAPPED_FIELDS } from "../components/djangoService";
+import { SERVICE_SWAPPED_FIELDS } from "../components/app/djangoService";
 import { albLogDeliveryPrincipal, ELB_LOG_ACCOUNTS, WAF_MANAGED_RULE_GROUPS } from "../components/loadBalancer";
-import { configWarnings, parseConfig } from "../lib/config";
+import { configWarnings, parseConfig } from "../config";
 import { renderPlan } from "../tools/plan";
-import { childrenOf, inComponent, named, ofType, readStackConfig, Resource, runStack, stackRun, STACKS, StackRun, urnName } from "./harness";
+import { childrenOf, inComponent, named, ofType, readStackConfig, Resource, runStack, stackRun, STACKS, StackRun, urnName } from "../sim/harness";
 
 const T = {
     service: "aws:ecs/service:Service",

@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
 import * as path from "path";
-import { ROOT } from "./harness";
+import { ROOT } from "../sim/harness";
 
 /**
  * Runs the program the way `pulumi preview` does: through the Node.js

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Cidr, formatCidr, layoutSubnets, parseCidr } from "../lib/cidr";
-import { named, ofType, runStack, stackRun, STACKS, StackRun } from "./harness";
+import { Cidr, formatCidr, layoutSubnets, parseCidr } from "../facts/cidr";
+import { named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 
 const vpcOf = (run: StackRun) => named(run, "awsx:ec2:Vpc", "network");
 const endpoints = (run: StackRun) => ofType(run, "aws:ec2/vpcEndpoint:VpcEndpoint");

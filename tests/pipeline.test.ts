@@ -5,8 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { parse } from "yaml";
-import { marker, MAX_PREVIEW_CHARS, MrNoteInput, noteBody, readInput, upsertNote } from "../tools/mrNote";
-import { ROOT } from "./harness";
+import { marker, MAX_PREVIEW_CHARS, MrNoteInput, noteBody, readInput, upsertNote } from "../ci/mrNote";
+import { ROOT } from "../sim/harness";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -153,7 +153,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
             expect(j.script.slice(0, 3), name).to.deep.equal([
                 'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
-                "node_modules/.bin/ts-node --transpile-only tools/adminGate.ts preview.json",
+                "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
                 'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
             ]);
             expect(j.interruptible, name).to.equal(false);
@@ -255,8 +255,8 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         fs.copyFileSync(path.join(ROOT, ".ci/policy-args.sh"), path.join(dir, ".ci/policy-args.sh"));
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
         fs.copyFileSync(path.join(ROOT, "tsconfig.json"), path.join(dir, "tsconfig.json"));
-        fs.mkdirSync(path.join(dir, "tools"));
-        fs.copyFileSync(path.join(ROOT, "tools/mrNote.ts"), path.join(dir, "tools/mrNote.ts"));
+        fs.mkdirSync(path.join(dir, "ci"));
+        fs.copyFileSync(path.join(ROOT, "ci/mrNote.ts"), path.join(dir, "ci/mrNote.ts"));
         const r = spawnSync("bash", [path.join(dir, ".ci/preview.sh")], {
             env: { PATH: `${bin}:${process.env.PATH}`, STACK: "prod", ...(mergeRequest ? { CI_MERGE_REQUEST_IID: "7" } : {}) },
             encoding: "utf8",
@@ -298,7 +298,7 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
     });
 });
 
-describe("tools/mrNote (one merge-request note per stack, against a fake GitLab API)", () => {
+describe("ci/mrNote (one merge-request note per stack, against a fake GitLab API)", () => {
     interface Call {
         method: string;
         url: string;

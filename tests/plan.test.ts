@@ -4,7 +4,7 @@ import * as path from "path";
 import { dotHash, toDot, toMermaid } from "../tools/planning/architecture";
 import { USAGE_DEFAULTS, usageFrom } from "../tools/planning/cost";
 import { planJson, planStack, renderPlan } from "../tools/plan";
-import { ROOT, STACKS } from "./harness";
+import { ROOT, STACKS } from "../sim/harness";
 
 /** The offline plan's additions (issue 12): cost, rollout, policy verdict, picture, JSON. */
 describe("offline plan: cost, rollout, policy, picture (tools/plan.ts)", function () {

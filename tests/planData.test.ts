@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { architecture, subnetTiers } from "../tools/planning/architecture";
 import { CostResource, estimate, loadPrices, USAGE_DEFAULTS, usageFrom } from "../tools/planning/cost";
 import { AWS_DEFAULT_FLOOR_SECONDS, rolloutFloors } from "../tools/planning/rollout";
-import { named, ofType, stackRun, StackRun } from "./harness";
+import { named, ofType, stackRun, StackRun } from "../sim/harness";
 
 const prices = loadPrices();
 let n = 0;

@@ -5,8 +5,8 @@ import * as path from "path";
 import { CONTROLS } from "../policy/controls";
 import { Subject } from "../policy/model";
 import { evaluate, WAIVERS } from "../policy/waivers";
-import { ROOT, stackRun, STACKS } from "./harness";
-import { viewOf } from "./policyView";
+import { ROOT, stackRun, STACKS } from "../sim/harness";
+import { viewOf } from "../sim/policyView";
 import { policyTable } from "../tools/policyTable";
 
 let n = 0;

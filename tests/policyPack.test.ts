@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import { CONTROLS } from "../policy/controls";
-import { ROOT, stackRun, StackRun } from "./harness";
+import { ROOT, stackRun, StackRun } from "../sim/harness";
 
 /**
  * The pack as the Pulumi CLI runs it: @pulumi/pulumi's run-policy-pack loads

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ECRClient, ECRServiceException, ImageNotFoundException } from "@aws-sdk/client-ecr";
-import { createEcr, DockerCli, dockerCli, EcrApi, pushImage, PushImageInput, readInput } from "../tools/pushImage";
+import { createEcr, DockerCli, dockerCli, EcrApi, pushImage, PushImageInput, readInput } from "../hooks/pushImage";
 
 const ROOT = path.resolve(__dirname, "..");
 const URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-dev-app";
@@ -65,7 +65,7 @@ function fakeDocker(fail?: (args: string[]) => Error | undefined) {
 
 const quiet = () => undefined;
 
-describe("tools/pushImage", () => {
+describe("hooks/pushImage", () => {
     describe("pushImage", () => {
         it("reuses an existing tag: returns ECR's digest and never logs in or runs docker", async () => {
             const ecr = fakeEcr([BEFORE]);

@@ -1,8 +1,8 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { createEcs, EcsApi, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../tools/runTask";
-import { ROOT } from "./harness";
+import { createEcs, EcsApi, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../hooks/runTask";
+import { ROOT } from "../sim/harness";
 
 const INPUT: RunTaskInput = {
     region: "us-east-1",
@@ -57,7 +57,7 @@ const deps = (ecs: EcsApi, clock = { t: 0 }) => ({
 const running: StoppedTask = { lastStatus: "RUNNING", containers: [{ name: "migrate" }] };
 const stopped = (exitCode?: number, extra: Partial<StoppedTask> = {}): StoppedTask => ({ lastStatus: "STOPPED", containers: [{ name: "migrate", exitCode }], ...extra });
 
-describe("tools/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
+describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
     it("starts the task once, waits until it stops, and resolves with its ARN when the container exits 0", async () => {
         const { ecs, calls } = fakeEcs([{ lastStatus: "PROVISIONING", containers: [] }, running, running, stopped(0)]);
         expect(await runTask(INPUT, deps(ecs))).to.equal(ARN);

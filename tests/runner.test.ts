@@ -5,8 +5,8 @@ import * as path from "path";
 import { expect } from "chai";
 import { WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
-import { isGraviton } from "../lib/ec2";
-import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun, variantRun } from "./harness";
+import { isGraviton } from "../aws/ec2";
+import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun, variantRun } from "../sim/harness";
 
 const T = {
     asg: "aws:autoscaling/group:Group",

@@ -3,7 +3,7 @@ import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
 import { createAndStore, gitlabApi, readInput, RunnerTokenInput } from "../tools/runnerToken";
-import { ROOT } from "./harness";
+import { ROOT } from "../sim/harness";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-token-abc-AbCdEf";
 

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { ROOT } from "./harness";
+import { ROOT } from "../sim/harness";
 
 /** The test scripts' own behaviour: `npm test` must leave no server behind. */
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { assertNamedActions, assertScoped, RESOURCELESS_ACTIONS } from "../lib/iam";
-import { ofType, stackRun, STACKS, urnName } from "./harness";
+import { assertNamedActions, assertScoped, RESOURCELESS_ACTIONS } from "../aws/iam";
+import { ofType, stackRun, STACKS, urnName } from "../sim/harness";
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 

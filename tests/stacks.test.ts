@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ofType, stackRun, STACKS, urnType } from "./harness";
+import { ofType, stackRun, STACKS, urnType } from "../sim/harness";
 
 describe("both stacks", () => {
     for (const stack of STACKS) {

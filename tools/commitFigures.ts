@@ -2,7 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runStack, StackRun } from "../tests/harness";
+import { runStack, StackRun } from "../sim/harness";
 
 /**
  * What one commit costs a deploy: runs the program for a stack in a scratch

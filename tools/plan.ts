@@ -1,10 +1,10 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { configWarnings, parseConfig } from "../lib/config";
+import { configWarnings, parseConfig } from "../config";
 import { evaluate, Verdict } from "../policy/waivers";
-import { readStackConfig, Resource, stackRun, StackRun } from "../tests/harness";
-import { viewOf } from "../tests/policyView";
+import { readStackConfig, Resource, stackRun, StackRun } from "../sim/harness";
+import { viewOf } from "../sim/policyView";
 import { Architecture, architecture, subnetTiers, toDot, toMermaid } from "./planning/architecture";
 import { Estimate, estimate, loadPrices, Usage, usageFrom } from "./planning/cost";
 import { RolloutFloor, rolloutFloors } from "./planning/rollout";

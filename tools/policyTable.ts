@@ -7,8 +7,8 @@
 import { CONTROLS } from "../policy/controls";
 import { ofType, StackView } from "../policy/model";
 import { evaluate } from "../policy/waivers";
-import { stackRun, STACKS } from "../tests/harness";
-import { viewOf } from "../tests/policyView";
+import { stackRun, STACKS } from "../sim/harness";
+import { viewOf } from "../sim/policyView";
 
 export async function policyTable(): Promise<string> {
     // One after the other: a mocked run owns the Pulumi runtime while it lasts.

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DailyTime, dailyCron } from "../../lib/backupPlan";
-import { serviceRole } from "../../lib/iam";
-import { Naming, physicalName } from "../../lib/naming";
+import { DailyTime, dailyCron } from "../../aws/backupPlan";
+import { serviceRole } from "../../aws/iam";
+import { Naming, physicalName } from "../../facts/naming";
 
 export interface ScheduledBackupArgs {
     readonly clusterArn: pulumi.Input<string>;
@@ -12,7 +12,7 @@ export interface ScheduledBackupArgs {
      * The family, as a plain name: the role's policy is built from it, not from
      * the task definition's ARN, which is unknown in a preview whenever a new
      * image replaces the task definition; the policy (an administrator's change,
-     * tools/adminGate.ts) then stays the same from deploy to deploy.
+     * ci/adminGate.ts) then stays the same from deploy to deploy.
      */
     readonly family: string;
     /** The roles the task runs with; the scheduler may pass exactly these. */

@@ -2,12 +2,12 @@ import * as fs from "fs";
 import * as path from "path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { simpleAlarm } from "../../lib/alarms";
-import { backupPlan, DailyTime } from "../../lib/backupPlan";
-import { ecsOptimizedAmi, encryptedRoot, GitalyInstanceType, IMDSV2_ONE_HOP } from "../../lib/ec2";
-import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../lib/iam";
-import { Naming, physicalName } from "../../lib/naming";
-import { allowAllEgress } from "../../lib/securityGroups";
+import { simpleAlarm } from "../../aws/alarms";
+import { backupPlan, DailyTime } from "../../aws/backupPlan";
+import { ecsOptimizedAmi, encryptedRoot, GitalyInstanceType, IMDSV2_ONE_HOP } from "../../aws/ec2";
+import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../aws/iam";
+import { Naming, physicalName } from "../../facts/naming";
+import { allowAllEgress } from "../../aws/securityGroups";
 
 /** Where the host mounts the repository volume; the Gitaly task's host volume. */
 export const GITALY_HOST_PATH = "/var/lib/gitaly";

@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceAlarms } from "../../lib/alarms";
-import { SecretSource } from "../../lib/ecsTask";
-import { PolicyStatement } from "../../lib/iam";
-import { awslogs } from "../../lib/logs";
-import { Naming } from "../../lib/naming";
-import { HealthTiming } from "../../lib/rollout";
+import { ServiceAlarms } from "../../aws/alarms";
+import { SecretSource } from "../../aws/ecsTask";
+import { PolicyStatement } from "../../aws/iam";
+import { awslogs } from "../../aws/logs";
+import { Naming } from "../../facts/naming";
+import { HealthTiming } from "../../aws/targetGroup";
 import { OmnibusConfigArgs, OmnibusRole } from "./omnibusConfig";
 import { GitLabSecrets, SecretName } from "./secrets";
 import { GitLabBuckets } from "./storage";

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 
-/** The one-off task runner, run by Pulumi in the project directory (tools/runTask.ts). */
+/** The one-off task hook (hooks/runTask.ts), run by Pulumi in the project directory through its stable entry point. */
 export const RUN_TASK_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/runTask.ts";
 
 /** The migration task's size: Rails and reconfigure, no services. */
@@ -40,7 +40,7 @@ export interface MigrationRunArgs {
 
 /**
  * One migration step as a command Pulumi runs during `pulumi up` (never on a
- * preview): tools/runTask.ts starts the migration task and fails the update
+ * preview): hooks/runTask.ts starts the migration task and fails the update
  * unless it exits 0. Its trigger is the task definition's revision, which
  * changes with the image and the configuration: one run per deploy that
  * changes GitLab, none otherwise (and again when a service it follows gets a

@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { simpleAlarm } from "../../lib/alarms";
-import { SecretSource } from "../../lib/ecsTask";
-import { logGroup } from "../../lib/logs";
-import { Naming, physicalName } from "../../lib/naming";
-import { jsonSecret } from "../../lib/secrets";
-import { allowPortFrom } from "../../lib/securityGroups";
+import { simpleAlarm } from "../../aws/alarms";
+import { SecretSource } from "../../aws/ecsTask";
+import { logGroup } from "../../aws/logs";
+import { Naming, physicalName } from "../../facts/naming";
+import { jsonSecret } from "../../aws/secrets";
+import { allowPortFrom } from "../../aws/securityGroups";
 
 export const REDIS_PORT = 6379;
 

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { SecretSource } from "../../lib/ecsTask";
-import { Naming } from "../../lib/naming";
-import { jsonSecret } from "../../lib/secrets";
+import { SecretSource } from "../../aws/ecsTask";
+import { Naming } from "../../facts/naming";
+import { jsonSecret } from "../../aws/secrets";
 
 /** One environment variable filled by ECS from a JSON key of a Secrets Manager secret. */
 export type SecretRef = SecretSource & { readonly key: string };

@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { fileSystemAlarm } from "../../lib/alarms";
-import { backupPlan } from "../../lib/backupPlan";
-import { fargateServiceBase } from "../../lib/ecsService";
-import { taskRoles } from "../../lib/ecsTask";
-import { logGroup } from "../../lib/logs";
-import { allowPortFrom } from "../../lib/securityGroups";
+import { fileSystemAlarm } from "../../aws/alarms";
+import { backupPlan } from "../../aws/backupPlan";
+import { fargateServiceBase } from "../../aws/ecsService";
+import { taskRoles } from "../../aws/ecsTask";
+import { logGroup } from "../../aws/logs";
+import { allowPortFrom } from "../../aws/securityGroups";
 import type { Entry, GitLabArgs, Topology } from "./gitlab";
 import { GITLAB_GRACE_SECONDS, GitLabKit, RAILS_HEALTH_CHECK } from "./kit";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { allowPortFrom } from "../../lib/securityGroups";
+import { allowPortFrom } from "../../aws/securityGroups";
 
 export const SSH_PORT = 22;
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AccessLogTarget, secureBucket } from "../../lib/bucket";
-import { allowPortFrom } from "../../lib/securityGroups";
+import { AccessLogTarget, secureBucket } from "../../aws/bucket";
+import { allowPortFrom } from "../../aws/securityGroups";
 
 /**
  * Every object type GitLab 19 keeps in object storage through the
@@ -36,7 +36,7 @@ export interface GitLabBuckets {
 
 /**
  * GitLab's buckets: one per object type, the container registry's, and the
- * backups'. All with the app bucket's hardening (lib/bucket.ts); versioned
+ * backups'. All with the app bucket's hardening (aws/bucket.ts); versioned
  * and protected when `protect` is set; backups expire after
  * `backupRetentionDays`.
  */

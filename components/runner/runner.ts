@@ -1,13 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceNotRunningAlarm } from "../../lib/alarms";
-import { AccessLogTarget, secureBucket } from "../../lib/bucket";
-import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP, isGraviton } from "../../lib/ec2";
-import { fargateServiceBase } from "../../lib/ecsService";
-import { taskRoles } from "../../lib/ecsTask";
-import { awslogs, logGroup } from "../../lib/logs";
-import { Naming, physicalName } from "../../lib/naming";
-import { allowAllEgress, allowPortFrom } from "../../lib/securityGroups";
+import { serviceNotRunningAlarm } from "../../aws/alarms";
+import { AccessLogTarget, secureBucket } from "../../aws/bucket";
+import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP, isGraviton } from "../../aws/ec2";
+import { fargateServiceBase } from "../../aws/ecsService";
+import { taskRoles } from "../../aws/ecsTask";
+import { awslogs, logGroup } from "../../aws/logs";
+import { Naming, physicalName } from "../../facts/naming";
+import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { renderRunnerConfig, RUNNER_TOKEN_ENV } from "./runnerConfig";
 
 /** The manager's Fargate size: it schedules jobs and holds SSH tunnels; the work happens on the workers. */

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { graphOf } from "./graph";
+import { GraphResource, graphOf } from "./graph";
 
 /**
  * Monthly cost of a stack from its resource graph: pure functions over the
@@ -11,14 +11,8 @@ import { graphOf } from "./graph";
  * not guessed.
  */
 
-export interface CostResource {
-    readonly type: string;
-    readonly name: string;
-    readonly urn: string;
-    readonly parentUrn?: string;
-    readonly inputs: Record<string, any>;
-    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
-}
+/** A resource as the cost model reads it (the offline harness's Resource fits). */
+export type CostResource = GraphResource;
 
 export interface Price {
     readonly usd: number;

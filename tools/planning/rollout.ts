@@ -1,6 +1,6 @@
 import { CostResource } from "./cost";
 import { graphOf } from "./graph";
-import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds } from "../../lib/rollout";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds } from "../../aws/targetGroup";
 
 /** One load-balanced ECS service's config-bound rollout floor, read from the graph. */
 export interface RolloutFloor {
@@ -19,7 +19,7 @@ export const AWS_DEFAULT_FLOOR_SECONDS = rolloutFloorSeconds(AWS_DEFAULT_HEALTH,
 /**
  * For every ECS service behind a load balancer: its target groups' health
  * check interval × healthy threshold + deregistration delay, plus the bake
- * times of its deployment strategy (lib/rollout.ts), the slowest of its groups.
+ * times of its deployment strategy (aws/targetGroup.ts), the slowest of its groups.
  */
 export function rolloutFloors(resources: readonly CostResource[]): RolloutFloor[] {
     const { sources } = graphOf(resources);

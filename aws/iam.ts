@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "./naming";
+import { Naming, physicalName } from "../facts/naming";
 import { after } from "./ordering";
 
 /** IAM shapes: named actions only, scoped resources, one inline policy per role. */
@@ -58,7 +58,7 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     ...EC2_MESSAGES_ACTIONS,
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
-    // What GitLab CI's roles call (lib/deployPolicy.ts).
+    // What GitLab CI's roles call (components/deployIdentity/grants.ts).
     // Reads of the data sources and of resources AWS names.
     "ec2:DescribeAvailabilityZones",
     "ec2:DescribeVpcs",
@@ -193,7 +193,7 @@ export function serviceRole(
     const role = new aws.iam.Role(
         name,
         {
-            // Project and stack in the name, one path for all: see lib/naming.ts.
+            // Project and stack in the name, one path for all: see facts/naming.ts.
             name: physicalName(args.naming, name, 64),
             path: args.naming.iamPath,
             assumeRolePolicy: pulumi.jsonStringify({

@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * The `platform:ci` section: the identity GitLab CI uses to preview and deploy
- * this stack (components/deployIdentity.ts). GitLab's ID token is exchanged for
+ * this stack (components/deployIdentity/). GitLab's ID token is exchanged for
  * short-lived AWS credentials; no access key exists anywhere.
  */
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement, serviceRole } from "./iam";
-import { Naming, physicalName } from "./naming";
+import { Naming, physicalName } from "../facts/naming";
 
 /** EBS snapshots of a region (their ARN has no account). */
 const snapshots = (region: string) => `arn:aws:ec2:${region}::snapshot/*`;

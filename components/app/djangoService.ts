@@ -1,19 +1,19 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { webConcurrency } from "../lib/dbBudget";
+import { webConcurrency } from "../../facts/rds";
 import * as random from "@pulumi/random";
-import { serviceAlarms } from "../lib/alarms";
-import { serviceAutoscaling } from "../lib/autoscaling";
-import { AccessLogTarget, secureBucket } from "../lib/bucket";
-import { fargateServiceBase } from "../lib/ecsService";
-import { secretRefs, taskRoles } from "../lib/ecsTask";
-import { serviceRole } from "../lib/iam";
-import { awslogs, logGroup } from "../lib/logs";
-import { Naming, physicalName } from "../lib/naming";
-import { httpTargetGroup, rolloutFloorSeconds, SERVICE_HEALTH } from "../lib/rollout";
-import { jsonSecret } from "../lib/secrets";
-import { allowAllEgress, allowPortFrom } from "../lib/securityGroups";
-import { allowDatabaseClient, DatabaseClientArgs } from "./database";
+import { serviceAlarms } from "../../aws/alarms";
+import { serviceAutoscaling } from "../../aws/autoscaling";
+import { AccessLogTarget, secureBucket } from "../../aws/bucket";
+import { fargateServiceBase } from "../../aws/ecsService";
+import { secretRefs, taskRoles } from "../../aws/ecsTask";
+import { serviceRole } from "../../aws/iam";
+import { awslogs, logGroup } from "../../aws/logs";
+import { Naming, physicalName } from "../../facts/naming";
+import { httpTargetGroup, rolloutFloorSeconds, SERVICE_HEALTH } from "../../aws/targetGroup";
+import { jsonSecret } from "../../aws/secrets";
+import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
+import { allowDatabaseClient, DatabaseClientArgs } from "../database";
 
 export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
 
@@ -78,7 +78,7 @@ export interface DjangoServiceArgs {
     readonly accessLogs: AccessLogTarget;
     /** ECS Exec into the web container. Defaults to false. */
     readonly execCommand?: boolean;
-    /** Physical names and the IAM path (lib/naming.ts). */
+    /** Physical names and the IAM path (facts/naming.ts). */
     readonly naming: Naming;
     /** The commit the image was built from, shown by /version. */
     readonly commitSha: string;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming } from "./naming";
+import { Naming } from "../facts/naming";
 
 /** A CloudWatch log group that never keeps logs forever. */
 export function logGroup(

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PolicyStatement, ServiceRole, serviceRole, SSM_CHANNEL_ACTIONS } from "./iam";
-import { Naming } from "./naming";
+import { Naming } from "../facts/naming";
 
 export interface TaskRolesArgs {
     /** Repositories the task's images come from. */

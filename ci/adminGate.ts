@@ -1,16 +1,16 @@
 import * as fs from "fs";
-import { ADMIN_CREATES, GRANTS } from "../lib/deployPolicy";
+import { ADMIN_CREATES, GRANTS } from "../components/deployIdentity/grants";
 
 /**
  * Stops a CI deploy before it starts when the change needs an administrator:
  * GitLab CI's deploy role may read IAM roles and policies, the CI identity
  * and KMS keys but never change them, nor create a bucket
- * (lib/deployPolicy.ts), so `pulumi up` would fail half-way at the first
+ * (components/deployIdentity/grants.ts), so `pulumi up` would fail half-way at the first
  * such step. Reads `pulumi preview --json` and fails,
  * naming the resources and the command to run, when any of them changes.
  *
  *   pulumi preview --stack dev --json >preview.json
- *   ts-node --transpile-only tools/adminGate.ts preview.json
+ *   ts-node --transpile-only ci/adminGate.ts preview.json
  */
 
 /** Steps that change nothing in AWS. */

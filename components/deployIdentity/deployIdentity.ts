@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { packStatements, policyDocument, PolicyStatement } from "../lib/iam";
-import { ciIamPath, Naming, physicalName } from "../lib/naming";
+import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
+import { ciIamPath, Naming, physicalName } from "../../facts/naming";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -55,13 +55,13 @@ export interface DeployIdentityArgs {
     readonly previewBranches: readonly string[];
     /** The project's sub claim ends in `ref_protected` (README: "CI/CD"). */
     readonly refProtectedInSub: boolean;
-    /** What `pulumi up` and `pulumi destroy` of this program need (lib/deployPolicy.ts). */
+    /** What `pulumi up` and `pulumi destroy` of this program need (components/deployIdentity/grants.ts). */
     readonly deployStatements: (accountId: string) => PolicyStatement[];
     /** What `pulumi preview` and `pulumi refresh` need: reads only. */
     readonly previewStatements: (accountId: string) => PolicyStatement[];
     /**
      * Statements naming resources known only once they exist (the stack's
-     * buckets, lib/deployPolicy.ts bucketStatements): one policy of their own
+     * buckets, components/deployIdentity/grants.ts bucketStatements): one policy of their own
      * per role, so the others' packing does not wait for them.
      */
     readonly deployResourceStatements: pulumi.Input<PolicyStatement[]>;

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { isNetworkAddress, parseCidr } from "./cidr";
-import { describeMemoryOptions, FARGATE_CPU_SIZES, fargateMemoryOptions, isFargateSize } from "./fargate";
+import { isNetworkAddress, parseCidr } from "../facts/cidr";
+import { describeMemoryOptions, FARGATE_CPU_SIZES, fargateMemoryOptions, isFargateSize } from "../facts/fargate";
 
-/** Building blocks of the config schema that several sections share (lib/config.ts, lib/gitlabConfig.ts). */
+/** Building blocks of the config schema that several sections share (config/index.ts, config/sections/gitlab.ts). */
 
 const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 

@@ -1,14 +1,14 @@
 import { RunError } from "@pulumi/pulumi";
 import { z } from "zod";
-import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, parseCidr } from "./cidr";
-import { checkSizing, databaseSchema, domainName, serviceSizing } from "./configShapes";
-import { GITALY_INSTANCE_TYPES } from "./ec2";
-import { gitlabSchema } from "./gitlabConfig";
-import { ciSchema } from "./ciConfig";
-import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "./dbBudget";
-import { runnerSchema } from "./runnerConfig";
+import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, parseCidr } from "../facts/cidr";
+import { checkSizing, databaseSchema, domainName, serviceSizing } from "./shapes";
+import { GITALY_INSTANCE_TYPES } from "../aws/ec2";
+import { gitlabSchema } from "./sections/gitlab";
+import { ciSchema } from "./sections/ci";
+import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { runnerSchema } from "./sections/runner";
 
-export { isDomainName } from "./configShapes";
+export { isDomainName } from "./shapes";
 
 /**
  * The one place where stack configuration is read, validated and defaulted.

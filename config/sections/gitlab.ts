@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { cidrBlock, checkFargateSize, databaseSchema, domainName, isTimeZone, serviceSizing } from "./configShapes";
-import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit } from "./ec2";
+import { cidrBlock, checkFargateSize, databaseSchema, domainName, isTimeZone, serviceSizing } from "../shapes";
+import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit } from "../../aws/ec2";
 
 /** The `platform:gitlab` section: both topologies' keys, their defaults and their checks within the section. */
 

@@ -5,7 +5,7 @@ import * as fs from "fs";
  * later push edits that same note instead of adding another. Run by
  * .ci/preview.sh in merge-request pipelines:
  *
- *   node_modules/.bin/ts-node --transpile-only tools/mrNote.ts
+ *   node_modules/.bin/ts-node --transpile-only ci/mrNote.ts
  *
  * CI_JOB_TOKEN cannot write notes, so this needs a project access token with
  * the `api` scope in GITLAB_API_TOKEN (a masked variable); without one it

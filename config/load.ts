@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { decodeConfigValues, parseConfig, PlatformConfig } from "./config";
+import { decodeConfigValues, parseConfig, PlatformConfig } from ".";
 
 /** Reads and validates the current stack's config; throws ConfigError before anything is registered. */
 export function loadConfig(): PlatformConfig {

@@ -1,5 +1,5 @@
-import { PolicyStatement, RESOURCELESS_ACTIONS } from "./iam";
-import { ciIamPath, Naming } from "./naming";
+import { PolicyStatement, RESOURCELESS_ACTIONS } from "../../aws/iam";
+import { ciIamPath, Naming } from "../../facts/naming";
 
 /**
  * What GitLab CI may do to this stack: the rights of `ci-deploy` (`pulumi up`
@@ -21,7 +21,7 @@ import { ciIamPath, Naming } from "./naming";
  * - `account`: neither works (the reason is in the grant);
  * - `custom`: statements of their own (`ec2:RunInstances`).
  *
- * Never granted, so an administrator's change (tools/adminGate.ts stops a CI
+ * Never granted, so an administrator's change (ci/adminGate.ts stops a CI
  * deploy that needs one): IAM roles, their policies and instance profiles,
  * GitLab CI's own identity, KMS keys and aliases, new S3 buckets. Whoever
  * writes those decides what any code the stack runs may do.
@@ -426,7 +426,7 @@ export const GRANTS: readonly Grant[] = [
         sid: "Iam",
         covers: ["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/instanceProfile:InstanceProfile"],
         // Read only. Whoever writes a role's policy or trust decides what any code deployed
-        // with it may do: roles are an administrator's change (tools/adminGate.ts).
+        // with it may do: roles are an administrator's change (ci/adminGate.ts).
         read: ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetInstanceProfile", "iam:ListInstanceProfilesForRole"],
         write: [],
         scope: (s) => ({

@@ -1,0 +1,309 @@
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+
+/**
+ * Runs one ECS task to completion and fails unless its container exits 0.
+ * Pulumi runs this from a command.local.Command during `pulumi up` (never on
+ * a preview), for GitLab's migrations:
+ *
+ *   node_modules/.bin/ts-node --transpile-only tools/runTask.ts   (the stable entry point of this file)
+ *
+ * Pulumi orders it between the services (components/gitlab/migrations.ts): a
+ * failure here stops the update before anything that depends on it rolls.
+ * The provider can record a service as updated although ECS rolled the
+ * deployment back (or the update failed halfway), so the services this step
+ * must follow are checked first: each must run exactly the expected task
+ * definition, rollout completed. stdout is the task ARN; progress goes to
+ * stderr.
+ */
+
+/** A service that must have finished rolling out this task definition before the task may run. */
+export interface ExpectedService {
+    service: string;
+    taskDefinition: string;
+}
+
+export interface RunTaskInput {
+    region: string;
+    cluster: string;
+    taskDefinition: string;
+    container: string;
+    command: string[];
+    subnets: string[];
+    securityGroups: string[];
+    capacityProvider: string;
+    timeoutMinutes: number;
+    /** Where the task's logs are, for the failure message. */
+    logGroup?: string;
+    /** Services that must run these task definitions, rollout completed, before the task starts. */
+    expectServices: ExpectedService[];
+}
+
+export interface ServiceState {
+    serviceName: string;
+    deployments: { status?: string; taskDefinition?: string; rolloutState?: string; runningCount?: number; desiredCount?: number }[];
+}
+
+export interface StoppedTask {
+    lastStatus?: string;
+    stopCode?: string;
+    stoppedReason?: string;
+    containers: { name?: string; exitCode?: number; reason?: string }[];
+}
+
+export interface EcsApi {
+    /** Starts the task; returns its ARN (throws when ECS could not place it). */
+    runTask(input: RunTaskInput): Promise<string>;
+    /** The task, or undefined while ECS does not list it yet (its API is eventually consistent). */
+    describe(cluster: string, taskArn: string): Promise<StoppedTask | undefined>;
+    describeServices(cluster: string, services: string[]): Promise<ServiceState[]>;
+}
+
+export interface RunTaskDeps {
+    ecs: EcsApi;
+    log: (s: string) => void;
+    sleep: (ms: number) => Promise<void>;
+    now: () => number;
+}
+
+const POLL_MS = 15_000;
+
+/** How long a task ECS just started may be missing from DescribeTasks. */
+const MISSING_GRACE_MS = 60_000;
+
+export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
+    const required = (name: string): string => {
+        const value = env[name];
+        if (value === undefined || value.trim() === "") {
+            throw new Error(`environment variable ${name} is required`);
+        }
+        return value;
+    };
+    const stringList = (name: string, minimum: number): string[] => {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(required(name));
+        } catch (e) {
+            throw new Error(`${name} is not valid JSON: ${(e as Error).message}`);
+        }
+        if (!Array.isArray(parsed) || parsed.length < minimum || !parsed.every((x) => typeof x === "string" && x !== "")) {
+            throw new Error(`${name} must be a JSON array of at least ${minimum} non-empty strings`);
+        }
+        return parsed as string[];
+    };
+    const timeout = Number(env.TIMEOUT_MINUTES ?? "60");
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 24 * 60) {
+        throw new Error(`TIMEOUT_MINUTES ${JSON.stringify(env.TIMEOUT_MINUTES)} must be a whole number of minutes (1–1440)`);
+    }
+    return {
+        region: required("AWS_REGION"),
+        cluster: required("CLUSTER"),
+        taskDefinition: required("TASK_DEFINITION"),
+        container: required("CONTAINER"),
+        command: stringList("COMMAND", 1),
+        subnets: stringList("SUBNETS", 1),
+        securityGroups: stringList("SECURITY_GROUPS", 1),
+        capacityProvider: required("CAPACITY_PROVIDER"),
+        timeoutMinutes: timeout,
+        logGroup: env.LOG_GROUP ? env.LOG_GROUP : undefined,
+        expectServices: expectedServices(env.EXPECT_SERVICES),
+    };
+}
+
+function expectedServices(raw: string | undefined): ExpectedService[] {
+    if (!raw) {
+        return [];
+    }
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch (e) {
+        throw new Error(`EXPECT_SERVICES is not valid JSON: ${(e as Error).message}`);
+    }
+    const ok = (x: unknown): x is ExpectedService =>
+        typeof x === "object" && x !== null && typeof (x as ExpectedService).service === "string" && (x as ExpectedService).service !== "" && typeof (x as ExpectedService).taskDefinition === "string" && (x as ExpectedService).taskDefinition !== "";
+    if (!Array.isArray(parsed) || !parsed.every(ok)) {
+        throw new Error("EXPECT_SERVICES must be a JSON array of {service, taskDefinition}");
+    }
+    return parsed;
+}
+
+/** Minutes to wait for the services a step follows to finish rolling out (web deploys bake behind their alarms). */
+export const SERVICE_WAIT_MINUTES = 45;
+
+const REFRESH_HINT = "if ECS rolled it back, fix the cause and run `pulumi up --refresh` (the provider recorded the new task definition, so a plain `pulumi up` sees nothing to roll)";
+
+/** One service against its expected revision: done, not yet, or settled on something else. */
+export function serviceVerdict(want: ExpectedService, state: ServiceState | undefined): { ok: true } | { ok: false; final: boolean; why: string } {
+    if (!state) {
+        return { ok: false, final: true, why: `service ${want.service} not found` };
+    }
+    const d = state.deployments;
+    const primary = d.find((x) => x.status === "PRIMARY");
+    if (!primary) {
+        return { ok: false, final: false, why: "no primary deployment yet" };
+    }
+    if (primary.rolloutState === "FAILED") {
+        return { ok: false, final: true, why: `its rollout of ${primary.taskDefinition} FAILED` };
+    }
+    if (d.length !== 1) {
+        return { ok: false, final: false, why: `${d.length} deployments are active (a rollout or rollback is running)` };
+    }
+    if (primary.taskDefinition !== want.taskDefinition) {
+        // Settled on another revision: rolled back, or never updated.
+        return primary.rolloutState === "IN_PROGRESS"
+            ? { ok: false, final: false, why: `it is rolling out ${primary.taskDefinition}` }
+            : { ok: false, final: true, why: `it runs ${primary.taskDefinition}, not ${want.taskDefinition}` };
+    }
+    if (primary.rolloutState !== "COMPLETED") {
+        return { ok: false, final: false, why: `its rollout is ${primary.rolloutState ?? "unknown"}` };
+    }
+    // The revision and COMPLETED prove the version; autoscaling may move the counts at any time.
+    if ((primary.runningCount ?? 0) < 1) {
+        return { ok: false, final: false, why: "no task of it runs" };
+    }
+    return { ok: true };
+}
+
+/**
+ * Waits until every expected service runs exactly its expected task
+ * definition with its rollout completed; fails at once when one settled on
+ * another revision (a rollback) or failed, and after SERVICE_WAIT_MINUTES.
+ */
+export async function awaitServices(input: RunTaskInput, deps: RunTaskDeps): Promise<void> {
+    if (input.expectServices.length === 0) {
+        return;
+    }
+    const what = `${input.container} ${input.command.join(" ")} not started`;
+    const deadline = deps.now() + SERVICE_WAIT_MINUTES * 60_000;
+    for (;;) {
+        const states = await deps.ecs.describeServices(input.cluster, input.expectServices.map((e) => e.service));
+        const pending: string[] = [];
+        for (const want of input.expectServices) {
+            const state = states.find((s) => s.serviceName === want.service || want.service.endsWith(`/${s.serviceName}`));
+            const v = serviceVerdict(want, state);
+            if (v.ok) {
+                continue;
+            }
+            if (v.final) {
+                throw new Error(`${what}: service ${want.service} is not on the new version: ${v.why}; ${REFRESH_HINT}`);
+            }
+            pending.push(`${want.service}: ${v.why}`);
+        }
+        if (pending.length === 0) {
+            return;
+        }
+        if (deps.now() >= deadline) {
+            throw new Error(`${what}: after ${SERVICE_WAIT_MINUTES} minutes ${pending.join("; ")}`);
+        }
+        deps.log(`waiting: ${pending.join("; ")}`);
+        await deps.sleep(POLL_MS);
+    }
+}
+
+/** Runs the task and waits for it to stop; resolves with its ARN if the container exited 0, rejects otherwise. */
+export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<string> {
+    const { ecs, log } = deps;
+    const what = `${input.container} ${input.command.join(" ")}`;
+    await awaitServices(input, deps);
+    const arn = await ecs.runTask(input);
+    const started = deps.now();
+    log(`${what}: started ${arn}`);
+    const deadline = started + input.timeoutMinutes * 60_000;
+    const logs = input.logGroup ? ` (logs: ${input.logGroup})` : "";
+    for (;;) {
+        await deps.sleep(POLL_MS);
+        const task = await ecs.describe(input.cluster, arn);
+        if (task === undefined) {
+            if (deps.now() - started > MISSING_GRACE_MS) {
+                throw new Error(`ECS does not list task ${arn} ${MISSING_GRACE_MS / 1000} s after starting it${logs}`);
+            }
+            continue;
+        }
+        if (task.lastStatus === "STOPPED") {
+            const container = task.containers.find((c) => c.name === input.container);
+            if (container?.exitCode === 0) {
+                log(`${what}: succeeded`);
+                return arn;
+            }
+            const exit = container?.exitCode === undefined ? "no exit code" : `exit code ${container.exitCode}`;
+            const reason = [task.stopCode, task.stoppedReason, container?.reason].filter((x) => x).join("; ");
+            throw new Error(`${what} failed: ${exit}${reason ? ` (${reason})` : ""}, task ${arn}${logs}`);
+        }
+        if (deps.now() >= deadline) {
+            // Left running on purpose: stopping a migration halfway is worse than letting it finish.
+            throw new Error(`${what} still ${task.lastStatus ?? "unknown"} after ${input.timeoutMinutes} minutes, task ${arn}${logs}; it keeps running`);
+        }
+        log(`${what}: ${task.lastStatus ?? "unknown"}`);
+    }
+}
+
+export function createEcs(region: string): EcsApi {
+    const client = new ECSClient({ region });
+    return {
+        async runTask(input) {
+            const out = await client.send(
+                new RunTaskCommand({
+                    cluster: input.cluster,
+                    taskDefinition: input.taskDefinition,
+                    count: 1,
+                    capacityProviderStrategy: [{ capacityProvider: input.capacityProvider, weight: 1 }],
+                    networkConfiguration: { awsvpcConfiguration: { subnets: input.subnets, securityGroups: input.securityGroups, assignPublicIp: "DISABLED" } },
+                    overrides: { containerOverrides: [{ name: input.container, command: input.command }] },
+                    propagateTags: "TASK_DEFINITION",
+                    enableECSManagedTags: true,
+                    startedBy: "pulumi-runTask",
+                }),
+            );
+            const arn = out.tasks?.[0]?.taskArn;
+            if (!arn) {
+                const why = (out.failures ?? []).map((f) => `${f.arn ?? ""} ${f.reason ?? ""} ${f.detail ?? ""}`.trim()).join("; ");
+                throw new Error(`ECS did not start ${input.taskDefinition}: ${why || "no task and no failure reported"}`);
+            }
+            return arn;
+        },
+        async describe(cluster, taskArn) {
+            const out = await client.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+            const t = out.tasks?.[0];
+            if (!t) {
+                return undefined;
+            }
+            return {
+                lastStatus: t.lastStatus,
+                stopCode: t.stopCode,
+                stoppedReason: t.stoppedReason,
+                containers: (t.containers ?? []).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason })),
+            };
+        },
+        async describeServices(cluster, services) {
+            const out = await client.send(new DescribeServicesCommand({ cluster, services }));
+            return (out.services ?? []).map((s) => ({
+                serviceName: s.serviceName ?? "",
+                deployments: (s.deployments ?? []).map((d) => ({ status: d.status, taskDefinition: d.taskDefinition, rolloutState: d.rolloutState, runningCount: d.runningCount, desiredCount: d.desiredCount })),
+            }));
+        },
+    };
+}
+
+async function main(): Promise<void> {
+    const input = readInput(process.env);
+    const arn = await runTask(input, {
+        ecs: createEcs(input.region),
+        log: (s) => process.stderr.write(`${s}\n`),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        now: () => Date.now(),
+    });
+    process.stdout.write(`${arn}\n`);
+}
+
+/** Runs the hook as a program: stdout is its answer, failures one line on stderr and exit 1. */
+export function run(): void {
+    main().catch((e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e);
+        process.stderr.write(`runTask: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+        process.exitCode = 1;
+    });
+}
+
+if (require.main === module) {
+    run();
+}
