@@ -16,8 +16,8 @@ const noConfig = { group: ["**/config", "**/config/**"], message: "components an
 const noPulumi = { group: ["@pulumi/*"], message: "facts/ are pure: no Pulumi (a resource building block belongs in aws/)" };
 const noComponents = { group: ["**/components", "**/components/**"], message: "aws/ building blocks know nothing of our components" };
 const noOuterLayers = { group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**"], message: "facts/ import only facts/" };
-/** From outside components/gitlab, only its entry point (index.ts) and its pure facts. */
-const gitlabEntry = { group: ["**/components/gitlab/*", "!**/components/gitlab/facts"], message: "import components/gitlab (its index.ts) or components/gitlab/facts" };
+/** From outside a component package (a folder), only its entry point (index.ts) and its pure facts. */
+const packageEntry = { group: ["**/components/*/*", "!**/components/*/facts"], message: "import a component package by its folder (index.ts), or its facts.ts" };
 
 const restrict = (...patterns) => ["error", { patterns }];
 
@@ -35,7 +35,7 @@ export default tseslint.config(
             "no-var": "error",
             "prefer-const": "error",
             "import-x/no-cycle": "error",
-            "no-restricted-imports": restrict(noTests, gitlabEntry),
+            "no-restricted-imports": restrict(noTests, packageEntry),
         },
         settings: {
             "import-x/extensions": [".ts", ".js"],
@@ -56,8 +56,9 @@ export default tseslint.config(
     },
     // Unit tests may read a package's internals (the rendered gitlab.rb, the secret table).
     { files: ["tests/**/*.ts"], rules: { "no-restricted-imports": "off" } },
-    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, gitlabEntry) } },
-    { files: ["components/gitlab/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig) } },
+    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, packageEntry) } },
+    // Inside a package, its own files are fair game.
+    { files: ["components/*/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig) } },
     { files: ["aws/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noComponents) } },
     { files: ["facts/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noPulumi, noOuterLayers) } },
 );

@@ -3,17 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "./components/alerts";
 import { Cluster, clusterPhysicalName } from "./components/cluster";
 import { Database } from "./components/database";
-import { DeployIdentity } from "./components/deployIdentity/deployIdentity";
-import { DjangoService } from "./components/app/djangoService";
+import { DjangoService } from "./components/app";
 import { EcrImage } from "./components/ecrImage";
-import { GitalyHost, GitLab } from "./components/gitlab";
-import { GitLabRunner } from "./components/runner/runner";
+import { GitalyHost, GitLab, GITLAB_DATABASE_PARAMETERS } from "./components/gitlab";
+import { GitLabRunner } from "./components/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource, realGit } from "./facts/imageSource";
 import { configWarnings } from "./config";
-import { bucketStatements, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity/grants";
+import { bucketStatements, DeployIdentity, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
 import { loadConfig } from "./config/load";
 
@@ -195,15 +194,7 @@ const gitlabDb = new Database("gitlab-db", {
     databaseName: "gitlabhq_production",
     // The master user: GitLab creates its extensions (amcheck, btree_gist, pg_trgm) itself, which needs rds_superuser.
     username: "gitlab",
-    parameters: [
-        // GitLab's PostgreSQL requirements (README: GitLab, "Database").
-        { name: "max_connections", value: "400", applyMethod: "pending-reboot" },
-        { name: "work_mem", value: "8192", applyMethod: "immediate" },
-        { name: "maintenance_work_mem", value: "65536", applyMethod: "immediate" },
-        { name: "statement_timeout", value: "60000", applyMethod: "immediate" },
-        // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
-        { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
-    ],
+    parameters: GITLAB_DATABASE_PARAMETERS,
 }, withAws);
 
 const gitlab = new GitLab("gitlab", {

@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { ADMIN_CREATES, GRANTS } from "../components/deployIdentity/grants";
+import { ADMIN_CREATES, GRANTS } from "../components/deployIdentity";
 
 /**
  * Stops a CI deploy before it starts when the change needs an administrator:

@@ -2,10 +2,11 @@ import { RunError } from "@pulumi/pulumi";
 import { z } from "zod";
 import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, MAX_AZS, parseCidr } from "../facts/cidr";
 import { checkSizing, databaseSchema, domainName, serviceSizing } from "./shapes";
-import { GITALY_INSTANCE_TYPES } from "../aws/ec2";
+import { GITALY_INSTANCE_TYPES } from "../components/gitlab/facts";
 import { gitlabSchema } from "./sections/gitlab";
 import { ciSchema } from "./sections/ci";
-import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { appConnections } from "../components/app/facts";
 import { runnerSchema } from "./sections/runner";
 
 export { isDomainName } from "./shapes";

@@ -1,19 +1,8 @@
 /**
- * The app's database connection budget: what its tasks can hold at once
- * against what the instance allows, checked by the config schema.
+ * RDS for PostgreSQL's connection limits: what an instance class allows, and
+ * what to keep free. The connection budgets of the config schema weigh each
+ * client's demand (components/app/gunicorn.ts) against these.
  */
-
-/** gunicorn's workers for a Fargate size, as the app's task sets WEB_CONCURRENCY: 2 × vCPU + 1, at least 2. */
-export function webConcurrency(cpuUnits: number): number {
-    return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
-}
-
-/**
- * Connections one gunicorn worker keeps (CONN_MAX_AGE): one for requests and
- * one for the throttles' database cache, its own connection
- * (app/config/settings.py). The app runs one thread per worker.
- */
-export const CONNECTIONS_PER_WORKER = 2;
 
 /** Kept free for others: PostgreSQL's superuser reserve, RDS's own, the migration task, a person with psql. */
 export const RESERVED_CONNECTIONS = 15;
@@ -36,13 +25,4 @@ export function rdsDefaultMaxConnections(instanceClass: string): number | undefi
     }
     const gib = family.startsWith("r") ? base * 2 : base;
     return Math.min(Math.floor((gib * 1024 ** 3 * 0.85) / 9531392), 5000);
-}
-
-/**
- * The most connections the app's tasks hold at once: during a deployment ECS
- * runs the new tasks beside the old (maximumPercent 200 %, a canary's full new
- * set), every worker with its connections.
- */
-export function appConnections(maxCount: number, cpuUnits: number): number {
-    return 2 * maxCount * webConcurrency(cpuUnits) * CONNECTIONS_PER_WORKER;
 }

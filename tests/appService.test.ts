@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../aws/targetGroup";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../facts/rollout";
 import { rolloutTimeoutMinutes, webConcurrency } from "../components/app/djangoService";
 import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 

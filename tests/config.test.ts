@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../facts/cidr";
 import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../config";
-import { appConnections, rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
+import { appConnections } from "../components/app/facts";
 import { fargateMemoryOptions, isFargateSize } from "../facts/fargate";
 import { engineConfig, readStackConfig, runStack, StackConfig, STACKS } from "../sim/harness";
 import { runThroughLanguageHost } from "./languageHost";

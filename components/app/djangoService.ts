@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { webConcurrency } from "../../facts/rds";
+import { webConcurrency } from "./facts";
 import * as random from "@pulumi/random";
 import { serviceAlarms } from "../../aws/alarms";
 import { serviceAutoscaling } from "../../aws/autoscaling";
@@ -10,7 +10,8 @@ import { secretRefs, taskRoles } from "../../aws/ecsTask";
 import { serviceRole } from "../../aws/iam";
 import { awslogs, logGroup } from "../../aws/logs";
 import { Naming, physicalName } from "../../facts/naming";
-import { httpTargetGroup, rolloutFloorSeconds, SERVICE_HEALTH } from "../../aws/targetGroup";
+import { httpTargetGroup } from "../../aws/targetGroup";
+import { rolloutFloorSeconds, SERVICE_HEALTH } from "../../facts/rollout";
 import { jsonSecret } from "../../aws/secrets";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient, DatabaseClientArgs } from "../database";

@@ -6,3 +6,4 @@
  */
 export { GitLab, GitLabArgs } from "./gitlab";
 export { GitalyHost, GitalyHostArgs } from "./gitalyHost";
+export { GITLAB_DATABASE_PARAMETERS } from "./facts";

@@ -5,7 +5,7 @@ import { SecretSource } from "../../aws/ecsTask";
 import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
 import { Naming } from "../../facts/naming";
-import { HealthTiming } from "../../aws/targetGroup";
+import { HealthTiming } from "../../facts/rollout";
 import { OmnibusConfigArgs, OmnibusRole } from "./omnibusConfig";
 import { GitLabSecrets, SecretName } from "./secrets";
 import { GitLabBuckets } from "./storage";

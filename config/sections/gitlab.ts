@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cidrBlock, checkFargateSize, databaseSchema, domainName, isTimeZone, serviceSizing } from "../shapes";
-import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit } from "../../aws/ec2";
+import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit } from "../../components/gitlab/facts";
 
 /** The `platform:gitlab` section: both topologies' keys, their defaults and their checks within the section. */
 

@@ -1,6 +1,6 @@
 import { CostResource } from "./cost";
 import { graphOf } from "./graph";
-import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds } from "../../aws/targetGroup";
+import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds } from "../../facts/rollout";
 
 /** One load-balanced ECS service's config-bound rollout floor, read from the graph. */
 export interface RolloutFloor {

@@ -1,0 +1,22 @@
+/** gunicorn's concurrency in the app's tasks, and the database connections it holds: the app component sizes its workers from it and the config schema checks the budget with it. */
+
+/** gunicorn's workers for a Fargate size, as the app's task sets WEB_CONCURRENCY: 2 × vCPU + 1, at least 2. */
+export function webConcurrency(cpuUnits: number): number {
+    return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
+}
+
+/**
+ * Connections one gunicorn worker keeps (CONN_MAX_AGE): one for requests and
+ * one for the throttles' database cache, its own connection
+ * (app/config/settings.py). The app runs one thread per worker.
+ */
+export const CONNECTIONS_PER_WORKER = 2;
+
+/**
+ * The most connections the app's tasks hold at once: during a deployment ECS
+ * runs the new tasks beside the old (maximumPercent 200 %, a canary's full new
+ * set), every worker with its connections.
+ */
+export function appConnections(maxCount: number, cpuUnits: number): number {
+    return 2 * maxCount * webConcurrency(cpuUnits) * CONNECTIONS_PER_WORKER;
+}
