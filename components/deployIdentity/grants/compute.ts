@@ -1,0 +1,102 @@
+import { arn, ec2, Grant, st, STACK_TAG } from "./model";
+
+/** Compute: Auto Scaling, the AMI, ECR and ECS. */
+export const COMPUTE_GRANTS: readonly Grant[] = [
+    {
+        sid: "AutoScalingGroups",
+        covers: ["aws:autoscaling/group:Group"],
+        read: ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeInstanceRefreshes", "elasticloadbalancing:DescribeTargetHealth"],
+        write: [
+            "autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup", "autoscaling:DeleteAutoScalingGroup",
+            "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "autoscaling:SuspendProcesses", "autoscaling:ResumeProcesses",
+            "autoscaling:EnableMetricsCollection", "autoscaling:DisableMetricsCollection", "autoscaling:StartInstanceRefresh", "autoscaling:CancelInstanceRefresh", "autoscaling:SetInstanceProtection",
+        ],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "autoscaling", `autoScalingGroup:*:autoScalingGroupName/${s.naming.prefix}-*`)] }),
+    },
+    {
+        sid: "LaunchInstances",
+        covers: ["tool:auto-scaling-launch-check"],
+        read: [],
+        write: ["ec2:RunInstances", "ec2:CreateTags"],
+        // Auto Scaling checks, on every create and update of a group, that the caller could
+        // launch from its template: only from this stack's templates, subnets and security
+        // groups, only Amazon's AMIs, only with this stack's instance profiles.
+        scope: (s) => ({
+            kind: "custom",
+            why: "RunInstances authorizes on several resources, each with its own keys",
+            statements: [
+                st({ sid: "LaunchFromStack", actions: ["ec2:RunInstances"], resources: ec2(s, "launch-template", "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+                st({ sid: "LaunchAmazonImages", actions: ["ec2:RunInstances"], resources: [`arn:aws:ec2:${s.region}::image/*`], conditions: { StringEquals: { "ec2:Owner": "amazon" } } }),
+                st({
+                    sid: "LaunchInstance",
+                    actions: ["ec2:RunInstances"],
+                    resources: ec2(s, "instance"),
+                    conditions: { ArnLikeIfExists: { "ec2:InstanceProfile": `arn:aws:iam::${s.accountId}:instance-profile${s.naming.iamPath}${s.naming.prefix}-*` } },
+                }),
+                st({ sid: "LaunchCreates", actions: ["ec2:RunInstances"], resources: ec2(s, "volume", "network-interface") }),
+                st({ sid: "LaunchTags", actions: ["ec2:CreateTags"], resources: ec2(s, "instance", "volume", "network-interface"), conditions: { StringEquals: { "ec2:CreateAction": "RunInstances" } } }),
+            ],
+        }),
+    },
+    {
+        sid: "AmiParameter",
+        covers: ["tool:resolve-ssm"],
+        read: [],
+        // Launch templates name the AMI as resolve:ssm:…, which EC2 resolves with the caller's rights.
+        write: ["ssm:GetParameters"],
+        scope: (s) => ({ kind: "named", resources: [`arn:aws:ssm:${s.region}::parameter/aws/service/ecs/optimized-ami/*`] }),
+    },
+    {
+        sid: "Ecr",
+        covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "push:ecr"],
+        read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy", "ecr:DescribeImages"],
+        write: [
+            "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
+            "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
+            "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload", "ecr:PutImage",
+        ],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-*`)] }),
+    },
+    {
+        sid: "ServiceKeys",
+        covers: ["tool:ecr-and-backup-encryption"],
+        read: [],
+        // ECR repositories and the backup vault use AWS managed keys; those services make
+        // grants on them in the caller's name, for AWS resources only.
+        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt"],
+        scope: (s) => ({
+            kind: "account",
+            resources: [arn(s, "kms", "key/*")],
+            why: "the AWS managed keys' ids are AWS's; only through ECR and AWS Backup",
+            conditions: { StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`] } },
+        }),
+    },
+    {
+        sid: "Ecs",
+        covers: ["aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "aws:ecs/capacityProvider:CapacityProvider", "aws:ecs/service:Service", "aws:ecs/taskDefinition:TaskDefinition", "runtask:ecs"],
+        read: ["ecs:DescribeClusters", "ecs:DescribeCapacityProviders", "ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeTasks", "ecs:DescribeTaskDefinition"],
+        write: [
+            "ecs:CreateCluster", "ecs:UpdateCluster", "ecs:DeleteCluster", "ecs:PutClusterCapacityProviders",
+            "ecs:CreateCapacityProvider", "ecs:UpdateCapacityProvider", "ecs:DeleteCapacityProvider",
+            "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService",
+            "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:RunTask", "ecs:TagResource", "ecs:UntagResource",
+            // A capacity provider tags its Auto Scaling group in the caller's name.
+            "autoscaling:CreateOrUpdateTags",
+        ],
+        scope: (s) => ({
+            kind: "named",
+            resources: [
+                ...["cluster/{p}-*", "capacity-provider/{p}-*", "service/{p}-*/*", "service-deployment/{p}-*/*/*", "task-definition/{p}-*:*", "task/{p}-*/*"].map((r) => arn(s, "ecs", r.replace("{p}", s.naming.prefix))),
+                arn(s, "autoscaling", `autoScalingGroup:*:autoScalingGroupName/${s.naming.prefix}-*`),
+            ],
+        }),
+    },
+    {
+        sid: "Scaling",
+        covers: ["aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"],
+        read: ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:ListTagsForResource"],
+        write: ["application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:TagResource", "application-autoscaling:UntagResource"],
+        scope: (s) => ({ kind: "tagged", resources: [arn(s, "application-autoscaling", "scalable-target/*")], create: [{ action: "application-autoscaling:RegisterScalableTarget", on: [arn(s, "application-autoscaling", "scalable-target/*")], orUpdate: true }], tagOnCreate: { action: "application-autoscaling:TagResource" } }),
+    },
+];

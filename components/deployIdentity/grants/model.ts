@@ -1,0 +1,120 @@
+import { PolicyStatement, RESOURCELESS_ACTIONS } from "../../../aws/iam";
+import { Naming } from "../../../facts/naming";
+
+/** The grant catalogue's vocabulary: what a grant is, the scope it is built for, and helpers the service files share. */
+
+export interface PolicyScope {
+    readonly accountId: string;
+    readonly region: string;
+    readonly stack: string;
+    readonly project: string;
+    readonly naming: Naming;
+    /** The host names the program writes DNS records for (and their ACM validation records). */
+    readonly recordNames: readonly string[];
+    /** A protected stack never empties or deletes its buckets and backups. */
+    readonly protect: boolean;
+    /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
+    readonly issuerHost: string;
+    /** The Pulumi DIY backend's bucket and prefix; absent with Pulumi Cloud. */
+    readonly stateBucket?: { readonly name: string; readonly prefix: string };
+    /** Alias of this stack's `awskms://` secrets provider key. */
+    readonly secretsKeyAlias?: string;
+}
+
+type Conditions = NonNullable<PolicyStatement["conditions"]>;
+
+interface Create {
+    readonly action: string;
+    /** ARN patterns of what it creates; `*` where AWS authorizes it on nothing else. */
+    readonly on: readonly string[];
+    readonly orUpdate?: boolean;
+}
+
+type Scoping =
+    | { readonly kind: "named"; readonly resources: string[]; readonly conditions?: Conditions }
+    | {
+        readonly kind: "tagged";
+        readonly resources: string[];
+        /**
+         * Calls that create a resource, each on the ARNs of what it creates only
+         * (never on an existing resource it builds on, whose own tag decides): the
+         * request must carry the stack's tag. A create-or-update call also needs the
+         * resource to have no `stack` tag yet, or it could overwrite another stack's.
+         */
+        readonly create: readonly Create[];
+        /**
+         * The tagging call a create makes. With a create-action key (EC2, ELB, EFS) it
+         * is allowed for the creates named (default: `create`) only; without, only on
+         * a resource that has no `stack` tag yet.
+         */
+        readonly tagOnCreate?: { readonly action: string; readonly createActionKey?: string; readonly creates?: readonly string[] };
+    }
+    | { readonly kind: "account"; readonly resources: string[]; readonly why: string; readonly conditions?: Conditions }
+    | { readonly kind: "custom"; readonly why: string; readonly statements: PolicyStatement[] };
+
+export interface Grant {
+    /** Statement id, and what a reviewer searches for. */
+    readonly sid: string;
+    /** Pulumi type tokens (and entries of tests/fixtures/providerActions.json for tools) it covers. */
+    readonly covers: readonly string[];
+    /** What a preview and a refresh call: Read of each resource, data sources. */
+    readonly read: readonly string[];
+    /** What create, update and delete call beyond the reads. */
+    readonly write: readonly string[];
+    /** Writes only an unprotected stack needs (emptying buckets, deleting recovery points). */
+    readonly unprotectedOnly?: readonly string[];
+    readonly scope: (s: PolicyScope) => Scoping;
+}
+
+/** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
+export const UNSCOPED: readonly string[] = RESOURCELESS_ACTIONS;
+
+export const arn = (s: PolicyScope, service: string, resource: string, region = s.region, account: string = s.accountId) => `arn:aws:${service}:${region}:${account}:${resource}`;
+export const ec2 = (s: PolicyScope, ...types: string[]) => types.map((t) => arn(s, "ec2", `${t}/*`));
+export const st = (x: PolicyStatement): PolicyStatement => x;
+export const bare = (actions: readonly string[]) => actions.map((a) => a.split(":")[1]);
+export const STACK_TAG = "stack";
+
+/** The services this program's roles are for (`iam:PassRole`). */
+export const PASSED_TO = [
+    "ecs-tasks.amazonaws.com",
+    "ecs.amazonaws.com",
+    "ec2.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "rds.amazonaws.com",
+    "backup.amazonaws.com",
+    "scheduler.amazonaws.com",
+];
+
+/** Service-linked roles the first use of a service creates in an account. */
+export const SERVICE_LINKED_ROLES = [
+    "ecs.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "rds.amazonaws.com",
+    "elasticache.amazonaws.com",
+    "elasticfilesystem.amazonaws.com",
+    "backup.amazonaws.com",
+];
+
+/**
+ * Resource types CI may change but never create or delete: a bucket's ARN is
+ * part of CI's own policy (bucketStatements), an administrator's change.
+ */
+export const ADMIN_CREATES: readonly string[] = ["aws:s3/bucket:Bucket"];
+
+/** Bucket-level reads of the provider's S3 bucket Read (every refresh). */
+export const BUCKET_READS = [
+    "s3:ListBucket", "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration",
+    "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+    "s3:GetBucketObjectLockConfiguration", "s3:GetBucketTagging", "s3:GetBucketOwnershipControls", "s3:GetBucketPublicAccessBlock",
+];
+/** What configuring one of the stack's buckets calls (the separate bucket* resources). */
+export const BUCKET_WRITES = [
+    "s3:PutBucketTagging", "s3:PutLifecycleConfiguration", "s3:PutBucketLogging", "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning",
+];
+/** forceDestroy of an unprotected stack's versioned bucket: empty it, then delete it. */
+export const BUCKET_DESTROY = ["s3:DeleteBucket", "s3:ListBucketVersions", "s3:DeleteObject", "s3:DeleteObjectVersion"];
