@@ -8,6 +8,7 @@ import { EcrImage } from "./components/ecrImage";
 import { GitalyHost, GitLab, GITLAB_DATABASE_PARAMETERS } from "./components/gitlab";
 import { GitLabRunner } from "./components/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
+import { StackContext } from "./aws/context";
 import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource, realGit } from "./facts/imageSource";
@@ -43,6 +44,7 @@ const gitlabSource = imageSource("gitlab", arch, realGit);
 const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit) : undefined;
 
 const account = aws.getCallerIdentityOutput({}, { provider });
+const context: StackContext = { region: cfg.region, accountId: account.accountId, naming, protect: cfg.stateful.protect, logRetentionDays: cfg.logs.retentionDays };
 
 
 const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
@@ -154,15 +156,14 @@ const appDb = new Database("app-db", {
 }, withAws);
 
 const app = new DjangoService("app", {
-    clusterArn: cluster.clusterArn,
-    clusterName: cluster.clusterName,
+    context,
+    cluster: cluster.ref,
     vpcId: network.vpcId,
     subnetIds: network.privateSubnetIds,
-    loadBalancer: { arnSuffix: loadBalancer.arnSuffix, httpsListenerArn: loadBalancer.httpsListenerArn, securityGroupId: loadBalancer.securityGroupId },
+    loadBalancer,
     hostName: cfg.app.hostName,
     listenerPriority: 100,
-    image: appImage.imageRef,
-    repositoryArn: appImage.repositoryArn,
+    image: appImage.ref,
     cpu: cfg.app.cpu,
     memory: cfg.app.memory,
     cpuArchitecture,
@@ -174,16 +175,11 @@ const app = new DjangoService("app", {
     spot: cfg.app.spot,
     deployment: cfg.app.deployment,
     autoscaling: cfg.app.autoscaling,
-    database: { address: appDb.address, port: appDb.port, name: appDb.databaseName, secretArn: appDb.secretArn, securityGroupId: appDb.securityGroupId, resourceId: appDb.resourceId },
-    logRetentionDays: cfg.logs.retentionDays,
+    database: appDb.endpoint,
     alarms: { topicArn: alerts.topicArn, ...cfg.alarms },
-    protectData: cfg.stateful.protect,
     accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "app-media/" },
     execCommand: cfg.app.execCommand,
     commitSha: appSource.commit,
-    region: cfg.region,
-    accountId: account.accountId,
-    naming,
 }, withAws);
 
 const gitlabDb = new Database("gitlab-db", {

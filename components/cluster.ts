@@ -18,10 +18,18 @@ export function clusterPhysicalName(naming: Naming, name: string): string {
     return physicalName(naming, name);
 }
 
+/** The cluster as its services name it. */
+export interface ClusterRef {
+    /** Known only once the capacity providers are attached, so no service is created before them. */
+    readonly arn: pulumi.Output<string>;
+    readonly name: pulumi.Output<string>;
+}
+
 /** The stack's ECS cluster, shared by the GitLab and app services. */
 export class Cluster extends pulumi.ComponentResource {
     readonly clusterArn: pulumi.Output<string>;
     readonly clusterName: pulumi.Output<string>;
+    readonly ref: ClusterRef;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:Cluster", name, {}, opts);
@@ -46,6 +54,7 @@ export class Cluster extends pulumi.ComponentResource {
         // created before FARGATE_SPOT (or the Gitaly host) is attached to the cluster.
         this.clusterArn = after(cluster.arn, capacity);
         this.clusterName = capacity.clusterName;
+        this.ref = { arn: this.clusterArn, name: this.clusterName };
         this.registerOutputs({ clusterArn: this.clusterArn, clusterName: this.clusterName });
     }
 }

@@ -83,6 +83,8 @@ export class Database extends pulumi.ComponentResource {
     readonly resourceId: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
     readonly instanceArn: pulumi.Output<string>;
+    /** Everything a client needs, in one handle. */
+    readonly endpoint: DatabaseEndpoint;
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
@@ -214,6 +216,15 @@ export class Database extends pulumi.ComponentResource {
         this.resourceId = instance.resourceId;
         this.securityGroupId = sg.id;
         this.instanceArn = instance.arn;
+        this.endpoint = {
+            address: this.address,
+            port: this.port,
+            name: this.databaseName,
+            username: a.username,
+            secretArn: this.secretArn,
+            securityGroupId: this.securityGroupId,
+            resourceId: this.resourceId,
+        };
         this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, resourceId: this.resourceId, securityGroupId: this.securityGroupId });
     }
 }
@@ -257,6 +268,14 @@ export interface DatabaseClientArgs {
     readonly secretArn: pulumi.Input<string>;
     /** The database's security group; the service opens it to its own tasks. */
     readonly securityGroupId: pulumi.Input<string>;
+}
+
+/** A Database as its clients see it (`Database.endpoint`). */
+export interface DatabaseEndpoint extends DatabaseClientArgs {
+    /** The master user (the secret's `username`). */
+    readonly username: string;
+    /** The DbiResourceId, which IAM database authentication names in `rds-db:connect` ARNs. */
+    readonly resourceId: pulumi.Input<string>;
 }
 
 /** Opens PostgreSQL on `databaseSecurityGroupId` to one client security group. */

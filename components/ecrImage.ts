@@ -61,11 +61,19 @@ export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pu
  * there (an earlier run, a redeploy of an older commit) is reused, never built
  * or pushed again. It runs on `pulumi up` only, never on a preview.
  */
+/** An image as a task definition runs it: by digest, and the one repository its execution role may pull from. */
+export interface ImageRef {
+    /** `repo@sha256:...` */
+    readonly image: pulumi.Output<string>;
+    readonly repositoryArn: pulumi.Output<string>;
+}
+
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
     /** `repo@sha256:...` */
     readonly imageRef: pulumi.Output<string>;
+    readonly ref: ImageRef;
 
     constructor(name: string, args: EcrImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecr:EcrImage", name, {}, opts);
@@ -119,6 +127,7 @@ export class EcrImage extends pulumi.ComponentResource {
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
         this.imageRef = push.stdout.apply(lastImageRef);
+        this.ref = { image: this.imageRef, repositoryArn: this.repositoryArn };
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
 }

@@ -101,13 +101,42 @@ export interface PublicLoadBalancerArgs {
     readonly naming: Naming;
 }
 
+/** A host rule on the HTTPS listener. */
+export interface RouteArgs {
+    readonly host: string;
+    /** Unique per listener; lower is evaluated first. */
+    readonly priority: number;
+    /**
+     * One group, or two (canary/blue-green: in a fixed order, blue then green)
+     * of which `live` gets all traffic. ECS moves the weights during and after
+     * such deployments, so they are ECS's: re-applying ours would send traffic
+     * back to a group that may be empty. A changed group or rule still reaches AWS.
+     */
+    readonly targetGroups: readonly aws.lb.TargetGroup[];
+    readonly live: aws.lb.TargetGroup;
+}
+
+/** The shared ALB as its services use it. */
+export interface LoadBalancerRef {
+    readonly arnSuffix: pulumi.Output<string>;
+    readonly httpsListenerArn: pulumi.Output<string>;
+    /** The ALB's security group: services open their port to it. */
+    readonly securityGroupId: pulumi.Output<string>;
+    /** The public hosted zone the stack's names live in. */
+    readonly zoneId: pulumi.Output<string>;
+    /** The stack's log bucket (S3 server access logs go under its `s3/` prefix). */
+    readonly accessLogBucket: pulumi.Output<string>;
+    /** A host rule created as the caller's own child (`opts.parent`), so it belongs to the service it routes to. */
+    route(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): aws.lb.ListenerRule;
+}
+
 /**
  * One internet-facing ALB per stack, shared by the services through host-name
  * listener rules: one ALB, one certificate and one set of listeners to pay for
  * and watch, instead of one per service. HTTP only redirects to HTTPS; HTTPS
  * answers 404 to any host no service claimed.
  */
-export class PublicLoadBalancer extends pulumi.ComponentResource {
+export class PublicLoadBalancer extends pulumi.ComponentResource implements LoadBalancerRef {
     readonly arn: pulumi.Output<string>;
     readonly arnSuffix: pulumi.Output<string>;
     readonly dnsName: pulumi.Output<string>;
@@ -211,6 +240,24 @@ export class PublicLoadBalancer extends pulumi.ComponentResource {
             accessLogBucket: this.accessLogBucket,
             certificateArn: this.certificateArn,
         });
+    }
+
+    route(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): aws.lb.ListenerRule {
+        const weighted = args.targetGroups.length > 1;
+        return new aws.lb.ListenerRule(
+            name,
+            {
+                listenerArn: this.httpsListenerArn,
+                priority: args.priority,
+                conditions: [{ hostHeader: { values: [args.host] } }],
+                actions: [
+                    weighted
+                        ? { type: "forward", forward: { targetGroups: args.targetGroups.map((g) => ({ arn: g.arn, weight: g === args.live ? 100 : 0 })) } }
+                        : { type: "forward", targetGroupArn: args.live.arn },
+                ],
+            },
+            { ...opts, ignoreChanges: weighted ? ["actions[*].forward.targetGroups[*].weight"] : [] },
+        );
     }
 
     /**

@@ -9,44 +9,43 @@ import { fargateServiceBase } from "../../aws/ecsService";
 import { secretRefs, taskRoles } from "../../aws/ecsTask";
 import { serviceRole } from "../../aws/iam";
 import { awslogs, logGroup } from "../../aws/logs";
-import { Naming, physicalName } from "../../facts/naming";
+import { physicalName } from "../../facts/naming";
 import { httpTargetGroup } from "../../aws/targetGroup";
 import { rolloutFloorSeconds, SERVICE_HEALTH } from "../../facts/rollout";
 import { jsonSecret } from "../../aws/secrets";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
-import { allowDatabaseClient, DatabaseClientArgs } from "../database";
+import { ClusterRef } from "../cluster";
+import { allowDatabaseClient, DatabaseEndpoint } from "../database";
+import { ImageRef } from "../ecrImage";
+import { LoadBalancerRef } from "../loadBalancer";
+import { StackContext } from "../../aws/context";
 
 export type DeploymentStrategy = "ROLLING" | "CANARY" | "BLUE_GREEN";
 
 export interface DjangoServiceArgs {
-    readonly clusterArn: pulumi.Input<string>;
-    readonly clusterName: pulumi.Input<string>;
+    readonly context: StackContext;
+    readonly cluster: ClusterRef;
     readonly vpcId: pulumi.Input<string>;
     /** Private subnets; tasks never get a public IP. */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The shared ALB: its HTTPS listener gets a host rule for `hostName`. */
-    readonly loadBalancer: {
-        readonly arnSuffix: pulumi.Input<string>;
-        readonly httpsListenerArn: pulumi.Input<string>;
-        readonly securityGroupId: pulumi.Input<string>;
-    };
+    readonly loadBalancer: LoadBalancerRef;
     readonly hostName: string;
     /** Unique per listener; services sharing the ALB each take their own. */
     readonly listenerPriority: number;
-    /** Image by digest. */
-    readonly image: pulumi.Input<string>;
-    readonly repositoryArn: pulumi.Input<string>;
+    /** Image by digest, and the repository the execution role may pull from. */
+    readonly image: ImageRef;
     readonly cpu: number;
     readonly memory: number;
     /** Must match the image's platform. */
     readonly cpuArchitecture: "X86_64" | "ARM64";
-    readonly port?: number;
-    readonly healthCheckPath?: string;
+    readonly port: number;
+    readonly healthCheckPath: string;
     readonly desiredCount: number;
     readonly minCount: number;
     readonly maxCount: number;
     /** FARGATE_SPOT instead of FARGATE (dev). */
-    readonly spot?: boolean;
+    readonly spot: boolean;
     readonly deployment: {
         readonly strategy: DeploymentStrategy;
         readonly bakeTimeMinutes: number;
@@ -62,10 +61,9 @@ export interface DjangoServiceArgs {
         readonly scaleInCooldown: number;
     };
     /** The master credentials' secret is read only by the migrate step; `resourceId` names the IAM login. */
-    readonly database: DatabaseClientArgs & { readonly resourceId: pulumi.Input<string> };
+    readonly database: DatabaseEndpoint;
     /** The web process's database user, an RDS IAM login the migrate step creates. Defaults to "app_web". */
     readonly databaseUser?: string;
-    readonly logRetentionDays: number;
     readonly alarms: {
         readonly topicArn: pulumi.Input<string>;
         readonly http5xxPercent: number;
@@ -73,18 +71,12 @@ export interface DjangoServiceArgs {
         readonly cpuPercent: number;
         readonly memoryPercent: number;
     };
-    /** Protect and version the media bucket (prod). */
-    readonly protectData: boolean;
     /** Where the media bucket's S3 server access logs go. */
     readonly accessLogs: AccessLogTarget;
-    /** ECS Exec into the web container. Defaults to false. */
-    readonly execCommand?: boolean;
-    /** Physical names and the IAM path (facts/naming.ts). */
-    readonly naming: Naming;
+    /** ECS Exec into the web container. */
+    readonly execCommand: boolean;
     /** The commit the image was built from, shown by /version. */
     readonly commitSha: string;
-    readonly region: string;
-    readonly accountId: pulumi.Input<string>;
     /** UID:GID the containers run as; the image's non-root user. Defaults to "10001:10001". */
     readonly user?: string;
 }
@@ -131,7 +123,7 @@ export class DjangoService extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
-        const a = { port: 8000, healthCheckPath: "/readyz", spot: false, user: "10001:10001", execCommand: false, databaseUser: "app_web", ...args };
+        const a = { user: "10001:10001", databaseUser: "app_web", ...args, ...args.context, protectData: args.context.protect, clusterArn: args.cluster.arn, clusterName: args.cluster.name, repositoryArn: args.image.repositoryArn };
         const parent = { parent: this };
         const twoGroups = a.deployment.strategy !== "ROLLING";
         const physical = physicalName(a.naming, name);
@@ -207,7 +199,7 @@ export class DjangoService extends pulumi.ComponentResource {
         };
         const logConfig = (prefix: string) => awslogs(logs.name, a.region, prefix);
         const hardened = {
-            image: a.image,
+            image: a.image.image,
             user: a.user,
             readonlyRootFilesystem: true,
             privileged: false,
@@ -288,27 +280,7 @@ export class DjangoService extends pulumi.ComponentResource {
         const alternate = byColor.get(other);
         const groups = [...byColor.values()];
 
-        const rule = new aws.lb.ListenerRule(
-            name,
-            {
-                listenerArn: a.loadBalancer.httpsListenerArn,
-                priority: a.listenerPriority,
-                conditions: [{ hostHeader: { values: [a.hostName] } }],
-                actions: [
-                    alternate
-                        ? {
-                              type: "forward",
-                              // Fixed order (blue, green); the live group gets the traffic.
-                              forward: { targetGroups: groups.map((g) => ({ arn: g.arn, weight: g === primary ? 100 : 0 })) },
-                          }
-                        : { type: "forward", targetGroupArn: primary.arn },
-                ],
-            },
-            // ECS moves the weights during and after canary/blue-green deployments;
-            // re-applying ours would send traffic back to a group that may be empty.
-            // Only the weights: a changed group or rule still reaches AWS.
-            { ...parent, ignoreChanges: alternate ? ["actions[*].forward.targetGroups[*].weight"] : [] },
-        );
+        const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, parent);
 
         // ECS assumes this role to move the rule's weights (native canary/blue-green).
         const infrastructureRole = alternate
