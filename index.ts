@@ -138,14 +138,10 @@ const loadBalancer = new PublicLoadBalancer("public", {
 
 // What both databases share: isolated subnets, protection, logs, alarms.
 const databaseDefaults = {
+    context,
     vpcId: network.vpcId,
     subnetIds: network.isolatedSubnetIds,
-    protect: cfg.stateful.protect,
-    logRetentionDays: cfg.logs.retentionDays,
-    accountId: account.accountId,
-    region: cfg.region,
     alarmTopicArn: alerts.topicArn,
-    naming,
 };
 
 const appDb = new Database("app-db", {

@@ -1,16 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { StackContext } from "../aws/context";
 import * as random from "@pulumi/random";
 import { databaseAlarms } from "../aws/alarms";
 import { serviceRole } from "../aws/iam";
 import { logGroup } from "../aws/logs";
-import { Naming } from "../facts/naming";
 import { jsonSecret } from "../aws/secrets";
 import { allowPortFrom } from "../aws/securityGroups";
 
 export const POSTGRES_PORT = 5432;
 
 export interface DatabaseArgs {
+    /** Account and region (the monitoring role's trust condition, log ARNs), naming, log retention; `protect`: deletion protection, final snapshot, Pulumi `protect`. */
+    readonly context: StackContext;
     /** RDS instance identifier; fixed so its log groups can be created (with retention) before RDS does. */
     readonly identifier: string;
     readonly vpcId: pulumi.Input<string>;
@@ -26,14 +28,6 @@ export interface DatabaseArgs {
     readonly performanceInsights: boolean;
     /** Enhanced Monitoring interval in seconds (Security Hub RDS.6); 0 turns it off. */
     readonly monitoringIntervalSeconds: number;
-    /** The account and region, for the monitoring role's trust condition and log ARNs. */
-    readonly accountId: pulumi.Input<string>;
-    readonly region: string;
-    readonly naming: Naming;
-    /** Deletion protection, final snapshot, Pulumi `protect`. */
-    readonly protect: boolean;
-    /** Retention of the exported PostgreSQL logs. */
-    readonly logRetentionDays: number;
     /** Initial database name. Defaults to "app". */
     readonly databaseName?: string;
     /** Master user name (not the engine default, Security Hub RDS.25). Defaults to "platform_admin". */
@@ -88,7 +82,7 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
-        const a = { databaseName: "app", username: "platform_admin", ...args };
+        const a = { databaseName: "app", username: "platform_admin", ...args, ...args.context };
         const parent = { parent: this };
         const kept = { parent: this, protect: a.protect };
 
