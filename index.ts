@@ -12,7 +12,7 @@ import { StackContext } from "./aws/context";
 import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource, realGit } from "./facts/imageSource";
-import { configWarnings } from "./config";
+import { CiConfig, configWarnings, GITLAB_DEFAULT_SIZE } from "./config";
 import { bucketStatements, DeployIdentity, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
 import { loadConfig } from "./config/load";
@@ -63,20 +63,20 @@ const network = new Network("network", {
 }, withAws);
 
 const gitlabCfg = cfg.gitlab;
-const split = gitlabCfg.topology === "split";
+const ebsGitaly = gitlabCfg.topology === "split" && gitlabCfg.gitaly.storage === "ebs" ? gitlabCfg.gitaly : undefined;
 
 // Gitaly's EC2 capacity exists before the cluster: the cluster's one list of
 // capacity providers must name it. Its AZ is the one its volume lives in.
-const gitalySubnetId = network.privateSubnetIds.apply((ids) => ids[gitlabCfg.gitaly.availabilityZone]);
-const gitalyHost = split && gitlabCfg.gitaly.storage === "ebs"
+const gitalySubnetId = ebsGitaly && network.privateSubnetIds.apply((ids) => ids[ebsGitaly.availabilityZone]);
+const gitalyHost = ebsGitaly && gitalySubnetId
     ? new GitalyHost("gitaly", {
         vpcId: network.vpcId,
         subnetId: gitalySubnetId,
         availabilityZone: aws.ec2.getSubnetOutput({ id: gitalySubnetId }, { provider }).availabilityZone,
         clusterName: clusterPhysicalName(naming, "cluster"),
-        instanceType: gitlabCfg.gitaly.instanceType,
+        instanceType: ebsGitaly.instanceType,
         cpuArchitecture,
-        volume: gitlabCfg.gitaly.volume,
+        volume: ebsGitaly.volume,
         // An hour after the archive, as for EFS in the single topology.
         backup: { schedule: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60), retentionDays: gitlabCfg.backup.retentionDays },
         alarmTopicArn: alerts.topicArn,
@@ -207,9 +207,9 @@ const gitlab = new GitLab("gitlab", {
     image: gitlabImage.imageRef,
     repositoryArn: gitlabImage.repositoryArn,
     topology: gitlabCfg.topology,
-    cpu: gitlabCfg.cpu,
-    memory: gitlabCfg.memory,
-    split: split
+    // The split topology has no one task to size, yet components/gitlab sizes the backup's Omnibus settings from these.
+    ...(gitlabCfg.topology === "single" ? { cpu: gitlabCfg.cpu, memory: gitlabCfg.memory } : GITLAB_DEFAULT_SIZE),
+    split: gitlabCfg.topology === "split"
         ? {
             web: gitlabCfg.web,
             sidekiq: gitlabCfg.sidekiq,
@@ -285,7 +285,7 @@ export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
 const runnerImage = runnerSource
     ? new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", context: "runner", tag: runnerSource.tag, cacheFromTag: runnerSource.cacheFromTag }, withAws)
     : undefined;
-const runner = runnerImage
+const runner = runnerImage && cfg.runner.enabled
     ? new GitLabRunner("runner", {
         clusterArn: cluster.clusterArn,
         clusterName: cluster.clusterName,
@@ -307,7 +307,7 @@ export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
 
 // The identity GitLab CI previews and deploys this stack with (platform:ci).
-const policyScope = (accountId: string): PolicyScope => ({
+const policyScope = (ciCfg: Extract<CiConfig, { enabled: true }>, accountId: string): PolicyScope => ({
     accountId,
     region: cfg.region,
     stack: cfg.stack,
@@ -315,25 +315,26 @@ const policyScope = (accountId: string): PolicyScope => ({
     naming,
     recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
     protect: cfg.stateful.protect,
-    issuerHost: (cfg.ci.gitlabUrl ?? "").replace(/^https:\/\//, ""),
-    stateBucket: cfg.ci.stateBucket,
-    secretsKeyAlias: cfg.ci.secretsKeyAlias,
+    issuerHost: ciCfg.gitlabUrl.replace(/^https:\/\//, ""),
+    stateBucket: ciCfg.stateBucket,
+    secretsKeyAlias: ciCfg.secretsKeyAlias,
 });
 // Every bucket of the stack's: CI may configure these, and only these.
 const stackBuckets = pulumi
     .all([loadBalancer.accessLogBucket, app.bucketName, ...(runner ? [runner.cacheBucket] : [])])
     .apply((names) => names.map((n) => `arn:aws:s3:::${n}`))
     .apply((arns) => gitlab.bucketArns.apply((g) => [...arns, ...g]));
-const ci = cfg.ci.enabled
+const ciCfg = cfg.ci;
+const ci = ciCfg.enabled
     ? new DeployIdentity("ci", {
-        gitlabUrl: cfg.ci.gitlabUrl!,
-        projectPath: cfg.ci.projectPath!,
-        oidcProvider: cfg.ci.oidcProvider,
-        deployBranches: cfg.ci.deployBranches,
-        previewBranches: cfg.ci.previewBranches,
-        refProtectedInSub: cfg.ci.refProtectedInSub,
-        deployStatements: (accountId) => deployStatements(policyScope(accountId)),
-        previewStatements: (accountId) => previewStatements(policyScope(accountId)),
+        gitlabUrl: ciCfg.gitlabUrl,
+        projectPath: ciCfg.projectPath,
+        oidcProvider: ciCfg.oidcProvider,
+        deployBranches: ciCfg.deployBranches,
+        previewBranches: ciCfg.previewBranches,
+        refProtectedInSub: ciCfg.refProtectedInSub,
+        deployStatements: (accountId) => deployStatements(policyScope(ciCfg, accountId)),
+        previewStatements: (accountId) => previewStatements(policyScope(ciCfg, accountId)),
         deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "all")),
         previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "read")),
         accountId: account.accountId,

@@ -154,6 +154,20 @@ describe("config", () => {
             expect(dev.network).to.include({ availabilityZones: 2, natGateways: "Single", interfaceEndpoints: false, flowLogs: false });
         });
 
+        it("hands on only the keys of the chosen topology, and nothing of a disabled section", () => {
+            const dev = parseConfig(raw("dev"), "dev");
+            expect(dev.gitlab).to.include({ topology: "single", cpu: 4096, memory: 8192 });
+            expect(dev.gitlab).to.not.have.any.keys("web", "sidekiq", "gitaly", "redis");
+            expect(dev.runner).to.deep.equal({ enabled: false });
+            expect(dev.ci).to.include({ enabled: true, gitlabUrl: "https://gitlab.example.com", projectPath: "platform/infrastructure" });
+            const prod = parseConfig(raw("prod"), "prod");
+            expect(prod.gitlab).to.include({ topology: "split" }).and.to.not.have.any.keys("cpu", "memory");
+            expect(prod.runner).to.include({ enabled: true, maxInstances: 10 });
+            const off = raw("dev") as StackConfig;
+            off["platform:ci"].enabled = false;
+            expect(parseConfig(off, "dev").ci).to.deep.equal({ enabled: false });
+        });
+
         it("needs no secure: value in any stack", () => {
             for (const stack of STACKS) {
                 expect(JSON.stringify(raw(stack)), stack).to.not.include("secure");

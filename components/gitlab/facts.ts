@@ -49,3 +49,9 @@ export const GITLAB_DATABASE_PARAMETERS: readonly { readonly name: string; reado
     // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
     { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
 ];
+
+/** RDS instance sizes too small for GitLab: it needs at least 400 connections (GitLab's PostgreSQL tuning guide). */
+export const TOO_SMALL_FOR_GITLAB: readonly string[] = ["nano", "micro", "small"];
+
+/** ElastiCache node sizes below GitLab's AWS guide (cache.t3.medium or larger). */
+export const TOO_SMALL_FOR_GITLAB_REDIS: readonly string[] = ["micro", "small"];

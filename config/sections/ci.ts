@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { invalid, quoted } from "../shapes";
 
 /**
  * The `platform:ci` section: the identity GitLab CI uses to preview and deploy
@@ -10,10 +11,10 @@ import { z } from "zod";
 const branchPattern = z
     .string()
     // No ':' (it separates the sub claim's parts) and no '?' (a StringLike wildcard).
-    .regex(/^[A-Za-z0-9._/*-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a branch name or pattern (letters, digits, . _ / - and *)` });
+    .regex(/^[A-Za-z0-9._/*-]+$/, { error: invalid("a branch name or pattern (letters, digits, . _ / - and *)") });
 
 const branchName = branchPattern.refine((b) => !b.includes("*"), {
-    error: (iss) => `${JSON.stringify(iss.input)}: deploy branches are exact names, no wildcards`,
+    error: quoted((input) => `${input}: deploy branches are exact names, no wildcards`),
 });
 
 export const ciSchema = z
@@ -26,12 +27,12 @@ export const ciSchema = z
          */
         gitlabUrl: z
             .string()
-            .regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an https:// URL of a host (no path, no trailing slash), as $CI_SERVER_URL prints it` })
+            .regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, { error: invalid("an https:// URL of a host (no path, no trailing slash), as $CI_SERVER_URL prints it") })
             .optional(),
         /** This repository's path on that GitLab (`group/project`, as `$CI_PROJECT_PATH`). */
         projectPath: z
             .string()
-            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a GitLab project path (group/project)` })
+            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { error: invalid("a GitLab project path (group/project)") })
             .optional(),
         /**
          * `create`: this stack creates the IAM OIDC provider for gitlabUrl.
@@ -51,18 +52,18 @@ export const ciSchema = z
         /** The Pulumi state in S3 (the DIY backend): bucket and key prefix the CI roles may use. */
         stateBucket: z
             .strictObject({
-                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an S3 bucket name` }),
+                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: invalid("an S3 bucket name") }),
                 /** Where `.pulumi/` lives in the bucket: `s3://<name>/<prefix>`; "" for the root. */
                 prefix: z
                     .string()
-                    .regex(/^([a-z0-9._-]+\/)*$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a key prefix ending in '/' (or "")` })
+                    .regex(/^([a-z0-9._-]+\/)*$/, { error: invalid(`a key prefix ending in '/' (or "")`) })
                     .default(""),
             })
             .optional(),
         /** Alias of this stack's own KMS key behind its `awskms://` secrets provider: one key per stack, or one stack's CI decrypts another's state. */
         secretsKeyAlias: z
             .string()
-            .regex(/^alias\/[A-Za-z0-9/_-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a KMS alias (alias/name)` })
+            .regex(/^alias\/[A-Za-z0-9/_-]+$/, { error: invalid("a KMS alias (alias/name)") })
             .optional(),
     })
     .superRefine((c, ctx) => {
@@ -74,6 +75,17 @@ export const ciSchema = z
                 ctx.addIssue({ code: "custom", path: [key], message: "required when ci.enabled is true" });
             }
         }
+    })
+    // A disabled section hands on nothing but its switch; an enabled one, its two keys as present.
+    .transform(({ gitlabUrl, projectPath, ...c }) => {
+        if (!c.enabled) {
+            return { enabled: false as const };
+        }
+        // Unreachable: the refine above has refused an enabled section without them, and Zod transforms only what passed.
+        if (gitlabUrl === undefined || projectPath === undefined) {
+            return z.NEVER;
+        }
+        return { ...c, enabled: true as const, gitlabUrl, projectPath };
     });
 
-export type CiConfig = z.infer<typeof ciSchema>;
+export type CiConfig = z.output<typeof ciSchema>;

@@ -1,6 +1,11 @@
 import { z } from "zod";
-import { cidrBlock, checkFargateSize, databaseSchema, domainName, isTimeZone, serviceSizing } from "../shapes";
-import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit } from "../../components/gitlab/facts";
+import { cidrBlock, checkFargateSize, domainName, invalid, isTimeZone, quoted, serviceSizing } from "../shapes";
+import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit, TOO_SMALL_FOR_GITLAB_REDIS } from "../../components/gitlab/facts";
+import { ClusterConfig } from "./cluster";
+import { databaseSchema } from "./database";
+import { ImagesConfig } from "./images";
+import { NetworkConfig } from "./network";
+import { StatefulConfig } from "./stateful";
 
 /** The `platform:gitlab` section: both topologies' keys, their defaults and their checks within the section. */
 
@@ -15,18 +20,16 @@ export const GITALY_MIN_VOLUME_GB = 50;
  */
 export const GP3 = { minIops: 3000, maxIops: 16000, minThroughput: 125, maxThroughput: 1000, throughputPerIops: 0.25, maxSizeGb: 16384 } as const;
 
-/** ElastiCache node sizes below GitLab's AWS guide (cache.t3.medium or larger). */
-const TOO_SMALL_FOR_GITLAB_REDIS = ["micro", "small"];
-
-const GITLAB_DEFAULT_SIZE = { cpu: 4096, memory: 8192 } as const;
+/** The single topology's one task when gitlab.cpu and gitlab.memory are unset. */
+export const GITLAB_DEFAULT_SIZE = { cpu: 4096, memory: 8192 } as const;
 
 /** One stateless tier of the split topology: its Fargate size and its autoscaling range and targets. */
 function tierShape(d: { cpu: number; memory: number; minCpu: number; minMemory: number; minCount: number; maxCount: number; what: string }) {
     return {
         /** Fargate CPU units per task. */
-        cpu: serviceSizing.cpu.refine((c) => c >= d.minCpu, { error: (iss) => `${JSON.stringify(iss.input)} is below the ${d.what} minimum of ${d.minCpu}` }).default(d.cpu),
+        cpu: serviceSizing.cpu.refine((c) => c >= d.minCpu, { error: quoted((input) => `${input} is below the ${d.what} minimum of ${d.minCpu}`) }).default(d.cpu),
         /** Fargate memory MiB per task. */
-        memory: z.number().int().min(d.minMemory, { error: (iss) => `${JSON.stringify(iss.input)} is below the ${d.what} minimum of ${d.minMemory} MiB` }).default(d.memory),
+        memory: z.number().int().min(d.minMemory, { error: quoted((input) => `${input} is below the ${d.what} minimum of ${d.minMemory} MiB`) }).default(d.memory),
         /** Autoscaling floor. */
         minCount: z.number().int().min(1).default(d.minCount),
         /** Autoscaling ceiling. */
@@ -61,18 +64,18 @@ const gitalySchema = z
          * database, which this program does not build.
          */
         count: z
-            .literal(1, { error: (iss) => `${JSON.stringify(iss.input)} Gitaly servers: a repository storage has exactly one Gitaly (more needs Gitaly Cluster, which this program does not build)` })
+            .literal(1, { error: quoted((input) => `${input} Gitaly servers: a repository storage has exactly one Gitaly (more needs Gitaly Cluster, which this program does not build)`) })
             .default(1),
         /**
          * ebs: one EC2 instance with an encrypted gp3 volume (GitLab's supported
          * layout). efs: a Fargate task on EFS (seed 000's design; GitLab does not
          * support network file systems for repositories, README).
          */
-        storage: z.enum(["ebs", "efs"], { error: (iss) => `${JSON.stringify(iss.input)} is not a Gitaly storage kind (ebs, efs)` }).default("ebs"),
+        storage: z.enum(["ebs", "efs"], { error: invalid("a Gitaly storage kind (ebs, efs)") }).default("ebs"),
         /** ebs: the instance type (x86 or Graviton, matching images.platform). */
         instanceType: z
             .enum(Object.keys(GITALY_INSTANCE_TYPES) as [GitalyInstanceType, ...GitalyInstanceType[]], {
-                error: (iss) => `${JSON.stringify(iss.input)} is not a Gitaly instance type (${Object.keys(GITALY_INSTANCE_TYPES).join(", ")})`,
+                error: invalid(`a Gitaly instance type (${Object.keys(GITALY_INSTANCE_TYPES).join(", ")})`),
             })
             .default("m7i.large"),
         /** CPU units of the Gitaly task (ebs: at most the instance's; efs: a Fargate size). */
@@ -87,7 +90,7 @@ const gitalySchema = z
                 sizeGb: z
                     .number()
                     .int()
-                    .min(GITALY_MIN_VOLUME_GB, { error: (iss) => `${JSON.stringify(iss.input)} GiB is below the Gitaly volume floor of ${GITALY_MIN_VOLUME_GB} GiB (repositories plus room to repack the largest)` })
+                    .min(GITALY_MIN_VOLUME_GB, { error: quoted((input) => `${input} GiB is below the Gitaly volume floor of ${GITALY_MIN_VOLUME_GB} GiB (repositories plus room to repack the largest)`) })
                     .max(GP3.maxSizeGb)
                     .default(100),
                 /** Provisioned IOPS (gp3: 3000 included). */
@@ -97,7 +100,7 @@ const gitalySchema = z
                 /** Restore: create the volume from this snapshot (README: "An AZ outage, and restoring Gitaly from a snapshot"). */
                 snapshotId: z
                     .string()
-                    .regex(/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an EBS snapshot id (snap-…)` })
+                    .regex(/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: invalid("an EBS snapshot id (snap-…)") })
                     .optional(),
             })
             .superRefine((v, ctx) => {
@@ -123,12 +126,12 @@ const gitalySchema = z
 
 const redisSchema = z.strictObject({
     /** ElastiCache for Valkey major.minor; GitLab supports Valkey 7.2 and later. */
-    engineVersion: z.enum(["7.2", "8.0", "8.1"], { error: (iss) => `${JSON.stringify(iss.input)} is not a supported Valkey version (7.2, 8.0, 8.1)` }).default("7.2"),
+    engineVersion: z.enum(["7.2", "8.0", "8.1"], { error: invalid("a supported Valkey version (7.2, 8.0, 8.1)") }).default("7.2"),
     /** Node type; GitLab's AWS guide asks for medium or larger. */
     nodeType: z
         .string()
-        .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an ElastiCache node type (cache.<family>.<size>)` })
-        .refine((t) => !TOO_SMALL_FOR_GITLAB_REDIS.includes(t.split(".")[2]), { error: (iss) => `${JSON.stringify(iss.input)} is below GitLab's floor for Redis: use cache.t4g.medium or larger` })
+        .regex(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, { error: invalid("an ElastiCache node type (cache.<family>.<size>)") })
+        .refine((t) => !TOO_SMALL_FOR_GITLAB_REDIS.includes(t.split(".")[2]), { error: quoted((input) => `${input} is below GitLab's floor for Redis: use cache.t4g.medium or larger`) })
         .default("cache.t4g.medium"),
     /** A replica in another AZ with automatic failover (prod). */
     multiAz: z.boolean().default(false),
@@ -143,7 +146,7 @@ export const gitlabSchema = z
          * split: web and Sidekiq tiers on Fargate that autoscale, one Gitaly on
          * block storage, ElastiCache, migrations once per deploy; prod.
          */
-        topology: z.enum(["single", "split"], { error: (iss) => `${JSON.stringify(iss.input)} is not a GitLab topology (single, split)` }).default("single"),
+        topology: z.enum(["single", "split"], { error: invalid("a GitLab topology (single, split)") }).default("single"),
         /** GitLab's web host name (HTTPS through the shared ALB); inside dns.zoneName. */
         hostName: domainName,
         /** The container registry's host name (HTTPS through the ALB). Defaults to registry.<hostName>. */
@@ -151,9 +154,9 @@ export const gitlabSchema = z
         /** Where `git clone git@<sshHostName>:...` goes (TCP 22 through an NLB). Defaults to ssh.<hostName>. */
         sshHostName: domainName.optional(),
         /** single: Fargate CPU units of the one task; GitLab needs at least 4 vCPU. Default 4096. */
-        cpu: serviceSizing.cpu.refine((c) => c >= 4096, { error: (iss) => `${JSON.stringify(iss.input)} is below GitLab's minimum of 4096 (4 vCPU)` }).optional(),
+        cpu: serviceSizing.cpu.refine((c) => c >= 4096, { error: quoted((input) => `${input} is below GitLab's minimum of 4096 (4 vCPU)`) }).optional(),
         /** single: Fargate memory MiB of the one task; GitLab needs at least 8 GB in its memory-constrained setup. Default 8192. */
-        memory: z.number().int().min(8192, { error: (iss) => `${JSON.stringify(iss.input)} is below GitLab's minimum of 8192 MiB (8 GB)` }).optional(),
+        memory: z.number().int().min(8192, { error: quoted((input) => `${input} is below GitLab's minimum of 8192 MiB (8 GB)`) }).optional(),
         /** Task-local disk in GiB (21–200) of every GitLab task: logs, temp files and the Omnibus image itself. */
         ephemeralStorageGb: z.number().int().min(21).max(200).default(50),
         /** Run GitLab's Fargate tasks on FARGATE_SPOT (dev): a reclaimed task means minutes of downtime. Needs cluster.fargateSpot. */
@@ -185,9 +188,9 @@ export const gitlabSchema = z
         backup: z
             .strictObject({
                 /** Local time (HH:MM, 24 h) of the daily `gitlab-backup create`; the repository storage snapshot runs an hour later. */
-                time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a time of day (HH:MM)` }).default("02:30"),
+                time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: invalid("a time of day (HH:MM)") }).default("02:30"),
                 /** IANA time zone of `time`. */
-                timezone: z.string().refine(isTimeZone, { error: (iss) => `${JSON.stringify(iss.input)} is not an IANA time zone (e.g. UTC, Europe/Berlin)` }).default("UTC"),
+                timezone: z.string().refine(isTimeZone, { error: invalid("an IANA time zone (e.g. UTC, Europe/Berlin)") }).default("UTC"),
                 /** Days to keep backup archives in S3 and repository storage recovery points in AWS Backup. */
                 retentionDays: z.number().int().min(1).max(3650).default(7),
             })
@@ -196,11 +199,11 @@ export const gitlabSchema = z
         oidc: z
             .strictObject({
                 /** The provider's issuer URL (its /.well-known/openid-configuration is discovered). */
-                issuer: z.url({ protocol: /^https$/, error: (iss) => `${JSON.stringify(iss.input)} is not an https URL` }),
+                issuer: z.url({ protocol: /^https$/, error: invalid("an https URL") }),
                 clientId: z.string().min(1),
                 /** A Secrets Manager secret whose whole value is the client secret (created outside this program). */
                 clientSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, {
-                    error: (iss) => `${JSON.stringify(iss.input)} is not a Secrets Manager secret ARN`,
+                    error: invalid("a Secrets Manager secret ARN"),
                 }),
                 /** The sign-in button's text. */
                 label: z.string().min(1).default("Single sign-on"),
@@ -220,10 +223,42 @@ export const gitlabSchema = z
             checkFargateSize({ cpu: g.cpu ?? GITLAB_DEFAULT_SIZE.cpu, memory: g.memory ?? GITLAB_DEFAULT_SIZE.memory }, ctx);
         }
     })
-    .transform((g) => ({
-        ...g,
-        cpu: g.cpu ?? GITLAB_DEFAULT_SIZE.cpu,
-        memory: g.memory ?? GITLAB_DEFAULT_SIZE.memory,
-        registryHostName: g.registryHostName ?? `registry.${g.hostName}`,
-        sshHostName: g.sshHostName ?? `ssh.${g.hostName}`,
-    }));
+    // Each topology gets only its own keys, so code that reads gitlab.web has first asked for the split topology.
+    .transform(({ cpu, memory, web, sidekiq, gitaly, redis, ...g }) => {
+        const common = { ...g, registryHostName: g.registryHostName ?? `registry.${g.hostName}`, sshHostName: g.sshHostName ?? `ssh.${g.hostName}` };
+        return g.topology === "split"
+            ? { ...common, topology: "split" as const, web, sidekiq, gitaly, redis }
+            : { ...common, topology: "single" as const, cpu: cpu ?? GITLAB_DEFAULT_SIZE.cpu, memory: memory ?? GITLAB_DEFAULT_SIZE.memory };
+    });
+
+export type GitLabConfig = z.output<typeof gitlabSchema>;
+
+/** What GitLab asks of other sections: Spot capacity, an AZ and an image its Gitaly can run, and a protected stack's floors. */
+export function gitlabRules(c: { gitlab: GitLabConfig; cluster: ClusterConfig; images: ImagesConfig; network: NetworkConfig; stateful: StatefulConfig }, ctx: z.RefinementCtx): void {
+    if (c.gitlab?.spot && !c.cluster.fargateSpot) {
+        ctx.addIssue({ code: "custom", path: ["gitlab", "spot"], message: "true needs cluster.fargateSpot: true" });
+    }
+    const g = c.gitlab;
+    if (g?.topology === "split") {
+        if (c.stateful.protect && typeof g.web?.minCount === "number" && g.web.minCount < 2) {
+            // One web task is one outage per deployment, Spot reclaim or AZ failure.
+            ctx.addIssue({ code: "custom", path: ["gitlab", "web", "minCount"], message: `${g.web.minCount} is below 2, the least a protected stack runs (one per AZ at least)` });
+        }
+        const gitaly = g.gitaly;
+        if (gitaly?.storage === "ebs" && typeof gitaly.instanceType === "string") {
+            const wanted = c.images.platform === "linux/arm64" ? "ARM64" : "X86_64";
+            if (GITALY_INSTANCE_TYPES[gitaly.instanceType].arch !== wanted) {
+                ctx.addIssue({ code: "custom", path: ["gitlab", "gitaly", "instanceType"], message: `${gitaly.instanceType} cannot run the ${c.images.platform} image (images.platform)` });
+            }
+        }
+        if (typeof gitaly?.availabilityZone === "number" && typeof c.network.availabilityZones === "number" && gitaly.availabilityZone >= c.network.availabilityZones) {
+            ctx.addIssue({ code: "custom", path: ["gitlab", "gitaly", "availabilityZone"], message: `${gitaly.availabilityZone} is not one of the network's ${c.network.availabilityZones} AZs (0-based)` });
+        }
+        if (c.stateful.protect && g.redis?.multiAz === false) {
+            ctx.addIssue({ code: "custom", path: ["gitlab", "redis", "multiAz"], message: "false in a protected stack: Sidekiq's queues and every session would be down with one node" });
+        }
+    }
+    if (c.stateful.protect && typeof c.gitlab?.backup?.retentionDays === "number" && c.gitlab.backup.retentionDays < 30) {
+        ctx.addIssue({ code: "custom", path: ["gitlab", "backup", "retentionDays"], message: `${c.gitlab.backup.retentionDays} is below 30, the least a protected stack keeps` });
+    }
+}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { invalid } from "../shapes";
 
 /** The `platform:runner` section: a self-hosted GitLab Runner in this stack (components/runner/). */
 export const runnerSchema = z.strictObject({
@@ -7,7 +8,7 @@ export const runnerSchema = z.strictObject({
     /** The workers' EC2 instance type (Graviton types get the arm64 AMI). */
     instanceType: z
         .string()
-        .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an EC2 instance type (family.size)` })
+        .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: invalid("an EC2 instance type (family.size)") })
         .default("m7i.large"),
     /** Spot workers: cheaper; a job on a reclaimed instance fails and must be retried. */
     spot: z.boolean().default(false),
@@ -24,6 +25,8 @@ export const runnerSchema = z.strictObject({
     idleMinutes: z.number().int().min(1).max(60).default(5),
     /** The workers' root volume (Docker images and build directories), GiB. */
     volumeSizeGb: z.number().int().min(30).max(1000).default(50),
-});
+})
+    // A disabled runner's settings are still checked (switching it off keeps a valid file) but handed on to nothing.
+    .transform((r) => (r.enabled ? { ...r, enabled: true as const } : { enabled: false as const }));
 
-export type RunnerConfig = z.infer<typeof runnerSchema>;
+export type RunnerConfig = z.output<typeof runnerSchema>;
