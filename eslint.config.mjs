@@ -54,6 +54,8 @@ export default tseslint.config(
             ],
         },
     },
+    // Conditional config sections are discriminated unions: the wiring and the schema need no `!`.
+    { files: ["index.ts", "config/**/*.ts"], rules: { "@typescript-eslint/no-non-null-assertion": "error" } },
     // Unit tests may read a package's internals (the rendered gitlab.rb, the secret table).
     { files: ["tests/**/*.ts"], rules: { "no-restricted-imports": "off" } },
     { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, packageEntry) } },

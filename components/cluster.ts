@@ -4,10 +4,10 @@ import { Naming, physicalName } from "../facts/naming";
 import { after } from "../aws/ordering";
 
 export interface ClusterArgs {
-    /** Container Insights level (Security Hub ECS.12 wants it on). Defaults to "enabled". */
-    readonly containerInsights?: "enabled" | "enhanced";
-    /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). Defaults to true. */
-    readonly spot?: boolean;
+    /** Container Insights level (Security Hub ECS.12 wants it on). */
+    readonly containerInsights: "enabled" | "enhanced";
+    /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). */
+    readonly spot: boolean;
     /** EC2 capacity providers to offer besides Fargate (the Gitaly host's). */
     readonly ec2CapacityProviders?: pulumi.Input<string>[];
     readonly naming: Naming;
@@ -33,7 +33,7 @@ export class Cluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecs:Cluster", name, {}, opts);
-        const a = { containerInsights: "enabled" as const, spot: true, ...args };
+        const a = args;
         const parent = { parent: this };
 
         const cluster = new aws.ecs.Cluster(

@@ -12,10 +12,10 @@ export interface EcrImageArgs {
     readonly tag: string;
     /** Tag of the previous build to use as layer cache; a missing tag only costs a cold build. */
     readonly cacheFromTag?: string;
-    /** Target platform. Defaults to linux/amd64 (Fargate Spot is x86_64 only). */
-    readonly platform?: "linux/amd64" | "linux/arm64";
-    /** How many tagged images to keep; older ones expire. Defaults to 30. */
-    readonly keepTaggedImages?: number;
+    /** Target platform (Fargate Spot is x86_64 only). */
+    readonly platform: "linux/amd64" | "linux/arm64";
+    /** How many tagged images to keep; older ones expire. */
+    readonly keepTaggedImages: number;
     /** Docker build arguments; they must be functions of the tag (e.g. the commit), or the tag would lie. */
     readonly buildArgs?: Record<string, string>;
     /** Let `pulumi destroy` delete a repository that still holds images. Defaults to false. */
@@ -78,8 +78,6 @@ export class EcrImage extends pulumi.ComponentResource {
     constructor(name: string, args: EcrImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecr:EcrImage", name, {}, opts);
         const a = {
-            platform: "linux/amd64" as const,
-            keepTaggedImages: 30,
             forceDelete: false,
             buildArgs: {},
             ...args,

@@ -20,9 +20,9 @@ export interface NetworkArgs {
     readonly subnetMasks: { readonly public: number; readonly private: number; readonly isolated: number };
     /**
      * Interface endpoints for image pulls, logs and secrets. They cost per AZ-hour,
-     * so dev leaves them off and pays NAT data charges instead. Defaults to false.
+     * so dev leaves them off and pays NAT data charges instead.
      */
-    readonly interfaceEndpoints?: boolean;
+    readonly interfaceEndpoints: boolean;
     /** VPC flow logs (all traffic) to a CloudWatch log group with this retention; undefined turns them off. */
     readonly flowLogRetentionDays?: number;
     /** The AWS region, for endpoint service names. */
@@ -53,7 +53,7 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:network:Network", name, {}, opts);
-        const a = { interfaceEndpoints: false, ...args };
+        const a = args;
         const parent = { parent: this };
 
         // Explicit CIDRs, not awsx's even split: the split divides the VPC by today's
