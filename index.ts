@@ -214,11 +214,9 @@ const gitlab = new GitLab("gitlab", {
     listenerPriority: 200,
     image: gitlabImage.imageRef,
     repositoryArn: gitlabImage.repositoryArn,
-    topology: gitlabCfg.topology,
-    cpu: gitlabCfg.cpu,
-    memory: gitlabCfg.memory,
-    split: split
+    topology: split
         ? {
+            kind: "split",
             web: gitlabCfg.web,
             sidekiq: gitlabCfg.sidekiq,
             gitaly: {
@@ -230,7 +228,7 @@ const gitlab = new GitLab("gitlab", {
             },
             redis: gitlabCfg.redis,
         }
-        : undefined,
+        : { kind: "single", cpu: gitlabCfg.cpu, memory: gitlabCfg.memory },
     ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
     cpuArchitecture,
     spot: gitlabCfg.spot,
