@@ -12,7 +12,7 @@ import { StackContext } from "./aws/context";
 import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource, realGit } from "./facts/imageSource";
-import { CiConfig, configWarnings, GITLAB_DEFAULT_SIZE } from "./config";
+import { CiConfig, configWarnings } from "./config";
 import { bucketStatements, DeployIdentity, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
 import { loadConfig } from "./config/load";
@@ -206,11 +206,9 @@ const gitlab = new GitLab("gitlab", {
     listenerPriority: 200,
     image: gitlabImage.imageRef,
     repositoryArn: gitlabImage.repositoryArn,
-    topology: gitlabCfg.topology,
-    // The split topology has no one task to size, yet components/gitlab sizes the backup's Omnibus settings from these.
-    ...(gitlabCfg.topology === "single" ? { cpu: gitlabCfg.cpu, memory: gitlabCfg.memory } : GITLAB_DEFAULT_SIZE),
-    split: gitlabCfg.topology === "split"
+    topology: gitlabCfg.topology === "split"
         ? {
+            kind: "split",
             web: gitlabCfg.web,
             sidekiq: gitlabCfg.sidekiq,
             gitaly: {
@@ -222,7 +220,7 @@ const gitlab = new GitLab("gitlab", {
             },
             redis: gitlabCfg.redis,
         }
-        : undefined,
+        : { kind: "single", cpu: gitlabCfg.cpu, memory: gitlabCfg.memory },
     ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
     cpuArchitecture,
     spot: gitlabCfg.spot,

@@ -16,7 +16,6 @@ import { statefulSchema } from "./sections/stateful";
 
 export { isDomainName } from "./shapes";
 export { LOG_RETENTION_DAYS } from "./sections/logs";
-export { GITLAB_DEFAULT_SIZE } from "./sections/gitlab";
 export type { CiConfig } from "./sections/ci";
 
 /**

@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import { expect } from "chai";
 import { RDS_CA } from "../components/database";
-import { BACKUP_LOG_LINES } from "../components/gitlab/gitlab";
+import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
 import { configEnvNames, omnibusSettings, pumaWorkers, RDS_CA_BUNDLE, renderOmnibusConfig, sidekiqConcurrency } from "../components/gitlab/omnibusConfig";
 import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { rubyLiteral, sym } from "../components/gitlab/ruby";

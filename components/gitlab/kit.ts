@@ -1,14 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceAlarms } from "../../aws/alarms";
-import { SecretSource } from "../../aws/ecsTask";
+import { serviceAlarms } from "../../aws/alarms";
+import { SecretSource, secretRefs } from "../../aws/ecsTask";
 import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
-import { Naming } from "../../facts/naming";
 import { HealthTiming } from "../../facts/rollout";
-import { OmnibusConfigArgs, OmnibusRole } from "./omnibusConfig";
-import { GitLabSecrets, SecretName } from "./secrets";
-import { GitLabBuckets } from "./storage";
+import { renderOmnibusConfig } from "./omnibusConfig";
+import { ExternalSecret, FargateTaskBase, GitLabArgs, GitLabBuckets, GitLabKit, GitLabSecrets, LateSecrets, ObjectType, RoleExtras, SecretName } from "./types";
+import { isExternalSecret, SECRET_ENV } from "./secrets";
+import { OBJECT_TYPES } from "./storage";
 
 /** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
 export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
@@ -22,55 +22,136 @@ export const WEB_GRACE_SECONDS = 600;
 /** The image's own health check for a task that serves HTTP (ECS ignores the Docker HEALTHCHECK). */
 export const RAILS_HEALTH_CHECK = { command: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: 60, timeout: 30, retries: 5, startPeriod: 300 };
 
-export interface FargateTaskBase {
-    readonly cpu: string;
-    readonly memory: string;
-    readonly networkMode: "awsvpc";
-    readonly requiresCompatibilities: string[];
-    readonly runtimePlatform: { operatingSystemFamily: string; cpuArchitecture: string };
-    readonly ephemeralStorage: { sizeInGib: number };
-}
-
-/** Config values only known once other resources exist (rendered inside an apply). */
-export type RoleExtras = Pick<OmnibusConfigArgs, "gitalyHost" | "redis" | "internalApiUrl" | "registryApiUrl">;
-
-/**
- * What the GitLab component hands its topology builders (single.ts,
- * split.ts): the parts every task shares, built once, so each tier is the
- * same rendered configuration function and the same secrets, per role.
- */
-export interface GitLabKit {
-    readonly name: string;
-    readonly physical: string;
-    readonly parent: { readonly parent: pulumi.Resource };
-    readonly naming: Naming;
-    readonly region: string;
+/** What the kit is built from besides the component's arguments: the shared data, secrets and private names. */
+export interface KitParts {
     readonly buckets: GitLabBuckets;
     readonly secrets: GitLabSecrets;
     readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
-    /**
-     * The S3 rights of a Rails task: the object-type and registry buckets, and
-     * the backup bucket where this task's own Gitaly writes repository backups
-     * (the single task).
-     */
-    readonly railsBucketStatements: (sid: string, withBackups: boolean) => PolicyStatement[];
-    /** A Cloud Map A record for one service's tasks (`<dnsName>.<namespace>`). */
-    readonly discovery: (suffix: string, dnsName: string) => aws.servicediscovery.Service;
-    /** GITLAB_OMNIBUS_CONFIG of a role, at a size, with what only exists later. */
-    readonly config: (role: OmnibusRole, size: { cpu: number; memory: number }, extras: pulumi.Input<RoleExtras> | { readonly gitalyHost: pulumi.Input<string> }) => pulumi.Output<string>;
-    /**
-     * ECS `secrets` for these names, and the Secrets Manager ARNs the execution
-     * role must read for them; `others` supplies sources built later (ElastiCache's token).
-     */
-    readonly secretsOf: (names: readonly SecretName[], others?: Partial<Record<SecretName, SecretSource>>) => pulumi.Output<{ name: string; valueFrom: string }[]>;
-    readonly secretArnsOf: (names: readonly SecretName[], others?: Partial<Record<SecretName, SecretSource>>) => pulumi.Input<string>[];
-    /** A container's environment: its config and the region. */
-    readonly environment: (config: pulumi.Input<string>) => { name: string; value: pulumi.Input<string> }[];
-    /** What every Omnibus container sets the same way. */
-    readonly omnibus: { image: pulumi.Input<string>; essential: true; privileged: false; readonlyRootFilesystem: false; linuxParameters: { initProcessEnabled: true } };
-    /** What every Fargate task definition of GitLab sets the same way (size apart). */
-    readonly fargateTask: (size: { cpu: number; memory: number }) => FargateTaskBase;
-    readonly logConfig: (group: aws.cloudwatch.LogGroup, prefix: string) => ReturnType<typeof awslogs>;
-    /** 5xx, unhealthy-host, CPU and memory alarms of the service behind the ALB (the single task, the web tier). */
-    readonly frontAlarms: (name: string, serviceName: string, webTargetGroup: aws.lb.TargetGroup) => ServiceAlarms;
+}
+
+/** S3 rights on some buckets: these object actions, and listing. */
+export function bucketStatements(sid: string, list: aws.s3.Bucket[], objectActions: string[]): PolicyStatement[] {
+    return [
+        { sid: `${sid}Objects`, actions: objectActions, resources: list.map((b) => pulumi.interpolate`${b.arn}/*`) },
+        { sid: `${sid}Buckets`, actions: ["s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"], resources: list.map((b) => b.arn) },
+    ];
+}
+
+/**
+ * Where each secret comes from. The OIDC client secret is a whole secret
+ * created outside, and only exists with `oidc`; the database's and
+ * ElastiCache's live with them (ElastiCache's is built later: `others`);
+ * every other one is a key of gitlabSecrets.
+ */
+function secretSources(a: GitLabArgs, secrets: GitLabSecrets): (n: SecretName, others: LateSecrets) => SecretSource {
+    const outside: Partial<Record<ExternalSecret, SecretSource>> = {
+        databasePassword: { arn: a.database.secretArn, key: "password" },
+        ...(a.oidc ? { oidcClientSecret: { arn: a.oidc.clientSecretArn } } : {}),
+    };
+    return (n, others) => {
+        const source = others[n] ?? (isExternalSecret(n) ? outside[n] : secrets.refs[n]);
+        if (!source) {
+            throw new Error(`${n} has no source here (redisPassword comes from ElastiCache: pass it; oidcClientSecret needs oidc)`);
+        }
+        return source;
+    };
+}
+
+/** GITLAB_OMNIBUS_CONFIG of a role, rendered once every resource it names exists. */
+function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] {
+    return (role, size, extras) =>
+        pulumi
+            .all([
+                a.vpcCidr,
+                a.database.address,
+                a.database.port,
+                buckets.registry.bucket,
+                buckets.backups.bucket,
+                pulumi.all(OBJECT_TYPES.map((t) => buckets.objects[t].bucket)),
+                pulumi.output(extras),
+            ])
+            .apply(([vpcCidr, dbHost, dbPort, registry, backups, objects, more]) =>
+                renderOmnibusConfig({
+                    role,
+                    hostName: a.hostName,
+                    registryHostName: a.registryHostName,
+                    sshHostName: a.sshHostName,
+                    vpcCidr,
+                    region: a.region,
+                    database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
+                    buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },
+                    cpu: size.cpu,
+                    memory: size.memory,
+                    oidc: a.oidc,
+                    ...(more as RoleExtras),
+                }),
+            );
+}
+
+/** The shared parts of every task of the GitLab component `parent`, closed over its arguments. */
+export function gitlabKit(parent: pulumi.Resource, name: string, physical: string, a: GitLabArgs, { buckets, secrets, namespace }: KitParts): GitLabKit {
+    const opts = { parent };
+    const railsBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry];
+    const objectRw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+    const sourceOf = secretSources(a, secrets);
+    return {
+        name,
+        physical,
+        parent: opts,
+        naming: a.naming,
+        region: a.region,
+        buckets,
+        secrets,
+        namespace,
+        railsBucketStatements: (sid, withBackups) => bucketStatements(sid, withBackups ? [...railsBuckets, buckets.backups] : railsBuckets, objectRw),
+        discovery: (suffix, dnsName) =>
+            new aws.servicediscovery.Service(
+                `${name}-${suffix}`,
+                {
+                    name: dnsName,
+                    dnsConfig: { namespaceId: namespace.id, dnsRecords: [{ type: "A", ttl: 10 }], routingPolicy: "MULTIVALUE" },
+                    // ECS reports the tasks' health to Cloud Map.
+                    healthCheckCustomConfig: {},
+                    forceDestroy: true,
+                },
+                opts,
+            ),
+        config: roleConfig(a, buckets),
+        secretsOf: (names, others = {}) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n, others)]))),
+        secretArnsOf: (names, others = {}) => [...new Set(names.map((n) => sourceOf(n, others).arn))],
+        environment: (config) => [
+            { name: "GITLAB_OMNIBUS_CONFIG", value: config },
+            { name: "AWS_REGION", value: a.region },
+            { name: "AWS_DEFAULT_REGION", value: a.region },
+        ],
+        // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
+        // start and runs its services as root and as git: no read-only root and no
+        // non-root user are possible (Security Hub ECS.5 waiver, README).
+        omnibus: { image: a.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } },
+        fargateTask: (size): FargateTaskBase => ({
+            cpu: String(size.cpu),
+            memory: String(size.memory),
+            networkMode: "awsvpc",
+            requiresCompatibilities: ["FARGATE"],
+            runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: a.cpuArchitecture },
+            // Logs, temp files and the backup archive before upload live on the task's own disk.
+            ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
+        }),
+        logConfig: (group, prefix) => awslogs(group.name, a.region, prefix),
+        frontAlarms: (alarmName, serviceName, webTargetGroup) =>
+            serviceAlarms(
+                alarmName,
+                {
+                    topicArn: a.alarms.topicArn,
+                    clusterName: a.clusterName,
+                    serviceName,
+                    loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
+                    targetGroupArnSuffixes: [webTargetGroup.arnSuffix],
+                    http5xxPercent: a.alarms.http5xxPercent,
+                    cpuPercent: a.alarms.cpuPercent,
+                    memoryPercent: a.alarms.memoryPercent,
+                },
+                opts,
+            ),
+    };
 }

@@ -1,6 +1,7 @@
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
 import { SECRET_ENV } from "./secrets";
-import { OBJECT_TYPES, ObjectType } from "./storage";
+import { OBJECT_TYPES } from "./storage";
+import { ObjectType, OmnibusRole, RoleExtras } from "./types";
 
 /**
  * GITLAB_OMNIBUS_CONFIG as a pure function of typed arguments. The image's
@@ -20,13 +21,6 @@ export const GITLAB_PORTS = { http: 80, registry: 5050, ssh: 22, gitaly: 8075 } 
 /** Where Omnibus keeps repositories (its default Gitaly storage), and so where EFS is mounted. */
 export const REPOSITORY_ROOT = "/var/opt/gitlab/git-data";
 
-/**
- * What a task is. single: the whole of GitLab. backup: the daily backup job,
- * reaching Gitaly over TCP. The split topology's tiers: web, sidekiq, gitaly,
- * and migrate (the one place migrations run).
- */
-export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
-
 /** Sidekiq's health-check port (Omnibus's default), answered on loopback for the container check. */
 export const SIDEKIQ_HEALTH_PORT = 8092;
 
@@ -40,7 +34,8 @@ export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
 /** MiB a web task keeps for Workhorse, NGINX, the registry and sshd beside Puma. */
 export const WEB_RESERVED_MB = 1536;
 
-export interface OmnibusConfigArgs {
+/** RoleExtras (types.ts): Gitaly's address, Redis and the web tier's URLs, where a role needs them. */
+export interface OmnibusConfigArgs extends RoleExtras {
     readonly role: OmnibusRole;
     readonly hostName: string;
     readonly registryHostName: string;
@@ -50,14 +45,6 @@ export interface OmnibusConfigArgs {
     readonly region: string;
     readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly username: string };
     readonly buckets: { readonly objects: Readonly<Record<ObjectType, string>>; readonly registry: string; readonly backups: string };
-    /** Every role but single and gitaly: Gitaly's `host:port`. */
-    readonly gitalyHost?: string;
-    /** split Rails roles: ElastiCache's primary endpoint (TLS, auth token). */
-    readonly redis?: { readonly host: string; readonly port: number };
-    /** gitaly: the URL Gitaly's hooks call Rails at (the web tier's private name). */
-    readonly internalApiUrl?: string;
-    /** sidekiq: the registry's API inside the VPC (the web tier's registry port). */
-    readonly registryApiUrl?: string;
     /** Fargate size: Puma workers and Sidekiq threads follow it. */
     readonly cpu: number;
     readonly memory: number;

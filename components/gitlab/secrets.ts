@@ -1,12 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { SecretSource } from "../../aws/ecsTask";
 import { Naming } from "../../facts/naming";
 import { jsonSecret } from "../../aws/secrets";
-
-/** One environment variable filled by ECS from a JSON key of a Secrets Manager secret. */
-export type SecretRef = SecretSource & { readonly key: string };
+import { ExternalSecret, GitLabSecrets, SecretName, SecretRef } from "./types";
 
 /**
  * The environment variables GitLab's secrets reach the container as. The
@@ -35,9 +32,8 @@ export const SECRET_ENV = {
     databasePassword: "GITLAB_DATABASE_PASSWORD",
     oidcClientSecret: "GITLAB_OIDC_CLIENT_SECRET",
     redisPassword: "GITLAB_REDIS_PASSWORD",
-} as const;
-
-export type SecretName = keyof typeof SECRET_ENV;
+    // Every name of types.ts's SecretName, and no other.
+} as const satisfies Record<SecretName, string>;
 
 /** The secrets every Rails process of GitLab needs (Rails' own, the shell, Workhorse and Gitaly tokens), in one order. */
 export const RAILS_SECRETS: readonly SecretName[] = [
@@ -55,14 +51,10 @@ export const RAILS_SECRETS: readonly SecretName[] = [
 ];
 
 /** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
-export const EXTERNAL_SECRETS = ["databasePassword", "oidcClientSecret", "redisPassword"] as const;
-export type ExternalSecret = (typeof EXTERNAL_SECRETS)[number];
+export const EXTERNAL_SECRETS = ["databasePassword", "oidcClientSecret", "redisPassword"] as const satisfies readonly ExternalSecret[];
 
-export interface GitLabSecrets {
-    /** Every generated secret, by what it is. */
-    readonly refs: Record<Exclude<SecretName, ExternalSecret>, SecretRef>;
-    /** The Secrets Manager secrets holding them (what the execution role may read). */
-    readonly arns: pulumi.Output<string>[];
+export function isExternalSecret(n: SecretName): n is ExternalSecret {
+    return (EXTERNAL_SECRETS as readonly SecretName[]).includes(n);
 }
 
 /**

@@ -1,56 +1,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { fileSystemAlarm } from "../../aws/alarms";
-import { backupPlan } from "../../aws/backupPlan";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { taskRoles } from "../../aws/ecsTask";
 import { logGroup } from "../../aws/logs";
 import { allowPortFrom } from "../../aws/securityGroups";
-import type { Entry, GitLabArgs, Topology } from "./gitlab";
-import { GITLAB_GRACE_SECONDS, GitLabKit, RAILS_HEALTH_CHECK } from "./kit";
+import { efsMount, efsMountStatement, efsRepositories } from "./efs";
+import { GITLAB_GRACE_SECONDS, RAILS_HEALTH_CHECK } from "./kit";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
-import { EXTERNAL_SECRETS, SECRET_ENV, SecretName } from "./secrets";
-import { EFS_CLIENT_ACTIONS, fileSystemPolicy, RepositoryFileSystem, repositoryFileSystem } from "./storage";
+import { isExternalSecret, SECRET_ENV } from "./secrets";
+import { RepositoryFileSystem } from "./storage";
+import { Entry, GitLabArgs, GitLabKit, SecretName, SingleArgs, Topology } from "./types";
 
 const CONTAINER = "gitlab";
 
 /** The secrets the single task receives: every generated one, the database's, and the OIDC client's if any. */
-const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !(EXTERNAL_SECRETS as readonly string[]).includes(k));
-
-/** Repositories on EFS, backed up daily by AWS Backup (the single topology; split with gitaly.storage efs). */
-export function efsRepositories(kit: GitLabKit, a: GitLabArgs, name: string, clientSecurityGroupId: pulumi.Input<string>): RepositoryFileSystem {
-    const efs = repositoryFileSystem(
-        name,
-        {
-            vpcId: a.vpcId,
-            subnetIds: a.privateSubnetIds,
-            subnetCount: a.privateSubnetCount,
-            clientSecurityGroupId,
-            throughputMode: a.efsThroughputMode,
-            protect: a.protectData,
-        },
-        kit.parent,
-    );
-    // Our own plan backs the file system up; EFS's automatic backups would be a second copy to pay for.
-    new aws.efs.BackupPolicy(name, { fileSystemId: efs.fileSystem.id, backupPolicy: { status: "DISABLED" } }, kit.parent);
-    backupPlan(
-        name,
-        { kind: "efs", resourceArns: [efs.fileSystem.arn], schedule: a.backup.fileSystemTime, retentionDays: a.backup.retentionDays, protect: a.protectData, region: a.region, naming: a.naming },
-        kit.parent,
-    );
-    fileSystemAlarm(name, { topicArn: a.alarms.topicArn, fileSystemId: efs.fileSystem.id, throughputMode: a.efsThroughputMode }, kit.parent);
-    return efs;
-}
-
-/** The task-role statement that mounts the repositories through their access point. */
-export function efsMountStatement(efs: RepositoryFileSystem) {
-    return {
-        sid: "Repositories",
-        actions: [...EFS_CLIENT_ACTIONS],
-        resources: [efs.fileSystem.arn],
-        conditions: { StringEquals: { "elasticfilesystem:AccessPointArn": efs.accessPoint.arn } },
-    };
-}
+const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k));
 
 /**
  * The single topology: GitLab as one Omnibus task, repositories on EFS.
@@ -59,7 +23,7 @@ export function efsMountStatement(efs: RepositoryFileSystem) {
  * only writer of the repositories, and two Gitaly processes on one volume
  * corrupt them. Nothing autoscales here for the same reason.
  */
-export function singleTopology(kit: GitLabKit, a: GitLabArgs, entry: Entry): Topology {
+export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, entry: Entry): Topology {
     const { name, parent, physical } = kit;
     const sg = entry.frontSecurityGroup;
     const gitalyFromBackup = allowPortFrom(
@@ -74,64 +38,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, entry: Entry): Top
     const gitalyAddress = pulumi.interpolate`${CONTAINER}.${kit.namespace.name}:${GITLAB_PORTS.gitaly}`;
 
     const logs = logGroup(name, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
-    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : [])];
-    const roles = taskRoles(
-        name,
-        {
-            repositoryArns: [a.repositoryArn],
-            secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])],
-            logGroupArn: logs.arn,
-            execCommand: a.execCommand,
-            accountId: a.accountId,
-            naming: a.naming,
-            // Rails, Workhorse and the registry read and write every bucket; Gitaly writes repository backups.
-            taskStatements: [...kit.railsBucketStatements("GitLab", true), efsMountStatement(efs)],
-        },
-        parent,
-    );
-    const fsPolicy = new aws.efs.FileSystemPolicy(
-        `${name}-repositories`,
-        { fileSystemId: efs.fileSystem.id, policy: fileSystemPolicy(efs.fileSystem.arn, efs.accessPoint.arn, roles.taskRole.arn) },
-        parent,
-    );
-
-    const taskDefinition = new aws.ecs.TaskDefinition(
-        name,
-        {
-            ...kit.fargateTask(a),
-            family: physical,
-            executionRoleArn: roles.executionRole.arn,
-            taskRoleArn: roles.taskRole.arn,
-            volumes: [
-                {
-                    name: "repositories",
-                    efsVolumeConfiguration: {
-                        fileSystemId: efs.fileSystem.id,
-                        transitEncryption: "ENABLED",
-                        authorizationConfig: { accessPointId: efs.accessPoint.id, iam: "ENABLED" },
-                    },
-                },
-            ],
-            containerDefinitions: pulumi.jsonStringify([
-                {
-                    ...kit.omnibus,
-                    name: CONTAINER,
-                    command: ["serve"],
-                    portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh, GITLAB_PORTS.gitaly].map((p) => ({ containerPort: p, protocol: "tcp" })),
-                    environment: kit.environment(kit.config("single", a, { gitalyHost: gitalyAddress })),
-                    secrets: kit.secretsOf(secretNames),
-                    mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
-                    // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.
-                    stopTimeout: 120,
-                    // The image's own check (the same command as its Docker HEALTHCHECK, which ECS ignores).
-                    healthCheck: RAILS_HEALTH_CHECK,
-                    logConfiguration: kit.logConfig(logs, CONTAINER),
-                },
-            ]),
-        },
-        // The mount needs the policy that lets the task role mount.
-        { ...parent, dependsOn: [fsPolicy, ...efs.mountTargets] },
-    );
+    const taskDefinition = singleTask(kit, a, size, efs, logs, gitalyAddress);
 
     kit.frontAlarms(name, physical, entry.webTargetGroup);
 
@@ -169,4 +76,53 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, entry: Entry): Top
     );
 
     return { frontService: service, logGroupName: logs.name, gitalyAddress, fileSystemId: efs.fileSystem.id };
+}
+
+/** The one task: every service of GitLab in one container, its roles, and the repositories mounted from EFS. */
+function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: RepositoryFileSystem, logs: aws.cloudwatch.LogGroup, gitalyAddress: pulumi.Output<string>): aws.ecs.TaskDefinition {
+    const { name, parent, physical } = kit;
+    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : [])];
+    const roles = taskRoles(
+        name,
+        {
+            repositoryArns: [a.repositoryArn],
+            secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])],
+            logGroupArn: logs.arn,
+            execCommand: a.execCommand,
+            accountId: a.accountId,
+            naming: a.naming,
+            // Rails, Workhorse and the registry read and write every bucket; Gitaly writes repository backups.
+            taskStatements: [...kit.railsBucketStatements("GitLab", true), efsMountStatement(efs)],
+        },
+        parent,
+    );
+    const mount = efsMount(kit, efs, roles.taskRole.arn);
+    return new aws.ecs.TaskDefinition(
+        name,
+        {
+            ...kit.fargateTask(size),
+            family: physical,
+            executionRoleArn: roles.executionRole.arn,
+            taskRoleArn: roles.taskRole.arn,
+            volumes: [mount.volume],
+            containerDefinitions: pulumi.jsonStringify([
+                {
+                    ...kit.omnibus,
+                    name: CONTAINER,
+                    command: ["serve"],
+                    portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh, GITLAB_PORTS.gitaly].map((p) => ({ containerPort: p, protocol: "tcp" })),
+                    environment: kit.environment(kit.config("single", size, { gitalyHost: gitalyAddress })),
+                    secrets: kit.secretsOf(secretNames),
+                    mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
+                    // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.
+                    stopTimeout: 120,
+                    // The image's own check (the same command as its Docker HEALTHCHECK, which ECS ignores).
+                    healthCheck: RAILS_HEALTH_CHECK,
+                    logConfiguration: kit.logConfig(logs, CONTAINER),
+                },
+            ]),
+        },
+        // The mount needs the policy that lets the task role mount.
+        { ...parent, dependsOn: mount.dependsOn },
+    );
 }

@@ -2,37 +2,31 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogTarget, secureBucket } from "../../aws/bucket";
 import { allowPortFrom } from "../../aws/securityGroups";
+import { GitLabBuckets, ObjectType } from "./types";
 
 /**
  * Every object type GitLab 19 keeps in object storage through the
  * consolidated `gitlab_rails['object_store']` form (omnibus-gitlab 19.3
  * gitlab.rb.template): one bucket each, as GitLab requires.
  */
-export const OBJECT_TYPES = [
-    "artifacts",
-    "external_diffs",
-    "lfs",
-    "uploads",
-    "packages",
-    "dependency_proxy",
-    "terraform_state",
-    "ci_secure_files",
-    "agent_plan_content",
-    "pages",
-] as const;
-
-export type ObjectType = (typeof OBJECT_TYPES)[number];
+export const OBJECT_TYPES = Object.keys({
+    artifacts: true,
+    external_diffs: true,
+    lfs: true,
+    uploads: true,
+    packages: true,
+    dependency_proxy: true,
+    terraform_state: true,
+    ci_secure_files: true,
+    agent_plan_content: true,
+    pages: true,
+    // Keys rather than a list: the compiler wants each of types.ts's ObjectType here exactly once.
+} satisfies Record<ObjectType, true>) as readonly ObjectType[];
 
 export const NFS_PORT = 2049;
 
 /** The NFS client rights an EFS file-system policy and IAM grant or deny. */
 export const EFS_CLIENT_ACTIONS = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"] as const;
-
-export interface GitLabBuckets {
-    readonly objects: Record<ObjectType, aws.s3.Bucket>;
-    readonly registry: aws.s3.Bucket;
-    readonly backups: aws.s3.Bucket;
-}
 
 /**
  * GitLab's buckets: one per object type, the container registry's, and the

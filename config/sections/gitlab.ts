@@ -21,7 +21,7 @@ export const GITALY_MIN_VOLUME_GB = 50;
 export const GP3 = { minIops: 3000, maxIops: 16000, minThroughput: 125, maxThroughput: 1000, throughputPerIops: 0.25, maxSizeGb: 16384 } as const;
 
 /** The single topology's one task when gitlab.cpu and gitlab.memory are unset. */
-export const GITLAB_DEFAULT_SIZE = { cpu: 4096, memory: 8192 } as const;
+const GITLAB_DEFAULT_SIZE = { cpu: 4096, memory: 8192 } as const;
 
 /** One stateless tier of the split topology: its Fargate size and its autoscaling range and targets. */
 function tierShape(d: { cpu: number; memory: number; minCpu: number; minMemory: number; minCount: number; maxCount: number; what: string }) {

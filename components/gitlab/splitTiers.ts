@@ -1,0 +1,125 @@
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ecsServiceAlarms } from "../../aws/alarms";
+import { serviceAutoscaling } from "../../aws/autoscaling";
+import { fargateServiceBase } from "../../aws/ecsService";
+import { RAILS_HEALTH_CHECK, WEB_GRACE_SECONDS } from "./kit";
+import { MIGRATE_TASK_SIZE, MigrationStep, migrationRun } from "./migrations";
+import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
+import { Entry, SplitTiers } from "./types";
+
+/** Seconds after a scale-out before the next, and after a scale-in: GitLab tasks take minutes to boot, so capacity leaves slowly. */
+export const TIER_COOLDOWNS = { scaleOutCooldown: 120, scaleInCooldown: 600 } as const;
+
+/**
+ * A stateless tier's service: rolled start-first (100 % / 200 %), starting at
+ * its minimum count; autoscaling owns desiredCount after creation.
+ */
+function scaledService(t: SplitTiers, which: "web" | "sidekiq", task: aws.ecs.TaskDefinition, dependsOn: pulumi.Resource[], rest: Partial<aws.ecs.ServiceArgs>): aws.ecs.Service {
+    const { kit, a, s, tier } = t;
+    return new aws.ecs.Service(
+        tier(which),
+        {
+            name: `${kit.physical}-${which}`,
+            cluster: a.clusterArn,
+            taskDefinition: task.arn,
+            desiredCount: s[which].minCount,
+            deploymentMinimumHealthyPercent: 100,
+            deploymentMaximumPercent: 200,
+            ...rest,
+        },
+        { ...kit.parent, ignoreChanges: ["desiredCount"], customTimeouts: { create: "45m", update: "45m" }, dependsOn },
+    );
+}
+
+/** A service and the task definition it must run once its rollout completes. */
+export interface Rollout {
+    readonly service: aws.ecs.Service;
+    readonly taskDefinition: aws.ecs.TaskDefinition;
+}
+
+/** Migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers (one run per step). */
+export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup) {
+    const { kit, a, tier } = t;
+    const { log, task } = t.fargateTier("migrate", MIGRATE_TASK_SIZE, { command: ["migrate"] }, false);
+    return (step: MigrationStep, after: Rollout[], dependsOn: pulumi.Resource[] = []): command.local.Command =>
+        migrationRun(
+            tier(step),
+            {
+                step,
+                clusterArn: a.clusterArn,
+                taskDefinition: task,
+                container: "migrate",
+                subnetIds: a.privateSubnetIds,
+                securityGroupId: securityGroup.id,
+                logGroupName: log.name,
+                region: a.region,
+                after,
+            },
+            { ...kit.parent, dependsOn },
+        );
+}
+
+/** Web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB. */
+export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscovery.Service, dependsOn: pulumi.Resource[]): Rollout & { readonly logGroupName: pulumi.Output<string> } {
+    const { kit, a, s, tier } = t;
+    const { parent, physical } = kit;
+    const { log, task } = t.fargateTier("web", s.web, {
+        command: ["serve"],
+        portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh].map((p) => ({ containerPort: p, protocol: "tcp" })),
+        healthCheck: RAILS_HEALTH_CHECK,
+    });
+    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup);
+    const service = scaledService(t, "web", task, dependsOn, {
+        // Rolling back is safe here: the regular migrations already ran and GitLab writes
+        // them to work with the previous version; post-deployment ones run only after.
+        ...fargateServiceBase({
+            spot: a.spot,
+            subnetIds: a.privateSubnetIds,
+            securityGroupId: entry.frontSecurityGroup.id,
+            deploymentAlarmNames: webAlarms.deploymentAlarms.map((x) => x.name),
+            rollback: true,
+            execCommand: a.execCommand,
+        }),
+        loadBalancers: [
+            { containerName: "web", containerPort: GITLAB_PORTS.http, targetGroupArn: entry.webTargetGroup.arn },
+            { containerName: "web", containerPort: GITLAB_PORTS.registry, targetGroupArn: entry.registryTargetGroup.arn },
+            { containerName: "web", containerPort: GITLAB_PORTS.ssh, targetGroupArn: entry.sshTargetGroup.arn },
+        ],
+        serviceRegistries: { registryArn: webDns.arn },
+        healthCheckGracePeriodSeconds: WEB_GRACE_SECONDS,
+    });
+    serviceAutoscaling(
+        `${tier("web")}-scaling`,
+        { clusterName: a.clusterName, serviceName: service.name, minCount: s.web.minCount, maxCount: s.web.maxCount, cpuTarget: s.web.cpuTarget, memoryTarget: s.web.memoryTarget, ...TIER_COOLDOWNS },
+        parent,
+    );
+    return { service, taskDefinition: task, logGroupName: log.name };
+}
+
+/** Sidekiq: jobs only, health checked on its own endpoint. */
+export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup, dependsOn: pulumi.Resource[]): Rollout {
+    const { kit, a, s, tier } = t;
+    const { parent, physical } = kit;
+    const { task } = t.fargateTier("sidekiq", s.sidekiq, {
+        command: ["worker"],
+        healthCheck: {
+            command: ["CMD", "/opt/gitlab/embedded/bin/curl", "--fail", "--silent", "--max-time", "5", `http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`],
+            interval: 30,
+            timeout: 10,
+            retries: 3,
+            startPeriod: 300,
+        },
+    });
+    const service = scaledService(t, "sidekiq", task, dependsOn, {
+        ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+    });
+    serviceAutoscaling(
+        `${tier("sidekiq")}-scaling`,
+        { clusterName: a.clusterName, serviceName: service.name, minCount: s.sidekiq.minCount, maxCount: s.sidekiq.maxCount, cpuTarget: s.sidekiq.cpuTarget, ...TIER_COOLDOWNS },
+        parent,
+    );
+    ecsServiceAlarms(tier("sidekiq"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-sidekiq`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+    return { service, taskDefinition: task };
+}

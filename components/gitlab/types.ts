@@ -1,0 +1,306 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ServiceAlarms } from "../../aws/alarms";
+import { DailyTime } from "../../aws/backupPlan";
+import { AccessLogTarget } from "../../aws/bucket";
+import { SecretSource, TaskRoles } from "../../aws/ecsTask";
+import { PolicyStatement } from "../../aws/iam";
+import { awslogs } from "../../aws/logs";
+import { Naming } from "../../facts/naming";
+import type { DatabaseClientArgs } from "../database";
+
+/*
+ * The package's shared vocabulary: every type more than one of its files
+ * uses. It imports none of its siblings, so any file may import it without
+ * an import cycle; the tables that go with these names (SECRET_ENV,
+ * OBJECT_TYPES) live beside the code that uses them and are checked against
+ * these types by the compiler.
+ */
+
+/**
+ * What a task is. single: the whole of GitLab. backup: the daily backup job,
+ * reaching Gitaly over TCP. The split topology's tiers: web, sidekiq, gitaly,
+ * and migrate (the one place migrations run).
+ */
+export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
+
+/** Every object type GitLab keeps in object storage, one bucket each (storage.ts OBJECT_TYPES lists them in order). */
+export type ObjectType =
+    | "artifacts"
+    | "external_diffs"
+    | "lfs"
+    | "uploads"
+    | "packages"
+    | "dependency_proxy"
+    | "terraform_state"
+    | "ci_secure_files"
+    | "agent_plan_content"
+    | "pages";
+
+/** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
+export type ExternalSecret = "databasePassword" | "oidcClientSecret" | "redisPassword";
+
+/** Secrets gitlabSecrets generates once and keeps in Secrets Manager. */
+export type GeneratedSecret =
+    | "secretKeyBase"
+    | "dbKeyBase"
+    | "otpKeyBase"
+    | "encryptedSettingsKeyBase"
+    | "openidConnectSigningKey"
+    | "activeRecordPrimaryKey"
+    | "activeRecordDeterministicKey"
+    | "activeRecordKeyDerivationSalt"
+    | "shellSecretToken"
+    | "workhorseSecretToken"
+    | "gitalyToken"
+    | "registryHttpSecret"
+    | "registryInternalKey"
+    | "registryInternalCertificate"
+    | "sshHostRsaKey"
+    | "sshHostEcdsaKey"
+    | "sshHostEd25519Key"
+    | "rootPassword";
+
+/** Every secret a GitLab task can receive, by what it is (secrets.ts SECRET_ENV names its environment variable). */
+export type SecretName = GeneratedSecret | ExternalSecret;
+
+/** One environment variable filled by ECS from a JSON key of a Secrets Manager secret. */
+export type SecretRef = SecretSource & { readonly key: string };
+
+export interface GitLabSecrets {
+    /** Every generated secret, by what it is. */
+    readonly refs: Record<GeneratedSecret, SecretRef>;
+    /** The Secrets Manager secrets holding them (what the execution role may read). */
+    readonly arns: pulumi.Output<string>[];
+}
+
+export interface GitLabBuckets {
+    readonly objects: Record<ObjectType, aws.s3.Bucket>;
+    readonly registry: aws.s3.Bucket;
+    readonly backups: aws.s3.Bucket;
+}
+
+/** Config values only known once other resources exist (rendered inside an apply). */
+export interface RoleExtras {
+    /** Every role but single and gitaly: Gitaly's `host:port`. */
+    readonly gitalyHost?: string;
+    /** split Rails roles: ElastiCache's primary endpoint (TLS, auth token). */
+    readonly redis?: { readonly host: string; readonly port: number };
+    /** gitaly: the URL Gitaly's hooks call Rails at (the web tier's private name). */
+    readonly internalApiUrl?: string;
+    /** sidekiq: the registry's API inside the VPC (the web tier's registry port). */
+    readonly registryApiUrl?: string;
+}
+
+/** A Fargate task's size, in ECS's CPU units and MiB. */
+export interface TaskSize {
+    readonly cpu: number;
+    readonly memory: number;
+}
+
+/** single: one Omnibus task holds everything (repositories on EFS); `cpu` and `memory` size it. */
+export interface SingleArgs extends TaskSize {
+    readonly kind: "single";
+}
+
+/** One stateless tier: its Fargate size and its autoscaling range and targets. */
+export interface TierArgs extends TaskSize {
+    readonly minCount: number;
+    readonly maxCount: number;
+    readonly cpuTarget: number;
+}
+
+/** Gitaly on the EC2 host (gitalyHost.ts), reached through its capacity provider. */
+export interface GitalyOnEbs {
+    readonly kind: "ebs";
+    readonly capacityProviderName: pulumi.Input<string>;
+    readonly volumeId: pulumi.Input<string>;
+    /** The host's subnet: the task's network interface must be in the volume's AZ. */
+    readonly subnetId: pulumi.Input<string>;
+}
+
+/** split: web and Sidekiq tiers that autoscale, one Gitaly, ElastiCache, migrations once per deploy. */
+export interface SplitArgs {
+    readonly kind: "split";
+    readonly web: TierArgs & { readonly memoryTarget: number };
+    readonly sidekiq: TierArgs;
+    readonly gitaly: TaskSize & { readonly storage: GitalyOnEbs | { readonly kind: "efs" } };
+    readonly redis: { readonly engineVersion: string; readonly nodeType: string; readonly multiAz: boolean; readonly snapshotRetentionDays: number };
+}
+
+export interface GitLabArgs {
+    readonly clusterArn: pulumi.Input<string>;
+    readonly clusterName: pulumi.Input<string>;
+    readonly vpcId: pulumi.Input<string>;
+    readonly vpcCidr: pulumi.Input<string>;
+    /** Private subnets for the tasks and the EFS mount targets. */
+    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** How many private subnets (one mount target each). */
+    readonly privateSubnetCount: number;
+    /** Isolated subnets (split: ElastiCache). */
+    readonly isolatedSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Public subnets for the SSH load balancer. */
+    readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The shared ALB: two host rules on its HTTPS listener (web and registry). */
+    readonly loadBalancer: {
+        readonly arnSuffix: pulumi.Input<string>;
+        readonly httpsListenerArn: pulumi.Input<string>;
+        readonly securityGroupId: pulumi.Input<string>;
+        readonly zoneId: pulumi.Input<string>;
+    };
+    readonly hostName: string;
+    readonly registryHostName: string;
+    readonly sshHostName: string;
+    /** Who may reach git over SSH. */
+    readonly sshAllowedCidrs: readonly string[];
+    /** The web rule's priority; the registry's is the next one. */
+    readonly listenerPriority: number;
+    /** The image by digest, and its repository (the execution role pulls only from it). */
+    readonly image: pulumi.Input<string>;
+    readonly repositoryArn: pulumi.Input<string>;
+    /** How GitLab's processes are laid out, and what sizes them. */
+    readonly topology: SingleArgs | SplitArgs;
+    readonly ephemeralStorageGb: number;
+    readonly cpuArchitecture: "X86_64" | "ARM64";
+    /** FARGATE_SPOT (dev). */
+    readonly spot: boolean;
+    readonly execCommand: boolean;
+    /** GitLab's own PostgreSQL (the shared Database component). */
+    readonly database: DatabaseClientArgs & { readonly username: string };
+    readonly efsThroughputMode: "elastic" | "bursting";
+    readonly backup: {
+        /** When the daily gitlab-backup runs. */
+        readonly time: DailyTime;
+        /** When AWS Backup copies the repository storage. */
+        readonly fileSystemTime: DailyTime;
+        /** Days archives and recovery points are kept. */
+        readonly retentionDays: number;
+    };
+    readonly oidc?: {
+        readonly issuer: string;
+        readonly clientId: string;
+        readonly clientSecretArn: string;
+        readonly label: string;
+        readonly blockAutoCreatedUsers: boolean;
+    };
+    readonly logRetentionDays: number;
+    readonly alarms: { readonly topicArn: pulumi.Input<string>; readonly http5xxPercent: number; readonly cpuPercent: number; readonly memoryPercent: number };
+    /** Protect, version and keep the stateful parts (prod). */
+    readonly protectData: boolean;
+    /** Deletion protection on the SSH load balancer. */
+    readonly deletionProtection: boolean;
+    /** Where the buckets' S3 server access logs go. */
+    readonly accessLogs: AccessLogTarget;
+    readonly region: string;
+    readonly accountId: pulumi.Input<string>;
+    readonly naming: Naming;
+}
+
+/** What a topology builder gives back to the component. */
+export interface Topology {
+    /** The service behind the ALB and NLB (single: the one task; split: the web tier). */
+    readonly frontService: aws.ecs.Service;
+    readonly logGroupName: pulumi.Output<string>;
+    /** Gitaly as the backup task reaches it, `host:port`. */
+    readonly gitalyAddress: pulumi.Output<string>;
+    /** EFS, where repositories live on it (single, or split with gitaly.storage efs). */
+    readonly fileSystemId?: pulumi.Output<string>;
+}
+
+/** What the topology builders get besides the kit: the entry points every topology shares. */
+export interface Entry {
+    /** The security group of the tasks behind the ALB and NLB. */
+    readonly frontSecurityGroup: aws.ec2.SecurityGroup;
+    readonly backupSecurityGroup: aws.ec2.SecurityGroup;
+    /** Rules the front tasks need before they start (ALB, NLB, egress, database). */
+    readonly frontRules: pulumi.Resource[];
+    readonly webTargetGroup: aws.lb.TargetGroup;
+    readonly registryTargetGroup: aws.lb.TargetGroup;
+    readonly sshTargetGroup: aws.lb.TargetGroup;
+    /** The listener rules and the SSH listener: the front service registers only once they exist. */
+    readonly listeners: pulumi.Resource[];
+}
+
+export interface FargateTaskBase {
+    readonly cpu: string;
+    readonly memory: string;
+    readonly networkMode: "awsvpc";
+    readonly requiresCompatibilities: string[];
+    readonly runtimePlatform: { operatingSystemFamily: string; cpuArchitecture: string };
+    readonly ephemeralStorage: { sizeInGib: number };
+}
+
+/** Secret sources built after the kit (ElastiCache's token), by secret. */
+export type LateSecrets = Partial<Record<SecretName, SecretSource>>;
+
+/**
+ * What the GitLab component hands its topology builders (single.ts,
+ * split.ts): the parts every task shares, built once, so each tier is the
+ * same rendered configuration function and the same secrets, per role.
+ */
+export interface GitLabKit {
+    readonly name: string;
+    readonly physical: string;
+    readonly parent: { readonly parent: pulumi.Resource };
+    readonly naming: Naming;
+    readonly region: string;
+    readonly buckets: GitLabBuckets;
+    readonly secrets: GitLabSecrets;
+    readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
+    /**
+     * The S3 rights of a Rails task: the object-type and registry buckets, and
+     * the backup bucket where this task's own Gitaly writes repository backups
+     * (the single task).
+     */
+    readonly railsBucketStatements: (sid: string, withBackups: boolean) => PolicyStatement[];
+    /** A Cloud Map A record for one service's tasks (`<dnsName>.<namespace>`). */
+    readonly discovery: (suffix: string, dnsName: string) => aws.servicediscovery.Service;
+    /** GITLAB_OMNIBUS_CONFIG of a role, at a size, with what only exists later. */
+    readonly config: (role: OmnibusRole, size: TaskSize, extras: pulumi.Input<RoleExtras> | { readonly gitalyHost: pulumi.Input<string> }) => pulumi.Output<string>;
+    /**
+     * ECS `secrets` for these names, and the Secrets Manager ARNs the execution
+     * role must read for them; `others` supplies sources built later (ElastiCache's token).
+     */
+    readonly secretsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Output<{ name: string; valueFrom: string }[]>;
+    readonly secretArnsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Input<string>[];
+    /** A container's environment: its config and the region. */
+    readonly environment: (config: pulumi.Input<string>) => { name: string; value: pulumi.Input<string> }[];
+    /** What every Omnibus container sets the same way. */
+    readonly omnibus: { image: pulumi.Input<string>; essential: true; privileged: false; readonlyRootFilesystem: false; linuxParameters: { initProcessEnabled: true } };
+    /** What every Fargate task definition of GitLab sets the same way (size apart). */
+    readonly fargateTask: (size: TaskSize) => FargateTaskBase;
+    readonly logConfig: (group: aws.cloudwatch.LogGroup, prefix: string) => ReturnType<typeof awslogs>;
+    /** 5xx, unhealthy-host, CPU and memory alarms of the service behind the ALB (the single task, the web tier). */
+    readonly frontAlarms: (name: string, serviceName: string, webTargetGroup: aws.lb.TargetGroup) => ServiceAlarms;
+}
+
+/** The split topology's tasks, each with its own security group, roles, secrets and log group. */
+export type SplitRole = Extract<OmnibusRole, "web" | "sidekiq" | "migrate" | "gitaly">;
+
+/** Who reaches whom in the split topology (split.ts): the tiers' security groups, and the rules each must wait for. */
+export interface SplitNetwork {
+    readonly gitalySg: aws.ec2.SecurityGroup;
+    readonly sidekiqSg: aws.ec2.SecurityGroup;
+    readonly migrateSg: aws.ec2.SecurityGroup;
+    /** Gitaly from every client, and its egress. */
+    readonly gitalyRules: pulumi.Resource[];
+    /** The web tier from Gitaly's hooks and from Sidekiq. */
+    readonly webRules: pulumi.Resource[];
+    readonly sidekiqRules: pulumi.Resource[];
+    readonly migrateRules: pulumi.Resource[];
+}
+
+/** What every split tier is built with (split.ts splitTiers), so each is one rendered config, one set of roles, one log group. */
+export interface SplitTiers {
+    readonly kit: GitLabKit;
+    readonly a: GitLabArgs;
+    readonly s: SplitArgs;
+    /** A split resource's name: `<name>-<tier>`. */
+    readonly tier: (t: string) => string;
+    readonly logs: (t: SplitRole) => aws.cloudwatch.LogGroup;
+    readonly rolesFor: (t: SplitRole, log: aws.cloudwatch.LogGroup, taskStatements: PolicyStatement[], execCommand?: boolean) => TaskRoles;
+    /** A tier's container: the Omnibus basics, its role's config and secrets, and `rest`. */
+    readonly container: (t: SplitRole, size: TaskSize, log: aws.cloudwatch.LogGroup, rest: Record<string, unknown>) => Record<string, unknown>;
+    /** A Rails tier on Fargate: its log group, its roles (the object and registry buckets) and its task definition; the role is the tier's name. */
+    readonly fargateTier: (t: Exclude<SplitRole, "gitaly">, size: TaskSize, rest: Record<string, unknown>, execCommand?: boolean) => { log: aws.cloudwatch.LogGroup; task: aws.ecs.TaskDefinition };
+}
