@@ -128,23 +128,28 @@ export const loadBalancerArgs = (over: Over<PublicLoadBalancerArgs> = {}): Publi
         over,
     );
 
+/** What every ECS service gets from the stack: the cluster, the VPC, and its image by digest with its repository. */
+const ecsService = (image: string, digit: string) => ({
+    clusterArn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`),
+    clusterName: pulumi.output(`platform-${STACK}-cluster`),
+    vpcId: pulumi.output(VPC_ID),
+    image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-${image}@sha256:${digit.repeat(64)}`),
+    repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`),
+    region: REGION,
+    accountId: pulumi.output(ACCOUNT),
+    naming: NAMING,
+});
+
 export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs =>
     merge<GitLabRunnerArgs>(
         {
-            clusterArn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`),
-            clusterName: pulumi.output(`platform-${STACK}-cluster`),
-            vpcId: pulumi.output(VPC_ID),
+            ...ecsService("runner", "a"),
             privateSubnetIds: ids("private"),
-            image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-runner@sha256:${"a".repeat(64)}`),
-            repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-runner`),
             gitlabUrl: "https://gitlab.example.com",
             workers: { instanceType: "m7i.large", spot: false, maxInstances: 10, capacityPerInstance: 2, maxUseCount: 10, idleMinutes: 5, volumeSizeGb: 50 },
             logRetentionDays: 365,
             alarmTopicArn: pulumi.output(TOPIC_ARN),
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "runner-cache/" },
-            region: REGION,
-            accountId: pulumi.output(ACCOUNT),
-            naming: NAMING,
         },
         over,
     );
@@ -152,9 +157,7 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
 export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
     merge<DjangoServiceArgs>(
         {
-            clusterArn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`),
-            clusterName: pulumi.output(`platform-${STACK}-cluster`),
-            vpcId: pulumi.output(VPC_ID),
+            ...ecsService("app", "b"),
             subnetIds: ids("private"),
             loadBalancer: {
                 arnSuffix: pulumi.output("app/public/0123456789abcdef"),
@@ -163,8 +166,6 @@ export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoSer
             },
             hostName: "app.example.com",
             listenerPriority: 100,
-            image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-app@sha256:${"b".repeat(64)}`),
-            repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-app`),
             cpu: 1024,
             memory: 2048,
             cpuArchitecture: "X86_64",
@@ -190,9 +191,6 @@ export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoSer
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "app-media/" },
             execCommand: false,
             commitSha: "11111111",
-            region: REGION,
-            accountId: pulumi.output(ACCOUNT),
-            naming: NAMING,
         },
         over,
     );
