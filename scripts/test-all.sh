@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check, in order: type-check, lint, the Pulumi program's tests under
 # mocks (both stacks), then the Django app's tests on a real PostgreSQL.
-# Prints one closing line: "total: N passed, M failed".
+# Prints the mocha step's wall time ("mocha: N s"), then one closing line:
+# "total: N passed, M failed".
 # With REPORTS_DIR set (the GitLab pipeline), also writes JUnit reports of
 # both suites there and prints the Django app's line coverage.
 set -uo pipefail
@@ -29,8 +30,10 @@ if [ -n "${REPORTS_DIR:-}" ]; then
 fi
 
 step "mocha (Pulumi program under mocks)"
+mocha_start=$SECONDS
 npx mocha "${mocha_args[@]}" 2>&1 | tee "$log/mocha.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+mocha_seconds=$((SECONDS - mocha_start))
 
 step "pytest (Django app)"
 # Against $DATABASE_URL when set; otherwise on a throwaway PostgreSQL that is
@@ -45,5 +48,6 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     failed=1  # a type or lint error, or a runner that died before counting
 fi
 echo
+echo "mocha: $mocha_seconds s"
 echo "total: $passed passed, $failed failed"
 exit "$status"

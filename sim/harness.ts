@@ -92,10 +92,22 @@ export function engineConfig(config: StackConfig): Record<string, string> {
 
 type RegisterFn = (req: any, cb: (err: unknown, resp: any) => void) => void;
 
-export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
-    const config = readStackConfig(stack);
-    options.patch?.(config);
+/** What one mocked run is set up with: the stack name the URNs carry, its config, how the provider answers. */
+interface Session {
+    readonly stack: string;
+    readonly config: StackConfig;
+    readonly env?: Record<string, string>;
+    readonly preview?: boolean;
+    readonly state?: RunOptions["state"];
+}
 
+/**
+ * One mocked run: sets up the mocks and the recording monitor, runs `body`
+ * (which registers resources and returns what to resolve as outputs), waits
+ * for every registration, and returns what was recorded. Both the whole
+ * program (runStack) and a single component (runComponent) run through here.
+ */
+async function record(session: Session, body: () => Record<string, unknown>): Promise<StackRun> {
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
     interface Pending {
@@ -116,7 +128,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         {
             newResource(args) {
                 const answer = mocks.newResource(args);
-                const result = options.state ? { ...answer, state: options.state(args.type, args.name, answer.state) } : answer;
+                const result = session.state ? { ...answer, state: session.state(args.type, args.name, answer.state) } : answer;
                 const ctx = pending;
                 pending = undefined;
                 const secretPaths: string[] = [];
@@ -147,8 +159,8 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             },
         },
         "platform",
-        stack,
-        options.preview ?? false,
+        session.stack,
+        session.preview ?? false,
     );
     // The mock monitor's registerResource calls newResource synchronously
     // before its first await, so a wrapper can hand it the parent and learn the URN.
@@ -179,7 +191,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
             cb(err, resp);
         });
     };
-    pulumi.runtime.setAllConfig(engineConfig(config));
+    pulumi.runtime.setAllConfig(engineConfig(session.config));
 
     // Pulumi records a full stack trace for every resource (its source position)
     // and every promise (leak diagnostics), and ts-node's source-map support
@@ -188,7 +200,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     const savedPrepare = Error.prepareStackTrace;
     Error.prepareStackTrace = (err) => String(err);
     const savedEnv = { ...process.env };
-    Object.assign(process.env, options.env ?? {});
+    Object.assign(process.env, session.env ?? {});
     let outputs: Record<string, unknown> = {};
     let error: Error | undefined;
     // An exception inside an `apply` never resolves the outputs; surface it as
@@ -198,9 +210,7 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
     const onRejection = (reason: unknown) => failFromApply(reason);
     process.on("unhandledRejection", onRejection);
     try {
-        delete require.cache[require.resolve(PROGRAM)];
-        const program = require(PROGRAM) as Record<string, unknown>;
-        outputs = await Promise.race([resolve(program), applyFailed]);
+        outputs = await Promise.race([resolve(body()), applyFailed]);
         await Promise.race([pulumi.runtime.disconnect(), applyFailed]);
     } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
@@ -209,7 +219,39 @@ export async function runStack(stack: string, options: RunOptions = {}): Promise
         process.env = savedEnv;
         Error.prepareStackTrace = savedPrepare;
     }
-    return { stack, resources, invokes, outputs, error };
+    return { stack: session.stack, resources, invokes, outputs, error };
+}
+
+export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
+    const config = readStackConfig(stack);
+    options.patch?.(config);
+    return record({ ...options, stack, config }, () => {
+        delete require.cache[require.resolve(PROGRAM)];
+        return require(PROGRAM) as Record<string, unknown>;
+    });
+}
+
+export interface ComponentRunOptions extends Omit<RunOptions, "patch"> {
+    /** The stack name the URNs carry (default "component"); the naming the component builds with is in its Args. */
+    readonly stack?: string;
+    /** Config the engine hands the run, as in a Pulumi.<stack>.yaml (default none). */
+    readonly config?: StackConfig;
+}
+
+/**
+ * Builds one component (or a few) under the same mocks and recorder as a
+ * stack run: `build` constructs it from its Args. The run's outputs are the
+ * returned object's own Output properties (a component's `clusterArn`, ...),
+ * resolved; a build that throws is the run's error, as a failing program is.
+ */
+export function runComponent(build: () => unknown, options: ComponentRunOptions = {}): Promise<StackRun> {
+    return record({ ...options, stack: options.stack ?? "component", config: options.config ?? {} }, () => {
+        const built = build();
+        if (!built || typeof built !== "object") {
+            return {};
+        }
+        return Object.fromEntries(Object.entries(built).filter(([, v]) => pulumi.Output.isInstance(v)));
+    });
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";

@@ -86,10 +86,6 @@ describe("Django app service", () => {
                 expect(named(run, T.td, "app").inputs.containerDefinitions).to.deep.equal(UNKNOWN);
             });
 
-            it("up: stops with the instance named if RDS still shows no secret, instead of a task without a password", async () => {
-                const run = await runStack("prod", { state: noSecretYet, patch: step2 });
-                expect(String(run.error?.message)).to.match(/platform-prod-app: RDS reports no master user secret/);
-            });
         });
 
         it("dev: the master password is RDS's own, rotated every 7 days; the program never sees it", async () => {
@@ -109,7 +105,7 @@ describe("Django app service", () => {
             expect(rotation.retainOnDelete).to.equal(true);
         });
 
-        it("prod (step 1 of 2): a generated password of ours; turning rotation on later changes the instance in place only", async () => {
+        it("prod (step 1 of 2): a generated password of ours, in a protected secret; the web process on IAM", async () => {
             // An existing stack moves in two deploys: first the web process to IAM (0 here,
             // so the old tasks' password stays valid through the canary), then rotation on.
             const before = await stackRun("prod");
@@ -123,14 +119,7 @@ describe("Django app service", () => {
             // The web process is on IAM either way; only migrate reads the master secret.
             expect(container(before, "web").secrets.map((x: any) => x.name)).to.deep.equal(["DJANGO_SECRET_KEY"]);
             expect(container(before, "migrate").secrets.find((x: any) => x.name === "DB_PASSWORD").valueFrom).to.match(/:secret:app-db-credentials-.*:password::$/);
-
-            const after = await runStack("prod", { patch: (c) => delete c["platform:database"].masterPasswordRotationDays });
-            expect(named(after, T.rotation, "app-db-master-rotation").inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
-            const now = named(after, T.db, "app-db");
-            expect(now.urn).to.equal(old.urn);
-            const changed = Object.keys({ ...old.inputs, ...now.inputs }).filter((k) => JSON.stringify(old.inputs[k]) !== JSON.stringify(now.inputs[k]));
-            // Both are in-place modifies (ModifyDBInstance ManageMasterUserPassword); nothing that replaces the instance moves.
-            expect(changed.sort()).to.deep.equal(["manageMasterUserPassword", "password"]);
+            // Step 2 (rotation on) changes the instance in place only: tests/components/database.test.ts.
         });
 
         it("GitLab's database refuses rotation: GitLab holds the master password", async () => {
@@ -215,14 +204,6 @@ describe("Django app service", () => {
                 expect(run.outputs.appUrl).to.equal(`https://${host}`);
             });
         }
-
-        it("uses an existing certificate instead of issuing one when dns.certificateArn is set", async () => {
-            const arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100";
-            const run = await runStack("dev", { patch: (c) => (c["platform:dns"].certificateArn = arn) });
-            expect(run.error).to.equal(undefined);
-            expect(ofType(run, "aws:acm/certificate:Certificate")).to.deep.equal([]);
-            expect(named(run, T.listener, "public-https").inputs.certificateArn).to.equal(arn);
-        });
 
         it("writes access logs to a bucket only the ELB log-delivery account may write", async () => {
             const run = await stackRun("prod");

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
 import { isGraviton } from "../aws/ec2";
-import { inComponent, named, ofType, ROOT, runStack, stackRun, StackRun, variantRun } from "../sim/harness";
+import { inComponent, named, ofType, ROOT, stackRun, StackRun, variantRun } from "../sim/harness";
 
 const T = {
     asg: "aws:autoscaling/group:Group",
@@ -163,15 +163,6 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         expect(runnerContainer(run).stopTimeout).to.equal(120);
         expect(named(run, T.lifecycle, "runner-cache-lifecycle").inputs.rules[0].expiration.days).to.equal(14);
         expect(named(run, "aws:cloudwatch/metricAlarm:MetricAlarm", "runner-not-running").inputs.treatMissingData).to.equal("breaching");
-    });
-
-    it("Spot workers: a mixed-instances policy with no on-demand share", async () => {
-        const run = await runStack("prod", { patch: (c) => (c["platform:runner"].spot = true) });
-        expect(run.error).to.equal(undefined);
-        const g = named(run, T.asg, "runner-workers").inputs;
-        expect(g.mixedInstancesPolicy.instancesDistribution).to.include({ onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 0 });
-        expect(g.mixedInstancesPolicy.launchTemplate.overrides).to.deep.equal([{ instanceType: "m7i.large" }]);
-        expect(g).to.not.have.property("launchTemplate");
     });
 
     it("Graviton worker types get the arm64 AMI", () => {

@@ -1,0 +1,30 @@
+import { expect } from "chai";
+import { Cluster } from "../../components/cluster";
+import { named, runComponent } from "../../sim/harness";
+import { clusterArgs } from "./fixtures";
+
+const CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders";
+
+describe("component: Cluster", () => {
+    it("offers FARGATE_SPOT only when spot is on, and any EC2 capacity providers after Fargate's", async () => {
+        const spot = await runComponent(() => new Cluster("cluster", clusterArgs({ spot: true })));
+        const onDemand = await runComponent(() => new Cluster("cluster", clusterArgs({ spot: false, ec2CapacityProviders: ["platform-test-gitaly"] })));
+        expect(spot.error).to.equal(undefined);
+        expect(named(spot, CAPACITY, "cluster-capacity").inputs.capacityProviders).to.deep.equal(["FARGATE", "FARGATE_SPOT"]);
+        expect(named(onDemand, CAPACITY, "cluster-capacity").inputs.capacityProviders).to.deep.equal(["FARGATE", "platform-test-gitaly"]);
+        // Services default to plain Fargate either way.
+        for (const run of [spot, onDemand]) {
+            expect(named(run, CAPACITY, "cluster-capacity").inputs.defaultCapacityProviderStrategies).to.deep.equal([{ capacityProvider: "FARGATE", weight: 1, base: 0 }]);
+        }
+    });
+
+    it("hands out the cluster through its capacity association, so no service starts before the capacity exists", async () => {
+        const run = await runComponent(() => new Cluster("cluster", clusterArgs()));
+        const cluster = named(run, "aws:ecs/cluster:Cluster", "cluster");
+        expect(cluster.inputs.name).to.equal("platform-test-cluster");
+        expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: "enhanced" }]);
+        expect(run.outputs.clusterArn).to.equal(cluster.state.arn);
+        expect(run.outputs.clusterName).to.equal(named(run, CAPACITY, "cluster-capacity").state.clusterName);
+        expect(named(run, CAPACITY, "cluster-capacity").parentUrn).to.equal(named(run, "platform:ecs:Cluster", "cluster").urn);
+    });
+});

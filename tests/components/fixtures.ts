@@ -1,0 +1,196 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DjangoServiceArgs } from "../../components/app";
+import { ClusterArgs } from "../../components/cluster";
+import { DatabaseArgs } from "../../components/database";
+import { EcrImageArgs } from "../../components/ecrImage";
+import { PublicLoadBalancerArgs } from "../../components/loadBalancer";
+import { NetworkArgs } from "../../components/network";
+import { GitLabRunnerArgs } from "../../components/runner";
+import { naming } from "../../facts/naming";
+import { ACCOUNT, REGION } from "../../sim/mocks";
+
+/**
+ * The one place component tests build Args: a prod-like baseline per component
+ * (what index.ts hands it for Pulumi.prod.yaml, with ids as plain outputs), and
+ * each test states only what it changes. When a component's Args change shape,
+ * this file is the fix.
+ *
+ * Each fixture is a function: the ids are pulumi.output values, which must be
+ * made inside the run (runComponent's build callback), not at import.
+ */
+
+export const STACK = "test";
+export const NAMING = naming("platform", STACK);
+const ids = (tier: string, azs = 3) => pulumi.output(Array.from({ length: azs }, (_, n) => `subnet-${tier}-${n + 1}`));
+const VPC_ID = "vpc-0123456789abcdef0";
+const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:platform-${STACK}-alarms`;
+const LOG_BUCKET = "public-access-logs-0123456";
+
+/**
+ * A partial that may replace nested objects in part (`deployment: { strategy: "ROLLING" }`);
+ * a key set to undefined is left out, as index.ts leaves out what a stack does not use.
+ */
+export type Over<T> = { -readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Partial<T[K]> : T[K] };
+
+function merge<T extends object>(base: T, over: Over<T>): T {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) {
+        if (v === undefined) {
+            delete out[k];
+            continue;
+        }
+        const b = (base as Record<string, unknown>)[k];
+        const plain = (x: unknown) => x !== null && typeof x === "object" && !Array.isArray(x) && !pulumi.Output.isInstance(x);
+        out[k] = plain(b) && plain(v) ? { ...(b as object), ...(v as object) } : v;
+    }
+    return out as T;
+}
+
+export const clusterArgs = (over: Over<ClusterArgs> = {}): ClusterArgs => merge<ClusterArgs>({ containerInsights: "enhanced", spot: true, ec2CapacityProviders: [], naming: NAMING }, over);
+
+export const networkArgs = (over: Over<NetworkArgs> = {}): NetworkArgs =>
+    merge<NetworkArgs>(
+        {
+            cidrBlock: "10.30.0.0/16",
+            availabilityZoneCount: 3,
+            natGateways: "OnePerAz",
+            subnetMasks: { public: 24, private: 20, isolated: 24 },
+            interfaceEndpoints: true,
+            flowLogRetentionDays: 365,
+            region: REGION,
+            accountId: pulumi.output(ACCOUNT),
+            tags: { project: "platform", stack: STACK },
+            naming: NAMING,
+        },
+        over,
+    );
+
+export const databaseArgs = (over: Over<DatabaseArgs> = {}): DatabaseArgs =>
+    merge<DatabaseArgs>(
+        {
+            identifier: `platform-${STACK}-app`,
+            vpcId: pulumi.output(VPC_ID),
+            subnetIds: ids("isolated"),
+            engineVersion: "17",
+            instanceClass: "db.t4g.medium",
+            allocatedStorageGb: 50,
+            maxAllocatedStorageGb: 500,
+            multiAz: true,
+            backupRetentionDays: 14,
+            performanceInsights: true,
+            monitoringIntervalSeconds: 60,
+            accountId: pulumi.output(ACCOUNT),
+            region: REGION,
+            naming: NAMING,
+            protect: true,
+            logRetentionDays: 365,
+            alarmTopicArn: pulumi.output(TOPIC_ARN),
+            masterPasswordRotationDays: 7,
+        },
+        over,
+    );
+
+export const ecrImageArgs = (over: Over<EcrImageArgs> = {}): EcrImageArgs =>
+    merge<EcrImageArgs>(
+        {
+            context: "app",
+            tag: "11111111-amd64",
+            cacheFromTag: "22222222-amd64",
+            platform: "linux/amd64",
+            keepTaggedImages: 100,
+            forceDelete: false,
+            region: REGION,
+            naming: NAMING,
+        },
+        over,
+    );
+
+export const loadBalancerArgs = (over: Over<PublicLoadBalancerArgs> = {}): PublicLoadBalancerArgs =>
+    merge<PublicLoadBalancerArgs>(
+        {
+            vpcId: pulumi.output(VPC_ID),
+            subnetIds: ids("public"),
+            securityGroupId: pulumi.output("sg-0lb"),
+            zoneName: "example.com",
+            hostNames: ["app.example.com", "gitlab.example.com"],
+            certificateOnlyHostNames: ["ssh.gitlab.example.com"],
+            deletionProtection: true,
+            desyncMitigation: "defensive",
+            accessLogDays: 365,
+            idleTimeout: 60,
+            accountId: pulumi.output(ACCOUNT),
+            protect: true,
+            region: REGION,
+            waf: { rateLimitPer5Minutes: 2000, exemptHostNames: ["gitlab.example.com"] },
+            logRetentionDays: 365,
+            naming: NAMING,
+        },
+        over,
+    );
+
+/** What every ECS service gets from the stack: the cluster, the VPC, and its image by digest with its repository. */
+const ecsService = (image: string, digit: string) => ({
+    clusterArn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`),
+    clusterName: pulumi.output(`platform-${STACK}-cluster`),
+    vpcId: pulumi.output(VPC_ID),
+    image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-${image}@sha256:${digit.repeat(64)}`),
+    repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`),
+    region: REGION,
+    accountId: pulumi.output(ACCOUNT),
+    naming: NAMING,
+});
+
+export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs =>
+    merge<GitLabRunnerArgs>(
+        {
+            ...ecsService("runner", "a"),
+            privateSubnetIds: ids("private"),
+            gitlabUrl: "https://gitlab.example.com",
+            workers: { instanceType: "m7i.large", spot: false, maxInstances: 10, capacityPerInstance: 2, maxUseCount: 10, idleMinutes: 5, volumeSizeGb: 50 },
+            logRetentionDays: 365,
+            alarmTopicArn: pulumi.output(TOPIC_ARN),
+            accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "runner-cache/" },
+        },
+        over,
+    );
+
+export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
+    merge<DjangoServiceArgs>(
+        {
+            ...ecsService("app", "b"),
+            subnetIds: ids("private"),
+            loadBalancer: {
+                arnSuffix: pulumi.output("app/public/0123456789abcdef"),
+                httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
+                securityGroupId: pulumi.output("sg-0lb"),
+            },
+            hostName: "app.example.com",
+            listenerPriority: 100,
+            cpu: 1024,
+            memory: 2048,
+            cpuArchitecture: "X86_64",
+            port: 8000,
+            healthCheckPath: "/healthz",
+            desiredCount: 3,
+            minCount: 3,
+            maxCount: 12,
+            spot: false,
+            deployment: { strategy: "CANARY", bakeTimeMinutes: 10, canaryPercent: 10, canaryBakeTimeMinutes: 5, liveTargetGroup: "blue" },
+            autoscaling: { cpuTarget: 60, requestsPerTarget: 1000, scaleOutCooldown: 60, scaleInCooldown: 300 },
+            database: {
+                address: pulumi.output(`platform-${STACK}-app.abcdefghijkl.${REGION}.rds.amazonaws.com`),
+                port: pulumi.output(5432),
+                name: "app",
+                secretArn: pulumi.output(`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:app-db-credentials-AbCdEf`),
+                securityGroupId: pulumi.output("sg-0db"),
+                resourceId: pulumi.output("db-ABCDEFGHIJKL"),
+            },
+            logRetentionDays: 365,
+            alarms: { topicArn: pulumi.output(TOPIC_ARN), http5xxPercent: 5, p99LatencySeconds: 2, cpuPercent: 80, memoryPercent: 80 },
+            protectData: true,
+            accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "app-media/" },
+            execCommand: false,
+            commitSha: "11111111",
+        },
+        over,
+    );
