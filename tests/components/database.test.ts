@@ -13,8 +13,8 @@ const instance = (run: StackRun) => named(run, T.db, "app-db");
 
 describe("component: Database", () => {
     it("protect: deletion protection, a final snapshot, changes in the maintenance window and Pulumi protect; without: disposable", async () => {
-        const kept = await runComponent(() => new Database("app-db", databaseArgs({ protect: true, masterPasswordRotationDays: 0 })));
-        const disposable = await runComponent(() => new Database("app-db", databaseArgs({ protect: false, masterPasswordRotationDays: 0 })));
+        const kept = await runComponent(() => new Database("app-db", databaseArgs({ context: { protect: true }, masterPasswordRotationDays: 0 })));
+        const disposable = await runComponent(() => new Database("app-db", databaseArgs({ context: { protect: false }, masterPasswordRotationDays: 0 })));
         expect(instance(kept).inputs).to.include({ deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "platform-test-app-final", applyImmediately: false });
         expect(instance(kept).protect).to.equal(true);
         expect(named(kept, T.secret, "app-db-credentials").protect).to.equal(true);

@@ -3,7 +3,8 @@ import { DjangoServiceArgs } from "../../components/app";
 import { ClusterArgs } from "../../components/cluster";
 import { DatabaseArgs } from "../../components/database";
 import { EcrImageArgs } from "../../components/ecrImage";
-import { PublicLoadBalancerArgs } from "../../components/loadBalancer";
+import { LoadBalancerRef, PublicLoadBalancer, PublicLoadBalancerArgs } from "../../components/loadBalancer";
+import { StackContext } from "../../aws/context";
 import { NetworkArgs } from "../../components/network";
 import { GitLabRunnerArgs } from "../../components/runner";
 import { naming } from "../../facts/naming";
@@ -46,6 +47,10 @@ function merge<T extends object>(base: T, over: Over<T>): T {
     return out as T;
 }
 
+/** What index.ts builds once per stack (prod-like: protected, a year of logs). */
+export const stackContext = (over: Over<StackContext> = {}): StackContext =>
+    merge<StackContext>({ region: REGION, accountId: pulumi.output(ACCOUNT), naming: NAMING, protect: true, logRetentionDays: 365 }, over);
+
 export const clusterArgs = (over: Over<ClusterArgs> = {}): ClusterArgs => merge<ClusterArgs>({ containerInsights: "enhanced", spot: true, ec2CapacityProviders: [], naming: NAMING }, over);
 
 export const networkArgs = (over: Over<NetworkArgs> = {}): NetworkArgs =>
@@ -79,11 +84,7 @@ export const databaseArgs = (over: Over<DatabaseArgs> = {}): DatabaseArgs =>
             backupRetentionDays: 14,
             performanceInsights: true,
             monitoringIntervalSeconds: 60,
-            accountId: pulumi.output(ACCOUNT),
-            region: REGION,
-            naming: NAMING,
-            protect: true,
-            logRetentionDays: 365,
+            context: stackContext(),
             alarmTopicArn: pulumi.output(TOPIC_ARN),
             masterPasswordRotationDays: 7,
         },
@@ -154,16 +155,26 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
         over,
     );
 
-export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
-    merge<DjangoServiceArgs>(
+/** The shared ALB as a service sees it; its host rules come from the real PublicLoadBalancer.route. */
+const loadBalancerRef = (): LoadBalancerRef => ({
+    arnSuffix: pulumi.output("app/public/0123456789abcdef"),
+    httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
+    securityGroupId: pulumi.output("sg-0lb"),
+    zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
+    accessLogBucket: pulumi.output(LOG_BUCKET),
+    route: PublicLoadBalancer.prototype.route,
+});
+
+export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs => {
+    const service = ecsService("app", "b");
+    return merge<DjangoServiceArgs>(
         {
-            ...ecsService("app", "b"),
+            context: stackContext(),
+            cluster: { arn: service.clusterArn, name: service.clusterName },
+            vpcId: service.vpcId,
+            image: { image: service.image, repositoryArn: service.repositoryArn },
             subnetIds: ids("private"),
-            loadBalancer: {
-                arnSuffix: pulumi.output("app/public/0123456789abcdef"),
-                httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
-                securityGroupId: pulumi.output("sg-0lb"),
-            },
+            loadBalancer: loadBalancerRef(),
             hostName: "app.example.com",
             listenerPriority: 100,
             cpu: 1024,
@@ -184,13 +195,13 @@ export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoSer
                 secretArn: pulumi.output(`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:app-db-credentials-AbCdEf`),
                 securityGroupId: pulumi.output("sg-0db"),
                 resourceId: pulumi.output("db-ABCDEFGHIJKL"),
+                username: "platform_admin",
             },
-            logRetentionDays: 365,
             alarms: { topicArn: pulumi.output(TOPIC_ARN), http5xxPercent: 5, p99LatencySeconds: 2, cpuPercent: 80, memoryPercent: 80 },
-            protectData: true,
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "app-media/" },
             execCommand: false,
             commitSha: "11111111",
         },
         over,
     );
+};
