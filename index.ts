@@ -46,7 +46,6 @@ const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit
 const account = aws.getCallerIdentityOutput({}, { provider });
 const context: StackContext = { region: cfg.region, accountId: account.accountId, naming, protect: cfg.stateful.protect, logRetentionDays: cfg.logs.retentionDays };
 
-
 const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
 
 const network = new Network("network", {
@@ -244,40 +243,6 @@ const gitlab = new GitLab("gitlab", {
     naming,
 }, withAws);
 
-export const vpcId = network.vpcId;
-export const vpcCidr = network.cidrBlock;
-export const publicSubnetIds = network.publicSubnetIds;
-export const privateSubnetIds = network.privateSubnetIds;
-export const isolatedSubnetIds = network.isolatedSubnetIds;
-export const loadBalancerSecurityGroupId = network.loadBalancerSecurityGroupId;
-export const clusterName = cluster.clusterName;
-export const clusterArn = cluster.clusterArn;
-export const gitlabImageRef = gitlabImage.imageRef;
-export const appImageRef = appImage.imageRef;
-export const appImageTag = appSource.tag;
-export const gitlabImageTag = gitlabSource.tag;
-export const appUrl = app.url;
-export const albDnsName = loadBalancer.dnsName;
-export const albAccessLogBucket = loadBalancer.accessLogBucket;
-export const appServiceName = app.serviceName;
-export const appListenerRuleArn = app.listenerRuleArn;
-export const appLogGroup = app.logGroupName;
-export const appMediaBucket = app.bucketName;
-export const appDatabaseEndpoint = pulumi.interpolate`${appDb.address}:${appDb.port}`;
-export const alarmTopicArn = alerts.topicArn;
-export const gitlabUrl = gitlab.url;
-export const gitlabRegistryUrl = gitlab.registryUrl;
-export const gitlabSshHost = gitlab.sshHost;
-export const gitlabServiceName = gitlab.serviceName;
-export const gitlabLogGroup = gitlab.logGroupName;
-export const gitlabBackupLogGroup = gitlab.backupLogGroupName;
-export const gitlabFileSystemId = gitlab.fileSystemId;
-export const gitlabBackupBucket = gitlab.backupBucket;
-export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${gitlabDb.port}`;
-// Split topology with Gitaly on EBS: what the restore and patch procedures name (README).
-export const gitlabGitalyVolumeId = gitalyHost?.volumeId;
-export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
-
 // A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The
 // manager image is x86_64 whatever images.platform says: small, on plain FARGATE.
 const runnerImage = runnerSource
@@ -301,8 +266,6 @@ const runner = runnerImage && cfg.runner.enabled
         naming,
     }, withAws)
     : undefined;
-export const runnerTokenSecretArn = runner?.tokenSecretArn;
-export const runnerWorkerGroup = runner?.autoScalingGroupName;
 
 // The identity GitLab CI previews and deploys this stack with (platform:ci).
 const policyScope = (ciCfg: Extract<CiConfig, { enabled: true }>, accountId: string): PolicyScope => ({
@@ -339,6 +302,43 @@ const ci = ciCfg.enabled
         naming,
     }, withAws)
     : undefined;
+
+// --- stack outputs: what operators, runbooks and CI read (`pulumi stack output`).
+export const vpcId = network.vpcId;
+export const vpcCidr = network.cidrBlock;
+export const publicSubnetIds = network.publicSubnetIds;
+export const privateSubnetIds = network.privateSubnetIds;
+export const isolatedSubnetIds = network.isolatedSubnetIds;
+export const loadBalancerSecurityGroupId = network.loadBalancerSecurityGroupId;
+export const clusterName = cluster.clusterName;
+export const clusterArn = cluster.clusterArn;
+export const gitlabImageRef = gitlabImage.imageRef;
+export const appImageRef = appImage.imageRef;
+export const appImageTag = appSource.tag;
+export const gitlabImageTag = gitlabSource.tag;
+export const appUrl = app.url;
+export const albDnsName = loadBalancer.dnsName;
+export const albAccessLogBucket = loadBalancer.accessLogBucket;
+export const appServiceName = app.serviceName;
+export const appListenerRuleArn = app.listenerRuleArn;
+export const appLogGroup = app.logGroupName;
+export const appMediaBucket = app.bucketName;
+export const appDatabaseEndpoint = pulumi.interpolate`${appDb.address}:${appDb.port}`;
+export const alarmTopicArn = alerts.topicArn;
+export const gitlabUrl = gitlab.url;
+export const gitlabRegistryUrl = gitlab.registryUrl;
+export const gitlabSshHost = gitlab.sshHost;
+export const gitlabServiceName = gitlab.serviceName;
+export const gitlabLogGroup = gitlab.logGroupName;
+export const gitlabBackupLogGroup = gitlab.backupLogGroupName;
+export const gitlabFileSystemId = gitlab.fileSystemId;
+export const gitlabBackupBucket = gitlab.backupBucket;
+export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${gitlabDb.port}`;
+// Split topology with Gitaly on EBS: what the restore and patch procedures name (README).
+export const gitlabGitalyVolumeId = gitalyHost?.volumeId;
+export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
+export const runnerTokenSecretArn = runner?.tokenSecretArn;
+export const runnerWorkerGroup = runner?.autoScalingGroupName;
 export const ciOidcProviderArn = ci?.oidcProviderArn;
 export const ciDeployRoleArn = ci?.deployRoleArn;
 export const ciPreviewRoleArn = ci?.previewRoleArn;
