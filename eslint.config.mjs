@@ -15,7 +15,10 @@ const noTests = { group: ["**/tests", "**/tests/**"], message: "only tests/ may 
 const noConfig = { group: ["**/config", "**/config/**"], message: "components and building blocks take typed Args; only index.ts and config/ read the schema" };
 const noPulumi = { group: ["@pulumi/*"], message: "facts/ are pure: no Pulumi (a resource building block belongs in aws/)" };
 const noComponents = { group: ["**/components", "**/components/**"], message: "aws/ building blocks know nothing of our components" };
-const noOuterLayers = { group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**"], message: "facts/ import only facts/" };
+const noOuterLayers = {
+    group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**", "**/hooks/**", "**/tools/**", "**/ci/**", "**/policy/**"],
+    message: "facts/ import only facts/",
+};
 /** From outside a component package (a folder), only its entry point (index.ts) and its pure facts. */
 const packageEntry = { group: ["**/components/*/*", "!**/components/*/facts"], message: "import a component package by its folder (index.ts), or its facts.ts" };
 
@@ -44,13 +47,14 @@ export default tseslint.config(
         },
     },
     {
-        files: ["components/**/*.ts", "aws/**/*.ts", "facts/**/*.ts", "config/**/*.ts", "index.ts"],
+        files: ["components/**/*.ts", "aws/**/*.ts", "facts/**/*.ts", "config/**/*.ts", "hooks/**/*.ts", "ci/**/*.ts", "index.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "error",
             // Components take typed Args; they must never read stack config themselves.
             "no-restricted-syntax": [
                 "error",
                 { selector: "NewExpression[callee.property.name='Config']", message: "read config only in config/load.ts via loadConfig()" },
+                { selector: "NewExpression[callee.name='Config']", message: "read config only in config/load.ts via loadConfig()" },
             ],
         },
     },

@@ -58,7 +58,7 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     ...EC2_MESSAGES_ACTIONS,
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
-    // What GitLab CI's roles call (components/deployIdentity/grants.ts).
+    // What GitLab CI's roles call (components/deployIdentity/grants/).
     // Reads of the data sources and of resources AWS names.
     "ec2:DescribeAvailabilityZones",
     "ec2:DescribeVpcs",

@@ -5,7 +5,7 @@ import { ADMIN_CREATES, GRANTS } from "../components/deployIdentity";
  * Stops a CI deploy before it starts when the change needs an administrator:
  * GitLab CI's deploy role may read IAM roles and policies, the CI identity
  * and KMS keys but never change them, nor create a bucket
- * (components/deployIdentity/grants.ts), so `pulumi up` would fail half-way at the first
+ * (components/deployIdentity/grants/), so `pulumi up` would fail half-way at the first
  * such step. Reads `pulumi preview --json` and fails,
  * naming the resources and the command to run, when any of them changes.
  *

@@ -256,7 +256,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
                         : { type: "forward", targetGroupArn: args.live.arn },
                 ],
             },
-            { ...opts, ignoreChanges: weighted ? ["actions[*].forward.targetGroups[*].weight"] : [] },
+            { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), ...(weighted ? ["actions[*].forward.targetGroups[*].weight"] : [])] },
         );
     }
 

@@ -1,7 +1,7 @@
 /**
  * RDS for PostgreSQL's connection limits: what an instance class allows, and
  * what to keep free. The connection budgets of the config schema weigh each
- * client's demand (components/app/gunicorn.ts) against these.
+ * client's demand (components/app/facts.ts) against these.
  */
 
 /** Kept free for others: PostgreSQL's superuser reserve, RDS's own, the migration task, a person with psql. */

@@ -205,7 +205,7 @@ describe("CI deploy identity (platform:ci)", () => {
                     "route53:GetHealthCheck": "Cloud Map services here use custom health checks, no Route 53 health check",
                     "route53:DeleteHealthCheck": "as above",
                     "route53:UpdateHealthCheck": "as above",
-                    "s3:CreateBucket": "a new bucket is an administrator's change (components/deployIdentity/grants.ts ADMIN_CREATES)",
+                    "s3:CreateBucket": "a new bucket is an administrator's change (components/deployIdentity/grants/ ADMIN_CREATES)",
                     "s3:TagResource": "only with CreateBucket",
                     "secretsmanager:CancelRotateSecret": "the rotation schedule is retainOnDelete: Pulumi never deletes it",
                     ...(stack === "prod"

@@ -37,3 +37,20 @@ describe("README layout table", () => {
         expect(tracked.length).to.be.greaterThan(50);
     });
 });
+
+describe("the hooks' deployed entry points", () => {
+    // A hook's path is part of its command's inputs in every stack's state:
+    // moving it re-runs every image push and both GitLab migrations on the next `up`.
+    const STABLE = ["node_modules/.bin/ts-node --transpile-only tools/pushImage.ts", "node_modules/.bin/ts-node --transpile-only tools/runTask.ts"];
+
+    it("every command `pulumi up` runs in prod names a stable entry point, and that file runs its hook", async () => {
+        const { stackRun, ofType } = await import("../sim/harness");
+        const commands = ofType(await stackRun("prod"), "command:local:Command").map((c) => String(c.inputs.create));
+        expect(new Set(commands)).to.deep.equal(new Set(STABLE));
+        for (const entry of STABLE) {
+            const file = entry.split(" ").pop() as string;
+            const hook = path.basename(file, ".ts");
+            expect(fs.readFileSync(path.join(ROOT, file), "utf8")).to.match(new RegExp(`import \\{ run \\} from "\\.\\./hooks/${hook}";\\s*[\\s\\S]*\\nrun\\(\\);`));
+        }
+    });
+});

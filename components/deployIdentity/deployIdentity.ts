@@ -55,13 +55,13 @@ export interface DeployIdentityArgs {
     readonly previewBranches: readonly string[];
     /** The project's sub claim ends in `ref_protected` (README: "CI/CD"). */
     readonly refProtectedInSub: boolean;
-    /** What `pulumi up` and `pulumi destroy` of this program need (components/deployIdentity/grants.ts). */
+    /** What `pulumi up` and `pulumi destroy` of this program need (components/deployIdentity/grants/). */
     readonly deployStatements: (accountId: string) => PolicyStatement[];
     /** What `pulumi preview` and `pulumi refresh` need: reads only. */
     readonly previewStatements: (accountId: string) => PolicyStatement[];
     /**
      * Statements naming resources known only once they exist (the stack's
-     * buckets, components/deployIdentity/grants.ts bucketStatements): one policy of their own
+     * buckets, components/deployIdentity/grants/ bucketStatements): one policy of their own
      * per role, so the others' packing does not wait for them.
      */
     readonly deployResourceStatements: pulumi.Input<PolicyStatement[]>;
