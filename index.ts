@@ -197,7 +197,7 @@ const gitlab = new GitLab("gitlab", {
     privateSubnetCount: cfg.network.availabilityZones,
     isolatedSubnetIds: network.isolatedSubnetIds,
     publicSubnetIds: network.publicSubnetIds,
-    loadBalancer: { arnSuffix: loadBalancer.arnSuffix, httpsListenerArn: loadBalancer.httpsListenerArn, securityGroupId: loadBalancer.securityGroupId, zoneId: loadBalancer.zoneId },
+    loadBalancer,
     hostName: gitlabCfg.hostName,
     registryHostName: gitlabCfg.registryHostName,
     sshHostName: gitlabCfg.sshHostName,
@@ -224,7 +224,7 @@ const gitlab = new GitLab("gitlab", {
     cpuArchitecture,
     spot: gitlabCfg.spot,
     execCommand: gitlabCfg.execCommand,
-    database: { address: gitlabDb.address, port: gitlabDb.port, name: gitlabDb.databaseName, username: "gitlab", secretArn: gitlabDb.secretArn, securityGroupId: gitlabDb.securityGroupId },
+    database: gitlabDb.endpoint,
     efsThroughputMode: gitlabCfg.efs.throughputMode,
     backup: {
         time: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone),

@@ -102,16 +102,7 @@ export class GitLab extends pulumi.ComponentResource {
         // The registry answers /v2/ with 401 until a client logs in: 401 means it is up.
         const registry = targetGroup("registry", "/v2/", "200,401");
         const hostRule = (suffix: string, host: string, priority: number, tg: aws.lb.TargetGroup) =>
-            new aws.lb.ListenerRule(
-                `${name}-${suffix}`,
-                {
-                    listenerArn: a.loadBalancer.httpsListenerArn,
-                    priority,
-                    conditions: [{ hostHeader: { values: [host] } }],
-                    actions: [{ type: "forward", targetGroupArn: tg.arn }],
-                },
-                parent,
-            );
+            a.loadBalancer.route(`${name}-${suffix}`, { host, priority, targetGroups: [tg], live: tg }, parent);
         const listenerRules = [hostRule("web", a.hostName, a.listenerPriority, web), hostRule("registry", a.registryHostName, a.listenerPriority + 1, registry)];
         const ssh = sshEntry(
             `${name}-ssh`,

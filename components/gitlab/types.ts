@@ -7,7 +7,8 @@ import { SecretSource, TaskRoles } from "../../aws/ecsTask";
 import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
 import { Naming } from "../../facts/naming";
-import type { DatabaseClientArgs } from "../database";
+import type { DatabaseEndpoint } from "../database";
+import type { LoadBalancerRef } from "../loadBalancer";
 
 /*
  * The package's shared vocabulary: every type more than one of its files
@@ -142,12 +143,7 @@ export interface GitLabArgs {
     /** Public subnets for the SSH load balancer. */
     readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The shared ALB: two host rules on its HTTPS listener (web and registry). */
-    readonly loadBalancer: {
-        readonly arnSuffix: pulumi.Input<string>;
-        readonly httpsListenerArn: pulumi.Input<string>;
-        readonly securityGroupId: pulumi.Input<string>;
-        readonly zoneId: pulumi.Input<string>;
-    };
+    readonly loadBalancer: LoadBalancerRef;
     readonly hostName: string;
     readonly registryHostName: string;
     readonly sshHostName: string;
@@ -166,7 +162,7 @@ export interface GitLabArgs {
     readonly spot: boolean;
     readonly execCommand: boolean;
     /** GitLab's own PostgreSQL (the shared Database component). */
-    readonly database: DatabaseClientArgs & { readonly username: string };
+    readonly database: DatabaseEndpoint;
     readonly efsThroughputMode: "elastic" | "bursting";
     readonly backup: {
         /** When the daily gitlab-backup runs. */
