@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
+import { runHook } from "./run";
 
 /**
  * Builds one image and pushes it to its ECR repository, but only when the tag
@@ -247,13 +248,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${reference}\n`);
 }
 
-/** Runs the hook as a program: stdout is its answer, failures one line on stderr and exit 1. */
+/** Runs the hook as a program (its stable entry point in tools/ calls this). */
 export function run(): void {
-    main().catch((e: unknown) => {
-        const message = e instanceof Error ? e.message : String(e);
-        process.stderr.write(`pushImage: ${message.replace(/\s*\n\s*/g, " ")}\n`);
-        process.exitCode = 1;
-    });
+    runHook("pushImage", main);
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { runHook } from "./run";
 
 /**
  * Runs one ECS task to completion and fails unless its container exits 0.
@@ -295,13 +296,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${arn}\n`);
 }
 
-/** Runs the hook as a program: stdout is its answer, failures one line on stderr and exit 1. */
+/** Runs the hook as a program (its stable entry point in tools/ calls this). */
 export function run(): void {
-    main().catch((e: unknown) => {
-        const message = e instanceof Error ? e.message : String(e);
-        process.stderr.write(`runTask: ${message.replace(/\s*\n\s*/g, " ")}\n`);
-        process.exitCode = 1;
-    });
+    runHook("runTask", main);
 }
 
 if (require.main === module) {
