@@ -92,6 +92,40 @@ export function engineConfig(config: StackConfig): Record<string, string> {
 
 type RegisterFn = (req: any, cb: (err: unknown, resp: any) => void) => void;
 
+/** What a registration request tells the engine besides the inputs: the resource options. */
+type Registration = Pick<Resource, "parentUrn" | "custom" | "protect" | "ignoreChanges" | "retainOnDelete" | "dependencies" | "propertyDependencies" | "customTimeouts" | "provider" | "providers">;
+
+function registrationOf(req: any): Registration {
+    return {
+        parentUrn: req.getParent() || undefined,
+        custom: req.getCustom(),
+        protect: Boolean(req.getProtect()),
+        ignoreChanges: req.getIgnorechangesList(),
+        retainOnDelete: Boolean(req.getRetainondelete()),
+        dependencies: req.getDependenciesList(),
+        propertyDependencies: Object.fromEntries([...req.getPropertydependenciesMap().entries()].map(([k, v]: [string, any]) => [k, v.getUrnsList() as string[]])),
+        provider: req.getProvider(),
+        providers: Object.fromEntries(req.getProvidersMap().entries()),
+        customTimeouts: {
+            create: req.getCustomtimeouts()?.getCreate() ?? "",
+            update: req.getCustomtimeouts()?.getUpdate() ?? "",
+            delete: req.getCustomtimeouts()?.getDelete() ?? "",
+        },
+    };
+}
+
+/** A resource the mock monitor was not asked to register through registerResource: no options. */
+const NO_REGISTRATION: Omit<Registration, "custom"> = {
+    protect: false,
+    ignoreChanges: [],
+    retainOnDelete: false,
+    dependencies: [],
+    propertyDependencies: {},
+    customTimeouts: { create: "", update: "", delete: "" },
+    provider: "",
+    providers: {},
+};
+
 /** What one mocked run is set up with: the stack name the URNs carry, its config, how the provider answers. */
 interface Session {
     readonly stack: string;
@@ -110,19 +144,7 @@ interface Session {
 async function record(session: Session, body: () => Record<string, unknown>): Promise<StackRun> {
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
-    interface Pending {
-        parentUrn?: string;
-        custom: boolean;
-        protect: boolean;
-        ignoreChanges: string[];
-        retainOnDelete: boolean;
-        dependencies: string[];
-        propertyDependencies: Record<string, string[]>;
-        customTimeouts: { create: string; update: string; delete: string };
-        provider: string;
-        providers: Record<string, string>;
-    }
-    let pending: Pending | undefined;
+    let pending: Registration | undefined;
 
     await pulumi.runtime.setMocks(
         {
@@ -140,16 +162,7 @@ async function record(session: Session, body: () => Record<string, unknown>): Pr
                     name: args.name,
                     inputs: unwrapSecrets(args.inputs, "", secretPaths),
                     secretPaths,
-                    custom: ctx?.custom ?? Boolean(args.custom),
-                    protect: ctx?.protect ?? false,
-                    ignoreChanges: ctx?.ignoreChanges ?? [],
-                    retainOnDelete: ctx?.retainOnDelete ?? false,
-                    dependencies: ctx?.dependencies ?? [],
-                    propertyDependencies: ctx?.propertyDependencies ?? {},
-                    customTimeouts: ctx?.customTimeouts ?? { create: "", update: "", delete: "" },
-                    parentUrn: ctx?.parentUrn,
-                    provider: ctx?.provider ?? "",
-                    providers: ctx?.providers ?? {},
+                    ...(ctx ?? { ...NO_REGISTRATION, custom: Boolean(args.custom) }),
                 });
                 return result;
             },
@@ -168,22 +181,7 @@ async function record(session: Session, body: () => Record<string, unknown>): Pr
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         const index = resources.length;
-        pending = {
-            parentUrn: req.getParent() || undefined,
-            custom: req.getCustom(),
-            protect: Boolean(req.getProtect()),
-            ignoreChanges: req.getIgnorechangesList(),
-            retainOnDelete: Boolean(req.getRetainondelete()),
-            dependencies: req.getDependenciesList(),
-            propertyDependencies: Object.fromEntries([...req.getPropertydependenciesMap().entries()].map(([k, v]: [string, any]) => [k, v.getUrnsList() as string[]])),
-            provider: req.getProvider(),
-            providers: Object.fromEntries(req.getProvidersMap().entries()),
-            customTimeouts: {
-                create: req.getCustomtimeouts()?.getCreate() ?? "",
-                update: req.getCustomtimeouts()?.getUpdate() ?? "",
-                delete: req.getCustomtimeouts()?.getDelete() ?? "",
-            },
-        };
+        pending = registrationOf(req);
         register(req, (err, resp) => {
             if (!err && resources[index]) {
                 (resources[index] as { urn: string }).urn = resp.getUrn();
