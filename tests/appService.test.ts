@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../facts/rollout";
-import { rolloutTimeoutMinutes, webConcurrency } from "../components/app/djangoService";
+import { rolloutTimeoutMinutes } from "../components/app/djangoService";
+import { webConcurrency } from "../components/app/facts";
 import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 
 const T = {

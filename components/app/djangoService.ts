@@ -89,14 +89,6 @@ export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadB
 const WEB = "web";
 
 /**
- * gunicorn workers for a Fargate CPU size: 2 × vCPU + 1, at least 2. Set
- * explicitly because inside a Fargate task the CPU count the kernel reports is
- * the host slice (2 for a 0.25 vCPU task), not the task's share, and too many
- * workers exhaust a small task's memory.
- */
-export { webConcurrency };
-
-/**
  * How long `pulumi up` may wait for the service to settle: the rollout floor
  * (bake times included: the provider waits for them) plus 30 minutes for
  * image pulls, migrations, the grace period and a circuit-breaker rollback.
@@ -123,7 +115,7 @@ export class DjangoService extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
-        const a = { user: "10001:10001", databaseUser: "app_web", ...args, ...args.context, protectData: args.context.protect, clusterArn: args.cluster.arn, clusterName: args.cluster.name, repositoryArn: args.image.repositoryArn };
+        const a = { user: "10001:10001", databaseUser: "app_web", ...args, ...args.context };
         const parent = { parent: this };
         const twoGroups = a.deployment.strategy !== "ROLLING";
         const physical = physicalName(a.naming, name);
@@ -139,11 +131,11 @@ export class DjangoService extends pulumi.ComponentResource {
         ];
 
         // --- data and secrets
-        const media = secureBucket(`${name}-media`, { versioning: a.protectData, protect: a.protectData, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
+        const media = secureBucket(`${name}-media`, { versioning: a.protect, protect: a.protect, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
         const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, parent);
         const secretKeyArn = jsonSecret(
             `${name}-secret-key`,
-            { description: `${name}: Django SECRET_KEY`, protect: a.protectData, naming: a.naming, value: { key: secretKey.result } },
+            { description: `${name}: Django SECRET_KEY`, protect: a.protect, naming: a.naming, value: { key: secretKey.result } },
             parent,
         );
 
@@ -151,7 +143,7 @@ export class DjangoService extends pulumi.ComponentResource {
         const roles = taskRoles(
             name,
             {
-                repositoryArns: [a.repositoryArn],
+                repositoryArns: [a.image.repositoryArn],
                 secretArns: [a.database.secretArn, secretKeyArn],
                 logGroupArn: logs.arn,
                 execCommand: a.execCommand,
@@ -312,7 +304,7 @@ export class DjangoService extends pulumi.ComponentResource {
             name,
             {
                 topicArn: a.alarms.topicArn,
-                clusterName: a.clusterName,
+                clusterName: a.cluster.name,
                 // Known before the service exists: the service takes this name below.
                 serviceName: physical,
                 loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
@@ -331,7 +323,7 @@ export class DjangoService extends pulumi.ComponentResource {
             name,
             {
                 name: physical,
-                cluster: a.clusterArn,
+                cluster: a.cluster.arn,
                 taskDefinition: taskDefinition.arn,
                 desiredCount: a.desiredCount,
                 ...fargateServiceBase({ spot: a.spot, subnetIds: a.subnetIds, securityGroupId: sg.id, deploymentAlarmNames: alarms.deploymentAlarms.map((x) => x.name), rollback: true, execCommand: a.execCommand }),
@@ -372,7 +364,7 @@ export class DjangoService extends pulumi.ComponentResource {
         serviceAutoscaling(
             `${name}-scaling`,
             {
-                clusterName: a.clusterName,
+                clusterName: a.cluster.name,
                 serviceName: service.name,
                 minCount: a.minCount,
                 maxCount: a.maxCount,

@@ -1,6 +1,11 @@
 /** gunicorn's concurrency in the app's tasks, and the database connections it holds: the app component sizes its workers from it and the config schema checks the budget with it. */
 
-/** gunicorn's workers for a Fargate size, as the app's task sets WEB_CONCURRENCY: 2 × vCPU + 1, at least 2. */
+/**
+ * gunicorn's workers for a Fargate size, as the app's task sets WEB_CONCURRENCY:
+ * 2 × vCPU + 1, at least 2. Set explicitly because inside a Fargate task the
+ * CPU count the kernel reports is the host slice (2 for a 0.25 vCPU task), not
+ * the task's share, and too many workers exhaust a small task's memory.
+ */
 export function webConcurrency(cpuUnits: number): number {
     return Math.max(2, Math.round((2 * cpuUnits) / 1024 + 1));
 }
