@@ -155,7 +155,7 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
         over,
     );
 
-/** The shared ALB as a service sees it; its host rules come from the real PublicLoadBalancer.route. */
+/** The shared ALB as a service sees it; its host rules come from the real PublicLoadBalancer.route (which reads only `this.httpsListenerArn`). */
 const loadBalancerRef = (): LoadBalancerRef => ({
     arnSuffix: pulumi.output("app/public/0123456789abcdef"),
     httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
