@@ -189,8 +189,8 @@ const gitlabDb = new Database("gitlab-db", {
 }, withAws);
 
 const gitlab = new GitLab("gitlab", {
-    clusterArn: cluster.clusterArn,
-    clusterName: cluster.clusterName,
+    context,
+    cluster: cluster.ref,
     vpcId: network.vpcId,
     vpcCidr: network.cidrBlock,
     privateSubnetIds: network.privateSubnetIds,
@@ -203,8 +203,7 @@ const gitlab = new GitLab("gitlab", {
     sshHostName: gitlabCfg.sshHostName,
     sshAllowedCidrs: gitlabCfg.ssh.allowedCidrs,
     listenerPriority: 200,
-    image: gitlabImage.imageRef,
-    repositoryArn: gitlabImage.repositoryArn,
+    image: gitlabImage.ref,
     topology: gitlabCfg.topology === "split"
         ? {
             kind: "split",
@@ -233,14 +232,9 @@ const gitlab = new GitLab("gitlab", {
         retentionDays: gitlabCfg.backup.retentionDays,
     },
     oidc: gitlabCfg.oidc,
-    logRetentionDays: cfg.logs.retentionDays,
     alarms: { topicArn: alerts.topicArn, http5xxPercent: cfg.alarms.http5xxPercent, cpuPercent: cfg.alarms.cpuPercent, memoryPercent: cfg.alarms.memoryPercent },
-    protectData: cfg.stateful.protect,
     deletionProtection: cfg.loadBalancer.deletionProtection,
     accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "gitlab/" },
-    region: cfg.region,
-    accountId: account.accountId,
-    naming,
 }, withAws);
 
 // A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The

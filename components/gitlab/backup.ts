@@ -112,23 +112,23 @@ export function scheduledBackup(name: string, args: ScheduledBackupArgs, opts: p
  */
 export function gitlabBackup(kit: GitLabKit, a: GitLabArgs, entry: Entry, gitalyAddress: pulumi.Output<string>, rules: pulumi.Resource[]): aws.cloudwatch.LogGroup {
     const { name, parent } = kit;
-    const backupLogs = logGroup(`${name}-backup`, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+    const backupLogs = logGroup(`${name}-backup`, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const backupSecrets: SecretName[] = [...RAILS_SECRETS, "databasePassword"];
     const backupRoles = taskRoles(
         `${name}-backup`,
         {
-            repositoryArns: [a.repositoryArn],
+            repositoryArns: [a.image.repositoryArn],
             secretArns: [kit.secrets.arns[0], kit.secrets.arns[1], pulumi.output(a.database.secretArn)],
             logGroupArn: backupLogs.arn,
             execCommand: false,
-            accountId: a.accountId,
-            naming: a.naming,
+            accountId: a.context.accountId,
+            naming: a.context.naming,
             // The archive upload: no reading or deleting what is already there.
             taskStatements: bucketStatements("Backups", [kit.buckets.backups], ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]),
         },
         parent,
     );
-    const backupFamily = physicalName(a.naming, `${name}-backup`);
+    const backupFamily = physicalName(a.context.naming, `${name}-backup`);
     const backupTask = new aws.ecs.TaskDefinition(
         `${name}-backup`,
         {
@@ -154,7 +154,7 @@ export function gitlabBackup(kit: GitLabKit, a: GitLabArgs, entry: Entry, gitaly
     scheduledBackup(
         `${name}-backup`,
         {
-            clusterArn: a.clusterArn,
+            clusterArn: a.cluster.arn,
             taskDefinition: backupTask,
             family: backupFamily,
             taskRoleArn: backupRoles.taskRole.arn,
@@ -162,9 +162,9 @@ export function gitlabBackup(kit: GitLabKit, a: GitLabArgs, entry: Entry, gitaly
             subnetIds: a.privateSubnetIds,
             securityGroupId: entry.backupSecurityGroup.id,
             time: a.backup.time,
-            accountId: a.accountId,
-            region: a.region,
-            naming: a.naming,
+            accountId: a.context.accountId,
+            region: a.context.region,
+            naming: a.context.naming,
         },
         { ...parent, dependsOn: rules },
     );

@@ -45,7 +45,7 @@ export class GitLab extends pulumi.ComponentResource {
         super("platform:gitlab:GitLab", name, {}, opts);
         const a = args;
         const parent = { parent: this };
-        const physical = physicalName(a.naming, name);
+        const physical = physicalName(a.context.naming, name);
         const single = a.topology.kind === "single";
 
         // --- network: web and registry from the ALB, SSH from the NLB; each topology adds Gitaly's rules.
@@ -61,9 +61,9 @@ export class GitLab extends pulumi.ComponentResource {
         const backupRules = [allowAllEgress(`${name}-backup-tasks-out`, backupSg.id, parent), allowDatabaseClient(`${name}-backup-to-db`, a.database.securityGroupId, backupSg.id, parent)];
 
         // --- data and secrets every topology shares
-        const buckets = gitlabBuckets(name, { protect: a.protectData, backupRetentionDays: a.backup.retentionDays, accessLogs: a.accessLogs }, parent);
-        const secrets = gitlabSecrets(name, { protect: a.protectData, naming: a.naming }, parent);
-        const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.naming.prefix}.internal`, vpc: a.vpcId, description: `${physical}: private names` }, parent);
+        const buckets = gitlabBuckets(name, { protect: a.context.protect, backupRetentionDays: a.backup.retentionDays, accessLogs: a.accessLogs }, parent);
+        const secrets = gitlabSecrets(name, { protect: a.context.protect, naming: a.context.naming }, parent);
+        const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.context.naming.prefix}.internal`, vpc: a.vpcId, description: `${physical}: private names` }, parent);
 
         const kit = gitlabKit(this, name, physical, a, { buckets, secrets, namespace });
         const entry = this.entry(name, a, sg, backupSg, frontRules);

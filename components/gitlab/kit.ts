@@ -77,7 +77,7 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] 
                     registryHostName: a.registryHostName,
                     sshHostName: a.sshHostName,
                     vpcCidr,
-                    region: a.region,
+                    region: a.context.region,
                     database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
                     buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },
                     cpu: size.cpu,
@@ -98,8 +98,8 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
         name,
         physical,
         parent: opts,
-        naming: a.naming,
-        region: a.region,
+        naming: a.context.naming,
+        region: a.context.region,
         buckets,
         secrets,
         namespace,
@@ -121,13 +121,13 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
         secretArnsOf: (names, others = {}) => [...new Set(names.map((n) => sourceOf(n, others).arn))],
         environment: (config) => [
             { name: "GITLAB_OMNIBUS_CONFIG", value: config },
-            { name: "AWS_REGION", value: a.region },
-            { name: "AWS_DEFAULT_REGION", value: a.region },
+            { name: "AWS_REGION", value: a.context.region },
+            { name: "AWS_DEFAULT_REGION", value: a.context.region },
         ],
         // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
         // start and runs its services as root and as git: no read-only root and no
         // non-root user are possible (Security Hub ECS.5 waiver, README).
-        omnibus: { image: a.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } },
+        omnibus: { image: a.image.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } },
         fargateTask: (size): FargateTaskBase => ({
             cpu: String(size.cpu),
             memory: String(size.memory),
@@ -137,13 +137,13 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
             // Logs, temp files and the backup archive before upload live on the task's own disk.
             ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
         }),
-        logConfig: (group, prefix) => awslogs(group.name, a.region, prefix),
+        logConfig: (group, prefix) => awslogs(group.name, a.context.region, prefix),
         frontAlarms: (alarmName, serviceName, webTargetGroup) =>
             serviceAlarms(
                 alarmName,
                 {
                     topicArn: a.alarms.topicArn,
-                    clusterName: a.clusterName,
+                    clusterName: a.cluster.name,
                     serviceName,
                     loadBalancerArnSuffix: a.loadBalancer.arnSuffix,
                     targetGroupArnSuffixes: [webTargetGroup.arnSuffix],

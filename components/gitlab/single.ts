@@ -37,7 +37,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
     const discovery = kit.discovery("dns", CONTAINER);
     const gitalyAddress = pulumi.interpolate`${CONTAINER}.${kit.namespace.name}:${GITLAB_PORTS.gitaly}`;
 
-    const logs = logGroup(name, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+    const logs = logGroup(name, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const taskDefinition = singleTask(kit, a, size, efs, logs, gitalyAddress);
 
     kit.frontAlarms(name, physical, entry.webTargetGroup);
@@ -47,7 +47,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
         name,
         {
             name: physical,
-            cluster: a.clusterArn,
+            cluster: a.cluster.arn,
             taskDefinition: taskDefinition.arn,
             desiredCount: 1,
             // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
@@ -85,12 +85,12 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
     const roles = taskRoles(
         name,
         {
-            repositoryArns: [a.repositoryArn],
+            repositoryArns: [a.image.repositoryArn],
             secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])],
             logGroupArn: logs.arn,
             execCommand: a.execCommand,
-            accountId: a.accountId,
-            naming: a.naming,
+            accountId: a.context.accountId,
+            naming: a.context.naming,
             // Rails, Workhorse and the registry read and write every bucket; Gitaly writes repository backups.
             taskStatements: [...kit.railsBucketStatements("GitLab", true), efsMountStatement(efs)],
         },

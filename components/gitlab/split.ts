@@ -59,10 +59,10 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
                 { name: "migrate", securityGroupId: net.migrateSg.id },
             ],
             ...s.redis,
-            logRetentionDays: a.logRetentionDays,
+            logRetentionDays: a.context.logRetentionDays,
             alarmTopicArn: a.alarms.topicArn,
-            protect: a.protectData,
-            naming: a.naming,
+            protect: a.context.protect,
+            naming: a.context.naming,
         },
         parent,
     );
@@ -126,17 +126,17 @@ function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.
     const { name, parent, physical } = kit;
     const tier = (t: string) => `${name}-${t}`;
     const secretsFor = (t: SplitRole): SecretName[] => [...ROLE_SECRETS[t], ...(t === "web" && a.oidc ? (["oidcClientSecret"] as const) : [])];
-    const logs = (t: SplitRole) => logGroup(tier(t), { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+    const logs = (t: SplitRole) => logGroup(tier(t), { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const rolesFor: SplitTiers["rolesFor"] = (t, log, taskStatements, execCommand = a.execCommand) =>
         taskRoles(
             tier(t),
             {
-                repositoryArns: [a.repositoryArn],
+                repositoryArns: [a.image.repositoryArn],
                 secretArns: kit.secretArnsOf(secretsFor(t), others),
                 logGroupArn: log.arn,
                 execCommand,
-                accountId: a.accountId,
-                naming: a.naming,
+                accountId: a.context.accountId,
+                naming: a.context.naming,
                 taskStatements,
             },
             parent,

@@ -46,7 +46,7 @@ export function splitGitaly(t: SplitTiers, net: SplitNetwork, gitalyDns: aws.ser
     // Both kinds of Gitaly: one task, stopped before its replacement starts, at its Cloud Map name.
     const common = {
         name: `${physical}-gitaly`,
-        cluster: a.clusterArn,
+        cluster: a.cluster.arn,
         desiredCount: 1,
         deploymentMinimumHealthyPercent: 0,
         deploymentMaximumPercent: 100,
@@ -57,12 +57,12 @@ export function splitGitaly(t: SplitTiers, net: SplitNetwork, gitalyDns: aws.ser
     const storage = s.gitaly.storage;
     const gitaly = storage.kind === "ebs" ? gitalyOnEbs(t, net, parts, storage) : gitalyOnEfs(t, net, parts);
 
-    ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+    ecsServiceAlarms(tier("gitaly"), { topicArn: a.alarms.topicArn, clusterName: a.cluster.name, serviceName: `${physical}-gitaly`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
     // No Gitaly task for ten minutes: a host that never joined the cluster, a task that cannot
     // be placed or keeps failing. Container Insights (always on) counts the running tasks.
     serviceNotRunningAlarm(
         `${tier("gitaly")}-not-running`,
-        { topicArn: a.alarms.topicArn, description: `${name}: no Gitaly task running (repositories unreachable)`, clusterName: a.clusterName, serviceName: `${physical}-gitaly` },
+        { topicArn: a.alarms.topicArn, description: `${name}: no Gitaly task running (repositories unreachable)`, clusterName: a.cluster.name, serviceName: `${physical}-gitaly` },
         { ...parent, dependsOn: [gitaly.service] },
     );
     return gitaly;

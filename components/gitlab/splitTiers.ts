@@ -22,7 +22,7 @@ function scaledService(t: SplitTiers, which: "web" | "sidekiq", task: aws.ecs.Ta
         tier(which),
         {
             name: `${kit.physical}-${which}`,
-            cluster: a.clusterArn,
+            cluster: a.cluster.arn,
             taskDefinition: task.arn,
             desiredCount: s[which].minCount,
             deploymentMinimumHealthyPercent: 100,
@@ -48,13 +48,13 @@ export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGr
             tier(step),
             {
                 step,
-                clusterArn: a.clusterArn,
+                clusterArn: a.cluster.arn,
                 taskDefinition: task,
                 container: "migrate",
                 subnetIds: a.privateSubnetIds,
                 securityGroupId: securityGroup.id,
                 logGroupName: log.name,
-                region: a.region,
+                region: a.context.region,
                 after,
             },
             { ...kit.parent, dependsOn },
@@ -92,7 +92,7 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
     });
     serviceAutoscaling(
         `${tier("web")}-scaling`,
-        { clusterName: a.clusterName, serviceName: service.name, minCount: s.web.minCount, maxCount: s.web.maxCount, cpuTarget: s.web.cpuTarget, memoryTarget: s.web.memoryTarget, ...TIER_COOLDOWNS },
+        { clusterName: a.cluster.name, serviceName: service.name, minCount: s.web.minCount, maxCount: s.web.maxCount, cpuTarget: s.web.cpuTarget, memoryTarget: s.web.memoryTarget, ...TIER_COOLDOWNS },
         parent,
     );
     return { service, taskDefinition: task, logGroupName: log.name };
@@ -117,9 +117,9 @@ export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup,
     });
     serviceAutoscaling(
         `${tier("sidekiq")}-scaling`,
-        { clusterName: a.clusterName, serviceName: service.name, minCount: s.sidekiq.minCount, maxCount: s.sidekiq.maxCount, cpuTarget: s.sidekiq.cpuTarget, ...TIER_COOLDOWNS },
+        { clusterName: a.cluster.name, serviceName: service.name, minCount: s.sidekiq.minCount, maxCount: s.sidekiq.maxCount, cpuTarget: s.sidekiq.cpuTarget, ...TIER_COOLDOWNS },
         parent,
     );
-    ecsServiceAlarms(tier("sidekiq"), { topicArn: a.alarms.topicArn, clusterName: a.clusterName, serviceName: `${physical}-sidekiq`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
+    ecsServiceAlarms(tier("sidekiq"), { topicArn: a.alarms.topicArn, clusterName: a.cluster.name, serviceName: `${physical}-sidekiq`, cpuPercent: a.alarms.cpuPercent, memoryPercent: a.alarms.memoryPercent }, parent);
     return { service, taskDefinition: task };
 }

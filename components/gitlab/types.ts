@@ -7,7 +7,10 @@ import { SecretSource, TaskRoles } from "../../aws/ecsTask";
 import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
 import { Naming } from "../../facts/naming";
+import { StackContext } from "../../aws/context";
+import type { ClusterRef } from "../cluster";
 import type { DatabaseEndpoint } from "../database";
+import type { ImageRef } from "../ecrImage";
 import type { LoadBalancerRef } from "../loadBalancer";
 
 /*
@@ -130,8 +133,9 @@ export interface SplitArgs {
 }
 
 export interface GitLabArgs {
-    readonly clusterArn: pulumi.Input<string>;
-    readonly clusterName: pulumi.Input<string>;
+    /** Region, account, naming, protection (prod: protect, version and keep the stateful parts) and log retention. */
+    readonly context: StackContext;
+    readonly cluster: ClusterRef;
     readonly vpcId: pulumi.Input<string>;
     readonly vpcCidr: pulumi.Input<string>;
     /** Private subnets for the tasks and the EFS mount targets. */
@@ -152,8 +156,7 @@ export interface GitLabArgs {
     /** The web rule's priority; the registry's is the next one. */
     readonly listenerPriority: number;
     /** The image by digest, and its repository (the execution role pulls only from it). */
-    readonly image: pulumi.Input<string>;
-    readonly repositoryArn: pulumi.Input<string>;
+    readonly image: ImageRef;
     /** How GitLab's processes are laid out, and what sizes them. */
     readonly topology: SingleArgs | SplitArgs;
     readonly ephemeralStorageGb: number;
@@ -179,17 +182,11 @@ export interface GitLabArgs {
         readonly label: string;
         readonly blockAutoCreatedUsers: boolean;
     };
-    readonly logRetentionDays: number;
     readonly alarms: { readonly topicArn: pulumi.Input<string>; readonly http5xxPercent: number; readonly cpuPercent: number; readonly memoryPercent: number };
-    /** Protect, version and keep the stateful parts (prod). */
-    readonly protectData: boolean;
     /** Deletion protection on the SSH load balancer. */
     readonly deletionProtection: boolean;
     /** Where the buckets' S3 server access logs go. */
     readonly accessLogs: AccessLogTarget;
-    readonly region: string;
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
 }
 
 /** What a topology builder gives back to the component. */
