@@ -1,15 +1,18 @@
 // @ts-check
+import { readdirSync } from "node:fs";
 import tseslint from "typescript-eslint";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
 
 /**
  * The layering, enforced (README: "Layout"). Each folder is one kind of code:
- *   facts/       pure functions and tables: no Pulumi, nothing of ours but facts/
+ *   facts/       pure functions and tables: no Pulumi, no I/O, nothing of ours but facts/
+ *                (a package's facts.ts is held to the same)
  *   aws/         resource building blocks: no GitLab or Django, no config
- *   components/  ComponentResources: typed Args in, never the config schema
- *   config/      the schema: parses, never builds resources
+ *   components/  ComponentResources: typed Args in, never the config schema; a
+ *                package (a folder) is entered by its index.ts or its facts.ts
+ *   config/      the schema: parses, never builds resources (facts/ and facts.ts only)
  *   hooks/, ci/, sim/, tools/, policy/: programs around the stack
- * and nothing outside tests/ imports tests/.
+ * and nothing outside tests/ imports tests/. tests/layering.test.ts shows each rule biting.
  */
 const noTests = { group: ["**/tests", "**/tests/**"], message: "only tests/ may import tests/ (shared offline code lives in sim/)" };
 const noConfig = { group: ["**/config", "**/config/**"], message: "components and building blocks take typed Args; only index.ts and config/ read the schema" };
@@ -19,10 +22,35 @@ const noOuterLayers = {
     group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**", "**/hooks/**", "**/tools/**", "**/ci/**", "**/policy/**"],
     message: "facts/ import only facts/",
 };
+/** config/ parses: it may use facts/ and a package's own facts.ts, never what builds resources or runs around the stack. */
+const configOuter = {
+    regex: "\\.\\./(aws|sim|hooks|tools|ci|policy)(/|$)|\\.\\./components(/(?![^/]+/facts$)|$)",
+    message: "config/ imports only facts/ and a component package's facts.ts",
+};
+/** Pure means no I/O either: reading the repository or running a program belongs to hooks/ and tools/. */
+const noIo = { group: ["child_process", "node:child_process", "fs", "fs/*", "node:fs", "node:fs/*", "net", "node:net", "http", "https"], message: "facts/ are pure: no processes, files or network" };
 /** From outside a component package (a folder), only its entry point (index.ts) and its pure facts. */
 const packageEntry = { group: ["**/components/*/*", "!**/components/*/facts"], message: "import a component package by its folder (index.ts), or its facts.ts" };
 
+/** The same, seen from a one-file component beside the packages (`./gitlab/kit`). */
+const siblingPackageEntry = { regex: "^\\./[^/]+/(?!facts$)", message: packageEntry.message };
+
 const restrict = (...patterns) => ["error", { patterns }];
+
+/**
+ * Inside a package its own files are fair game, but another package is still
+ * reached only by its entry point and facts.ts: one zone per package, for the
+ * files of every other package.
+ */
+const PACKAGES = readdirSync(new URL("./components/", import.meta.url), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+const otherPackagesInternals = PACKAGES.map((p) => ({
+    target: PACKAGES.filter((q) => q !== p).map((q) => `./components/${q}/**`),
+    from: `./components/${p}`,
+    except: ["./index.ts", "./facts.ts"],
+    message: "import another component package by its folder (index.ts), or its facts.ts",
+}));
 
 export default tseslint.config(
     { ignores: ["node_modules/**", "bin/**", "app/**", ".scratch/**"] },
@@ -62,9 +90,13 @@ export default tseslint.config(
     { files: ["index.ts", "config/**/*.ts"], rules: { "@typescript-eslint/no-non-null-assertion": "error" } },
     // Unit tests may read a package's internals (the rendered gitlab.rb, the secret table).
     { files: ["tests/**/*.ts"], rules: { "no-restricted-imports": "off" } },
-    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, packageEntry) } },
+    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, packageEntry, siblingPackageEntry) } },
     // Inside a package, its own files are fair game.
-    { files: ["components/*/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig) } },
+    {
+        files: ["components/*/**/*.ts"],
+        rules: { "no-restricted-imports": restrict(noTests, noConfig), "import-x/no-restricted-paths": ["error", { zones: otherPackagesInternals }] },
+    },
     { files: ["aws/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noComponents) } },
-    { files: ["facts/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noPulumi, noOuterLayers) } },
+    { files: ["facts/**/*.ts", "components/*/facts.ts"], rules: { "no-restricted-imports": restrict(noTests, noPulumi, noOuterLayers, noIo) } },
+    { files: ["config/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, configOuter) } },
 );

@@ -1,4 +1,3 @@
-import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 
 /**
@@ -9,11 +8,12 @@ import { createHash } from "crypto";
  * every commit rebuilt and restarted every service.)
  */
 
-/** Runs git with the given arguments (in the project directory) and returns its trimmed stdout, or throws. */
+/**
+ * Runs git with the given arguments (in the project directory) and returns its
+ * trimmed stdout, or throws. Passed in, so this file stays pure: hooks/git.ts
+ * runs the real one, the tests a table of answers.
+ */
 export type Git = (args: readonly string[]) => string;
-
-export const realGit: Git = (args) =>
-    execFileSync("git", [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 
 const SHORT = 8;
 

@@ -4,7 +4,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { lastImageRef, lifecyclePolicy, PUSH_COMMAND } from "../components/ecrImage";
-import { Git, imageSource, realGit } from "../facts/imageSource";
+import { Git, imageSource } from "../facts/imageSource";
+import { realGit } from "../hooks/git";
 import { commitFigures } from "../tools/commitFigures";
 import { named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
 

@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { ESLint } from "eslint";
+import * as path from "path";
+import { ROOT } from "../sim/harness";
+
+/**
+ * The layering rules of eslint.config.mjs, each shown to bite: a probe file
+ * (never written to disk) placed in one layer imports from another, and the
+ * lint of the real config must (or must not) name the rule.
+ */
+const CASES: { file: string; source: string; rule?: string }[] = [
+    { file: "facts/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";`, rule: "no-restricted-imports" },
+    { file: "facts/probe.ts", source: `import { execFileSync } from "child_process";`, rule: "no-restricted-imports" },
+    { file: "facts/probe.ts", source: `import { logGroup } from "../aws/logs";`, rule: "no-restricted-imports" },
+    { file: "components/gitlab/facts.ts", source: `import { readFileSync } from "fs";`, rule: "no-restricted-imports" },
+    { file: "aws/probe.ts", source: `import { Cluster } from "../components/cluster";`, rule: "no-restricted-imports" },
+    { file: "components/probe.ts", source: `import { loadConfig } from "../config/load";`, rule: "no-restricted-imports" },
+    { file: "components/probe.ts", source: `import { gitlabKit } from "./gitlab/kit";`, rule: "no-restricted-imports" },
+    { file: "components/app/probe.ts", source: `import { gitlabKit } from "../gitlab/kit";`, rule: "import-x/no-restricted-paths" },
+    { file: "config/probe.ts", source: `import { logGroup } from "../aws/logs";`, rule: "no-restricted-imports" },
+    { file: "config/probe.ts", source: `import { GitLab } from "../components/gitlab";`, rule: "no-restricted-imports" },
+    { file: "tools/probe.ts", source: `import { gitlabArgs } from "../tests/components/fixtures";`, rule: "no-restricted-imports" },
+    { file: "index.ts", source: `import { gitlabKit } from "./components/gitlab/kit";`, rule: "no-restricted-imports" },
+    { file: "components/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";\nexport const c = new pulumi.Config();`, rule: "no-restricted-syntax" },
+    // What the layers may do.
+    { file: "config/probe.ts", source: `import { GITALY_INSTANCE_TYPES } from "../components/gitlab/facts";` },
+    { file: "components/gitlab/probe.ts", source: `import { gitlabKit } from "./kit";` },
+    { file: "components/app/probe.ts", source: `import { GitLab } from "../gitlab";` },
+    { file: "index.ts", source: `import { GitLab } from "./components/gitlab";` },
+];
+
+describe("eslint enforces the layering", function () {
+    this.timeout(120_000);
+    const eslint = new ESLint({ cwd: ROOT });
+
+    for (const c of CASES) {
+        it(`${c.file}: ${c.source.split("\n")[0]} -> ${c.rule ?? "allowed"}`, async () => {
+            const [result] = await eslint.lintText(`${c.source}\n`, { filePath: path.join(ROOT, c.file) });
+            const rules = result.messages.map((m) => m.ruleId).filter((r) => r !== "@typescript-eslint/no-unused-vars");
+            if (c.rule) {
+                expect(rules).to.include(c.rule);
+            } else {
+                expect(rules).to.deep.equal([]);
+            }
+        });
+    }
+});
