@@ -28,6 +28,12 @@ export interface Resource {
     readonly ignoreChanges: readonly string[];
     /** The `retainOnDelete` resource option. */
     readonly retainOnDelete: boolean;
+    /** The `deleteBeforeReplace` resource option. */
+    readonly deleteBeforeReplace: boolean;
+    /** The `replaceOnChanges` resource option. */
+    readonly replaceOnChanges: readonly string[];
+    /** The `aliases` resource option, as the engine receives them (URNs or specs). */
+    readonly aliases: readonly unknown[];
     /** URNs this resource depends on: `dependsOn` plus the resources its inputs come from. */
     readonly dependencies: readonly string[];
     /** Per input property, the URNs its value comes from (what CrossGuard's `propertyDependencies` sees). */
@@ -93,7 +99,10 @@ export function engineConfig(config: StackConfig): Record<string, string> {
 type RegisterFn = (req: any, cb: (err: unknown, resp: any) => void) => void;
 
 /** What a registration request tells the engine besides the inputs: the resource options. */
-type Registration = Pick<Resource, "parentUrn" | "custom" | "protect" | "ignoreChanges" | "retainOnDelete" | "dependencies" | "propertyDependencies" | "customTimeouts" | "provider" | "providers">;
+type Registration = Pick<
+    Resource,
+    "parentUrn" | "custom" | "protect" | "ignoreChanges" | "retainOnDelete" | "deleteBeforeReplace" | "replaceOnChanges" | "aliases" | "dependencies" | "propertyDependencies" | "customTimeouts" | "provider" | "providers"
+>;
 
 function registrationOf(req: any): Registration {
     return {
@@ -102,6 +111,9 @@ function registrationOf(req: any): Registration {
         protect: Boolean(req.getProtect()),
         ignoreChanges: req.getIgnorechangesList(),
         retainOnDelete: Boolean(req.getRetainondelete()),
+        deleteBeforeReplace: Boolean(req.getDeletebeforereplace()),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        aliases: [...req.getAliasurnsList(), ...req.getAliasesList().map((a: any) => a.toObject())],
         dependencies: req.getDependenciesList(),
         propertyDependencies: Object.fromEntries([...req.getPropertydependenciesMap().entries()].map(([k, v]: [string, any]) => [k, v.getUrnsList() as string[]])),
         provider: req.getProvider(),
@@ -119,6 +131,9 @@ const NO_REGISTRATION: Omit<Registration, "custom"> = {
     protect: false,
     ignoreChanges: [],
     retainOnDelete: false,
+    deleteBeforeReplace: false,
+    replaceOnChanges: [],
+    aliases: [],
     dependencies: [],
     propertyDependencies: {},
     customTimeouts: { create: "", update: "", delete: "" },
