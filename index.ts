@@ -47,19 +47,17 @@ const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit
 const account = aws.getCallerIdentityOutput({}, { provider });
 const context: StackContext = { region: cfg.region, accountId: account.accountId, naming, protect: cfg.stateful.protect, logRetentionDays: cfg.logs.retentionDays };
 
-const alerts = new Alerts("alerts", { email: cfg.alarms.email, accountId: account.accountId, naming }, withAws);
+const alerts = new Alerts("alerts", { context, email: cfg.alarms.email }, withAws);
 
 const network = new Network("network", {
+    context,
     cidrBlock: cfg.network.cidr,
     availabilityZoneCount: cfg.network.availabilityZones,
     natGateways: cfg.network.natGateways,
     subnetMasks: cfg.network.subnetMasks,
     interfaceEndpoints: cfg.network.interfaceEndpoints,
-    flowLogRetentionDays: cfg.network.flowLogs ? cfg.logs.retentionDays : undefined,
-    region: cfg.region,
-    accountId: account.accountId,
+    flowLogs: cfg.network.flowLogs,
     tags,
-    naming,
 }, withAws);
 
 const gitlabCfg = cfg.gitlab;
@@ -88,25 +86,22 @@ const gitalyHost = ebsGitaly && gitalySubnetId
     : undefined;
 
 const cluster = new Cluster("cluster", {
+    context,
     containerInsights: cfg.cluster.containerInsights,
     spot: cfg.cluster.fargateSpot,
     ec2CapacityProviders: gitalyHost ? [gitalyHost.capacityProviderName] : [],
-    naming,
 }, withAws);
 
 const imageDefaults = {
+    context,
     platform: cfg.images.platform,
     keepTaggedImages: cfg.images.keepTaggedImages,
-    // A protected stack keeps its images when the stack is destroyed.
-    forceDelete: !cfg.stateful.protect,
-    region: cfg.region,
-    naming,
 };
 
-const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, context: "gitlab", tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
+const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, buildContext: "gitlab", tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
 const appImage = new EcrImage("app", {
     ...imageDefaults,
-    context: "app",
+    buildContext: "app",
     tag: appSource.tag,
     cacheFromTag: appSource.cacheFromTag,
     // Functions of the folder's commit, so the tag still names every input.
@@ -114,6 +109,7 @@ const appImage = new EcrImage("app", {
 }, withAws);
 
 const loadBalancer = new PublicLoadBalancer("public", {
+    context,
     vpcId: network.vpcId,
     subnetIds: network.publicSubnetIds,
     securityGroupId: network.loadBalancerSecurityGroupId,
@@ -126,14 +122,9 @@ const loadBalancer = new PublicLoadBalancer("public", {
     desyncMitigation: cfg.loadBalancer.desyncMitigation,
     accessLogDays: cfg.loadBalancer.accessLogDays,
     idleTimeout: cfg.loadBalancer.idleTimeout,
-    accountId: account.accountId,
-    protect: cfg.stateful.protect,
-    region: cfg.region,
     waf: cfg.loadBalancer.waf.enabled
         ? { rateLimitPer5Minutes: cfg.loadBalancer.waf.rateLimitPer5Minutes, exemptHostNames: [cfg.gitlab.hostName, cfg.gitlab.registryHostName] }
         : undefined,
-    logRetentionDays: cfg.logs.retentionDays,
-    naming,
 }, withAws);
 
 // What both databases share: isolated subnets, protection, logs, alarms.
@@ -241,7 +232,7 @@ const gitlab = new GitLab("gitlab", {
 // A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The
 // manager image is x86_64 whatever images.platform says: small, on plain FARGATE.
 const runnerImage = runnerSource
-    ? new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", context: "runner", tag: runnerSource.tag, cacheFromTag: runnerSource.cacheFromTag }, withAws)
+    ? new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: runnerSource.tag, cacheFromTag: runnerSource.cacheFromTag }, withAws)
     : undefined;
 const runner = runnerImage && cfg.runner.enabled
     ? new GitLabRunner("runner", {

@@ -1,13 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "../facts/naming";
+import { StackContext } from "../aws/context";
+import { physicalName } from "../facts/naming";
 
 export interface AlertsArgs {
+    /** The account that owns the key (its IAM policies decide who may manage it), and naming. */
+    readonly context: StackContext;
     /** Optional address subscribed to the topic (AWS mails a confirmation link first). */
     readonly email?: string;
-    /** The account that owns the key: its IAM policies decide who may manage it. */
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
 }
 
 /**
@@ -72,10 +72,11 @@ export class Alerts extends pulumi.ComponentResource {
     constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:alerts:Alerts", name, {}, opts);
         const parent = { parent: this };
-        const physical = physicalName(args.naming, name);
+        const { accountId, naming } = args.context;
+        const physical = physicalName(naming, name);
         const key = new aws.kms.Key(
             `${name}-key`,
-            { description: `${physical}: alarm notifications`, enableKeyRotation: true, deletionWindowInDays: 30, policy: alarmKeyPolicy(args.accountId) },
+            { description: `${physical}: alarm notifications`, enableKeyRotation: true, deletionWindowInDays: 30, policy: alarmKeyPolicy(accountId) },
             parent,
         );
         new aws.kms.Alias(`${name}-key`, { name: `alias/${physical}`, targetKeyId: key.keyId }, parent);

@@ -1,16 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Naming, physicalName } from "../facts/naming";
+import { StackContext } from "../aws/context";
 import { after } from "../aws/ordering";
 
 export interface ClusterArgs {
+    /** Naming, for the cluster's physical name. */
+    readonly context: StackContext;
     /** Container Insights level (Security Hub ECS.12 wants it on). */
     readonly containerInsights: "enabled" | "enhanced";
     /** Offer FARGATE_SPOT to services (dev uses it; prod services stay on FARGATE). */
     readonly spot: boolean;
     /** EC2 capacity providers to offer besides Fargate (the Gitaly host's). */
     readonly ec2CapacityProviders?: pulumi.Input<string>[];
-    readonly naming: Naming;
 }
 
 /** The cluster's physical name, known before it exists (the Gitaly host's user data joins it by name). */
@@ -38,7 +40,7 @@ export class Cluster extends pulumi.ComponentResource {
 
         const cluster = new aws.ecs.Cluster(
             name,
-            { name: clusterPhysicalName(a.naming, name), settings: [{ name: "containerInsights", value: a.containerInsights }] },
+            { name: clusterPhysicalName(a.context.naming, name), settings: [{ name: "containerInsights", value: a.containerInsights }] },
             parent,
         );
         const capacity = new aws.ecs.ClusterCapacityProviders(

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackContext } from "../aws/context";
 import * as random from "@pulumi/random";
 import { databaseAlarms } from "../aws/alarms";
-import { serviceRole } from "../aws/iam";
+import { ServiceRole, serviceRole } from "../aws/iam";
 import { logGroup } from "../aws/logs";
 import { jsonSecret } from "../aws/secrets";
 import { allowPortFrom } from "../aws/securityGroups";
@@ -82,26 +82,12 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
-        const a = { databaseName: "app", username: "platform_admin", ...args, ...args.context };
+        const a: Settings = { databaseName: "app", username: "platform_admin", ...args, ...args.context };
         const parent = { parent: this };
-        const kept = { parent: this, protect: a.protect };
 
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: a.vpcId, description: `${name}: PostgreSQL from allowed clients only` }, parent);
         const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: a.subnetIds }, parent);
-        // One group per major version, kept on delete: during a major upgrade the
-        // old group stays attached until RDS finishes, so deleting it would fail.
-        const params = new aws.rds.ParameterGroup(
-            `${name}-params-${a.engineVersion}`,
-            {
-                family: `postgres${a.engineVersion}`,
-                parameters: [
-                    { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
-                    { name: "log_min_duration_statement", value: "1000", applyMethod: "immediate" },
-                    ...(a.parameters ?? []),
-                ],
-            },
-            { ...parent, retainOnDelete: true },
-        );
+        const params = parameterGroup(name, a.engineVersion, a.parameters ?? [], parent);
 
         const rotated = (a.masterPasswordRotationDays ?? 0) > 0;
         // Alphanumeric only: the password travels in URLs and shell-quoted env.
@@ -110,70 +96,13 @@ export class Database extends pulumi.ComponentResource {
         const logGroups = ["postgresql", "upgrade"].map((kind) =>
             logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.naming }, parent),
         );
+        const monitoringRole = a.monitoringIntervalSeconds > 0 ? enhancedMonitoringRole(`${name}-monitoring`, a, parent) : undefined;
 
-        // Enhanced Monitoring: RDS writes OS metrics to the RDSOSMetrics log group through
-        // this role. Inline copy of AmazonRDSEnhancedMonitoringRole's named actions.
-        const monitoringRole =
-            a.monitoringIntervalSeconds > 0
-                ? serviceRole(
-                      `${name}-monitoring`,
-                      {
-                          service: "monitoring.rds.amazonaws.com",
-                          sourceAccount: a.accountId,
-                          naming: a.naming,
-                          statements: [
-                              { sid: "LogGroup", actions: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources: [pulumi.interpolate`arn:aws:logs:${a.region}:${a.accountId}:log-group:RDSOSMetrics`] },
-                              {
-                                  sid: "LogStreams",
-                                  actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
-                                  resources: [pulumi.interpolate`arn:aws:logs:${a.region}:${a.accountId}:log-group:RDSOSMetrics:log-stream:*`],
-                              },
-                          ],
-                      },
-                      parent,
-                  )
-                : undefined;
-
-        const instance = new aws.rds.Instance(
+        const instance = rdsInstance(
             name,
-            {
-                identifier: a.identifier,
-                engine: "postgres",
-                engineVersion: a.engineVersion,
-                autoMinorVersionUpgrade: true,
-                // engineVersion is a reviewed config change; without this RDS refuses it.
-                allowMajorVersionUpgrade: true,
-                instanceClass: a.instanceClass,
-                allocatedStorage: a.allocatedStorageGb,
-                maxAllocatedStorage: a.maxAllocatedStorageGb,
-                storageType: "gp3",
-                storageEncrypted: true,
-                caCertIdentifier: RDS_CA,
-                dbName: a.databaseName,
-                username: a.username,
-                // Turning management on for an instance that had a password is an in-place
-                // modify; RDS then sets a new password and keeps it in its secret.
-                ...(password ? { password: password.result } : { manageMasterUserPassword: true }),
-                iamDatabaseAuthenticationEnabled: true,
-                dbSubnetGroupName: subnets.name,
-                vpcSecurityGroupIds: [sg.id],
-                parameterGroupName: params.name,
-                publiclyAccessible: false,
-                multiAz: a.multiAz,
-                backupRetentionPeriod: a.backupRetentionDays,
-                copyTagsToSnapshot: true,
-                deletionProtection: a.protect,
-                skipFinalSnapshot: !a.protect,
-                finalSnapshotIdentifier: a.protect ? `${a.identifier}-final` : undefined,
-                monitoringInterval: a.monitoringIntervalSeconds,
-                monitoringRoleArn: monitoringRole?.arn,
-                performanceInsightsEnabled: a.performanceInsights,
-                performanceInsightsRetentionPeriod: a.performanceInsights ? 7 : undefined,
-                enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
-                // Changes wait for the maintenance window instead of restarting prod mid-day.
-                applyImmediately: !a.protect,
-            },
-            { ...kept, dependsOn: logGroups },
+            a,
+            { subnetGroupName: subnets.name, securityGroupId: sg.id, parameterGroupName: params.name, password: password?.result, monitoringRoleArn: monitoringRole?.arn },
+            { parent: this, protect: a.protect, dependsOn: logGroups },
         );
 
         if (a.alarmTopicArn !== undefined) {
@@ -221,6 +150,107 @@ export class Database extends pulumi.ComponentResource {
         };
         this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, resourceId: this.resourceId, securityGroupId: this.securityGroupId });
     }
+}
+
+/** The Args with their defaults filled in and the stack context spread over them. */
+type Settings = DatabaseArgs & StackContext & { readonly databaseName: string; readonly username: string };
+
+/** What the instance is placed in and configured with, all made before it. */
+interface InstanceHandles {
+    readonly subnetGroupName: pulumi.Input<string>;
+    readonly securityGroupId: pulumi.Input<string>;
+    readonly parameterGroupName: pulumi.Input<string>;
+    /** Our generated master password; undefined: RDS manages it in a secret of its own. */
+    readonly password?: pulumi.Input<string>;
+    readonly monitoringRoleArn?: pulumi.Input<string>;
+}
+
+/** Every instance's parameters (TLS forced, slow-query log) and the caller's. */
+function parameterGroup(name: string, engineVersion: string, parameters: readonly DatabaseParameter[], opts: pulumi.CustomResourceOptions): aws.rds.ParameterGroup {
+    // One group per major version, kept on delete: during a major upgrade the
+    // old group stays attached until RDS finishes, so deleting it would fail.
+    return new aws.rds.ParameterGroup(
+        `${name}-params-${engineVersion}`,
+        {
+            family: `postgres${engineVersion}`,
+            parameters: [
+                { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
+                { name: "log_min_duration_statement", value: "1000", applyMethod: "immediate" },
+                ...parameters,
+            ],
+        },
+        { ...opts, retainOnDelete: true },
+    );
+}
+
+/**
+ * Enhanced Monitoring: RDS writes OS metrics to the RDSOSMetrics log group through
+ * this role. Inline copy of AmazonRDSEnhancedMonitoringRole's named actions.
+ */
+function enhancedMonitoringRole(name: string, context: StackContext, opts: pulumi.CustomResourceOptions): ServiceRole {
+    const { region, accountId } = context;
+    return serviceRole(
+        name,
+        {
+            service: "monitoring.rds.amazonaws.com",
+            sourceAccount: accountId,
+            naming: context.naming,
+            statements: [
+                { sid: "LogGroup", actions: ["logs:CreateLogGroup", "logs:PutRetentionPolicy"], resources: [pulumi.interpolate`arn:aws:logs:${region}:${accountId}:log-group:RDSOSMetrics`] },
+                {
+                    sid: "LogStreams",
+                    actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"],
+                    resources: [pulumi.interpolate`arn:aws:logs:${region}:${accountId}:log-group:RDSOSMetrics:log-stream:*`],
+                },
+            ],
+        },
+        opts,
+    );
+}
+
+/** The PostgreSQL instance: encrypted, TLS only, IAM authentication on, never public; `protect` keeps it (and its last snapshot). */
+function rdsInstance(name: string, a: Settings, handles: InstanceHandles, opts: pulumi.CustomResourceOptions): aws.rds.Instance {
+    return new aws.rds.Instance(
+        name,
+        {
+            identifier: a.identifier,
+            engine: "postgres",
+            engineVersion: a.engineVersion,
+            autoMinorVersionUpgrade: true,
+            // engineVersion is a reviewed config change; without this RDS refuses it.
+            allowMajorVersionUpgrade: true,
+            instanceClass: a.instanceClass,
+            allocatedStorage: a.allocatedStorageGb,
+            maxAllocatedStorage: a.maxAllocatedStorageGb,
+            storageType: "gp3",
+            storageEncrypted: true,
+            caCertIdentifier: RDS_CA,
+            dbName: a.databaseName,
+            username: a.username,
+            // Turning management on for an instance that had a password is an in-place
+            // modify; RDS then sets a new password and keeps it in its secret.
+            ...(handles.password ? { password: handles.password } : { manageMasterUserPassword: true }),
+            iamDatabaseAuthenticationEnabled: true,
+            dbSubnetGroupName: handles.subnetGroupName,
+            vpcSecurityGroupIds: [handles.securityGroupId],
+            parameterGroupName: handles.parameterGroupName,
+            publiclyAccessible: false,
+            multiAz: a.multiAz,
+            backupRetentionPeriod: a.backupRetentionDays,
+            copyTagsToSnapshot: true,
+            deletionProtection: a.protect,
+            skipFinalSnapshot: !a.protect,
+            finalSnapshotIdentifier: a.protect ? `${a.identifier}-final` : undefined,
+            monitoringInterval: a.monitoringIntervalSeconds,
+            monitoringRoleArn: handles.monitoringRoleArn,
+            performanceInsightsEnabled: a.performanceInsights,
+            performanceInsightsRetentionPeriod: a.performanceInsights ? 7 : undefined,
+            enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+            // Changes wait for the maintenance window instead of restarting prod mid-day.
+            applyImmediately: !a.protect,
+        },
+        opts,
+    );
 }
 
 /**

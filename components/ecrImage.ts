@@ -1,12 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Naming, physicalName } from "../facts/naming";
+import { StackContext } from "../aws/context";
+import { physicalName } from "../facts/naming";
 
 export interface EcrImageArgs {
+    /** The region (the push tool's ECR client), naming; `protect` keeps the repository and its images on `pulumi destroy`. */
+    readonly context: StackContext;
     /** Build context directory (relative to the Pulumi project). */
-    readonly context: string;
-    /** Dockerfile path; defaults to `<context>/Dockerfile`. */
+    readonly buildContext: string;
+    /** Dockerfile path; defaults to `<buildContext>/Dockerfile`. */
     readonly dockerfile?: string;
     /** Image tag: names every input of the build (facts/imageSource.ts `imageSource`). */
     readonly tag: string;
@@ -18,11 +21,6 @@ export interface EcrImageArgs {
     readonly keepTaggedImages: number;
     /** Docker build arguments; they must be functions of the tag (e.g. the commit), or the tag would lie. */
     readonly buildArgs?: Record<string, string>;
-    /** Let `pulumi destroy` delete a repository that still holds images. Defaults to false. */
-    readonly forceDelete?: boolean;
-    /** The region of the repository (the push tool's ECR client). */
-    readonly region: string;
-    readonly naming: Naming;
 }
 
 /** Lifecycle rules: untagged layers go after a day; only the newest `keep` tagged images stay. */
@@ -48,6 +46,13 @@ export function lifecyclePolicy(keep: number): string {
 /** The push hook (hooks/pushImage.ts), run by Pulumi in the project directory through its stable entry point. */
 export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pushImage.ts";
 
+/** An image as a task definition runs it: by digest, and the one repository its execution role may pull from. */
+export interface ImageRef {
+    /** `repo@sha256:...` */
+    readonly image: pulumi.Output<string>;
+    readonly repositoryArn: pulumi.Output<string>;
+}
+
 /**
  * An ECR repository and the image built from one directory and pushed to it.
  * Consumers get `imageRef`, the image by digest: a task definition that names a
@@ -61,13 +66,6 @@ export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pu
  * there (an earlier run, a redeploy of an older commit) is reused, never built
  * or pushed again. It runs on `pulumi up` only, never on a preview.
  */
-/** An image as a task definition runs it: by digest, and the one repository its execution role may pull from. */
-export interface ImageRef {
-    /** `repo@sha256:...` */
-    readonly image: pulumi.Output<string>;
-    readonly repositoryArn: pulumi.Output<string>;
-}
-
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
     readonly repositoryArn: pulumi.Output<string>;
@@ -78,9 +76,9 @@ export class EcrImage extends pulumi.ComponentResource {
     constructor(name: string, args: EcrImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecr:EcrImage", name, {}, opts);
         const a = {
-            forceDelete: false,
             buildArgs: {},
             ...args,
+            ...args.context,
         };
         const parent = { parent: this };
 
@@ -92,7 +90,8 @@ export class EcrImage extends pulumi.ComponentResource {
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
-                forceDelete: a.forceDelete,
+                // A protected stack keeps its images when the stack is destroyed.
+                forceDelete: !a.protect,
             },
             parent,
         );
@@ -107,8 +106,8 @@ export class EcrImage extends pulumi.ComponentResource {
                     REPOSITORY_NAME: repo.name,
                     REPOSITORY_URL: repo.repositoryUrl,
                     IMAGE_TAG: a.tag,
-                    CONTEXT: a.context,
-                    DOCKERFILE: a.dockerfile ?? `${a.context}/Dockerfile`,
+                    CONTEXT: a.buildContext,
+                    DOCKERFILE: a.dockerfile ?? `${a.buildContext}/Dockerfile`,
                     PLATFORM: a.platform,
                     BUILD_ARGS: JSON.stringify(a.buildArgs),
                     ...(a.cacheFromTag ? { CACHE_FROM_TAG: a.cacheFromTag } : {}),

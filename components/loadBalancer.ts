@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { s3AccessLogDelivery, secureBucket } from "../aws/bucket";
+import { s3AccessLogDelivery, SecureBucket, secureBucket } from "../aws/bucket";
 import { logGroup } from "../aws/logs";
-import { Naming, physicalName } from "../facts/naming";
+import { StackContext } from "../aws/context";
+import { physicalName } from "../facts/naming";
 
 /**
  * The ELB account that writes access logs in each region opened before
@@ -65,6 +66,12 @@ export function exemptScopeDown(hosts: readonly string[]) {
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 export interface PublicLoadBalancerArgs {
+    /**
+     * The region (it decides who may write access logs, see ELB_LOG_ACCOUNTS), the
+     * account whose logs the ELB service may write, naming, the WAF log group's
+     * retention; `protect` protects the access-log bucket (prod).
+     */
+    readonly context: StackContext;
     readonly vpcId: pulumi.Input<string>;
     /** Public subnets, one per AZ (Security Hub ELB.13 wants at least two). */
     readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -82,12 +89,6 @@ export interface PublicLoadBalancerArgs {
     readonly desyncMitigation: "defensive" | "strictest";
     readonly accessLogDays: number;
     readonly idleTimeout: number;
-    /** The account whose logs the ELB service may write. */
-    readonly accountId: pulumi.Input<string>;
-    /** Protect the access-log bucket (prod). */
-    readonly protect: boolean;
-    /** The region: it decides who may write access logs (see ELB_LOG_ACCOUNTS). */
-    readonly region: string;
     /**
      * AWS WAF web ACL on the ALB; undefined: none. `exemptHostNames` are
      * left out of the common rule set and the rate limit (GitLab and its
@@ -96,9 +97,6 @@ export interface PublicLoadBalancerArgs {
      * still cover them.
      */
     readonly waf?: { readonly rateLimitPer5Minutes: number; readonly exemptHostNames?: readonly string[] };
-    /** Retention of the WAF log group. */
-    readonly logRetentionDays: number;
-    readonly naming: Naming;
 }
 
 /** A host rule on the HTTPS listener. */
@@ -154,23 +152,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
 
         const zone = aws.route53.getZoneOutput({ name: a.zoneName, privateZone: false }, parent);
         const certificateArn = a.certificateArn !== undefined ? pulumi.output(a.certificateArn) : this.issueCertificate(name, [...a.hostNames, ...(a.certificateOnlyHostNames ?? [])], zone.zoneId);
-
-        const logs = secureBucket(
-            `${name}-access-logs`,
-            {
-                versioning: false,
-                protect: a.protect,
-                encryption: "AES256",
-                expireDays: a.accessLogDays,
-                // The log bucket of the stack: ALB access logs under alb/, and every data
-                // bucket's S3 server access logs under s3/ (SSE-S3 suits both).
-                extraStatements: (bucketArn) => [
-                    { Sid: "AlbLogDelivery", Effect: "Allow", Principal: albLogDeliveryPrincipal(a.region), Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/${a.accountId}/*` },
-                    s3AccessLogDelivery(bucketArn, a.accountId),
-                ],
-            },
-            parent,
-        );
+        const logs = accessLogBucket(`${name}-access-logs`, a.context, a.accessLogDays, parent);
 
         const lb = new aws.lb.LoadBalancer(
             name,
@@ -191,32 +173,9 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         );
 
         if (a.waf) {
-            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.waf.exemptHostNames ?? [], a.logRetentionDays, a.naming);
+            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.waf.exemptHostNames ?? [], a.context);
         }
-
-        const https = new aws.lb.Listener(
-            `${name}-https`,
-            {
-                loadBalancerArn: lb.arn,
-                port: 443,
-                protocol: "HTTPS",
-                sslPolicy: TLS_POLICY,
-                certificateArn,
-                defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "not found" } }],
-            },
-            parent,
-        );
-        new aws.lb.Listener(
-            `${name}-http`,
-            {
-                loadBalancerArn: lb.arn,
-                port: 80,
-                protocol: "HTTP",
-                defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
-            },
-            parent,
-        );
-
+        const https = listeners(name, lb.arn, certificateArn, parent);
         for (const host of a.hostNames) {
             new aws.route53.Record(
                 `${name}-${host}`,
@@ -264,8 +223,9 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
      * A regional web ACL on the ALB: AWS managed rule groups and a per-IP rate
      * limit that blocks, with every request WAF blocks or counts logged.
      */
-    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, exempt: readonly string[], retentionDays: number, naming: Naming): void {
+    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, exempt: readonly string[], context: StackContext): void {
         const parent = { parent: this };
+        const { naming } = context;
         const scopeDown = exemptScopeDown(exempt);
         const aclName = physicalName(naming, name, 128);
         const visibility = (metric: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${aclName}-${metric}` });
@@ -307,7 +267,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         );
         new aws.wafv2.WebAclAssociation(`${name}-waf`, { resourceArn: loadBalancerArn, webAclArn: acl.arn }, parent);
         // WAF writes only to log groups whose name starts with aws-waf-logs-.
-        const logs = logGroup(`${name}-waf-logs`, { retentionInDays: retentionDays, naming, logGroupName: `aws-waf-logs-${aclName}` }, parent);
+        const logs = logGroup(`${name}-waf-logs`, { retentionInDays: context.logRetentionDays, naming, logGroupName: `aws-waf-logs-${aclName}` }, parent);
         new aws.wafv2.WebAclLoggingConfiguration(`${name}-waf`, { resourceArn: acl.arn, logDestinationConfigs: [logs.arn] }, parent);
     }
 
@@ -341,4 +301,53 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         );
         return validation.certificateArn;
     }
+}
+
+/**
+ * The log bucket of the stack: ALB access logs under alb/, and every data
+ * bucket's S3 server access logs under s3/ (SSE-S3 suits both).
+ */
+function accessLogBucket(name: string, context: StackContext, expireDays: number, opts: pulumi.CustomResourceOptions): SecureBucket {
+    const { accountId } = context;
+    return secureBucket(
+        name,
+        {
+            versioning: false,
+            protect: context.protect,
+            encryption: "AES256",
+            expireDays,
+            extraStatements: (bucketArn) => [
+                { Sid: "AlbLogDelivery", Effect: "Allow", Principal: albLogDeliveryPrincipal(context.region), Action: "s3:PutObject", Resource: pulumi.interpolate`${bucketArn}/alb/AWSLogs/${accountId}/*` },
+                s3AccessLogDelivery(bucketArn, accountId),
+            ],
+        },
+        opts,
+    );
+}
+
+/** The HTTPS listener (404 to any host no service claimed) and the HTTP one that only redirects to it; returns the HTTPS one. */
+function listeners(name: string, loadBalancerArn: pulumi.Output<string>, certificateArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.lb.Listener {
+    const https = new aws.lb.Listener(
+        `${name}-https`,
+        {
+            loadBalancerArn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: TLS_POLICY,
+            certificateArn,
+            defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", statusCode: "404", messageBody: "not found" } }],
+        },
+        opts,
+    );
+    new aws.lb.Listener(
+        `${name}-http`,
+        {
+            loadBalancerArn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+        },
+        opts,
+    );
+    return https;
 }

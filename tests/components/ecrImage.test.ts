@@ -19,16 +19,16 @@ describe("component: EcrImage", () => {
     });
 
     it("defaults the Dockerfile to the context's, the build args to none; exports the image by digest", async () => {
-        const run = await runComponent(() => new EcrImage("runner", ecrImageArgs({ context: "runner", buildArgs: undefined, dockerfile: undefined })));
+        const run = await runComponent(() => new EcrImage("runner", ecrImageArgs({ buildContext: "runner", buildArgs: undefined, dockerfile: undefined })));
         const env = named(run, push, "runner-push").inputs.environment;
         expect(env).to.include({ CONTEXT: "runner", DOCKERFILE: "runner/Dockerfile", BUILD_ARGS: "{}", REPOSITORY_NAME: "platform-test-runner" });
         expect(run.outputs.imageRef).to.equal(lastImageRef(named(run, push, "runner-push").state.stdout));
         expect(run.outputs.imageRef).to.match(/platform-test-runner@sha256:[0-9a-f]{64}$/);
     });
 
-    it("forceDelete reaches the repository (a protected stack keeps its images on destroy)", async () => {
-        const kept = await runComponent(() => new EcrImage("app", ecrImageArgs({ forceDelete: false })));
-        const disposable = await runComponent(() => new EcrImage("app", ecrImageArgs({ forceDelete: true })));
+    it("forceDelete follows context.protect (a protected stack keeps its images on destroy)", async () => {
+        const kept = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: true } })));
+        const disposable = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: false } })));
         expect(named(kept, "aws:ecr/repository:Repository", "app").inputs.forceDelete).to.equal(false);
         expect(named(disposable, "aws:ecr/repository:Repository", "app").inputs.forceDelete).to.equal(true);
     });

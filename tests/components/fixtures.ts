@@ -51,21 +51,19 @@ function merge<T extends object>(base: T, over: Over<T>): T {
 export const stackContext = (over: Over<StackContext> = {}): StackContext =>
     merge<StackContext>({ region: REGION, accountId: pulumi.output(ACCOUNT), naming: NAMING, protect: true, logRetentionDays: 365 }, over);
 
-export const clusterArgs = (over: Over<ClusterArgs> = {}): ClusterArgs => merge<ClusterArgs>({ containerInsights: "enhanced", spot: true, ec2CapacityProviders: [], naming: NAMING }, over);
+export const clusterArgs = (over: Over<ClusterArgs> = {}): ClusterArgs => merge<ClusterArgs>({ context: stackContext(), containerInsights: "enhanced", spot: true, ec2CapacityProviders: [] }, over);
 
 export const networkArgs = (over: Over<NetworkArgs> = {}): NetworkArgs =>
     merge<NetworkArgs>(
         {
+            context: stackContext(),
             cidrBlock: "10.30.0.0/16",
             availabilityZoneCount: 3,
             natGateways: "OnePerAz",
             subnetMasks: { public: 24, private: 20, isolated: 24 },
             interfaceEndpoints: true,
-            flowLogRetentionDays: 365,
-            region: REGION,
-            accountId: pulumi.output(ACCOUNT),
+            flowLogs: true,
             tags: { project: "platform", stack: STACK },
-            naming: NAMING,
         },
         over,
     );
@@ -94,14 +92,12 @@ export const databaseArgs = (over: Over<DatabaseArgs> = {}): DatabaseArgs =>
 export const ecrImageArgs = (over: Over<EcrImageArgs> = {}): EcrImageArgs =>
     merge<EcrImageArgs>(
         {
-            context: "app",
+            context: stackContext(),
+            buildContext: "app",
             tag: "11111111-amd64",
             cacheFromTag: "22222222-amd64",
             platform: "linux/amd64",
             keepTaggedImages: 100,
-            forceDelete: false,
-            region: REGION,
-            naming: NAMING,
         },
         over,
     );
@@ -109,6 +105,7 @@ export const ecrImageArgs = (over: Over<EcrImageArgs> = {}): EcrImageArgs =>
 export const loadBalancerArgs = (over: Over<PublicLoadBalancerArgs> = {}): PublicLoadBalancerArgs =>
     merge<PublicLoadBalancerArgs>(
         {
+            context: stackContext(),
             vpcId: pulumi.output(VPC_ID),
             subnetIds: ids("public"),
             securityGroupId: pulumi.output("sg-0lb"),
@@ -119,12 +116,7 @@ export const loadBalancerArgs = (over: Over<PublicLoadBalancerArgs> = {}): Publi
             desyncMitigation: "defensive",
             accessLogDays: 365,
             idleTimeout: 60,
-            accountId: pulumi.output(ACCOUNT),
-            protect: true,
-            region: REGION,
             waf: { rateLimitPer5Minutes: 2000, exemptHostNames: ["gitlab.example.com"] },
-            logRetentionDays: 365,
-            naming: NAMING,
         },
         over,
     );

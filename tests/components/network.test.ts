@@ -60,14 +60,14 @@ describe("component: Network", () => {
         expect(ofType(off, ENDPOINT).map((e) => e.inputs.vpcEndpointType)).to.deep.equal(["Gateway"]);
     });
 
-    it("without flow-log retention: no flow log, no log group, no role", async () => {
-        const run = await runComponent(() => new Network("network", networkArgs({ flowLogRetentionDays: undefined })));
+    it("without flow logs: no flow log, no log group, no role", async () => {
+        const run = await runComponent(() => new Network("network", networkArgs({ flowLogs: false })));
         expect(run.error).to.equal(undefined);
         expect(ofType(run, "aws:ec2/flowLog:FlowLog")).to.deep.equal([]);
         expect(ofType(run, "aws:cloudwatch/logGroup:LogGroup")).to.deep.equal([]);
         expect(ofType(run, "aws:iam/role:Role")).to.deep.equal([]);
-        // With a retention, the log group keeps it.
-        const withLogs = await runComponent(() => new Network("network", networkArgs({ flowLogRetentionDays: 30 })));
+        // With flow logs, their log group keeps the stack's retention.
+        const withLogs = await runComponent(() => new Network("network", networkArgs({ flowLogs: true, context: { logRetentionDays: 30 } })));
         expect(ofType(withLogs, "aws:ec2/flowLog:FlowLog")).to.have.length(1);
         expect(named(withLogs, "aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs.retentionInDays).to.equal(30);
     });
