@@ -126,7 +126,11 @@ export class DjangoService extends pulumi.ComponentResource {
 }
 
 /** The network: the app port from the ALB only; PostgreSQL from these tasks only. */
-function taskNetwork(name: string, a: Pick<AppSettings, "vpcId" | "loadBalancer" | "port" | "database">, opts: pulumi.CustomResourceOptions) {
+function taskNetwork(
+    name: string,
+    a: Pick<AppSettings, "vpcId" | "loadBalancer" | "port" | "database">,
+    opts: pulumi.CustomResourceOptions,
+): { readonly securityGroup: aws.ec2.SecurityGroup; readonly rules: pulumi.Resource[] } {
     const securityGroup = new aws.ec2.SecurityGroup(`${name}-tasks`, { vpcId: a.vpcId, description: `${name}: tasks` }, opts);
     // The provider strips the default egress rule from a new group, so until these
     // exist a task can neither pull its image nor be reached: the service waits for them.
