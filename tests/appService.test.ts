@@ -2,15 +2,15 @@ import { expect } from "chai";
 import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../facts/rollout";
 import { rolloutTimeoutMinutes } from "../components/app/djangoService";
 import { webConcurrency } from "../components/app/facts";
-import { inComponent, named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
+import { inComponent, named, ofType, stackRun, STACKS, StackRun } from "../sim/harness";
+
+/** The app's task, service, autoscaling, media bucket and alarms as both stacks build them (config → index.ts → DjangoService); updates a live service must survive: tests/components/djangoService.test.ts. */
 
 const T = {
     db: "aws:rds/instance:Instance",
     sg: "aws:ec2/securityGroup:SecurityGroup",
     ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     lb: "aws:lb/loadBalancer:LoadBalancer",
-    listener: "aws:lb/listener:Listener",
-    rule: "aws:lb/listenerRule:ListenerRule",
     tg: "aws:lb/targetGroup:TargetGroup",
     td: "aws:ecs/taskDefinition:TaskDefinition",
     service: "aws:ecs/service:Service",
@@ -18,235 +18,20 @@ const T = {
     policy: "aws:iam/rolePolicy:RolePolicy",
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
-    password: "random:index/randomPassword:RandomPassword",
     rotation: "aws:secretsmanager/secretRotation:SecretRotation",
     bucket: "aws:s3/bucket:Bucket",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     scalingTarget: "aws:appautoscaling/target:Target",
     scalingPolicy: "aws:appautoscaling/policy:Policy",
     logGroup: "aws:cloudwatch/logGroup:LogGroup",
-    record: "aws:route53/record:Record",
 } as const;
 
-/** How the mock monitor hands over a value not known until apply. */
-const UNKNOWN = { __pulumiUnknown: true };
 const containers = (run: StackRun): any[] => JSON.parse(named(run, T.td, "app").inputs.containerDefinitions);
 const container = (run: StackRun, name: string): any => containers(run).find((c) => c.name === name);
 const policyOf = (run: StackRun, role: string): any[] => JSON.parse(named(run, T.policy, `${role}-policy`).inputs.policy).Statement;
 const sgId = (run: StackRun, name: string): string => named(run, T.sg, name).id;
 
 describe("Django app service", () => {
-    describe("database", () => {
-        for (const stack of STACKS) {
-            it(`${stack}: PostgreSQL in the isolated subnets, private, encrypted, TLS forced, IAM auth`, async () => {
-                const run = await stackRun(stack);
-                const db = named(run, T.db, "app-db");
-                expect(db.inputs.engine).to.equal("postgres");
-                expect(db.inputs.engineVersion).to.equal("17");
-                expect(db.inputs.publiclyAccessible).to.equal(false);
-                expect(db.inputs.storageEncrypted).to.equal(true);
-                expect(db.inputs.username).to.not.equal("postgres");
-                const subnets = named(run, "aws:rds/subnetGroup:SubnetGroup", "app-db-subnets");
-                expect(subnets.inputs.subnetIds).to.deep.equal(run.outputs.isolatedSubnetIds);
-                const params = named(run, "aws:rds/parameterGroup:ParameterGroup", "app-db-params-17");
-                expect(params.inputs.family).to.equal("postgres17");
-                expect(params.inputs.parameters).to.deep.include({ name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" });
-                expect(db.inputs.iamDatabaseAuthenticationEnabled).to.equal(true);
-                expect(db.inputs.allowMajorVersionUpgrade).to.equal(true);
-                expect(db.inputs.enabledCloudwatchLogsExports).to.have.members(["postgresql", "upgrade"]);
-                // Its log groups exist before RDS creates them, so they have a retention.
-                const logGroups = ofType(run, T.logGroup).filter((g) => String(g.inputs.name).startsWith(`/aws/rds/instance/${db.inputs.identifier}/`));
-                expect(logGroups).to.have.length(2);
-            });
-        }
-
-        it("prod: Multi-AZ, deletion protection, ≥ 7 days of backups, final snapshot, Performance Insights, protect", async () => {
-            const run = await stackRun("prod");
-            const db = named(run, T.db, "app-db");
-            expect(db.inputs).to.include({ multiAz: true, deletionProtection: true, skipFinalSnapshot: false, performanceInsightsEnabled: true, copyTagsToSnapshot: true });
-            expect(db.inputs.backupRetentionPeriod).to.be.at.least(7);
-            expect(db.inputs.finalSnapshotIdentifier).to.be.a("string");
-            expect(db.protect).to.equal(true);
-            // GitLab logs in with its master password: generated, in a protected secret of ours, not rotated.
-            expect(named(run, T.secret, "gitlab-db-credentials").protect).to.equal(true);
-            expect(named(run, T.db, "gitlab-db").inputs.manageMasterUserPassword).to.equal(undefined);
-        });
-
-        describe("handing an existing password to RDS (the update that turns management on)", () => {
-            // The preview of that update still shows the instance's old state, with no master
-            // secret (RDS makes it during `up`); the task definition and schedule wait for it.
-            const noSecretYet = (type: string, _name: string, state: Record<string, any>) => (type === T.db ? { ...state, masterUserSecrets: [] } : state);
-            // Step 2 in prod: the line setting 0 deleted.
-            const step2 = (c: Record<string, any>) => delete c["platform:database"].masterPasswordRotationDays;
-
-            it("preview: plans, with the secret's ARN unknown until RDS has made it", async () => {
-                const run = await runStack("prod", { preview: true, state: noSecretYet, patch: step2 });
-                expect(run.error).to.equal(undefined);
-                const rotation = named(run, T.rotation, "app-db-master-rotation");
-                expect(rotation.inputs.secretId).to.deep.equal(UNKNOWN);
-                expect(named(run, T.td, "app").inputs.containerDefinitions).to.deep.equal(UNKNOWN);
-            });
-
-        });
-
-        it("dev: the master password is RDS's own, rotated every 7 days; the program never sees it", async () => {
-            const run = await stackRun("dev");
-            const db = named(run, T.db, "app-db");
-            expect(db.inputs.manageMasterUserPassword).to.equal(true);
-            expect(db.inputs.password).to.equal(undefined);
-            expect(ofType(run, T.password).map((p) => p.name)).to.not.include("app-db-password");
-            expect(ofType(run, T.secret).map((x) => x.name)).to.not.include("app-db-credentials");
-            const rotation = named(run, T.rotation, "app-db-master-rotation");
-            expect(rotation.inputs.secretId).to.equal(db.state.masterUserSecrets[0].secretArn);
-            expect(rotation.inputs.rotationRules).to.deep.equal({ automaticallyAfterDays: 7 });
-            // Setting the schedule must not rotate under a migrate step that has just read the secret.
-            expect(rotation.inputs.rotateImmediately).to.equal(false);
-            expect(rotation.inputs.rotationLambdaArn).to.equal(undefined);
-            // Never cancelled by Pulumi: it ends with its secret (RDS deletes it when it stops managing the password).
-            expect(rotation.retainOnDelete).to.equal(true);
-        });
-
-        it("prod (step 1 of 2): a generated password of ours, in a protected secret; the web process on IAM", async () => {
-            // An existing stack moves in two deploys: first the web process to IAM (0 here,
-            // so the old tasks' password stays valid through the canary), then rotation on.
-            const before = await stackRun("prod");
-            expect(before.error).to.equal(undefined);
-            const old = named(before, T.db, "app-db");
-            expect(old.inputs.password).to.match(/^generated-/);
-            expect(old.inputs.manageMasterUserPassword).to.equal(undefined);
-            expect(ofType(before, T.rotation)).to.deep.equal([]);
-            const credentials = named(before, T.secret, "app-db-credentials");
-            expect(credentials.protect).to.equal(true);
-            // The web process is on IAM either way; only migrate reads the master secret.
-            expect(container(before, "web").secrets.map((x: any) => x.name)).to.deep.equal(["DJANGO_SECRET_KEY"]);
-            expect(container(before, "migrate").secrets.find((x: any) => x.name === "DB_PASSWORD").valueFrom).to.match(/:secret:app-db-credentials-.*:password::$/);
-            // Step 2 (rotation on) changes the instance in place only: tests/components/database.test.ts.
-        });
-
-        it("GitLab's database refuses rotation: GitLab holds the master password", async () => {
-            const run = await runStack("prod", { patch: (c) => (c["platform:gitlab"].database = { ...c["platform:gitlab"].database, masterPasswordRotationDays: 7 }) });
-            expect(String(run.error?.message)).to.match(/masterPasswordRotationDays.*GitLab logs in with the master password/);
-            expect(run.resources).to.deep.equal([]);
-        });
-
-        it("dev: single-AZ, small, short retention, disposable", async () => {
-            const db = named(await stackRun("dev"), T.db, "app-db");
-            expect(db.inputs).to.include({ multiAz: false, deletionProtection: false, skipFinalSnapshot: true, instanceClass: "db.t4g.micro" });
-            expect(db.inputs.backupRetentionPeriod).to.equal(1);
-            expect(db.protect).to.equal(false);
-        });
-
-        for (const stack of STACKS) {
-            it(`${stack}: admits 5432 only from the app's task security group`, async () => {
-                const run = await stackRun(stack);
-                const dbRules = ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === sgId(run, "app-db-sg"));
-                expect(dbRules).to.have.length(1);
-                expect(dbRules[0].inputs).to.include({ fromPort: 5432, toPort: 5432, ipProtocol: "tcp" });
-                expect(dbRules[0].inputs.cidrIpv4).to.equal(undefined);
-                expect(dbRules[0].inputs.referencedSecurityGroupId).to.equal(sgId(run, "app-tasks"));
-                expect(named(run, T.db, "app-db").inputs.vpcSecurityGroupIds).to.deep.equal([dbRules[0].inputs.securityGroupId]);
-            });
-        }
-
-        it("keeps the credentials in Secrets Manager, not in config or outputs", async () => {
-            const run = await stackRun("prod");
-            // GitLab's: generated, stored as a secret value.
-            const version = named(run, T.secretVersion, "gitlab-db-credentials");
-            expect(version.secretPaths).to.include("secretString");
-            expect(JSON.parse(version.inputs.secretString)).to.include.keys("username", "password", "host", "port", "dbname");
-            expect(JSON.stringify(run.outputs)).to.not.include("generated-");
-            expect(run.outputs.appDatabaseEndpoint).to.match(/\.rds\.amazonaws\.com:5432$/);
-        });
-    });
-
-    describe("HTTPS entry", () => {
-        for (const stack of STACKS) {
-            it(`${stack}: one ALB in the public subnets with TLS 1.3, a redirect-only HTTP listener and hardened settings`, async () => {
-                const run = await stackRun(stack);
-                // One ALB per stack; GitLab's SSH load balancer is a network one.
-                const albs = ofType(run, T.lb).filter((x) => x.inputs.loadBalancerType === "application");
-                const [lb] = albs;
-                expect(albs).to.have.length(1);
-                expect(lb.inputs).to.include({ loadBalancerType: "application", internal: false, dropInvalidHeaderFields: true });
-                expect(["defensive", "strictest"]).to.include(lb.inputs.desyncMitigationMode);
-                expect(lb.inputs.subnets).to.deep.equal(run.outputs.publicSubnetIds);
-                expect(lb.inputs.securityGroups).to.deep.equal([run.outputs.loadBalancerSecurityGroupId]);
-                expect(lb.inputs.accessLogs).to.include({ enabled: true, prefix: "alb" });
-                expect(lb.inputs.accessLogs.bucket).to.equal(run.outputs.albAccessLogBucket);
-                expect(lb.inputs.enableDeletionProtection).to.equal(stack === "prod");
-
-                const https = named(run, T.listener, "public-https");
-                expect(https.inputs).to.include({ port: 443, protocol: "HTTPS" });
-                expect(https.inputs.sslPolicy).to.match(/^ELBSecurityPolicy-TLS13-/);
-                expect(https.inputs.defaultActions[0].fixedResponse.statusCode).to.equal("404");
-                const http = named(run, T.listener, "public-http");
-                expect(http.inputs.port).to.equal(80);
-                expect(http.inputs.defaultActions).to.deep.equal([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
-            });
-
-            it(`${stack}: ACM certificate for every host name, validated through Route 53`, async () => {
-                const run = await stackRun(stack);
-                const cert = named(run, "aws:acm/certificate:Certificate", "public-cert");
-                const zone = stack === "prod" ? "example.com" : "dev.example.com";
-                const host = `app.${zone}`;
-                expect(cert.inputs).to.include({ domainName: host, validationMethod: "DNS" });
-                // GitLab's web, registry and SSH names too: the certificate covers every name of the stack.
-                const others = [`gitlab.${zone}`, `registry.gitlab.${zone}`, `ssh.gitlab.${zone}`];
-                expect(cert.inputs.subjectAlternativeNames).to.deep.equal(others);
-                for (const name of [host, ...others]) {
-                    expect(named(run, T.record, `public-cert-${name}`).inputs.zoneId).to.equal("Z0123456789ABCDEFGHIJ");
-                }
-                const validation = named(run, "aws:acm/certificateValidation:CertificateValidation", "public-cert");
-                expect(validation.inputs.validationRecordFqdns).to.have.length(4);
-                // The listener uses the certificate only once validation has completed.
-                expect(named(run, T.listener, "public-https").inputs.certificateArn).to.equal(validation.inputs.certificateArn);
-                const alias = named(run, T.record, `public-${host}`);
-                expect(alias.inputs.aliases[0].name).to.equal(run.outputs.albDnsName);
-                expect(run.outputs.appUrl).to.equal(`https://${host}`);
-            });
-        }
-
-        it("writes access logs to a bucket only the ELB log-delivery account may write", async () => {
-            const run = await stackRun("prod");
-            const policy = JSON.parse(named(run, "aws:s3/bucketPolicy:BucketPolicy", "public-access-logs-policy").inputs.policy);
-            const allow = policy.Statement.find((s: any) => s.Effect === "Allow");
-            expect(allow.Principal).to.deep.equal({ AWS: "arn:aws:iam::127311923021:root" });
-            expect(allow.Action).to.equal("s3:PutObject");
-            expect(allow.Resource).to.match(/^arn:aws:s3:::public-access-logs-[0-9a-f]+\/alb\/AWSLogs\/123456789012\/\*$/);
-            const sse = named(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "public-access-logs-sse");
-            expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
-        });
-
-        for (const stack of STACKS) {
-            it(`${stack}: ip target groups on the app port, readiness health check with tuned timing, short deregistration`, async () => {
-                const run = await stackRun(stack);
-                const groups = inComponent(run, T.tg, "app");
-                expect(groups).to.have.length(stack === "prod" ? 2 : 1);
-                for (const tg of groups) {
-                    // The group's own port is never used (ECS registers tasks at the container port).
-                    expect(tg.inputs).to.include({ targetType: "ip", port: 80, protocol: "HTTP" });
-                    expect(tg.inputs.healthCheck.port ?? "traffic-port").to.equal("traffic-port");
-                    expect(tg.inputs.deregistrationDelay).to.be.at.most(30);
-                    expect(tg.inputs.healthCheck).to.include({ path: "/readyz", matcher: "200", interval: 10, healthyThreshold: 2 });
-                    expect(tg.inputs.healthCheck.timeout).to.be.lessThan(tg.inputs.healthCheck.interval);
-                }
-            });
-        }
-
-        it("routes the app's host name to it on the HTTPS listener", async () => {
-            const dev = await stackRun("dev");
-            const rule = named(dev, T.rule, "app");
-            expect(rule.inputs.conditions).to.deep.equal([{ hostHeader: { values: ["app.dev.example.com"] } }]);
-            expect(rule.inputs.actions[0].targetGroupArn).to.match(/targetgroup\/app\//);
-            expect(rule.ignoreChanges).to.deep.equal([]);
-            // prod: ECS owns the weights between the two groups, so Pulumi must not reset them.
-            const prod = await stackRun("prod");
-            const prodRule = named(prod, T.rule, "app");
-            expect(prodRule.inputs.actions[0].forward.targetGroups.map((g: any) => g.weight)).to.deep.equal([100, 0]);
-            expect(prodRule.ignoreChanges).to.deep.equal(["actions[*].forward.targetGroups[*].weight"]);
-        });
-    });
-
     describe("task definition", () => {
         for (const stack of STACKS) {
             it(`${stack}: Fargate size from config, platform from the image, non-root, read-only root with a tmp volume`, async () => {
