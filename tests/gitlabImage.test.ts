@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
-import { APP_RDS_CA_BUNDLE } from "../components/app/djangoService";
+import { APP_RDS_CA_BUNDLE } from "../components/app/taskDefinition";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
 import { SECRET_ENV } from "../components/gitlab/secrets";
