@@ -7,7 +7,8 @@ import { backupPlan, DailyTime } from "../../aws/backupPlan";
 import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP } from "../../aws/ec2";
 import { GitalyInstanceType } from "./facts";
 import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../aws/iam";
-import { Naming, physicalName } from "../../facts/naming";
+import { physicalName } from "../../facts/naming";
+import { StackContext } from "../../aws/context";
 import { allowAllEgress } from "../../aws/securityGroups";
 
 /** Where the host mounts the repository volume; the Gitaly task's host volume. */
@@ -43,6 +44,11 @@ export function gitalyUserData(v: { volumeId: string; region: string; clusterNam
 }
 
 export interface GitalyHostArgs {
+    /**
+     * Account and region (the instance role's ARNs, the user data), naming; `protect`:
+     * protect the volume and keep it if Pulumi ever replaces or deletes it (prod).
+     */
+    readonly context: StackContext;
     readonly vpcId: pulumi.Input<string>;
     /** The private subnet of the AZ that holds the volume; the instance launches only there. */
     readonly subnetId: pulumi.Input<string>;
@@ -61,11 +67,6 @@ export interface GitalyHostArgs {
     };
     readonly backup: { readonly schedule: DailyTime; readonly retentionDays: number };
     readonly alarmTopicArn: pulumi.Input<string>;
-    /** Protect the volume and keep it if Pulumi ever replaces or deletes it (prod). */
-    readonly protect: boolean;
-    readonly region: string;
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
 }
 
 /**
@@ -87,7 +88,7 @@ export class GitalyHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: GitalyHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitalyHost", name, {}, opts);
-        const a = args;
+        const a = { ...args, ...args.context };
         const parent = { parent: this };
         const physical = physicalName(a.naming, name);
 
