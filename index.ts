@@ -68,6 +68,7 @@ const ebsGitaly = gitlabCfg.topology === "split" && gitlabCfg.gitaly.storage ===
 const gitalySubnetId = ebsGitaly && network.privateSubnetIds.apply((ids) => ids[ebsGitaly.availabilityZone]);
 const gitalyHost = ebsGitaly && gitalySubnetId
     ? new GitalyHost("gitaly", {
+        context,
         vpcId: network.vpcId,
         subnetId: gitalySubnetId,
         availabilityZone: aws.ec2.getSubnetOutput({ id: gitalySubnetId }, { provider }).availabilityZone,
@@ -78,10 +79,6 @@ const gitalyHost = ebsGitaly && gitalySubnetId
         // An hour after the archive, as for EFS in the single topology.
         backup: { schedule: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60), retentionDays: gitlabCfg.backup.retentionDays },
         alarmTopicArn: alerts.topicArn,
-        protect: cfg.stateful.protect,
-        region: cfg.region,
-        accountId: account.accountId,
-        naming,
     }, withAws)
     : undefined;
 

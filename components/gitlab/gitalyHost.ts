@@ -6,8 +6,9 @@ import { simpleAlarm } from "../../aws/alarms";
 import { backupPlan, DailyTime } from "../../aws/backupPlan";
 import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP } from "../../aws/ec2";
 import { GitalyInstanceType } from "./facts";
-import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, SSM_CHANNEL_ACTIONS } from "../../aws/iam";
-import { Naming, physicalName } from "../../facts/naming";
+import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, ServiceRole, SSM_CHANNEL_ACTIONS } from "../../aws/iam";
+import { physicalName } from "../../facts/naming";
+import { StackContext } from "../../aws/context";
 import { allowAllEgress } from "../../aws/securityGroups";
 
 /** Where the host mounts the repository volume; the Gitaly task's host volume. */
@@ -43,6 +44,11 @@ export function gitalyUserData(v: { volumeId: string; region: string; clusterNam
 }
 
 export interface GitalyHostArgs {
+    /**
+     * Account and region (the instance role's ARNs, the user data), naming; `protect`:
+     * protect the volume and keep it if Pulumi ever replaces or deletes it (prod).
+     */
+    readonly context: StackContext;
     readonly vpcId: pulumi.Input<string>;
     /** The private subnet of the AZ that holds the volume; the instance launches only there. */
     readonly subnetId: pulumi.Input<string>;
@@ -61,11 +67,6 @@ export interface GitalyHostArgs {
     };
     readonly backup: { readonly schedule: DailyTime; readonly retentionDays: number };
     readonly alarmTopicArn: pulumi.Input<string>;
-    /** Protect the volume and keep it if Pulumi ever replaces or deletes it (prod). */
-    readonly protect: boolean;
-    readonly region: string;
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
 }
 
 /**
@@ -87,132 +88,15 @@ export class GitalyHost extends pulumi.ComponentResource {
 
     constructor(name: string, args: GitalyHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitalyHost", name, {}, opts);
-        const a = args;
+        const { context } = args;
         const parent = { parent: this };
-        const physical = physicalName(a.naming, name);
+        const physical = physicalName(context.naming, name);
 
-        // The repositories. Changing its AZ, encryption or snapshot would create a new,
-        // different volume: protected in prod, and kept (with a final snapshot) if it
-        // is ever deleted or replaced.
-        const volume = new aws.ebs.Volume(
-            `${name}-data`,
-            {
-                availabilityZone: a.availabilityZone,
-                type: "gp3",
-                size: a.volume.sizeGb,
-                iops: a.volume.iops,
-                throughput: a.volume.throughputMibps,
-                encrypted: true,
-                snapshotId: a.volume.snapshotId,
-                finalSnapshot: a.protect,
-                tags: { Name: `${physical}-data` },
-            },
-            { ...parent, protect: a.protect, retainOnDelete: a.protect },
-        );
-
+        const volume = repositoryVolume(name, physical, args, parent);
         const asgName = physical;
-        const clusterArn = pulumi.interpolate`arn:aws:ecs:${a.region}:${a.accountId}:cluster/${a.clusterName}`;
-        const role = serviceRole(
-            `${name}-instance`,
-            {
-                service: "ec2.amazonaws.com",
-                naming: a.naming,
-                statements: [
-                    // The ECS agent (AmazonEC2ContainerServiceforEC2Role's actions, in this cluster only).
-                    {
-                        sid: "EcsAgent",
-                        actions: [
-                            "ecs:RegisterContainerInstance",
-                            "ecs:DeregisterContainerInstance",
-                            "ecs:Poll",
-                            "ecs:StartTelemetrySession",
-                            "ecs:SubmitAttachmentStateChanges",
-                            "ecs:SubmitContainerStateChange",
-                            "ecs:SubmitTaskStateChange",
-                            "ecs:UpdateContainerInstancesState",
-                            "ecs:ListTagsForResource",
-                        ],
-                        resources: [clusterArn, pulumi.interpolate`arn:aws:ecs:${a.region}:${a.accountId}:container-instance/${a.clusterName}/*`],
-                    },
-                    { sid: "EcsEndpoint", actions: ["ecs:DiscoverPollEndpoint"], resources: ["*"] },
-                    // Session Manager, the only way in.
-                    { sid: "SsmInstance", actions: ["ssm:UpdateInstanceInformation"], resources: [pulumi.interpolate`arn:aws:ec2:${a.region}:${a.accountId}:instance/*`] },
-                    {
-                        sid: "SsmChannels",
-                        actions: [...SSM_CHANNEL_ACTIONS, ...EC2_MESSAGES_ACTIONS],
-                        resources: ["*"],
-                    },
-                    // The user data attaches this volume, to an instance of this group only.
-                    { sid: "DescribeVolume", actions: ["ec2:DescribeVolumes"], resources: ["*"] },
-                    { sid: "AttachThisVolume", actions: ["ec2:AttachVolume"], resources: [volume.arn] },
-                    {
-                        sid: "AttachToThisGroup",
-                        actions: ["ec2:AttachVolume"],
-                        resources: [pulumi.interpolate`arn:aws:ec2:${a.region}:${a.accountId}:instance/*`],
-                        conditions: { StringEquals: { "aws:ResourceTag/aws:autoscaling:groupName": asgName } },
-                    },
-                ],
-            },
-            parent,
-        );
-        const profile = new aws.iam.InstanceProfile(`${name}-instance`, { name: physicalName(a.naming, `${name}-instance`, 128), path: a.naming.iamPath, role: role.role.name }, parent);
-
-        // No ingress at all: the Gitaly task has its own network interface and group.
-        const sg = new aws.ec2.SecurityGroup(`${name}-instance`, { vpcId: a.vpcId, description: `${physical}: the Gitaly host (no ingress)` }, parent);
-        const egress = allowAllEgress(`${name}-instance-out`, sg.id, parent);
-
-        const template = new aws.ec2.LaunchTemplate(
-            name,
-            {
-                name: physical,
-                description: "Gitaly host: ECS-optimized AL2023, IMDSv2, attaches the repository volume at boot",
-                // EC2 resolves the newest ECS-optimized AMI at each launch: no diff per AMI
-                // release; a replaced instance is patched (README: "Patching the Gitaly host").
-                imageId: ecsOptimizedAmi(a.cpuArchitecture),
-                instanceType: a.instanceType,
-                iamInstanceProfile: { arn: profile.arn },
-                vpcSecurityGroupIds: [sg.id],
-                // One hop: containers cannot reach the instance's credentials (and ECS blocks awsvpc tasks too).
-                metadataOptions: IMDSV2_ONE_HOP,
-                blockDeviceMappings: encryptedRoot(40),
-                monitoring: { enabled: true },
-                userData: volume.id.apply((volumeId) => Buffer.from(gitalyUserData({ volumeId, region: a.region, clusterName: a.clusterName })).toString("base64")),
-                tagSpecifications: [
-                    { resourceType: "instance", tags: { Name: `${physical}` } },
-                    { resourceType: "volume", tags: { Name: `${physical}-root` } },
-                ],
-                updateDefaultVersion: true,
-            },
-            { ...parent, dependsOn: [egress] },
-        );
-
-        // Terminate first, then launch: the volume attaches to one instance at a time.
-        const terminateFirst = { minHealthyPercentage: 0, maxHealthyPercentage: 100 };
-        const group = new aws.autoscaling.Group(
-            name,
-            {
-                name: asgName,
-                minSize: 1,
-                maxSize: 1,
-                desiredCapacity: 1,
-                vpcZoneIdentifiers: [a.subnetId],
-                launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
-                healthCheckType: "EC2",
-                healthCheckGracePeriod: 300,
-                instanceMaintenancePolicy: terminateFirst,
-                // A new launch template version (a restored volume, another instance type)
-                // replaces the instance; the AMI alone never does (resolve:ssm).
-                instanceRefresh: { strategy: "Rolling", preferences: { ...terminateFirst, instanceWarmup: "300" } },
-                enabledMetrics: ["GroupInServiceInstances", "GroupDesiredCapacity"],
-                metricsGranularity: "1Minute",
-                tags: [
-                    { key: "Name", value: physical, propagateAtLaunch: true },
-                    // ECS adds it for a capacity provider's group; declared so Pulumi does not remove it.
-                    { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
-                ],
-            },
-            parent,
-        );
+        const { role, profile } = instanceRole(name, { ...args, volumeArn: volume.arn, asgName }, parent);
+        const template = launchTemplate(name, physical, { ...args, profileArn: profile.arn, volumeId: volume.id }, parent);
+        const group = hostGroup(name, { asgName, subnetId: args.subnetId, template }, parent);
 
         // A host whose user data failed reports itself unhealthy, so the group replaces it. A
         // policy of its own: the group's ARN exists only after the first instance launched.
@@ -226,7 +110,7 @@ export class GitalyHost extends pulumi.ComponentResource {
         const capacityProvider = new aws.ecs.CapacityProvider(
             name,
             {
-                name: physicalName(a.naming, "gitaly", 255),
+                name: physicalName(context.naming, "gitaly", 255),
                 autoScalingGroupProvider: {
                     autoScalingGroupArn: group.arn,
                     managedScaling: { status: "DISABLED" },
@@ -240,53 +124,16 @@ export class GitalyHost extends pulumi.ComponentResource {
 
         backupPlan(
             `${name}-data`,
-            { kind: "ebs", resourceArns: [volume.arn], schedule: a.backup.schedule, retentionDays: a.backup.retentionDays, protect: a.protect, region: a.region, naming: a.naming },
+            { kind: "ebs", resourceArns: [volume.arn], ...args.backup, protect: context.protect, region: context.region, naming: context.naming },
             parent,
         );
-
-        const alarm = (suffix: string, x: Omit<Parameters<typeof simpleAlarm>[1], "topicArn">) => simpleAlarm(`${name}-${suffix}`, { topicArn: a.alarmTopicArn, ...x }, parent);
-        alarm("in-service", {
-            description: `${name}: no Gitaly instance in service (repositories unreachable)`,
-            namespace: "AWS/AutoScaling",
-            metricName: "GroupInServiceInstances",
-            statistic: "Minimum",
-            dimensions: { AutoScalingGroupName: group.name },
-            comparison: "LessThanThreshold",
-            threshold: 1,
-            periods: 2,
-            treatMissingData: "breaching",
-        });
-        const ebs = { namespace: "AWS/EBS", dimensions: { VolumeId: volume.id } };
-        alarm("queue-length", {
-            ...ebs,
-            description: `${name}: EBS queue length above 16 for 15 minutes (Gitaly waits on the disk)`,
-            metricName: "VolumeQueueLength",
-            statistic: "Average",
-            comparison: "GreaterThanThreshold",
-            threshold: 16,
-        });
-        alarm("iops-exceeded", {
-            ...ebs,
-            description: `${name}: asking for more than the ${a.volume.iops} provisioned IOPS most of the last 15 minutes`,
-            metricName: "VolumeIOPSExceededCheck",
-            statistic: "Average",
-            comparison: "GreaterThanThreshold",
-            threshold: 0.5,
-        });
-        alarm("throughput-exceeded", {
-            ...ebs,
-            description: `${name}: asking for more than the ${a.volume.throughputMibps} MiB/s provisioned most of the last 15 minutes`,
-            metricName: "VolumeThroughputExceededCheck",
-            statistic: "Average",
-            comparison: "GreaterThanThreshold",
-            threshold: 0.5,
-        });
+        hostAlarms(name, { ...args, groupName: group.name, volumeId: volume.id }, parent);
 
         this.capacityProviderName = capacityProvider.name;
         this.volumeId = volume.id;
         this.volumeArn = volume.arn;
         this.autoScalingGroupName = group.name;
-        this.subnetId = pulumi.output(a.subnetId);
+        this.subnetId = pulumi.output(args.subnetId);
         this.registerOutputs({
             capacityProviderName: this.capacityProviderName,
             volumeId: this.volumeId,
@@ -295,4 +142,214 @@ export class GitalyHost extends pulumi.ComponentResource {
             subnetId: this.subnetId,
         });
     }
+}
+
+/**
+ * The repositories. Changing its AZ, encryption or snapshot would create a new,
+ * different volume: protected in prod, and kept (with a final snapshot) if it
+ * is ever deleted or replaced.
+ */
+function repositoryVolume(
+    name: string,
+    physical: string,
+    args: Pick<GitalyHostArgs, "context" | "availabilityZone" | "volume">,
+    opts: pulumi.CustomResourceOptions,
+): aws.ebs.Volume {
+    const { protect } = args.context;
+    return new aws.ebs.Volume(
+        `${name}-data`,
+        {
+            availabilityZone: args.availabilityZone,
+            type: "gp3",
+            size: args.volume.sizeGb,
+            iops: args.volume.iops,
+            throughput: args.volume.throughputMibps,
+            encrypted: true,
+            snapshotId: args.volume.snapshotId,
+            finalSnapshot: protect,
+            tags: { Name: `${physical}-data` },
+        },
+        { ...opts, protect, retainOnDelete: protect },
+    );
+}
+
+/**
+ * The instance's role and profile: the ECS agent in this cluster, Session
+ * Manager, and attaching the repository volume (`volumeArn`) to an instance of
+ * the group `asgName` only.
+ */
+function instanceRole(
+    name: string,
+    args: Pick<GitalyHostArgs, "context" | "clusterName"> & { readonly volumeArn: pulumi.Output<string>; readonly asgName: string },
+    opts: pulumi.CustomResourceOptions,
+): { readonly role: ServiceRole; readonly profile: aws.iam.InstanceProfile } {
+    const { region, accountId, naming } = args.context;
+    const clusterArn = pulumi.interpolate`arn:aws:ecs:${region}:${accountId}:cluster/${args.clusterName}`;
+    const role = serviceRole(
+        `${name}-instance`,
+        {
+            service: "ec2.amazonaws.com",
+            naming,
+            statements: [
+                // The ECS agent (AmazonEC2ContainerServiceforEC2Role's actions, in this cluster only).
+                {
+                    sid: "EcsAgent",
+                    actions: [
+                        "ecs:RegisterContainerInstance",
+                        "ecs:DeregisterContainerInstance",
+                        "ecs:Poll",
+                        "ecs:StartTelemetrySession",
+                        "ecs:SubmitAttachmentStateChanges",
+                        "ecs:SubmitContainerStateChange",
+                        "ecs:SubmitTaskStateChange",
+                        "ecs:UpdateContainerInstancesState",
+                        "ecs:ListTagsForResource",
+                    ],
+                    resources: [clusterArn, pulumi.interpolate`arn:aws:ecs:${region}:${accountId}:container-instance/${args.clusterName}/*`],
+                },
+                { sid: "EcsEndpoint", actions: ["ecs:DiscoverPollEndpoint"], resources: ["*"] },
+                // Session Manager, the only way in.
+                { sid: "SsmInstance", actions: ["ssm:UpdateInstanceInformation"], resources: [pulumi.interpolate`arn:aws:ec2:${region}:${accountId}:instance/*`] },
+                {
+                    sid: "SsmChannels",
+                    actions: [...SSM_CHANNEL_ACTIONS, ...EC2_MESSAGES_ACTIONS],
+                    resources: ["*"],
+                },
+                // The user data attaches this volume, to an instance of this group only.
+                { sid: "DescribeVolume", actions: ["ec2:DescribeVolumes"], resources: ["*"] },
+                { sid: "AttachThisVolume", actions: ["ec2:AttachVolume"], resources: [args.volumeArn] },
+                {
+                    sid: "AttachToThisGroup",
+                    actions: ["ec2:AttachVolume"],
+                    resources: [pulumi.interpolate`arn:aws:ec2:${region}:${accountId}:instance/*`],
+                    conditions: { StringEquals: { "aws:ResourceTag/aws:autoscaling:groupName": args.asgName } },
+                },
+            ],
+        },
+        opts,
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-instance`, { name: physicalName(naming, `${name}-instance`, 128), path: naming.iamPath, role: role.role.name }, opts);
+    return { role, profile };
+}
+
+/** The instance to launch, its security group included: ECS-optimized AMI, IMDSv2, user data that attaches volume `volumeId`. */
+function launchTemplate(
+    name: string,
+    physical: string,
+    args: Pick<GitalyHostArgs, "context" | "vpcId" | "clusterName" | "instanceType" | "cpuArchitecture"> & {
+        readonly profileArn: pulumi.Output<string>;
+        readonly volumeId: pulumi.Output<string>;
+    },
+    opts: pulumi.CustomResourceOptions,
+): aws.ec2.LaunchTemplate {
+    const { region } = args.context;
+    // No ingress at all: the Gitaly task has its own network interface and group.
+    const sg = new aws.ec2.SecurityGroup(`${name}-instance`, { vpcId: args.vpcId, description: `${physical}: the Gitaly host (no ingress)` }, opts);
+    const egress = allowAllEgress(`${name}-instance-out`, sg.id, opts);
+
+    return new aws.ec2.LaunchTemplate(
+        name,
+        {
+            name: physical,
+            description: "Gitaly host: ECS-optimized AL2023, IMDSv2, attaches the repository volume at boot",
+            // EC2 resolves the newest ECS-optimized AMI at each launch: no diff per AMI
+            // release; a replaced instance is patched (README: "Patching the Gitaly host").
+            imageId: ecsOptimizedAmi(args.cpuArchitecture),
+            instanceType: args.instanceType,
+            iamInstanceProfile: { arn: args.profileArn },
+            vpcSecurityGroupIds: [sg.id],
+            // One hop: containers cannot reach the instance's credentials (and ECS blocks awsvpc tasks too).
+            metadataOptions: IMDSV2_ONE_HOP,
+            blockDeviceMappings: encryptedRoot(40),
+            monitoring: { enabled: true },
+            userData: args.volumeId.apply((volumeId) => Buffer.from(gitalyUserData({ volumeId, region, clusterName: args.clusterName })).toString("base64")),
+            tagSpecifications: [
+                { resourceType: "instance", tags: { Name: `${physical}` } },
+                { resourceType: "volume", tags: { Name: `${physical}-root` } },
+            ],
+            updateDefaultVersion: true,
+        },
+        { ...opts, dependsOn: [egress] },
+    );
+}
+
+/** The group of exactly one instance, in the volume's subnet, that ECS manages as a capacity provider. */
+function hostGroup(
+    name: string,
+    args: { readonly asgName: string; readonly subnetId: pulumi.Input<string>; readonly template: aws.ec2.LaunchTemplate },
+    opts: pulumi.CustomResourceOptions,
+): aws.autoscaling.Group {
+    const { template } = args;
+    // Terminate first, then launch: the volume attaches to one instance at a time.
+    const terminateFirst = { minHealthyPercentage: 0, maxHealthyPercentage: 100 };
+    return new aws.autoscaling.Group(
+        name,
+        {
+            name: args.asgName,
+            minSize: 1,
+            maxSize: 1,
+            desiredCapacity: 1,
+            vpcZoneIdentifiers: [args.subnetId],
+            launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
+            healthCheckType: "EC2",
+            healthCheckGracePeriod: 300,
+            instanceMaintenancePolicy: terminateFirst,
+            // A new launch template version (a restored volume, another instance type)
+            // replaces the instance; the AMI alone never does (resolve:ssm).
+            instanceRefresh: { strategy: "Rolling", preferences: { ...terminateFirst, instanceWarmup: "300" } },
+            enabledMetrics: ["GroupInServiceInstances", "GroupDesiredCapacity"],
+            metricsGranularity: "1Minute",
+            tags: [
+                { key: "Name", value: args.asgName, propagateAtLaunch: true },
+                // ECS adds it for a capacity provider's group; declared so Pulumi does not remove it.
+                { key: "AmazonECSManaged", value: "true", propagateAtLaunch: true },
+            ],
+        },
+        opts,
+    );
+}
+
+/** No instance in service, and the volume's queue or its provisioned IOPS and throughput exceeded. */
+function hostAlarms(
+    name: string,
+    args: Pick<GitalyHostArgs, "alarmTopicArn" | "volume"> & { readonly groupName: pulumi.Output<string>; readonly volumeId: pulumi.Output<string> },
+    opts: pulumi.CustomResourceOptions,
+): void {
+    const alarm = (suffix: string, x: Omit<Parameters<typeof simpleAlarm>[1], "topicArn">) => simpleAlarm(`${name}-${suffix}`, { topicArn: args.alarmTopicArn, ...x }, opts);
+    alarm("in-service", {
+        description: `${name}: no Gitaly instance in service (repositories unreachable)`,
+        namespace: "AWS/AutoScaling",
+        metricName: "GroupInServiceInstances",
+        statistic: "Minimum",
+        dimensions: { AutoScalingGroupName: args.groupName },
+        comparison: "LessThanThreshold",
+        threshold: 1,
+        periods: 2,
+        treatMissingData: "breaching",
+    });
+    const ebs = { namespace: "AWS/EBS", dimensions: { VolumeId: args.volumeId } };
+    alarm("queue-length", {
+        ...ebs,
+        description: `${name}: EBS queue length above 16 for 15 minutes (Gitaly waits on the disk)`,
+        metricName: "VolumeQueueLength",
+        statistic: "Average",
+        comparison: "GreaterThanThreshold",
+        threshold: 16,
+    });
+    alarm("iops-exceeded", {
+        ...ebs,
+        description: `${name}: asking for more than the ${args.volume.iops} provisioned IOPS most of the last 15 minutes`,
+        metricName: "VolumeIOPSExceededCheck",
+        statistic: "Average",
+        comparison: "GreaterThanThreshold",
+        threshold: 0.5,
+    });
+    alarm("throughput-exceeded", {
+        ...ebs,
+        description: `${name}: asking for more than the ${args.volume.throughputMibps} MiB/s provisioned most of the last 15 minutes`,
+        metricName: "VolumeThroughputExceededCheck",
+        statistic: "Average",
+        comparison: "GreaterThanThreshold",
+        threshold: 0.5,
+    });
 }

@@ -1,4 +1,5 @@
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
+import { pumaWorkers, sidekiqConcurrency, WEB_RESERVED_MB } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
 import { ObjectType, OmnibusRole, RoleExtras } from "./types";
@@ -31,9 +32,6 @@ export const SIDEKIQ_HEALTH_PORT = 8092;
  */
 export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
 
-/** MiB a web task keeps for Workhorse, NGINX, the registry and sshd beside Puma. */
-export const WEB_RESERVED_MB = 1536;
-
 /** RoleExtras (types.ts): Gitaly's address, Redis and the web tier's URLs, where a role needs them. */
 export interface OmnibusConfigArgs extends RoleExtras {
     readonly role: OmnibusRole;
@@ -53,21 +51,6 @@ export interface OmnibusConfigArgs extends RoleExtras {
 
 /** One `a['b']['c'] = value` line, or a top-level DSL call (`external_url '...'`). */
 export type Setting = { readonly path: readonly string[]; readonly value: RubyValue } | { readonly call: string; readonly value: RubyValue };
-
-/**
- * Puma workers: one per vCPU while memory allows about 1.2 GB each beside
- * what the task runs besides Puma (the single task: 4 GB for Sidekiq, Gitaly,
- * Redis, NGINX and the registry); at least 2. Set
- * explicitly because a Fargate task may see more CPUs than it was given.
- */
-export function pumaWorkers(cpu: number, memory: number, reservedMb = 4096): number {
-    return Math.max(2, Math.min(cpu / 1024, Math.floor((memory - reservedMb) / 1200)));
-}
-
-/** Sidekiq threads: 5 per vCPU up to GitLab's default of 20. */
-export function sidekiqConcurrency(cpu: number): number {
-    return Math.min(20, 5 * Math.max(1, Math.floor(cpu / 1024)));
-}
 
 const s = (path: string[], value: RubyValue): Setting => ({ path, value });
 const secret = (name: keyof typeof SECRET_ENV): EnvRef => env(SECRET_ENV[name]);

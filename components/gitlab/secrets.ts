@@ -3,7 +3,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { Naming } from "../../facts/naming";
 import { jsonSecret } from "../../aws/secrets";
-import { ExternalSecret, GitLabSecrets, SecretName, SecretRef } from "./types";
+import { ExternalSecret, GeneratedSecret, GitLabSecrets, SecretName, SecretRef } from "./types";
 
 /**
  * The environment variables GitLab's secrets reach the container as. The
@@ -128,28 +128,36 @@ export function gitlabSecrets(name: string, args: { readonly protect: boolean; r
         password: new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, kept).result,
     });
 
-    const ref = (s: { arn: pulumi.Output<string> }, key: string): SecretRef => ({ arn: s.arn, key });
     return {
-        refs: {
-            secretKeyBase: ref(rails, "secret_key_base"),
-            dbKeyBase: ref(rails, "db_key_base"),
-            otpKeyBase: ref(rails, "otp_key_base"),
-            encryptedSettingsKeyBase: ref(rails, "encrypted_settings_key_base"),
-            openidConnectSigningKey: ref(rails, "openid_connect_signing_key"),
-            activeRecordPrimaryKey: ref(rails, "active_record_encryption_primary_key"),
-            activeRecordDeterministicKey: ref(rails, "active_record_encryption_deterministic_key"),
-            activeRecordKeyDerivationSalt: ref(rails, "active_record_encryption_key_derivation_salt"),
-            shellSecretToken: ref(tokens, "shell_secret_token"),
-            workhorseSecretToken: ref(tokens, "workhorse_secret_token"),
-            gitalyToken: ref(tokens, "gitaly_token"),
-            registryHttpSecret: ref(tokens, "registry_http_secret"),
-            registryInternalKey: ref(registry, "internal_key"),
-            registryInternalCertificate: ref(registry, "internal_certificate"),
-            sshHostRsaKey: ref(ssh, "rsa"),
-            sshHostEcdsaKey: ref(ssh, "ecdsa"),
-            sshHostEd25519Key: ref(ssh, "ed25519"),
-            rootPassword: ref(root, "password"),
-        },
+        refs: generatedRefs({ rails, tokens, registry, ssh, root }),
         arns: [rails.arn, tokens.arn, registry.arn, ssh.arn, root.arn],
+    };
+}
+
+/** A Secrets Manager secret gitlabSecrets stored, by its ARN. */
+type Stored = { readonly arn: pulumi.Output<string> };
+
+/** Which JSON key of which stored secret holds each generated secret (the names gitlabSecrets wrote them under). */
+function generatedRefs(s: Readonly<Record<"rails" | "tokens" | "registry" | "ssh" | "root", Stored>>): Record<GeneratedSecret, SecretRef> {
+    const ref = (stored: Stored, key: string): SecretRef => ({ arn: stored.arn, key });
+    return {
+        secretKeyBase: ref(s.rails, "secret_key_base"),
+        dbKeyBase: ref(s.rails, "db_key_base"),
+        otpKeyBase: ref(s.rails, "otp_key_base"),
+        encryptedSettingsKeyBase: ref(s.rails, "encrypted_settings_key_base"),
+        openidConnectSigningKey: ref(s.rails, "openid_connect_signing_key"),
+        activeRecordPrimaryKey: ref(s.rails, "active_record_encryption_primary_key"),
+        activeRecordDeterministicKey: ref(s.rails, "active_record_encryption_deterministic_key"),
+        activeRecordKeyDerivationSalt: ref(s.rails, "active_record_encryption_key_derivation_salt"),
+        shellSecretToken: ref(s.tokens, "shell_secret_token"),
+        workhorseSecretToken: ref(s.tokens, "workhorse_secret_token"),
+        gitalyToken: ref(s.tokens, "gitaly_token"),
+        registryHttpSecret: ref(s.tokens, "registry_http_secret"),
+        registryInternalKey: ref(s.registry, "internal_key"),
+        registryInternalCertificate: ref(s.registry, "internal_certificate"),
+        sshHostRsaKey: ref(s.ssh, "rsa"),
+        sshHostEcdsaKey: ref(s.ssh, "ecdsa"),
+        sshHostEd25519Key: ref(s.ssh, "ed25519"),
+        rootPassword: ref(s.root, "password"),
     };
 }
