@@ -6,8 +6,11 @@ import { ecsOptimizedAmi, encryptedRoot, IMDSV2_ONE_HOP, isGraviton } from "../.
 import { fargateServiceBase } from "../../aws/ecsService";
 import { taskRoles } from "../../aws/ecsTask";
 import { awslogs, logGroup } from "../../aws/logs";
-import { Naming, physicalName } from "../../facts/naming";
+import { physicalName } from "../../facts/naming";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
+import { StackContext } from "../../aws/context";
+import { ClusterRef } from "../cluster";
+import { ImageRef } from "../ecrImage";
 import { renderRunnerConfig, RUNNER_TOKEN_ENV } from "./runnerConfig";
 
 /** The manager's Fargate size: it schedules jobs and holds SSH tunnels; the work happens on the workers. */
@@ -35,14 +38,13 @@ systemctl enable --now --no-block docker.service
 `;
 
 export interface GitLabRunnerArgs {
-    readonly clusterArn: pulumi.Input<string>;
-    readonly clusterName: pulumi.Input<string>;
+    readonly context: StackContext;
+    readonly cluster: ClusterRef;
     readonly vpcId: pulumi.Input<string>;
     /** Private subnets: the manager and the workers, no public addresses. */
     readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
     /** The manager's image by digest (runner/), and its repository. */
-    readonly image: pulumi.Input<string>;
-    readonly repositoryArn: pulumi.Input<string>;
+    readonly image: ImageRef;
     readonly gitlabUrl: string;
     readonly workers: {
         readonly instanceType: string;
@@ -53,12 +55,8 @@ export interface GitLabRunnerArgs {
         readonly idleMinutes: number;
         readonly volumeSizeGb: number;
     };
-    readonly logRetentionDays: number;
     readonly alarmTopicArn: pulumi.Input<string>;
     readonly accessLogs: AccessLogTarget;
-    readonly region: string;
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
 }
 
 /**
@@ -78,7 +76,7 @@ export class GitLabRunner extends pulumi.ComponentResource {
 
     constructor(name: string, args: GitLabRunnerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:runner:GitLabRunner", name, {}, opts);
-        const a = args;
+        const a = { ...args, ...args.context };
         const w = a.workers;
         const parent = { parent: this };
         const physical = physicalName(a.naming, name);
@@ -154,7 +152,7 @@ export class GitLabRunner extends pulumi.ComponentResource {
         const roles = taskRoles(
             name,
             {
-                repositoryArns: [a.repositoryArn],
+                repositoryArns: [a.image.repositoryArn],
                 secretArns: [token.arn],
                 logGroupArn: logs.arn,
                 execCommand: false,
@@ -205,7 +203,7 @@ export class GitLabRunner extends pulumi.ComponentResource {
                 containerDefinitions: pulumi.jsonStringify([
                     {
                         name: "runner",
-                        image: a.image,
+                        image: a.image.image,
                         essential: true,
                         // gitlab-runner writes its config directory; nothing else.
                         readonlyRootFilesystem: false,
@@ -227,7 +225,7 @@ export class GitLabRunner extends pulumi.ComponentResource {
             name,
             {
                 name: physical,
-                cluster: a.clusterArn,
+                cluster: a.cluster.arn,
                 taskDefinition: task.arn,
                 // One manager per worker group: two would fight over its desired capacity.
                 desiredCount: 1,
@@ -242,7 +240,7 @@ export class GitLabRunner extends pulumi.ComponentResource {
         );
         serviceNotRunningAlarm(
             `${name}-not-running`,
-            { topicArn: a.alarmTopicArn, description: `${name}: no runner manager running (CI jobs wait)`, clusterName: a.clusterName, serviceName: physical },
+            { topicArn: a.alarmTopicArn, description: `${name}: no runner manager running (CI jobs wait)`, clusterName: a.cluster.name, serviceName: physical },
             { ...parent, dependsOn: [service] },
         );
 
