@@ -293,8 +293,7 @@ const ci = ciCfg.enabled
         previewStatements: (accountId) => previewStatements(policyScope(ciCfg, accountId)),
         deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "all")),
         previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "read")),
-        accountId: account.accountId,
-        naming,
+        context,
     }, withAws)
     : undefined;
 
