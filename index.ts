@@ -233,20 +233,15 @@ const runnerImage = runnerSource
     : undefined;
 const runner = runnerImage && cfg.runner.enabled
     ? new GitLabRunner("runner", {
-        clusterArn: cluster.clusterArn,
-        clusterName: cluster.clusterName,
+        context,
+        cluster: cluster.ref,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,
-        image: runnerImage.imageRef,
-        repositoryArn: runnerImage.repositoryArn,
+        image: runnerImage.ref,
         gitlabUrl: `https://${gitlabCfg.hostName}`,
         workers: cfg.runner,
-        logRetentionDays: cfg.logs.retentionDays,
         alarmTopicArn: alerts.topicArn,
         accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "runner-cache/" },
-        region: cfg.region,
-        accountId: account.accountId,
-        naming,
     }, withAws)
     : undefined;
 
@@ -281,8 +276,7 @@ const ci = ciCfg.enabled
         previewStatements: (accountId) => previewStatements(policyScope(ciCfg, accountId)),
         deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "all")),
         previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "read")),
-        accountId: account.accountId,
-        naming,
+        context,
     }, withAws)
     : undefined;
 

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
-import { ciIamPath, Naming, physicalName } from "../../facts/naming";
+import { ciIamPath, physicalName } from "../../facts/naming";
+import { StackContext } from "../../aws/context";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -66,8 +67,7 @@ export interface DeployIdentityArgs {
      */
     readonly deployResourceStatements: pulumi.Input<PolicyStatement[]>;
     readonly previewResourceStatements: pulumi.Input<PolicyStatement[]>;
-    readonly accountId: pulumi.Input<string>;
-    readonly naming: Naming;
+    readonly context: StackContext;
 }
 
 /**
@@ -86,11 +86,12 @@ export class DeployIdentity extends pulumi.ComponentResource {
     constructor(name: string, args: DeployIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ci:DeployIdentity", name, {}, opts);
         const parent = { parent: this };
+        const { accountId, naming } = args.context;
         const issuerHost = args.gitlabUrl.replace(/^https:\/\//, "");
-        const path = ciIamPath(args.naming);
+        const path = ciIamPath(naming);
 
         const providerArn = args.oidcProvider === "existing"
-            ? pulumi.interpolate`arn:aws:iam::${args.accountId}:oidc-provider/${issuerHost}`
+            ? pulumi.interpolate`arn:aws:iam::${accountId}:oidc-provider/${issuerHost}`
             : new aws.iam.OpenIdConnectProvider(
                 `${name}-gitlab`,
                 {
@@ -105,9 +106,9 @@ export class DeployIdentity extends pulumi.ComponentResource {
             const r = new aws.iam.Role(
                 `${name}-${suffix}`,
                 {
-                    name: physicalName(args.naming, `ci-${suffix}`, 64),
+                    name: physicalName(naming, `ci-${suffix}`, 64),
                     path,
-                    description: `GitLab CI (${args.projectPath}) ${suffix} for stack ${args.naming.prefix}`,
+                    description: `GitLab CI (${args.projectPath}) ${suffix} for stack ${naming.prefix}`,
                     maxSessionDuration: SESSION_SECONDS,
                     assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(webIdentityTrust(arn, issuerHost, args.gitlabUrl, subjects))),
                 },
@@ -115,7 +116,7 @@ export class DeployIdentity extends pulumi.ComponentResource {
             );
             // A managed policy under the CI path, attached to this role.
             const attach = (id: string, document: pulumi.Input<string>) => {
-                const policy = new aws.iam.Policy(`${name}-${suffix}-${id}`, { name: physicalName(args.naming, `ci-${suffix}-${id}`, 128), path, policy: document }, parent);
+                const policy = new aws.iam.Policy(`${name}-${suffix}-${id}`, { name: physicalName(naming, `ci-${suffix}-${id}`, 128), path, policy: document }, parent);
                 return new aws.iam.RolePolicyAttachment(`${name}-${suffix}-${id}`, { role: r.name, policyArn: policy.arn }, parent);
             };
             // The number of policies must be known before the account is: packing
@@ -124,7 +125,7 @@ export class DeployIdentity extends pulumi.ComponentResource {
             if (chunks.length + 1 > MANAGED_POLICIES_PER_ROLE) {
                 throw new Error(`ci-${suffix} needs ${chunks.length + 1} managed policies; IAM attaches at most ${MANAGED_POLICIES_PER_ROLE} to a role`);
             }
-            const packed = pulumi.output(args.accountId).apply((account) => packStatements(statements(account), MANAGED_POLICY_MAX_CHARS));
+            const packed = pulumi.output(accountId).apply((account) => packStatements(statements(account), MANAGED_POLICY_MAX_CHARS));
             const attachments = [
                 attach(
                     "resources",

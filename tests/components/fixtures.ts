@@ -121,16 +121,15 @@ export const loadBalancerArgs = (over: Over<PublicLoadBalancerArgs> = {}): Publi
         over,
     );
 
-/** What every ECS service gets from the stack: the cluster, the VPC, and its image by digest with its repository. */
+/** What every ECS service gets from the stack: its context, the cluster, the VPC, and its image by digest with its repository. */
 const ecsService = (image: string, digit: string) => ({
-    clusterArn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`),
-    clusterName: pulumi.output(`platform-${STACK}-cluster`),
+    context: stackContext(),
+    cluster: { arn: pulumi.output(`arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/platform-${STACK}-cluster`), name: pulumi.output(`platform-${STACK}-cluster`) },
     vpcId: pulumi.output(VPC_ID),
-    image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-${image}@sha256:${digit.repeat(64)}`),
-    repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`),
-    region: REGION,
-    accountId: pulumi.output(ACCOUNT),
-    naming: NAMING,
+    image: {
+        image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-${image}@sha256:${digit.repeat(64)}`),
+        repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`),
+    },
 });
 
 export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs =>
@@ -140,7 +139,6 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
             privateSubnetIds: ids("private"),
             gitlabUrl: "https://gitlab.example.com",
             workers: { instanceType: "m7i.large", spot: false, maxInstances: 10, capacityPerInstance: 2, maxUseCount: 10, idleMinutes: 5, volumeSizeGb: 50 },
-            logRetentionDays: 365,
             alarmTopicArn: pulumi.output(TOPIC_ARN),
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "runner-cache/" },
         },
@@ -157,14 +155,10 @@ const loadBalancerRef = (): LoadBalancerRef => ({
     route: PublicLoadBalancer.prototype.route,
 });
 
-export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs => {
-    const service = ecsService("app", "b");
-    return merge<DjangoServiceArgs>(
+export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
+    merge<DjangoServiceArgs>(
         {
-            context: stackContext(),
-            cluster: { arn: service.clusterArn, name: service.clusterName },
-            vpcId: service.vpcId,
-            image: { image: service.image, repositoryArn: service.repositoryArn },
+            ...ecsService("app", "b"),
             subnetIds: ids("private"),
             loadBalancer: loadBalancerRef(),
             hostName: "app.example.com",
@@ -196,4 +190,3 @@ export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoSer
         },
         over,
     );
-};
