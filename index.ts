@@ -248,12 +248,12 @@ const runner = runnerImage && cfg.runner.enabled
 // The identity GitLab CI previews and deploys this stack with (platform:ci).
 const policyScope = (ciCfg: Extract<CiConfig, { enabled: true }>, accountId: string): PolicyScope => ({
     accountId,
-    region: cfg.region,
+    region: context.region,
     stack: cfg.stack,
     project,
-    naming,
+    naming: context.naming,
     recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
-    protect: cfg.stateful.protect,
+    protect: context.protect,
     issuerHost: ciCfg.gitlabUrl.replace(/^https:\/\//, ""),
     stateBucket: ciCfg.stateBucket,
     secretsKeyAlias: ciCfg.secretsKeyAlias,
@@ -274,8 +274,8 @@ const ci = ciCfg.enabled
         refProtectedInSub: ciCfg.refProtectedInSub,
         deployStatements: (accountId) => deployStatements(policyScope(ciCfg, accountId)),
         previewStatements: (accountId) => previewStatements(policyScope(ciCfg, accountId)),
-        deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "all")),
-        previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, cfg.stateful.protect, "read")),
+        deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, context.protect, "all")),
+        previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, context.protect, "read")),
         context,
     }, withAws)
     : undefined;
