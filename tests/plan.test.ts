@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import { dotHash, toDot, toMermaid } from "../tools/planning/architecture";
-import { USAGE_DEFAULTS, usageFrom } from "../tools/planning/cost";
+import { USAGE_DEFAULTS, usageFrom } from "../tools/planning/usage";
 import { planJson, planStack, renderPlan } from "../tools/plan";
 import { ROOT, STACKS } from "../sim/harness";
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { architecture, subnetTiers } from "../tools/planning/architecture";
-import { CostResource, estimate, loadPrices, USAGE_DEFAULTS, usageFrom } from "../tools/planning/cost";
+import { CostResource, estimate, loadPrices } from "../tools/planning/cost";
 import { AWS_DEFAULT_FLOOR_SECONDS, rolloutFloors } from "../tools/planning/rollout";
+import { USAGE_DEFAULTS, usageFrom } from "../tools/planning/usage";
 import { named, ofType, stackRun, StackRun } from "../sim/harness";
 
 const prices = loadPrices();

@@ -6,8 +6,9 @@ import { evaluate, Verdict } from "../policy/waivers";
 import { readStackConfig, Resource, stackRun, StackRun } from "../sim/harness";
 import { viewOf } from "../sim/policyView";
 import { Architecture, architecture, subnetTiers, toDot, toMermaid } from "./planning/architecture";
-import { Estimate, estimate, loadPrices, Usage, usageFrom } from "./planning/cost";
+import { Estimate, estimate, loadPrices } from "./planning/cost";
 import { RolloutFloor, rolloutFloors } from "./planning/rollout";
+import { Usage, usageFrom } from "./planning/usage";
 
 /**
  * Offline plan: runs index.ts for a stack under Pulumi mocks (exactly as the

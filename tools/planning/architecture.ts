@@ -41,7 +41,19 @@ export function subnetTiers(outputs: Readonly<Record<string, unknown>>): { publi
     return { public: list("publicSubnetIds"), private: list("privateSubnetIds"), isolated: list("isolatedSubnetIds") };
 }
 
-export function architecture(stack: string, resources: readonly CostResource[], subnets: { public: readonly string[]; private: readonly string[]; isolated: readonly string[] }): Architecture {
+type Subnets = { public: readonly string[]; private: readonly string[]; isolated: readonly string[] };
+
+/** What the node builders read: resources by type, who each property comes from, the subnet tier of a list of subnet ids. */
+interface Reader {
+    readonly of: (type: string) => CostResource[];
+    readonly deps: (r: CostResource, property: string, type?: string) => CostResource[];
+    readonly tierOf: (ids: readonly unknown[]) => Tier;
+}
+
+/** A node and the security groups it owns. */
+type Placed = readonly [ArchNode, readonly CostResource[]];
+
+function readerOf(resources: readonly CostResource[], subnets: Subnets): Reader {
     const { sources: deps } = graphOf(resources);
     const of = (type: string) => resources.filter((r) => r.type === type);
     const tierOf = (ids: readonly unknown[]): Tier => {
@@ -53,84 +65,104 @@ export function architecture(stack: string, resources: readonly CostResource[], 
         }
         return "outside";
     };
-    const nodes = new Map<string, ArchNode>();
-    const owner = new Map<string, string>(); // security group URN → node id
-    const node = (n: ArchNode, groups: readonly CostResource[]) => {
-        nodes.set(n.id, n);
-        for (const g of groups) {
-            owner.set(g.urn, n.id);
-        }
-    };
+    return { of, deps, tierOf };
+}
 
+/** Load balancers, ECS services and Auto Scaling groups. */
+function computeNodes({ of, deps, tierOf }: Reader): Placed[] {
+    const placed: Placed[] = [];
     for (const lb of of("aws:lb/loadBalancer:LoadBalancer")) {
         const nlb = lb.inputs.loadBalancerType === "network";
-        node({ id: `lb_${lb.name}`, label: `${lb.name}\\n${nlb ? "NLB" : "ALB"}${lb.inputs.internal ? " (internal)" : ""}`, kind: "load balancer", tier: tierOf(lb.inputs.subnets ?? []) }, deps(lb, "securityGroups", SG));
+        placed.push([{ id: `lb_${lb.name}`, label: `${lb.name}\\n${nlb ? "NLB" : "ALB"}${lb.inputs.internal ? " (internal)" : ""}`, kind: "load balancer", tier: tierOf(lb.inputs.subnets ?? []) }, deps(lb, "securityGroups", SG)]);
     }
     for (const svc of of("aws:ecs/service:Service")) {
         const td = deps(svc, "taskDefinition")[0];
         const size = td ? `${Number(td.inputs.cpu) / 1024} vCPU / ${Number(td.inputs.memory) / 1024} GB` : "";
         const provider = svc.inputs.capacityProviderStrategies?.[0]?.capacityProvider ?? "FARGATE";
-        node(
+        placed.push([
             { id: `svc_${svc.name}`, label: `${svc.name}\\n${svc.inputs.desiredCount ?? 1} × ${size}\\n${/^FARGATE/.test(provider) ? provider : "EC2"}`, kind: "service", tier: tierOf(svc.inputs.networkConfiguration?.subnets ?? []) },
             deps(svc, "networkConfiguration", SG),
-        );
+        ]);
     }
     for (const asg of of("aws:autoscaling/group:Group")) {
         const lt = deps(asg, "launchTemplate")[0];
         const groups = lt ? [...deps(lt, "vpcSecurityGroupIds", SG), ...deps(lt, "networkInterfaces", SG)] : [];
-        node({ id: `asg_${asg.name}`, label: `${asg.name}\\nEC2 ${lt?.inputs.instanceType ?? "?"} ${asg.inputs.minSize}..${asg.inputs.maxSize}`, kind: "instances", tier: tierOf(asg.inputs.vpcZoneIdentifiers ?? []) }, groups);
+        placed.push([{ id: `asg_${asg.name}`, label: `${asg.name}\\nEC2 ${lt?.inputs.instanceType ?? "?"} ${asg.inputs.minSize}..${asg.inputs.maxSize}`, kind: "instances", tier: tierOf(asg.inputs.vpcZoneIdentifiers ?? []) }, groups]);
     }
+    return placed;
+}
+
+/** Databases, caches, file systems, the interface endpoints (one node) and the buckets (one node). */
+function dataNodes({ of, deps, tierOf }: Reader): Placed[] {
+    const placed: Placed[] = [];
     for (const db of of("aws:rds/instance:Instance")) {
         const group = deps(db, "dbSubnetGroupName", "aws:rds/subnetGroup:SubnetGroup")[0];
-        node(
+        placed.push([
             { id: `db_${db.name}`, label: `${db.name}\\nRDS PostgreSQL ${db.inputs.engineVersion}\\n${db.inputs.instanceClass}${db.inputs.multiAz ? " Multi-AZ" : ""}`, kind: "database", tier: tierOf(group?.inputs.subnetIds ?? []) },
             deps(db, "vpcSecurityGroupIds", SG),
-        );
+        ]);
     }
     for (const c of of("aws:elasticache/replicationGroup:ReplicationGroup")) {
         const group = deps(c, "subnetGroupName", "aws:elasticache/subnetGroup:SubnetGroup")[0];
-        node({ id: `cache_${c.name}`, label: `${c.name}\\n${c.inputs.engine} ${c.inputs.nodeType} × ${c.inputs.numCacheClusters ?? 1}`, kind: "cache", tier: tierOf(group?.inputs.subnetIds ?? []) }, deps(c, "securityGroupIds", SG));
+        placed.push([{ id: `cache_${c.name}`, label: `${c.name}\\n${c.inputs.engine} ${c.inputs.nodeType} × ${c.inputs.numCacheClusters ?? 1}`, kind: "cache", tier: tierOf(group?.inputs.subnetIds ?? []) }, deps(c, "securityGroupIds", SG)]);
     }
     for (const fs of of("aws:efs/fileSystem:FileSystem")) {
         const targets = of("aws:efs/mountTarget:MountTarget").filter((t) => deps(t, "fileSystemId").includes(fs));
-        node({ id: `efs_${fs.name}`, label: `${fs.name}\\nEFS`, kind: "file system", tier: tierOf(targets.map((t) => t.inputs.subnetId)) }, targets.flatMap((t) => deps(t, "securityGroups", SG)));
+        placed.push([{ id: `efs_${fs.name}`, label: `${fs.name}\\nEFS`, kind: "file system", tier: tierOf(targets.map((t) => t.inputs.subnetId)) }, targets.flatMap((t) => deps(t, "securityGroups", SG))]);
     }
     const endpoints = of("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Interface");
     if (endpoints.length > 0) {
-        node(
+        placed.push([
             { id: "endpoints", label: `VPC endpoints\\n${endpoints.map((e) => String(e.inputs.serviceName).split(".").slice(3).join(".")).join(", ")}`, kind: "endpoints", tier: tierOf(endpoints.flatMap((e) => e.inputs.subnetIds ?? [])) },
             endpoints.flatMap((e) => deps(e, "securityGroupIds", SG)),
-        );
+        ]);
     }
     const buckets = of("aws:s3/bucket:Bucket");
     if (buckets.length > 0) {
-        node({ id: "s3", label: `S3\\n${buckets.length} buckets`, kind: "buckets", tier: "outside" }, []);
+        placed.push([{ id: "s3", label: `S3\\n${buckets.length} buckets`, kind: "buckets", tier: "outside" }, []]);
     }
+    return placed;
+}
 
-    // Groups no node above owns belong to tasks that run without a service (the
-    // scheduled backup, the migrate step): a node each, named after the group, so
-    // what they reach is drawn too.
+/**
+ * Groups no node above owns belong to tasks that run without a service (the
+ * scheduled backup, the migrate step): a node each, named after the group, so
+ * what they reach is drawn too.
+ */
+function taskNodes({ of, deps }: Reader, owner: ReadonlyMap<string, string>): Placed[] {
+    const placed: Placed[] = [];
     for (const g of of(SG).filter((g) => !owner.has(g.urn))) {
         const reaches = of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").some((r) => deps(r, "referencedSecurityGroupId", SG).includes(g) || deps(r, "securityGroupId", SG).includes(g));
         if (reaches) {
-            node({ id: `sg_${g.name}`, label: `${g.name}\\n${String(g.inputs.description ?? "tasks")}`, kind: "tasks", tier: "private" }, [g]);
+            placed.push([{ id: `sg_${g.name}`, label: `${g.name}\\n${String(g.inputs.description ?? "tasks")}`, kind: "tasks", tier: "private" }, [g]]);
         }
     }
+    return placed;
+}
 
+/** Where an ingress rule admits traffic from: a node's group, or (a node of its own, outside) the internet or a CIDR. */
+function sourceOf(rule: CostResource, { deps }: Reader, owner: ReadonlyMap<string, string>): { from?: string; outside?: ArchNode } {
+    const from = deps(rule, "referencedSecurityGroupId", SG).map((g) => owner.get(g.urn))[0];
+    if (!from && (rule.inputs.cidrIpv4 === "0.0.0.0/0" || rule.inputs.cidrIpv6 === "::/0")) {
+        return { from: "internet", outside: { id: "internet", label: "internet", kind: "internet", tier: "outside" } };
+    } else if (!from && (rule.inputs.cidrIpv4 || rule.inputs.cidrIpv6)) {
+        const cidr = String(rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6);
+        return { from: `cidr_${cidr}`, outside: { id: `cidr_${cidr}`, label: `${cidr}\\n(the VPC)`, kind: "network", tier: "outside" } };
+    }
+    return { from };
+}
+
+/** One edge per pair of nodes an ingress rule connects, labelled with its protocols and ports; the sources outside the VPC's groups join `nodes`. */
+function ingressEdges(g: Reader, owner: ReadonlyMap<string, string>, nodes: Map<string, ArchNode>): ArchEdge[] {
     const edges = new Map<string, ArchEdge>();
-    for (const rule of of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
-        const to = deps(rule, "securityGroupId", SG).map((g) => owner.get(g.urn))[0];
+    for (const rule of g.of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) {
+        const to = g.deps(rule, "securityGroupId", SG).map((sg) => owner.get(sg.urn))[0];
         if (!to) {
             continue;
         }
-        let from = deps(rule, "referencedSecurityGroupId", SG).map((g) => owner.get(g.urn))[0];
-        if (!from && (rule.inputs.cidrIpv4 === "0.0.0.0/0" || rule.inputs.cidrIpv6 === "::/0")) {
-            nodes.set("internet", { id: "internet", label: "internet", kind: "internet", tier: "outside" });
-            from = "internet";
-        } else if (!from && (rule.inputs.cidrIpv4 || rule.inputs.cidrIpv6)) {
-            const cidr = String(rule.inputs.cidrIpv4 ?? rule.inputs.cidrIpv6);
-            nodes.set(`cidr_${cidr}`, { id: `cidr_${cidr}`, label: `${cidr}\\n(the VPC)`, kind: "network", tier: "outside" });
-            from = `cidr_${cidr}`;
+        const { from, outside } = sourceOf(rule, g, owner);
+        if (outside) {
+            nodes.set(outside.id, outside);
         }
         if (!from || from === to) {
             continue;
@@ -141,8 +173,24 @@ export function architecture(stack: string, resources: readonly CostResource[], 
         const prev = edges.get(key);
         edges.set(key, { from, to, label: prev ? [...new Set([...prev.label.split(", "), label])].sort().join(", ") : label });
     }
+    return [...edges.values()].sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to));
+}
+
+export function architecture(stack: string, resources: readonly CostResource[], subnets: Subnets): Architecture {
+    const g = readerOf(resources, subnets);
+    const nodes = new Map<string, ArchNode>();
+    const owner = new Map<string, string>(); // security group URN → node id
+    const place = ([n, groups]: Placed) => {
+        nodes.set(n.id, n);
+        for (const sg of groups) {
+            owner.set(sg.urn, n.id);
+        }
+    };
+    [...computeNodes(g), ...dataNodes(g)].forEach(place);
+    taskNodes(g, owner).forEach(place);
+    const edges = ingressEdges(g, owner, nodes);
     const sorted = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
-    return { stack, nodes: sorted, edges: [...edges.values()].sort((a, b) => (a.from + a.to).localeCompare(b.from + b.to)), groups: Object.fromEntries([...owner].sort()) };
+    return { stack, nodes: sorted, edges, groups: Object.fromEntries([...owner].sort()) };
 }
 
 const TIER_LABEL: Record<Tier, string> = { public: "public subnets", private: "private subnets (no public IPs)", isolated: "isolated subnets (no route out)", outside: "" };
