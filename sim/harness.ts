@@ -151,12 +151,25 @@ interface Session {
 }
 
 /**
+ * One run at a time: a run sets the process-wide mocks, config and
+ * environment, so two at once (`Promise.all([stackRun("dev"), stackRun("prod")])`)
+ * would record into each other. Each waits for the one before, failed or not.
+ */
+let previousRun: Promise<unknown> = Promise.resolve();
+
+function record(session: Session, body: () => Record<string, unknown>): Promise<StackRun> {
+    const run = previousRun.then(() => recordAlone(session, body));
+    previousRun = run.catch(() => undefined);
+    return run;
+}
+
+/**
  * One mocked run: sets up the mocks and the recording monitor, runs `body`
  * (which registers resources and returns what to resolve as outputs), waits
  * for every registration, and returns what was recorded. Both the whole
  * program (runStack) and a single component (runComponent) run through here.
  */
-async function record(session: Session, body: () => Record<string, unknown>): Promise<StackRun> {
+async function recordAlone(session: Session, body: () => Record<string, unknown>): Promise<StackRun> {
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
     let pending: Registration | undefined;

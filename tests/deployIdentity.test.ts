@@ -59,14 +59,6 @@ const a = (svc: string, res: string) => `arn:aws:${svc}:us-east-1:${ACCOUNT}:${r
 
 describe("CI deploy identity (platform:ci)", () => {
     describe("permissions", () => {
-        // A mocked run owns the Pulumi runtime while it lasts, and the first test asks for
-        // both stacks at once: run them one after the other before it.
-        before(async () => {
-            for (const stack of STACKS) {
-                await stackRun(stack);
-            }
-        });
-
         it("every resource type the program declares (both stacks, and the EFS and Spot variants) has a grant", async () => {
             const runs = [
                 ...(await Promise.all(STACKS.map((s) => stackRun(s)))),
