@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
-import { runHook } from "./run";
+import { requiredEnv, runHook } from "./run";
 
 /**
  * Builds one image and pushes it to its ECR repository, but only when the tag
@@ -53,13 +53,7 @@ const PLATFORMS: readonly Platform[] = ["linux/amd64", "linux/arm64"];
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 export function readInput(env: NodeJS.ProcessEnv): PushImageInput {
-    const required = (name: string): string => {
-        const value = env[name];
-        if (value === undefined || value.trim() === "") {
-            throw new Error(`environment variable ${name} is required`);
-        }
-        return value;
-    };
+    const required = requiredEnv(env);
     // Pulumi passes unset optional inputs as "", so empty means absent.
     const optional = (name: string): string | undefined => (env[name] ? env[name] : undefined);
     const tagFrom = (name: string, value: string): string => {

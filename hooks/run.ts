@@ -10,3 +10,14 @@ export function runHook(name: string, main: () => Promise<void>): void {
         process.exitCode = 1;
     });
 }
+
+/** A hook's input from its command's environment: a variable that must be set and not blank. */
+export function requiredEnv(env: NodeJS.ProcessEnv): (name: string) => string {
+    return (name) => {
+        const value = env[name];
+        if (value === undefined || value.trim() === "") {
+            throw new Error(`environment variable ${name} is required`);
+        }
+        return value;
+    };
+}

@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { runHook } from "./run";
+import { requiredEnv, runHook } from "./run";
 
 /**
  * Runs one ECS task to completion and fails unless its container exits 0.
@@ -72,13 +72,7 @@ const POLL_MS = 15_000;
 const MISSING_GRACE_MS = 60_000;
 
 export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
-    const required = (name: string): string => {
-        const value = env[name];
-        if (value === undefined || value.trim() === "") {
-            throw new Error(`environment variable ${name} is required`);
-        }
-        return value;
-    };
+    const required = requiredEnv(env);
     const stringList = (name: string, minimum: number): string[] => {
         let parsed: unknown;
         try {
