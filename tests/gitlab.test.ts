@@ -2,24 +2,16 @@ import { spawnSync } from "child_process";
 import { expect } from "chai";
 import { RDS_CA } from "../components/database";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
-import { configEnvNames, omnibusSettings, RDS_CA_BUNDLE, renderOmnibusConfig } from "../components/gitlab/omnibusConfig";
-import { pumaWorkers, sidekiqConcurrency } from "../components/gitlab/processSizing";
-import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
-import { rubyLiteral, sym } from "../components/gitlab/ruby";
+import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
+import { pumaWorkers } from "../components/gitlab/processSizing";
+import { documentedKeyOf, DOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
-import { dailyCron, dailyTime } from "../aws/backupPlan";
-import { backupTask, callArg, Container, containerOf, envValue, evaluate, evaluateContainer, keyPath, mainTask, policyOf, T, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ofType, runStack, StackConfig, stackRun, STACKS, StackRun, variantRun } from "../sim/harness";
-
-/** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
-function toSingle(c: StackConfig): StackConfig {
-    Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 });
-    return c;
-}
+import { backupTask, callArg, Container, containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, prodSingle, T, valueAt } from "./gitlabHelpers";
+import { inComponent, named, ofType, stackRun, STACKS } from "../sim/harness";
 
 /** dev as it is; prod with the single topology. */
-const singleRun = (stack: string) => (stack === "prod" ? variantRun("prod-single", "prod", toSingle) : stackRun(stack));
+const singleRun = (stack: string) => (stack === "prod" ? prodSingle() : stackRun(stack));
 
 describe("GitLab (single topology)", () => {
     for (const stack of STACKS) {
@@ -362,122 +354,4 @@ describe("GitLab (single topology)", () => {
             });
         });
     }
-
-    describe("updates", () => {
-        it("never regenerates a secret: a changed size or schedule leaves every generator as it was", async () => {
-            const before = await singleRun("prod");
-            const after = await runStack("prod", {
-                patch: (c) => Object.assign(toSingle(c)["platform:gitlab"], { cpu: 16384, memory: 32768, backup: { ...c["platform:gitlab"].backup, time: "04:00" } }),
-            });
-            expect(after.error).to.equal(undefined);
-            const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
-            expect(generators(before).length).to.be.greaterThan(15);
-            for (const g of generators(before)) {
-                const same = generators(after).find((x) => x.type === g.type && x.name === g.name);
-                expect(same?.inputs, `${g.type} ${g.name}`).to.deep.equal(g.inputs);
-                expect(g.inputs.keepers, g.name).to.equal(undefined);
-            }
-            // GitLab's generators are protected too: deleting one would change a secret.
-            const gitlabGenerators = generators(before).filter((g) => g.parentUrn?.endsWith("::gitlab"));
-            expect(gitlabGenerators.length).to.equal(18);
-            for (const g of gitlabGenerators) {
-                expect(g.protect, g.name).to.equal(true);
-            }
-            for (const v of inComponent(before, T.secretVersion, "gitlab")) {
-                expect(named(after, T.secretVersion, v.name).inputs.secretString).to.equal(v.inputs.secretString);
-            }
-        });
-
-        it("changes the SSH allow-list without touching the load balancer", async () => {
-            const cidrs = ["203.0.113.0/24", "198.51.100.0/24"];
-            const run = await runStack("prod", { patch: (c) => (toSingle(c)["platform:gitlab"].ssh = { allowedCidrs: cidrs }) });
-            expect(run.error).to.equal(undefined);
-            const nlbSg = named(run, T.sg, "gitlab-ssh-nlb");
-            expect(ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === nlbSg.id).map((r) => r.inputs.cidrIpv4)).to.deep.equal(cidrs);
-            expect(named(run, T.lb, "gitlab-ssh").inputs).to.deep.equal(named(await singleRun("prod"), T.lb, "gitlab-ssh").inputs);
-        });
-
-        it("adds OpenID Connect sign-in with its client secret from Secrets Manager", async () => {
-            const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitlab-oidc-AbCdEf";
-            const run = await runStack("dev", {
-                patch: (c) => (c["platform:gitlab"].oidc = { issuer: "https://login.example.com/realms/staff", clientId: "gitlab", clientSecretArn: arn }),
-            });
-            expect(run.error).to.equal(undefined);
-            const c = containerOf(mainTask(run));
-            expect(c.secrets.find((s) => s.name === SECRET_ENV.oidcClientSecret)?.valueFrom).to.equal(arn);
-            expect(policyOf(run, "gitlab-execution-policy").find((s) => s.Sid === "ReadSecrets").Resource).to.include(arn);
-            const e = evaluateContainer(c);
-            const [provider] = valueAt(e, "gitlab_rails['omniauth_providers']");
-            expect(provider.name).to.equal("openid_connect");
-            expect(provider.args).to.deep.include({ issuer: "https://login.example.com/realms/staff", discovery: true, pkce: true, response_type: "code" });
-            expect(provider.args.client_options).to.deep.equal({
-                identifier: "gitlab",
-                secret: `dummy-${SECRET_ENV.oidcClientSecret}`,
-                redirect_uri: "https://gitlab.dev.example.com/users/auth/openid_connect/callback",
-            });
-            expect(valueAt(e, "gitlab_rails['omniauth_block_auto_created_users']")).to.equal(true);
-            // The backup task neither gets nor needs it.
-            expect(containerOf(backupTask(run)).secrets.map((s) => s.name)).to.not.include(SECRET_ENV.oidcClientSecret);
-        });
-    });
-
-    describe("the renderer on its own", () => {
-        const args = {
-            role: "single" as const,
-            hostName: "git.example.org",
-            registryHostName: "registry.example.org",
-            sshHostName: "ssh.example.org",
-            vpcCidr: "10.9.0.0/16",
-            region: "eu-central-1",
-            database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
-            buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },
-            cpu: 4096,
-            memory: 8192,
-        };
-
-        it("fails in Ruby when a secret the config reads is missing from the environment", () => {
-            const names = configEnvNames(args).filter((n) => n !== SECRET_ENV.dbKeyBase);
-            expect(() => evaluate(renderOmnibusConfig(args), names)).to.throw(/key not found: "GITLAB_DB_KEY_BASE"/);
-        });
-
-        it("flags a key outside omnibus-gitlab's documented list", () => {
-            expect(documentedKeyOf("gitlab_rails['db_sslmode']")).to.equal("gitlab_rails['db_sslmode']");
-            expect(documentedKeyOf("gitaly['env']['AWS_REGION']")).to.equal("gitaly['env']");
-            expect(documentedKeyOf("gitlab_rails['db_ssl_mode']")).to.equal(undefined);
-            expect(documentedKeyOf("nginx['listen_port']")).to.equal(undefined);
-            expect(documentedKeyOf("git_data_dirs")).to.equal(undefined);
-            for (const k of Object.keys(UNDOCUMENTED_KEYS)) {
-                expect(DOCUMENTED_KEYS, k).to.not.include(k);
-            }
-        });
-
-        it("quotes strings so Ruby reads back exactly what was meant", () => {
-            const tricky = "it's a \\ path with 'quotes' and #{interpolation}";
-            const e = evaluate(`gitlab_rails['x'] = ${rubyLiteral(tricky)}\ngitaly['configuration'] = ${rubyLiteral(sym({ a: [1, true, "b"] }))}\n`, []);
-            expect(e.settings[0].value).to.equal(tricky);
-            expect(e.settings[1].value).to.deep.equal({ a: [1, true, "b"] });
-        });
-
-        it("renders no secret value and no key twice", () => {
-            const settings = omnibusSettings(args);
-            const paths = settings.map((x) => ("call" in x ? x.call : x.path.join("/")));
-            expect(new Set(paths).size).to.equal(paths.length);
-            expect(renderOmnibusConfig(args)).to.not.match(/BEGIN|PRIVATE/);
-        });
-
-        it("sizes Puma and Sidekiq from the task", () => {
-            expect(pumaWorkers(4096, 8192)).to.equal(3);
-            expect(pumaWorkers(8192, 16384)).to.equal(8);
-            expect(pumaWorkers(4096, 30720)).to.equal(4);
-            expect(pumaWorkers(16384, 8192)).to.equal(3);
-            expect(sidekiqConcurrency(4096)).to.equal(20);
-            expect(sidekiqConcurrency(2048)).to.equal(10);
-        });
-
-        it("turns a local time into the schedules' cron form, wrapping past midnight", () => {
-            expect(dailyCron(dailyTime("02:30", "UTC"))).to.equal("cron(30 2 * * ? *)");
-            expect(dailyCron(dailyTime("23:30", "Europe/Berlin", 60))).to.equal("cron(30 0 * * ? *)");
-            expect(() => dailyTime("24:00", "UTC")).to.throw(/not a time of day/);
-        });
-    });
 });

@@ -1,9 +1,11 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { named, Resource, ROOT, StackRun } from "../sim/harness";
+import { GitLab, GitLabArgs } from "../components/gitlab";
+import { named, ofType, Resource, ROOT, runComponent, StackConfig, StackRun, variantRun } from "../sim/harness";
+import { gitlabArgs, Over } from "./components/fixtures";
 
-/** Shared by the GitLab tests: resource types, container access and Ruby evaluation of rendered configs. */
+/** Shared by the GitLab tests: resource types, container access, Ruby evaluation of rendered configs, and the runs (the component alone, prod as single) several files read. */
 
 export const T = {
     service: "aws:ecs/service:Service",
@@ -32,6 +34,16 @@ export const T = {
     params: "aws:rds/parameterGroup:ParameterGroup",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     scalingTarget: "aws:appautoscaling/target:Target",
+    scalingPolicy: "aws:appautoscaling/policy:Policy",
+    volume: "aws:ebs/volume:Volume",
+    asg: "aws:autoscaling/group:Group",
+    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    capacityProvider: "aws:ecs/capacityProvider:CapacityProvider",
+    clusterCapacity: "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    redis: "aws:elasticache/replicationGroup:ReplicationGroup",
+    redisParams: "aws:elasticache/parameterGroup:ParameterGroup",
+    command: "command:local:Command",
+    discovery: "aws:servicediscovery/service:Service",
 };
 
 export interface Container {
@@ -49,7 +61,44 @@ export const containerOf = (td: Resource): Container => {
 export const mainTask = (run: StackRun) => named(run, T.taskDef, "gitlab");
 export const backupTask = (run: StackRun) => named(run, T.taskDef, "gitlab-backup");
 export const envValue = (c: Container, name: string) => c.environment.find((e) => e.name === name)?.value;
+/** A split tier's task definition and service (`gitlab-<tier>`). */
+export const taskOf = (run: StackRun, t: string) => named(run, T.taskDef, `gitlab-${t}`);
+export const serviceOf = (run: StackRun, t: string) => named(run, T.service, `gitlab-${t}`);
+export const ingressTo = (run: StackRun, sg: Resource) => ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === sg.id);
+/** Every generated secret value (nothing but deleting one of these changes a secret). */
+export const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
 export const policyOf = (run: StackRun, name: string) => JSON.parse(named(run, T.rolePolicy, name).inputs.policy).Statement as any[];
+
+/** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
+function toSingle(c: StackConfig): StackConfig {
+    Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 });
+    return c;
+}
+
+/** prod with the single topology, one run shared by every file. */
+export const prodSingle = () => variantRun("prod-single", "prod", toSingle);
+
+/** An OpenID Connect provider as gitlab.oidc gives it (the schema's label and approval default included). */
+export const OIDC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitlab-oidc-AbCdEf";
+export const OIDC = { issuer: "https://login.example.com/realms/staff", clientId: "gitlab", clientSecretArn: OIDC_ARN, label: "Single sign-on", blockAutoCreatedUsers: true };
+
+/** The GitLab component alone, from the prod-like fixture; `over` is called inside the run (its ids are outputs). */
+export const gitlabRun = (over: () => Over<GitLabArgs> = () => ({})) => runComponent(() => new GitLab("gitlab", gitlabArgs(over())));
+
+/** A component run made once, on first use, for every test that reads it (runs are deterministic). */
+export function sharedRun(over: () => Over<GitLabArgs>): () => Promise<StackRun> {
+    let run: Promise<StackRun> | undefined;
+    return () => (run ??= gitlabRun(over));
+}
+
+/** Two runs give `name` the same value for each of `fields` (what would replace it, for an update path). */
+export function sameInputs(a: StackRun, b: StackRun, type: string, name: string, fields: string[]): void {
+    const x = named(a, type, name).inputs;
+    const y = named(b, type, name).inputs;
+    for (const f of fields) {
+        expect(y[f], `${name}.${f}`).to.deep.equal(x[f]);
+    }
+}
 
 /** Variables ECS itself sets in every Fargate task (the task-role credentials endpoint). */
 export const ECS_PROVIDED = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];

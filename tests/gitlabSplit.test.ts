@@ -5,30 +5,13 @@ import { REPOSITORY_ROOT, SIDEKIQ_HEALTH_PORT, SIDEKIQ_SHUTDOWN_SECONDS } from "
 import { REDIS_PORT } from "../components/gitlab/redis";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { ROLE_SECRETS } from "../components/gitlab/split";
-import { callArg, Container, containerOf, envValue, evaluateContainer, policyOf, T, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ofType, Resource, runStack, StackConfig, stackRun, StackRun, urnName } from "../sim/harness";
-
-const X = {
-    volume: "aws:ebs/volume:Volume",
-    asg: "aws:autoscaling/group:Group",
-    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-    capacityProvider: "aws:ecs/capacityProvider:CapacityProvider",
-    clusterCapacity: "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-    redis: "aws:elasticache/replicationGroup:ReplicationGroup",
-    redisParams: "aws:elasticache/parameterGroup:ParameterGroup",
-    command: "command:local:Command",
-    scalingPolicy: "aws:appautoscaling/policy:Policy",
-    discovery: "aws:servicediscovery/service:Service",
-    profile: "aws:iam/instanceProfile:InstanceProfile",
-};
+import { callArg, Container, containerOf, envValue, evaluateContainer, ingressTo, policyOf, serviceOf as service, T, taskOf as task, valueAt } from "./gitlabHelpers";
+import { inComponent, named, ofType, Resource, stackRun, urnName } from "../sim/harness";
 
 const NS = "platform-prod.internal";
 const TIERS = ["web", "sidekiq", "gitaly"] as const;
 const prod = () => stackRun("prod");
-const task = (run: StackRun, t: string) => named(run, T.taskDef, `gitlab-${t}`);
-const service = (run: StackRun, t: string) => named(run, T.service, `gitlab-${t}`);
 const dependsOn = (r: Resource, other: Resource) => r.dependencies.includes(other.urn);
-const ingressTo = (run: StackRun, sg: Resource) => ofType(run, T.ingress).filter((r) => r.inputs.securityGroupId === sg.id);
 
 describe("GitLab (split topology, prod)", () => {
     it("has three tiers: web and Sidekiq on Fargate, one Gitaly on the EC2 capacity provider, and no single task", async () => {
@@ -52,7 +35,7 @@ describe("GitLab (split topology, prod)", () => {
         expect(target("sidekiq").inputs).to.include({ minCapacity: 1, maxCapacity: 4 });
         expect(target("web").inputs.resourceId).to.equal("service/platform-prod-cluster/platform-prod-gitlab-web");
         const metrics = (t: string) =>
-            ofType(run, X.scalingPolicy)
+            ofType(run, T.scalingPolicy)
                 .filter((p) => p.name.startsWith(`gitlab-${t}-scaling-`))
                 .map((p) => p.inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType)
                 .sort();
@@ -97,8 +80,8 @@ describe("GitLab (split topology, prod)", () => {
 
     it("one protected, encrypted gp3 volume, sized from config, kept if ever deleted, snapshotted daily for 35 days", async () => {
         const run = await prod();
-        const [volume] = ofType(run, X.volume);
-        expect(ofType(run, X.volume)).to.have.length(1);
+        const [volume] = ofType(run, T.volume);
+        expect(ofType(run, T.volume)).to.have.length(1);
         expect(volume.inputs).to.include({ type: "gp3", size: 200, iops: 3000, throughput: 125, encrypted: true, availabilityZone: "us-east-1a", finalSnapshot: true });
         expect(volume.protect).to.equal(true);
         expect(volume.retainOnDelete).to.equal(true);
@@ -111,13 +94,13 @@ describe("GitLab (split topology, prod)", () => {
 
     it("the Gitaly host: an ASG of exactly one in the volume's AZ, ECS-optimized AMI, IMDSv2 with one hop, no SSH, terminate-before-launch", async () => {
         const run = await prod();
-        const asg = named(run, X.asg, "gitaly");
+        const asg = named(run, T.asg, "gitaly");
         expect(asg.inputs).to.include({ minSize: 1, maxSize: 1, desiredCapacity: 1, healthCheckType: "EC2" });
         expect(asg.inputs.vpcZoneIdentifiers).to.deep.equal(["subnet-private-1"]);
         expect(asg.inputs.instanceMaintenancePolicy).to.deep.equal({ minHealthyPercentage: 0, maxHealthyPercentage: 100 });
         expect(asg.inputs.instanceRefresh.preferences).to.include({ minHealthyPercentage: 0, maxHealthyPercentage: 100 });
         expect(asg.inputs.enabledMetrics).to.include("GroupInServiceInstances");
-        const lt = named(run, X.launchTemplate, "gitaly").inputs;
+        const lt = named(run, T.launchTemplate, "gitaly").inputs;
         expect(lt.imageId).to.equal("resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id");
         expect(lt.instanceType).to.equal("m7i.large");
         expect(lt.metadataOptions).to.include({ httpTokens: "required", httpPutResponseHopLimit: 1 });
@@ -125,7 +108,7 @@ describe("GitLab (split topology, prod)", () => {
         expect(lt.blockDeviceMappings[0].ebs).to.include({ encrypted: "true" });
         expect(lt.networkInterfaces ?? []).to.deep.equal([]);
         const userData = Buffer.from(lt.userData, "base64").toString();
-        const volume = ofType(run, X.volume)[0];
+        const volume = ofType(run, T.volume)[0];
         expect(userData).to.include(`VOLUME_ID='${volume.id}'`);
         expect(userData).to.include("CLUSTER='platform-prod-cluster'");
         const hostSg = named(run, T.sg, "gitaly-instance");
@@ -142,19 +125,19 @@ describe("GitLab (split topology, prod)", () => {
 
     it("Gitaly: an ECS service on the EC2 capacity provider, desired 1 at 0 %/100 %, placed on the host that mounted the volume", async () => {
         const run = await prod();
-        const cp = ofType(run, X.capacityProvider)[0];
+        const cp = ofType(run, T.capacityProvider)[0];
         expect(cp.inputs.autoScalingGroupProvider.managedScaling).to.deep.equal({ status: "DISABLED" });
-        expect(ofType(run, X.clusterCapacity)[0].inputs.capacityProviders).to.include(cp.inputs.name);
+        expect(ofType(run, T.clusterCapacity)[0].inputs.capacityProviders).to.include(cp.inputs.name);
         const gitaly = service(run, "gitaly").inputs;
         expect(gitaly).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 });
         expect(gitaly.capacityProviderStrategies).to.deep.equal([{ capacityProvider: cp.inputs.name, weight: 1 }]);
         expect(gitaly.networkConfiguration).to.deep.equal({ subnets: ["subnet-private-1"], securityGroups: [named(run, T.sg, "gitlab-gitaly").id], assignPublicIp: false });
-        expect(gitaly.serviceRegistries.registryArn).to.equal(named(run, X.discovery, "gitlab-gitaly-dns").state.arn);
+        expect(gitaly.serviceRegistries.registryArn).to.equal(named(run, T.discovery, "gitlab-gitaly-dns").state.arn);
         const td = task(run, "gitaly").inputs;
         expect(td.requiresCompatibilities).to.deep.equal(["EC2"]);
         expect(td.networkMode).to.equal("awsvpc");
         expect(td.volumes).to.deep.equal([{ name: "repositories", hostPath: GITALY_HOST_PATH }]);
-        expect(td.placementConstraints).to.deep.equal([{ type: "memberOf", expression: `attribute:${GITALY_VOLUME_ATTRIBUTE} == ${ofType(run, X.volume)[0].id}` }]);
+        expect(td.placementConstraints).to.deep.equal([{ type: "memberOf", expression: `attribute:${GITALY_VOLUME_ATTRIBUTE} == ${ofType(run, T.volume)[0].id}` }]);
         const c = containerOf(task(run, "gitaly"));
         expect(c.mountPoints).to.deep.equal([{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }]);
         expect(c.logConfiguration.logDriver).to.equal("awslogs");
@@ -191,8 +174,8 @@ describe("GitLab (split topology, prod)", () => {
         expect(storage.listen_addr).to.equal("0.0.0.0:8075");
         expect(storage.storage).to.deep.equal([{ name: "default", path: `${REPOSITORY_ROOT}/repositories` }]);
         expect(valueAt(evaluateContainer(containerOf(task(run, "sidekiq"))), "gitlab_rails['registry_api_url']")).to.equal(`http://web.${NS}:5050`);
-        expect(named(run, X.discovery, "gitlab-web-dns").inputs.name).to.equal("web");
-        expect(service(run, "web").inputs.serviceRegistries.registryArn).to.equal(named(run, X.discovery, "gitlab-web-dns").state.arn);
+        expect(named(run, T.discovery, "gitlab-web-dns").inputs.name).to.equal("web");
+        expect(service(run, "web").inputs.serviceRegistries.registryArn).to.equal(named(run, T.discovery, "gitlab-web-dns").state.arn);
         // The web tier admits Gitaly's hooks on 80 and Sidekiq on the registry port.
         const web = named(run, T.sg, "gitlab-web");
         const from = (sg: string, port: number) => ingressTo(run, web).some((r) => r.inputs.referencedSecurityGroupId === named(run, T.sg, sg).id && r.inputs.fromPort === port);
@@ -222,10 +205,10 @@ describe("GitLab (split topology, prod)", () => {
 
     it("runs the migrations once per deploy in GitLab's order: Gitaly, regular migrations, Sidekiq and web, post-deployment migrations", async () => {
         const run = await prod();
-        const commands = ofType(run, X.command).filter((c) => c.name.startsWith("gitlab-") && c.name !== "gitlab-push");
+        const commands = ofType(run, T.command).filter((c) => c.name.startsWith("gitlab-") && c.name !== "gitlab-push");
         expect(commands.map((c) => c.name).sort()).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
-        const pre = named(run, X.command, "gitlab-migrate");
-        const post = named(run, X.command, "gitlab-post-migrate");
+        const pre = named(run, T.command, "gitlab-migrate");
+        const post = named(run, T.command, "gitlab-post-migrate");
         const migrateTd = task(run, "migrate");
         for (const [c, step, follows] of [
             [pre, "migrate", ["gitaly"]],
@@ -255,7 +238,7 @@ describe("GitLab (split topology, prod)", () => {
 
     it("ElastiCache: Valkey 7.2, cluster mode off, Multi-AZ with failover, TLS required with an auth token from Secrets Manager, encrypted, noeviction", async () => {
         const run = await prod();
-        const [redis] = ofType(run, X.redis);
+        const [redis] = ofType(run, T.redis);
         expect(redis.inputs).to.include({
             engine: "valkey",
             engineVersion: "7.2",
@@ -270,7 +253,7 @@ describe("GitLab (split topology, prod)", () => {
         expect(redis.inputs).to.not.have.property("numNodeGroups");
         expect(redis.protect).to.equal(true);
         expect(redis.secretPaths).to.include("authToken");
-        const params = ofType(run, X.redisParams)[0];
+        const params = ofType(run, T.redisParams)[0];
         expect(params.inputs.family).to.equal("valkey7");
         expect(params.inputs.parameters).to.deep.equal([{ name: "maxmemory-policy", value: "noeviction" }]);
         expect(redis.inputs.parameterGroupName).to.equal(params.state.name);
@@ -374,7 +357,7 @@ describe("GitLab (split topology, prod)", () => {
             expect(a!.inputs.alarmActions, n).to.deep.equal([topic]);
         }
         expect(named(run, T.alarm, "gitlab-redis-001-memory").inputs.dimensions).to.deep.equal({ CacheClusterId: "platform-prod-gitlab-redis-001" });
-        expect(named(run, T.alarm, "gitaly-queue-length").inputs.dimensions).to.deep.equal({ VolumeId: ofType(run, X.volume)[0].id });
+        expect(named(run, T.alarm, "gitaly-queue-length").inputs.dimensions).to.deep.equal({ VolumeId: ofType(run, T.volume)[0].id });
         expect(named(run, T.alarm, "gitaly-in-service").inputs.treatMissingData).to.equal("breaching");
         expect(named(run, T.alarm, "gitlab-gitaly-not-running").inputs).to.include({ namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", treatMissingData: "breaching" });
         expect(named(run, T.alarm, "gitlab-gitaly-not-running").inputs.dimensions).to.deep.equal({ ClusterName: "platform-prod-cluster", ServiceName: "platform-prod-gitlab-gitaly" });
@@ -403,116 +386,3 @@ describe("GitLab (split topology, prod)", () => {
 function referencedEnv(c: Container): string[] {
     return [...envValue(c, "GITLAB_OMNIBUS_CONFIG")!.matchAll(/ENV\.fetch\('([A-Z0-9_]+)'\)/g)].map((m) => m[1]);
 }
-
-describe("GitLab split topology: update paths (two runs compared)", () => {
-    const patched = (patch: (c: StackConfig) => void) => runStack("prod", { patch });
-    const same = (a: StackRun, b: StackRun, type: string, name: string, fields: string[]) => {
-        const x = named(a, type, name).inputs;
-        const y = named(b, type, name).inputs;
-        for (const f of fields) {
-            expect(y[f], `${name}.${f}`).to.deep.equal(x[f]);
-        }
-    };
-
-    it("growing the volume and its IOPS changes only in-place fields; nothing that replaces it (AZ, encryption, snapshot) moves", async () => {
-        const before = await prod();
-        const after = await patched((c) => Object.assign(c["platform:gitlab"].gitaly.volume, { sizeGb: 400, iops: 6000, throughputMibps: 250 }));
-        expect(after.error).to.equal(undefined);
-        const v = named(after, X.volume, "gitaly-data").inputs;
-        expect(v).to.include({ size: 400, iops: 6000, throughput: 250 });
-        same(before, after, X.volume, "gitaly-data", ["availabilityZone", "encrypted", "snapshotId", "type", "kmsKeyId"]);
-        // The host's launch template (and so its instance) is untouched by a resize.
-        expect(named(after, X.launchTemplate, "gitaly").inputs).to.deep.equal(named(before, X.launchTemplate, "gitaly").inputs);
-    });
-
-    it("scaling the tiers or resizing Redis touches neither Gitaly, the volume, the secrets nor the Redis group's identity", async () => {
-        const before = await prod();
-        const after = await patched((c) => {
-            Object.assign(c["platform:gitlab"].web, { maxCount: 10, cpuTarget: 50 });
-            Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 8 });
-            c["platform:gitlab"].redis.nodeType = "cache.m7g.large";
-        });
-        expect(after.error).to.equal(undefined);
-        expect(named(after, T.scalingTarget, "gitlab-web-scaling").inputs.maxCapacity).to.equal(10);
-        expect(named(after, X.redis, "gitlab-redis").inputs.nodeType).to.equal("cache.m7g.large");
-        same(before, after, X.redis, "gitlab-redis", ["replicationGroupId", "port", "subnetGroupName", "atRestEncryptionEnabled", "kmsKeyId", "authToken", "engine"]);
-        for (const [type, name] of [
-            [T.taskDef, "gitlab-gitaly"],
-            [T.service, "gitlab-gitaly"],
-            [X.volume, "gitaly-data"],
-            [T.taskDef, "gitlab-migrate"],
-        ]) {
-            expect(named(after, type, name).inputs, `${name} unchanged`).to.deep.equal(named(before, type, name).inputs);
-        }
-        const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
-        for (const g of generators(before)) {
-            expect(generators(after).find((x) => x.type === g.type && x.name === g.name)?.inputs, g.name).to.deep.equal(g.inputs);
-        }
-        // The migration runs only for a new migration task revision: same trigger, no run.
-        expect(named(after, X.command, "gitlab-migrate").inputs.triggers).to.deep.equal(named(before, X.command, "gitlab-migrate").inputs.triggers);
-    });
-
-    it("a new GitLab image (here: another architecture) reaches every GitLab task definition and re-arms both migration steps", async () => {
-        const before = await prod();
-        const after = await patched((c) => {
-            c["platform:images"].platform = "linux/arm64";
-            c["platform:gitlab"].gitaly.instanceType = "m7g.large";
-        });
-        expect(after.error).to.equal(undefined);
-        expect(after.outputs.gitlabImageRef).to.not.equal(before.outputs.gitlabImageRef);
-        for (const t of ["web", "sidekiq", "gitaly", "migrate", "backup"]) {
-            expect(containerOf(task(after, t)).image, t).to.equal(after.outputs.gitlabImageRef);
-            expect(containerOf(task(before, t)).image, t).to.equal(before.outputs.gitlabImageRef);
-        }
-        expect(named(after, X.launchTemplate, "gitaly").inputs.imageId).to.match(/amazon-linux-2023\/arm64\/recommended/);
-        // ECS task definitions are immutable: new container definitions are a new revision, whose ARN
-        // is in both steps' triggers (the mocks keep ARNs at :1, so the trigger itself is not compared).
-        for (const t of ["migrate", "gitaly", "web", "sidekiq"]) {
-            expect(task(after, t).inputs.containerDefinitions, t).to.not.equal(task(before, t).inputs.containerDefinitions);
-        }
-        expect(named(after, X.command, "gitlab-migrate").inputs.triggers).to.deep.equal([task(after, "migrate").state.arn, task(after, "gitaly").state.arn]);
-    });
-
-    it("gitaly.storage efs: a Fargate Gitaly on EFS (one task, 0 %/100 %), no EC2 host, the web tier still without a mount", async () => {
-        const run = await patched((c) => (c["platform:gitlab"].gitaly.storage = "efs"));
-        expect(run.error).to.equal(undefined);
-        expect(ofType(run, X.asg).map((g) => g.name)).to.deep.equal(["runner-workers"]);
-        expect(ofType(run, X.volume)).to.deep.equal([]);
-        expect(ofType(run, X.clusterCapacity)[0].inputs.capacityProviders).to.deep.equal(["FARGATE"]);
-        const gitaly = service(run, "gitaly").inputs;
-        expect(gitaly).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 });
-        expect(gitaly.capacityProviderStrategies).to.deep.equal([{ capacityProvider: "FARGATE", weight: 1 }]);
-        const td = task(run, "gitaly").inputs;
-        expect(td.requiresCompatibilities).to.deep.equal(["FARGATE"]);
-        expect(td.volumes[0].efsVolumeConfiguration).to.include({ transitEncryption: "ENABLED" });
-        expect(ofType(run, T.fs)).to.have.length(1);
-        // Only Gitaly's group reaches the file system.
-        const mountSg = named(run, T.sg, "gitlab-repositories-nfs");
-        const nfs = ingressTo(run, mountSg).map((r) => r.inputs.referencedSecurityGroupId);
-        expect(nfs).to.deep.equal([named(run, T.sg, "gitlab-gitaly").id]);
-        for (const t of ["web", "sidekiq", "migrate"]) {
-            expect(task(run, t).inputs.volumes ?? [], t).to.deep.equal([]);
-        }
-        expect(ofType(run, T.scalingTarget).filter((t) => String(t.inputs.resourceId).includes("gitaly"))).to.deep.equal([]);
-    });
-
-    it("dev keeps the single topology: no split resources, and the same GitLab resources as prod switched to single", async () => {
-        const dev = await stackRun("dev");
-        for (const type of [X.volume, X.asg, X.redis, X.capacityProvider]) {
-            expect(ofType(dev, type), type).to.deep.equal([]);
-        }
-        expect(ofType(dev, X.command).map((c) => c.name)).to.deep.equal(["gitlab-push", "app-push"].filter((n) => ofType(dev, X.command).some((c) => c.name === n)));
-        const prodSingle = await patched((c) => Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 }));
-        // The same kinds of resource under the same names; the stacks differ only in their
-        // zone (record names) and AZ count (one EFS mount target per AZ).
-        const shape = (run: StackRun) => [
-            ...new Set(
-                run.resources
-                    .filter((r) => r.parentUrn?.endsWith("::gitlab") || r.type === "platform:gitlab:GitLab")
-                    .map((r) => `${r.type} ${r.name.replace(/\.(dev\.)?example\.com$/, "").replace(/-mount-\d+$/, "-mount-N")}`),
-            ),
-        ].sort();
-        expect(shape(dev)).to.deep.equal(shape(prodSingle));
-        expect(named(dev, T.service, "gitlab").inputs).to.include({ desiredCount: 1, deploymentMinimumHealthyPercent: 0, deploymentMaximumPercent: 100 });
-    });
-});

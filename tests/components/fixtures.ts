@@ -9,6 +9,9 @@ import { NetworkArgs } from "../../components/network";
 import { GitLabRunnerArgs } from "../../components/runner";
 import { naming } from "../../facts/naming";
 import { ACCOUNT, REGION } from "../../sim/mocks";
+import { dailyTime } from "../../aws/backupPlan";
+import { GitLabArgs } from "../../components/gitlab";
+import type { SingleArgs, SplitArgs } from "../../components/gitlab/types";
 
 /**
  * The one place component tests build Args: a prod-like baseline per component
@@ -190,3 +193,70 @@ export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoSer
         },
         over,
     );
+
+/** prod's split topology (Pulumi.prod.yaml with the schema's defaults), Gitaly on the EC2 host's volume; `over` replaces a tier's keys. */
+export const gitlabSplit = (over: Over<SplitArgs> = {}): SplitArgs =>
+    merge<SplitArgs>(
+        {
+            kind: "split",
+            web: { cpu: 4096, memory: 8192, minCount: 2, maxCount: 6, cpuTarget: 60, memoryTarget: 75 },
+            sidekiq: { cpu: 2048, memory: 4096, minCount: 1, maxCount: 4, cpuTarget: 60 },
+            gitaly: {
+                cpu: 2048,
+                memory: 7168,
+                storage: { kind: "ebs", capacityProviderName: pulumi.output(`platform-${STACK}-gitaly`), volumeId: pulumi.output("vol-0123456789abcdef0"), subnetId: pulumi.output("subnet-private-1") },
+            },
+            redis: { engineVersion: "7.2", nodeType: "cache.t4g.medium", multiAz: true, snapshotRetentionDays: 7 },
+        },
+        over,
+    );
+
+/** The single topology at GitLab's 8 vCPU / 16 GB baseline: prod as it was before the split. */
+const GITLAB_SINGLE: SingleArgs = { kind: "single", cpu: 8192, memory: 16384 };
+
+/**
+ * GitLab as index.ts builds it for prod: the split topology (gitlabSplit), its
+ * own database's endpoint, the shared ALB. A single topology in `over`
+ * (`{ kind: "single" }`: at prod's size) replaces the split one whole.
+ */
+export const gitlabArgs = (over: Over<GitLabArgs> = {}): GitLabArgs => {
+    const service = ecsService("gitlab", "c");
+    const args = merge<GitLabArgs>(
+        {
+            ...service,
+            vpcCidr: pulumi.output("10.30.0.0/16"),
+            privateSubnetIds: ids("private"),
+            privateSubnetCount: 3,
+            isolatedSubnetIds: ids("isolated"),
+            publicSubnetIds: ids("public"),
+            loadBalancer: loadBalancerRef(),
+            hostName: "gitlab.example.com",
+            registryHostName: "registry.gitlab.example.com",
+            sshHostName: "ssh.gitlab.example.com",
+            sshAllowedCidrs: ["0.0.0.0/0"],
+            listenerPriority: 200,
+            topology: gitlabSplit(),
+            ephemeralStorageGb: 100,
+            cpuArchitecture: "X86_64",
+            spot: false,
+            execCommand: false,
+            // GitLab's own instance (index.ts: gitlab-db) as Database.endpoint gives it.
+            database: {
+                name: "gitlabhq_production",
+                username: "gitlab",
+                address: pulumi.output(`platform-${STACK}-gitlab.abcdefghijkl.${REGION}.rds.amazonaws.com`),
+                port: pulumi.output(5432),
+                secretArn: pulumi.output(`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:gitlab-db-credentials-AbCdEf`),
+                securityGroupId: pulumi.output("sg-0gitlabdb"),
+                resourceId: pulumi.output("db-MNOPQRSTUVWX"),
+            },
+            efsThroughputMode: "elastic",
+            backup: { time: dailyTime("02:30", "UTC"), fileSystemTime: dailyTime("02:30", "UTC", 60), retentionDays: 35 },
+            alarms: { topicArn: pulumi.output(TOPIC_ARN), http5xxPercent: 2, cpuPercent: 85, memoryPercent: 85 },
+            deletionProtection: true,
+            accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "gitlab/" },
+        },
+        over,
+    );
+    return over.topology?.kind === "single" ? { ...args, topology: { ...GITLAB_SINGLE, ...over.topology } } : args;
+};
