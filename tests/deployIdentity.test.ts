@@ -9,6 +9,7 @@ import { named, ofType, Resource, ROOT, stackRun, STACKS, urnName, variantRun } 
 import { evaluate, Request } from "./iamEval";
 import { ACCOUNT } from "../sim/mocks";
 import { roleStatements, T } from "./deployIdentityHelpers";
+import { prodGitalyOnEfs } from "./variants";
 
 /**
  * The ARN template of an iam-data resource type as a regex: `${Var}` matches
@@ -62,9 +63,7 @@ describe("CI deploy identity (platform:ci)", () => {
         it("every resource type the program declares (both stacks, and the EFS and Spot variants) has a grant", async () => {
             const runs = [
                 ...(await Promise.all(STACKS.map((s) => stackRun(s)))),
-                await variantRun("ci-efs", "prod", (c) => {
-                    c["platform:gitlab"].gitaly = { storage: "efs" };
-                }),
+                await prodGitalyOnEfs(),
                 await variantRun("ci-spot-runner", "prod", (c) => {
                     c["platform:runner"].spot = true;
                 }),

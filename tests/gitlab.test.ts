@@ -1,5 +1,6 @@
 import { spawnSync } from "child_process";
 import { expect } from "chai";
+import { prodSingle } from "./variants";
 import { RDS_CA } from "../components/database";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
@@ -7,7 +8,7 @@ import { pumaWorkers } from "../components/gitlab/processSizing";
 import { documentedKeyOf, DOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
-import { backupTask, callArg, Container, containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, prodSingle, T, valueAt } from "./gitlabHelpers";
+import { backupTask, callArg, Container, containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, T, valueAt } from "./gitlabHelpers";
 import { inComponent, named, ofType, stackRun, STACKS } from "../sim/harness";
 
 /** dev as it is; prod with the single topology. */

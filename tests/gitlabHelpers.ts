@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
 import { GitLab, GitLabArgs } from "../components/gitlab";
-import { named, ofType, Resource, ROOT, runComponent, StackConfig, StackRun, variantRun } from "../sim/harness";
+import { named, ofType, Resource, ROOT, runComponent, StackRun } from "../sim/harness";
 import { gitlabArgs, Over } from "./components/fixtures";
 
 /** Shared by the GitLab tests: resource types, container access, Ruby evaluation of rendered configs, and the runs (the component alone, prod as single) several files read. */
@@ -69,14 +69,6 @@ export const ingressTo = (run: StackRun, sg: Resource) => ofType(run, T.ingress)
 export const generators = (run: StackRun) => run.resources.filter((r) => r.type.startsWith("random:") || r.type.startsWith("tls:"));
 export const policyOf = (run: StackRun, name: string) => JSON.parse(named(run, T.rolePolicy, name).inputs.policy).Statement as any[];
 
-/** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
-function toSingle(c: StackConfig): StackConfig {
-    Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 });
-    return c;
-}
-
-/** prod with the single topology, one run shared by every file. */
-export const prodSingle = () => variantRun("prod-single", "prod", toSingle);
 
 /** An OpenID Connect provider as gitlab.oidc gives it (the schema's label and approval default included). */
 export const OIDC_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitlab-oidc-AbCdEf";

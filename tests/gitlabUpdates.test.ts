@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { prodGitalyOnEfs, prodSingle } from "./variants";
 import { SECRET_ENV } from "../components/gitlab/secrets";
-import { containerOf, generators, ingressTo, OIDC, OIDC_ARN, prodSingle, sameInputs, serviceOf as service, T, taskOf as task } from "./gitlabHelpers";
-import { named, ofType, runStack, stackRun, StackRun, variantRun } from "../sim/harness";
+import { containerOf, generators, ingressTo, OIDC, OIDC_ARN, sameInputs, serviceOf as service, T, taskOf as task } from "./gitlabHelpers";
+import { named, ofType, runStack, stackRun, StackRun } from "../sim/harness";
 
 /*
  * GitLab's update paths and variants that need the whole stack: the Gitaly
@@ -66,10 +67,7 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
     });
 
     it("gitaly.storage efs: no Gitaly host (no ASG, volume or EC2 capacity provider), and GitLab's Gitaly on Fargate with its EFS", async () => {
-        // The key and patch of tests/deployIdentity.test.ts: one run for both files.
-        const run = await variantRun("ci-efs", "prod", (c) => {
-            c["platform:gitlab"].gitaly = { storage: "efs" };
-        });
+        const run = await prodGitalyOnEfs();
         expect(run.error).to.equal(undefined);
         expect(ofType(run, T.asg).map((g) => g.name)).to.deep.equal(["runner-workers"]);
         expect(ofType(run, T.volume)).to.deep.equal([]);

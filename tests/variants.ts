@@ -1,0 +1,19 @@
+import { StackConfig, variantRun } from "../sim/harness";
+
+/**
+ * The patched stack runs more than one spec file reads, each under one key
+ * and one patch: variantRun caches by key, so a second file with the same key
+ * and another patch would silently read the first file's run.
+ */
+
+/** Prod as it was before the split: the single topology at GitLab's 8 vCPU / 16 GB baseline. */
+export const prodSingle = () =>
+    variantRun("prod-single", "prod", (c: StackConfig) => {
+        Object.assign(c["platform:gitlab"], { topology: "single", cpu: 8192, memory: 16384 });
+    });
+
+/** Prod with Gitaly on EFS (Fargate) instead of the EC2 host's volume. */
+export const prodGitalyOnEfs = () =>
+    variantRun("prod-gitaly-efs", "prod", (c: StackConfig) => {
+        c["platform:gitlab"].gitaly = { storage: "efs" };
+    });
