@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import { expect } from "chai";
 import { Cluster } from "../../components/cluster";
 import { named, runComponent } from "../../sim/harness";
@@ -19,12 +20,22 @@ describe("component: Cluster", () => {
     });
 
     it("hands out the cluster through its capacity association, so no service starts before the capacity exists", async () => {
-        const run = await runComponent(() => new Cluster("cluster", clusterArgs()));
+        const run = await runComponent(() => {
+            const cluster = new Cluster("cluster", clusterArgs({ containerInsights: "enabled" }));
+            // A stand-in consumer of both handles, as a service takes them.
+            new aws.ecs.Service("consumer", { cluster: cluster.ref.arn, name: cluster.ref.name });
+            return cluster;
+        });
         const cluster = named(run, "aws:ecs/cluster:Cluster", "cluster");
+        const capacity = named(run, CAPACITY, "cluster-capacity");
         expect(cluster.inputs.name).to.equal("platform-test-cluster");
-        expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: "enhanced" }]);
+        expect(cluster.inputs.settings).to.deep.equal([{ name: "containerInsights", value: "enabled" }]);
         expect(run.outputs.clusterArn).to.equal(cluster.state.arn);
-        expect(run.outputs.clusterName).to.equal(named(run, CAPACITY, "cluster-capacity").state.clusterName);
-        expect(named(run, CAPACITY, "cluster-capacity").parentUrn).to.equal(named(run, "platform:ecs:Cluster", "cluster").urn);
+        expect(run.outputs.clusterName).to.equal(capacity.state.clusterName);
+        expect(capacity.parentUrn).to.equal(named(run, "platform:ecs:Cluster", "cluster").urn);
+        // Whatever reads the ARN or the name waits for the capacity providers.
+        const consumer = named(run, "aws:ecs/service:Service", "consumer");
+        expect(consumer.propertyDependencies.cluster).to.include(capacity.urn);
+        expect(consumer.propertyDependencies.name).to.include(capacity.urn);
     });
 });
