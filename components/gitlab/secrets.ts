@@ -50,8 +50,13 @@ export const RAILS_SECRETS: readonly SecretName[] = [
     "gitalyToken",
 ];
 
-/** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
-export const EXTERNAL_SECRETS = ["databasePassword", "oidcClientSecret", "redisPassword"] as const satisfies readonly ExternalSecret[];
+/** types.ts's ExternalSecret as a value, for the run-time test below. */
+export const EXTERNAL_SECRETS = Object.keys({
+    databasePassword: true,
+    oidcClientSecret: true,
+    redisPassword: true,
+    // Keys rather than a list: the compiler wants each of types.ts's ExternalSecret here exactly once.
+} satisfies Record<ExternalSecret, true>) as readonly ExternalSecret[];
 
 export function isExternalSecret(n: SecretName): n is ExternalSecret {
     return (EXTERNAL_SECRETS as readonly SecretName[]).includes(n);
