@@ -22,13 +22,30 @@ const noOuterLayers = {
     group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim", "**/sim/**", "**/hooks/**", "**/tools/**", "**/ci/**", "**/policy/**"],
     message: "facts/ import only facts/",
 };
+/** The stack's own code (aws/, components/, hooks/) never reaches the programs around it. */
+const noOuterPrograms = {
+    group: ["**/sim", "**/sim/**", "**/tools", "**/tools/**", "**/ci", "**/ci/**", "**/policy", "**/policy/**", "**/hooks/**"],
+    message: "aws/, components/ and hooks/ are the stack: they never import sim/, tools/, ci/, policy/ or a hook",
+};
+/** A hook runs on its own, with the AWS SDK: it builds no resource and reads no schema. */
+const hookOuter = { group: ["**/aws", "**/aws/**", "**/components", "**/components/**", "**/config", "**/config/**", "**/sim/**", "**/tools/**", "**/ci/**", "**/policy/**"], message: "hooks/ import only facts/ and each other" };
 /** config/ parses: it may use facts/ and a package's own facts.ts, never what builds resources or runs around the stack. */
 const configOuter = {
     regex: "\\.\\./(aws|sim|hooks|tools|ci|policy)(/|$)|\\.\\./components(/(?![^/]+/facts$)|$)",
     message: "config/ imports only facts/ and a component package's facts.ts",
 };
 /** Pure means no I/O either: reading the repository or running a program belongs to hooks/ and tools/. */
-const noIo = { group: ["child_process", "node:child_process", "fs", "fs/*", "node:fs", "node:fs/*", "net", "node:net", "http", "https"], message: "facts/ are pure: no processes, files or network" };
+const noIo = {
+    group: ["child_process", "node:child_process", "fs", "fs/*", "node:fs", "node:fs/*", "net", "node:net", "http", "https", "os", "node:os"],
+    message: "facts/ are pure: no processes, files, network or host",
+};
+/** ... nor what differs between two runs of the same inputs. */
+const impure = [
+    { object: "process", property: "env", message: "facts/ are pure: take the value as an argument" },
+    { object: "Date", property: "now", message: "facts/ are pure: take the time as an argument" },
+    { object: "Math", property: "random", message: "facts/ are pure: no randomness" },
+];
+const stackReads = ["getStack", "getProject"].map((property) => ({ object: "pulumi", property, message: "components take what they need in their Args (naming, context)" }));
 /** From outside a component package (a folder), only its entry point (index.ts) and its pure facts. */
 const packageEntry = { group: ["**/components/*/*", "!**/components/*/facts"], message: "import a component package by its folder (index.ts), or its facts.ts" };
 
@@ -83,20 +100,26 @@ export default tseslint.config(
                 "error",
                 { selector: "NewExpression[callee.property.name='Config']", message: "read config only in config/load.ts via loadConfig()" },
                 { selector: "NewExpression[callee.name='Config']", message: "read config only in config/load.ts via loadConfig()" },
+                { selector: "MemberExpression[property.name=/^(allConfig|getConfig)$/]", message: "read config only in config/load.ts via loadConfig()" },
             ],
         },
     },
+    { files: ["components/**/*.ts", "aws/**/*.ts", "facts/**/*.ts", "hooks/**/*.ts"], rules: { "no-restricted-properties": ["error", ...stackReads] } },
+    { files: ["facts/**/*.ts", "components/*/facts.ts"], rules: { "no-restricted-properties": ["error", ...stackReads, ...impure] } },
+    // The one place that reads the engine's config.
+    { files: ["config/load.ts"], rules: { "no-restricted-syntax": "off" } },
     // Conditional config sections are discriminated unions: the wiring and the schema need no `!`.
     { files: ["index.ts", "config/**/*.ts"], rules: { "@typescript-eslint/no-non-null-assertion": "error" } },
     // Unit tests may read a package's internals (the rendered gitlab.rb, the secret table).
     { files: ["tests/**/*.ts"], rules: { "no-restricted-imports": "off" } },
-    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, packageEntry, siblingPackageEntry) } },
+    { files: ["components/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noOuterPrograms, packageEntry, siblingPackageEntry) } },
     // Inside a package, its own files are fair game.
     {
         files: ["components/*/**/*.ts"],
-        rules: { "no-restricted-imports": restrict(noTests, noConfig), "import-x/no-restricted-paths": ["error", { zones: otherPackagesInternals }] },
+        rules: { "no-restricted-imports": restrict(noTests, noConfig, noOuterPrograms), "import-x/no-restricted-paths": ["error", { zones: otherPackagesInternals }] },
     },
-    { files: ["aws/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noComponents) } },
+    { files: ["aws/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, noConfig, noComponents, noOuterPrograms) } },
+    { files: ["hooks/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, hookOuter) } },
     { files: ["facts/**/*.ts", "components/*/facts.ts"], rules: { "no-restricted-imports": restrict(noTests, noPulumi, noOuterLayers, noIo) } },
     { files: ["config/**/*.ts"], rules: { "no-restricted-imports": restrict(noTests, configOuter) } },
 );

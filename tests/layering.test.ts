@@ -22,11 +22,25 @@ const CASES: { file: string; source: string; rule?: string }[] = [
     { file: "tools/probe.ts", source: `import { gitlabArgs } from "../tests/components/fixtures";`, rule: "no-restricted-imports" },
     { file: "index.ts", source: `import { gitlabKit } from "./components/gitlab/kit";`, rule: "no-restricted-imports" },
     { file: "components/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";\nexport const c = new pulumi.Config();`, rule: "no-restricted-syntax" },
+    { file: "facts/probe.ts", source: `import * as os from "os";\nexport const h = os.hostname();`, rule: "no-restricted-imports" },
+    { file: "facts/probe.ts", source: `export const e = process.env.HOME;`, rule: "no-restricted-properties" },
+    { file: "facts/probe.ts", source: `export const t = Date.now();`, rule: "no-restricted-properties" },
+    { file: "components/gitlab/facts.ts", source: `export const r = Math.random();`, rule: "no-restricted-properties" },
+    { file: "aws/probe.ts", source: `import { realGit } from "../hooks/git";`, rule: "no-restricted-imports" },
+    { file: "aws/probe.ts", source: `import { runStack } from "../sim/harness";`, rule: "no-restricted-imports" },
+    { file: "components/probe.ts", source: `import { runStack } from "../sim/harness";`, rule: "no-restricted-imports" },
+    { file: "components/gitlab/probe.ts", source: `import { adminOnlyTypes } from "../../ci/adminGate";`, rule: "no-restricted-imports" },
+    { file: "hooks/probe.ts", source: `import { GitLab } from "../components/gitlab";`, rule: "no-restricted-imports" },
+    { file: "components/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";\nexport const c = pulumi.runtime.allConfig();`, rule: "no-restricted-syntax" },
+    { file: "aws/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";\nexport const s = pulumi.getStack();`, rule: "no-restricted-properties" },
     // What the layers may do.
     { file: "config/probe.ts", source: `import { GITALY_INSTANCE_TYPES } from "../components/gitlab/facts";` },
     { file: "components/gitlab/probe.ts", source: `import { gitlabKit } from "./kit";` },
     { file: "components/app/probe.ts", source: `import { GitLab } from "../gitlab";` },
     { file: "index.ts", source: `import { GitLab } from "./components/gitlab";` },
+    { file: "index.ts", source: `import { realGit } from "./hooks/git";` },
+    { file: "hooks/probe.ts", source: `import { runHook } from "./run";` },
+    { file: "config/probe.ts", source: `import * as pulumi from "@pulumi/pulumi";\nexport const s = pulumi.getStack();` },
 ];
 
 describe("eslint enforces the layering", function () {
