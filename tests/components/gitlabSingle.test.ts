@@ -1,8 +1,10 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { dailyTime } from "../../aws/backupPlan";
 import { SECRET_ENV } from "../../components/gitlab/secrets";
 import { inComponent, named } from "../../sim/harness";
 import { backupTask, containerOf, evaluateContainer, generators, gitlabRun, ingressTo, keyPath, mainTask, OIDC, OIDC_ARN, policyOf, sharedRun, T, valueAt } from "../gitlabHelpers";
+import { gitlabArgs } from "./fixtures";
 
 /*
  * The GitLab component's single topology at prod's size (8 vCPU / 16 GB), which
@@ -75,6 +77,7 @@ describe("component: GitLab, single topology at prod's size", () => {
         expect(keys.filter((k) => k.startsWith("gitlab_rails['omniauth_"))).to.deep.equal([]);
         const read = policyOf(run, "gitlab-execution-policy").find((s) => s.Sid === "ReadSecrets").Resource as string[];
         const own = inComponent(run, T.secret, "gitlab").map((s) => s.state.arn);
-        expect(new Set(read)).to.deep.equal(new Set([...own, "arn:aws:secretsmanager:us-east-1:123456789012:secret:gitlab-db-credentials-AbCdEf"]));
+        const database = await new Promise((ok) => pulumi.output(gitlabArgs().database.secretArn).apply(ok));
+        expect(new Set(read)).to.deep.equal(new Set([...own, database]));
     });
 });
