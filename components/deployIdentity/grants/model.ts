@@ -1,24 +1,32 @@
 import { PolicyStatement, RESOURCELESS_ACTIONS } from "../../../aws/iam";
-import { Naming } from "../../../facts/naming";
+import { StackContext } from "../../../aws/context";
 
 /** The grant catalogue's vocabulary: what a grant is, the scope it is built for, and helpers the service files share. */
 
-export interface PolicyScope {
-    readonly accountId: string;
-    readonly region: string;
-    readonly stack: string;
-    readonly project: string;
-    readonly naming: Naming;
+/** What the grants name that only the stack's program knows (index.ts hands them to DeployIdentity). */
+export interface StackGrantNames {
     /** The host names the program writes DNS records for (and their ACM validation records). */
     readonly recordNames: readonly string[];
-    /** A protected stack never empties or deletes its buckets and backups. */
-    readonly protect: boolean;
-    /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
-    readonly issuerHost: string;
     /** The Pulumi DIY backend's bucket and prefix; absent with Pulumi Cloud. */
     readonly stateBucket?: { readonly name: string; readonly prefix: string };
     /** Alias of this stack's `awskms://` secrets provider key. */
     readonly secretsKeyAlias?: string;
+}
+
+/**
+ * What the catalogue is built for: the stack's region, naming (project and
+ * stack among them) and protect (a protected stack never empties or deletes
+ * its buckets and backups), with its account resolved.
+ */
+export interface PolicyScope extends Pick<StackContext, "region" | "naming" | "protect">, StackGrantNames {
+    readonly accountId: string;
+    /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
+    readonly issuerHost: string;
+}
+
+export function policyScope(context: StackContext, accountId: string, issuerHost: string, names: StackGrantNames): PolicyScope {
+    const { recordNames, stateBucket, secretsKeyAlias } = names;
+    return { region: context.region, naming: context.naming, protect: context.protect, accountId, issuerHost, recordNames, stateBucket, secretsKeyAlias };
 }
 
 type Conditions = NonNullable<PolicyStatement["conditions"]>;
