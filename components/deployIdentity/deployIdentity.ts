@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
 import { ciIamPath, physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
-import { bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames } from "./grants";
+import { bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames, UNSCOPED } from "./grants";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -132,10 +132,10 @@ export class DeployIdentity extends pulumi.ComponentResource {
                         if (packStatements(st, MANAGED_POLICY_MAX_CHARS).length > 1) {
                             throw new Error(`ci-${suffix}-resources: the stack's resources no longer fit one policy of ${MANAGED_POLICY_MAX_CHARS} characters`);
                         }
-                        return policyDocument(st);
+                        return policyDocument(st, UNSCOPED);
                     }),
                 ),
-                ...chunks.map((_, i) => attach(String(i + 1), packed.apply((p) => policyDocument(p[i])))),
+                ...chunks.map((_, i) => attach(String(i + 1), packed.apply((p) => policyDocument(p[i], UNSCOPED)))),
             ];
             // The ARN handed to the pipeline works only once every grant is attached.
             return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);

@@ -74,8 +74,69 @@ export interface Grant {
     readonly scope: (s: PolicyScope) => Scoping;
 }
 
+/**
+ * Actions AWS authorizes only on `*` (no resource-level permissions exist for
+ * them) that GitLab CI's roles call beyond the workloads' (aws/iam.ts RESOURCELESS_ACTIONS).
+ */
+const CI_RESOURCELESS_ACTIONS: readonly string[] = [
+    // Reads of the data sources and of resources AWS names.
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeRegions",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTags",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeInstanceRefreshes",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "kms:ListAliases",
+    "ecs:DescribeTaskDefinition",
+    "route53:ListHostedZones",
+    "route53:ListHostedZonesByName",
+    // Writes AWS cannot scope to a resource.
+    "ecs:DeregisterTaskDefinition",
+    "elasticloadbalancing:SetWebAcl",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:PutResourcePolicy",
+    "route53:CreateHostedZone",
+    "backup-storage:MountCapsule",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:UpdateLogDelivery",
+    "kms:CreateKey",
+    "acm:RequestCertificate",
+    "elasticfilesystem:CreateFileSystem",
+    "ec2:DescribeNetworkInterfaceAttribute",
+    "servicediscovery:CreatePrivateDnsNamespace",
+    "servicediscovery:ListTagsForResource",
+    "servicediscovery:TagResource",
+    "servicediscovery:UntagResource",
+];
+
 /** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
-export const UNSCOPED: readonly string[] = RESOURCELESS_ACTIONS;
+export const UNSCOPED: readonly string[] = [...RESOURCELESS_ACTIONS, ...CI_RESOURCELESS_ACTIONS];
 
 export const arn = (s: PolicyScope, service: string, resource: string, region = s.region, account: string = s.accountId) => `arn:aws:${service}:${region}:${account}:${resource}`;
 export const ec2 = (s: PolicyScope, ...types: string[]) => types.map((t) => arn(s, "ec2", `${t}/*`));
