@@ -13,8 +13,8 @@ import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource } from "./facts/imageSource";
 import { realGit } from "./hooks/git";
-import { CiConfig, configWarnings } from "./config";
-import { bucketStatements, DeployIdentity, deployStatements, previewStatements, PolicyScope } from "./components/deployIdentity";
+import { configWarnings } from "./config";
+import { DeployIdentity } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
 import { loadConfig } from "./config/load";
 
@@ -246,18 +246,6 @@ const runner = runnerImage && cfg.runner.enabled
     : undefined;
 
 // The identity GitLab CI previews and deploys this stack with (platform:ci).
-const policyScope = (ciCfg: Extract<CiConfig, { enabled: true }>, accountId: string): PolicyScope => ({
-    accountId,
-    region: context.region,
-    stack: cfg.stack,
-    project,
-    naming: context.naming,
-    recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
-    protect: context.protect,
-    issuerHost: ciCfg.gitlabUrl.replace(/^https:\/\//, ""),
-    stateBucket: ciCfg.stateBucket,
-    secretsKeyAlias: ciCfg.secretsKeyAlias,
-});
 // Every bucket of the stack's: CI may configure these, and only these.
 const stackBuckets = pulumi
     .all([loadBalancer.accessLogBucket, app.bucketName, ...(runner ? [runner.cacheBucket] : [])])
@@ -272,10 +260,10 @@ const ci = ciCfg.enabled
         deployBranches: ciCfg.deployBranches,
         previewBranches: ciCfg.previewBranches,
         refProtectedInSub: ciCfg.refProtectedInSub,
-        deployStatements: (accountId) => deployStatements(policyScope(ciCfg, accountId)),
-        previewStatements: (accountId) => previewStatements(policyScope(ciCfg, accountId)),
-        deployResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, context.protect, "all")),
-        previewResourceStatements: stackBuckets.apply((arns) => bucketStatements(arns, context.protect, "read")),
+        recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
+        stateBucket: ciCfg.stateBucket,
+        secretsKeyAlias: ciCfg.secretsKeyAlias,
+        bucketArns: stackBuckets,
         context,
     }, withAws)
     : undefined;

@@ -39,11 +39,11 @@ export const EC2_MESSAGES_ACTIONS = [
 
 /**
  * Actions AWS authorizes only against `Resource: "*"` (no resource-level
- * permissions exist for them). They are the only ones a statement may grant
- * on `*`; everything else is scoped to named ARNs.
+ * permissions exist for them) that the workloads' roles call. They are the
+ * only ones a statement may grant on `*` unless its policy names more
+ * (policyDocument's `resourceless`); everything else is scoped to named ARNs.
  */
 export const RESOURCELESS_ACTIONS: readonly string[] = [
-    // What the workloads' roles call.
     "ecr:GetAuthorizationToken",
     ...SSM_CHANNEL_ACTIONS,
     "elasticloadbalancing:DescribeListeners",
@@ -58,67 +58,12 @@ export const RESOURCELESS_ACTIONS: readonly string[] = [
     ...EC2_MESSAGES_ACTIONS,
     "autoscaling:DescribeAutoScalingGroups",
     "ec2:DescribeInstances",
-    // What GitLab CI's roles call (components/deployIdentity/grants/).
-    // Reads of the data sources and of resources AWS names.
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeNatGateways",
-    "ec2:DescribeAddresses",
-    "ec2:DescribeAddressesAttribute",
-    "ec2:DescribeNetworkAcls",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSecurityGroupRules",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcEndpoints",
-    "ec2:DescribePrefixLists",
-    "ec2:DescribeFlowLogs",
-    "ec2:DescribeLaunchTemplates",
-    "ec2:DescribeLaunchTemplateVersions",
-    "ec2:DescribeRegions",
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-    "elasticloadbalancing:DescribeCapacityReservation",
-    "elasticloadbalancing:DescribeListenerAttributes",
-    "elasticloadbalancing:DescribeTargetGroupAttributes",
-    "elasticloadbalancing:DescribeTags",
-    "autoscaling:DescribeScalingActivities",
-    "autoscaling:DescribeInstanceRefreshes",
-    "application-autoscaling:DescribeScalableTargets",
-    "application-autoscaling:DescribeScalingPolicies",
-    "logs:DescribeLogGroups",
-    "logs:DescribeResourcePolicies",
-    "kms:ListAliases",
-    "ecs:DescribeTaskDefinition",
-    "route53:ListHostedZones",
-    "route53:ListHostedZonesByName",
-    // Writes AWS cannot scope to a resource.
-    "ecs:DeregisterTaskDefinition",
-    "elasticloadbalancing:SetWebAcl",
-    "logs:CreateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:PutResourcePolicy",
-    "route53:CreateHostedZone",
-    "backup-storage:MountCapsule",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:UpdateLogDelivery",
-    "kms:CreateKey",
-    "acm:RequestCertificate",
-    "elasticfilesystem:CreateFileSystem",
-    "ec2:DescribeNetworkInterfaceAttribute",
-    "servicediscovery:CreatePrivateDnsNamespace",
-    "servicediscovery:ListTagsForResource",
-    "servicediscovery:TagResource",
-    "servicediscovery:UntagResource",
 ];
 
-/** Fails when a statement grants on `*` an action that supports resource-level permissions. */
-export function assertScoped(s: PolicyStatement): void {
+/** Fails when a statement grants on `*` an action not in `resourceless`, i.e. one that supports resource-level permissions. */
+export function assertScoped(s: PolicyStatement, resourceless: readonly string[] = RESOURCELESS_ACTIONS): void {
     if (Array.isArray(s.resources) && s.resources.includes("*")) {
-        const scopable = s.actions.filter((a) => !RESOURCELESS_ACTIONS.includes(a));
+        const scopable = s.actions.filter((a) => !resourceless.includes(a));
         if (scopable.length > 0) {
             throw new Error(`IAM actions ${scopable.join(", ")} must be scoped to named resources, not *`);
         }
@@ -135,11 +80,12 @@ function renderStatement(s: PolicyStatement) {
     };
 }
 
-export function policyDocument(statements: readonly PolicyStatement[]): pulumi.Output<string> {
+/** `resourceless`: the actions the statements may grant on `*` (default: the workloads' RESOURCELESS_ACTIONS). */
+export function policyDocument(statements: readonly PolicyStatement[], resourceless: readonly string[] = RESOURCELESS_ACTIONS): pulumi.Output<string> {
     for (const s of statements) {
         assertNamedActions(s.actions);
         if ((s.effect ?? "Allow") === "Allow") {
-            assertScoped(s);
+            assertScoped(s, resourceless);
         }
     }
     return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements.map(renderStatement) });

@@ -7,6 +7,10 @@
  * scoped to `arn:aws:iam::<account>:role/<project>/*`.
  */
 export interface Naming {
+    /** The Pulumi project. */
+    readonly project: string;
+    /** The stack name (also the value of every resource's `stack` tag). */
+    readonly stack: string;
     /** `<project>-<stack>`: the first part of every physical name. */
     readonly prefix: string;
     /** `/<project>/`: the path of every IAM role. */
@@ -16,7 +20,7 @@ export interface Naming {
 }
 
 export function naming(project: string, stack: string): Naming {
-    return { prefix: `${project}-${stack}`, iamPath: `/${project}/`, logGroupPrefix: `/${project}/${stack}/` };
+    return { project, stack, prefix: `${project}-${stack}`, iamPath: `/${project}/`, logGroupPrefix: `/${project}/${stack}/` };
 }
 
 /** `<project>-<stack>-<name>`; throws when AWS's length limit for that kind of name would cut it. */

@@ -55,6 +55,8 @@ export interface Resource {
 export interface Invoke {
     readonly token: string;
     readonly args: Record<string, any>;
+    /** The explicit provider reference (`<provider urn>::<id>`), or "" for the default provider. */
+    readonly provider: string;
 }
 
 export interface StackRun {
@@ -195,7 +197,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
                 return result;
             },
             call(args) {
-                invokes.push({ token: args.token, args: args.inputs });
+                invokes.push({ token: args.token, args: args.inputs, provider: args.provider ?? "" });
                 return mocks.call(args);
             },
         },

@@ -2,13 +2,15 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { Invoke, Resource } from "../sim/harness";
 
 /**
  * Proves a refactoring moved no resource: runs both stacks under the mocks at
  * a git revision and in the working tree, and compares their resource graphs
  * input by input (type, name, parent, inputs, dependencies, protect,
  * ignoreChanges, retainOnDelete, deleteBeforeReplace, replaceOnChanges,
- * aliases, timeouts, providers, secrets) and the stack outputs. An option the
+ * aliases, timeouts, providers, secrets), the invokes of data sources (token,
+ * args, provider) and the stack outputs. An option or invoke field the
  * older revision's harness did not record yet is named and left out. Exit 0 when identical, 1 with the differences otherwise.
  *
  *   npx ts-node --transpile-only tools/graphDiff.ts REV [stack ...]
@@ -24,8 +26,31 @@ const ROOT = path.resolve(__dirname, "..");
 const HARNESSES = ["sim/harness.ts", "tests/harness.ts"];
 /** Resource options the harness records only since sim/ learned them. */
 const LATER_OPTIONS = ["deleteBeforeReplace", "replaceOnChanges", "aliases"] as const;
+/** Invoke fields the harness records only since sim/ learned them. */
+const LATER_INVOKE_FIELDS = ["provider"] as const;
 
-type Graph = Record<string, unknown>;
+type LaterOption = (typeof LATER_OPTIONS)[number];
+type LaterInvokeField = (typeof LATER_INVOKE_FIELDS)[number];
+/** What a harness's run holds (sim/harness.ts StackRun), the later fields possibly absent. */
+interface RecordedRun {
+    readonly resources: readonly (Omit<Resource, LaterOption> & Partial<Pick<Resource, LaterOption>>)[];
+    readonly invokes: readonly (Omit<Invoke, LaterInvokeField> & Partial<Pick<Invoke, LaterInvokeField>>)[];
+    readonly outputs: Record<string, unknown>;
+    readonly error?: Error;
+}
+
+type Entry = Record<string, unknown>;
+interface Graph {
+    /** By URN. */
+    readonly resources: Record<string, Entry>;
+    /** In the order the program made them: compared as a set (canonical), not by order. */
+    readonly invokes: Entry[];
+    readonly outputs: Record<string, unknown>;
+}
+
+/** The fields of `later` that `item` has (an older harness may not record them). */
+const recorded = (item: object, later: readonly string[]): Entry =>
+    Object.fromEntries(later.filter((k) => (item as Entry)[k] !== undefined).map((k) => [k, (item as Entry)[k]]));
 
 /** One run's graph in a canonical form: resources by URN, lists that have no order sorted. */
 async function dump(root: string, stack: string): Promise<Graph> {
@@ -35,12 +60,12 @@ async function dump(root: string, stack: string): Promise<Graph> {
     }
     // Image tags come from `git log` in the working directory.
     process.chdir(root);
-    const { runStack } = require(harness) as { runStack: (s: string) => Promise<any> };
+    const { runStack } = require(harness) as { runStack: (s: string) => Promise<RecordedRun> };
     const run = await runStack(stack);
     if (run.error) {
         throw new Error(`${stack} failed under ${root}: ${run.error.message}`);
     }
-    const resources: Graph = {};
+    const resources: Record<string, Entry> = {};
     for (const r of run.resources) {
         resources[r.urn] = {
             custom: r.custom,
@@ -48,9 +73,9 @@ async function dump(root: string, stack: string): Promise<Graph> {
             protect: r.protect,
             ignoreChanges: [...r.ignoreChanges].sort(),
             retainOnDelete: r.retainOnDelete,
-            dependencies: [...new Set(r.dependencies as string[])].sort(),
+            dependencies: [...new Set(r.dependencies)].sort(),
             propertyDependencies: Object.fromEntries(
-                Object.entries(r.propertyDependencies as Record<string, string[]>)
+                Object.entries(r.propertyDependencies)
                     .sort(([a], [b]) => a.localeCompare(b))
                     .map(([k, v]) => [k, [...new Set(v)].sort()]),
             ),
@@ -59,10 +84,11 @@ async function dump(root: string, stack: string): Promise<Graph> {
             providers: r.providers,
             secretPaths: [...r.secretPaths].sort(),
             inputs: r.inputs,
-            ...Object.fromEntries(LATER_OPTIONS.filter((k) => r[k] !== undefined).map((k) => [k, Array.isArray(r[k]) ? [...r[k]].map((x) => JSON.stringify(x)).sort() : r[k]])),
+            ...Object.fromEntries(Object.entries(recorded(r, LATER_OPTIONS)).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => JSON.stringify(x)).sort() : v])),
         };
     }
-    return { resources, outputs: run.outputs };
+    const invokes = run.invokes.map((i) => ({ token: i.token, args: i.args, ...recorded(i, LATER_INVOKE_FIELDS) }));
+    return { resources, invokes, outputs: run.outputs };
 }
 
 /** Dotted paths where two JSON values differ, with both sides. */
@@ -79,6 +105,22 @@ function differences(a: unknown, b: unknown, at: string, out: string[]): void {
     }
     const show = (v: unknown) => (v === undefined ? "(absent)" : JSON.stringify(v).slice(0, 300));
     out.push(`${at}: ${show(a)} -> ${show(b)}`);
+}
+
+/**
+ * The fields of `later` that `before`'s harness left out of any item `items`
+ * picks: deleted from `after`'s items too, so only what both record is compared.
+ */
+function dropUnrecorded(later: readonly string[], before: Graph[], after: Graph[], items: (g: Graph) => Entry[]): string[] {
+    const missing = later.filter((k) => before.some((g) => items(g).some((item) => !(k in item))));
+    after.forEach((g) => items(g).forEach((item) => missing.forEach((k) => delete item[k])));
+    return missing;
+}
+
+/** The graph with its invokes sorted: which data sources are read, not in what order the promises settled. */
+function canonical(g: Graph): Graph {
+    const key = (e: Entry) => JSON.stringify(e);
+    return { ...g, invokes: [...g.invokes].sort((a, b) => key(a).localeCompare(key(b))) };
 }
 
 function worktree(rev: string): string {
@@ -133,20 +175,18 @@ async function main(argv: string[]): Promise<number> {
     try {
         const before = dumpIn(dir, stacks);
         const after = dumpIn(ROOT, stacks);
-        const unrecorded = LATER_OPTIONS.filter((k) => stacks.some((st) => Object.values((before[st] as { resources: Graph }).resources).some((r) => !(k in (r as object)))));
-        for (const st of stacks) {
-            for (const r of Object.values((after[st] as { resources: Graph }).resources)) {
-                unrecorded.forEach((k) => delete (r as Record<string, unknown>)[k]);
-            }
-        }
+        const unrecorded = [
+            ...dropUnrecorded(LATER_OPTIONS, stacks.map((st) => before[st]), stacks.map((st) => after[st]), (g) => Object.values(g.resources)),
+            ...dropUnrecorded(LATER_INVOKE_FIELDS, stacks.map((st) => before[st]), stacks.map((st) => after[st]), (g) => g.invokes).map((k) => `invoke ${k}`),
+        ];
         if (unrecorded.length > 0) {
             console.log(`not compared (${rev}'s harness does not record them): ${unrecorded.join(", ")}`);
         }
         let status = 0;
         for (const stack of stacks) {
             const out: string[] = [];
-            differences(before[stack], after[stack], "", out);
-            const count = Object.keys((after[stack] as { resources: Graph }).resources).length;
+            differences(canonical(before[stack]), canonical(after[stack]), "", out);
+            const count = Object.keys(after[stack].resources).length;
             console.log(out.length === 0 ? `${stack}: identical to ${rev} (${count} resources, input by input)` : `${stack}: ${out.length} differences from ${rev}:`);
             out.forEach((line) => console.log(`  ${line}`));
             status = out.length > 0 ? 1 : status;

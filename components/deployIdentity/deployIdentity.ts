@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
 import { ciIamPath, physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
+import { bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames, UNSCOPED } from "./grants";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -43,7 +44,8 @@ export function webIdentityTrust(providerArn: string, issuerHost: string, audien
     };
 }
 
-export interface DeployIdentityArgs {
+/** The grants come from the catalogue (grants/); the stack names what only it knows (StackGrantNames). */
+export interface DeployIdentityArgs extends StackGrantNames {
     /** The GitLab that issues the tokens (`$CI_SERVER_URL`); also their audience. */
     readonly gitlabUrl: string;
     /** This repository's `group/project` on that GitLab. */
@@ -56,17 +58,12 @@ export interface DeployIdentityArgs {
     readonly previewBranches: readonly string[];
     /** The project's sub claim ends in `ref_protected` (README: "CI/CD"). */
     readonly refProtectedInSub: boolean;
-    /** What `pulumi up` and `pulumi destroy` of this program need (components/deployIdentity/grants/). */
-    readonly deployStatements: (accountId: string) => PolicyStatement[];
-    /** What `pulumi preview` and `pulumi refresh` need: reads only. */
-    readonly previewStatements: (accountId: string) => PolicyStatement[];
     /**
-     * Statements naming resources known only once they exist (the stack's
-     * buckets, components/deployIdentity/grants/ bucketStatements): one policy of their own
-     * per role, so the others' packing does not wait for them.
+     * The stack's buckets, by ARN (their names are Pulumi's auto-names): named
+     * in one policy of their own per role, so the others' packing does not wait
+     * for them (grants/ bucketStatements).
      */
-    readonly deployResourceStatements: pulumi.Input<PolicyStatement[]>;
-    readonly previewResourceStatements: pulumi.Input<PolicyStatement[]>;
+    readonly bucketArns: pulumi.Input<string[]>;
     readonly context: StackContext;
 }
 
@@ -86,8 +83,10 @@ export class DeployIdentity extends pulumi.ComponentResource {
     constructor(name: string, args: DeployIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ci:DeployIdentity", name, {}, opts);
         const parent = { parent: this };
-        const { accountId, naming } = args.context;
+        const { accountId, naming, protect } = args.context;
         const issuerHost = args.gitlabUrl.replace(/^https:\/\//, "");
+        const scope = (account: string) => policyScope(args.context, account, issuerHost, args);
+        const buckets = pulumi.output(args.bucketArns);
         const path = ciIamPath(naming);
 
         const providerArn = args.oidcProvider === "existing"
@@ -133,10 +132,10 @@ export class DeployIdentity extends pulumi.ComponentResource {
                         if (packStatements(st, MANAGED_POLICY_MAX_CHARS).length > 1) {
                             throw new Error(`ci-${suffix}-resources: the stack's resources no longer fit one policy of ${MANAGED_POLICY_MAX_CHARS} characters`);
                         }
-                        return policyDocument(st);
+                        return policyDocument(st, UNSCOPED);
                     }),
                 ),
-                ...chunks.map((_, i) => attach(String(i + 1), packed.apply((p) => policyDocument(p[i])))),
+                ...chunks.map((_, i) => attach(String(i + 1), packed.apply((p) => policyDocument(p[i], UNSCOPED)))),
             ];
             // The ARN handed to the pipeline works only once every grant is attached.
             return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
@@ -144,8 +143,8 @@ export class DeployIdentity extends pulumi.ComponentResource {
 
         const refProtected = args.refProtectedInSub ? "required" : "absent";
         this.oidcProviderArn = providerArn;
-        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), args.deployStatements, args.deployResourceStatements);
-        this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), args.previewStatements, args.previewResourceStatements);
+        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), (a) => deployStatements(scope(a)), buckets.apply((arns) => bucketStatements(arns, protect, "all")));
+        this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), (a) => previewStatements(scope(a)), buckets.apply((arns) => bucketStatements(arns, protect, "read")));
         this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn });
     }
 }

@@ -25,7 +25,7 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
             kind: "custom",
             why: "RunInstances authorizes on several resources, each with its own keys",
             statements: [
-                st({ sid: "LaunchFromStack", actions: ["ec2:RunInstances"], resources: ec2(s, "launch-template", "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+                st({ sid: "LaunchFromStack", actions: ["ec2:RunInstances"], resources: ec2(s, "launch-template", "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } } }),
                 st({ sid: "LaunchAmazonImages", actions: ["ec2:RunInstances"], resources: [`arn:aws:ec2:${s.region}::image/*`], conditions: { StringEquals: { "ec2:Owner": "amazon" } } }),
                 st({
                     sid: "LaunchInstance",

@@ -87,7 +87,7 @@ export const DATA_GRANTS: readonly Grant[] = [
             kind: "custom",
             why: "the interface is EFS's and untagged; its subnet and security groups are this stack's",
             statements: [
-                st({ sid: "EfsInterfacesPlace", actions: ["ec2:CreateNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], resources: ec2(s, "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+                st({ sid: "EfsInterfacesPlace", actions: ["ec2:CreateNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], resources: ec2(s, "subnet", "security-group"), conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } } }),
                 st({ sid: "EfsInterfaces", actions: ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"], resources: ec2(s, "network-interface"), conditions: { Bool: { "aws:ViaAWSService": "true" } } }),
             ],
         }),
@@ -135,7 +135,7 @@ export const DATA_GRANTS: readonly Grant[] = [
             kind: "account",
             resources: [arn(s, "backup", "recovery-point:*"), `arn:aws:ec2:${s.region}::snapshot/*`],
             why: "recovery point ids are AWS's; this stack's by tag",
-            conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } },
+            conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } },
         }),
     },
 ];

@@ -60,7 +60,7 @@ export const IDENTITY_GRANTS: readonly Grant[] = [
         // Read only: a key policy is access control, like IAM.
         read: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:ListAliases"],
         write: [],
-        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "key ids are AWS's; reads of this stack's keys", conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.stack } } }),
+        scope: (s) => ({ kind: "account", resources: [arn(s, "kms", "key/*")], why: "key ids are AWS's; reads of this stack's keys", conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } } }),
     },
     {
         sid: "Secrets",

@@ -35,7 +35,7 @@ import { ORCHESTRATION_GRANTS } from "./orchestration";
 import { DATA_GRANTS } from "./data";
 import { arn, bare, BUCKET_DESTROY, BUCKET_READS, BUCKET_WRITES, Grant, PolicyScope, STACK_TAG, UNSCOPED } from "./model";
 
-export { ADMIN_CREATES, BUCKET_DESTROY, BUCKET_READS, BUCKET_WRITES, Grant, PASSED_TO, PolicyScope, SERVICE_LINKED_ROLES, UNSCOPED } from "./model";
+export { ADMIN_CREATES, BUCKET_DESTROY, BUCKET_READS, BUCKET_WRITES, Grant, PASSED_TO, PolicyScope, policyScope, SERVICE_LINKED_ROLES, StackGrantNames, UNSCOPED } from "./model";
 
 /** The whole catalogue, in the order its statements appear in the roles' policies. */
 export const GRANTS: readonly Grant[] = [...NETWORK_GRANTS, ...COMPUTE_GRANTS, ...OBSERVABILITY_GRANTS, ...IDENTITY_GRANTS, ...ORCHESTRATION_GRANTS, ...DATA_GRANTS];
@@ -75,7 +75,7 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
         if (reads.length > 0) {
             out.push({ sid: `${g.sid}Read`, actions: reads, resources: scoping.resources });
         }
-        const requestTag = { [`aws:RequestTag/${STACK_TAG}`]: s.stack };
+        const requestTag = { [`aws:RequestTag/${STACK_TAG}`]: s.naming.stack };
         const notYetTagged = { Null: { [tag]: "true" } };
         // One statement per set of ARNs created on, and per create-or-update.
         const groups = new Map<string, { on: readonly string[]; orUpdate: boolean; actions: string[] }>();
@@ -109,7 +109,7 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
         // (the VPC of a subnet): those already carry the tag.
         const change = writes.filter((a) => !isUnscoped(a));
         if (change.length > 0) {
-            out.push({ sid: `${g.sid}Change`, actions: change, resources: scoping.resources, conditions: { StringEquals: { [tag]: s.stack } } });
+            out.push({ sid: `${g.sid}Change`, actions: change, resources: scoping.resources, conditions: { StringEquals: { [tag]: s.naming.stack } } });
         }
     }
     if (anywhere.size > 0) {
@@ -159,10 +159,10 @@ function stateStatements(s: PolicyScope, pick: "read" | "all"): PolicyStatement[
         const bucket = `arn:aws:s3:::${s.stateBucket.name}`;
         const root = `${bucket}/${s.stateBucket.prefix}.pulumi`;
         const own = [
-            `${root}/stacks/${s.project}/${s.stack}.json*`,
-            `${root}/history/${s.project}/${s.stack}/*`,
-            `${root}/backups/${s.project}/${s.stack}/*`,
-            `${root}/locks/organization/${s.project}/${s.stack}/*`,
+            `${root}/stacks/${s.naming.project}/${s.naming.stack}.json*`,
+            `${root}/history/${s.naming.project}/${s.naming.stack}/*`,
+            `${root}/backups/${s.naming.project}/${s.naming.stack}/*`,
+            `${root}/locks/organization/${s.naming.project}/${s.naming.stack}/*`,
         ];
         out.push({ sid: "StateList", actions: ["s3:ListBucket"], resources: [bucket] });
         out.push({ sid: "StateMeta", actions: ["s3:GetObject"], resources: [`${root}/meta.yaml`] });

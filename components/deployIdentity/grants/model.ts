@@ -1,24 +1,32 @@
 import { PolicyStatement, RESOURCELESS_ACTIONS } from "../../../aws/iam";
-import { Naming } from "../../../facts/naming";
+import { StackContext } from "../../../aws/context";
 
 /** The grant catalogue's vocabulary: what a grant is, the scope it is built for, and helpers the service files share. */
 
-export interface PolicyScope {
-    readonly accountId: string;
-    readonly region: string;
-    readonly stack: string;
-    readonly project: string;
-    readonly naming: Naming;
+/** What the grants name that only the stack's program knows (index.ts hands them to DeployIdentity). */
+export interface StackGrantNames {
     /** The host names the program writes DNS records for (and their ACM validation records). */
     readonly recordNames: readonly string[];
-    /** A protected stack never empties or deletes its buckets and backups. */
-    readonly protect: boolean;
-    /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
-    readonly issuerHost: string;
     /** The Pulumi DIY backend's bucket and prefix; absent with Pulumi Cloud. */
     readonly stateBucket?: { readonly name: string; readonly prefix: string };
     /** Alias of this stack's `awskms://` secrets provider key. */
     readonly secretsKeyAlias?: string;
+}
+
+/**
+ * What the catalogue is built for: the stack's region, naming (project and
+ * stack among them) and protect (a protected stack never empties or deletes
+ * its buckets and backups), with its account resolved.
+ */
+export interface PolicyScope extends Pick<StackContext, "region" | "naming" | "protect">, StackGrantNames {
+    readonly accountId: string;
+    /** The GitLab the CI roles trust (its OIDC provider is read during a refresh). */
+    readonly issuerHost: string;
+}
+
+export function policyScope(context: StackContext, accountId: string, issuerHost: string, names: StackGrantNames): PolicyScope {
+    const { recordNames, stateBucket, secretsKeyAlias } = names;
+    return { region: context.region, naming: context.naming, protect: context.protect, accountId, issuerHost, recordNames, stateBucket, secretsKeyAlias };
 }
 
 type Conditions = NonNullable<PolicyStatement["conditions"]>;
@@ -66,8 +74,69 @@ export interface Grant {
     readonly scope: (s: PolicyScope) => Scoping;
 }
 
+/**
+ * Actions AWS authorizes only on `*` (no resource-level permissions exist for
+ * them) that GitLab CI's roles call beyond the workloads' (aws/iam.ts RESOURCELESS_ACTIONS).
+ */
+const CI_RESOURCELESS_ACTIONS: readonly string[] = [
+    // Reads of the data sources and of resources AWS names.
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeRegions",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTags",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeInstanceRefreshes",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "kms:ListAliases",
+    "ecs:DescribeTaskDefinition",
+    "route53:ListHostedZones",
+    "route53:ListHostedZonesByName",
+    // Writes AWS cannot scope to a resource.
+    "ecs:DeregisterTaskDefinition",
+    "elasticloadbalancing:SetWebAcl",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:PutResourcePolicy",
+    "route53:CreateHostedZone",
+    "backup-storage:MountCapsule",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:UpdateLogDelivery",
+    "kms:CreateKey",
+    "acm:RequestCertificate",
+    "elasticfilesystem:CreateFileSystem",
+    "ec2:DescribeNetworkInterfaceAttribute",
+    "servicediscovery:CreatePrivateDnsNamespace",
+    "servicediscovery:ListTagsForResource",
+    "servicediscovery:TagResource",
+    "servicediscovery:UntagResource",
+];
+
 /** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
-export const UNSCOPED: readonly string[] = RESOURCELESS_ACTIONS;
+export const UNSCOPED: readonly string[] = [...RESOURCELESS_ACTIONS, ...CI_RESOURCELESS_ACTIONS];
 
 export const arn = (s: PolicyScope, service: string, resource: string, region = s.region, account: string = s.accountId) => `arn:aws:${service}:${region}:${account}:${resource}`;
 export const ec2 = (s: PolicyScope, ...types: string[]) => types.map((t) => arn(s, "ec2", `${t}/*`));
