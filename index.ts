@@ -201,9 +201,7 @@ const gitlab = new GitLab("gitlab", {
             gitaly: {
                 cpu: gitlabCfg.gitaly.cpu,
                 memory: gitlabCfg.gitaly.memory,
-                storage: gitalyHost
-                    ? { kind: "ebs", capacityProviderName: gitalyHost.capacityProviderName, volumeId: gitalyHost.volumeId, subnetId: gitalyHost.subnetId }
-                    : { kind: "efs" },
+                storage: gitalyHost ? gitalyHost.storage : { kind: "efs" },
             },
             redis: gitlabCfg.redis,
         }
