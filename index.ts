@@ -180,12 +180,7 @@ const gitlabDb = new Database("gitlab-db", {
 const gitlab = new GitLab("gitlab", {
     context,
     cluster: cluster.ref,
-    vpcId: network.vpcId,
-    vpcCidr: network.cidrBlock,
-    privateSubnetIds: network.privateSubnetIds,
-    privateSubnetCount: cfg.network.availabilityZones,
-    isolatedSubnetIds: network.isolatedSubnetIds,
-    publicSubnetIds: network.publicSubnetIds,
+    network: network.ref,
     loadBalancer,
     hostName: gitlabCfg.hostName,
     registryHostName: gitlabCfg.registryHostName,

@@ -51,8 +51,8 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     const redis = gitlabRedis(
         tier("redis"),
         {
-            vpcId: a.vpcId,
-            subnetIds: a.isolatedSubnetIds,
+            vpcId: a.network.vpcId,
+            subnetIds: a.network.subnetIds.isolated,
             clients: [
                 { name: "web", securityGroupId: webSg.id },
                 { name: "sidekiq", securityGroupId: net.sidekiqSg.id },
@@ -101,7 +101,7 @@ function splitNetwork(kit: GitLabKit, a: GitLabArgs, entry: Entry): SplitNetwork
     const { name, parent } = kit;
     const tier = (t: string) => `${name}-${t}`;
     const webSg = entry.frontSecurityGroup;
-    const group = (t: string, what: string) => new aws.ec2.SecurityGroup(tier(t), { vpcId: a.vpcId, description: `${name}: ${what}` }, parent);
+    const group = (t: string, what: string) => new aws.ec2.SecurityGroup(tier(t), { vpcId: a.network.vpcId, description: `${name}: ${what}` }, parent);
     const gitalySg = group("gitaly", "Gitaly (8075 from GitLab's tasks only)");
     const sidekiqSg = group("sidekiq", "the Sidekiq tier");
     const migrateSg = group("migrate", "the migration task");

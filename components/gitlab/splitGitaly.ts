@@ -136,7 +136,7 @@ function gitalyOnEfs(t: SplitTiers, net: SplitNetwork, p: GitalyParts): Gitaly {
         {
             ...p.common,
             taskDefinition: taskDefinition.arn,
-            ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: net.gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+            ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: net.gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
         },
         p.opts,
     );

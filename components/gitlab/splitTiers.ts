@@ -51,7 +51,7 @@ export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGr
                 clusterArn: a.cluster.arn,
                 taskDefinition: task,
                 container: "migrate",
-                subnetIds: a.privateSubnetIds,
+                subnetIds: a.network.subnetIds.private,
                 securityGroupId: securityGroup.id,
                 logGroupName: log.name,
                 region: a.context.region,
@@ -76,7 +76,7 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
         // them to work with the previous version; post-deployment ones run only after.
         ...fargateServiceBase({
             spot: a.spot,
-            subnetIds: a.privateSubnetIds,
+            subnetIds: a.network.subnetIds.private,
             securityGroupId: entry.frontSecurityGroup.id,
             deploymentAlarmNames: webAlarms.deploymentAlarms.map((x) => x.name),
             rollback: true,
@@ -113,7 +113,7 @@ export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup,
         },
     });
     const service = scaledService(t, "sidekiq", task, dependsOn, {
-        ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+        ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
     });
     serviceAutoscaling(
         `${tier("sidekiq")}-scaling`,

@@ -220,15 +220,17 @@ const GITLAB_SINGLE: SingleArgs = { kind: "single", cpu: 8192, memory: 16384 };
  * (`{ kind: "single" }`: at prod's size) replaces the split one whole.
  */
 export const gitlabArgs = (over: Over<GitLabArgs> = {}): GitLabArgs => {
-    const service = ecsService("gitlab", "c");
+    // GitLab spans the VPC's tiers: it takes the whole network, not one vpcId.
+    const { vpcId, ...service } = ecsService("gitlab", "c");
     const args = merge<GitLabArgs>(
         {
             ...service,
-            vpcCidr: pulumi.output("10.30.0.0/16"),
-            privateSubnetIds: ids("private"),
-            privateSubnetCount: 3,
-            isolatedSubnetIds: ids("isolated"),
-            publicSubnetIds: ids("public"),
+            network: {
+                vpcId,
+                cidrBlock: pulumi.output("10.30.0.0/16"),
+                subnetIds: { public: ids("public"), private: ids("private"), isolated: ids("isolated") },
+                availabilityZoneCount: 3,
+            },
             loadBalancer: loadBalancerRef(),
             hostName: "gitlab.example.com",
             registryHostName: "registry.gitlab.example.com",
