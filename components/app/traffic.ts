@@ -19,7 +19,7 @@ export interface AppTraffic {
 
 export function appTraffic(
     name: string,
-    a: Pick<AppSettings, "vpcId" | "healthCheckPath" | "deployment" | "loadBalancer" | "hostName" | "listenerPriority" | "naming">,
+    a: Pick<AppSettings, "vpcId" | "healthCheckPath" | "deployment" | "loadBalancer" | "hostName" | "listenerPriority" | "context">,
     opts: pulumi.CustomResourceOptions,
 ): AppTraffic {
     // Two groups, "blue" (named after the service) and "green", so a switch between
@@ -36,7 +36,7 @@ export function appTraffic(
     const groups = [...byColor.values()];
 
     const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, opts);
-    const shift = alternate ? { alternate, role: trafficShiftRole(name, a.naming, rule, groups, opts) } : undefined;
+    const shift = alternate ? { alternate, role: trafficShiftRole(name, a.context.naming, rule, groups, opts) } : undefined;
     return { primary, groups, rule, shift };
 }
 
