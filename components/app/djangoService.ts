@@ -65,7 +65,7 @@ export class DjangoService extends pulumi.ComponentResource {
         const taskDefinition = appTaskDefinition(name, physical, a, { ...taskResources, roles }, parent);
 
         // --- load balancing
-        const traffic = appTraffic(name, a, parent);
+        const traffic = appTraffic(name, a, this);
 
         // --- alarms (created before the service so it can roll back on them)
         const alarms = serviceAlarms(

@@ -20,8 +20,9 @@ export interface AppTraffic {
 export function appTraffic(
     name: string,
     a: Pick<AppSettings, "vpcId" | "healthCheckPath" | "deployment" | "loadBalancer" | "hostName" | "listenerPriority" | "context">,
-    opts: pulumi.CustomResourceOptions,
+    parent: pulumi.Resource,
 ): AppTraffic {
+    const opts = { parent };
     // Two groups, "blue" (named after the service) and "green", so a switch between
     // ROLLING (one group) and CANARY/BLUE_GREEN (both) keeps the group that has the
     // traffic: ROLLING uses the live one, the others add the second beside it.
@@ -35,7 +36,7 @@ export function appTraffic(
     const alternate = byColor.get(other);
     const groups = [...byColor.values()];
 
-    const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, opts);
+    const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, parent);
     const shift = alternate ? { alternate, role: trafficShiftRole(name, a.context.naming, rule, groups, opts) } : undefined;
     return { primary, groups, rule, shift };
 }

@@ -102,7 +102,7 @@ export class GitLab extends pulumi.ComponentResource {
         // The registry answers /v2/ with 401 until a client logs in: 401 means it is up.
         const registry = targetGroup("registry", "/v2/", "200,401");
         const hostRule = (suffix: string, host: string, priority: number, tg: aws.lb.TargetGroup) =>
-            a.loadBalancer.route(`${name}-${suffix}`, { host, priority, targetGroups: [tg], live: tg }, parent);
+            a.loadBalancer.route(`${name}-${suffix}`, { host, priority, targetGroups: [tg], live: tg }, this);
         const listenerRules = [hostRule("web", a.hostName, a.listenerPriority, web), hostRule("registry", a.registryHostName, a.listenerPriority + 1, registry)];
         const ssh = sshEntry(
             `${name}-ssh`,

@@ -3,7 +3,7 @@ import { DjangoServiceArgs } from "../../components/app";
 import { ClusterArgs } from "../../components/cluster";
 import { DatabaseArgs } from "../../components/database";
 import { EcrImageArgs } from "../../components/ecrImage";
-import { LoadBalancerRef, PublicLoadBalancer, PublicLoadBalancerArgs } from "../../components/loadBalancer";
+import { hostRule, LoadBalancerRef, PublicLoadBalancerArgs } from "../../components/loadBalancer";
 import { StackContext } from "../../aws/context";
 import { NetworkArgs } from "../../components/network";
 import { GitLabRunnerArgs } from "../../components/runner";
@@ -148,15 +148,18 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
         over,
     );
 
-/** The shared ALB as a service sees it; its host rules come from the real PublicLoadBalancer.route (which reads only `this.httpsListenerArn`). */
-const loadBalancerRef = (): LoadBalancerRef => ({
-    arnSuffix: pulumi.output("app/public/0123456789abcdef"),
-    httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
-    securityGroupId: pulumi.output("sg-0lb"),
-    zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
-    accessLogBucket: pulumi.output(LOG_BUCKET),
-    route: PublicLoadBalancer.prototype.route,
-});
+/** The shared ALB as a service sees it; its host rules come from hostRule, the body of PublicLoadBalancer.route. */
+const loadBalancerRef = (): LoadBalancerRef => {
+    const httpsListenerArn = pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`);
+    return {
+        arnSuffix: pulumi.output("app/public/0123456789abcdef"),
+        httpsListenerArn,
+        securityGroupId: pulumi.output("sg-0lb"),
+        zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
+        accessLogBucket: pulumi.output(LOG_BUCKET),
+        route: (name, args, parent) => hostRule(httpsListenerArn, name, args, parent),
+    };
+};
 
 export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
     merge<DjangoServiceArgs>(
