@@ -89,7 +89,8 @@ export class Database extends pulumi.ComponentResource {
         const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: a.subnetIds }, parent);
         const params = parameterGroup(name, a.engineVersion, a.parameters ?? [], parent);
 
-        const rotated = (a.masterPasswordRotationDays ?? 0) > 0;
+        const rotationDays = a.masterPasswordRotationDays ?? 0;
+        const rotated = rotationDays > 0;
         // Alphanumeric only: the password travels in URLs and shell-quoted env.
         const password = rotated ? undefined : new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
 
@@ -130,7 +131,7 @@ export class Database extends pulumi.ComponentResource {
                   },
                   parent,
               )
-            : managedSecretRotation(`${name}-master-rotation`, instance, a.masterPasswordRotationDays!, parent);
+            : managedSecretRotation(`${name}-master-rotation`, instance, rotationDays, parent);
 
         this.address = instance.address;
         this.port = instance.port;

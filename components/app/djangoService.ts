@@ -16,8 +16,6 @@ import { appTaskDefinition, appTaskRoles, WEB } from "./taskDefinition";
 import { AppTraffic, appTraffic } from "./traffic";
 import { AppSettings, DjangoServiceArgs } from "./types";
 
-// The CA bundle's path in the app image, for the GitLab image's tests that check both images carry the same bundle.
-
 /** What ECS itself rewrites on a service with two target groups after each deployment. */
 export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"] as const;
 

@@ -31,10 +31,11 @@ export function appTraffic(
         httpTargetGroup(color === "blue" ? name : `${name}-green`, { vpcId: a.vpcId, path: a.healthCheckPath, matcher: "200", health: SERVICE_HEALTH }, opts);
     const live = a.deployment.liveTargetGroup;
     const other = live === "blue" ? "green" : "blue";
-    const byColor = new Map((twoGroups ? (["blue", "green"] as const) : [live]).map((c) => [c, targetGroup(c)]));
-    const primary = byColor.get(live)!;
-    const alternate = byColor.get(other);
-    const groups = [...byColor.values()];
+    // Blue is made and listed before green, whichever of them is live.
+    const pair = twoGroups ? { blue: targetGroup("blue"), green: targetGroup("green") } : undefined;
+    const primary = pair ? pair[live] : targetGroup(live);
+    const alternate = pair?.[other];
+    const groups = pair ? [pair.blue, pair.green] : [primary];
 
     const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, parent);
     const shift = alternate ? { alternate, role: trafficShiftRole(name, a.context.naming, rule, groups, opts) } : undefined;

@@ -283,8 +283,9 @@ export interface SplitNetwork {
 /** What every split tier is built with (split.ts splitTiers), so each is one rendered config, one set of roles, one log group. */
 export interface SplitTiers {
     readonly kit: GitLabKit;
-    readonly a: GitLabArgs;
-    readonly s: SplitArgs;
+    readonly args: GitLabArgs;
+    /** The split topology's own Args (the tiers' sizes, Gitaly's storage, Redis). */
+    readonly split: SplitArgs;
     /** A split resource's name: `<name>-<tier>`. */
     readonly tier: (t: string) => string;
     readonly logs: (t: SplitRole) => aws.cloudwatch.LogGroup;
