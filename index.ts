@@ -6,7 +6,7 @@ import { Database } from "./components/database";
 import { DjangoService } from "./components/app";
 import { EcrImage } from "./components/ecrImage";
 import { GitalyHost, GitLab, GITLAB_DATABASE_PARAMETERS } from "./components/gitlab";
-import { GitLabRunner } from "./components/runner";
+import { GitLabRunner, GitLabRunnerArgs } from "./components/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { StackContext } from "./aws/context";
 import { Network } from "./components/network";
@@ -41,8 +41,6 @@ const arch = archOf(cfg.images.platform);
 const cpuArchitecture = arch === "arm64" ? "ARM64" : "X86_64";
 const appSource = imageSource("app", arch, realGit);
 const gitlabSource = imageSource("gitlab", arch, realGit);
-// The runner manager's image exists only where a runner does.
-const runnerSource = cfg.runner.enabled ? imageSource("runner", "amd64", realGit) : undefined;
 
 const account = aws.getCallerIdentityOutput({}, { provider });
 const context: StackContext = { region: cfg.region, accountId: account.accountId, naming, protect: cfg.stateful.protect, logRetentionDays: cfg.logs.retentionDays };
@@ -63,26 +61,30 @@ const network = new Network("network", {
 const gitlabCfg = cfg.gitlab;
 const ebsGitaly = gitlabCfg.topology === "split" && gitlabCfg.gitaly.storage === "ebs" ? gitlabCfg.gitaly : undefined;
 
+// The cluster's logical name; the Gitaly host needs its physical name before the cluster exists.
+const CLUSTER = "cluster";
+
 // Gitaly's EC2 capacity exists before the cluster: the cluster's one list of
 // capacity providers must name it. Its AZ is the one its volume lives in.
-const gitalySubnetId = ebsGitaly && network.privateSubnetIds.apply((ids) => ids[ebsGitaly.availabilityZone]);
-const gitalyHost = ebsGitaly && gitalySubnetId
-    ? new GitalyHost("gitaly", {
+function gitalyHostFor(gitaly: NonNullable<typeof ebsGitaly>): GitalyHost {
+    const subnetId = network.privateSubnetIds.apply((ids) => ids[gitaly.availabilityZone]);
+    return new GitalyHost("gitaly", {
         context,
         vpcId: network.vpcId,
-        subnetId: gitalySubnetId,
-        availabilityZone: aws.ec2.getSubnetOutput({ id: gitalySubnetId }, { provider }).availabilityZone,
-        clusterName: clusterPhysicalName(naming, "cluster"),
-        instanceType: ebsGitaly.instanceType,
+        subnetId,
+        availabilityZone: aws.ec2.getSubnetOutput({ id: subnetId }, { provider }).availabilityZone,
+        clusterName: clusterPhysicalName(naming, CLUSTER),
+        instanceType: gitaly.instanceType,
         cpuArchitecture,
-        volume: ebsGitaly.volume,
+        volume: gitaly.volume,
         // An hour after the archive, as for EFS in the single topology.
         backup: { schedule: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone, 60), retentionDays: gitlabCfg.backup.retentionDays },
         alarmTopicArn: alerts.topicArn,
-    }, withAws)
-    : undefined;
+    }, withAws);
+}
+const gitalyHost = ebsGitaly ? gitalyHostFor(ebsGitaly) : undefined;
 
-const cluster = new Cluster("cluster", {
+const cluster = new Cluster(CLUSTER, {
     context,
     containerInsights: cfg.cluster.containerInsights,
     spot: cfg.cluster.fargateSpot,
@@ -124,6 +126,14 @@ const loadBalancer = new PublicLoadBalancer("public", {
         : undefined,
 }, withAws);
 
+// What every service behind the ALB is alarmed on (the app adds its latency).
+const serviceAlarms = {
+    topicArn: alerts.topicArn,
+    http5xxPercent: cfg.alarms.http5xxPercent,
+    cpuPercent: cfg.alarms.cpuPercent,
+    memoryPercent: cfg.alarms.memoryPercent,
+};
+
 // What both databases share: isolated subnets, protection, logs, alarms.
 const databaseDefaults = {
     context,
@@ -160,7 +170,7 @@ const app = new DjangoService("app", {
     deployment: cfg.app.deployment,
     autoscaling: cfg.app.autoscaling,
     database: appDb.endpoint,
-    alarms: { topicArn: alerts.topicArn, ...cfg.alarms },
+    alarms: { ...serviceAlarms, p99LatencySeconds: cfg.alarms.p99LatencySeconds },
     accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "app-media/" },
     execCommand: cfg.app.execCommand,
     commitSha: appSource.commit,
@@ -180,12 +190,7 @@ const gitlabDb = new Database("gitlab-db", {
 const gitlab = new GitLab("gitlab", {
     context,
     cluster: cluster.ref,
-    vpcId: network.vpcId,
-    vpcCidr: network.cidrBlock,
-    privateSubnetIds: network.privateSubnetIds,
-    privateSubnetCount: cfg.network.availabilityZones,
-    isolatedSubnetIds: network.isolatedSubnetIds,
-    publicSubnetIds: network.publicSubnetIds,
+    network: network.ref,
     loadBalancer,
     hostName: gitlabCfg.hostName,
     registryHostName: gitlabCfg.registryHostName,
@@ -201,9 +206,7 @@ const gitlab = new GitLab("gitlab", {
             gitaly: {
                 cpu: gitlabCfg.gitaly.cpu,
                 memory: gitlabCfg.gitaly.memory,
-                storage: gitalyHost
-                    ? { kind: "ebs", capacityProviderName: gitalyHost.capacityProviderName, volumeId: gitalyHost.volumeId, subnetId: gitalyHost.subnetId }
-                    : { kind: "efs" },
+                storage: gitalyHost ? gitalyHost.storage : { kind: "efs" },
             },
             redis: gitlabCfg.redis,
         }
@@ -221,29 +224,31 @@ const gitlab = new GitLab("gitlab", {
         retentionDays: gitlabCfg.backup.retentionDays,
     },
     oidc: gitlabCfg.oidc,
-    alarms: { topicArn: alerts.topicArn, http5xxPercent: cfg.alarms.http5xxPercent, cpuPercent: cfg.alarms.cpuPercent, memoryPercent: cfg.alarms.memoryPercent },
+    alarms: serviceAlarms,
     deletionProtection: cfg.loadBalancer.deletionProtection,
     accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "gitlab/" },
 }, withAws);
 
 // A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The
 // manager image is x86_64 whatever images.platform says: small, on plain FARGATE.
-const runnerImage = runnerSource
-    ? new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: runnerSource.tag, cacheFromTag: runnerSource.cacheFromTag }, withAws)
-    : undefined;
-const runner = runnerImage && cfg.runner.enabled
-    ? new GitLabRunner("runner", {
+// Its image, like the runner, exists only where a runner is enabled.
+function selfHostedRunner(workers: GitLabRunnerArgs["workers"]): GitLabRunner {
+    const source = imageSource("runner", "amd64", realGit);
+    const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
+    return new GitLabRunner("runner", {
         context,
         cluster: cluster.ref,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,
-        image: runnerImage.ref,
+        image: image.ref,
         gitlabUrl: `https://${gitlabCfg.hostName}`,
-        workers: cfg.runner,
+        workers,
         alarmTopicArn: alerts.topicArn,
         accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "runner-cache/" },
-    }, withAws)
-    : undefined;
+    }, withAws);
+}
+const runnerCfg = cfg.runner.enabled ? cfg.runner : undefined;
+const runner = runnerCfg ? selfHostedRunner(runnerCfg) : undefined;
 
 // The identity GitLab CI previews and deploys this stack with (platform:ci).
 // Every bucket of the stack's: CI may configure these, and only these.

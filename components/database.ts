@@ -82,27 +82,28 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:database:Database", name, {}, opts);
-        const a: Settings = { databaseName: "app", username: "platform_admin", ...args, ...args.context };
+        const a: Settings = { databaseName: "app", username: "platform_admin", ...args };
         const parent = { parent: this };
 
         const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: a.vpcId, description: `${name}: PostgreSQL from allowed clients only` }, parent);
         const subnets = new aws.rds.SubnetGroup(`${name}-subnets`, { subnetIds: a.subnetIds }, parent);
         const params = parameterGroup(name, a.engineVersion, a.parameters ?? [], parent);
 
-        const rotated = (a.masterPasswordRotationDays ?? 0) > 0;
+        const rotationDays = a.masterPasswordRotationDays ?? 0;
+        const rotated = rotationDays > 0;
         // Alphanumeric only: the password travels in URLs and shell-quoted env.
         const password = rotated ? undefined : new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
 
         const logGroups = ["postgresql", "upgrade"].map((kind) =>
-            logGroup(`${name}-${kind}-logs`, { retentionInDays: a.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.naming }, parent),
+            logGroup(`${name}-${kind}-logs`, { retentionInDays: a.context.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.context.naming }, parent),
         );
-        const monitoringRole = a.monitoringIntervalSeconds > 0 ? enhancedMonitoringRole(`${name}-monitoring`, a, parent) : undefined;
+        const monitoringRole = a.monitoringIntervalSeconds > 0 ? enhancedMonitoringRole(`${name}-monitoring`, a.context, parent) : undefined;
 
         const instance = rdsInstance(
             name,
             a,
             { subnetGroupName: subnets.name, securityGroupId: sg.id, parameterGroupName: params.name, password: password?.result, monitoringRoleArn: monitoringRole?.arn },
-            { parent: this, protect: a.protect, dependsOn: logGroups },
+            { parent: this, protect: a.context.protect, dependsOn: logGroups },
         );
 
         if (a.alarmTopicArn !== undefined) {
@@ -124,13 +125,13 @@ export class Database extends pulumi.ComponentResource {
                   `${name}-credentials`,
                   {
                       description: `${name}: PostgreSQL credentials`,
-                      protect: a.protect,
-                      naming: a.naming,
+                      protect: a.context.protect,
+                      naming: a.context.naming,
                       value: { engine: "postgres", host: instance.address, port: instance.port, dbname: a.databaseName, username: a.username, password: password.result },
                   },
                   parent,
               )
-            : managedSecretRotation(`${name}-master-rotation`, instance, a.masterPasswordRotationDays!, parent);
+            : managedSecretRotation(`${name}-master-rotation`, instance, rotationDays, parent);
 
         this.address = instance.address;
         this.port = instance.port;
@@ -152,8 +153,8 @@ export class Database extends pulumi.ComponentResource {
     }
 }
 
-/** The Args with their defaults filled in and the stack context spread over them. */
-type Settings = DatabaseArgs & StackContext & { readonly databaseName: string; readonly username: string };
+/** The Args with their defaults filled in. */
+type Settings = DatabaseArgs & { readonly databaseName: string; readonly username: string };
 
 /** What the instance is placed in and configured with, all made before it. */
 interface InstanceHandles {
@@ -238,16 +239,16 @@ function rdsInstance(name: string, a: Settings, handles: InstanceHandles, opts: 
             multiAz: a.multiAz,
             backupRetentionPeriod: a.backupRetentionDays,
             copyTagsToSnapshot: true,
-            deletionProtection: a.protect,
-            skipFinalSnapshot: !a.protect,
-            finalSnapshotIdentifier: a.protect ? `${a.identifier}-final` : undefined,
+            deletionProtection: a.context.protect,
+            skipFinalSnapshot: !a.context.protect,
+            finalSnapshotIdentifier: a.context.protect ? `${a.identifier}-final` : undefined,
             monitoringInterval: a.monitoringIntervalSeconds,
             monitoringRoleArn: handles.monitoringRoleArn,
             performanceInsightsEnabled: a.performanceInsights,
             performanceInsightsRetentionPeriod: a.performanceInsights ? 7 : undefined,
             enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
             // Changes wait for the maintenance window instead of restarting prod mid-day.
-            applyImmediately: !a.protect,
+            applyImmediately: !a.context.protect,
         },
         opts,
     );

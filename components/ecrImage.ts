@@ -78,20 +78,19 @@ export class EcrImage extends pulumi.ComponentResource {
         const a = {
             buildArgs: {},
             ...args,
-            ...args.context,
         };
         const parent = { parent: this };
 
         const repo = new aws.ecr.Repository(
             name,
             {
-                name: physicalName(a.naming, name),
+                name: physicalName(a.context.naming, name),
                 // Tags name an image's inputs and must never be moved to other bytes.
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
                 // A protected stack keeps its images when the stack is destroyed.
-                forceDelete: !a.protect,
+                forceDelete: !a.context.protect,
             },
             parent,
         );
@@ -102,7 +101,7 @@ export class EcrImage extends pulumi.ComponentResource {
             {
                 create: PUSH_COMMAND,
                 environment: {
-                    AWS_REGION: a.region,
+                    AWS_REGION: a.context.region,
                     REPOSITORY_NAME: repo.name,
                     REPOSITORY_URL: repo.repositoryUrl,
                     IMAGE_TAG: a.tag,

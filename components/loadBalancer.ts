@@ -124,8 +124,33 @@ export interface LoadBalancerRef {
     readonly zoneId: pulumi.Output<string>;
     /** The stack's log bucket (S3 server access logs go under its `s3/` prefix). */
     readonly accessLogBucket: pulumi.Output<string>;
-    /** A host rule created as the caller's own child (`opts.parent`), so it belongs to the service it routes to. */
-    route(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): aws.lb.ListenerRule;
+    /** A host rule created as `parent`'s child (its URN depends on it), so it belongs to the service it routes to. */
+    route(name: string, args: RouteArgs, parent: pulumi.Resource): aws.lb.ListenerRule;
+}
+
+/**
+ * A host rule on the HTTPS listener `listenerArn`, a child of `parent`: the
+ * body of LoadBalancerRef.route, for any value that has the listener's ARN.
+ */
+export function hostRule(listenerArn: pulumi.Input<string>, name: string, args: RouteArgs, parent: pulumi.Resource): aws.lb.ListenerRule {
+    if (!args.targetGroups.includes(args.live)) {
+        throw new Error(`${name}: the live target group is not one of the rule's targetGroups`);
+    }
+    const weighted = args.targetGroups.length > 1;
+    return new aws.lb.ListenerRule(
+        name,
+        {
+            listenerArn,
+            priority: args.priority,
+            conditions: [{ hostHeader: { values: [args.host] } }],
+            actions: [
+                weighted
+                    ? { type: "forward", forward: { targetGroups: args.targetGroups.map((g) => ({ arn: g.arn, weight: g === args.live ? 100 : 0 })) } }
+                    : { type: "forward", targetGroupArn: args.live.arn },
+            ],
+        },
+        { parent, ignoreChanges: weighted ? ["actions[*].forward.targetGroups[*].weight"] : [] },
+    );
 }
 
 /**
@@ -201,22 +226,8 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         });
     }
 
-    route(name: string, args: RouteArgs, opts: pulumi.CustomResourceOptions): aws.lb.ListenerRule {
-        const weighted = args.targetGroups.length > 1;
-        return new aws.lb.ListenerRule(
-            name,
-            {
-                listenerArn: this.httpsListenerArn,
-                priority: args.priority,
-                conditions: [{ hostHeader: { values: [args.host] } }],
-                actions: [
-                    weighted
-                        ? { type: "forward", forward: { targetGroups: args.targetGroups.map((g) => ({ arn: g.arn, weight: g === args.live ? 100 : 0 })) } }
-                        : { type: "forward", targetGroupArn: args.live.arn },
-                ],
-            },
-            { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), ...(weighted ? ["actions[*].forward.targetGroups[*].weight"] : [])] },
-        );
+    route(name: string, args: RouteArgs, parent: pulumi.Resource): aws.lb.ListenerRule {
+        return hostRule(this.httpsListenerArn, name, args, parent);
     }
 
     /**

@@ -31,6 +31,20 @@ export interface NetworkArgs {
     readonly tags?: Record<string, string>;
 }
 
+/** What a component that spans the VPC's tiers needs of it (Network.ref). */
+export interface NetworkRef {
+    readonly vpcId: pulumi.Input<string>;
+    readonly cidrBlock: pulumi.Input<string>;
+    /** Each tier's subnets, one per AZ: public (load balancers), private (tasks), isolated (databases, caches). */
+    readonly subnetIds: {
+        readonly public: pulumi.Input<pulumi.Input<string>[]>;
+        readonly private: pulumi.Input<pulumi.Input<string>[]>;
+        readonly isolated: pulumi.Input<pulumi.Input<string>[]>;
+    };
+    /** How many AZs every tier spans (a known count, for one resource per subnet). */
+    readonly availabilityZoneCount: number;
+}
+
 /** Where the network's parts go: the component's name, the VPC and its CIDR, their tags and parent. */
 interface InVpc {
     readonly name: string;
@@ -56,6 +70,8 @@ export class Network extends pulumi.ComponentResource {
     readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
     /** The interface endpoints' security group, when they exist. */
     readonly endpointSecurityGroupId?: pulumi.Output<string>;
+    /** The VPC, its CIDR, each tier's subnets and the AZ count, as one value to hand a component. */
+    readonly ref: NetworkRef;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:network:Network", name, {}, opts);
@@ -67,6 +83,12 @@ export class Network extends pulumi.ComponentResource {
         this.publicSubnetIds = vpc.publicSubnetIds;
         this.privateSubnetIds = vpc.privateSubnetIds;
         this.isolatedSubnetIds = vpc.isolatedSubnetIds;
+        this.ref = {
+            vpcId: this.vpcId,
+            cidrBlock: this.cidrBlock,
+            subnetIds: { public: this.publicSubnetIds, private: this.privateSubnetIds, isolated: this.isolatedSubnetIds },
+            availabilityZoneCount: args.availabilityZoneCount,
+        };
         const at: InVpc = { name, vpcId: vpc.vpcId, cidrBlock: args.cidrBlock, tags, opts: { parent: this } };
 
         // Adopt the VPC's default security group and strip its rules (Security Hub EC2.2):

@@ -6,7 +6,8 @@ import { serviceAutoscaling } from "../../aws/autoscaling";
 import { secureBucket } from "../../aws/bucket";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { logGroup } from "../../aws/logs";
-import { Naming, physicalName } from "../../facts/naming";
+import { physicalName } from "../../facts/naming";
+import { StackContext } from "../../aws/context";
 import { rolloutFloorSeconds, SERVICE_HEALTH } from "../../facts/rollout";
 import { jsonSecret } from "../../aws/secrets";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
@@ -14,8 +15,6 @@ import { allowDatabaseClient } from "../database";
 import { appTaskDefinition, appTaskRoles, WEB } from "./taskDefinition";
 import { AppTraffic, appTraffic } from "./traffic";
 import { AppSettings, DjangoServiceArgs } from "./types";
-
-// The CA bundle's path in the app image, for the GitLab image's tests that check both images carry the same bundle.
 
 /** What ECS itself rewrites on a service with two target groups after each deployment. */
 export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"] as const;
@@ -47,16 +46,16 @@ export class DjangoService extends pulumi.ComponentResource {
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
-        const a: AppSettings = { user: "10001:10001", databaseUser: "app_web", ...args, ...args.context };
+        const a: AppSettings = { user: "10001:10001", databaseUser: "app_web", ...args };
         const parent = { parent: this };
-        const physical = physicalName(a.naming, name);
+        const physical = physicalName(a.context.naming, name);
 
         const network = taskNetwork(name, a, parent);
 
         // --- data and secrets
-        const media = secureBucket(`${name}-media`, { versioning: a.protect, protect: a.protect, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
-        const secretKeyArn = djangoSecretKey(name, a, parent);
-        const logs = logGroup(name, { retentionInDays: a.logRetentionDays, naming: a.naming }, parent);
+        const media = secureBucket(`${name}-media`, { versioning: a.context.protect, protect: a.context.protect, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
+        const secretKeyArn = djangoSecretKey(name, a.context, parent);
+        const logs = logGroup(name, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
         const taskResources = { mediaBucket: media.bucket, secretKeyArn, logGroup: logs };
         const roles = appTaskRoles(name, a, taskResources, parent);
 
@@ -64,7 +63,7 @@ export class DjangoService extends pulumi.ComponentResource {
         const taskDefinition = appTaskDefinition(name, physical, a, { ...taskResources, roles }, parent);
 
         // --- load balancing
-        const traffic = appTraffic(name, a, parent);
+        const traffic = appTraffic(name, a, this);
 
         // --- alarms (created before the service so it can roll back on them)
         const alarms = serviceAlarms(
@@ -142,9 +141,9 @@ function taskNetwork(
 }
 
 /** Django's SECRET_KEY: generated, in a secret of its own; resolves once the value is stored. */
-function djangoSecretKey(name: string, a: { readonly protect: boolean; readonly naming: Naming }, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+function djangoSecretKey(name: string, context: Pick<StackContext, "protect" | "naming">, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, opts);
-    return jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: a.protect, naming: a.naming, value: { key: secretKey.result } }, opts);
+    return jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: context.protect, naming: context.naming, value: { key: secretKey.result } }, opts);
 }
 
 /** What the service runs and waits for, made before it. */

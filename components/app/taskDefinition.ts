@@ -27,7 +27,7 @@ export interface TaskResources {
 /** The execution role (image, secrets, logs) and the task role: this app's bucket, its own database login. */
 export function appTaskRoles(
     name: string,
-    a: Pick<AppSettings, "image" | "database" | "databaseUser" | "execCommand" | "region" | "accountId" | "naming">,
+    a: Pick<AppSettings, "image" | "database" | "databaseUser" | "execCommand" | "context">,
     r: TaskResources,
     opts: pulumi.CustomResourceOptions,
 ): TaskRoles {
@@ -38,11 +38,11 @@ export function appTaskRoles(
             secretArns: [a.database.secretArn, r.secretKeyArn],
             logGroupArn: r.logGroup.arn,
             execCommand: a.execCommand,
-            accountId: a.accountId,
-            naming: a.naming,
+            accountId: a.context.accountId,
+            naming: a.context.naming,
             taskStatements: [
                 // IAM database authentication: the web process signs a token per connection.
-                { sid: "DatabaseLogin", actions: ["rds-db:connect"], resources: [pulumi.interpolate`arn:aws:rds-db:${a.region}:${a.accountId}:dbuser:${a.database.resourceId}/${a.databaseUser}`] },
+                { sid: "DatabaseLogin", actions: ["rds-db:connect"], resources: [pulumi.interpolate`arn:aws:rds-db:${a.context.region}:${a.context.accountId}:dbuser:${a.database.resourceId}/${a.databaseUser}`] },
                 { sid: "MediaObjects", actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${r.mediaBucket.arn}/*`] },
                 { sid: "MediaList", actions: ["s3:ListBucket"], resources: [r.mediaBucket.arn] },
             ],
@@ -51,7 +51,7 @@ export function appTaskRoles(
     );
 }
 
-type ContainerSettings = Pick<AppSettings, "hostName" | "region" | "database" | "databaseUser" | "commitSha" | "port" | "cpu" | "image" | "user" | "execCommand">;
+type ContainerSettings = Pick<AppSettings, "hostName" | "context" | "database" | "databaseUser" | "commitSha" | "port" | "cpu" | "image" | "user" | "execCommand">;
 
 /** The environment both containers share: where the app is served, its bucket and its database. */
 function sharedEnvironment(a: ContainerSettings, mediaBucket: aws.s3.Bucket) {
@@ -59,7 +59,7 @@ function sharedEnvironment(a: ContainerSettings, mediaBucket: aws.s3.Bucket) {
         { name: "DJANGO_ALLOWED_HOSTS", value: a.hostName },
         { name: "DJANGO_CSRF_TRUSTED_ORIGINS", value: `https://${a.hostName}` },
         { name: "AWS_STORAGE_BUCKET_NAME", value: mediaBucket.bucket },
-        { name: "AWS_S3_REGION_NAME", value: a.region },
+        { name: "AWS_S3_REGION_NAME", value: a.context.region },
         { name: "DB_HOST", value: a.database.address },
         { name: "DB_PORT", value: pulumi.output(a.database.port).apply(String) },
         { name: "DB_NAME", value: a.database.name },
@@ -86,7 +86,7 @@ function databaseAccess(a: ContainerSettings, r: TaskResources) {
         secrets: secretRefs({ ...djangoKey, DB_USER: { arn: a.database.secretArn, key: "username" }, DB_PASSWORD: { arn: a.database.secretArn, key: "password" } }),
     };
     const web = {
-        environment: [...environment, { name: "DB_USER", value: a.databaseUser }, { name: "DB_IAM_AUTH", value: "1" }, { name: "DB_REGION", value: a.region }],
+        environment: [...environment, { name: "DB_USER", value: a.databaseUser }, { name: "DB_IAM_AUTH", value: "1" }, { name: "DB_REGION", value: a.context.region }],
         secrets: secretRefs(djangoKey),
     };
     return { migrate, web };
@@ -110,7 +110,7 @@ function execMounts(execCommand: boolean) {
 /** The two containers, hardened alike: migrate runs first and exits, web serves. */
 function containerDefinitions(a: ContainerSettings, r: TaskResources): pulumi.Output<string> {
     const database = databaseAccess(a, r);
-    const logConfig = (prefix: string) => awslogs(r.logGroup.name, a.region, prefix);
+    const logConfig = (prefix: string) => awslogs(r.logGroup.name, a.context.region, prefix);
     const hardened = {
         image: a.image.image,
         user: a.user,

@@ -19,9 +19,10 @@ export interface AppTraffic {
 
 export function appTraffic(
     name: string,
-    a: Pick<AppSettings, "vpcId" | "healthCheckPath" | "deployment" | "loadBalancer" | "hostName" | "listenerPriority" | "naming">,
-    opts: pulumi.CustomResourceOptions,
+    a: Pick<AppSettings, "vpcId" | "healthCheckPath" | "deployment" | "loadBalancer" | "hostName" | "listenerPriority" | "context">,
+    parent: pulumi.Resource,
 ): AppTraffic {
+    const opts = { parent };
     // Two groups, "blue" (named after the service) and "green", so a switch between
     // ROLLING (one group) and CANARY/BLUE_GREEN (both) keeps the group that has the
     // traffic: ROLLING uses the live one, the others add the second beside it.
@@ -30,13 +31,14 @@ export function appTraffic(
         httpTargetGroup(color === "blue" ? name : `${name}-green`, { vpcId: a.vpcId, path: a.healthCheckPath, matcher: "200", health: SERVICE_HEALTH }, opts);
     const live = a.deployment.liveTargetGroup;
     const other = live === "blue" ? "green" : "blue";
-    const byColor = new Map((twoGroups ? (["blue", "green"] as const) : [live]).map((c) => [c, targetGroup(c)]));
-    const primary = byColor.get(live)!;
-    const alternate = byColor.get(other);
-    const groups = [...byColor.values()];
+    // Blue is made and listed before green, whichever of them is live.
+    const pair = twoGroups ? { blue: targetGroup("blue"), green: targetGroup("green") } : undefined;
+    const primary = pair ? pair[live] : targetGroup(live);
+    const alternate = pair?.[other];
+    const groups = pair ? [pair.blue, pair.green] : [primary];
 
-    const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, opts);
-    const shift = alternate ? { alternate, role: trafficShiftRole(name, a.naming, rule, groups, opts) } : undefined;
+    const rule = a.loadBalancer.route(name, { host: a.hostName, priority: a.listenerPriority, targetGroups: groups, live: primary }, parent);
+    const shift = alternate ? { alternate, role: trafficShiftRole(name, a.context.naming, rule, groups, opts) } : undefined;
     return { primary, groups, rule, shift };
 }
 

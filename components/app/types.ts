@@ -73,5 +73,5 @@ export interface DjangoServiceArgs {
     readonly user?: string;
 }
 
-/** The Args as the package's files read them: the defaults filled in, the stack context's fields alongside. */
-export type AppSettings = DjangoServiceArgs & StackContext & { readonly user: string; readonly databaseUser: string };
+/** The Args as the package's files read them: the defaults filled in. */
+export type AppSettings = DjangoServiceArgs & { readonly user: string; readonly databaseUser: string };

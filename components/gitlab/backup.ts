@@ -159,7 +159,7 @@ export function gitlabBackup(kit: GitLabKit, a: GitLabArgs, entry: Entry, gitaly
             family: backupFamily,
             taskRoleArn: backupRoles.taskRole.arn,
             executionRoleArn: backupRoles.executionRole.arn,
-            subnetIds: a.privateSubnetIds,
+            subnetIds: a.network.subnetIds.private,
             securityGroupId: entry.backupSecurityGroup.id,
             time: a.backup.time,
             accountId: a.context.accountId,

@@ -10,9 +10,9 @@ export function efsRepositories(kit: GitLabKit, a: GitLabArgs, name: string, cli
     const efs = repositoryFileSystem(
         name,
         {
-            vpcId: a.vpcId,
-            subnetIds: a.privateSubnetIds,
-            subnetCount: a.privateSubnetCount,
+            vpcId: a.network.vpcId,
+            subnetIds: a.network.subnetIds.private,
+            subnetCount: a.network.availabilityZoneCount,
             clientSecurityGroupId,
             throughputMode: a.efsThroughputMode,
             protect: a.context.protect,

@@ -10,6 +10,7 @@ import { EC2_MESSAGES_ACTIONS, policyDocument, serviceRole, ServiceRole, SSM_CHA
 import { physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
 import { allowAllEgress } from "../../aws/securityGroups";
+import { GitalyOnEbs } from "./types";
 
 /** Where the host mounts the repository volume; the Gitaly task's host volume. */
 export const GITALY_HOST_PATH = "/var/lib/gitaly";
@@ -85,6 +86,8 @@ export class GitalyHost extends pulumi.ComponentResource {
     readonly volumeArn: pulumi.Output<string>;
     readonly autoScalingGroupName: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
+    /** What the split topology's Gitaly needs of this host (SplitArgs gitaly.storage). */
+    readonly storage: GitalyOnEbs;
 
     constructor(name: string, args: GitalyHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitalyHost", name, {}, opts);
@@ -134,6 +137,7 @@ export class GitalyHost extends pulumi.ComponentResource {
         this.volumeArn = volume.arn;
         this.autoScalingGroupName = group.name;
         this.subnetId = pulumi.output(args.subnetId);
+        this.storage = { kind: "ebs", capacityProviderName: this.capacityProviderName, volumeId: this.volumeId, subnetId: this.subnetId };
         this.registerOutputs({
             capacityProviderName: this.capacityProviderName,
             volumeId: this.volumeId,

@@ -49,8 +49,8 @@ export class GitLab extends pulumi.ComponentResource {
         const single = a.topology.kind === "single";
 
         // --- network: web and registry from the ALB, SSH from the NLB; each topology adds Gitaly's rules.
-        const sg = new aws.ec2.SecurityGroup(single ? `${name}-tasks` : `${name}-web`, { vpcId: a.vpcId, description: `${name}: ${single ? "the GitLab task" : "the web tier"}` }, parent);
-        const backupSg = new aws.ec2.SecurityGroup(`${name}-backup-tasks`, { vpcId: a.vpcId, description: `${name}: the backup task` }, parent);
+        const sg = new aws.ec2.SecurityGroup(single ? `${name}-tasks` : `${name}-web`, { vpcId: a.network.vpcId, description: `${name}: ${single ? "the GitLab task" : "the web tier"}` }, parent);
+        const backupSg = new aws.ec2.SecurityGroup(`${name}-backup-tasks`, { vpcId: a.network.vpcId, description: `${name}: the backup task` }, parent);
         const front = single ? name : `${name}-web`;
         const frontRules = [
             allowPortFrom(`${name}-web-from-alb`, { securityGroupId: sg.id, sourceSecurityGroupId: a.loadBalancer.securityGroupId, port: GITLAB_PORTS.http, description: "ALB to GitLab" }, parent),
@@ -63,7 +63,7 @@ export class GitLab extends pulumi.ComponentResource {
         // --- data and secrets every topology shares
         const buckets = gitlabBuckets(name, { protect: a.context.protect, backupRetentionDays: a.backup.retentionDays, accessLogs: a.accessLogs }, parent);
         const secrets = gitlabSecrets(name, { protect: a.context.protect, naming: a.context.naming }, parent);
-        const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.context.naming.prefix}.internal`, vpc: a.vpcId, description: `${physical}: private names` }, parent);
+        const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.context.naming.prefix}.internal`, vpc: a.network.vpcId, description: `${physical}: private names` }, parent);
 
         const kit = gitlabKit(this, name, physical, a, { buckets, secrets, namespace });
         const entry = this.entry(name, a, sg, backupSg, frontRules);
@@ -97,18 +97,18 @@ export class GitLab extends pulumi.ComponentResource {
     /** Host rules on the shared ALB and SSH through an NLB: what the front tasks register with. */
     private entry(name: string, a: GitLabArgs, sg: aws.ec2.SecurityGroup, backupSg: aws.ec2.SecurityGroup, frontRules: pulumi.Resource[]): Entry {
         const parent = { parent: this };
-        const targetGroup = (suffix: string, path: string, matcher: string) => httpTargetGroup(`${name}-${suffix}`, { vpcId: a.vpcId, path, matcher, health: GITLAB_HEALTH }, parent);
+        const targetGroup = (suffix: string, path: string, matcher: string) => httpTargetGroup(`${name}-${suffix}`, { vpcId: a.network.vpcId, path, matcher, health: GITLAB_HEALTH }, parent);
         const web = targetGroup("web", READINESS_PATH, "200");
         // The registry answers /v2/ with 401 until a client logs in: 401 means it is up.
         const registry = targetGroup("registry", "/v2/", "200,401");
         const hostRule = (suffix: string, host: string, priority: number, tg: aws.lb.TargetGroup) =>
-            a.loadBalancer.route(`${name}-${suffix}`, { host, priority, targetGroups: [tg], live: tg }, parent);
+            a.loadBalancer.route(`${name}-${suffix}`, { host, priority, targetGroups: [tg], live: tg }, this);
         const listenerRules = [hostRule("web", a.hostName, a.listenerPriority, web), hostRule("registry", a.registryHostName, a.listenerPriority + 1, registry)];
         const ssh = sshEntry(
             `${name}-ssh`,
             {
-                vpcId: a.vpcId,
-                subnetIds: a.publicSubnetIds,
+                vpcId: a.network.vpcId,
+                subnetIds: a.network.subnetIds.public,
                 allowedCidrs: a.sshAllowedCidrs,
                 taskSecurityGroupId: sg.id,
                 hostName: a.sshHostName,

@@ -62,7 +62,7 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] 
     return (role, size, extras) =>
         pulumi
             .all([
-                a.vpcCidr,
+                a.network.cidrBlock,
                 a.database.address,
                 a.database.port,
                 buckets.registry.bucket,

@@ -58,7 +58,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             // supported. A failed deployment stops and alarms; the fix is a new `pulumi up`
             // (or a restore). The alarms notify only: during the several minutes a fresh
             // task spends in reconfigure, its one target is unhealthy by design.
-            ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
+            ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
             loadBalancers: [
                 { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: entry.webTargetGroup.arn },
                 { containerName: CONTAINER, containerPort: GITLAB_PORTS.registry, targetGroupArn: entry.registryTargetGroup.arn },

@@ -28,6 +28,11 @@ export const ROLE_SECRETS = {
     gitaly: ["gitalyToken", "shellSecretToken"],
 } as const satisfies Record<SplitRole, readonly SecretName[]>;
 
+/** A split resource's name: `<name>-<tier>`. */
+function tierName(name: string): (t: string) => string {
+    return (t) => `${name}-${t}`;
+}
+
 /**
  * The split topology: web and Sidekiq tiers on Fargate that autoscale, one
  * Gitaly (an EC2 instance with an EBS volume, or a Fargate task on EFS),
@@ -44,15 +49,15 @@ export const ROLE_SECRETS = {
  */
 export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry: Entry): Topology {
     const { name, parent } = kit;
-    const tier = (t: string) => `${name}-${t}`;
+    const tier = tierName(name);
     const webSg = entry.frontSecurityGroup;
     const net = splitNetwork(kit, a, entry);
 
     const redis = gitlabRedis(
         tier("redis"),
         {
-            vpcId: a.vpcId,
-            subnetIds: a.isolatedSubnetIds,
+            vpcId: a.network.vpcId,
+            subnetIds: a.network.subnetIds.isolated,
             clients: [
                 { name: "web", securityGroupId: webSg.id },
                 { name: "sidekiq", securityGroupId: net.sidekiqSg.id },
@@ -99,9 +104,9 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
  */
 function splitNetwork(kit: GitLabKit, a: GitLabArgs, entry: Entry): SplitNetwork {
     const { name, parent } = kit;
-    const tier = (t: string) => `${name}-${t}`;
+    const tier = tierName(name);
     const webSg = entry.frontSecurityGroup;
-    const group = (t: string, what: string) => new aws.ec2.SecurityGroup(tier(t), { vpcId: a.vpcId, description: `${name}: ${what}` }, parent);
+    const group = (t: string, what: string) => new aws.ec2.SecurityGroup(tier(t), { vpcId: a.network.vpcId, description: `${name}: ${what}` }, parent);
     const gitalySg = group("gitaly", "Gitaly (8075 from GitLab's tasks only)");
     const sidekiqSg = group("sidekiq", "the Sidekiq tier");
     const migrateSg = group("migrate", "the migration task");
@@ -124,7 +129,7 @@ function splitNetwork(kit: GitLabKit, a: GitLabArgs, entry: Entry): SplitNetwork
 /** Logs, roles, containers and Fargate task definitions, one set per tier. */
 function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.Output<RoleExtras>, others: LateSecrets): SplitTiers {
     const { name, parent, physical } = kit;
-    const tier = (t: string) => `${name}-${t}`;
+    const tier = tierName(name);
     const secretsFor = (t: SplitRole): SecretName[] => [...ROLE_SECRETS[t], ...(t === "web" && a.oidc ? (["oidcClientSecret"] as const) : [])];
     const logs = (t: SplitRole) => logGroup(tier(t), { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const rolesFor: SplitTiers["rolesFor"] = (t, log, taskStatements, execCommand = a.execCommand) =>
@@ -167,5 +172,5 @@ function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.
         );
         return { log, task };
     };
-    return { kit, a, s, tier, logs, rolesFor, container, fargateTier };
+    return { kit, args: a, split: s, tier, logs, rolesFor, container, fargateTier };
 }

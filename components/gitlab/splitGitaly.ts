@@ -27,7 +27,7 @@ interface Gitaly {
 
 /** Gitaly: exactly one, never autoscaled, stopped before its replacement starts. */
 export function splitGitaly(t: SplitTiers, net: SplitNetwork, gitalyDns: aws.servicediscovery.Service): Gitaly {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     const { name, parent, physical } = kit;
     const log = t.logs("gitaly");
     const backupBucket = kit.buckets.backups;
@@ -70,7 +70,7 @@ export function splitGitaly(t: SplitTiers, net: SplitNetwork, gitalyDns: aws.ser
 
 /** Gitaly on the EC2 host's EBS volume (gitalyHost.ts), placed on the one instance that mounted it. */
 function gitalyOnEbs(t: SplitTiers, net: SplitNetwork, p: GitalyParts, storage: GitalyOnEbs): Gitaly {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     const { parent, physical } = kit;
     const roles = t.rolesFor("gitaly", p.log, p.bucket);
     const taskDefinition = new aws.ecs.TaskDefinition(
@@ -114,7 +114,7 @@ function gitalyOnEbs(t: SplitTiers, net: SplitNetwork, p: GitalyParts, storage: 
 
 /** seed 000's layout, offered but not supported by GitLab (README): Gitaly on EFS. */
 function gitalyOnEfs(t: SplitTiers, net: SplitNetwork, p: GitalyParts): Gitaly {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     const { name, parent, physical } = kit;
     const efs = efsRepositories(kit, a, `${name}-repositories`, net.gitalySg.id);
     const roles = t.rolesFor("gitaly", p.log, [...p.bucket, efsMountStatement(efs)]);
@@ -136,7 +136,7 @@ function gitalyOnEfs(t: SplitTiers, net: SplitNetwork, p: GitalyParts): Gitaly {
         {
             ...p.common,
             taskDefinition: taskDefinition.arn,
-            ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: net.gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+            ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: net.gitalySg.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
         },
         p.opts,
     );

@@ -17,7 +17,7 @@ export const TIER_COOLDOWNS = { scaleOutCooldown: 120, scaleInCooldown: 600 } as
  * its minimum count; autoscaling owns desiredCount after creation.
  */
 function scaledService(t: SplitTiers, which: "web" | "sidekiq", task: aws.ecs.TaskDefinition, dependsOn: pulumi.Resource[], rest: Partial<aws.ecs.ServiceArgs>): aws.ecs.Service {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     return new aws.ecs.Service(
         tier(which),
         {
@@ -41,7 +41,7 @@ export interface Rollout {
 
 /** Migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers (one run per step). */
 export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup) {
-    const { kit, a, tier } = t;
+    const { kit, args: a, tier } = t;
     const { log, task } = t.fargateTier("migrate", MIGRATE_TASK_SIZE, { command: ["migrate"] }, false);
     return (step: MigrationStep, after: Rollout[], dependsOn: pulumi.Resource[] = []): command.local.Command =>
         migrationRun(
@@ -51,7 +51,7 @@ export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGr
                 clusterArn: a.cluster.arn,
                 taskDefinition: task,
                 container: "migrate",
-                subnetIds: a.privateSubnetIds,
+                subnetIds: a.network.subnetIds.private,
                 securityGroupId: securityGroup.id,
                 logGroupName: log.name,
                 region: a.context.region,
@@ -63,7 +63,7 @@ export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGr
 
 /** Web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB. */
 export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscovery.Service, dependsOn: pulumi.Resource[]): Rollout & { readonly logGroupName: pulumi.Output<string> } {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     const { parent, physical } = kit;
     const { log, task } = t.fargateTier("web", s.web, {
         command: ["serve"],
@@ -76,7 +76,7 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
         // them to work with the previous version; post-deployment ones run only after.
         ...fargateServiceBase({
             spot: a.spot,
-            subnetIds: a.privateSubnetIds,
+            subnetIds: a.network.subnetIds.private,
             securityGroupId: entry.frontSecurityGroup.id,
             deploymentAlarmNames: webAlarms.deploymentAlarms.map((x) => x.name),
             rollback: true,
@@ -100,7 +100,7 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
 
 /** Sidekiq: jobs only, health checked on its own endpoint. */
 export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup, dependsOn: pulumi.Resource[]): Rollout {
-    const { kit, a, s, tier } = t;
+    const { kit, args: a, split: s, tier } = t;
     const { parent, physical } = kit;
     const { task } = t.fargateTier("sidekiq", s.sidekiq, {
         command: ["worker"],
@@ -113,7 +113,7 @@ export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup,
         },
     });
     const service = scaledService(t, "sidekiq", task, dependsOn, {
-        ...fargateServiceBase({ spot: a.spot, subnetIds: a.privateSubnetIds, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
+        ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),
     });
     serviceAutoscaling(
         `${tier("sidekiq")}-scaling`,

@@ -12,6 +12,7 @@ import type { ClusterRef } from "../cluster";
 import type { DatabaseEndpoint } from "../database";
 import type { ImageRef } from "../ecrImage";
 import type { LoadBalancerRef } from "../loadBalancer";
+import type { NetworkRef } from "../network";
 
 /*
  * The package's shared vocabulary: every type more than one of its files
@@ -136,16 +137,12 @@ export interface GitLabArgs {
     /** Region, account, naming, protection (prod: protect, version and keep the stateful parts) and log retention. */
     readonly context: StackContext;
     readonly cluster: ClusterRef;
-    readonly vpcId: pulumi.Input<string>;
-    readonly vpcCidr: pulumi.Input<string>;
-    /** Private subnets for the tasks and the EFS mount targets. */
-    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** How many private subnets (one mount target each). */
-    readonly privateSubnetCount: number;
-    /** Isolated subnets (split: ElastiCache). */
-    readonly isolatedSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Public subnets for the SSH load balancer. */
-    readonly publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The VPC (its CIDR: Omnibus's trusted proxies) and its tiers: private subnets for the
+     * tasks and the EFS mount targets (one per AZ), isolated for ElastiCache (split),
+     * public for the SSH load balancer.
+     */
+    readonly network: NetworkRef;
     /** The shared ALB: two host rules on its HTTPS listener (web and registry). */
     readonly loadBalancer: LoadBalancerRef;
     readonly hostName: string;
@@ -286,8 +283,9 @@ export interface SplitNetwork {
 /** What every split tier is built with (split.ts splitTiers), so each is one rendered config, one set of roles, one log group. */
 export interface SplitTiers {
     readonly kit: GitLabKit;
-    readonly a: GitLabArgs;
-    readonly s: SplitArgs;
+    readonly args: GitLabArgs;
+    /** The split topology's own Args (the tiers' sizes, Gitaly's storage, Redis). */
+    readonly split: SplitArgs;
     /** A split resource's name: `<name>-<tier>`. */
     readonly tier: (t: string) => string;
     readonly logs: (t: SplitRole) => aws.cloudwatch.LogGroup;

@@ -3,7 +3,7 @@ import { DjangoServiceArgs } from "../../components/app";
 import { ClusterArgs } from "../../components/cluster";
 import { DatabaseArgs } from "../../components/database";
 import { EcrImageArgs } from "../../components/ecrImage";
-import { LoadBalancerRef, PublicLoadBalancer, PublicLoadBalancerArgs } from "../../components/loadBalancer";
+import { hostRule, LoadBalancerRef, PublicLoadBalancerArgs } from "../../components/loadBalancer";
 import { StackContext } from "../../aws/context";
 import { NetworkArgs } from "../../components/network";
 import { GitLabRunnerArgs } from "../../components/runner";
@@ -148,15 +148,18 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
         over,
     );
 
-/** The shared ALB as a service sees it; its host rules come from the real PublicLoadBalancer.route (which reads only `this.httpsListenerArn`). */
-const loadBalancerRef = (): LoadBalancerRef => ({
-    arnSuffix: pulumi.output("app/public/0123456789abcdef"),
-    httpsListenerArn: pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`),
-    securityGroupId: pulumi.output("sg-0lb"),
-    zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
-    accessLogBucket: pulumi.output(LOG_BUCKET),
-    route: PublicLoadBalancer.prototype.route,
-});
+/** The shared ALB as a service sees it; its host rules come from hostRule, the body of PublicLoadBalancer.route. */
+const loadBalancerRef = (): LoadBalancerRef => {
+    const httpsListenerArn = pulumi.output(`arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:listener/app/public/0123456789abcdef/fedcba9876543210`);
+    return {
+        arnSuffix: pulumi.output("app/public/0123456789abcdef"),
+        httpsListenerArn,
+        securityGroupId: pulumi.output("sg-0lb"),
+        zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
+        accessLogBucket: pulumi.output(LOG_BUCKET),
+        route: (name, args, parent) => hostRule(httpsListenerArn, name, args, parent),
+    };
+};
 
 export const djangoServiceArgs = (over: Over<DjangoServiceArgs> = {}): DjangoServiceArgs =>
     merge<DjangoServiceArgs>(
@@ -220,15 +223,17 @@ const GITLAB_SINGLE: SingleArgs = { kind: "single", cpu: 8192, memory: 16384 };
  * (`{ kind: "single" }`: at prod's size) replaces the split one whole.
  */
 export const gitlabArgs = (over: Over<GitLabArgs> = {}): GitLabArgs => {
-    const service = ecsService("gitlab", "c");
+    // GitLab spans the VPC's tiers: it takes the whole network, not one vpcId.
+    const { vpcId, ...service } = ecsService("gitlab", "c");
     const args = merge<GitLabArgs>(
         {
             ...service,
-            vpcCidr: pulumi.output("10.30.0.0/16"),
-            privateSubnetIds: ids("private"),
-            privateSubnetCount: 3,
-            isolatedSubnetIds: ids("isolated"),
-            publicSubnetIds: ids("public"),
+            network: {
+                vpcId,
+                cidrBlock: pulumi.output("10.30.0.0/16"),
+                subnetIds: { public: ids("public"), private: ids("private"), isolated: ids("isolated") },
+                availabilityZoneCount: 3,
+            },
             loadBalancer: loadBalancerRef(),
             hostName: "gitlab.example.com",
             registryHostName: "registry.gitlab.example.com",

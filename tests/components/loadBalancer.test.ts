@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import { expect } from "chai";
 import { PublicLoadBalancer } from "../../components/loadBalancer";
 import { named, ofType, runComponent } from "../../sim/harness";
@@ -25,5 +26,16 @@ describe("component: PublicLoadBalancer", () => {
         expect(acl.inputs.rules.find((r: any) => r.statement.rateBasedStatement).statement.rateBasedStatement.scopeDownStatement).to.equal(undefined);
         expect(ofType(off, ACL)).to.deep.equal([]);
         expect(ofType(off, "aws:wafv2/webAclAssociation:WebAclAssociation")).to.deep.equal([]);
+    });
+
+    it("route refuses a live target group that is not one of its targetGroups", async () => {
+        const run = await runComponent(() => {
+            const lb = new PublicLoadBalancer("public", loadBalancerArgs());
+            const blue = new aws.lb.TargetGroup("blue", { port: 8000, protocol: "HTTP", targetType: "ip" });
+            const stray = new aws.lb.TargetGroup("stray", { port: 8000, protocol: "HTTP", targetType: "ip" });
+            lb.route("app", { host: "app.example.com", priority: 100, targetGroups: [blue], live: stray }, lb);
+        });
+        expect(run.error?.message).to.equal("app: the live target group is not one of the rule's targetGroups");
+        expect(ofType(run, "aws:lb/listenerRule:ListenerRule")).to.deep.equal([]);
     });
 });
