@@ -250,12 +250,12 @@ function selfHostedRunner(workers: GitLabRunnerArgs["workers"]): GitLabRunner {
 const runnerCfg = cfg.runner.enabled ? cfg.runner : undefined;
 const runner = runnerCfg ? selfHostedRunner(runnerCfg) : undefined;
 
-// The identity GitLab CI previews and deploys this stack with (platform:ci).
 // Every bucket of the stack's: CI may configure these, and only these.
 const stackBuckets = pulumi
     .all([loadBalancer.accessLogBucket, app.bucketName, ...(runner ? [runner.cacheBucket] : [])])
     .apply((names) => names.map((n) => `arn:aws:s3:::${n}`))
     .apply((arns) => gitlab.bucketArns.apply((g) => [...arns, ...g]));
+// The identity GitLab CI previews and deploys this stack with (platform:ci).
 const ciCfg = cfg.ci;
 const ci = ciCfg.enabled
     ? new DeployIdentity("ci", {
