@@ -29,15 +29,20 @@ export interface FargateServiceBaseArgs extends ServiceBaseArgs {
 
 /**
  * The shared inputs on any capacity provider (Fargate, or an EC2 one such as
- * the Gitaly host's, where a platform version must not be set).
+ * the Gitaly host's, where a platform version must not be set). A Fargate
+ * service's strategy follows `spot`, so it may change.
  */
-export function serviceBase(a: ServiceBaseArgs & { readonly capacityProvider: pulumi.Input<string> }) {
+export function serviceBase(a: ServiceBaseArgs & { readonly capacityProvider: pulumi.Input<string>; readonly fixedCapacity?: boolean }) {
     return {
         capacityProviderStrategies: [{ capacityProvider: a.capacityProvider, weight: 1 }],
-        // AWS and the provider accept a changed capacity provider strategy (spot on or off)
-        // only with a forced new deployment. The flag rides on every service update,
-        // so any change to the service rolls its tasks; that is what an update means here.
-        forceNewDeployment: true,
+        // The provider updates a changed capacity provider strategy (spot on or off) only
+        // with force_new_deployment set (recent versions refuse the plan, older ones replace
+        // the service). The flag rides on every UpdateService call the provider makes, so
+        // any change to such a service rolls its tasks. A service whose strategy is fixed
+        // (`fixedCapacity`: a capacity provider with a constant name) goes without it and
+        // rolls only when ECS itself deploys: a new task definition revision, new network
+        // settings. Turning the flag off is itself an UpdateService without it: no roll.
+        forceNewDeployment: !a.fixedCapacity,
         networkConfiguration: { subnets: a.subnetIds, securityGroups: [a.securityGroupId], assignPublicIp: false },
         deploymentCircuitBreaker: { enable: true, rollback: a.rollback },
         ...(a.deploymentAlarmNames.length > 0 ? { alarms: { alarmNames: a.deploymentAlarmNames, enable: true, rollback: a.rollback } } : {}),

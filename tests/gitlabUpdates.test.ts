@@ -66,6 +66,30 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
         });
     });
 
+    it("a change outside Gitaly (the Fargate tasks' disk, autoscaling, alarm thresholds) leaves the Gitaly service and task as they were, with no forced deployment", async () => {
+        const before = await prod();
+        const after = await runStack("prod", {
+            patch: (c) => {
+                c["platform:gitlab"].ephemeralStorageGb = 150;
+                Object.assign(c["platform:gitlab"].web, { cpuTarget: 50 });
+                Object.assign(c["platform:alarms"], { cpuPercent: 70, memoryPercent: 75 });
+            },
+        });
+        expect(after.error, after.error?.message).to.equal(undefined);
+        // The change is real: the web tier gets a new revision.
+        expect(task(after, "web").inputs.ephemeralStorage).to.deep.equal({ sizeInGib: 150 });
+        expect(task(before, "web").inputs.ephemeralStorage).to.not.deep.equal({ sizeInGib: 150 });
+        expect(task(after, "gitaly").inputs).to.deep.equal(task(before, "gitaly").inputs);
+        expect(service(after, "gitaly").inputs).to.deep.equal(service(before, "gitaly").inputs);
+        // With the flag on, any later update to the Gitaly service (alarms, exec, network) would
+        // restart the only Gitaly; its capacity provider's name is fixed, so it needs none.
+        expect(service(after, "gitaly").inputs.forceNewDeployment).to.equal(false);
+        // The Fargate tiers keep it: their strategy follows `spot`, which the provider changes only with it.
+        for (const t of ["web", "sidekiq"]) {
+            expect(service(after, t).inputs.forceNewDeployment, t).to.equal(true);
+        }
+    });
+
     it("gitaly.storage efs: no Gitaly host (no ASG, volume or EC2 capacity provider), and GitLab's Gitaly on Fargate with its EFS", async () => {
         const run = await prodGitalyOnEfs();
         expect(run.error).to.equal(undefined);

@@ -100,6 +100,11 @@ function gitalyOnEbs(t: SplitTiers, net: SplitNetwork, p: GitalyParts, storage: 
             // no schema, and older Gitaly serves newer clients within a release.
             ...serviceBase({
                 capacityProvider: storage.capacityProviderName,
+                // The host's capacity provider has one fixed name (gitalyHost.ts), so the strategy
+                // never changes in place and no forced deployment is needed: the only Gitaly
+                // restarts when its task definition changes (image, config, size, the volume it
+                // is placed with), not on every change to the service (README: "GitLab image upgrade").
+                fixedCapacity: true,
                 subnetIds: [storage.subnetId],
                 securityGroupId: net.gitalySg.id,
                 deploymentAlarmNames: [],
