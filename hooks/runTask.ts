@@ -1,4 +1,4 @@
-import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { requiredEnv, runHook } from "./run";
 
 /**
@@ -13,8 +13,9 @@ import { requiredEnv, runHook } from "./run";
  * The provider can record a service as updated although ECS rolled the
  * deployment back (or the update failed halfway), so the services this step
  * must follow are checked first: each must run exactly the expected task
- * definition, rollout completed. stdout is the task ARN; progress goes to
- * stderr.
+ * definition, rollout completed. A task of the same family still running (a
+ * migration a killed or timed-out `pulumi up` left behind) is waited for, never
+ * run beside. stdout is the task ARN; progress goes to stderr.
  */
 
 /** A service that must have finished rolling out this task definition before the task may run. */
@@ -57,6 +58,8 @@ export interface EcsApi {
     /** The task, or undefined while ECS does not list it yet (its API is eventually consistent). */
     describe(cluster: string, taskArn: string): Promise<StoppedTask | undefined>;
     describeServices(cluster: string, services: string[]): Promise<ServiceState[]>;
+    /** ARNs of the family's tasks ECS wants running (pending, provisioning or running) in the cluster. */
+    listRunning(cluster: string, family: string): Promise<string[]>;
 }
 
 export interface RunTaskDeps {
@@ -195,15 +198,53 @@ export async function awaitServices(input: RunTaskInput, deps: RunTaskDeps): Pro
     }
 }
 
-/** Runs the task and waits for it to stop; resolves with its ARN if the container exited 0, rejects otherwise. */
+/** The family of a task definition, from its ARN (`…:task-definition/<family>:<revision>`) or `<family>:<revision>`. */
+export function familyOf(taskDefinition: string): string {
+    const name = taskDefinition.slice(taskDefinition.lastIndexOf("/") + 1);
+    const colon = name.lastIndexOf(":");
+    return colon > 0 ? name.slice(0, colon) : name;
+}
+
+/**
+ * Waits until no task of the family runs, by `deadline`. Both migration steps
+ * share one family, so this also keeps `migrate` and `post-migrate` apart.
+ * Pulumi's stack lock keeps two updates of one stack from racing here; what it
+ * cannot see is a task an earlier, killed update started.
+ */
+export async function awaitSiblings(input: RunTaskInput, deps: RunTaskDeps, deadline: number): Promise<void> {
+    const family = familyOf(input.taskDefinition);
+    for (;;) {
+        const running = await deps.ecs.listRunning(input.cluster, family);
+        if (running.length === 0) {
+            return;
+        }
+        if (deps.now() >= deadline) {
+            // Left running, as runTask leaves its own: stopping a migration halfway is worse.
+            throw new Error(
+                `${input.container} ${input.command.join(" ")} not started: ${family} still runs ${running.join(", ")} after ${input.timeoutMinutes} minutes; it keeps running, run \`pulumi up\` again once it stopped`,
+            );
+        }
+        deps.log(`waiting: ${family} already runs ${running.join(", ")} (an earlier update's migration); not starting a second one beside it`);
+        await deps.sleep(POLL_MS);
+    }
+}
+
+/**
+ * Runs the task and waits for it to stop; resolves with its ARN if the
+ * container exited 0, rejects otherwise. One deadline, `timeoutMinutes` from
+ * the services' check, covers waiting for a running sibling and the task's own
+ * run, so the whole call ends within SERVICE_WAIT_MINUTES + timeoutMinutes
+ * (+ one poll): components/gitlab/migrations.ts checks that against the CI job.
+ */
 export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<string> {
     const { ecs, log } = deps;
     const what = `${input.container} ${input.command.join(" ")}`;
     await awaitServices(input, deps);
+    const deadline = deps.now() + input.timeoutMinutes * 60_000;
+    await awaitSiblings(input, deps, deadline);
     const arn = await ecs.runTask(input);
     const started = deps.now();
     log(`${what}: started ${arn}`);
-    const deadline = started + input.timeoutMinutes * 60_000;
     const logs = input.logGroup ? ` (logs: ${input.logGroup})` : "";
     for (;;) {
         await deps.sleep(POLL_MS);
@@ -268,6 +309,10 @@ export function createEcs(region: string): EcsApi {
                 stoppedReason: t.stoppedReason,
                 containers: (t.containers ?? []).map((c) => ({ name: c.name, exitCode: c.exitCode, reason: c.reason })),
             };
+        },
+        async listRunning(cluster, family) {
+            const out = await client.send(new ListTasksCommand({ cluster, family, desiredStatus: "RUNNING" }));
+            return out.taskArns ?? [];
         },
         async describeServices(cluster, services) {
             const out = await client.send(new DescribeServicesCommand({ cluster, services }));

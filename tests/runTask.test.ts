@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { createEcs, EcsApi, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../hooks/runTask";
+import { createEcs, EcsApi, familyOf, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../hooks/runTask";
 import { ROOT } from "../sim/harness";
 
 const INPUT: RunTaskInput = {
@@ -23,15 +23,32 @@ const ROLLED_OUT: ServiceState = {
 };
 const ARN = "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0123";
 
-/** A fake ECS: the task goes through these states, one per describe (the last repeats); the services are as given. */
-function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<string>, services: ServiceState[][] = [[ROLLED_OUT]]) {
-    const calls: { runTask: RunTaskInput[]; describe: string[]; describeServices: string[][] } = { runTask: [], describe: [], describeServices: [] };
+/**
+ * A fake ECS: the task goes through these states, one per describe (the last
+ * repeats); the services are as given; ListTasks answers `siblings` in turn
+ * (the last repeats). `order` records which call came when.
+ */
+function fakeEcs(states: (StoppedTask | undefined)[], start?: () => Promise<string>, services: ServiceState[][] = [[ROLLED_OUT]], siblings: string[][] = [[]]) {
+    const calls: { runTask: RunTaskInput[]; describe: string[]; describeServices: string[][]; listRunning: string[][]; order: string[] } = {
+        runTask: [],
+        describe: [],
+        describeServices: [],
+        listRunning: [],
+        order: [],
+    };
     let i = 0;
     let j = 0;
+    let k = 0;
     const ecs: EcsApi = {
         async runTask(input) {
             calls.runTask.push(input);
+            calls.order.push("runTask");
             return start ? start() : ARN;
+        },
+        async listRunning(cluster, family) {
+            calls.listRunning.push([cluster, family]);
+            calls.order.push("listRunning");
+            return siblings[Math.min(k++, siblings.length - 1)];
         },
         async describe(_cluster, taskArn) {
             calls.describe.push(taskArn);
@@ -64,6 +81,49 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(calls.runTask).to.deep.equal([INPUT]);
         expect(calls.describe).to.have.length(4);
         expect(calls.describeServices).to.deep.equal([["platform-prod-gitlab-gitaly"]]);
+    });
+
+    describe("a migration an earlier update left running (same family)", () => {
+        const OLD = "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042";
+
+        it("asks ECS for the family's running tasks after the services' check and before starting", async () => {
+            const { ecs, calls } = fakeEcs([stopped(0)]);
+            expect(await runTask(INPUT, deps(ecs))).to.equal(ARN);
+            expect(calls.listRunning).to.deep.equal([[INPUT.cluster, "platform-prod-gitlab-migrate"]]);
+            expect(calls.order.slice(0, 2)).to.deep.equal(["listRunning", "runTask"]);
+        });
+
+        it("waits for it to stop, then starts its own: never two beside each other", async () => {
+            const clock = { t: 0 };
+            const { ecs, calls } = fakeEcs([running, stopped(0)], undefined, [[ROLLED_OUT]], [[OLD], [OLD], [OLD], []]);
+            expect(await runTask(INPUT, deps(ecs, clock))).to.equal(ARN);
+            expect(calls.order.slice(0, 5)).to.deep.equal(["listRunning", "listRunning", "listRunning", "listRunning", "runTask"]);
+            expect(calls.runTask).to.have.length(1);
+        });
+
+        it("gives up without starting when it outlives the timeout, and says it keeps running", async () => {
+            const clock = { t: 0 };
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [[ROLLED_OUT]], [[OLD]]);
+            const err = await runTask({ ...INPUT, timeoutMinutes: 2 }, deps(ecs, clock)).catch((e: Error) => e);
+            expect((err as Error).message).to.match(/migrate migrate not started: platform-prod-gitlab-migrate still runs .*0042 after 2 minutes; it keeps running/);
+            expect(calls.runTask).to.deep.equal([]);
+            expect(clock.t).to.be.within(2 * 60_000, 2 * 60_000 + 15_000);
+        });
+
+        it("waiting for it counts against the same timeout as its own run (one deadline)", async () => {
+            const clock = { t: 0 };
+            // The sibling stops after 90 s; our task then runs for ever.
+            const { ecs, calls } = fakeEcs([running], undefined, [[ROLLED_OUT]], [[OLD], [OLD], [OLD], [OLD], [OLD], [OLD], []]);
+            const err = await runTask({ ...INPUT, timeoutMinutes: 2 }, deps(ecs, clock)).catch((e: Error) => e);
+            expect(calls.order.indexOf("runTask")).to.equal(7);
+            expect((err as Error).message).to.include("still RUNNING after 2 minutes");
+            expect(clock.t).to.be.within(2 * 60_000, 2 * 60_000 + 15_000);
+        });
+
+        it("reads the family from a task definition ARN or family:revision", () => {
+            expect(familyOf(INPUT.taskDefinition)).to.equal("platform-prod-gitlab-migrate");
+            expect(familyOf("platform-dev-gitlab-migrate:12")).to.equal("platform-dev-gitlab-migrate");
+        });
     });
 
     it("tolerates ECS not listing the new task for its first minute (eventual consistency), not longer", async () => {
@@ -196,6 +256,8 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             switch (cmd.constructor.name) {
                 case "RunTaskCommand":
                     return { tasks: [{ taskArn: ARN }] };
+                case "ListTasksCommand":
+                    return { taskArns: ["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042"] };
                 case "DescribeServicesCommand":
                     return { services: [{ serviceName: "platform-prod-gitlab-gitaly", deployments: [{ status: "PRIMARY", taskDefinition: "td:4", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1, id: "ecs-svc/1" }] }] };
                 default:
@@ -210,6 +272,7 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             ]);
             // A task ECS does not list (yet) is undefined, for runTask's grace period.
             expect(await ecs.describe(INPUT.cluster, ARN)).to.equal(undefined);
+            expect(await ecs.listRunning(INPUT.cluster, "platform-prod-gitlab-migrate")).to.deep.equal(["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042"]);
         } finally {
             proto.send = original;
         }
@@ -218,6 +281,8 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(sent[0].networkConfiguration.awsvpcConfiguration).to.deep.equal({ subnets: INPUT.subnets, securityGroups: INPUT.securityGroups, assignPublicIp: "DISABLED" });
         expect(sent[0].overrides.containerOverrides).to.deep.equal([{ name: "migrate", command: ["migrate"] }]);
         expect(sent[1]).to.deep.equal({ cluster: INPUT.cluster, tasks: [ARN] });
+        // Tasks ECS wants running: pending and provisioning ones too, not those already stopping.
+        expect(sent[sent.length - 1]).to.deep.equal({ cluster: INPUT.cluster, family: "platform-prod-gitlab-migrate", desiredStatus: "RUNNING" });
     });
 
     it("CLI: with no inputs exits 1 with one 'runTask:' line on stderr", function () {

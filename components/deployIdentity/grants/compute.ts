@@ -93,6 +93,20 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         }),
     },
     {
+        sid: "EcsTaskList",
+        covers: ["runtask:ecs"],
+        read: [],
+        // hooks/runTask.ts lists a family's running tasks before it starts one (no second
+        // migration beside a running one). ListTasks authorizes on container instances,
+        // not on the cluster or the tasks: the cluster is its condition key.
+        write: ["ecs:ListTasks"],
+        scope: (s) => ({
+            kind: "named",
+            resources: [arn(s, "ecs", `container-instance/${s.naming.prefix}-*/*`)],
+            conditions: { ArnLike: { "ecs:cluster": arn(s, "ecs", `cluster/${s.naming.prefix}-*`) } },
+        }),
+    },
+    {
         sid: "Scaling",
         covers: ["aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy"],
         read: ["application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:ListTagsForResource"],
