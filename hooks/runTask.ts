@@ -69,7 +69,7 @@ export interface RunTaskDeps {
     now: () => number;
 }
 
-const POLL_MS = 15_000;
+export const POLL_MS = 15_000;
 
 /** How long a task ECS just started may be missing from DescribeTasks. */
 const MISSING_GRACE_MS = 60_000;

@@ -166,7 +166,8 @@ describe("GitLab (single topology)", () => {
                 expect(valueAt(e, "gitlab_rails['repositories_storages']")).to.deep.equal({ default: { gitaly_address: `tcp://gitlab.platform-${stack}.internal:8075` } });
                 expect(named(run, T.service, "gitlab").inputs.serviceRegistries.registryArn).to.equal(named(run, "aws:servicediscovery/service:Service", "gitlab-dns").state.arn);
                 const gitaly = ofType(run, T.ingress).filter((r) => r.inputs.fromPort === 8075);
-                expect(gitaly.map((r) => r.inputs.referencedSecurityGroupId)).to.deep.equal([named(run, T.sg, "gitlab-backup-tasks").id]);
+                // The backup task and the migration task (migrations run beside the old task, by name).
+                expect(gitaly.map((r) => r.inputs.referencedSecurityGroupId)).to.deep.equal([named(run, T.sg, "gitlab-backup-tasks").id, named(run, T.sg, "gitlab-migrate").id]);
             });
 
             it("reads every secret from the same Secrets Manager secrets in both tasks, and none from the environment", async () => {
@@ -211,9 +212,11 @@ describe("GitLab (single topology)", () => {
                 const read = (policy: string) => new Set<string>(policyOf(run, policy).find((s) => s.Sid === "ReadSecrets").Resource);
                 expect(read("gitlab-execution-policy")).to.deep.equal(new Set(main.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
                 expect(read("gitlab-backup-execution-policy")).to.deep.equal(new Set(backup.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
-                // Rails secrets, tokens, registry pair, SSH host keys, root password, database password.
-                // Everything but the OIDC client's (none configured) and ElastiCache's (split only).
-                expect(main.secrets.map((s) => s.name).sort()).to.deep.equal(Object.values(SECRET_ENV).filter((n) => n !== SECRET_ENV.oidcClientSecret && n !== SECRET_ENV.redisPassword).sort());
+                // Rails secrets, tokens, registry pair, SSH host keys, database password. Everything but
+                // the OIDC client's (none configured), ElastiCache's (split only) and the root password
+                // (only a seed reads it: the migration task's).
+                const absent: string[] = [SECRET_ENV.oidcClientSecret, SECRET_ENV.redisPassword, SECRET_ENV.rootPassword];
+                expect(main.secrets.map((s) => s.name).sort()).to.deep.equal(Object.values(SECRET_ENV).filter((n) => !absent.includes(n)).sort());
                 for (const s of inComponent(run, T.secret, "gitlab")) {
                     expect(s.protect, s.name).to.equal(stack === "prod");
                 }
@@ -259,7 +262,9 @@ describe("GitLab (single topology)", () => {
                 expect(valueAt(e, "gitlab_rails['active_record_encryption_key_derivation_salt']")).to.be.a("string");
                 expect(valueAt(e, "gitlab_rails['gitaly_token']")).to.equal(valueAt(e, "gitaly['configuration']").auth.token);
                 expect(valueAt(e, "gitaly['gitlab_secret']")).to.equal(valueAt(e, "gitlab_shell['secret_token']"));
-                expect(valueAt(e, "gitlab_rails['initial_root_password']")).to.equal(`dummy-${SECRET_ENV.rootPassword}`);
+                // It never migrates or seeds (the migration task does): no root password either.
+                expect(valueAt(e, "gitlab_rails['auto_migrate']")).to.equal(false);
+                expect(e.settings.filter((x) => keyPath(x.path).includes("root_password"))).to.deep.equal([]);
                 // Metrics: no bundled Prometheus; Rails' metric files off /dev/shm.
                 expect(valueAt(e, "prometheus_monitoring['enable']")).to.equal(false);
                 expect(callArg(e, "runtime_dir")).to.equal("/run");

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { GitLabArgs, GitLabKit } from "./types";
 
 /** The one-off task hook (hooks/runTask.ts), run by Pulumi in the project directory through its stable entry point. */
 export const RUN_TASK_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/runTask.ts";
@@ -8,8 +9,19 @@ export const RUN_TASK_COMMAND = "node_modules/.bin/ts-node --transpile-only tool
 /** The migration task's size: Rails and reconfigure, no services. */
 export const MIGRATE_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
 
-/** Minutes a migration may run before `pulumi up` stops waiting (the task keeps running). */
-export const MIGRATION_TIMEOUT_MINUTES = 120;
+/**
+ * Minutes one migration step may take inside `pulumi up`: waiting for a
+ * migration an earlier update left running, then its own run (runTask's one
+ * deadline); after that `up` fails and the task keeps running. The timeline
+ * of one step, in minutes: up to SERVICE_WAIT_MINUTES (45) for the services it
+ * follows, then up to 40 here, then one 15 s poll: 85.25, inside the CI
+ * deploy job's 90 (.gitlab-ci.yml `.deploy`; tests/runTask.test.ts adds them up), so a
+ * long migration is ended by the tool, which leaves Pulumi's state written
+ * and its lock released, never by the runner killing `pulumi up` halfway. The
+ * retried `pulumi up` then waits for the task still running instead of
+ * starting a second one. A small team's regular migrations take minutes.
+ */
+export const MIGRATION_TIMEOUT_MINUTES = 40;
 
 /**
  * The two migration steps of a split deploy, in GitLab's zero-downtime order
@@ -36,6 +48,33 @@ export interface MigrationRunArgs {
      * dependsOn alone cannot prove the new version runs.
      */
     readonly after: readonly { readonly service: aws.ecs.Service; readonly taskDefinition: aws.ecs.TaskDefinition }[];
+}
+
+/** A migration step of the topology's migration task: `(step, services it follows, other dependencies) => Command`. */
+export type MigrationSteps = (step: MigrationStep, after: MigrationRunArgs["after"], dependsOn?: pulumi.Resource[]) => command.local.Command;
+
+/**
+ * The two steps of one topology's migration task, as `pulumi up` runs them
+ * (named `<name>-migrate`, `<name>-post-migrate`), from the private subnets in
+ * the task's own security group.
+ */
+export function migrationSteps(kit: GitLabKit, a: GitLabArgs, m: { readonly task: aws.ecs.TaskDefinition; readonly log: aws.cloudwatch.LogGroup; readonly securityGroupId: pulumi.Input<string> }): MigrationSteps {
+    return (step, after, dependsOn = []) =>
+        migrationRun(
+            `${kit.name}-${step}`,
+            {
+                step,
+                clusterArn: a.cluster.arn,
+                taskDefinition: m.task,
+                container: "migrate",
+                subnetIds: a.network.subnetIds.private,
+                securityGroupId: m.securityGroupId,
+                logGroupName: m.log.name,
+                region: a.context.region,
+                after,
+            },
+            { ...kit.parent, dependsOn },
+        );
 }
 
 /**

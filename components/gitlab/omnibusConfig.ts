@@ -201,15 +201,21 @@ function rootPassword(): Setting[] {
     ];
 }
 
+/**
+ * single: the whole of GitLab in one task, which never migrates: the
+ * migration task (migrate, below, with the single task's Gitaly by name)
+ * runs them and seeds an empty database, so no reconfigure here can be cut
+ * halfway through a migration by a health check or a stop (single.ts).
+ */
 function single(a: OmnibusConfigArgs): Setting[] {
     return [
+        s(["gitlab_rails", "auto_migrate"], false),
         ...behindLoadBalancer(a),
         s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory)),
         s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
         ...registry(a),
-        // Gitaly also listens on TCP (token required) for the backup task.
+        // Gitaly also listens on TCP (token required) for the backup and migration tasks.
         ...gitalyServer(a, {}),
-        ...rootPassword(),
         ...oidc(a),
     ];
 }
@@ -225,10 +231,18 @@ function required<K extends keyof OmnibusConfigArgs>(a: OmnibusConfigArgs, key: 
 
 /** A Rails process of the split topology: remote Gitaly, ElastiCache over TLS, and never a migration on start. */
 function splitRails(a: OmnibusConfigArgs): Setting[] {
+    return [s(["gitlab_rails", "auto_migrate"], false), remoteGitaly(a), ...elastiCache(a)];
+}
+
+/** Gitaly reached over TCP at its name. */
+function remoteGitaly(a: OmnibusConfigArgs): Setting {
+    return s(["gitlab_rails", "repositories_storages"], { default: { gitaly_address: `tcp://${required(a, "gitalyHost")}` } });
+}
+
+/** ElastiCache over TLS instead of the bundled Redis. */
+function elastiCache(a: OmnibusConfigArgs): Setting[] {
     const redis = required(a, "redis");
     return [
-        s(["gitlab_rails", "auto_migrate"], false),
-        s(["gitlab_rails", "repositories_storages"], { default: { gitaly_address: `tcp://${required(a, "gitalyHost")}` } }),
         s(["redis", "enable"], false),
         s(["gitlab_rails", "redis_host"], redis.host),
         s(["gitlab_rails", "redis_port"], redis.port),
@@ -292,30 +306,34 @@ function gitaly(a: OmnibusConfigArgs): Setting[] {
 }
 
 /**
- * split, migrations: a one-off Rails-only task, the only place auto_migrate
- * is on. entrypoint.sh runs it twice per deploy: `migrate` (regular
- * migrations, SKIP_POST_DEPLOYMENT_MIGRATIONS) before the tiers roll and
- * `post-migrate` (everything left) after they run the new version. It also
- * seeds an empty database, hence the root password.
+ * A one-off Rails task (migrations, backup): no service of its own, Gitaly
+ * over TCP, migrations only where asked. Split hands it ElastiCache; single
+ * has no shared Redis, so the task runs Omnibus's bundled one and drops it
+ * on exit, as the single task drops its own on every restart.
  */
-function migrate(a: OmnibusConfigArgs): Setting[] {
+function oneOff(a: OmnibusConfigArgs, migrates: boolean): Setting[] {
     return [
-        ...splitRails(a).map((x) => ("path" in x && x.path.join("/") === "gitlab_rails/auto_migrate" ? s(["gitlab_rails", "auto_migrate"], true) : x)),
+        s(["gitlab_rails", "auto_migrate"], migrates),
+        remoteGitaly(a),
+        ...(a.redis ? elastiCache(a) : []),
         ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"].map((svc) => s([svc, "enable"], false)),
-        ...rootPassword(),
     ];
 }
 
-/** The backup job: Rails only, no service of its own, Gitaly reached over TCP; never migrates. */
+/**
+ * Migrations, in both topologies: a one-off Rails-only task, the only place
+ * auto_migrate is on. entrypoint.sh runs it twice per deploy: `migrate`
+ * (regular migrations, SKIP_POST_DEPLOYMENT_MIGRATIONS) before the new
+ * version serves and `post-migrate` (everything left) once it does. It also
+ * seeds an empty database, hence the root password.
+ */
+function migrate(a: OmnibusConfigArgs): Setting[] {
+    return [...oneOff(a, true), ...rootPassword()];
+}
+
+/** The backup job: Rails only, Gitaly reached over TCP; never migrates. */
 function backup(a: OmnibusConfigArgs): Setting[] {
-    if (!a.gitalyHost) {
-        throw new Error("the backup role needs gitalyHost");
-    }
-    return [
-        s(["gitlab_rails", "auto_migrate"], false),
-        s(["gitlab_rails", "repositories_storages"], { default: { gitaly_address: `tcp://${a.gitalyHost}` } }),
-        ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"].map((svc) => s([svc, "enable"], false)),
-    ];
+    return oneOff(a, false);
 }
 
 function oidc(a: OmnibusConfigArgs): Setting[] {

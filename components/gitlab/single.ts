@@ -3,18 +3,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { taskRoles } from "../../aws/ecsTask";
 import { logGroup } from "../../aws/logs";
-import { allowPortFrom } from "../../aws/securityGroups";
+import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
+import { allowDatabaseClient } from "../database";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
 import { GITLAB_GRACE_SECONDS, RAILS_HEALTH_CHECK } from "./kit";
+import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
-import { isExternalSecret, SECRET_ENV } from "./secrets";
+import { isExternalSecret, RAILS_SECRETS, SECRET_ENV } from "./secrets";
 import { RepositoryFileSystem } from "./storage";
 import { Entry, GitLabArgs, GitLabKit, SecretName, SingleArgs, Topology } from "./types";
 
 const CONTAINER = "gitlab";
 
-/** The secrets the single task receives: every generated one, the database's, and the OIDC client's if any. */
-const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k));
+/** The secrets the single task receives: every generated one but the root password (only a seed reads it), the database's, and the OIDC client's if any. */
+const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k) && k !== "rootPassword");
+
+/** The migration task's: Rails', the database's, and the root password for a first boot's seed. */
+const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassword", "rootPassword"];
 
 /**
  * The single topology: GitLab as one Omnibus task, repositories on EFS.
@@ -22,6 +27,16 @@ const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretN
  * Exactly one task, replaced stop-first (0 % / 100 %): the task's Gitaly is the
  * only writer of the repositories, and two Gitaly processes on one volume
  * corrupt them. Nothing autoscales here for the same reason.
+ *
+ * It never migrates: the split topology's migration task does (migrations.ts),
+ * on regular FARGATE, run by `pulumi up`: `migrate` before the task rolls
+ * (reaching the running task's Gitaly by name), `post-migrate` once the new
+ * revision runs. A migration inside the task's reconfigure would live within
+ * its windows: the 900 s grace, the container check's 300 s + 5 × 60 s, a
+ * Spot reclaim's 120 s and the 120 s stop timeout, after which SIGKILL cuts
+ * it halfway. The task's own start is reconfigure without migrations, then
+ * Puma: minutes, inside those windows. A migration is bounded only by
+ * MIGRATION_TIMEOUT_MINUTES, after which it keeps running and is waited for.
  */
 export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, entry: Entry): Topology {
     const { name, parent, physical } = kit;
@@ -39,6 +54,9 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
 
     const logs = logGroup(name, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const taskDefinition = singleTask(kit, a, size, efs, logs, gitalyAddress);
+    const migration = singleMigrations(kit, a, sg, gitalyAddress);
+    // Regular migrations before the new revision starts, while the old task (and its Gitaly) serves.
+    const migrate = migration("migrate", []);
 
     kit.frontAlarms(name, physical, entry.webTargetGroup);
 
@@ -53,10 +71,10 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
             deploymentMinimumHealthyPercent: 0,
             deploymentMaximumPercent: 100,
-            // No rollback, by circuit breaker or alarm: a new GitLab version migrates the
-            // database as it starts, and the old version on a migrated schema is not
-            // supported. A failed deployment stops and alarms; the fix is a new `pulumi up`
-            // (or a restore). The alarms notify only: during the several minutes a fresh
+            // No rollback, by circuit breaker or alarm: with one task stopped first, a
+            // rollback is a second outage as long as the first, onto a schema the new
+            // version's migrations already changed. A failed deployment stops and alarms;
+            // the fix is a new `pulumi up` (or a restore). The alarms notify only: during the several minutes a fresh
             // task spends in reconfigure, its one target is unhealthy by design.
             ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
             loadBalancers: [
@@ -69,13 +87,69 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
         },
         {
             ...parent,
-            dependsOn: [...entry.listeners, ...entry.frontRules, gitalyFromBackup],
-            // A first boot seeds the database; an upgrade migrates it.
+            dependsOn: [...entry.listeners, ...entry.frontRules, gitalyFromBackup, migrate],
+            // Stop the old task (at most 120 s), start the new one: reconfigure without
+            // migrations and Puma take minutes; 45 m leaves room for a slow image pull.
             customTimeouts: { create: "45m", update: "45m" },
         },
     );
+    // Post-deployment migrations once the new revision runs.
+    migration("post-migrate", [{ service, taskDefinition }]);
 
     return { frontService: service, logGroupName: logs.name, gitalyAddress, fileSystemId: efs.fileSystem.id };
+}
+
+/**
+ * The migration task: Rails only (omnibusConfig.ts `migrate`), its own
+ * security group reaching the database, and the single task's Gitaly by name.
+ */
+function singleMigrations(kit: GitLabKit, a: GitLabArgs, taskSg: aws.ec2.SecurityGroup, gitalyAddress: pulumi.Output<string>): MigrationSteps {
+    const { name, parent, physical } = kit;
+    const tier = `${name}-migrate`;
+    const sg = new aws.ec2.SecurityGroup(tier, { vpcId: a.network.vpcId, description: `${name}: the migration task` }, parent);
+    const rules = [
+        allowAllEgress(`${tier}-out`, sg.id, parent),
+        allowDatabaseClient(`${tier}-to-db`, a.database.securityGroupId, sg.id, parent),
+        allowPortFrom(`${name}-gitaly-from-migrate`, { securityGroupId: taskSg.id, sourceSecurityGroupId: sg.id, port: GITLAB_PORTS.gitaly, description: "migration task to Gitaly" }, parent),
+    ];
+    const log = logGroup(tier, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
+    const roles = taskRoles(
+        tier,
+        {
+            repositoryArns: [a.image.repositoryArn],
+            secretArns: kit.secretArnsOf(MIGRATE_SECRETS),
+            logGroupArn: log.arn,
+            execCommand: false,
+            accountId: a.context.accountId,
+            naming: a.context.naming,
+            taskStatements: kit.railsBucketStatements("GitLab", false),
+        },
+        parent,
+    );
+    const task = new aws.ecs.TaskDefinition(
+        tier,
+        {
+            ...kit.fargateTask(MIGRATE_TASK_SIZE),
+            family: `${physical}-migrate`,
+            executionRoleArn: roles.executionRole.arn,
+            taskRoleArn: roles.taskRole.arn,
+            containerDefinitions: pulumi.jsonStringify([
+                {
+                    ...kit.omnibus,
+                    name: "migrate",
+                    // entrypoint.sh's mode; each step overrides it with its own.
+                    command: ["migrate"],
+                    environment: kit.environment(kit.config("migrate", MIGRATE_TASK_SIZE, { gitalyHost: gitalyAddress })),
+                    secrets: kit.secretsOf(MIGRATE_SECRETS),
+                    stopTimeout: 120,
+                    logConfiguration: kit.logConfig(log, "migrate"),
+                },
+            ]),
+        },
+        parent,
+    );
+    const steps = migrationSteps(kit, a, { task, log, securityGroupId: sg.id });
+    return (step, after, dependsOn = []) => steps(step, after, [...rules, ...dependsOn]);
 }
 
 /** The one task: every service of GitLab in one container, its roles, and the repositories mounted from EFS. */
@@ -86,7 +160,7 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
         name,
         {
             repositoryArns: [a.image.repositoryArn],
-            secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])],
+            secretArns: kit.secretArnsOf(secretNames),
             logGroupArn: logs.arn,
             execCommand: a.execCommand,
             accountId: a.context.accountId,

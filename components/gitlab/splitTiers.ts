@@ -1,11 +1,10 @@
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ecsServiceAlarms } from "../../aws/alarms";
 import { serviceAutoscaling } from "../../aws/autoscaling";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { RAILS_HEALTH_CHECK, WEB_GRACE_SECONDS } from "./kit";
-import { MIGRATE_TASK_SIZE, MigrationStep, migrationRun } from "./migrations";
+import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
 import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
 import { Entry, SplitTiers } from "./types";
 
@@ -40,25 +39,9 @@ export interface Rollout {
 }
 
 /** Migrations: the only task with auto_migrate on, run by `pulumi up` around the tiers (one run per step). */
-export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup) {
-    const { kit, args: a, tier } = t;
+export function splitMigrations(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup): MigrationSteps {
     const { log, task } = t.fargateTier("migrate", MIGRATE_TASK_SIZE, { command: ["migrate"] }, false);
-    return (step: MigrationStep, after: Rollout[], dependsOn: pulumi.Resource[] = []): command.local.Command =>
-        migrationRun(
-            tier(step),
-            {
-                step,
-                clusterArn: a.cluster.arn,
-                taskDefinition: task,
-                container: "migrate",
-                subnetIds: a.network.subnetIds.private,
-                securityGroupId: securityGroup.id,
-                logGroupName: log.name,
-                region: a.context.region,
-                after,
-            },
-            { ...kit.parent, dependsOn },
-        );
+    return migrationSteps(t.kit, t.args, { task, log, securityGroupId: securityGroup.id });
 }
 
 /** Web: Puma, Workhorse, NGINX, the registry and sshd behind the ALB and NLB. */

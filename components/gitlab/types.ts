@@ -24,8 +24,8 @@ import type { NetworkRef } from "../network";
 
 /**
  * What a task is. single: the whole of GitLab. backup: the daily backup job,
- * reaching Gitaly over TCP. The split topology's tiers: web, sidekiq, gitaly,
- * and migrate (the one place migrations run).
+ * reaching Gitaly over TCP. migrate: the one place migrations run, in both
+ * topologies. The split topology's tiers: web, sidekiq, gitaly.
  */
 export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
 

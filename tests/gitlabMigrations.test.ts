@@ -1,0 +1,119 @@
+import * as fs from "fs";
+import * as path from "path";
+import { expect } from "chai";
+import { parse } from "yaml";
+import { prodSingle } from "./variants";
+import { POLL_MS, SERVICE_WAIT_MINUTES } from "../hooks/runTask";
+import { RAILS_SECRETS, SECRET_ENV } from "../components/gitlab/secrets";
+import { containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, T, taskOf, valueAt } from "./gitlabHelpers";
+import { inComponent, named, ofType, Resource, ROOT, stackRun, STACKS, StackRun } from "../sim/harness";
+
+/*
+ * Where GitLab migrates, in both topologies, and the timeline of a migration
+ * step inside `pulumi up` against the CI job that runs it.
+ */
+
+const singleRun = (stack: string) => (stack === "prod" ? prodSingle() : stackRun(stack));
+const dependsOn = (r: Resource, other: Resource) => r.dependencies.includes(other.urn);
+const steps = (run: StackRun) => ofType(run, T.command).filter((c) => c.name === "gitlab-migrate" || c.name === "gitlab-post-migrate");
+
+/** The CI deploy job's timeout in minutes (.gitlab-ci.yml `.deploy`, which both deploy jobs extend). */
+function deployJobMinutes(): number {
+    const ci = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { timeout?: string; extends?: string | string[] }>;
+    for (const job of ["deploy dev", "deploy prod"]) {
+        expect([ci[job].extends].flat(), job).to.include(".deploy");
+        expect(ci[job].timeout, `${job} keeps .deploy's timeout`).to.equal(undefined);
+    }
+    const m = /^(\d+)m$/.exec(ci[".deploy"].timeout ?? "");
+    expect(m, ".deploy timeout in minutes").to.not.equal(null);
+    return Number(m![1]);
+}
+
+describe("GitLab migrations: one migration task in both topologies", () => {
+    for (const stack of STACKS) {
+        describe(stack === "prod" ? "single topology (prod as single)" : "single topology (dev)", () => {
+            it("the one task never migrates or seeds; the migration task alone has auto_migrate on, seeds with the root password, and runs none of GitLab's services", async () => {
+                const run = await singleRun(stack);
+                const main = evaluateContainer(containerOf(mainTask(run)));
+                expect(valueAt(main, "gitlab_rails['auto_migrate']")).to.equal(false);
+                const migrate = containerOf(taskOf(run, "migrate"));
+                expect(migrate.command).to.deep.equal(["migrate"]);
+                const e = evaluateContainer(migrate);
+                expect(valueAt(e, "gitlab_rails['auto_migrate']")).to.equal(true);
+                expect(valueAt(e, "gitlab_rails['initial_root_password']")).to.equal(`dummy-${SECRET_ENV.rootPassword}`);
+                for (const svc of ["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"]) {
+                    expect(valueAt(e, `${svc}['enable']`), svc).to.equal(false);
+                }
+                // The single topology has no shared Redis: the task runs Omnibus's own, as the one task does.
+                expect(e.settings.filter((x) => keyPath(x.path).startsWith("redis[") || keyPath(x.path).startsWith("gitlab_rails['redis_"))).to.deep.equal([]);
+                // The one task's Gitaly, by its Cloud Map name (migrations and seeds may call it).
+                expect(valueAt(e, "gitlab_rails['repositories_storages']")).to.deep.equal(valueAt(evaluateContainer(containerOf(named(run, T.taskDef, "gitlab-backup"))), "gitlab_rails['repositories_storages']"));
+                // Exactly one task definition of GitLab migrates.
+                const migrating = inComponent(run, T.taskDef, "gitlab").filter((td) => evaluateContainer(containerOf(td)).settings.some((x) => keyPath(x.path) === "gitlab_rails['auto_migrate']" && x.value === true));
+                expect(migrating.map((td) => td.name)).to.deep.equal(["gitlab-migrate"]);
+            });
+
+            it("gets exactly the secrets its config reads, its execution role exactly those, and the task role no backup bucket", async () => {
+                const run = await singleRun(stack);
+                const c = containerOf(taskOf(run, "migrate"));
+                const fetched = [...envValue(c, "GITLAB_OMNIBUS_CONFIG")!.matchAll(/ENV\.fetch\('([A-Z0-9_]+)'\)/g)].map((m) => m[1]);
+                expect(c.secrets.map((s) => s.name).sort()).to.deep.equal([...new Set(fetched)].sort());
+                expect(c.secrets.map((s) => s.name).sort()).to.deep.equal([...RAILS_SECRETS, "databasePassword", "rootPassword"].map((n) => SECRET_ENV[n as keyof typeof SECRET_ENV]).sort());
+                const read = new Set<string>(policyOf(run, "gitlab-migrate-execution-policy").find((s) => s.Sid === "ReadSecrets").Resource);
+                expect(read).to.deep.equal(new Set(c.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
+                const buckets = policyOf(run, "gitlab-migrate-task-policy").flatMap((s) => [s.Resource].flat());
+                expect(buckets.filter((r: string) => r.includes("backups"))).to.deep.equal([]);
+            });
+
+            it("runs the regular migrations before the task rolls (beside the old one's Gitaly) and the post-deployment ones once it runs the new revision, on regular FARGATE", async () => {
+                const run = await singleRun(stack);
+                const pre = named(run, T.command, "gitlab-migrate");
+                const post = named(run, T.command, "gitlab-post-migrate");
+                const svc = named(run, T.service, "gitlab");
+                const migrateTd = taskOf(run, "migrate");
+                expect(dependsOn(svc, pre), "the task after the regular migrations").to.equal(true);
+                expect(dependsOn(post, svc), "post-deployment migrations after the task").to.equal(true);
+                expect(dependsOn(pre, svc)).to.equal(false);
+                expect(JSON.parse(pre.inputs.environment.EXPECT_SERVICES)).to.deep.equal([]);
+                expect(JSON.parse(post.inputs.environment.EXPECT_SERVICES)).to.deep.equal([{ service: svc.inputs.name, taskDefinition: mainTask(run).state.arn }]);
+                for (const [c, step] of [
+                    [pre, "migrate"],
+                    [post, "post-migrate"],
+                ] as const) {
+                    expect(c.inputs.environment).to.include({ TASK_DEFINITION: migrateTd.state.arn, CONTAINER: "migrate", CAPACITY_PROVIDER: "FARGATE" });
+                    expect(JSON.parse(c.inputs.environment.COMMAND)).to.deep.equal([step]);
+                    expect(JSON.parse(c.inputs.environment.SECURITY_GROUPS)).to.deep.equal([named(run, T.sg, "gitlab-migrate").id]);
+                    expect(c.inputs.create).to.match(/tools\/runTask\.ts$/);
+                }
+                // A one-off: no service runs the migration task.
+                expect(ofType(run, T.service).filter((s) => s.inputs.taskDefinition === migrateTd.state.arn)).to.deep.equal([]);
+                // The migration task reaches the database and the one task's Gitaly.
+                const gitaly = ofType(run, T.ingress).filter((r) => r.inputs.fromPort === 8075 && r.inputs.referencedSecurityGroupId === named(run, T.sg, "gitlab-migrate").id);
+                expect(gitaly.map((r) => r.inputs.securityGroupId)).to.deep.equal([named(run, T.sg, "gitlab-tasks").id]);
+            });
+        });
+    }
+
+    describe("timeline: every wait of one step ends before the CI deploy job would kill `pulumi up`", () => {
+        for (const stack of STACKS) {
+            it(`${stack}: the services' wait, then waiting for an earlier migration and running (one deadline), then one poll, fit the deploy job`, async () => {
+                const run = await stackRun(stack);
+                const job = deployJobMinutes();
+                const commands = steps(run);
+                expect(commands).to.have.length(2);
+                for (const c of commands) {
+                    const minutes = Number(c.inputs.environment.TIMEOUT_MINUTES);
+                    expect(minutes, c.name).to.be.greaterThan(0);
+                    const bound = SERVICE_WAIT_MINUTES + minutes + POLL_MS / 60_000;
+                    expect(bound, `${c.name}: ${SERVICE_WAIT_MINUTES} + ${minutes} min`).to.be.lessThan(job);
+                }
+                // Nor does any GitLab service's own wait (the provider's, for its rollout).
+                for (const s of inComponent(run, T.service, "gitlab")) {
+                    const update = s.customTimeouts.update;
+                    expect(update, s.name).to.match(/^\d+m$/);
+                    expect(parseInt(update!, 10), s.name).to.be.lessThan(job);
+                }
+            });
+        }
+    });
+});
