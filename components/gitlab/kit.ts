@@ -13,7 +13,7 @@ import { OBJECT_TYPES } from "./storage";
 /** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
 export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
 
-/** Seconds ECS ignores failing load-balancer checks after the single task starts: a first boot seeds the database. */
+/** Seconds ECS ignores failing load-balancer checks after the single task starts: reconfigure (no migrations: they run in their own task), then Gitaly, Redis, Sidekiq and Puma. */
 export const GITLAB_GRACE_SECONDS = 900;
 
 /** The same for a web task of the split topology: reconfigure without migrations, then Puma. */
