@@ -163,7 +163,11 @@ function registry(a: OmnibusConfigArgs): Setting[] {
         s(["registry", "nginx", "real_ip_trusted_addresses"], proxies),
         s(["registry", "nginx", "real_ip_header"], "X-Forwarded-For"),
         s(["registry", "nginx", "real_ip_recursive"], "on"),
-        s(["registry", "storage"], { s3_v2: { bucket: a.buckets.registry, region: a.region, encrypt: true } }),
+        // No `encrypt`: the driver sends SSE-S3 (AES256) for `encrypt: true` without a
+        // `keyid`, overriding the bucket's default. Without it S3 applies the bucket's
+        // SSE-KMS default (aws/s3, whose key policy admits the account's principals
+        // through S3, so the task role needs no KMS grant).
+        s(["registry", "storage"], { s3_v2: { bucket: a.buckets.registry, region: a.region } }),
         s(["registry", "http_secret"], secret("registryHttpSecret")),
         s(["registry", "internal_certificate"], secret("registryInternalCertificate")),
         s(["registry", "internal_key"], secret("registryInternalKey")),
