@@ -35,7 +35,7 @@ export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
 /**
  * The container registry's metadata database and its own role, on GitLab's
  * RDS instance. The task that migrates it creates both (gitlab/entrypoint.sh,
- * from the environment registryDatabaseSetup gives it).
+ * from the environment kit.ts gives that task only).
  */
 export const REGISTRY_DATABASE = { name: "registry", user: "registry" } as const;
 
@@ -356,7 +356,8 @@ function migrate(a: OmnibusConfigArgs): Setting[] {
         ...splitRails(a).map((x) => ("path" in x && x.path.join("/") === "gitlab_rails/auto_migrate" ? s(["gitlab_rails", "auto_migrate"], true) : x)),
         ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx"].map((svc) => s([svc, "enable"], false)),
         // The registry's schema migrations run in its own recipe, so it is enabled here,
-        // without storage or NGINX: it never serves, and the task exits after reconfigure.
+        // on Omnibus's default local storage and without NGINX: it never serves, and the
+        // task exits after reconfigure.
         { call: "registry_external_url", value: `https://${a.registryHostName}` },
         s(["registry", "enable"], true),
         ...registryDatabase(a),
