@@ -216,6 +216,7 @@ const gitlab = new GitLab("gitlab", {
     spot: gitlabCfg.spot,
     execCommand: gitlabCfg.execCommand,
     database: gitlabDb.endpoint,
+    registryDatabase: gitlabCfg.registryDatabase,
     efsThroughputMode: gitlabCfg.efs.throughputMode,
     backup: {
         time: dailyTime(gitlabCfg.backup.time, gitlabCfg.backup.timezone),

@@ -13,11 +13,16 @@
 #                               instance settings the topology needs, then exit
 #   entrypoint.sh backup        reconfigure, run gitlab-backup once, exit with its status
 #
-# GITLAB_ETC and GITLAB_INIT exist for the tests; ECS sets neither.
+# In any mode, a task that migrates the container registry (PLATFORM_REGISTRY_DB
+# set: the single task, the migration task) first creates the registry's role
+# and database on GitLab's PostgreSQL, so reconfigure can migrate them.
+#
+# GITLAB_ETC, GITLAB_INIT and GITLAB_PSQL exist for the tests; ECS sets none.
 set -euo pipefail
 
 etc=${GITLAB_ETC:-/etc/gitlab}
 init=${GITLAB_INIT:-/assets/init-container}
+psql=${GITLAB_PSQL:-/opt/gitlab/embedded/bin/psql}
 mode=${1:-serve}
 
 fail() {
@@ -38,7 +43,30 @@ write_host_key() {
     unset "$var"
 }
 
+# The registry's role (its password set to the secret's, so a new secret takes
+# effect) and its database owned by it, as GitLab's own user (RDS's master:
+# CREATEROLE, CREATEDB). Idempotent: it runs on every migration. The password
+# reaches psql through its environment, never its command line; GRANT lets the
+# master create a database owned by the role (PostgreSQL 16+ requires it).
+registry_database() {
+    [ -n "${PLATFORM_REGISTRY_DB:-}" ] || return 0
+    local var
+    for var in PLATFORM_DB_ADMIN PLATFORM_REGISTRY_DB_USER GITLAB_DATABASE_PASSWORD GITLAB_REGISTRY_DATABASE_PASSWORD; do
+        [ -n "${!var:-}" ] || fail "$var is empty: the registry's database cannot be created"
+    done
+    PGPASSWORD=$GITLAB_DATABASE_PASSWORD "$psql" "$PLATFORM_DB_ADMIN" -X -q -v ON_ERROR_STOP=1 \
+        -v db="$PLATFORM_REGISTRY_DB" -v user="$PLATFORM_REGISTRY_DB_USER" <<'SQL' || fail "could not create the registry's role and database"
+\getenv pw GITLAB_REGISTRY_DATABASE_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'user', :'pw') \gexec
+SELECT format('GRANT %I TO CURRENT_USER', :'user') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SQL
+    echo "entrypoint: database $PLATFORM_REGISTRY_DB and role $PLATFORM_REGISTRY_DB_USER ready"
+}
+
 mkdir -p "$etc"
+registry_database
 case "$mode" in
 serve)
     write_host_key rsa GITLAB_SSH_HOST_RSA_KEY

@@ -90,6 +90,13 @@ export const WAIVERS: readonly Waiver[] = [
         control: "SecretsManager.1",
         stacks: BOTH,
         type: "aws:secretsmanager/secret:Secret",
+        names: /^gitlab-registry-database$/,
+        reason: "The container registry logs in to its metadata database with this password, read at start; the migration task sets it on the role, so a rotation is `pulumi up --replace` on the generator and a redeploy (README: GitLab, Secrets), not a Lambda under running tasks.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: BOTH,
+        type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-root$/,
         reason: "The first administrator's password, read only when an empty database is seeded; afterwards the account's password lives in GitLab (changed there, or reset with gitlab-rake), not in this secret.",
     },

@@ -252,7 +252,7 @@ describe("GitLab (single topology)", () => {
                 for (const t of OBJECT_TYPES) {
                     expect(valueAt(e, `gitlab_rails['object_store']['objects']['${t}']['bucket']`), t).to.equal(buckets.get(`gitlab-${t.replace(/_/g, "-")}`));
                 }
-                expect(valueAt(e, "registry['storage']")).to.deep.equal({ s3_v2: { bucket: buckets.get("gitlab-registry"), region: "us-east-1", encrypt: true } });
+                expect(valueAt(e, "registry['storage']")).to.deep.equal({ s3_v2: { bucket: buckets.get("gitlab-registry"), region: "us-east-1" } });
                 expect(valueAt(e, "gitlab_rails['backup_upload_remote_directory']")).to.equal(buckets.get("gitlab-backups"));
                 expect(valueAt(e, "gitlab_rails['backup_upload_storage_options']")).to.deep.equal({ server_side_encryption: "aws:kms" });
                 expect(valueAt(e, "gitaly['configuration']").backup.go_cloud_url).to.equal(`s3://${buckets.get("gitlab-backups")}?region=us-east-1`);

@@ -17,6 +17,7 @@ describe("GitLab: the Omnibus renderer on its own", () => {
         vpcCidr: "10.9.0.0/16",
         region: "eu-central-1",
         database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
+        registryDatabase: "on" as const,
         buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },
         cpu: 4096,
         memory: 8192,

@@ -5,7 +5,7 @@ import { SecretSource, secretRefs } from "../../aws/ecsTask";
 import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
 import { HealthTiming } from "../../facts/rollout";
-import { renderOmnibusConfig } from "./omnibusConfig";
+import { migratesRegistry, RDS_CA_BUNDLE, REGISTRY_DATABASE, renderOmnibusConfig } from "./omnibusConfig";
 import { ExternalSecret, FargateTaskBase, GitLabArgs, GitLabBuckets, GitLabKit, GitLabSecrets, LateSecrets, ObjectType, RoleExtras, SecretName } from "./types";
 import { isExternalSecret, SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
@@ -21,6 +21,23 @@ export const WEB_GRACE_SECONDS = 600;
 
 /** The image's own health check for a task that serves HTTP (ECS ignores the Docker HEALTHCHECK). */
 export const RAILS_HEALTH_CHECK = { command: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: 60, timeout: 30, retries: 5, startPeriod: 300 };
+
+/**
+ * What gitlab/entrypoint.sh reads to create the registry's role and database
+ * before reconfigure migrates them: a libpq connection string for GitLab's
+ * own (master) user, whose password is the task's database secret, and the
+ * names to create.
+ */
+export const REGISTRY_SETUP_ENV = { admin: "PLATFORM_DB_ADMIN", database: "PLATFORM_REGISTRY_DB", user: "PLATFORM_REGISTRY_DB_USER" } as const;
+
+function registryDatabaseSetup(a: GitLabArgs): { name: string; value: pulumi.Input<string> }[] {
+    const d = a.database;
+    return [
+        { name: REGISTRY_SETUP_ENV.admin, value: pulumi.interpolate`host=${d.address} port=${d.port} dbname=${d.name} user=${d.username} sslmode=verify-full sslrootcert=${RDS_CA_BUNDLE}` },
+        { name: REGISTRY_SETUP_ENV.database, value: REGISTRY_DATABASE.name },
+        { name: REGISTRY_SETUP_ENV.user, value: REGISTRY_DATABASE.user },
+    ];
+}
 
 /** What the kit is built from besides the component's arguments: the shared data, secrets and private names. */
 export interface KitParts {
@@ -79,6 +96,7 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] 
                     vpcCidr,
                     region: a.context.region,
                     database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
+                    registryDatabase: a.registryDatabase,
                     buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },
                     cpu: size.cpu,
                     memory: size.memory,
@@ -119,10 +137,11 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
         config: roleConfig(a, buckets),
         secretsOf: (names, others = {}) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n, others)]))),
         secretArnsOf: (names, others = {}) => [...new Set(names.map((n) => sourceOf(n, others).arn))],
-        environment: (config) => [
+        environment: (config, role) => [
             { name: "GITLAB_OMNIBUS_CONFIG", value: config },
             { name: "AWS_REGION", value: a.context.region },
             { name: "AWS_DEFAULT_REGION", value: a.context.region },
+            ...(role && migratesRegistry(role) ? registryDatabaseSetup(a) : []),
         ],
         // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
         // start and runs its services as root and as git: no read-only root and no

@@ -32,6 +32,26 @@ export const SIDEKIQ_HEALTH_PORT = 8092;
  */
 export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
 
+/**
+ * The container registry's metadata database and its own role, on GitLab's
+ * RDS instance. The task that migrates it creates both (gitlab/entrypoint.sh,
+ * from the environment kit.ts gives that task only).
+ */
+export const REGISTRY_DATABASE = { name: "registry", user: "registry" } as const;
+
+/**
+ * Connections each registry process may hold to its database. The registry's
+ * own default is no limit; GitLab.com runs its registry with 8 open and 8 idle
+ * per pod (gl-infra/delivery#1985). A number, so GitLab's connection budget
+ * can count it per web task.
+ */
+export const REGISTRY_DB_MAX_OPEN = 8;
+
+/** The role whose reconfigure runs the registry's schema migrations: the migration task, in both topologies (the single task never migrates). */
+export function migratesRegistry(role: OmnibusRole): boolean {
+    return role === "migrate";
+}
+
 /** RoleExtras (types.ts): Gitaly's address, Redis and the web tier's URLs, where a role needs them. */
 export interface OmnibusConfigArgs extends RoleExtras {
     readonly role: OmnibusRole;
@@ -42,6 +62,8 @@ export interface OmnibusConfigArgs extends RoleExtras {
     readonly vpcCidr: string;
     readonly region: string;
     readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly username: string };
+    /** The registry's metadata database: used, or configured but unused (an import). */
+    readonly registryDatabase: "on" | "import";
     readonly buckets: { readonly objects: Readonly<Record<ObjectType, string>>; readonly registry: string; readonly backups: string };
     /** Fargate size: Puma workers and Sidekiq threads follow it. */
     readonly cpu: number;
@@ -163,10 +185,41 @@ function registry(a: OmnibusConfigArgs): Setting[] {
         s(["registry", "nginx", "real_ip_trusted_addresses"], proxies),
         s(["registry", "nginx", "real_ip_header"], "X-Forwarded-For"),
         s(["registry", "nginx", "real_ip_recursive"], "on"),
-        s(["registry", "storage"], { s3_v2: { bucket: a.buckets.registry, region: a.region, encrypt: true } }),
+        // No `encrypt`: the driver sends SSE-S3 (AES256) for `encrypt: true` without a
+        // `keyid`, overriding the bucket's default. Without it S3 applies the bucket's
+        // SSE-KMS default (aws/s3, whose key policy admits the account's principals
+        // through S3, so the task role needs no KMS grant).
+        s(["registry", "storage"], { s3_v2: { bucket: a.buckets.registry, region: a.region } }),
+        ...registryDatabase(a),
         s(["registry", "http_secret"], secret("registryHttpSecret")),
         s(["registry", "internal_certificate"], secret("registryInternalCertificate")),
         s(["registry", "internal_key"], secret("registryInternalKey")),
+    ];
+}
+
+/**
+ * The registry's metadata in PostgreSQL, which turns on online garbage
+ * collection (the registry's default with a database: unreferenced blobs and
+ * manifests are deleted from S3 in the background). Omnibus turns its
+ * "prefer" default off without a bundled PostgreSQL, hence `enabled: true`;
+ * TLS verified against the RDS CA like Rails. Only a migrating role runs the
+ * registry's migrations (its reconfigure runs `registry database migrate up`,
+ * `-s` under SKIP_POST_DEPLOYMENT_MIGRATIONS); web tasks never do.
+ */
+function registryDatabase(a: OmnibusConfigArgs): Setting[] {
+    return [
+        s(["registry", "database"], {
+            enabled: a.registryDatabase === "on",
+            host: a.database.host,
+            port: a.database.port,
+            user: REGISTRY_DATABASE.user,
+            password: secret("registryDatabasePassword"),
+            dbname: REGISTRY_DATABASE.name,
+            sslmode: "verify-full",
+            sslrootcert: RDS_CA_BUNDLE,
+            pool: { maxopen: REGISTRY_DB_MAX_OPEN, maxidle: REGISTRY_DB_MAX_OPEN, maxlifetime: "5m" },
+        }),
+        s(["registry", "auto_migrate"], migratesRegistry(a.role)),
     ];
 }
 
@@ -316,8 +369,18 @@ function oneOff(a: OmnibusConfigArgs, migrates: boolean): Setting[] {
         s(["gitlab_rails", "auto_migrate"], migrates),
         remoteGitaly(a),
         ...(a.redis ? elastiCache(a) : []),
-        ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"].map((svc) => s([svc, "enable"], false)),
+        ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx"].map((svc) => s([svc, "enable"], false)),
+        ...(migrates ? registryMigrations(a) : [s(["registry", "enable"], false)]),
     ];
+}
+
+/**
+ * The registry's schema migrations run in its own recipe, so a migrating task
+ * enables it, on Omnibus's default local storage and without NGINX: it never
+ * serves, and the task exits after reconfigure.
+ */
+function registryMigrations(a: OmnibusConfigArgs): Setting[] {
+    return [{ call: "registry_external_url", value: `https://${a.registryHostName}` }, s(["registry", "enable"], true), ...registryDatabase(a)];
 }
 
 /**

@@ -76,6 +76,8 @@ export const DOCUMENTED_KEYS: readonly string[] = [
     "puma['exporter_enabled']",
     "puma['worker_processes']",
     "redis['enable']",
+    "registry['auto_migrate']",
+    "registry['database']",
     "registry['enable']",
     "registry['nginx']['listen_port']",
     "registry['storage']",

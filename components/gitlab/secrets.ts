@@ -25,6 +25,7 @@ export const SECRET_ENV = {
     registryHttpSecret: "GITLAB_REGISTRY_HTTP_SECRET",
     registryInternalKey: "GITLAB_REGISTRY_INTERNAL_KEY",
     registryInternalCertificate: "GITLAB_REGISTRY_INTERNAL_CERTIFICATE",
+    registryDatabasePassword: "GITLAB_REGISTRY_DATABASE_PASSWORD",
     sshHostRsaKey: "GITLAB_SSH_HOST_RSA_KEY",
     sshHostEcdsaKey: "GITLAB_SSH_HOST_ECDSA_KEY",
     sshHostEd25519Key: "GITLAB_SSH_HOST_ED25519_KEY",
@@ -129,13 +130,20 @@ export function gitlabSecrets(name: string, args: { readonly protect: boolean; r
         ed25519: new tls.PrivateKey(`${name}-ssh-host-ed25519`, { algorithm: "ED25519" }, kept).privateKeyOpenssh,
     });
 
+    // The registry's own PostgreSQL role (omnibusConfig.ts REGISTRY_DATABASE); the migrating
+    // task creates it with this password (gitlab/entrypoint.sh). A secret of its own, so
+    // adding it changed no existing secret.
+    const registryDatabase = store("registry-database", "container registry metadata database password", {
+        password: new random.RandomPassword(`${name}-registry-database-password`, { length: 40, special: false }, kept).result,
+    });
+
     const root = store("root", "initial root password (read only when the database is first seeded)", {
         password: new random.RandomPassword(`${name}-root-password`, { length: 32, special: false }, kept).result,
     });
 
     return {
-        refs: generatedRefs({ rails, tokens, registry, ssh, root }),
-        arns: [rails.arn, tokens.arn, registry.arn, ssh.arn, root.arn],
+        refs: generatedRefs({ rails, tokens, registry, registryDatabase, ssh, root }),
+        arns: [rails.arn, tokens.arn, registry.arn, registryDatabase.arn, ssh.arn, root.arn],
     };
 }
 
@@ -143,7 +151,7 @@ export function gitlabSecrets(name: string, args: { readonly protect: boolean; r
 type Stored = { readonly arn: pulumi.Output<string> };
 
 /** Which JSON key of which stored secret holds each generated secret (the names gitlabSecrets wrote them under). */
-function generatedRefs(s: Readonly<Record<"rails" | "tokens" | "registry" | "ssh" | "root", Stored>>): Record<GeneratedSecret, SecretRef> {
+function generatedRefs(s: Readonly<Record<"rails" | "tokens" | "registry" | "registryDatabase" | "ssh" | "root", Stored>>): Record<GeneratedSecret, SecretRef> {
     const ref = (stored: Stored, key: string): SecretRef => ({ arn: stored.arn, key });
     return {
         secretKeyBase: ref(s.rails, "secret_key_base"),
@@ -160,6 +168,7 @@ function generatedRefs(s: Readonly<Record<"rails" | "tokens" | "registry" | "ssh
         registryHttpSecret: ref(s.tokens, "registry_http_secret"),
         registryInternalKey: ref(s.registry, "internal_key"),
         registryInternalCertificate: ref(s.registry, "internal_certificate"),
+        registryDatabasePassword: ref(s.registryDatabase, "password"),
         sshHostRsaKey: ref(s.ssh, "rsa"),
         sshHostEcdsaKey: ref(s.ssh, "ecdsa"),
         sshHostEd25519Key: ref(s.ssh, "ed25519"),

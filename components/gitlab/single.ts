@@ -185,7 +185,7 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
                     name: CONTAINER,
                     command: ["serve"],
                     portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh, GITLAB_PORTS.gitaly].map((p) => ({ containerPort: p, protocol: "tcp" })),
-                    environment: kit.environment(kit.config("single", size, { gitalyHost: gitalyAddress })),
+                    environment: kit.environment(kit.config("single", size, { gitalyHost: gitalyAddress }), "single"),
                     secrets: kit.secretsOf(secretNames),
                     mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
                     // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.

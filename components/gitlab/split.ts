@@ -19,12 +19,14 @@ export const ROLE_SECRETS = {
         "registryHttpSecret",
         "registryInternalKey",
         "registryInternalCertificate",
+        "registryDatabasePassword",
         "sshHostRsaKey",
         "sshHostEcdsaKey",
         "sshHostEd25519Key",
     ],
     sidekiq: [...SPLIT_RAILS_SECRETS, "registryInternalKey"],
-    migrate: [...SPLIT_RAILS_SECRETS, "rootPassword"],
+    // The registry's database password: the migration task creates its role and migrates it.
+    migrate: [...SPLIT_RAILS_SECRETS, "rootPassword", "registryDatabasePassword"],
     gitaly: ["gitalyToken", "shellSecretToken"],
 } as const satisfies Record<SplitRole, readonly SecretName[]>;
 
@@ -149,7 +151,7 @@ function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.
     const container: SplitTiers["container"] = (t, size, log, rest) => ({
         ...kit.omnibus,
         name: t,
-        environment: kit.environment(kit.config(t, size, extras)),
+        environment: kit.environment(kit.config(t, size, extras), t),
         secrets: kit.secretsOf(secretsFor(t), others),
         // gitlab-ctl stop gets ECS's longest stop timeout.
         stopTimeout: 120,

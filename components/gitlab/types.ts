@@ -61,6 +61,7 @@ export type GeneratedSecret =
     | "registryHttpSecret"
     | "registryInternalKey"
     | "registryInternalCertificate"
+    | "registryDatabasePassword"
     | "sshHostRsaKey"
     | "sshHostEcdsaKey"
     | "sshHostEd25519Key"
@@ -163,6 +164,8 @@ export interface GitLabArgs {
     readonly execCommand: boolean;
     /** GitLab's own PostgreSQL (the shared Database component). */
     readonly database: DatabaseEndpoint;
+    /** The registry's metadata database on that instance: in use (`on`), or created and configured but unused while an existing registry is imported. */
+    readonly registryDatabase: "on" | "import";
     readonly efsThroughputMode: "elastic" | "bursting";
     readonly backup: {
         /** When the daily gitlab-backup runs. */
@@ -253,8 +256,8 @@ export interface GitLabKit {
      */
     readonly secretsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Output<{ name: string; valueFrom: string }[]>;
     readonly secretArnsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Input<string>[];
-    /** A container's environment: its config and the region. */
-    readonly environment: (config: pulumi.Input<string>) => { name: string; value: pulumi.Input<string> }[];
+    /** A container's environment: its config and the region, and for a role that migrates the registry what creates its database. */
+    readonly environment: (config: pulumi.Input<string>, role?: OmnibusRole) => { name: string; value: pulumi.Input<string> }[];
     /** What every Omnibus container sets the same way. */
     readonly omnibus: { image: pulumi.Input<string>; essential: true; privileged: false; readonlyRootFilesystem: false; linuxParameters: { initProcessEnabled: true } };
     /** What every Fargate task definition of GitLab sets the same way (size apart). */

@@ -163,6 +163,13 @@ export const gitlabSchema = z
         spot: z.boolean().default(false),
         /** ECS Exec into GitLab's tasks (gitlab-rails console, gitlab-ctl). */
         execCommand: z.boolean().default(false),
+        /**
+         * The container registry's metadata database. on: the registry keeps its
+         * metadata in PostgreSQL, with online garbage collection. import: the
+         * database exists and is configured but unused, the state an existing
+         * registry's import starts from (README: "Container registry").
+         */
+        registryDatabase: z.enum(["on", "import"], { error: invalid("a registry database mode (on, import)") }).default("on"),
         ssh: z
             .strictObject({
                 /** Who may reach git over SSH (the NLB's security group). Default: anyone, as for the HTTPS side (README). */

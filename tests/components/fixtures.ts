@@ -255,6 +255,7 @@ export const gitlabArgs = (over: Over<GitLabArgs> = {}): GitLabArgs => {
                 securityGroupId: pulumi.output("sg-0gitlabdb"),
                 resourceId: pulumi.output("db-MNOPQRSTUVWX"),
             },
+            registryDatabase: "on",
             efsThroughputMode: "elastic",
             backup: { time: dailyTime("02:30", "UTC"), fileSystemTime: dailyTime("02:30", "UTC", 60), retentionDays: 35 },
             alarms: { topicArn: pulumi.output(TOPIC_ARN), http5xxPercent: 2, cpuPercent: 85, memoryPercent: 85 },

@@ -31,7 +31,7 @@ describe("component: GitLab, single topology at prod's size", () => {
         }
         // GitLab's generators are protected too: deleting one would change a secret.
         const gitlabGenerators = generators(before).filter((g) => g.parentUrn?.endsWith("::gitlab"));
-        expect(gitlabGenerators.length).to.equal(18);
+        expect(gitlabGenerators.length).to.equal(19);
         for (const g of gitlabGenerators) {
             expect(g.protect, g.name).to.equal(true);
         }
