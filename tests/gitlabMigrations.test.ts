@@ -41,9 +41,11 @@ describe("GitLab migrations: one migration task in both topologies", () => {
                 const e = evaluateContainer(migrate);
                 expect(valueAt(e, "gitlab_rails['auto_migrate']")).to.equal(true);
                 expect(valueAt(e, "gitlab_rails['initial_root_password']")).to.equal(`dummy-${SECRET_ENV.rootPassword}`);
-                for (const svc of ["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx", "registry"]) {
+                for (const svc of ["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx"]) {
                     expect(valueAt(e, `${svc}['enable']`), svc).to.equal(false);
                 }
+                // The registry runs only for its own schema migrations (its recipe migrates it).
+                expect([valueAt(e, "registry['enable']"), valueAt(e, "registry['auto_migrate']")]).to.deep.equal([true, true]);
                 // The single topology has no shared Redis: the task runs Omnibus's own, as the one task does.
                 expect(e.settings.filter((x) => keyPath(x.path).startsWith("redis[") || keyPath(x.path).startsWith("gitlab_rails['redis_"))).to.deep.equal([]);
                 // The one task's Gitaly, by its Cloud Map name (migrations and seeds may call it).
@@ -58,7 +60,7 @@ describe("GitLab migrations: one migration task in both topologies", () => {
                 const c = containerOf(taskOf(run, "migrate"));
                 const fetched = [...envValue(c, "GITLAB_OMNIBUS_CONFIG")!.matchAll(/ENV\.fetch\('([A-Z0-9_]+)'\)/g)].map((m) => m[1]);
                 expect(c.secrets.map((s) => s.name).sort()).to.deep.equal([...new Set(fetched)].sort());
-                expect(c.secrets.map((s) => s.name).sort()).to.deep.equal([...RAILS_SECRETS, "databasePassword", "rootPassword"].map((n) => SECRET_ENV[n as keyof typeof SECRET_ENV]).sort());
+                expect(c.secrets.map((s) => s.name).sort()).to.deep.equal([...RAILS_SECRETS, "databasePassword", "rootPassword", "registryDatabasePassword"].map((n) => SECRET_ENV[n as keyof typeof SECRET_ENV]).sort());
                 const read = new Set<string>(policyOf(run, "gitlab-migrate-execution-policy").find((s) => s.Sid === "ReadSecrets").Resource);
                 expect(read).to.deep.equal(new Set(c.secrets.map((s) => s.valueFrom.split(":").slice(0, 7).join(":"))));
                 const buckets = policyOf(run, "gitlab-migrate-task-policy").flatMap((s) => [s.Resource].flat());

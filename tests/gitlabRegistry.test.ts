@@ -105,14 +105,20 @@ describe("GitLab's container registry metadata database", () => {
         }
     });
 
-    it("dev: the single task uses the database, migrates it as it starts, and creates it first", async () => {
+    it("dev: the single task uses the database without migrating it; its migration task creates and migrates it", async () => {
         const run = await stackRun("dev");
         const c = containerOf(mainTask(run));
         const e = evaluateContainer(c);
         expect(valueAt(e, "registry['database']")).to.include({ enabled: true, sslmode: "verify-full", host: named(run, T.db, "gitlab-db").state.address });
-        expect(valueAt(e, "registry['auto_migrate']")).to.equal(true);
-        expect(setupEnv(c)).to.deep.equal(Object.values(REGISTRY_SETUP_ENV));
+        expect(valueAt(e, "registry['auto_migrate']")).to.equal(false);
+        expect(setupEnv(c)).to.deep.equal([]);
         expect(c.secrets.map((x) => x.name)).to.include(SECRET_ENV.registryDatabasePassword);
+        const migrate = containerOf(taskOf(run, "migrate"));
+        const m = evaluateContainer(migrate);
+        expect(valueAt(m, "registry['database']")).to.include({ enabled: true, sslmode: "verify-full", host: named(run, T.db, "gitlab-db").state.address });
+        expect(valueAt(m, "registry['auto_migrate']")).to.equal(true);
+        expect(setupEnv(migrate)).to.deep.equal(Object.values(REGISTRY_SETUP_ENV));
+        expect(migrate.secrets.map((x) => x.name)).to.include(SECRET_ENV.registryDatabasePassword);
         expect(containerOf(named(run, T.taskDef, "gitlab-backup")).secrets.map((x) => x.name)).to.not.include(SECRET_ENV.registryDatabasePassword);
     });
 

@@ -18,8 +18,8 @@ const CONTAINER = "gitlab";
 /** The secrets the single task receives: every generated one but the root password (only a seed reads it), the database's, and the OIDC client's if any. */
 const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k) && k !== "rootPassword");
 
-/** The migration task's: Rails', the database's, and the root password for a first boot's seed. */
-const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassword", "rootPassword"];
+/** The migration task's: Rails', the database's, the root password for a first boot's seed, and the registry database's (it creates the registry's role and migrates it). */
+const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassword", "rootPassword", "registryDatabasePassword"];
 
 /**
  * The single topology: GitLab as one Omnibus task, repositories on EFS.
@@ -139,7 +139,7 @@ function singleMigrations(kit: GitLabKit, a: GitLabArgs, taskSg: aws.ec2.Securit
                     name: "migrate",
                     // entrypoint.sh's mode; each step overrides it with its own.
                     command: ["migrate"],
-                    environment: kit.environment(kit.config("migrate", MIGRATE_TASK_SIZE, { gitalyHost: gitalyAddress })),
+                    environment: kit.environment(kit.config("migrate", MIGRATE_TASK_SIZE, { gitalyHost: gitalyAddress }), "migrate"),
                     secrets: kit.secretsOf(MIGRATE_SECRETS),
                     stopTimeout: 120,
                     logConfiguration: kit.logConfig(log, "migrate"),
