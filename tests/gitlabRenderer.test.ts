@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { configEnvNames, omnibusSettings, renderOmnibusConfig } from "../components/gitlab/omnibusConfig";
-import { pumaWorkers, sidekiqConcurrency } from "../components/gitlab/processSizing";
+import { pumaWorkers, railsProcesses, sidekiqConcurrency } from "../components/gitlab/processSizing";
 import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
@@ -59,6 +59,8 @@ describe("GitLab: the Omnibus renderer on its own", () => {
         expect(pumaWorkers(16384, 8192)).to.equal(3);
         expect(sidekiqConcurrency(4096)).to.equal(20);
         expect(sidekiqConcurrency(2048)).to.equal(10);
+        expect(railsProcesses("web", 4096, 8192)).to.deep.equal({ pumaWorkers: 4, sidekiqConcurrency: 0 });
+        expect(railsProcesses("sidekiq", 2048, 4096)).to.deep.equal({ pumaWorkers: 0, sidekiqConcurrency: 10 });
     });
 
     it("turns a local time into the schedules' cron form, wrapping past midnight", () => {

@@ -1,5 +1,5 @@
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
-import { pumaWorkers, sidekiqConcurrency, WEB_RESERVED_MB } from "./processSizing";
+import { PUMA_MAX_THREADS, railsProcesses } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
 import { ObjectType, OmnibusRole, RoleExtras } from "./types";
@@ -201,11 +201,16 @@ function rootPassword(): Setting[] {
     ];
 }
 
+/** Puma sized from the task (processSizing.ts), the same figures GitLab's connection budget counts. */
+function puma(a: OmnibusConfigArgs, role: "single" | "web"): Setting[] {
+    return [s(["puma", "worker_processes"], railsProcesses(role, a.cpu, a.memory).pumaWorkers), s(["puma", "max_threads"], PUMA_MAX_THREADS)];
+}
+
 function single(a: OmnibusConfigArgs): Setting[] {
     return [
         ...behindLoadBalancer(a),
-        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory)),
-        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        ...puma(a, "single"),
+        s(["sidekiq", "concurrency"], railsProcesses("single", a.cpu, a.memory).sidekiqConcurrency),
         ...registry(a),
         // Gitaly also listens on TCP (token required) for the backup task.
         ...gitalyServer(a, {}),
@@ -246,7 +251,7 @@ function web(a: OmnibusConfigArgs): Setting[] {
         s(["gitaly", "enable"], false),
         ...splitRails(a),
         ...behindLoadBalancer(a),
-        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory, WEB_RESERVED_MB)),
+        ...puma(a, "web"),
         ...registry(a),
         ...oidc(a),
     ];
@@ -257,7 +262,7 @@ function sidekiq(a: OmnibusConfigArgs): Setting[] {
     return [
         { call: "roles", value: ["sidekiq_role"] },
         ...splitRails(a),
-        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        s(["sidekiq", "concurrency"], railsProcesses("sidekiq", a.cpu, a.memory).sidekiqConcurrency),
         s(["sidekiq", "health_checks_enabled"], true),
         s(["sidekiq", "health_checks_listen_address"], "127.0.0.1"),
         s(["sidekiq", "health_checks_listen_port"], SIDEKIQ_HEALTH_PORT),
