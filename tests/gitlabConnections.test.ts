@@ -71,8 +71,8 @@ describe("GitLab's database connection budget", () => {
         expect(Number(named(run, T.service, "gitlab").inputs.deploymentMaximumPercent)).to.equal(DEPLOY_MAXIMUM_PERCENT.single);
         expect(maxConnections(run)).to.deep.equal({ value: 400, applyMethod: "pending-reboot" });
         const task = fromRendered(evaluateContainer(containerOf(mainTask(run))));
-        // 2 × (3 × 14 + 31).
-        expect(task).to.equal(146);
+        // 2 × (2 × 14 + 21): Omnibus's memory-constrained sizing.
+        expect(task).to.equal(98);
         expect(task + 2 * 2 * 11 + RESERVED_CONNECTIONS).to.be.at.most(400);
     });
 

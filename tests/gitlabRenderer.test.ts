@@ -63,6 +63,20 @@ describe("GitLab: the Omnibus renderer on its own", () => {
         expect(railsProcesses("sidekiq", 2048, 4096)).to.deep.equal({ pumaWorkers: 0, sidekiqConcurrency: 10 });
     });
 
+    it("runs an all-in-one task under GitLab's 16 GB baseline by Omnibus's memory-constrained guide, evaluated in Ruby", () => {
+        const rendered = (memory: number) => {
+            const a = { ...args, memory };
+            const e = evaluate(renderOmnibusConfig(a), configEnvNames(a));
+            const at = (key: string) => e.settings.find((x) => x.path.join("/") === key)?.value;
+            return [at("puma/worker_processes"), at("puma/max_threads"), at("sidekiq/concurrency")];
+        };
+        // 8 GB (dev): 2 workers of 4 threads, Sidekiq at the guide's 10, beside Gitaly, Redis and the registry.
+        expect(rendered(8192)).to.deep.equal([2, 4, 10]);
+        expect(rendered(12288)).to.deep.equal([2, 4, 10]);
+        // At the baseline: a worker per vCPU (4), Sidekiq's default 20.
+        expect(rendered(16384)).to.deep.equal([4, 4, 20]);
+    });
+
     it("turns a local time into the schedules' cron form, wrapping past midnight", () => {
         expect(dailyCron(dailyTime("02:30", "UTC"))).to.equal("cron(30 2 * * ? *)");
         expect(dailyCron(dailyTime("23:30", "Europe/Berlin", 60))).to.equal("cron(30 0 * * ? *)");

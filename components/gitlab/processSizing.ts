@@ -14,6 +14,21 @@ export const WEB_RESERVED_MB = 1536;
 export const PUMA_MAX_THREADS = 4;
 
 /**
+ * GitLab's single-node baseline (its requirements: 16 GB for up to 20 RPS).
+ * An all-in-one task with less runs by Omnibus's memory-constrained guide
+ * (doc/settings/memory_constrained_envs.md), as dev's 8 GB task does.
+ */
+export const SINGLE_NODE_BASELINE_MB = 16384;
+
+/**
+ * Below the baseline: Sidekiq at the guide's preferred concurrency of 10 (not
+ * its default 20), and Puma at 2 workers, the least clustered mode runs. The
+ * guide's single mode (0 workers) is an Alpha feature with known issues, and
+ * 2 workers let one be recycled by the memory killer while the other serves.
+ */
+export const MEMORY_CONSTRAINED = { pumaWorkers: 2, sidekiqConcurrency: 10 } as const;
+
+/**
  * Puma workers: one per vCPU while memory allows about 1.2 GB each beside
  * what the task runs besides Puma (the single task: 4 GB for Sidekiq, Gitaly,
  * Redis, NGINX and the registry); at least 2. Set
@@ -45,6 +60,6 @@ export function railsProcesses(role: ServingRole, cpu: number, memory: number): 
         case "sidekiq":
             return { pumaWorkers: 0, sidekiqConcurrency: sidekiqConcurrency(cpu) };
         case "single":
-            return { pumaWorkers: pumaWorkers(cpu, memory), sidekiqConcurrency: sidekiqConcurrency(cpu) };
+            return memory < SINGLE_NODE_BASELINE_MB ? MEMORY_CONSTRAINED : { pumaWorkers: pumaWorkers(cpu, memory), sidekiqConcurrency: sidekiqConcurrency(cpu) };
     }
 }
