@@ -5,7 +5,7 @@ import { Cluster, clusterPhysicalName } from "./components/cluster";
 import { Database } from "./components/database";
 import { DjangoService } from "./components/app";
 import { EcrImage } from "./components/ecrImage";
-import { GitalyHost, GitLab, GITLAB_DATABASE_PARAMETERS } from "./components/gitlab";
+import { GitalyHost, GitLab, gitlabDatabaseParameters } from "./components/gitlab";
 import { GitLabRunner, GitLabRunnerArgs } from "./components/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { StackContext } from "./aws/context";
@@ -184,7 +184,7 @@ const gitlabDb = new Database("gitlab-db", {
     databaseName: "gitlabhq_production",
     // The master user: GitLab creates its extensions (amcheck, btree_gist, pg_trgm) itself, which needs rds_superuser.
     username: "gitlab",
-    parameters: GITLAB_DATABASE_PARAMETERS,
+    parameters: gitlabDatabaseParameters(gitlabCfg.database.instanceClass),
 }, withAws);
 
 const gitlab = new GitLab("gitlab", {

@@ -4,7 +4,6 @@ import { prodSingle } from "./variants";
 import { RDS_CA } from "../components/database";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
 import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
-import { pumaWorkers } from "../components/gitlab/processSizing";
 import { documentedKeyOf, DOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
@@ -269,7 +268,13 @@ describe("GitLab (single topology)", () => {
                 expect(valueAt(e, "prometheus_monitoring['enable']")).to.equal(false);
                 expect(callArg(e, "runtime_dir")).to.equal("/run");
                 expect(valueAt(e, "gitlab_rails['gitlab_ssh_host']")).to.equal(`ssh.gitlab.${zone}`);
-                expect(valueAt(e, "puma['worker_processes']")).to.equal(pumaWorkers(Number(mainTask(run).inputs.cpu), Number(mainTask(run).inputs.memory)));
+                // Dev's 8 GB all-in-one task by Omnibus's memory-constrained guide (2 workers, Sidekiq at 10);
+                // prod as single at GitLab's 16 GB baseline: a worker per vCPU and Sidekiq's default 20.
+                const [workers, concurrency] = stack === "prod" ? [8, 20] : [2, 10];
+                expect(Number(mainTask(run).inputs.memory)).to.equal(stack === "prod" ? 16384 : 8192);
+                expect(valueAt(e, "puma['worker_processes']")).to.equal(workers);
+                expect(valueAt(e, "puma['max_threads']")).to.equal(4);
+                expect(valueAt(e, "sidekiq['concurrency']")).to.equal(concurrency);
             });
 
             it("passes `ruby -c` for both roles", async () => {
@@ -313,7 +318,7 @@ describe("GitLab (single topology)", () => {
                 const run = await singleRun(stack);
                 const db = named(run, T.db, "gitlab-db");
                 expect(db.inputs).to.include({ engine: "postgres", engineVersion: "17", dbName: "gitlabhq_production", username: "gitlab", storageEncrypted: true, publiclyAccessible: false });
-                expect(db.inputs.instanceClass).to.equal(stack === "prod" ? "db.m7g.large" : "db.t4g.medium");
+                expect(db.inputs.instanceClass).to.equal(stack === "prod" ? "db.m7g.xlarge" : "db.t4g.medium");
                 expect(db.protect).to.equal(stack === "prod");
                 const params = Object.fromEntries(inComponent(run, T.params, "gitlab-db")[0].inputs.parameters.map((p: any) => [p.name, p]));
                 expect(params.quote_all_identifiers.value).to.equal("0");

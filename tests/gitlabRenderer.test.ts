@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { configEnvNames, omnibusSettings, renderOmnibusConfig } from "../components/gitlab/omnibusConfig";
-import { pumaWorkers, sidekiqConcurrency } from "../components/gitlab/processSizing";
+import { pumaWorkers, railsProcesses, sidekiqConcurrency } from "../components/gitlab/processSizing";
 import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
@@ -60,6 +60,22 @@ describe("GitLab: the Omnibus renderer on its own", () => {
         expect(pumaWorkers(16384, 8192)).to.equal(3);
         expect(sidekiqConcurrency(4096)).to.equal(20);
         expect(sidekiqConcurrency(2048)).to.equal(10);
+        expect(railsProcesses("web", 4096, 8192)).to.deep.equal({ pumaWorkers: 4, sidekiqConcurrency: 0 });
+        expect(railsProcesses("sidekiq", 2048, 4096)).to.deep.equal({ pumaWorkers: 0, sidekiqConcurrency: 10 });
+    });
+
+    it("runs an all-in-one task under GitLab's 16 GB baseline by Omnibus's memory-constrained guide, evaluated in Ruby", () => {
+        const rendered = (memory: number) => {
+            const a = { ...args, memory };
+            const e = evaluate(renderOmnibusConfig(a), configEnvNames(a));
+            const at = (key: string) => e.settings.find((x) => x.path.join("/") === key)?.value;
+            return [at("puma/worker_processes"), at("puma/max_threads"), at("sidekiq/concurrency")];
+        };
+        // 8 GB (dev): 2 workers of 4 threads, Sidekiq at the guide's 10, beside Gitaly, Redis and the registry.
+        expect(rendered(8192)).to.deep.equal([2, 4, 10]);
+        expect(rendered(12288)).to.deep.equal([2, 4, 10]);
+        // At the baseline: a worker per vCPU (4), Sidekiq's default 20.
+        expect(rendered(16384)).to.deep.equal([4, 4, 20]);
     });
 
     it("turns a local time into the schedules' cron form, wrapping past midnight", () => {

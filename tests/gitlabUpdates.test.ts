@@ -37,6 +37,8 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
                     c["platform:gitlab"].gitaly.instanceType = "m7g.large";
                     Object.assign(c["platform:gitlab"].web, { maxCount: 10, cpuTarget: 50 });
                     Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 8 });
+                    // Twice the tiers need twice the connections (GitLab's connection budget).
+                    c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
                     c["platform:gitlab"].redis.nodeType = "cache.m7g.large";
                     c["platform:gitlab"].ssh = { allowedCidrs: CIDRS };
                     c["platform:gitlab"].oidc = OIDC;

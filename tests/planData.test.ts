@@ -106,8 +106,8 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
             "data transfer out to the internet (per GB)",
             "public IPv4 addresses of the load balancers and NAT gateways (per address-hour)",
         ]);
-        // gitlab-db's db.m7g.large: third-party figures conflict, and the plan says so.
-        expect(prod.unconfirmed).to.deep.equal(["rds.db.m7g.large.multiAzHour"]);
+        // gitlab-db's db.m7g.xlarge: twice db.m7g.large, whose third-party figures conflict, and the plan says so.
+        expect(prod.unconfirmed).to.deep.equal(["rds.db.m7g.xlarge.multiAzHour"]);
         // The app's tasks as the graph has them: prod 3 × 1 vCPU / 2 GB on demand (108.12 above).
         expect(prod.lines.find((l) => l.resource === "app" && l.item === "Fargate")?.monthlyUsd).to.equal(108.12);
     });

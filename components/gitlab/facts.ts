@@ -1,4 +1,9 @@
 /** GitLab's own facts, pure (no Pulumi): the config schema checks against them and the components build from them. */
+import { GITLAB_MIN_CONNECTIONS, gitlabMaxConnections } from "./connections";
+
+// The connection budget's pure parts, for the config schema (which reads this package through this file only).
+export { connectionDemand, DEPLOY_MAXIMUM_PERCENT, GITLAB_MIN_CONNECTIONS, gitlabMaxConnections } from "./connections";
+export type { Fleet } from "./connections";
 
 /**
  * The EC2 instance types the Gitaly host may use, with what ECS needs to know
@@ -37,21 +42,33 @@ export function instanceCpuUnits(type: GitalyInstanceType): number {
     return GITALY_INSTANCE_TYPES[type].vcpu * 1024;
 }
 
+/** One RDS parameter-group entry; static parameters apply at the next reboot. */
+export interface GitLabDatabaseParameter {
+    readonly name: string;
+    readonly value: string;
+    readonly applyMethod: "immediate" | "pending-reboot";
+}
+
 /**
  * GitLab's PostgreSQL parameters on its own RDS instance (GitLab's database
- * requirements; README: GitLab, "Database").
+ * requirements; README: GitLab, "Database"). max_connections follows the
+ * instance class (connections.ts); it is static, so a new value waits for the
+ * instance's next reboot (a class change reboots it anyway).
  */
-export const GITLAB_DATABASE_PARAMETERS: readonly { readonly name: string; readonly value: string; readonly applyMethod: "immediate" | "pending-reboot" }[] = [
-    { name: "max_connections", value: "400", applyMethod: "pending-reboot" },
-    { name: "work_mem", value: "8192", applyMethod: "immediate" },
-    { name: "maintenance_work_mem", value: "65536", applyMethod: "immediate" },
-    { name: "statement_timeout", value: "60000", applyMethod: "immediate" },
-    // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
-    { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
-];
-
-/** RDS instance sizes too small for GitLab: it needs at least 400 connections (GitLab's PostgreSQL tuning guide). */
-export const TOO_SMALL_FOR_GITLAB: readonly string[] = ["nano", "micro", "small"];
+export function gitlabDatabaseParameters(instanceClass: string): GitLabDatabaseParameter[] {
+    const maxConnections = gitlabMaxConnections(instanceClass);
+    if (maxConnections === undefined) {
+        throw new Error(`${instanceClass} cannot hold GitLab's ${GITLAB_MIN_CONNECTIONS} connections (the config schema refuses it)`);
+    }
+    return [
+        { name: "max_connections", value: String(maxConnections), applyMethod: "pending-reboot" },
+        { name: "work_mem", value: "8192", applyMethod: "immediate" },
+        { name: "maintenance_work_mem", value: "65536", applyMethod: "immediate" },
+        { name: "statement_timeout", value: "60000", applyMethod: "immediate" },
+        // Migrations fail with "can't quote Array" when it is on (omnibus-gitlab database docs).
+        { name: "quote_all_identifiers", value: "0", applyMethod: "immediate" },
+    ];
+}
 
 /** ElastiCache node sizes below GitLab's AWS guide (cache.t3.medium or larger). */
 export const TOO_SMALL_FOR_GITLAB_REDIS: readonly string[] = ["micro", "small"];

@@ -8,4 +8,4 @@
 export { GitLab } from "./gitlab";
 export { GitLabArgs } from "./types";
 export { GitalyHost, GitalyHostArgs } from "./gitalyHost";
-export { GITLAB_DATABASE_PARAMETERS } from "./facts";
+export { gitlabDatabaseParameters } from "./facts";

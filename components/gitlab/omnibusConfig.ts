@@ -1,5 +1,5 @@
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
-import { pumaWorkers, sidekiqConcurrency, WEB_RESERVED_MB } from "./processSizing";
+import { PUMA_MAX_THREADS, railsProcesses } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
 import { ObjectType, OmnibusRole, RoleExtras } from "./types";
@@ -254,6 +254,11 @@ function rootPassword(): Setting[] {
     ];
 }
 
+/** Puma sized from the task (processSizing.ts), the same figures GitLab's connection budget counts. */
+function puma(a: OmnibusConfigArgs, role: "single" | "web"): Setting[] {
+    return [s(["puma", "worker_processes"], railsProcesses(role, a.cpu, a.memory).pumaWorkers), s(["puma", "max_threads"], PUMA_MAX_THREADS)];
+}
+
 /**
  * single: the whole of GitLab in one task, which never migrates: the
  * migration task (migrate, below, with the single task's Gitaly by name)
@@ -264,8 +269,8 @@ function single(a: OmnibusConfigArgs): Setting[] {
     return [
         s(["gitlab_rails", "auto_migrate"], false),
         ...behindLoadBalancer(a),
-        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory)),
-        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        ...puma(a, "single"),
+        s(["sidekiq", "concurrency"], railsProcesses("single", a.cpu, a.memory).sidekiqConcurrency),
         ...registry(a),
         // Gitaly also listens on TCP (token required) for the backup and migration tasks.
         ...gitalyServer(a, {}),
@@ -313,7 +318,7 @@ function web(a: OmnibusConfigArgs): Setting[] {
         s(["gitaly", "enable"], false),
         ...splitRails(a),
         ...behindLoadBalancer(a),
-        s(["puma", "worker_processes"], pumaWorkers(a.cpu, a.memory, WEB_RESERVED_MB)),
+        ...puma(a, "web"),
         ...registry(a),
         ...oidc(a),
     ];
@@ -324,7 +329,7 @@ function sidekiq(a: OmnibusConfigArgs): Setting[] {
     return [
         { call: "roles", value: ["sidekiq_role"] },
         ...splitRails(a),
-        s(["sidekiq", "concurrency"], sidekiqConcurrency(a.cpu)),
+        s(["sidekiq", "concurrency"], railsProcesses("sidekiq", a.cpu, a.memory).sidekiqConcurrency),
         s(["sidekiq", "health_checks_enabled"], true),
         s(["sidekiq", "health_checks_listen_address"], "127.0.0.1"),
         s(["sidekiq", "health_checks_listen_port"], SIDEKIQ_HEALTH_PORT),

@@ -74,6 +74,7 @@ export const DOCUMENTED_KEYS: readonly string[] = [
     "prometheus_monitoring['enable']",
     "puma['enable']",
     "puma['exporter_enabled']",
+    "puma['max_threads']",
     "puma['worker_processes']",
     "redis['enable']",
     "registry['auto_migrate']",

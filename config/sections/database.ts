@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TOO_SMALL_FOR_GITLAB } from "../../components/gitlab/facts";
+import { GITLAB_MIN_CONNECTIONS, gitlabMaxConnections } from "../../components/gitlab/facts";
 import { invalid, quoted } from "../shapes";
 
 const RDS_INSTANCE_CLASS = /^db\.[a-z0-9]+\.[a-z0-9]+$/;
@@ -17,8 +17,8 @@ export function databaseSchema(defaults: { engineVersions: readonly [string, ...
             instanceClass: z
                 .string()
                 .regex(RDS_INSTANCE_CLASS, { error: invalid("an RDS instance class (db.t4g.micro, ...)") })
-                .refine((c) => !defaults.minimumForGitLab || !TOO_SMALL_FOR_GITLAB.includes(c.split(".")[2]), {
-                    error: quoted((input) => `${input} is too small for GitLab (it needs at least 400 connections): use db.t4g.medium or larger`),
+                .refine((c) => !defaults.minimumForGitLab || !RDS_INSTANCE_CLASS.test(c) || gitlabMaxConnections(c) !== undefined, {
+                    error: quoted((input) => `${input} cannot hold GitLab's ${GITLAB_MIN_CONNECTIONS} connections (by RDS's memory rule, or a class whose memory is not known here): use db.t4g.medium or a larger m, r or t class`),
                 })
                 .default(defaults.instanceClass),
             /** Initial storage in GiB (gp3). */

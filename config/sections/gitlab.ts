@@ -3,6 +3,7 @@ import { cidrBlock, checkFargateSize, domainName, invalid, isTimeZone, quoted, s
 import { GITALY_INSTANCE_TYPES, GitalyInstanceType, instanceCpuUnits, taskMemoryLimit, TOO_SMALL_FOR_GITLAB_REDIS } from "../../components/gitlab/facts";
 import { ClusterConfig } from "./cluster";
 import { databaseSchema } from "./database";
+import { gitlabConnectionRules } from "./gitlabBudget";
 import { ImagesConfig } from "./images";
 import { NetworkConfig } from "./network";
 import { StatefulConfig } from "./stateful";
@@ -265,6 +266,7 @@ export function gitlabRules(c: { gitlab: GitLabConfig; cluster: ClusterConfig; i
             ctx.addIssue({ code: "custom", path: ["gitlab", "redis", "multiAz"], message: "false in a protected stack: Sidekiq's queues and every session would be down with one node" });
         }
     }
+    gitlabConnectionRules(c, ctx);
     if (c.stateful.protect && typeof c.gitlab?.backup?.retentionDays === "number" && c.gitlab.backup.retentionDays < 30) {
         ctx.addIssue({ code: "custom", path: ["gitlab", "backup", "retentionDays"], message: `${c.gitlab.backup.retentionDays} is below 30, the least a protected stack keeps` });
     }

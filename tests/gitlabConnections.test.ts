@@ -1,0 +1,107 @@
+import { expect } from "chai";
+import { parseConfig } from "../config";
+import { connectionDemand, DEPLOY_MAXIMUM_PERCENT, gitlabMaxConnections } from "../components/gitlab/facts";
+import { gitlabFleets } from "../config/sections/gitlabBudget";
+import { RESERVED_CONNECTIONS } from "../facts/rds";
+import { containerOf, Evaluated, evaluateContainer, keyPath, mainTask, serviceOf, T, taskOf } from "./gitlabHelpers";
+import { inComponent, named, readStackConfig, runStack, stackRun, StackConfig, StackRun } from "../sim/harness";
+
+/*
+ * GitLab's database connection budget (issue 20, item 3): max_connections
+ * follows the instance class, and what the tasks hold (by GitLab's planning
+ * formula, doc/administration/postgresql/tune.md) fits it through a
+ * deployment at the autoscaling ceiling.
+ */
+
+const maxConnections = (run: StackRun) => {
+    const p = inComponent(run, T.params, "gitlab-db")[0].inputs.parameters.find((x: any) => x.name === "max_connections");
+    return { value: Number(p.value), applyMethod: p.applyMethod };
+};
+
+/** GitLab's formula, written out here from the rendered gitlab.rb: two pools (main, ci) per process. */
+const fromRendered = (e: Evaluated) => {
+    const setting = (key: string) => Number(e.settings.find((x) => keyPath(x.path) === key)?.value ?? 0);
+    const workers = setting("puma['worker_processes']");
+    const threads = setting("puma['max_threads']");
+    const concurrency = setting("sidekiq['concurrency']");
+    return 2 * (workers * (threads + 10) + (concurrency > 0 ? concurrency + 1 + 10 : 0));
+};
+
+const config = (stack: string, patch: (c: StackConfig) => void = () => undefined) => {
+    const raw = readStackConfig(stack);
+    patch(raw);
+    return parseConfig(raw, stack);
+};
+
+describe("GitLab's database connection budget", () => {
+    it("reproduces the issue's figures for web 2..6 × 4 workers and Sidekiq 1..4: 266, 532 through a deployment, 840 at the ceiling", () => {
+        // prod's tiers as the issue read them (web up to 6), on a class large enough to parse.
+        const cfg = config("prod", (c) => {
+            c["platform:gitlab"].web.maxCount = 6;
+            c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
+        });
+        const d = connectionDemand(gitlabFleets(cfg.gitlab)!, DEPLOY_MAXIMUM_PERCENT.split);
+        expect([d.atMinimum, d.deployAtMinimum, d.atMaximum, d.deployAtMaximum]).to.deep.equal([266, 532, 840, 1680]);
+    });
+
+    it("prod: what the rendered web and Sidekiq tasks hold at the ceiling, doubled by the deployment, fits the parameter group's max_connections", async () => {
+        const run = await stackRun("prod");
+        const web = fromRendered(evaluateContainer(containerOf(taskOf(run, "web"))));
+        const sidekiq = fromRendered(evaluateContainer(containerOf(taskOf(run, "sidekiq"))));
+        // 4 workers × (4 threads + 10) × 2 and (10 + 1 + 10) × 2.
+        expect([web, sidekiq]).to.deep.equal([112, 42]);
+        const ceiling = (tier: string) => Number(named(run, T.scalingTarget, `gitlab-${tier}-scaling`).inputs.maxCapacity);
+        const overlap = (tier: string) => Number(serviceOf(run, tier).inputs.deploymentMaximumPercent) / 100;
+        const deploying = web * ceiling("web") * overlap("web") + sidekiq * ceiling("sidekiq") * overlap("sidekiq");
+        // The migrate and backup tasks (one rake thread and its headroom, both pools each) and the reserve.
+        const need = deploying + 2 * 2 * (1 + 10) + RESERVED_CONNECTIONS;
+        const limit = maxConnections(run);
+        expect(limit).to.deep.equal({ value: 1532, applyMethod: "pending-reboot" });
+        expect(need).to.be.at.most(limit.value);
+        // The schema's budget counts the same: one source for the sizes the tasks run and the sizes it weighs.
+        const cfg = config("prod");
+        expect(connectionDemand(gitlabFleets(cfg.gitlab)!, DEPLOY_MAXIMUM_PERCENT.split).need).to.equal(need);
+        expect(gitlabMaxConnections(cfg.gitlab.database.instanceClass)).to.equal(limit.value);
+        expect(overlap("web") * 100).to.equal(DEPLOY_MAXIMUM_PERCENT.split);
+        expect(overlap("sidekiq") * 100).to.equal(DEPLOY_MAXIMUM_PERCENT.split);
+    });
+
+    it("dev: the single task stops before its replacement starts, and db.t4g.medium keeps GitLab's floor of 400 (its RDS default is 383)", async () => {
+        const run = await stackRun("dev");
+        expect(Number(named(run, T.service, "gitlab").inputs.deploymentMaximumPercent)).to.equal(DEPLOY_MAXIMUM_PERCENT.single);
+        expect(maxConnections(run)).to.deep.equal({ value: 400, applyMethod: "pending-reboot" });
+        const task = fromRendered(evaluateContainer(containerOf(mainTask(run))));
+        // 2 × (2 × 14 + 21): Omnibus's memory-constrained sizing.
+        expect(task).to.equal(98);
+        expect(task + 2 * 2 * 11 + RESERVED_CONNECTIONS).to.be.at.most(400);
+    });
+
+    it("a class change moves max_connections in place: the instance's and parameter group's replacement-forcing inputs stay (two runs)", async () => {
+        // prod as it could run on db.m7g.large (766): tiers that fit it through a deployment.
+        const before = await runStack("prod", {
+            patch: (c) => {
+                c["platform:gitlab"].database.instanceClass = "db.m7g.large";
+                Object.assign(c["platform:gitlab"].web, { maxCount: 2 });
+                Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 3 });
+            },
+        });
+        expect(before.error, before.error?.message).to.equal(undefined);
+        const after = await stackRun("prod");
+        expect([maxConnections(before).value, maxConnections(after).value]).to.deep.equal([766, 1532]);
+        const db = (run: StackRun) => named(run, T.db, "gitlab-db").inputs;
+        expect([db(before).instanceClass, db(after).instanceClass]).to.deep.equal(["db.m7g.large", "db.m7g.xlarge"]);
+        // What the AWS provider replaces an RDS instance for (ForceNew in aws_db_instance).
+        const replacing = ["identifier", "identifierPrefix", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone", "snapshotIdentifier", "characterSetName", "timezone"];
+        for (const f of replacing) {
+            expect(db(after)[f], f).to.deep.equal(db(before)[f]);
+        }
+        expect(db(after).parameterGroupName).to.deep.equal(db(before).parameterGroupName);
+        // A parameter group is replaced for its name, family or description; its parameters change in place.
+        const pg = (run: StackRun) => inComponent(run, T.params, "gitlab-db")[0].inputs;
+        for (const f of ["name", "namePrefix", "family", "description"]) {
+            expect(pg(after)[f], f).to.deep.equal(pg(before)[f]);
+        }
+        const others = (run: StackRun) => pg(run).parameters.filter((p: any) => p.name !== "max_connections");
+        expect(others(after)).to.deep.equal(others(before));
+    });
+});
