@@ -3,7 +3,7 @@ import { parseConfig } from "../config";
 import { connectionDemand, DEPLOY_MAXIMUM_PERCENT, gitlabMaxConnections } from "../components/gitlab/facts";
 import { gitlabFleets } from "../config/sections/gitlabBudget";
 import { RESERVED_CONNECTIONS } from "../facts/rds";
-import { containerOf, Evaluated, evaluateContainer, keyPath, mainTask, serviceOf, T, taskOf } from "./gitlabHelpers";
+import { containerOf, Evaluated, evaluateContainer, keyPath, mainTask, serviceOf, T, taskOf, valueAt } from "./gitlabHelpers";
 import { inComponent, named, readStackConfig, runStack, stackRun, StackConfig, StackRun } from "../sim/harness";
 
 /*
@@ -38,6 +38,7 @@ describe("GitLab's database connection budget", () => {
         // prod's tiers as the issue read them (web up to 6), on a class large enough to parse.
         const cfg = config("prod", (c) => {
             c["platform:gitlab"].web.maxCount = 6;
+            c["platform:gitlab"].sidekiq.maxCount = 4;
             c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
         });
         const d = connectionDemand(gitlabFleets(cfg.gitlab)!, DEPLOY_MAXIMUM_PERCENT.split);
@@ -53,8 +54,11 @@ describe("GitLab's database connection budget", () => {
         const ceiling = (tier: string) => Number(named(run, T.scalingTarget, `gitlab-${tier}-scaling`).inputs.maxCapacity);
         const overlap = (tier: string) => Number(serviceOf(run, tier).inputs.deploymentMaximumPercent) / 100;
         const deploying = web * ceiling("web") * overlap("web") + sidekiq * ceiling("sidekiq") * overlap("sidekiq");
+        // The registry's pool in every web task (doubled by the deployment too) and in the migration task.
+        const pool = Number((valueAt(evaluateContainer(containerOf(taskOf(run, "web"))), "registry['database']") as { pool: { maxopen: number } }).pool.maxopen);
+        const registry = pool * ceiling("web") * overlap("web") + pool;
         // The migrate and backup tasks (one rake thread and its headroom, both pools each) and the reserve.
-        const need = deploying + 2 * 2 * (1 + 10) + RESERVED_CONNECTIONS;
+        const need = deploying + registry + 2 * 2 * (1 + 10) + RESERVED_CONNECTIONS;
         const limit = maxConnections(run);
         expect(limit).to.deep.equal({ value: 1532, applyMethod: "pending-reboot" });
         expect(need).to.be.at.most(limit.value);
@@ -82,7 +86,7 @@ describe("GitLab's database connection budget", () => {
             patch: (c) => {
                 c["platform:gitlab"].database.instanceClass = "db.m7g.large";
                 Object.assign(c["platform:gitlab"].web, { maxCount: 2 });
-                Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 3 });
+                Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 2 });
             },
         });
         expect(before.error, before.error?.message).to.equal(undefined);

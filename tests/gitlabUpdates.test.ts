@@ -36,7 +36,7 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
                     c["platform:images"].platform = "linux/arm64";
                     c["platform:gitlab"].gitaly.instanceType = "m7g.large";
                     Object.assign(c["platform:gitlab"].web, { maxCount: 10, cpuTarget: 50 });
-                    Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 8 });
+                    Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 6 });
                     // Twice the tiers need twice the connections (GitLab's connection budget).
                     c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
                     c["platform:gitlab"].redis.nodeType = "cache.m7g.large";

@@ -4,7 +4,7 @@
  * schema weighs the second against it (config/sections/gitlabBudget.ts).
  */
 import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../../facts/rds";
-import { PUMA_MAX_THREADS, railsProcesses, RailsProcesses, ServingRole } from "./processSizing";
+import { PUMA_MAX_THREADS, railsProcesses, RailsProcesses, REGISTRY_DB_MAX_OPEN, ServingRole } from "./processSizing";
 
 /** GitLab's floor for max_connections (its PostgreSQL requirements and doc/administration/postgresql/tune.md). */
 export const GITLAB_MIN_CONNECTIONS = 400;
@@ -77,13 +77,19 @@ export interface Fleet {
     readonly maxCount: number;
 }
 
+/** The tasks that run the registry, each with one pool to its metadata database on the same instance (not doubled: the registry is not Rails). */
+const REGISTRY_ROLES: readonly ServingRole[] = ["single", "web"];
+
 /** The connections GitLab's fleets hold, at both ends of autoscaling and during a deployment at each. */
 export interface ConnectionDemand {
+    /** Rails, by GitLab's planning formula. */
     readonly atMinimum: number;
     readonly deployAtMinimum: number;
     readonly atMaximum: number;
     readonly deployAtMaximum: number;
-    /** The most GitLab may hold at once: a deployment at the ceiling, the one-off tasks and the reserve kept free. */
+    /** The registry's pools during a deployment at the ceiling, and the migration task's while it migrates the registry. */
+    readonly registry: number;
+    /** The most GitLab may hold at once: a deployment at the ceiling, the registry, the one-off tasks and the reserve kept free. */
     readonly need: number;
 }
 
@@ -92,11 +98,13 @@ export function connectionDemand(fleets: readonly Fleet[], deployPercent: number
     const [atMinimum, atMaximum] = [at((f) => f.minCount), at((f) => f.maxCount)];
     const deploy = (n: number) => Math.ceil((n * deployPercent) / 100);
     const deployAtMaximum = deploy(atMaximum);
+    const registry = deploy(fleets.reduce((sum, f) => sum + (REGISTRY_ROLES.includes(f.role) ? f.maxCount * REGISTRY_DB_MAX_OPEN : 0), 0)) + REGISTRY_DB_MAX_OPEN;
     return {
         atMinimum,
         deployAtMinimum: deploy(atMinimum),
         atMaximum,
         deployAtMaximum,
-        need: deployAtMaximum + ONE_OFF_TASKS * ONE_OFF_TASK_CONNECTIONS + RESERVED_CONNECTIONS,
+        registry,
+        need: deployAtMaximum + registry + ONE_OFF_TASKS * ONE_OFF_TASK_CONNECTIONS + RESERVED_CONNECTIONS,
     };
 }

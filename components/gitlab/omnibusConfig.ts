@@ -1,5 +1,5 @@
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
-import { PUMA_MAX_THREADS, railsProcesses } from "./processSizing";
+import { PUMA_MAX_THREADS, railsProcesses, REGISTRY_DB_MAX_OPEN } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
 import { ObjectType, OmnibusRole, RoleExtras } from "./types";
@@ -39,13 +39,6 @@ export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
  */
 export const REGISTRY_DATABASE = { name: "registry", user: "registry" } as const;
 
-/**
- * Connections each registry process may hold to its database. The registry's
- * own default is no limit; GitLab.com runs its registry with 8 open and 8 idle
- * per pod (gl-infra/delivery#1985). A number, so GitLab's connection budget
- * can count it per web task.
- */
-export const REGISTRY_DB_MAX_OPEN = 8;
 
 /** The role whose reconfigure runs the registry's schema migrations: the migration task, in both topologies (the single task never migrates). */
 export function migratesRegistry(role: OmnibusRole): boolean {

@@ -63,3 +63,11 @@ export function railsProcesses(role: ServingRole, cpu: number, memory: number): 
             return memory < SINGLE_NODE_BASELINE_MB ? MEMORY_CONSTRAINED : { pumaWorkers: pumaWorkers(cpu, memory), sidekiqConcurrency: sidekiqConcurrency(cpu) };
     }
 }
+
+/**
+ * Connections each registry process may hold to its database. The registry's
+ * own default is no limit; GitLab.com runs its registry with 8 open and 8 idle
+ * per pod (gl-infra/delivery#1985). A number, so GitLab's connection budget
+ * can count it per web task.
+ */
+export const REGISTRY_DB_MAX_OPEN = 8;
