@@ -81,12 +81,12 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
 /** The one task: every service of GitLab in one container, its roles, and the repositories mounted from EFS. */
 function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: RepositoryFileSystem, logs: aws.cloudwatch.LogGroup, gitalyAddress: pulumi.Output<string>): aws.ecs.TaskDefinition {
     const { name, parent, physical } = kit;
-    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : [])];
+    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : []), ...kit.mailSecrets("single")];
     const roles = taskRoles(
         name,
         {
             repositoryArns: [a.image.repositoryArn],
-            secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : [])],
+            secretArns: [...kit.secrets.arns, pulumi.output(a.database.secretArn), ...(a.oidc ? [pulumi.output(a.oidc.clientSecretArn)] : []), ...kit.secretArnsOf(kit.mailSecrets("single"))],
             logGroupArn: logs.arn,
             execCommand: a.execCommand,
             accountId: a.context.accountId,
