@@ -225,6 +225,8 @@ const gitlab = new GitLab("gitlab", {
         retentionDays: gitlabCfg.backup.retentionDays,
     },
     oidc: gitlabCfg.oidc,
+    // SES verifies the stack's zone; its DKIM records go there.
+    email: gitlabCfg.email.provider === "ses" ? { ...gitlabCfg.email, domain: cfg.dns.zoneName, zoneId: loadBalancer.zoneId } : gitlabCfg.email,
     alarms: serviceAlarms,
     deletionProtection: cfg.loadBalancer.deletionProtection,
     accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "gitlab/" },

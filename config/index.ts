@@ -7,6 +7,7 @@ import { clusterSchema } from "./sections/cluster";
 import { appDatabaseSchema } from "./sections/database";
 import { dnsRules, dnsSchema } from "./sections/dns";
 import { gitlabRules, gitlabSchema } from "./sections/gitlab";
+import { emailRules } from "./sections/gitlabEmail";
 import { imagesSchema } from "./sections/images";
 import { loadBalancerSchema } from "./sections/loadBalancer";
 import { logsSchema } from "./sections/logs";
@@ -49,6 +50,7 @@ const sectionsSchema = z
         appRules(c, ctx);
         alarmsRules(c, ctx);
         dnsRules(c, ctx);
+        emailRules(c, ctx);
         gitlabRules(c, ctx);
     });
 

@@ -142,6 +142,14 @@ const computed: Record<string, Computer> = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (_name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${String(i.url).replace(/^https:\/\//, "")}` }),
     "aws:iam/policy:Policy": (name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:policy${i.path ?? "/"}${i.name ?? name}` }),
     "aws:elasticache/subnetGroup:SubnetGroup": (name, i) => ({ name: i.name ?? name }),
+    // Easy DKIM: three tokens per identity (lower-case base32 in SES).
+    "aws:sesv2/emailIdentity:EmailIdentity": (name, i) => ({
+        arn: arn("ses", `identity/${i.emailIdentity}`),
+        dkimSigningAttributes: { ...i.dkimSigningAttributes, tokens: [0, 1, 2].map((n) => short(`${name}-${n}`)), status: "PENDING" },
+    }),
+    "aws:iam/user:User": (name, i) => ({ name: i.name ?? name, arn: `arn:aws:iam::${ACCOUNT}:user${i.path ?? "/"}${i.name ?? name}` }),
+    // Placeholders of the real shapes: AKIA and 16 characters; a 44-character SMTP password.
+    "aws:iam/accessKey:AccessKey": (name) => ({ secret: `mock-secret-${short(name)}`, sesSmtpPasswordV4: `B${sha256(name).slice(0, 43)}` }),
 };
 
 /** Placeholders in the real envelopes; the entrypoint test makes real keys with ssh-keygen. */
@@ -159,6 +167,7 @@ const computedIds: Record<string, (name: string) => string> = {
     // Real EBS ids: vol- and 17 hex digits.
     "aws:ebs/volume:Volume": (name) => `vol-${short(name)}${short(name).slice(0, 5)}`,
     "aws:ec2/launchTemplate:LaunchTemplate": (name) => `lt-${short(name)}${short(name).slice(0, 5)}`,
+    "aws:iam/accessKey:AccessKey": (name) => `AKIA${short(name).slice(0, 16).toUpperCase()}`,
 };
 
 export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {

@@ -87,16 +87,20 @@ describe("CI deploy identity (platform:ci)", () => {
             expect(ADMIN_CREATES).to.deep.equal(["aws:s3/bucket:Bucket"]);
         });
 
-        it("exactly IAM, the CI identity and KMS are admin-only types", () => {
+        it("exactly IAM (GitLab's SES SMTP user among it), the CI identity, KMS and the SES identity are admin-only types", () => {
             expect([...adminOnlyTypes()].sort()).to.deep.equal([
+                "aws:iam/accessKey:AccessKey",
                 "aws:iam/instanceProfile:InstanceProfile",
                 "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
                 "aws:iam/policy:Policy",
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                "aws:iam/user:User",
+                "aws:iam/userPolicy:UserPolicy",
                 "aws:kms/alias:Alias",
                 "aws:kms/key:Key",
+                "aws:sesv2/emailIdentity:EmailIdentity",
             ]);
             // DNS records are CI's to change (within the stack's names).
             expect(adminOnlyTypes().has("aws:route53/record:Record")).to.equal(false);

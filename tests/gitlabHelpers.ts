@@ -2,6 +2,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
 import { GitLab, GitLabArgs } from "../components/gitlab";
+import { OBJECT_TYPES } from "../components/gitlab/storage";
 import { named, ofType, Resource, ROOT, runComponent, StackRun } from "../sim/harness";
 import { gitlabArgs, Over } from "./components/fixtures";
 
@@ -91,6 +92,20 @@ export function sameInputs(a: StackRun, b: StackRun, type: string, name: string,
         expect(y[f], `${name}.${f}`).to.deep.equal(x[f]);
     }
 }
+
+/** The renderer's arguments without a role, for tests of omnibusConfig.ts on its own. */
+export const RENDER_ARGS = {
+    hostName: "git.example.org",
+    registryHostName: "registry.example.org",
+    sshHostName: "ssh.example.org",
+    vpcCidr: "10.9.0.0/16",
+    region: "eu-central-1",
+    database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
+    registryDatabase: "on" as const,
+    buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },
+    cpu: 4096,
+    memory: 8192,
+};
 
 /** Variables ECS itself sets in every Fargate task (the task-role credentials endpoint). */
 export const ECS_PROVIDED = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"];

@@ -4,24 +4,11 @@ import { pumaWorkers, railsProcesses, sidekiqConcurrency } from "../components/g
 import { documentedKeyOf, DOCUMENTED_KEYS, UNDOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { rubyLiteral, sym } from "../components/gitlab/ruby";
 import { SECRET_ENV } from "../components/gitlab/secrets";
-import { OBJECT_TYPES } from "../components/gitlab/storage";
 import { dailyCron, dailyTime } from "../aws/backupPlan";
-import { evaluate } from "./gitlabHelpers";
+import { evaluate, RENDER_ARGS } from "./gitlabHelpers";
 
 describe("GitLab: the Omnibus renderer on its own", () => {
-    const args = {
-        role: "single" as const,
-        hostName: "git.example.org",
-        registryHostName: "registry.example.org",
-        sshHostName: "ssh.example.org",
-        vpcCidr: "10.9.0.0/16",
-        region: "eu-central-1",
-        database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
-        registryDatabase: "on" as const,
-        buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },
-        cpu: 4096,
-        memory: 8192,
-    };
+    const args = { role: "single" as const, ...RENDER_ARGS };
 
     it("fails in Ruby when a secret the config reads is missing from the environment", () => {
         const names = configEnvNames(args).filter((n) => n !== SECRET_ENV.dbKeyBase);

@@ -103,6 +103,8 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
             "AWS Backup recovery points (by the GB kept)",
             "Container Insights metrics and performance logs (per metric and GB)",
             "RDS backup storage beyond the instance's allocated storage (per GB-month)",
+            // GitLab's mail through SES.
+            "SES messages sent (per 1,000)",
             "data transfer out to the internet (per GB)",
             "public IPv4 addresses of the load balancers and NAT gateways (per address-hour)",
         ]);

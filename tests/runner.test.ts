@@ -130,7 +130,7 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         expect(named(run, T.service, "runner").inputs.networkConfiguration).to.deep.include({ assignPublicIp: false, securityGroups: [manager.id] });
     });
 
-    it("the manager's role: the plugin's actions on its own group and instances, the cache bucket; no access keys anywhere", async () => {
+    it("the manager's role: the plugin's actions on its own group and instances, the cache bucket; no access keys in the runner", async () => {
         const run = await stackRun("prod");
         const statements = JSON.parse(named(run, T.policy, "runner-task-policy").inputs.policy).Statement as any[];
         const asg = named(run, T.asg, "runner-workers");
@@ -138,8 +138,10 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         expect(statements.find((s) => s.Sid === "ScaleWorkers").Action).to.deep.equal(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]);
         const ssh = statements.find((s) => s.Sid === "SshToWorkers");
         expect(ssh.Condition.StringEquals).to.deep.equal({ "ec2:ResourceTag/aws:autoscaling:groupName": "platform-prod-runner-workers", "ec2:osuser": "ec2-user" });
-        expect(ofType(run, "aws:iam/accessKey:AccessKey")).to.deep.equal([]);
-        expect(ofType(run, "aws:iam/user:User")).to.deep.equal([]);
+        // The stack's only IAM user and key are GitLab's SES SMTP login (components/gitlab/email.ts).
+        expect(inComponent(run, "aws:iam/accessKey:AccessKey", "runner")).to.deep.equal([]);
+        expect(inComponent(run, "aws:iam/user:User", "runner")).to.deep.equal([]);
+        expect(ofType(run, "aws:iam/user:User").map((r) => r.name)).to.deep.equal(["gitlab-smtp"]);
     });
 
     it("the token: an empty Secrets Manager secret (no value in state), injected as RUNNER_TOKEN; the config in the environment names the real group and bucket", async () => {

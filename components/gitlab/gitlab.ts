@@ -5,6 +5,7 @@ import { httpTargetGroup } from "../../aws/targetGroup";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
 import { gitlabBackup } from "./backup";
+import { gitlabMail } from "./email";
 import { GITLAB_HEALTH, gitlabKit } from "./kit";
 import { GITLAB_PORTS } from "./omnibusConfig";
 import { gitlabSecrets } from "./secrets";
@@ -65,7 +66,8 @@ export class GitLab extends pulumi.ComponentResource {
         const secrets = gitlabSecrets(name, { protect: a.context.protect, naming: a.context.naming }, parent);
         const namespace = new aws.servicediscovery.PrivateDnsNamespace(`${name}-dns`, { name: `${a.context.naming.prefix}.internal`, vpc: a.network.vpcId, description: `${physical}: private names` }, parent);
 
-        const kit = gitlabKit(this, name, physical, a, { buckets, secrets, namespace });
+        const mail = gitlabMail(name, a.context, a.email, a.hostName, parent);
+        const kit = gitlabKit(this, name, physical, a, { buckets, secrets, namespace, mail });
         const entry = this.entry(name, a, sg, backupSg, frontRules);
         const topology = a.topology.kind === "single" ? singleTopology(kit, a, a.topology, entry) : splitTopology(kit, a, a.topology, entry);
         const backupLogs = gitlabBackup(kit, a, entry, topology.gitalyAddress, backupRules);

@@ -6,6 +6,7 @@ import { PolicyStatement } from "../../aws/iam";
 import { awslogs } from "../../aws/logs";
 import { HealthTiming } from "../../facts/rollout";
 import { migratesRegistry, RDS_CA_BUNDLE, REGISTRY_DATABASE, renderOmnibusConfig } from "./omnibusConfig";
+import { GitLabMail } from "./email";
 import { ExternalSecret, FargateTaskBase, GitLabArgs, GitLabBuckets, GitLabKit, GitLabSecrets, LateSecrets, ObjectType, RoleExtras, SecretName } from "./types";
 import { isExternalSecret, SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
@@ -44,6 +45,7 @@ export interface KitParts {
     readonly buckets: GitLabBuckets;
     readonly secrets: GitLabSecrets;
     readonly namespace: aws.servicediscovery.PrivateDnsNamespace;
+    readonly mail: GitLabMail;
 }
 
 /** S3 rights on some buckets: these object actions, and listing. */
@@ -60,8 +62,9 @@ export function bucketStatements(sid: string, list: aws.s3.Bucket[], objectActio
  * ElastiCache's live with them (ElastiCache's is built later: `others`);
  * every other one is a key of gitlabSecrets.
  */
-function secretSources(a: GitLabArgs, secrets: GitLabSecrets): (n: SecretName, others: LateSecrets) => SecretSource {
+function secretSources(a: GitLabArgs, secrets: GitLabSecrets, mail: GitLabMail): (n: SecretName, others: LateSecrets) => SecretSource {
     const outside: Partial<Record<ExternalSecret, SecretSource>> = {
+        ...mail.sources,
         databasePassword: { arn: a.database.secretArn, key: "password" },
         ...(a.oidc ? { oidcClientSecret: { arn: a.oidc.clientSecretArn } } : {}),
     };
@@ -75,7 +78,7 @@ function secretSources(a: GitLabArgs, secrets: GitLabSecrets): (n: SecretName, o
 }
 
 /** GITLAB_OMNIBUS_CONFIG of a role, rendered once every resource it names exists. */
-function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] {
+function roleConfig(a: GitLabArgs, buckets: GitLabBuckets, mail: GitLabMail): GitLabKit["config"] {
     return (role, size, extras) =>
         pulumi
             .all([
@@ -101,17 +104,18 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] 
                     cpu: size.cpu,
                     memory: size.memory,
                     oidc: a.oidc,
+                    mail: mail.settings,
                     ...(more as RoleExtras),
                 }),
             );
 }
 
 /** The shared parts of every task of the GitLab component `parent`, closed over its arguments. */
-export function gitlabKit(parent: pulumi.Resource, name: string, physical: string, a: GitLabArgs, { buckets, secrets, namespace }: KitParts): GitLabKit {
+export function gitlabKit(parent: pulumi.Resource, name: string, physical: string, a: GitLabArgs, { buckets, secrets, namespace, mail }: KitParts): GitLabKit {
     const opts = { parent };
     const railsBuckets = [...OBJECT_TYPES.map((t) => buckets.objects[t]), buckets.registry];
     const objectRw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
-    const sourceOf = secretSources(a, secrets);
+    const sourceOf = secretSources(a, secrets, mail);
     return {
         name,
         physical,
@@ -134,9 +138,10 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
                 },
                 opts,
             ),
-        config: roleConfig(a, buckets),
+        config: roleConfig(a, buckets, mail),
         secretsOf: (names, others = {}) => secretRefs(Object.fromEntries(names.map((n) => [SECRET_ENV[n], sourceOf(n, others)]))),
         secretArnsOf: (names, others = {}) => [...new Set(names.map((n) => sourceOf(n, others).arn))],
+        mailSecrets: mail.secretsOf,
         environment: (config, role) => [
             { name: "GITLAB_OMNIBUS_CONFIG", value: config },
             { name: "AWS_REGION", value: a.context.region },

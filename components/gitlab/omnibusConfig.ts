@@ -2,7 +2,8 @@ import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
 import { PUMA_MAX_THREADS, railsProcesses, REGISTRY_DB_MAX_OPEN } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
 import { OBJECT_TYPES } from "./storage";
-import { ObjectType, OmnibusRole, RoleExtras } from "./types";
+import { mail } from "./mailConfig";
+import { MailSettings, ObjectType, OmnibusRole, RoleExtras } from "./types";
 
 /**
  * GITLAB_OMNIBUS_CONFIG as a pure function of typed arguments. The image's
@@ -62,6 +63,7 @@ export interface OmnibusConfigArgs extends RoleExtras {
     readonly cpu: number;
     readonly memory: number;
     readonly oidc?: { readonly issuer: string; readonly clientId: string; readonly label: string; readonly blockAutoCreatedUsers: boolean };
+    readonly mail?: MailSettings;
 }
 
 /** One `a['b']['c'] = value` line, or a top-level DSL call (`external_url '...'`). */
@@ -432,13 +434,13 @@ function oidc(a: OmnibusConfigArgs): Setting[] {
 export function omnibusSettings(a: OmnibusConfigArgs): Setting[] {
     switch (a.role) {
         case "single":
-            return [...common(a), ...single(a)];
+            return [...common(a), ...single(a), ...mail(a.role, a.mail)];
         case "backup":
             return [...common(a), ...backup(a)];
         case "web":
-            return [...common(a), ...web(a)];
+            return [...common(a), ...web(a), ...mail(a.role, a.mail)];
         case "sidekiq":
-            return [...common(a), ...sidekiq(a)];
+            return [...common(a), ...sidekiq(a), ...mail(a.role, a.mail)];
         case "migrate":
             return [...common(a), ...migrate(a)];
         case "gitaly":

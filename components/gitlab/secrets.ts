@@ -33,6 +33,8 @@ export const SECRET_ENV = {
     databasePassword: "GITLAB_DATABASE_PASSWORD",
     oidcClientSecret: "GITLAB_OIDC_CLIENT_SECRET",
     redisPassword: "GITLAB_REDIS_PASSWORD",
+    smtpUserName: "GITLAB_SMTP_USER_NAME",
+    smtpPassword: "GITLAB_SMTP_PASSWORD",
     // Every name of types.ts's SecretName, and no other.
 } as const satisfies Record<SecretName, string>;
 
@@ -56,6 +58,8 @@ export const EXTERNAL_SECRETS = Object.keys({
     databasePassword: true,
     oidcClientSecret: true,
     redisPassword: true,
+    smtpUserName: true,
+    smtpPassword: true,
     // Keys rather than a list: the compiler wants each of types.ts's ExternalSecret here exactly once.
 } satisfies Record<ExternalSecret, true>) as readonly ExternalSecret[];
 

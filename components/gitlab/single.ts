@@ -155,7 +155,7 @@ function singleMigrations(kit: GitLabKit, a: GitLabArgs, taskSg: aws.ec2.Securit
 /** The one task: every service of GitLab in one container, its roles, and the repositories mounted from EFS. */
 function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: RepositoryFileSystem, logs: aws.cloudwatch.LogGroup, gitalyAddress: pulumi.Output<string>): aws.ecs.TaskDefinition {
     const { name, parent, physical } = kit;
-    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : [])];
+    const secretNames: SecretName[] = [...SERVE_SECRETS, "databasePassword", ...(a.oidc ? (["oidcClientSecret"] as const) : []), ...kit.mailSecrets("single")];
     const roles = taskRoles(
         name,
         {

@@ -132,7 +132,7 @@ function splitNetwork(kit: GitLabKit, a: GitLabArgs, entry: Entry): SplitNetwork
 function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.Output<RoleExtras>, others: LateSecrets): SplitTiers {
     const { name, parent, physical } = kit;
     const tier = tierName(name);
-    const secretsFor = (t: SplitRole): SecretName[] => [...ROLE_SECRETS[t], ...(t === "web" && a.oidc ? (["oidcClientSecret"] as const) : [])];
+    const secretsFor = (t: SplitRole): SecretName[] => [...ROLE_SECRETS[t], ...(t === "web" && a.oidc ? (["oidcClientSecret"] as const) : []), ...kit.mailSecrets(t)];
     const logs = (t: SplitRole) => logGroup(tier(t), { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const rolesFor: SplitTiers["rolesFor"] = (t, log, taskStatements, execCommand = a.execCommand) =>
         taskRoles(

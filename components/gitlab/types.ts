@@ -43,7 +43,7 @@ export type ObjectType =
     | "pages";
 
 /** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
-export type ExternalSecret = "databasePassword" | "oidcClientSecret" | "redisPassword";
+export type ExternalSecret = "databasePassword" | "oidcClientSecret" | "redisPassword" | "smtpUserName" | "smtpPassword";
 
 /** Secrets gitlabSecrets generates once and keeps in Secrets Manager. */
 export type GeneratedSecret =
@@ -134,6 +134,46 @@ export interface SplitArgs {
     readonly redis: { readonly engineVersion: string; readonly nodeType: string; readonly multiAz: boolean; readonly snapshotRetentionDays: number };
 }
 
+/** Who GitLab's mail is from. */
+export interface MailSender {
+    readonly from: string;
+    readonly replyTo: string;
+    readonly displayName: string;
+}
+
+/**
+ * How GitLab sends mail (email.ts). ses: a domain identity for `domain` (the
+ * stack's zone, `zoneId`) and SMTP credentials made here; smtp: another relay,
+ * its password the whole value of an existing secret; none: mail off.
+ */
+export type GitLabEmail =
+    | (MailSender & { readonly provider: "ses"; readonly domain: string; readonly zoneId: pulumi.Input<string> })
+    | (MailSender & {
+          readonly provider: "smtp";
+          readonly address: string;
+          readonly port: number;
+          readonly tls: "starttls" | "tls";
+          readonly domain: string;
+          readonly userName: string;
+          readonly passwordSecretArn: string;
+          readonly authentication: "login" | "plain";
+      })
+    | { readonly provider: "none" };
+
+/** What the rendered gitlab.rb says about mail (omnibusConfig.ts mail()); `smtp` absent: mail off. */
+export interface MailSettings {
+    readonly sender?: MailSender;
+    readonly smtp?: {
+        readonly address: string;
+        readonly port: number;
+        readonly tls: "starttls" | "tls";
+        readonly domain: string;
+        readonly authentication: "login" | "plain";
+        /** A literal user name, or undefined: read from the smtpUserName secret (SES's access key id). */
+        readonly userName?: string;
+    };
+}
+
 export interface GitLabArgs {
     /** Region, account, naming, protection (prod: protect, version and keep the stateful parts) and log retention. */
     readonly context: StackContext;
@@ -182,6 +222,8 @@ export interface GitLabArgs {
         readonly label: string;
         readonly blockAutoCreatedUsers: boolean;
     };
+    /** Outgoing mail. */
+    readonly email: GitLabEmail;
     readonly alarms: { readonly topicArn: pulumi.Input<string>; readonly http5xxPercent: number; readonly cpuPercent: number; readonly memoryPercent: number };
     /** Deletion protection on the SSH load balancer. */
     readonly deletionProtection: boolean;
@@ -256,6 +298,8 @@ export interface GitLabKit {
      */
     readonly secretsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Output<{ name: string; valueFrom: string }[]>;
     readonly secretArnsOf: (names: readonly SecretName[], others?: LateSecrets) => pulumi.Input<string>[];
+    /** The mail secrets a role's config reads (none where it sends no mail). */
+    readonly mailSecrets: (role: OmnibusRole) => SecretName[];
     /** A container's environment: its config and the region, and for a role that migrates the registry what creates its database. */
     readonly environment: (config: pulumi.Input<string>, role?: OmnibusRole) => { name: string; value: pulumi.Input<string> }[];
     /** What every Omnibus container sets the same way. */

@@ -7,6 +7,7 @@ import { gitlabConnectionRules } from "./gitlabBudget";
 import { ImagesConfig } from "./images";
 import { NetworkConfig } from "./network";
 import { StatefulConfig } from "./stateful";
+import { emailDefaults, emailSchema } from "./gitlabEmail";
 
 /** The `platform:gitlab` section: both topologies' keys, their defaults and their checks within the section. */
 
@@ -219,6 +220,8 @@ export const gitlabSchema = z
                 blockAutoCreatedUsers: z.boolean().default(true),
             })
             .optional(),
+        /** Outgoing mail (gitlabEmail.ts): ses (default), smtp (another relay) or none. */
+        email: emailSchema,
     })
     .superRefine((g, ctx) => {
         if (g.topology === "split") {
@@ -233,7 +236,7 @@ export const gitlabSchema = z
     })
     // Each topology gets only its own keys, so code that reads gitlab.web has first asked for the split topology.
     .transform(({ cpu, memory, web, sidekiq, gitaly, redis, ...g }) => {
-        const common = { ...g, registryHostName: g.registryHostName ?? `registry.${g.hostName}`, sshHostName: g.sshHostName ?? `ssh.${g.hostName}` };
+        const common = { ...g, registryHostName: g.registryHostName ?? `registry.${g.hostName}`, sshHostName: g.sshHostName ?? `ssh.${g.hostName}`, email: emailDefaults(g.email, g.hostName) };
         return g.topology === "split"
             ? { ...common, topology: "split" as const, web, sidekiq, gitaly, redis }
             : { ...common, topology: "single" as const, cpu: cpu ?? GITLAB_DEFAULT_SIZE.cpu, memory: memory ?? GITLAB_DEFAULT_SIZE.memory };

@@ -261,6 +261,8 @@ export const gitlabArgs = (over: Over<GitLabArgs> = {}): GitLabArgs => {
             alarms: { topicArn: pulumi.output(TOPIC_ARN), http5xxPercent: 2, cpuPercent: 85, memoryPercent: 85 },
             deletionProtection: true,
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "gitlab/" },
+            // As index.ts builds it from Pulumi.prod.yaml's defaults (SES for the zone).
+            email: { provider: "ses", domain: "example.com", zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"), from: "gitlab@gitlab.example.com", replyTo: "noreply@gitlab.example.com", displayName: "GitLab" },
         },
         over,
     );

@@ -50,9 +50,11 @@ describe("component: GitLab, split topology", () => {
             [await efs(), true],
             [await devLike(), false],
         ] as const) {
-            const stateful: Resource[] = [...ofType(run, T.bucket), ...ofType(run, T.secret), ...generators(run), ...ofType(run, T.fs), ...ofType(run, T.vault), ...ofType(run, T.redis)];
-            // 12 buckets; 6 secrets and 19 generators (the registry database's included), and ElastiCache's token and its secret; EFS, its vault, Redis.
-            expect(stateful, `protect ${kept}`).to.have.length(12 + 6 + 19 + 2 + 3);
+            const smtpKey = ofType(run, "aws:iam/accessKey:AccessKey");
+            const stateful: Resource[] = [...ofType(run, T.bucket), ...ofType(run, T.secret), ...generators(run), ...smtpKey, ...ofType(run, T.fs), ...ofType(run, T.vault), ...ofType(run, T.redis)];
+            // 12 buckets; 6 secrets and 19 generators (the registry database's included), and ElastiCache's token
+            // and its secret; the SES SMTP login's secret and the access key it comes from; EFS, its vault, Redis.
+            expect(stateful, `protect ${kept}`).to.have.length(12 + 6 + 19 + 2 + 2 + 3);
             for (const r of stateful) {
                 expect(r.protect, `${r.type} ${r.name}`).to.equal(kept);
             }

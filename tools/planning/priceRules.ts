@@ -177,6 +177,7 @@ export const PRICE_RULES: Readonly<Partial<Record<string, PriceRule>>> = {
     "aws:ecr/repository:Repository": flat("ECR storage", "ecr.gbMonth", "GB", (u) => u.ecrGbPerRepository),
     "aws:s3/bucket:Bucket": flat("S3 Standard", "s3.gbMonth", "GB", (u) => u.s3GbPerBucket),
     "aws:backup/vault:Vault": (_r, c) => c.notPriced("AWS Backup recovery points (by the GB kept)"),
+    "aws:sesv2/emailIdentity:EmailIdentity": (_r, c) => c.notPriced("SES messages sent (per 1,000)"),
 };
 
 /** Charged by use, not modelled: named so the total is not read as complete. */

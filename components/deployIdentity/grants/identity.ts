@@ -16,6 +16,23 @@ export const IDENTITY_GRANTS: readonly Grant[] = [
         }),
     },
     {
+        sid: "IamUsers",
+        covers: ["aws:iam/user:User", "aws:iam/userPolicy:UserPolicy", "aws:iam/accessKey:AccessKey"],
+        // Read only, like roles: GitLab's SES SMTP user, its policy and its access key
+        // (a long-lived credential) are an administrator's change.
+        read: ["iam:GetUser", "iam:GetUserPolicy", "iam:ListAccessKeys"],
+        write: [],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "iam", `user${s.naming.iamPath}${s.naming.prefix}-*`, "")] }),
+    },
+    {
+        sid: "SesIdentity",
+        covers: ["aws:sesv2/emailIdentity:EmailIdentity"],
+        // Read only: verifying a domain for sending mail is an administrator's change.
+        read: ["ses:GetEmailIdentity", "ses:ListTagsForResource"],
+        write: [],
+        scope: (s) => ({ kind: "account", resources: [arn(s, "ses", "identity/*")], why: "an identity's name is the stack's DNS zone, which the catalogue is not told; reads only" }),
+    },
+    {
         sid: "PassRole",
         covers: ["tool:pass-role"],
         read: [],
