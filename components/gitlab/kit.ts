@@ -13,15 +13,6 @@ import { OBJECT_TYPES } from "./storage";
 /** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
 export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
 
-/** Seconds ECS ignores failing load-balancer checks after the single task starts: a first boot seeds the database. */
-export const GITLAB_GRACE_SECONDS = 900;
-
-/** The same for a web task of the split topology: reconfigure without migrations, then Puma. */
-export const WEB_GRACE_SECONDS = 600;
-
-/** The image's own health check for a task that serves HTTP (ECS ignores the Docker HEALTHCHECK). */
-export const RAILS_HEALTH_CHECK = { command: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: 60, timeout: 30, retries: 5, startPeriod: 300 };
-
 /** What the kit is built from besides the component's arguments: the shared data, secrets and private names. */
 export interface KitParts {
     readonly buckets: GitLabBuckets;

@@ -5,13 +5,16 @@ import { taskRoles } from "../../aws/ecsTask";
 import { logGroup } from "../../aws/logs";
 import { allowPortFrom } from "../../aws/securityGroups";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
-import { GITLAB_GRACE_SECONDS, RAILS_HEALTH_CHECK } from "./kit";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
+import { GITLAB_GRACE_SECONDS, SINGLE_HEALTH_CHECK, STOP_TIMEOUT_SECONDS } from "./readiness";
 import { isExternalSecret, SECRET_ENV } from "./secrets";
 import { RepositoryFileSystem } from "./storage";
 import { Entry, GitLabArgs, GitLabKit, SecretName, SingleArgs, Topology } from "./types";
 
 const CONTAINER = "gitlab";
+
+/** The deployment's minimum healthy percent: 0, the old task stops before the new one starts. */
+const STOP_FIRST_PERCENT = 0;
 
 /** The secrets the single task receives: every generated one, the database's, and the OIDC client's if any. */
 const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k));
@@ -51,7 +54,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             taskDefinition: taskDefinition.arn,
             desiredCount: 1,
             // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
-            deploymentMinimumHealthyPercent: 0,
+            deploymentMinimumHealthyPercent: STOP_FIRST_PERCENT,
             deploymentMaximumPercent: 100,
             // No rollback, by circuit breaker or alarm: a new GitLab version migrates the
             // database as it starts, and the old version on a migrated schema is not
@@ -115,9 +118,10 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
                     secrets: kit.secretsOf(secretNames),
                     mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
                     // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.
-                    stopTimeout: 120,
-                    // The image's own check (the same command as its Docker HEALTHCHECK, which ECS ignores).
-                    healthCheck: RAILS_HEALTH_CHECK,
+                    stopTimeout: STOP_TIMEOUT_SECONDS,
+                    // Healthy once Puma answers /-/readiness (readiness.ts): not the image's
+                    // gitlab-healthcheck, which passes before reconfigure has finished.
+                    healthCheck: SINGLE_HEALTH_CHECK,
                     logConfiguration: kit.logConfig(logs, CONTAINER),
                 },
             ]),
