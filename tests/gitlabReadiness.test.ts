@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ContainerCheckTiming, containerCheckFor, containerWindowSeconds, ECS_CONTAINER_CHECK_LIMITS } from "../facts/rollout";
 import { named, ofType, Resource, StackRun, stackRun } from "../sim/harness";
-import { Container, containerOf, evaluateContainer, serviceOf, T, taskOf, valueAt } from "./gitlabHelpers";
+import { Container, containerOf, evaluateContainer, ingressTo, serviceOf, T, taskOf, valueAt } from "./gitlabHelpers";
 
 /*
  * Rollouts and readiness (issue 20, item 1): a GitLab task takes traffic, and
@@ -93,8 +93,27 @@ describe("GitLab readiness: what takes traffic", () => {
         expect(f.service.inputs.serviceRegistries.registryArn).to.equal(dns.state.arn);
         expectCurlCheck(f.container, `http://127.0.0.1:${webPort(f)}${f.webTg.inputs.healthCheck.path}`);
     });
-});
 
+    for (const stack of ["dev", "prod"] as const) {
+        it(`${stack}: the SSH NLB's target group checks readiness over HTTP on the web port, which the NLB may reach`, async () => {
+            const f = await front(stack);
+            const ssh = named(f.run, T.tg, "gitlab-ssh").inputs;
+            const web = f.webTg.inputs.healthCheck;
+            expect(ssh.protocol).to.equal("TCP");
+            expect(ssh.healthCheck).to.include({ protocol: "HTTP", port: String(webPort(f)), path: web.path, matcher: web.matcher });
+            expect(ssh.healthCheck.timeout).to.be.below(ssh.healthCheck.interval);
+            // The NLB's group may send to the tasks' web port, and the tasks admit it from that group.
+            const nlbSg = named(f.run, T.sg, "gitlab-ssh-nlb");
+            const out = ofType(f.run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === nlbSg.id);
+            const taskSg = f.service.inputs.networkConfiguration.securityGroups[0];
+            expect(out.filter((r) => r.inputs.referencedSecurityGroupId === taskSg).map((r) => r.inputs.fromPort)).to.include(webPort(f));
+            const tasksIn = ingressTo(f.run, { id: taskSg } as Resource).filter((r) => r.inputs.referencedSecurityGroupId === nlbSg.id);
+            expect(tasksIn.map((r) => r.inputs.fromPort)).to.include(webPort(f));
+            // The NLB's nodes ask from the VPC, which the whitelist admits.
+            expect(valueAt(evaluateContainer(f.container), "gitlab_rails['monitoring_whitelist']")).to.include(f.run.outputs.vpcCidr);
+        });
+    }
+});
 
 describe("GitLab readiness: timing facts", () => {
     it("container windows follow ECS's limits: 300 s start, 10 retries, the interval filling the rest", () => {

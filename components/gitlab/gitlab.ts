@@ -118,7 +118,7 @@ export class GitLab extends pulumi.ComponentResource {
         return {
             frontSecurityGroup: sg,
             backupSecurityGroup: backupSg,
-            frontRules: [...frontRules, ssh.taskIngress],
+            frontRules: [...frontRules, ...ssh.taskIngress],
             webTargetGroup: web,
             registryTargetGroup: registry,
             sshTargetGroup: ssh.targetGroup,
