@@ -321,7 +321,7 @@ describe("GitLab (single topology)", () => {
                 expect(named(run, T.db, "app-db").inputs.identifier).to.not.equal(db.inputs.identifier);
             });
 
-            it("alarms on 5xx, unhealthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
+            it("alarms on 5xx, too few healthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
                 const run = await singleRun(stack);
                 const alarms = inComponent(run, T.alarm, "gitlab");
                 expect(alarms.map((a) => a.name).sort()).to.deep.equal([
@@ -329,9 +329,9 @@ describe("GitLab (single topology)", () => {
                     "gitlab-backup-failed",
                     "gitlab-backup-missing",
                     "gitlab-cpu",
+                    "gitlab-healthy-hosts",
                     "gitlab-memory",
                     "gitlab-repositories-io-limit",
-                    "gitlab-unhealthy-hosts",
                 ]);
                 for (const a of alarms) {
                     expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);

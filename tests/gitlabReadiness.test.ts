@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { ContainerCheckTiming, containerCheckFor, containerWindowSeconds, ECS_CONTAINER_CHECK_LIMITS } from "../facts/rollout";
+import { PROVISION_SECONDS } from "../components/gitlab/readiness";
+import { belowMinimumSeconds, ContainerCheckTiming, containerCheckFor, containerWindowSeconds, ECS_CONTAINER_CHECK_LIMITS, periodsBeyond, warmupSeconds } from "../facts/rollout";
 import { named, ofType, Resource, StackRun, stackRun } from "../sim/harness";
 import { Container, containerOf, evaluateContainer, ingressTo, serviceOf, T, taskOf, valueAt } from "./gitlabHelpers";
 
@@ -115,12 +116,84 @@ describe("GitLab readiness: what takes traffic", () => {
     }
 });
 
-describe("GitLab readiness: timing facts", () => {
+type Query = { id: string; expression?: string; returnData?: boolean; metric?: { metricName: string; stat: string; period: number; dimensions: Record<string, string> } };
+
+/** Does the alarm read the target group? */
+const watches = (alarm: Resource, tg: string): boolean => ((alarm.inputs.metricQueries ?? []) as Query[]).some((q) => q.metric?.dimensions.TargetGroup === tg) || alarm.inputs.dimensions?.TargetGroup === tg;
+
+/**
+ * Whether an alarm on the web target group can fire while a healthy task
+ * replaces another, which leaves the group short of healthy targets (and
+ * with an unhealthy one) for at most `dipSeconds`. Safe if the alarm counts
+ * only minutes in which a target was healthy all minute (the ALB then sends
+ * a booting target nothing), or if it needs more breaching periods than the
+ * dip can produce: a dip of L seconds touches at most ceil(L/p) + 1 periods,
+ * and fills at most floor(L/p) whole ones (what a Maximum below a floor sees).
+ */
+function canFireInside(alarm: Resource, tg: string, dipSeconds: number): string | undefined {
+    const i = alarm.inputs;
+    const plain: Query[] = [{ id: "m", returnData: true, metric: { metricName: i.metricName, stat: i.statistic, period: i.period, dimensions: i.dimensions } }];
+    const queries = (i.metricQueries ?? plain) as Query[];
+    const metricOf = (id: string) => queries.find((q) => q.id === id)?.metric;
+    const periods = [...new Set(queries.filter((q) => q.metric).map((q) => q.metric!.period))];
+    expect(periods, alarm.name).to.have.length(1);
+    const p = periods[0];
+    const result = queries.find((q) => q.returnData)!;
+    const gate = /^IF\(FILL\((\w+),0\)>=1,/.exec(result.expression ?? "");
+    const gated = gate ? metricOf(gate[1]) : undefined;
+    if (gated && gated.metricName === "HealthyHostCount" && gated.stat === "Minimum" && gated.dimensions.TargetGroup === tg) {
+        return undefined;
+    }
+    const floor = queries.filter((q) => q.metric).every((q) => q.metric!.metricName === "HealthyHostCount" && q.metric!.stat === "Maximum") && String(alarm.inputs.comparisonOperator).startsWith("LessThan");
+    const need = floor ? Math.floor(dipSeconds / p) + 1 : Math.ceil(dipSeconds / p) + 2;
+    const have = alarm.inputs.datapointsToAlarm ?? alarm.inputs.evaluationPeriods;
+    return have >= need ? undefined : `${alarm.name}: ${have} breaching periods of ${p} s, a ${dipSeconds} s dip can fill ${need - 1}`;
+}
+
+describe("GitLab readiness: rollouts that do not trip their own alarms", () => {
+    for (const stack of ["dev", "prod"] as const) {
+        it(`${stack}: no alarm on the web target group, rollback or not, can fire inside a healthy task's warm-up; ECS never stops a task inside it`, async () => {
+            const f = await front(stack);
+            const h = f.webTg.inputs.healthCheck;
+            const container = f.container.healthCheck as ContainerCheckTiming;
+            const warmup = { provisionSeconds: PROVISION_SECONDS, container, target: { intervalSeconds: h.interval, healthyThreshold: h.healthyThreshold } };
+            const dip = belowMinimumSeconds(warmup, {
+                minimumHealthyPercent: f.service.inputs.deploymentMinimumHealthyPercent,
+                deregistrationDelaySeconds: f.webTg.inputs.deregistrationDelay,
+                stopTimeoutSeconds: f.container.stopTimeout,
+            });
+            expect(dip).to.be.at.least(warmupSeconds(warmup));
+
+            const tg = f.webTg.state.arnSuffix;
+            const alarms = ofType(f.run, T.alarm).filter((a) => watches(a, tg));
+            expect(alarms.map((a) => canFireInside(a, tg, dip)).filter((x) => x !== undefined)).to.deep.equal([]);
+            expect(alarms.map((a) => a.name).sort()).to.include.members([`${f.service.name}-5xx-rate`, `${f.service.name}-healthy-hosts`]);
+            // ECS ignores failing load-balancer checks until the target of a task ready at the window's end is healthy.
+            expect(f.service.inputs.healthCheckGracePeriodSeconds).to.be.at.least(containerWindowSeconds(container) + h.interval * h.healthyThreshold);
+            // Every alarm that gates the rollout is one of them.
+            const byName = new Map(ofType(f.run, T.alarm).map((a) => [a.state.name, a]));
+            for (const n of f.service.inputs.alarms?.alarmNames ?? []) {
+                expect(alarms, n).to.include(byName.get(n));
+            }
+            // The floor is the service's minimum, so a lost task that is not replaced still alarms.
+            expect(named(f.run, T.alarm, `${f.service.name}-healthy-hosts`).inputs.threshold).to.equal(f.minCount);
+        });
+    }
+
+    it("prod: only the 5xx rate rolls a web deployment back; dev's single task rolls nothing back", async () => {
+        const prod = await front("prod");
+        expect(prod.service.inputs.alarms).to.include({ enable: true, rollback: true });
+        expect(prod.service.inputs.alarms.alarmNames).to.deep.equal([named(prod.run, T.alarm, "gitlab-web-5xx-rate").state.name]);
+        expect((await front("dev")).service.inputs.alarms).to.equal(undefined);
+    });
+
     it("container windows follow ECS's limits: 300 s start, 10 retries, the interval filling the rest", () => {
         expect(containerCheckFor(600, 10)).to.deep.equal({ interval: 30, timeout: 10, retries: 10, startPeriod: 300 });
         expect(containerWindowSeconds(containerCheckFor(900, 10))).to.equal(900);
         expect(() => containerCheckFor(310, 2)).to.throw(/no ECS container check/);
         expect(() => containerCheckFor(605, 10)).to.throw(/no ECS container check/);
         expect(() => containerCheckFor(600, 30)).to.throw(/no ECS container check/);
+        expect(periodsBeyond(810, 60)).to.equal(14);
+        expect(periodsBeyond(840, 60)).to.equal(15);
     });
 });

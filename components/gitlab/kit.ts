@@ -129,7 +129,7 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
             ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
         }),
         logConfig: (group, prefix) => awslogs(group.name, a.context.region, prefix),
-        frontAlarms: (alarmName, serviceName, webTargetGroup) =>
+        frontAlarms: (alarmName, serviceName, webTargetGroup, slowStart) =>
             serviceAlarms(
                 alarmName,
                 {
@@ -141,6 +141,8 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
                     http5xxPercent: a.alarms.http5xxPercent,
                     cpuPercent: a.alarms.cpuPercent,
                     memoryPercent: a.alarms.memoryPercent,
+                    // Tasks take minutes to become ready (readiness.ts): judged by ready targets only.
+                    slowStart,
                 },
                 opts,
             ),

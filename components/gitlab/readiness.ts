@@ -1,4 +1,4 @@
-import { ContainerCheckTiming, containerCheckFor, graceSeconds, Warmup } from "../../facts/rollout";
+import { belowMinimumSeconds, ContainerCheckTiming, containerCheckFor, graceSeconds, periodsBeyond, Warmup } from "../../facts/rollout";
 import { GITLAB_HEALTH } from "./kit";
 import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
 
@@ -24,7 +24,16 @@ import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
  * a 900 s window (300 start + 10 x 60 s), grace 930, warm-up 1110. Sidekiq
  * gets the web task's window (the same reconfigure, on fewer CPUs).
  *
- * tests/gitlabReadiness.test.ts reads all of
+ * The alarms on the web target group, against that (aws/alarms.ts slowStart):
+ *
+ *     5xx rate          counts only minutes in which a target was healthy all
+ *                       minute: a booting target gets no request then
+ *     healthy hosts     below the minimum in every one of N whole minutes;
+ *                       split: N = 810/60 + 1 = 14 (a lost task's replacement);
+ *                       single: N = (60 drain + 120 stop + 1110)/60 + 1 = 22
+ *
+ * so neither can fire inside a healthy task's warm-up, and only the 5xx rate
+ * gates (and rolls back) a rollout. tests/gitlabReadiness.test.ts reads all of
  * it back from the graph and checks it.
  */
 
@@ -58,3 +67,9 @@ export const WEB_HEALTH_CHECK = readinessCheck(WEB_READINESS_URL, WEB_WARMUP.con
 export const SINGLE_HEALTH_CHECK = readinessCheck(WEB_READINESS_URL, SINGLE_WARMUP.container);
 /** Sidekiq's own readiness on loopback, with the web task's window. */
 export const SIDEKIQ_HEALTH_CHECK = readinessCheck(`http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`, WEB_WARMUP.container);
+
+/** The healthy-hosts alarm of a front service: its minimum count, and whole minutes beyond its longest healthy dip. */
+export function healthyFloor(minHealthy: number, warmup: Warmup, rollout: { readonly minimumHealthyPercent: number }): { readonly minHealthy: number; readonly periods: number } {
+    const dip = belowMinimumSeconds(warmup, { ...rollout, deregistrationDelaySeconds: GITLAB_HEALTH.deregistrationDelaySeconds, stopTimeoutSeconds: STOP_TIMEOUT_SECONDS });
+    return { minHealthy, periods: periodsBeyond(dip, 60) };
+}

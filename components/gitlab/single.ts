@@ -6,7 +6,7 @@ import { logGroup } from "../../aws/logs";
 import { allowPortFrom } from "../../aws/securityGroups";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
-import { GITLAB_GRACE_SECONDS, SINGLE_HEALTH_CHECK, STOP_TIMEOUT_SECONDS } from "./readiness";
+import { GITLAB_GRACE_SECONDS, healthyFloor, SINGLE_HEALTH_CHECK, SINGLE_WARMUP, STOP_TIMEOUT_SECONDS } from "./readiness";
 import { isExternalSecret, SECRET_ENV } from "./secrets";
 import { RepositoryFileSystem } from "./storage";
 import { Entry, GitLabArgs, GitLabKit, SecretName, SingleArgs, Topology } from "./types";
@@ -43,7 +43,8 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
     const logs = logGroup(name, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
     const taskDefinition = singleTask(kit, a, size, efs, logs, gitalyAddress);
 
-    kit.frontAlarms(name, physical, entry.webTargetGroup);
+    // Notify only (below): the healthy-host floor outlasts a stop-first replacement.
+    kit.frontAlarms(name, physical, entry.webTargetGroup, healthyFloor(1, SINGLE_WARMUP, { minimumHealthyPercent: STOP_FIRST_PERCENT }));
 
     // One task, stopped before its replacement starts.
     const service = new aws.ecs.Service(
@@ -59,8 +60,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             // No rollback, by circuit breaker or alarm: a new GitLab version migrates the
             // database as it starts, and the old version on a migrated schema is not
             // supported. A failed deployment stops and alarms; the fix is a new `pulumi up`
-            // (or a restore). The alarms notify only: during the several minutes a fresh
-            // task spends in reconfigure, its one target is unhealthy by design.
+            // (or a restore). The alarms notify only.
             ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
             loadBalancers: [
                 { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: entry.webTargetGroup.arn },

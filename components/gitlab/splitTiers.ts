@@ -6,7 +6,7 @@ import { serviceAutoscaling } from "../../aws/autoscaling";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { MIGRATE_TASK_SIZE, MigrationStep, migrationRun } from "./migrations";
 import { GITLAB_PORTS } from "./omnibusConfig";
-import { SIDEKIQ_HEALTH_CHECK, WEB_GRACE_SECONDS, WEB_HEALTH_CHECK } from "./readiness";
+import { healthyFloor, SIDEKIQ_HEALTH_CHECK, WEB_GRACE_SECONDS, WEB_HEALTH_CHECK, WEB_WARMUP } from "./readiness";
 import { Entry, SplitTiers } from "./types";
 
 /** Seconds after a scale-out before the next, and after a scale-in: GitLab tasks take minutes to boot, so capacity leaves slowly. */
@@ -74,7 +74,8 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
         // Healthy (so in web.<ns> for Gitaly's hooks and Sidekiq's registry calls) once Puma answers /-/readiness.
         healthCheck: WEB_HEALTH_CHECK,
     });
-    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup);
+    const floor = healthyFloor(s.web.minCount, WEB_WARMUP, { minimumHealthyPercent: START_FIRST_PERCENT });
+    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup, floor);
     const service = scaledService(t, "web", task, dependsOn, {
         // Rolling back is safe here: the regular migrations already ran and GitLab writes
         // them to work with the previous version; post-deployment ones run only after.
