@@ -38,11 +38,14 @@ export interface ServiceAlarms {
 
 type Query = aws.types.input.cloudwatch.MetricAlarmMetricQuery;
 
+/** The period of every load-balancer metric the service alarms read. */
+export const TARGET_METRIC_PERIOD_SECONDS = 60;
+
 function tgMetric(id: string, metricName: string, stat: string, lb: pulumi.Input<string>, tg: pulumi.Input<string>): Query {
     return {
         id,
         returnData: false,
-        metric: { namespace: "AWS/ApplicationELB", metricName, stat, period: 60, dimensions: { LoadBalancer: lb, TargetGroup: tg } },
+        metric: { namespace: "AWS/ApplicationELB", metricName, stat, period: TARGET_METRIC_PERIOD_SECONDS, dimensions: { LoadBalancer: lb, TargetGroup: tg } },
     };
 }
 

@@ -1,3 +1,4 @@
+import { TARGET_METRIC_PERIOD_SECONDS } from "../../aws/alarms";
 import { belowMinimumSeconds, ContainerCheckTiming, containerCheckFor, graceSeconds, periodsBeyond, Warmup } from "../../facts/rollout";
 import { GITLAB_HEALTH } from "./kit";
 import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
@@ -71,5 +72,5 @@ export const SIDEKIQ_HEALTH_CHECK = readinessCheck(`http://127.0.0.1:${SIDEKIQ_H
 /** The healthy-hosts alarm of a front service: its minimum count, and whole minutes beyond its longest healthy dip. */
 export function healthyFloor(minHealthy: number, warmup: Warmup, rollout: { readonly minimumHealthyPercent: number }): { readonly minHealthy: number; readonly periods: number } {
     const dip = belowMinimumSeconds(warmup, { ...rollout, deregistrationDelaySeconds: GITLAB_HEALTH.deregistrationDelaySeconds, stopTimeoutSeconds: STOP_TIMEOUT_SECONDS });
-    return { minHealthy, periods: periodsBeyond(dip, 60) };
+    return { minHealthy, periods: periodsBeyond(dip, TARGET_METRIC_PERIOD_SECONDS) };
 }
