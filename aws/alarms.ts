@@ -17,21 +17,35 @@ export interface ServiceAlarmsArgs {
     readonly p99LatencySeconds?: number;
     readonly cpuPercent: number;
     readonly memoryPercent: number;
+    /**
+     * For tasks that take minutes to become ready: judge only what ready
+     * targets do. The 5xx rate counts a minute only if a target was healthy
+     * all of it (with none healthy, the ALB sends requests to every target,
+     * booting ones included), and instead of "any unhealthy target" (every
+     * booting task is one) the alarm is fewer than `minHealthy` healthy
+     * targets for `periods` whole minutes, which notifies and never rolls
+     * back (a rollout that keeps its old tasks cannot trip it, so it cannot
+     * judge one). Only for a single target group.
+     */
+    readonly slowStart?: { readonly minHealthy: number; readonly periods: number };
 }
 
 export interface ServiceAlarms {
-    /** Alarms that should roll a deployment back (5xx rate, unhealthy hosts). */
+    /** Alarms that should roll a deployment back (5xx rate; unhealthy hosts unless slowStart). */
     readonly deploymentAlarms: aws.cloudwatch.MetricAlarm[];
     readonly all: aws.cloudwatch.MetricAlarm[];
 }
 
 type Query = aws.types.input.cloudwatch.MetricAlarmMetricQuery;
 
+/** The period of every load-balancer metric the service alarms read. */
+export const TARGET_METRIC_PERIOD_SECONDS = 60;
+
 function tgMetric(id: string, metricName: string, stat: string, lb: pulumi.Input<string>, tg: pulumi.Input<string>): Query {
     return {
         id,
         returnData: false,
-        metric: { namespace: "AWS/ApplicationELB", metricName, stat, period: 60, dimensions: { LoadBalancer: lb, TargetGroup: tg } },
+        metric: { namespace: "AWS/ApplicationELB", metricName, stat, period: TARGET_METRIC_PERIOD_SECONDS, dimensions: { LoadBalancer: lb, TargetGroup: tg } },
     };
 }
 
@@ -49,29 +63,22 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
     const alarm = (suffix: string, a: Partial<aws.cloudwatch.MetricAlarmArgs> & Pick<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "threshold" | "evaluationPeriods">) =>
         new aws.cloudwatch.MetricAlarm(`${name}-${suffix}`, { ...common, ...a }, opts);
 
+    const healthyGate = args.slowStart ? [tgMetric("h0", "HealthyHostCount", "Minimum", args.loadBalancerArnSuffix, tgs[0])] : [];
+    const rate = `100*(${sumOf("e")})/(${sumOf("r")})`;
     const http5xx = alarm("5xx-rate", {
-        alarmDescription: `${name}: target 5xx above ${args.http5xxPercent}% of requests`,
+        alarmDescription: `${name}: target 5xx above ${args.http5xxPercent}% of requests${args.slowStart ? " (minutes with a healthy target)" : ""}`,
         comparisonOperator: "GreaterThanThreshold",
         threshold: args.http5xxPercent,
         evaluationPeriods: 5,
         datapointsToAlarm: 3,
         metricQueries: [
-            { id: "rate", expression: `100*(${sumOf("e")})/(${sumOf("r")})`, label: "5xx %", returnData: true },
+            { id: "rate", expression: args.slowStart ? `IF(FILL(h0,0)>=1,${rate},0)` : rate, label: "5xx %", returnData: true },
             ...ids.map((i) => tgMetric(`e${i}`, "HTTPCode_Target_5XX_Count", "Sum", args.loadBalancerArnSuffix, tgs[i])),
             ...ids.map((i) => tgMetric(`r${i}`, "RequestCount", "Sum", args.loadBalancerArnSuffix, tgs[i])),
+            ...healthyGate,
         ],
     });
-    const unhealthy = alarm("unhealthy-hosts", {
-        alarmDescription: `${name}: unhealthy targets`,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        metricQueries: [
-            { id: "unhealthy", expression: `MAX([${ids.map((i) => `FILL(u${i},0)`).join(",")}])`, label: "unhealthy hosts", returnData: true },
-            ...ids.map((i) => tgMetric(`u${i}`, "UnHealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[i])),
-        ],
-    });
+    const hosts = args.slowStart ? healthyFloor(alarm, name, args.slowStart, tgMetric("h0", "HealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[0])) : unhealthyHosts(alarm, name, args, ids);
     const latency =
         args.p99LatencySeconds === undefined
             ? []
@@ -89,7 +96,40 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
                   }),
               ];
     const [cpu, memory] = ecsServiceAlarms(name, args, opts);
-    return { deploymentAlarms: [http5xx, unhealthy], all: [http5xx, unhealthy, ...latency, cpu, memory] };
+    return { deploymentAlarms: args.slowStart ? [http5xx] : [http5xx, hosts], all: [http5xx, hosts, ...latency, cpu, memory] };
+}
+
+type AlarmOf = (suffix: string, a: Partial<aws.cloudwatch.MetricAlarmArgs> & Pick<aws.cloudwatch.MetricAlarmArgs, "comparisonOperator" | "threshold" | "evaluationPeriods">) => aws.cloudwatch.MetricAlarm;
+
+/** Any unhealthy target in 2 of 3 minutes, in any of the groups. */
+function unhealthyHosts(alarm: AlarmOf, name: string, args: ServiceAlarmsArgs, ids: number[]): aws.cloudwatch.MetricAlarm {
+    return alarm("unhealthy-hosts", {
+        alarmDescription: `${name}: unhealthy targets`,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        metricQueries: [
+            { id: "unhealthy", expression: `MAX([${ids.map((i) => `FILL(u${i},0)`).join(",")}])`, label: "unhealthy hosts", returnData: true },
+            ...ids.map((i) => tgMetric(`u${i}`, "UnHealthyHostCount", "Maximum", args.loadBalancerArnSuffix, args.targetGroupArnSuffixes[i])),
+        ],
+    });
+}
+
+/**
+ * Fewer healthy targets than the minimum in every one of `periods` minutes.
+ * Maximum: a minute breaches only if the count stayed below all of it, so a
+ * dip shorter than `periods` minutes never alarms.
+ */
+function healthyFloor(alarm: AlarmOf, name: string, floor: { readonly minHealthy: number; readonly periods: number }, healthy: Query): aws.cloudwatch.MetricAlarm {
+    return alarm("healthy-hosts", {
+        alarmDescription: `${name}: fewer than ${floor.minHealthy} healthy targets for ${floor.periods} minutes`,
+        comparisonOperator: "LessThanThreshold",
+        threshold: floor.minHealthy,
+        evaluationPeriods: floor.periods,
+        datapointsToAlarm: floor.periods,
+        metricQueries: [{ id: "healthy", expression: "FILL(h0,0)", label: "healthy hosts", returnData: true }, healthy],
+    });
 }
 
 /** An ECS service's average CPU and memory above their thresholds for 4 of 5 minutes. */

@@ -42,13 +42,14 @@ describe("GitLab (single topology)", () => {
                 expect(app.inputs.alarms.rollback).to.equal(true);
             });
 
-            it("sizes the task at 4 vCPU / 8 GB or more, with the image's health check and a long grace", async () => {
+            it("sizes the task at 4 vCPU / 8 GB or more, with a readiness health check and a long grace", async () => {
                 const run = await singleRun(stack);
                 const td = mainTask(run);
                 expect(Number(td.inputs.cpu)).to.be.at.least(4096);
                 expect(Number(td.inputs.memory)).to.be.at.least(8192);
                 const c = containerOf(td);
-                expect(c.healthCheck.command).to.deep.equal(["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"]);
+                // Not the image's gitlab-healthcheck, which passes before reconfigure has finished (tests/gitlabReadiness.test.ts).
+                expect(c.healthCheck.command).to.deep.equal(["CMD", "/opt/gitlab/embedded/bin/curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/-/readiness"]);
                 expect(c.healthCheck.startPeriod).to.equal(300);
                 expect(c.image).to.equal(run.outputs.gitlabImageRef);
                 expect(c.image).to.match(/@sha256:[0-9a-f]{64}$/);
@@ -330,7 +331,7 @@ describe("GitLab (single topology)", () => {
                 expect(named(run, T.db, "app-db").inputs.identifier).to.not.equal(db.inputs.identifier);
             });
 
-            it("alarms on 5xx, unhealthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
+            it("alarms on 5xx, too few healthy hosts, CPU, memory, EFS and failed backups, to the stack's topic", async () => {
                 const run = await singleRun(stack);
                 const alarms = inComponent(run, T.alarm, "gitlab");
                 expect(alarms.map((a) => a.name).sort()).to.deep.equal([
@@ -338,9 +339,9 @@ describe("GitLab (single topology)", () => {
                     "gitlab-backup-failed",
                     "gitlab-backup-missing",
                     "gitlab-cpu",
+                    "gitlab-healthy-hosts",
                     "gitlab-memory",
                     "gitlab-repositories-io-limit",
-                    "gitlab-unhealthy-hosts",
                 ]);
                 for (const a of alarms) {
                     expect(a.inputs.alarmActions, a.name).to.deep.equal([run.outputs.alarmTopicArn]);

@@ -54,7 +54,8 @@ describe("GitLab (split topology, prod)", () => {
         expect(web).to.include({ desiredCount: 2, deploymentMinimumHealthyPercent: 100, deploymentMaximumPercent: 200 });
         expect(web.deploymentCircuitBreaker).to.deep.equal({ enable: true, rollback: true });
         expect(web.alarms.rollback).to.equal(true);
-        const alarmNames = ["gitlab-web-5xx-rate", "gitlab-web-unhealthy-hosts"].map((n) => named(run, T.alarm, n).state.name);
+        // The 5xx rate only: any unhealthy target would be every booting task (tests/gitlabReadiness.test.ts).
+        const alarmNames = ["gitlab-web-5xx-rate"].map((n) => named(run, T.alarm, n).state.name);
         expect(web.alarms.alarmNames).to.deep.equal(alarmNames);
         expect(web.networkConfiguration).to.deep.include({ assignPublicIp: false, subnets: ["subnet-private-1", "subnet-private-2", "subnet-private-3"] });
         const tgs = web.loadBalancers.map((l: any) => [l.containerPort, l.targetGroupArn]);
@@ -349,7 +350,7 @@ describe("GitLab (split topology, prod)", () => {
             "gitlab-redis-002-engine-cpu",
             ...TIERS.flatMap((t) => [`gitlab-${t}-cpu`, `gitlab-${t}-memory`]),
             "gitlab-web-5xx-rate",
-            "gitlab-web-unhealthy-hosts",
+            "gitlab-web-healthy-hosts",
             "gitlab-backup-failed",
             "gitlab-backup-missing",
         ];

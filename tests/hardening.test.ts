@@ -150,7 +150,7 @@ describe("hardening: Security Hub controls", () => {
     it("the plan shows the GitLab component with its key inputs: single in dev", async () => {
         const plan = renderPlan(await stackRun("dev"));
         expect(plan).to.match(/^ {2}platform:gitlab:GitLab {2}gitlab$/m);
-        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab {2}name=platform-dev-gitlab desired=1 minMax=0%\/100% grace=900/);
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab {2}name=platform-dev-gitlab desired=1 minMax=0%\/100% grace=930/);
         expect(plan).to.match(/aws:ecs\/taskDefinition:TaskDefinition {2}gitlab {2}cpu=4096 memory=8192 disk=50 efs=true/);
         expect(plan).to.match(/aws:efs\/accessPoint:AccessPoint {2}gitlab-repositories {2}root=\/gitlab posixUser=none/);
         expect(plan).to.match(/aws:scheduler\/schedule:Schedule {2}gitlab-backup {2}schedule=cron\(30 2 \* \* \? \*\) UTC launch=FARGATE/);
@@ -159,7 +159,7 @@ describe("hardening: Security Hub controls", () => {
 
     it("the plan shows the GitLab component with its key inputs: split in prod", async () => {
         const plan = renderPlan(await stackRun("prod"));
-        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab-web {2}name=platform-prod-gitlab-web desired=2 minMax=100%\/200% grace=600 capacity=FARGATE publicIp=false/);
+        expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab-web {2}name=platform-prod-gitlab-web desired=2 minMax=100%\/200% grace=630 capacity=FARGATE publicIp=false/);
         expect(plan).to.match(/aws:ecs\/service:Service {2}gitlab-gitaly {2}name=platform-prod-gitlab-gitaly desired=1 minMax=0%\/100% capacity=platform-prod-gitaly publicIp=false/);
         expect(plan).to.match(/aws:ebs\/volume:Volume {2}gitaly-data {2}type=gp3 sizeGb=200 iops=3000 throughput=125 encrypted=true/);
         expect(plan).to.match(/aws:elasticache\/replicationGroup:ReplicationGroup {2}gitlab-redis {2}engine=valkey 7\.2 node=cache\.t4g\.medium nodes=2 multiAz=true tls=true atRest=true/);

@@ -8,15 +8,13 @@ import { gitlabBackup } from "./backup";
 import { gitlabMail } from "./email";
 import { GITLAB_HEALTH, gitlabKit } from "./kit";
 import { GITLAB_PORTS } from "./omnibusConfig";
+import { READINESS_PATH } from "./readiness";
 import { gitlabSecrets } from "./secrets";
 import { singleTopology } from "./single";
 import { splitTopology } from "./split";
 import { sshEntry } from "./ssh";
 import { gitlabBuckets } from "./storage";
 import { Entry, GitLabArgs } from "./types";
-
-/** The target group's readiness path (answers the VPC only: monitoring_whitelist). */
-export const READINESS_PATH = "/-/readiness";
 
 /**
  * GitLab CE on ECS from the custom image in gitlab/, its configuration
@@ -122,7 +120,7 @@ export class GitLab extends pulumi.ComponentResource {
         return {
             frontSecurityGroup: sg,
             backupSecurityGroup: backupSg,
-            frontRules: [...frontRules, ssh.taskIngress],
+            frontRules: [...frontRules, ...ssh.taskIngress],
             webTargetGroup: web,
             registryTargetGroup: registry,
             sshTargetGroup: ssh.targetGroup,

@@ -14,15 +14,6 @@ import { OBJECT_TYPES } from "./storage";
 /** Target-group timing for GitLab: 15 s checks, healthy after 2, and at most 60 s of draining (long clones get a minute). */
 export const GITLAB_HEALTH: HealthTiming = { intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, deregistrationDelaySeconds: 60 };
 
-/** Seconds ECS ignores failing load-balancer checks after the single task starts: reconfigure (no migrations: they run in their own task), then Gitaly, Redis, Sidekiq and Puma. */
-export const GITLAB_GRACE_SECONDS = 900;
-
-/** The same for a web task of the split topology: reconfigure without migrations, then Puma. */
-export const WEB_GRACE_SECONDS = 600;
-
-/** The image's own health check for a task that serves HTTP (ECS ignores the Docker HEALTHCHECK). */
-export const RAILS_HEALTH_CHECK = { command: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: 60, timeout: 30, retries: 5, startPeriod: 300 };
-
 /**
  * What gitlab/entrypoint.sh reads to create the registry's role and database
  * before reconfigure migrates them: a libpq connection string for GitLab's
@@ -162,7 +153,7 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
             ephemeralStorage: { sizeInGib: a.ephemeralStorageGb },
         }),
         logConfig: (group, prefix) => awslogs(group.name, a.context.region, prefix),
-        frontAlarms: (alarmName, serviceName, webTargetGroup) =>
+        frontAlarms: (alarmName, serviceName, webTargetGroup, slowStart) =>
             serviceAlarms(
                 alarmName,
                 {
@@ -174,6 +165,8 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
                     http5xxPercent: a.alarms.http5xxPercent,
                     cpuPercent: a.alarms.cpuPercent,
                     memoryPercent: a.alarms.memoryPercent,
+                    // Tasks take minutes to become ready (readiness.ts): judged by ready targets only.
+                    slowStart,
                 },
                 opts,
             ),

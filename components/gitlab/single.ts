@@ -6,14 +6,17 @@ import { logGroup } from "../../aws/logs";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
-import { GITLAB_GRACE_SECONDS, RAILS_HEALTH_CHECK } from "./kit";
 import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
 import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
+import { GITLAB_GRACE_SECONDS, healthyFloor, SINGLE_HEALTH_CHECK, SINGLE_WARMUP, STOP_TIMEOUT_SECONDS } from "./readiness";
 import { isExternalSecret, RAILS_SECRETS, SECRET_ENV } from "./secrets";
 import { RepositoryFileSystem } from "./storage";
 import { Entry, GitLabArgs, GitLabKit, SecretName, SingleArgs, Topology } from "./types";
 
 const CONTAINER = "gitlab";
+
+/** The deployment's minimum healthy percent: 0, the old task stops before the new one starts. */
+const STOP_FIRST_PERCENT = 0;
 
 /** The secrets the single task receives: every generated one but the root password (only a seed reads it), the database's, and the OIDC client's if any. */
 const SERVE_SECRETS: readonly SecretName[] = (Object.keys(SECRET_ENV) as SecretName[]).filter((k) => !isExternalSecret(k) && k !== "rootPassword");
@@ -58,7 +61,8 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
     // Regular migrations before the new revision starts, while the old task (and its Gitaly) serves.
     const migrate = migration("migrate", []);
 
-    kit.frontAlarms(name, physical, entry.webTargetGroup);
+    // Notify only (below): the healthy-host floor outlasts a stop-first replacement.
+    kit.frontAlarms(name, physical, entry.webTargetGroup, healthyFloor(1, SINGLE_WARMUP, { minimumHealthyPercent: STOP_FIRST_PERCENT }));
 
     // One task, stopped before its replacement starts.
     const service = new aws.ecs.Service(
@@ -69,13 +73,12 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             taskDefinition: taskDefinition.arn,
             desiredCount: 1,
             // Stop-first: the old task's Gitaly is gone before the new one starts on the same repositories.
-            deploymentMinimumHealthyPercent: 0,
+            deploymentMinimumHealthyPercent: STOP_FIRST_PERCENT,
             deploymentMaximumPercent: 100,
             // No rollback, by circuit breaker or alarm: with one task stopped first, a
             // rollback is a second outage as long as the first, onto a schema the new
             // version's migrations already changed. A failed deployment stops and alarms;
-            // the fix is a new `pulumi up` (or a restore). The alarms notify only: during the several minutes a fresh
-            // task spends in reconfigure, its one target is unhealthy by design.
+            // the fix is a new `pulumi up` (or a restore). The alarms notify only.
             ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: sg.id, deploymentAlarmNames: [], rollback: false, execCommand: a.execCommand }),
             loadBalancers: [
                 { containerName: CONTAINER, containerPort: GITLAB_PORTS.http, targetGroupArn: entry.webTargetGroup.arn },
@@ -189,9 +192,10 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
                     secrets: kit.secretsOf(secretNames),
                     mountPoints: [{ sourceVolume: "repositories", containerPath: REPOSITORY_ROOT, readOnly: false }],
                     // gitlab-ctl stop needs time to stop Puma, Sidekiq, Gitaly and Redis cleanly; 120 s is ECS's limit.
-                    stopTimeout: 120,
-                    // The image's own check (the same command as its Docker HEALTHCHECK, which ECS ignores).
-                    healthCheck: RAILS_HEALTH_CHECK,
+                    stopTimeout: STOP_TIMEOUT_SECONDS,
+                    // Healthy once Puma answers /-/readiness (readiness.ts): not the image's
+                    // gitlab-healthcheck, which passes before reconfigure has finished.
+                    healthCheck: SINGLE_HEALTH_CHECK,
                     logConfiguration: kit.logConfig(logs, CONTAINER),
                 },
             ]),

@@ -3,13 +3,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { ecsServiceAlarms } from "../../aws/alarms";
 import { serviceAutoscaling } from "../../aws/autoscaling";
 import { fargateServiceBase } from "../../aws/ecsService";
-import { RAILS_HEALTH_CHECK, WEB_GRACE_SECONDS } from "./kit";
 import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
-import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./omnibusConfig";
+import { healthyFloor, SIDEKIQ_HEALTH_CHECK, WEB_GRACE_SECONDS, WEB_HEALTH_CHECK, WEB_WARMUP } from "./readiness";
 import { Entry, SplitTiers } from "./types";
 
 /** Seconds after a scale-out before the next, and after a scale-in: GitLab tasks take minutes to boot, so capacity leaves slowly. */
 export const TIER_COOLDOWNS = { scaleOutCooldown: 120, scaleInCooldown: 600 } as const;
+
+/** The tiers' deployment minimum: 100 %, old tasks serve until new ones are healthy. */
+const START_FIRST_PERCENT = 100;
 
 /**
  * A stateless tier's service: rolled start-first (100 % / 200 %), starting at
@@ -24,7 +27,7 @@ function scaledService(t: SplitTiers, which: "web" | "sidekiq", task: aws.ecs.Ta
             cluster: a.cluster.arn,
             taskDefinition: task.arn,
             desiredCount: s[which].minCount,
-            deploymentMinimumHealthyPercent: 100,
+            deploymentMinimumHealthyPercent: START_FIRST_PERCENT,
             deploymentMaximumPercent: 200,
             ...rest,
         },
@@ -51,9 +54,11 @@ export function webTier(t: SplitTiers, entry: Entry, webDns: aws.servicediscover
     const { log, task } = t.fargateTier("web", s.web, {
         command: ["serve"],
         portMappings: [GITLAB_PORTS.http, GITLAB_PORTS.registry, GITLAB_PORTS.ssh].map((p) => ({ containerPort: p, protocol: "tcp" })),
-        healthCheck: RAILS_HEALTH_CHECK,
+        // Healthy (so in web.<ns> for Gitaly's hooks and Sidekiq's registry calls) once Puma answers /-/readiness.
+        healthCheck: WEB_HEALTH_CHECK,
     });
-    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup);
+    const floor = healthyFloor(s.web.minCount, WEB_WARMUP, { minimumHealthyPercent: START_FIRST_PERCENT });
+    const webAlarms = kit.frontAlarms(tier("web"), `${physical}-web`, entry.webTargetGroup, floor);
     const service = scaledService(t, "web", task, dependsOn, {
         // Rolling back is safe here: the regular migrations already ran and GitLab writes
         // them to work with the previous version; post-deployment ones run only after.
@@ -87,13 +92,7 @@ export function sidekiqTier(t: SplitTiers, securityGroup: aws.ec2.SecurityGroup,
     const { parent, physical } = kit;
     const { task } = t.fargateTier("sidekiq", s.sidekiq, {
         command: ["worker"],
-        healthCheck: {
-            command: ["CMD", "/opt/gitlab/embedded/bin/curl", "--fail", "--silent", "--max-time", "5", `http://127.0.0.1:${SIDEKIQ_HEALTH_PORT}/readiness`],
-            interval: 30,
-            timeout: 10,
-            retries: 3,
-            startPeriod: 300,
-        },
+        healthCheck: SIDEKIQ_HEALTH_CHECK,
     });
     const service = scaledService(t, "sidekiq", task, dependsOn, {
         ...fargateServiceBase({ spot: a.spot, subnetIds: a.network.subnetIds.private, securityGroupId: securityGroup.id, deploymentAlarmNames: [], rollback: true, execCommand: a.execCommand }),

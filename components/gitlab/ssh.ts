@@ -1,6 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allowPortFrom } from "../../aws/securityGroups";
+import { GITLAB_HEALTH } from "./kit";
+import { GITLAB_PORTS } from "./omnibusConfig";
+import { READINESS_PATH } from "./readiness";
 
 export const SSH_PORT = 22;
 
@@ -23,7 +26,8 @@ export interface SshEntryArgs {
 export interface SshEntry {
     readonly targetGroup: aws.lb.TargetGroup;
     readonly listener: aws.lb.Listener;
-    readonly taskIngress: aws.vpc.SecurityGroupIngressRule;
+    /** The tasks' rules for the NLB: SSH, and the readiness checks on the web port. */
+    readonly taskIngress: aws.vpc.SecurityGroupIngressRule[];
     readonly dnsName: pulumi.Output<string>;
 }
 
@@ -32,6 +36,11 @@ export interface SshEntry {
  * holding the allow-list, forwarding to the task's OpenSSH on 22. The NLB
  * does not preserve client IPs for IP targets, so the task admits 22 from the
  * NLB's group only; the allow-list is enforced at the NLB.
+ *
+ * The target group asks what the ALB asks, Puma's `/-/readiness` on the web
+ * port, not whether port 22 is open: OpenSSH listens seconds after start,
+ * minutes before GitLab Shell's config, Workhorse and Puma exist, and git
+ * over SSH needs all of them.
  */
 export function sshEntry(name: string, args: SshEntryArgs, opts: pulumi.CustomResourceOptions): SshEntry {
     // An NLB takes security groups only at creation: this one exists from the start.
@@ -43,12 +52,18 @@ export function sshEntry(name: string, args: SshEntryArgs, opts: pulumi.CustomRe
             opts,
         );
     });
-    new aws.vpc.SecurityGroupEgressRule(
-        `${name}-nlb-out`,
-        { securityGroupId: sg.id, referencedSecurityGroupId: args.taskSecurityGroupId, ipProtocol: "tcp", fromPort: SSH_PORT, toPort: SSH_PORT, description: "to GitLab's sshd" },
-        opts,
-    );
-    const taskIngress = allowPortFrom(`${name}-from-nlb`, { securityGroupId: args.taskSecurityGroupId, sourceSecurityGroupId: sg.id, port: SSH_PORT, description: "git over SSH from the NLB" }, opts);
+    const toTasks = [
+        { port: SSH_PORT, out: "to GitLab's sshd", in: "git over SSH from the NLB", suffix: "" },
+        { port: GITLAB_PORTS.http, out: "readiness checks to GitLab", in: "the NLB's readiness checks", suffix: "-checks" },
+    ];
+    const taskIngress = toTasks.map((t) => {
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-nlb-out${t.suffix}`,
+            { securityGroupId: sg.id, referencedSecurityGroupId: args.taskSecurityGroupId, ipProtocol: "tcp", fromPort: t.port, toPort: t.port, description: t.out },
+            opts,
+        );
+        return allowPortFrom(`${name}-from-nlb${t.suffix}`, { securityGroupId: args.taskSecurityGroupId, sourceSecurityGroupId: sg.id, port: t.port, description: t.in }, opts);
+    });
 
     const nlb = new aws.lb.LoadBalancer(
         name,
@@ -74,7 +89,17 @@ export function sshEntry(name: string, args: SshEntryArgs, opts: pulumi.CustomRe
             deregistrationDelay: SSH_DEREGISTRATION_SECONDS,
             // Sessions still open when the delay ends are closed, so a deployment finishes in bounded time.
             connectionTermination: true,
-            healthCheck: { protocol: "TCP", port: "traffic-port", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+            // The web target group's check and timing (readiness.ts); the timeout stays below the interval.
+            healthCheck: {
+                protocol: "HTTP",
+                port: String(GITLAB_PORTS.http),
+                path: READINESS_PATH,
+                matcher: "200",
+                interval: GITLAB_HEALTH.intervalSeconds,
+                timeout: GITLAB_HEALTH.timeoutSeconds,
+                healthyThreshold: GITLAB_HEALTH.healthyThreshold,
+                unhealthyThreshold: GITLAB_HEALTH.unhealthyThreshold,
+            },
         },
         opts,
     );

@@ -308,7 +308,8 @@ export interface GitLabKit {
     readonly fargateTask: (size: TaskSize) => FargateTaskBase;
     readonly logConfig: (group: aws.cloudwatch.LogGroup, prefix: string) => ReturnType<typeof awslogs>;
     /** 5xx, unhealthy-host, CPU and memory alarms of the service behind the ALB (the single task, the web tier). */
-    readonly frontAlarms: (name: string, serviceName: string, webTargetGroup: aws.lb.TargetGroup) => ServiceAlarms;
+    /** The front service's alarms; `slowStart`: its healthy-host floor (readiness.ts healthyFloor). */
+    readonly frontAlarms: (name: string, serviceName: string, webTargetGroup: aws.lb.TargetGroup, slowStart: { readonly minHealthy: number; readonly periods: number }) => ServiceAlarms;
 }
 
 /** The split topology's tasks, each with its own security group, roles, secrets and log group. */
