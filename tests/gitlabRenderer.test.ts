@@ -15,6 +15,7 @@ describe("GitLab: the Omnibus renderer on its own", () => {
         registryHostName: "registry.example.org",
         sshHostName: "ssh.example.org",
         vpcCidr: "10.9.0.0/16",
+        loadBalancerIdleTimeout: 1200,
         region: "eu-central-1",
         database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
         buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t) => [t, `b-${t}`])) as Record<(typeof OBJECT_TYPES)[number], string>, registry: "b-registry", backups: "b-backups" },

@@ -77,6 +77,7 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets): GitLabKit["config"] 
                     registryHostName: a.registryHostName,
                     sshHostName: a.sshHostName,
                     vpcCidr,
+                    loadBalancerIdleTimeout: a.loadBalancer.idleTimeout,
                     region: a.context.region,
                     database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
                     buckets: { objects: Object.fromEntries(OBJECT_TYPES.map((t, i) => [t, objects[i]])) as Record<ObjectType, string>, registry, backups },

@@ -1,3 +1,4 @@
+import { backendKeepAliveSeconds } from "../../facts/rollout";
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
 import { pumaWorkers, sidekiqConcurrency, WEB_RESERVED_MB } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
@@ -40,6 +41,8 @@ export interface OmnibusConfigArgs extends RoleExtras {
     readonly sshHostName: string;
     /** The VPC CIDR: the ALB and NLB reach the task from inside it. */
     readonly vpcCidr: string;
+    /** The ALB's idle timeout in seconds: NGINX keeps the ALB's idle connections open longer. */
+    readonly loadBalancerIdleTimeout: number;
     readonly region: string;
     readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly username: string };
     readonly buckets: { readonly objects: Readonly<Record<ObjectType, string>>; readonly registry: string; readonly backups: string };
@@ -150,6 +153,9 @@ function behindLoadBalancer(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "trusted_proxies"], proxies),
         // Health and metrics endpoints answer loopback and the VPC (the ALB's checks) only.
         s(["gitlab_rails", "monitoring_whitelist"], ["127.0.0.0/8", "::1/128", a.vpcCidr]),
+        // NGINX (GitLab's and the registry's server share nginx.conf's http block) closes
+        // an idle ALB connection only after the ALB would have: no 502 from the race.
+        s(["nginx", "keepalive_timeout"], backendKeepAliveSeconds(a.loadBalancerIdleTimeout)),
     ];
 }
 

@@ -69,6 +69,7 @@ export const DOCUMENTED_KEYS: readonly string[] = [
     "gitlab_workhorse['enable']",
     "letsencrypt['enable']",
     "nginx['enable']",
+    "nginx['keepalive_timeout']",
     "postgresql['enable']",
     "postgresql['version']",
     "prometheus_monitoring['enable']",
