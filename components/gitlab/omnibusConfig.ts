@@ -94,6 +94,12 @@ function rails(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "object_store", "connection"], awsConnection),
         s(["gitlab_rails", "object_store", "storage_options"], { server_side_encryption: "aws:kms" }),
         ...OBJECT_TYPES.map((t) => s(["gitlab_rails", "object_store", "objects", t, "bucket"], a.buckets.objects[t])),
+        // Merge request diffs in their bucket rather than PostgreSQL, where they are most of
+        // the database's growth. Only outdated ones (older versions, closed and merged MRs):
+        // the current diff of an open MR, read on every view, stays one query away
+        // (GitLab's "merge request diffs storage" compromise).
+        s(["gitlab_rails", "external_diffs_enabled"], true),
+        s(["gitlab_rails", "external_diffs_when"], "outdated"),
 
         // Backup archives go to their bucket, encrypted.
         s(["gitlab_rails", "backup_upload_connection"], awsConnection),

@@ -51,8 +51,8 @@ describe("component: GitLab, split topology", () => {
             [await devLike(), false],
         ] as const) {
             const stateful: Resource[] = [...ofType(run, T.bucket), ...ofType(run, T.secret), ...generators(run), ...ofType(run, T.fs), ...ofType(run, T.vault), ...ofType(run, T.redis)];
-            // 12 buckets; 5 secrets and 18 generators, and ElastiCache's token and its secret; EFS, its vault, Redis.
-            expect(stateful, `protect ${kept}`).to.have.length(12 + 5 + 18 + 2 + 3);
+            // 11 buckets (no Pages); 5 secrets and 18 generators, and ElastiCache's token and its secret; EFS, its vault, Redis.
+            expect(stateful, `protect ${kept}`).to.have.length(11 + 5 + 18 + 2 + 3);
             for (const r of stateful) {
                 expect(r.protect, `${r.type} ${r.name}`).to.equal(kept);
             }
