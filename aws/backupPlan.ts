@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { simpleAlarm } from "./alarms";
 import { PolicyStatement, serviceRole } from "./iam";
 import { Naming, physicalName } from "../facts/naming";
 
@@ -39,6 +40,37 @@ export interface BackupPlanArgs {
     /** The resources' region (EBS snapshot ARNs name it). */
     readonly region: string;
     readonly naming: Naming;
+    /** Where a failed or aborted job of the plan is reported. */
+    readonly alarmTopicArn: pulumi.Input<string>;
+}
+
+/**
+ * AWS Backup's job counts (namespace AWS/Backup, per vault) that mean a day
+ * without a recovery point: a job that failed, or one that never started
+ * within its start window (aborted).
+ */
+export const BACKUP_JOB_FAILURE_METRICS = { failed: "NumberOfBackupJobsFailed", aborted: "NumberOfBackupJobsAborted" } as const;
+
+/** One alarm per failure metric of the jobs that write into `vaultName`; a day without jobs is no verdict. */
+function backupJobAlarms(name: string, vaultName: pulumi.Input<string>, topicArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): void {
+    for (const [suffix, metricName] of Object.entries(BACKUP_JOB_FAILURE_METRICS)) {
+        simpleAlarm(
+            `${name}-backup-${suffix}`,
+            {
+                topicArn,
+                description: `${name}: an AWS Backup job ${suffix} (no recovery point from it; see AWS Backup > Jobs)`,
+                namespace: "AWS/Backup",
+                metricName,
+                statistic: "Sum",
+                dimensions: { BackupVaultName: vaultName },
+                comparison: "GreaterThanThreshold",
+                threshold: 0,
+                periods: 1,
+                treatMissingData: "notBreaching",
+            },
+            opts,
+        );
+    }
 }
 
 /** A time of day in an IANA time zone. */
@@ -110,5 +142,6 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
     // and a condition the service does not send would make every job fail to assume the role.
     const role = serviceRole(`${name}-backup`, { service: "backup.amazonaws.com", naming: args.naming, statements }, opts);
     new aws.backup.Selection(`${name}-selection`, { name: physicalName(args.naming, name, 50), planId: plan.id, iamRoleArn: role.arn, resources: args.resourceArns }, opts);
+    backupJobAlarms(name, vault.name, args.alarmTopicArn, opts);
     return { vault, plan };
 }

@@ -330,6 +330,9 @@ describe("GitLab (single topology)", () => {
                     "gitlab-backup-missing",
                     "gitlab-cpu",
                     "gitlab-memory",
+                    // AWS Backup's jobs for the file system (tests/backupAlarms.test.ts).
+                    "gitlab-repositories-backup-aborted",
+                    "gitlab-repositories-backup-failed",
                     "gitlab-repositories-io-limit",
                     "gitlab-unhealthy-hosts",
                 ]);

@@ -127,7 +127,7 @@ export class GitalyHost extends pulumi.ComponentResource {
 
         backupPlan(
             `${name}-data`,
-            { kind: "ebs", resourceArns: [volume.arn], ...args.backup, protect: context.protect, region: context.region, naming: context.naming },
+            { kind: "ebs", resourceArns: [volume.arn], ...args.backup, protect: context.protect, region: context.region, naming: context.naming, alarmTopicArn: args.alarmTopicArn },
             parent,
         );
         hostAlarms(name, { ...args, groupName: group.name, volumeId: volume.id }, parent);
