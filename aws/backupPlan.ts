@@ -14,7 +14,7 @@ const snapshots = (region: string) => `arn:aws:ec2:${region}::snapshot/*`;
  */
 const BACKUP_STATEMENTS = {
     efs: (arns: pulumi.Input<string>[]): PolicyStatement[] => [{ sid: "BackUp", actions: ["elasticfilesystem:Backup", "elasticfilesystem:DescribeTags"], resources: arns }],
-    ebs: (arns: pulumi.Input<string>[], region: string): PolicyStatement[] => [
+    ebs: (arns: pulumi.Input<string>[], region: string, keyArns: pulumi.Input<string>[]): PolicyStatement[] => [
         // CreateSnapshot is authorised on the volume and on the snapshot it creates.
         { sid: "BackUp", actions: ["ec2:CreateSnapshot"], resources: [...arns, snapshots(region)] },
         { sid: "TagSnapshots", actions: ["ec2:CreateTags"], resources: [snapshots(region)] },
@@ -22,6 +22,13 @@ const BACKUP_STATEMENTS = {
         { sid: "ExpireSnapshots", actions: ["ec2:DeleteSnapshot"], resources: [snapshots(region)], conditions: { Null: { "aws:ResourceTag/aws:backup:source-resource": "false" } } },
         // Describe calls have no resource-level form.
         { sid: "Describe", actions: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeTags"], resources: ["*"] },
+        // The volumes' keys, through EC2 only: what the managed policy grants for encrypted EBS snapshots.
+        ...(keyArns.length > 0
+            ? [
+                  { sid: "VolumeKey", actions: ["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"], resources: keyArns, conditions: { StringEquals: { "kms:ViaService": `ec2.${region}.amazonaws.com` } } },
+                  { sid: "VolumeKeyGrant", actions: ["kms:CreateGrant"], resources: keyArns, conditions: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+              ]
+            : []),
     ],
 } as const;
 
@@ -31,6 +38,8 @@ export interface BackupPlanArgs {
     /** The resources to back up, all of one kind. */
     readonly kind: BackedUpKind;
     readonly resourceArns: pulumi.Input<string>[];
+    /** ebs: the keys the volumes are encrypted with (EC2 uses them for the snapshots in the role's name). */
+    readonly keyArns?: pulumi.Input<string>[];
     /** Daily, at this local time. */
     readonly schedule: DailyTime;
     /** Days a recovery point is kept. */
@@ -133,7 +142,7 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
         opts,
     );
     const statements: PolicyStatement[] = [
-        ...BACKUP_STATEMENTS[args.kind](args.resourceArns, args.region),
+        ...BACKUP_STATEMENTS[args.kind](args.resourceArns, args.region, args.keyArns ?? []),
         { sid: "IntoVault", actions: ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"], resources: [vault.arn] },
         // AWS Backup lists the selection's resources by tag API before a job; it has no resource-level form.
         { sid: "ListResources", actions: ["tag:GetResources"], resources: ["*"] },
