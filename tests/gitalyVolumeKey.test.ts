@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { policyOf, T } from "./gitlabHelpers";
+import { evaluate } from "../policy/waivers";
 import { named, ofType, stackRun, StackRun, variantRun } from "../sim/harness";
+import { viewOf } from "../sim/policyView";
 
 /*
  * The Gitaly volume's KMS key. A new stack puts the volume on a key of its
@@ -31,6 +33,8 @@ describe("The Gitaly volume's key", () => {
         expect(use.Action).to.include.members(["kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt"]);
         // Nothing else but the account's administration.
         expect(policy.map((s) => s.Sid).sort()).to.deep.equal(["AccountAdministers", "AccountUsesThroughEc2"]);
+        // And the stack still passes every control of the policy pack.
+        expect(evaluate(viewOf(run)).violations.map((v) => `${v.control} ${v.name}: ${v.message}`)).to.deep.equal([]);
     });
 
     it("a new stack: the instance role may have EC2 make its grant on that key (attach), and so may AWS Backup (snapshots), for AWS resources only", async () => {
