@@ -74,8 +74,9 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, in-flight requests get this long to finish. ECS sends SIGTERM,
 # then SIGKILL after the container's stopTimeout (default 30 s): stay below it.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
-# Only used by the gthread worker: longer than the ALB's idle timeout (60 s) so
-# the ALB, not gunicorn, closes idle keep-alive connections (avoids 502s).
+# Only used by the gthread worker: longer than the ALB's idle timeout so the
+# ALB, not gunicorn, closes idle keep-alive connections (avoids 502s). The
+# task sets it from the ALB's (facts/rollout.ts backendKeepAliveSeconds).
 keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # Recycle workers now and then, staggered, to bound slow memory growth.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)

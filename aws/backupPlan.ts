@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { simpleAlarm } from "./alarms";
 import { PolicyStatement, serviceRole } from "./iam";
 import { Naming, physicalName } from "../facts/naming";
 
@@ -13,7 +14,7 @@ const snapshots = (region: string) => `arn:aws:ec2:${region}::snapshot/*`;
  */
 const BACKUP_STATEMENTS = {
     efs: (arns: pulumi.Input<string>[]): PolicyStatement[] => [{ sid: "BackUp", actions: ["elasticfilesystem:Backup", "elasticfilesystem:DescribeTags"], resources: arns }],
-    ebs: (arns: pulumi.Input<string>[], region: string): PolicyStatement[] => [
+    ebs: (arns: pulumi.Input<string>[], region: string, keyArns: pulumi.Input<string>[]): PolicyStatement[] => [
         // CreateSnapshot is authorised on the volume and on the snapshot it creates.
         { sid: "BackUp", actions: ["ec2:CreateSnapshot"], resources: [...arns, snapshots(region)] },
         { sid: "TagSnapshots", actions: ["ec2:CreateTags"], resources: [snapshots(region)] },
@@ -21,6 +22,13 @@ const BACKUP_STATEMENTS = {
         { sid: "ExpireSnapshots", actions: ["ec2:DeleteSnapshot"], resources: [snapshots(region)], conditions: { Null: { "aws:ResourceTag/aws:backup:source-resource": "false" } } },
         // Describe calls have no resource-level form.
         { sid: "Describe", actions: ["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeTags"], resources: ["*"] },
+        // The volumes' keys, through EC2 only: what the managed policy grants for encrypted EBS snapshots.
+        ...(keyArns.length > 0
+            ? [
+                  { sid: "VolumeKey", actions: ["kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext"], resources: keyArns, conditions: { StringEquals: { "kms:ViaService": `ec2.${region}.amazonaws.com` } } },
+                  { sid: "VolumeKeyGrant", actions: ["kms:CreateGrant"], resources: keyArns, conditions: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+              ]
+            : []),
     ],
 } as const;
 
@@ -30,6 +38,8 @@ export interface BackupPlanArgs {
     /** The resources to back up, all of one kind. */
     readonly kind: BackedUpKind;
     readonly resourceArns: pulumi.Input<string>[];
+    /** ebs: the keys the volumes are encrypted with (EC2 uses them for the snapshots in the role's name). */
+    readonly keyArns?: pulumi.Input<string>[];
     /** Daily, at this local time. */
     readonly schedule: DailyTime;
     /** Days a recovery point is kept. */
@@ -39,6 +49,37 @@ export interface BackupPlanArgs {
     /** The resources' region (EBS snapshot ARNs name it). */
     readonly region: string;
     readonly naming: Naming;
+    /** Where a failed or aborted job of the plan is reported. */
+    readonly alarmTopicArn: pulumi.Input<string>;
+}
+
+/**
+ * AWS Backup's job counts (namespace AWS/Backup, per vault) that mean a day
+ * without a recovery point: a job that failed, or one that never started
+ * within its start window (aborted).
+ */
+export const BACKUP_JOB_FAILURE_METRICS = { failed: "NumberOfBackupJobsFailed", aborted: "NumberOfBackupJobsAborted" } as const;
+
+/** One alarm per failure metric of the jobs that write into `vaultName`; a day without jobs is no verdict. */
+function backupJobAlarms(name: string, vaultName: pulumi.Input<string>, topicArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): void {
+    for (const [suffix, metricName] of Object.entries(BACKUP_JOB_FAILURE_METRICS)) {
+        simpleAlarm(
+            `${name}-backup-${suffix}`,
+            {
+                topicArn,
+                description: `${name}: an AWS Backup job ${suffix} (no recovery point from it; see AWS Backup > Jobs)`,
+                namespace: "AWS/Backup",
+                metricName,
+                statistic: "Sum",
+                dimensions: { BackupVaultName: vaultName },
+                comparison: "GreaterThanThreshold",
+                threshold: 0,
+                periods: 1,
+                treatMissingData: "notBreaching",
+            },
+            opts,
+        );
+    }
 }
 
 /** A time of day in an IANA time zone. */
@@ -101,7 +142,7 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
         opts,
     );
     const statements: PolicyStatement[] = [
-        ...BACKUP_STATEMENTS[args.kind](args.resourceArns, args.region),
+        ...BACKUP_STATEMENTS[args.kind](args.resourceArns, args.region, args.keyArns ?? []),
         { sid: "IntoVault", actions: ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"], resources: [vault.arn] },
         // AWS Backup lists the selection's resources by tag API before a job; it has no resource-level form.
         { sid: "ListResources", actions: ["tag:GetResources"], resources: ["*"] },
@@ -110,5 +151,6 @@ export function backupPlan(name: string, args: BackupPlanArgs, opts: pulumi.Cust
     // and a condition the service does not send would make every job fail to assume the role.
     const role = serviceRole(`${name}-backup`, { service: "backup.amazonaws.com", naming: args.naming, statements }, opts);
     new aws.backup.Selection(`${name}-selection`, { name: physicalName(args.naming, name, 50), planId: plan.id, iamRoleArn: role.arn, resources: args.resourceArns }, opts);
+    backupJobAlarms(name, vault.name, args.alarmTopicArn, opts);
     return { vault, plan };
 }

@@ -91,8 +91,9 @@ export class Database extends pulumi.ComponentResource {
 
         const rotationDays = a.masterPasswordRotationDays ?? 0;
         const rotated = rotationDays > 0;
-        // Alphanumeric only: the password travels in URLs and shell-quoted env.
-        const password = rotated ? undefined : new random.RandomPassword(`${name}-password`, { length: 40, special: false }, parent);
+        // Alphanumeric only: the password travels in URLs and shell-quoted env. Protected with
+        // its secret: deleting the generator would make a new password for the next update.
+        const password = rotated ? undefined : new random.RandomPassword(`${name}-password`, { length: 40, special: false }, { ...parent, protect: a.context.protect });
 
         const logGroups = ["postgresql", "upgrade"].map((kind) =>
             logGroup(`${name}-${kind}-logs`, { retentionInDays: a.context.logRetentionDays, logGroupName: `/aws/rds/instance/${a.identifier}/${kind}`, naming: a.context.naming }, parent),

@@ -124,6 +124,8 @@ export interface LoadBalancerRef {
     readonly zoneId: pulumi.Output<string>;
     /** The stack's log bucket (S3 server access logs go under its `s3/` prefix). */
     readonly accessLogBucket: pulumi.Output<string>;
+    /** The ALB's idle timeout in seconds: a backend keeps idle connections open longer (backendKeepAliveSeconds). */
+    readonly idleTimeout: number;
     /** A host rule created as `parent`'s child (its URN depends on it), so it belongs to the service it routes to. */
     route(name: string, args: RouteArgs, parent: pulumi.Resource): aws.lb.ListenerRule;
 }
@@ -169,6 +171,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
     readonly certificateArn: pulumi.Output<string>;
     /** The public hosted zone the stack's names live in. */
     readonly zoneId: pulumi.Output<string>;
+    readonly idleTimeout: number;
 
     constructor(name: string, args: PublicLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:lb:PublicLoadBalancer", name, {}, opts);
@@ -210,6 +213,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         }
 
         this.arn = lb.arn;
+        this.idleTimeout = a.idleTimeout;
         this.arnSuffix = lb.arnSuffix;
         this.dnsName = lb.dnsName;
         this.httpsListenerArn = https.arn;

@@ -135,3 +135,18 @@ export function belowMinimumSeconds(w: Warmup, rollout: { readonly minimumHealth
 export function periodsBeyond(seconds: number, periodSeconds: number): number {
     return Math.floor(seconds / periodSeconds) + 1;
 }
+
+/**
+ * Seconds a backend behind the ALB keeps an idle keep-alive connection open
+ * beyond the ALB's idle timeout. The ALB reuses its backend connections and
+ * closes them itself after its idle timeout; a backend that closes first races
+ * the ALB's next request on that connection, which the client sees as a 502
+ * (AWS: "configure the idle timeout of your application to be larger than the
+ * idle timeout configured for the load balancer").
+ */
+export const BACKEND_KEEPALIVE_MARGIN_SECONDS = 15;
+
+/** A backend's keep-alive timeout for an ALB whose idle timeout is `albIdleSeconds`. */
+export function backendKeepAliveSeconds(albIdleSeconds: number): number {
+    return albIdleSeconds + BACKEND_KEEPALIVE_MARGIN_SECONDS;
+}

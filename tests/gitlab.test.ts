@@ -289,7 +289,8 @@ describe("GitLab (single topology)", () => {
             it("grants the task role GitLab's buckets only, and the backup task the backup bucket only", async () => {
                 const run = await singleRun(stack);
                 const gitlabBuckets = inComponent(run, T.bucket, "gitlab").map((b) => b.state.arn);
-                expect(gitlabBuckets).to.have.length(12);
+                // Nine object types (no Pages), the registry's and the backups'.
+                expect(gitlabBuckets).to.have.length(11);
                 const task = policyOf(run, "gitlab-task-policy");
                 expect(new Set(task.find((s) => s.Sid === "GitLabBuckets").Resource)).to.deep.equal(new Set(gitlabBuckets));
                 const backups = named(run, T.bucket, "gitlab-backups").state.arn;
@@ -341,6 +342,9 @@ describe("GitLab (single topology)", () => {
                     "gitlab-cpu",
                     "gitlab-healthy-hosts",
                     "gitlab-memory",
+                    // AWS Backup's jobs for the file system (tests/backupAlarms.test.ts).
+                    "gitlab-repositories-backup-aborted",
+                    "gitlab-repositories-backup-failed",
                     "gitlab-repositories-io-limit",
                 ]);
                 for (const a of alarms) {

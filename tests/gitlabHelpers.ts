@@ -99,6 +99,7 @@ export const RENDER_ARGS = {
     registryHostName: "registry.example.org",
     sshHostName: "ssh.example.org",
     vpcCidr: "10.9.0.0/16",
+    loadBalancerIdleTimeout: 1200,
     region: "eu-central-1",
     database: { host: "db.internal", port: 5432, name: "gitlabhq_production", username: "gitlab" },
     registryDatabase: "on" as const,

@@ -142,7 +142,8 @@ function taskNetwork(
 
 /** Django's SECRET_KEY: generated, in a secret of its own; resolves once the value is stored. */
 function djangoSecretKey(name: string, context: Pick<StackContext, "protect" | "naming">, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, opts);
+    // Protected with its secret: a new key would end every session and invalidate signed links.
+    const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, { ...opts, protect: context.protect });
     return jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: context.protect, naming: context.naming, value: { key: secretKey.result } }, opts);
 }
 

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { secretRefs, TaskRoles, taskRoles } from "../../aws/ecsTask";
 import { awslogs } from "../../aws/logs";
+import { backendKeepAliveSeconds } from "../../facts/rollout";
 import { webConcurrency } from "./facts";
 import { AppSettings } from "./types";
 
@@ -51,7 +52,7 @@ export function appTaskRoles(
     );
 }
 
-type ContainerSettings = Pick<AppSettings, "hostName" | "context" | "database" | "databaseUser" | "commitSha" | "port" | "cpu" | "image" | "user" | "execCommand">;
+type ContainerSettings = Pick<AppSettings, "hostName" | "context" | "database" | "databaseUser" | "commitSha" | "port" | "cpu" | "image" | "user" | "execCommand" | "loadBalancer">;
 
 /** The environment both containers share: where the app is served, its bucket and its database. */
 function sharedEnvironment(a: ContainerSettings, mediaBucket: aws.s3.Bucket) {
@@ -70,6 +71,8 @@ function sharedEnvironment(a: ContainerSettings, mediaBucket: aws.s3.Bucket) {
         { name: "GIT_COMMIT_SHA", value: a.commitSha },
         { name: "PORT", value: String(a.port) },
         { name: "WEB_CONCURRENCY", value: String(webConcurrency(a.cpu)) },
+        // With threads (gthread) gunicorn keeps connections alive: longer than the ALB does.
+        { name: "GUNICORN_KEEPALIVE", value: String(backendKeepAliveSeconds(a.loadBalancer.idleTimeout)) },
         { name: "DJANGO_DATA_DIR", value: "/tmp" },
     ];
 }

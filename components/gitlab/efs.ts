@@ -23,7 +23,7 @@ export function efsRepositories(kit: GitLabKit, a: GitLabArgs, name: string, cli
     new aws.efs.BackupPolicy(name, { fileSystemId: efs.fileSystem.id, backupPolicy: { status: "DISABLED" } }, kit.parent);
     backupPlan(
         name,
-        { kind: "efs", resourceArns: [efs.fileSystem.arn], schedule: a.backup.fileSystemTime, retentionDays: a.backup.retentionDays, protect: a.context.protect, region: a.context.region, naming: a.context.naming },
+        { kind: "efs", resourceArns: [efs.fileSystem.arn], schedule: a.backup.fileSystemTime, retentionDays: a.backup.retentionDays, protect: a.context.protect, region: a.context.region, naming: a.context.naming, alarmTopicArn: a.alarms.topicArn },
         kit.parent,
     );
     fileSystemAlarm(name, { topicArn: a.alarms.topicArn, fileSystemId: efs.fileSystem.id, throughputMode: a.efsThroughputMode }, kit.parent);

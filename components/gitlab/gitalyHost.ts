@@ -11,6 +11,7 @@ import { physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
 import { allowAllEgress } from "../../aws/securityGroups";
 import { GitalyOnEbs } from "./types";
+import { attachWithKeyStatement, gitalyVolumeKey, GitalyVolumeKey } from "./gitalyKey";
 
 /** Where the host mounts the repository volume; the Gitaly task's host volume. */
 export const GITALY_HOST_PATH = "/var/lib/gitaly";
@@ -65,6 +66,8 @@ export interface GitalyHostArgs {
         readonly throughputMibps: number;
         /** Create the volume from this snapshot (a restore). */
         readonly snapshotId?: string;
+        /** The stack's own key, or the account's default EBS key (a volume made before the stack key: gitalyKey.ts). */
+        readonly encryptionKey: GitalyVolumeKey;
     };
     readonly backup: { readonly schedule: DailyTime; readonly retentionDays: number };
     readonly alarmTopicArn: pulumi.Input<string>;
@@ -95,9 +98,12 @@ export class GitalyHost extends pulumi.ComponentResource {
         const parent = { parent: this };
         const physical = physicalName(context.naming, name);
 
-        const volume = repositoryVolume(name, physical, args, parent);
+        const key = args.volume.encryptionKey === "stack" ? gitalyVolumeKey(name, physical, context, parent) : undefined;
+        const volume = repositoryVolume(name, physical, { ...args, kmsKeyId: key?.arn }, parent);
         const asgName = physical;
-        const { role, profile } = instanceRole(name, { ...args, volumeArn: volume.arn, asgName }, parent);
+        // The account's default key has an id this program does not know: any key of the account, through EC2.
+        const keyArns = [key ? key.arn : pulumi.interpolate`arn:aws:kms:${context.region}:${context.accountId}:key/*`];
+        const { role, profile } = instanceRole(name, { ...args, volumeArn: volume.arn, asgName, keyArns }, parent);
         const template = launchTemplate(name, physical, { ...args, profileArn: profile.arn, volumeId: volume.id }, parent);
         const group = hostGroup(name, { asgName, subnetId: args.subnetId, template }, parent);
 
@@ -127,7 +133,7 @@ export class GitalyHost extends pulumi.ComponentResource {
 
         backupPlan(
             `${name}-data`,
-            { kind: "ebs", resourceArns: [volume.arn], ...args.backup, protect: context.protect, region: context.region, naming: context.naming },
+            { kind: "ebs", resourceArns: [volume.arn], keyArns, ...args.backup, protect: context.protect, region: context.region, naming: context.naming, alarmTopicArn: args.alarmTopicArn },
             parent,
         );
         hostAlarms(name, { ...args, groupName: group.name, volumeId: volume.id }, parent);
@@ -149,14 +155,14 @@ export class GitalyHost extends pulumi.ComponentResource {
 }
 
 /**
- * The repositories. Changing its AZ, encryption or snapshot would create a new,
+ * The repositories. Changing its AZ, key or snapshot would create a new,
  * different volume: protected in prod, and kept (with a final snapshot) if it
- * is ever deleted or replaced.
+ * is ever deleted or replaced. No `kmsKeyId` means the account's default key.
  */
 function repositoryVolume(
     name: string,
     physical: string,
-    args: Pick<GitalyHostArgs, "context" | "availabilityZone" | "volume">,
+    args: Pick<GitalyHostArgs, "context" | "availabilityZone" | "volume"> & { readonly kmsKeyId?: pulumi.Output<string> },
     opts: pulumi.CustomResourceOptions,
 ): aws.ebs.Volume {
     const { protect } = args.context;
@@ -169,6 +175,7 @@ function repositoryVolume(
             iops: args.volume.iops,
             throughput: args.volume.throughputMibps,
             encrypted: true,
+            ...(args.kmsKeyId ? { kmsKeyId: args.kmsKeyId } : {}),
             snapshotId: args.volume.snapshotId,
             finalSnapshot: protect,
             tags: { Name: `${physical}-data` },
@@ -179,12 +186,12 @@ function repositoryVolume(
 
 /**
  * The instance's role and profile: the ECS agent in this cluster, Session
- * Manager, and attaching the repository volume (`volumeArn`) to an instance of
- * the group `asgName` only.
+ * Manager, and attaching the repository volume (`volumeArn`, encrypted with a
+ * key of `keyArns`) to an instance of the group `asgName` only.
  */
 function instanceRole(
     name: string,
-    args: Pick<GitalyHostArgs, "context" | "clusterName"> & { readonly volumeArn: pulumi.Output<string>; readonly asgName: string },
+    args: Pick<GitalyHostArgs, "context" | "clusterName"> & { readonly volumeArn: pulumi.Output<string>; readonly asgName: string; readonly keyArns: pulumi.Input<string>[] },
     opts: pulumi.CustomResourceOptions,
 ): { readonly role: ServiceRole; readonly profile: aws.iam.InstanceProfile } {
     const { region, accountId, naming } = args.context;
@@ -228,6 +235,8 @@ function instanceRole(
                     resources: [pulumi.interpolate`arn:aws:ec2:${region}:${accountId}:instance/*`],
                     conditions: { StringEquals: { "aws:ResourceTag/aws:autoscaling:groupName": args.asgName } },
                 },
+                // The volume is encrypted: attaching it has EC2 make a grant on its key.
+                attachWithKeyStatement(args.keyArns, region),
             ],
         },
         opts,

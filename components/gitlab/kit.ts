@@ -88,6 +88,7 @@ function roleConfig(a: GitLabArgs, buckets: GitLabBuckets, mail: GitLabMail): Gi
                     registryHostName: a.registryHostName,
                     sshHostName: a.sshHostName,
                     vpcCidr,
+                    loadBalancerIdleTimeout: a.loadBalancer.idleTimeout,
                     region: a.context.region,
                     database: { host: dbHost, port: dbPort, name: a.database.name, username: a.database.username },
                     registryDatabase: a.registryDatabase,

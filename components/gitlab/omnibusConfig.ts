@@ -1,3 +1,4 @@
+import { backendKeepAliveSeconds } from "../../facts/rollout";
 import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
 import { PUMA_MAX_THREADS, railsProcesses, REGISTRY_DB_MAX_OPEN } from "./processSizing";
 import { SECRET_ENV } from "./secrets";
@@ -54,6 +55,8 @@ export interface OmnibusConfigArgs extends RoleExtras {
     readonly sshHostName: string;
     /** The VPC CIDR: the ALB and NLB reach the task from inside it. */
     readonly vpcCidr: string;
+    /** The ALB's idle timeout in seconds: NGINX keeps the ALB's idle connections open longer. */
+    readonly loadBalancerIdleTimeout: number;
     readonly region: string;
     readonly database: { readonly host: string; readonly port: number; readonly name: string; readonly username: string };
     /** The registry's metadata database: used, or configured but unused (an import). */
@@ -108,6 +111,12 @@ function rails(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "object_store", "connection"], awsConnection),
         s(["gitlab_rails", "object_store", "storage_options"], { server_side_encryption: "aws:kms" }),
         ...OBJECT_TYPES.map((t) => s(["gitlab_rails", "object_store", "objects", t, "bucket"], a.buckets.objects[t])),
+        // Merge request diffs in their bucket rather than PostgreSQL, where they are most of
+        // the database's growth. Only outdated ones (older versions, closed and merged MRs):
+        // the current diff of an open MR, read on every view, stays one query away
+        // (GitLab's "merge request diffs storage" compromise).
+        s(["gitlab_rails", "external_diffs_enabled"], true),
+        s(["gitlab_rails", "external_diffs_when"], "outdated"),
 
         // Backup archives go to their bucket, encrypted.
         s(["gitlab_rails", "backup_upload_connection"], awsConnection),
@@ -167,6 +176,9 @@ function behindLoadBalancer(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "trusted_proxies"], proxies),
         // Health and metrics endpoints answer loopback and the VPC (the ALB's checks) only.
         s(["gitlab_rails", "monitoring_whitelist"], ["127.0.0.0/8", "::1/128", a.vpcCidr]),
+        // NGINX (GitLab's and the registry's server share nginx.conf's http block) closes
+        // an idle ALB connection only after the ALB would have: no 502 from the race.
+        s(["nginx", "keepalive_timeout"], backendKeepAliveSeconds(a.loadBalancerIdleTimeout)),
     ];
 }
 

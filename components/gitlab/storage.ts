@@ -7,7 +7,11 @@ import { GitLabBuckets, ObjectType } from "./types";
 /**
  * Every object type GitLab 19 keeps in object storage through the
  * consolidated `gitlab_rails['object_store']` form (omnibus-gitlab 19.3
- * gitlab.rb.template): one bucket each, as GitLab requires.
+ * gitlab.rb.template): one bucket each, as GitLab requires. All but `pages`:
+ * this program runs no GitLab Pages, and GitLab asks for a type's bucket only
+ * where that feature is enabled (config/object_store_settings.rb: a missing
+ * bucket is an error for an enabled section only, and for Pages a warning),
+ * so an empty Pages bucket would serve nothing.
  */
 export const OBJECT_TYPES = Object.keys({
     artifacts: true,
@@ -19,7 +23,6 @@ export const OBJECT_TYPES = Object.keys({
     terraform_state: true,
     ci_secure_files: true,
     agent_plan_content: true,
-    pages: true,
     // Keys rather than a list: the compiler wants each of types.ts's ObjectType here exactly once.
 } satisfies Record<ObjectType, true>) as readonly ObjectType[];
 

@@ -29,7 +29,7 @@ import type { NetworkRef } from "../network";
  */
 export type OmnibusRole = "single" | "backup" | "web" | "sidekiq" | "gitaly" | "migrate";
 
-/** Every object type GitLab keeps in object storage, one bucket each (storage.ts OBJECT_TYPES lists them in order). */
+/** Every object type GitLab keeps in object storage here, one bucket each (storage.ts OBJECT_TYPES lists them in order; no Pages). */
 export type ObjectType =
     | "artifacts"
     | "external_diffs"
@@ -39,8 +39,7 @@ export type ObjectType =
     | "dependency_proxy"
     | "terraform_state"
     | "ci_secure_files"
-    | "agent_plan_content"
-    | "pages";
+    | "agent_plan_content";
 
 /** Secrets that live with what they protect (the database's, the OIDC client's, ElastiCache's), not in gitlabSecrets. */
 export type ExternalSecret = "databasePassword" | "oidcClientSecret" | "redisPassword" | "smtpUserName" | "smtpPassword";

@@ -104,6 +104,12 @@ const gitalySchema = z
                     .string()
                     .regex(/^snap-[0-9a-f]{8}([0-9a-f]{9})?$/, { error: invalid("an EBS snapshot id (snap-…)") })
                     .optional(),
+                /**
+                 * stack: a KMS key of the stack's own (new stacks). accountDefault: the account's
+                 * default EBS key, for a volume made before the stack key (a key never changes in
+                 * place; README: "The Gitaly volume's key").
+                 */
+                encryptionKey: z.enum(["stack", "accountDefault"]).default("stack"),
             })
             .superRefine((v, ctx) => {
                 if (v.throughputMibps > v.iops * GP3.throughputPerIops) {

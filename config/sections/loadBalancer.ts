@@ -9,8 +9,15 @@ export const loadBalancerSchema = z.strictObject({
     desyncMitigation: z.enum(["defensive", "strictest"]).default("defensive"),
     /** Days to keep ALB access logs in their bucket. */
     accessLogDays: z.number().int().min(1).max(3650).default(90),
-    /** Idle timeout in seconds. */
-    idleTimeout: z.number().int().min(1).max(4000).default(60),
+    /**
+     * Idle timeout in seconds (ALB's range 1-4000). The default is GitLab's own
+     * proxy timeout (Omnibus NGINX `proxy_read_timeout` 3600): git over HTTPS
+     * and the registry's layer PUTs can go quiet for minutes while the server
+     * packs objects or S3 completes a multipart upload, and the ALB must not cut
+     * them (504) before the NGINX behind it would. The backends' keep-alive
+     * follows it (facts/rollout.ts backendKeepAliveSeconds).
+     */
+    idleTimeout: z.number().int().min(1).max(4000).default(3600),
     /** AWS WAF on the load balancer: AWS managed rule groups plus a per-IP rate limit. */
     waf: z
         .strictObject({

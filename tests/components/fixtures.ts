@@ -157,6 +157,7 @@ const loadBalancerRef = (): LoadBalancerRef => {
         securityGroupId: pulumi.output("sg-0lb"),
         zoneId: pulumi.output("Z0123456789ABCDEFGHIJ"),
         accessLogBucket: pulumi.output(LOG_BUCKET),
+        idleTimeout: 3600,
         route: (name, args, parent) => hostRule(httpsListenerArn, name, args, parent),
     };
 };

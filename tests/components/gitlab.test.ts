@@ -52,9 +52,9 @@ describe("component: GitLab, split topology", () => {
         ] as const) {
             const smtpKey = ofType(run, "aws:iam/accessKey:AccessKey");
             const stateful: Resource[] = [...ofType(run, T.bucket), ...ofType(run, T.secret), ...generators(run), ...smtpKey, ...ofType(run, T.fs), ...ofType(run, T.vault), ...ofType(run, T.redis)];
-            // 12 buckets; 6 secrets and 19 generators (the registry database's included), and ElastiCache's token
+            // 11 buckets (no Pages); 6 secrets and 19 generators (the registry database's included), and ElastiCache's token
             // and its secret; the SES SMTP login's secret and the access key it comes from; EFS, its vault, Redis.
-            expect(stateful, `protect ${kept}`).to.have.length(12 + 6 + 19 + 2 + 2 + 3);
+            expect(stateful, `protect ${kept}`).to.have.length(11 + 6 + 19 + 2 + 2 + 3);
             for (const r of stateful) {
                 expect(r.protect, `${r.type} ${r.name}`).to.equal(kept);
             }

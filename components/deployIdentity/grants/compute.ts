@@ -62,14 +62,16 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         sid: "ServiceKeys",
         covers: ["tool:ecr-and-backup-encryption"],
         read: [],
-        // ECR repositories and the backup vault use AWS managed keys; those services make
-        // grants on them in the caller's name, for AWS resources only.
-        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt"],
+        // ECR repositories and the backup vault use AWS managed keys, the Gitaly volume the
+        // stack's key (or the account's default EBS key); those services make grants on them
+        // and EC2 makes the volume's data key (and re-encrypts a restored snapshot) in the
+        // caller's name.
+        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
         scope: (s) => ({
             kind: "account",
             resources: [arn(s, "kms", "key/*")],
-            why: "the AWS managed keys' ids are AWS's; only through ECR and AWS Backup",
-            conditions: { StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`] } },
+            why: "the AWS managed keys' ids are AWS's; only through ECR, AWS Backup and EC2 (EBS)",
+            conditions: { StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`, `ec2.${s.region}.amazonaws.com`] } },
         }),
     },
     {
