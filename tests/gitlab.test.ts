@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { prodSingle } from "./variants";
 import { RDS_CA } from "../components/database";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
-import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
+import { RDS_CA_BUNDLE } from "../components/gitlab/gitlabRb";
 import { documentedKeyOf, DOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
 import { APP_RDS_CA_BUNDLE } from "../components/app/taskDefinition";
-import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
+import { RDS_CA_BUNDLE } from "../components/gitlab/gitlabRb";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { readStackConfig, ROOT, STACKS } from "../sim/harness";

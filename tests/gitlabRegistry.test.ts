@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { REGISTRY_SETUP_ENV } from "../components/gitlab/kit";
 import { documentedKeyOf, DOCUMENTED_KEYS } from "../components/gitlab/omnibusKeys";
-import { RDS_CA_BUNDLE } from "../components/gitlab/omnibusConfig";
+import { RDS_CA_BUNDLE } from "../components/gitlab/gitlabRb";
 import { REGISTRY_DB_MAX_OPEN } from "../components/gitlab/processSizing";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { Container, containerOf, envValue, evaluateContainer, generators, keyPath, mainTask, policyOf, T, taskOf, valueAt } from "./gitlabHelpers";

@@ -7,7 +7,7 @@ import { allowDatabaseClient } from "../database";
 import { gitlabBackup } from "./backup";
 import { gitlabMail } from "./email";
 import { GITLAB_HEALTH, gitlabKit } from "./kit";
-import { GITLAB_PORTS } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 import { READINESS_PATH } from "./readiness";
 import { gitlabSecrets } from "./secrets";
 import { singleTopology } from "./single";

@@ -1,12 +1,7 @@
-import { env, EnvRef, RubyValue } from "./ruby";
-import { SECRET_ENV } from "./secrets";
-import type { Setting } from "./omnibusConfig";
+import { s, secret, Setting } from "./gitlabRb";
 import { MailSettings, OmnibusRole } from "./types";
 
 /** gitlab.rb's mail block (rendered by omnibusConfig.ts for the roles below). */
-
-const s = (path: string[], value: RubyValue): Setting => ({ path, value });
-const secret = (name: "smtpUserName" | "smtpPassword"): EnvRef => env(SECRET_ENV[name]);
 
 /**
  * The roles that send mail: web (password resets, confirmations), Sidekiq

@@ -1,7 +1,8 @@
 import { backendKeepAliveSeconds } from "../../facts/rollout";
-import { env, EnvRef, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
-import { PUMA_MAX_THREADS, railsProcesses, REGISTRY_DB_MAX_OPEN } from "./processSizing";
-import { SECRET_ENV } from "./secrets";
+import { env, envRefs, RubyValue, rubyLiteral, sym } from "./ruby";
+import { GITLAB_PORTS, RDS_CA_BUNDLE, s, secret, Setting } from "./gitlabRb";
+import { registry, registryMigrations } from "./registryConfig";
+import { PUMA_MAX_THREADS, railsProcesses } from "./processSizing";
 import { OBJECT_TYPES } from "./storage";
 import { mail } from "./mailConfig";
 import { MailSettings, ObjectType, OmnibusRole, RoleExtras } from "./types";
@@ -15,12 +16,6 @@ import { MailSettings, ObjectType, OmnibusRole, RoleExtras } from "./types";
  * (omnibusKeys.ts) by the tests, which also evaluate the text in Ruby.
  */
 
-/** Where the image keeps the RDS CA bundle (gitlab/Dockerfile); outside the image's volumes, so no mount hides it. */
-export const RDS_CA_BUNDLE = "/opt/platform/rds-global-bundle.pem";
-
-/** Ports inside the task. */
-export const GITLAB_PORTS = { http: 80, registry: 5050, ssh: 22, gitaly: 8075 } as const;
-
 /** Where Omnibus keeps repositories (its default Gitaly storage), and so where EFS is mounted. */
 export const REPOSITORY_ROOT = "/var/opt/gitlab/git-data";
 
@@ -33,19 +28,6 @@ export const SIDEKIQ_HEALTH_PORT = 8092;
  * per service (SVWAIT): 25 + 5 fits it, and ECS's 120 s stop timeout.
  */
 export const SIDEKIQ_SHUTDOWN_SECONDS = 25;
-
-/**
- * The container registry's metadata database and its own role, on GitLab's
- * RDS instance. The task that migrates it creates both (gitlab/entrypoint.sh,
- * from the environment kit.ts gives that task only).
- */
-export const REGISTRY_DATABASE = { name: "registry", user: "registry" } as const;
-
-
-/** The role whose reconfigure runs the registry's schema migrations: the migration task, in both topologies (the single task never migrates). */
-export function migratesRegistry(role: OmnibusRole): boolean {
-    return role === "migrate";
-}
 
 /** RoleExtras (types.ts): Gitaly's address, Redis and the web tier's URLs, where a role needs them. */
 export interface OmnibusConfigArgs extends RoleExtras {
@@ -68,12 +50,6 @@ export interface OmnibusConfigArgs extends RoleExtras {
     readonly oidc?: { readonly issuer: string; readonly clientId: string; readonly label: string; readonly blockAutoCreatedUsers: boolean };
     readonly mail?: MailSettings;
 }
-
-/** One `a['b']['c'] = value` line, or a top-level DSL call (`external_url '...'`). */
-export type Setting = { readonly path: readonly string[]; readonly value: RubyValue } | { readonly call: string; readonly value: RubyValue };
-
-const s = (path: string[], value: RubyValue): Setting => ({ path, value });
-const secret = (name: keyof typeof SECRET_ENV): EnvRef => env(SECRET_ENV[name]);
 
 /** Who GitLab is: its URLs and the SSH host it shows in clone URLs. */
 function identity(a: OmnibusConfigArgs): Setting[] {
@@ -179,54 +155,6 @@ function behindLoadBalancer(a: OmnibusConfigArgs): Setting[] {
         // NGINX (GitLab's and the registry's server share nginx.conf's http block) closes
         // an idle ALB connection only after the ALB would have: no 502 from the race.
         s(["nginx", "keepalive_timeout"], backendKeepAliveSeconds(a.loadBalancerIdleTimeout)),
-    ];
-}
-
-/** The container registry at its own host, plain HTTP behind the ALB, blobs in S3 through the task role (no keys: the SDK's container credentials). */
-function registry(a: OmnibusConfigArgs): Setting[] {
-    const proxies = [a.vpcCidr];
-    return [
-        { call: "registry_external_url", value: `https://${a.registryHostName}` },
-        s(["registry", "nginx", "listen_port"], GITLAB_PORTS.registry),
-        s(["registry", "nginx", "listen_https"], false),
-        s(["registry", "nginx", "real_ip_trusted_addresses"], proxies),
-        s(["registry", "nginx", "real_ip_header"], "X-Forwarded-For"),
-        s(["registry", "nginx", "real_ip_recursive"], "on"),
-        // No `encrypt`: the driver sends SSE-S3 (AES256) for `encrypt: true` without a
-        // `keyid`, overriding the bucket's default. Without it S3 applies the bucket's
-        // SSE-KMS default (aws/s3, whose key policy admits the account's principals
-        // through S3, so the task role needs no KMS grant).
-        s(["registry", "storage"], { s3_v2: { bucket: a.buckets.registry, region: a.region } }),
-        ...registryDatabase(a),
-        s(["registry", "http_secret"], secret("registryHttpSecret")),
-        s(["registry", "internal_certificate"], secret("registryInternalCertificate")),
-        s(["registry", "internal_key"], secret("registryInternalKey")),
-    ];
-}
-
-/**
- * The registry's metadata in PostgreSQL, which turns on online garbage
- * collection (the registry's default with a database: unreferenced blobs and
- * manifests are deleted from S3 in the background). Omnibus turns its
- * "prefer" default off without a bundled PostgreSQL, hence `enabled: true`;
- * TLS verified against the RDS CA like Rails. Only a migrating role runs the
- * registry's migrations (its reconfigure runs `registry database migrate up`,
- * `-s` under SKIP_POST_DEPLOYMENT_MIGRATIONS); web tasks never do.
- */
-function registryDatabase(a: OmnibusConfigArgs): Setting[] {
-    return [
-        s(["registry", "database"], {
-            enabled: a.registryDatabase === "on",
-            host: a.database.host,
-            port: a.database.port,
-            user: REGISTRY_DATABASE.user,
-            password: secret("registryDatabasePassword"),
-            dbname: REGISTRY_DATABASE.name,
-            sslmode: "verify-full",
-            sslrootcert: RDS_CA_BUNDLE,
-            pool: { maxopen: REGISTRY_DB_MAX_OPEN, maxidle: REGISTRY_DB_MAX_OPEN, maxlifetime: "5m" },
-        }),
-        s(["registry", "auto_migrate"], migratesRegistry(a.role)),
     ];
 }
 
@@ -384,15 +312,6 @@ function oneOff(a: OmnibusConfigArgs, migrates: boolean): Setting[] {
         ...["puma", "sidekiq", "gitaly", "gitlab_workhorse", "nginx"].map((svc) => s([svc, "enable"], false)),
         ...(migrates ? registryMigrations(a) : [s(["registry", "enable"], false)]),
     ];
-}
-
-/**
- * The registry's schema migrations run in its own recipe, so a migrating task
- * enables it, on Omnibus's default local storage and without NGINX: it never
- * serves, and the task exits after reconfigure.
- */
-function registryMigrations(a: OmnibusConfigArgs): Setting[] {
-    return [{ call: "registry_external_url", value: `https://${a.registryHostName}` }, s(["registry", "enable"], true), ...registryDatabase(a)];
 }
 
 /**

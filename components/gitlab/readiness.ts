@@ -1,7 +1,8 @@
 import { TARGET_METRIC_PERIOD_SECONDS } from "../../aws/alarms";
 import { belowMinimumSeconds, ContainerCheckTiming, containerCheckFor, graceSeconds, periodsBeyond, Warmup } from "../../facts/rollout";
 import { GITLAB_HEALTH } from "./kit";
-import { GITLAB_PORTS, SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
+import { SIDEKIQ_HEALTH_PORT } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 
 /**
  * When a GitLab task counts as ready, and how long it may take. Everything

@@ -4,7 +4,7 @@ import { taskRoles } from "../../aws/ecsTask";
 import { logGroup } from "../../aws/logs";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
-import { GITLAB_PORTS } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 import { gitlabRedis } from "./redis";
 import { RAILS_SECRETS } from "./secrets";
 import { splitGitaly } from "./splitGitaly";

@@ -5,7 +5,8 @@ import { fargateServiceBase, serviceBase } from "../../aws/ecsService";
 import { PolicyStatement } from "../../aws/iam";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
 import { gitalyPlacement, GITALY_HOST_PATH } from "./gitalyHost";
-import { GITLAB_PORTS, REPOSITORY_ROOT } from "./omnibusConfig";
+import { REPOSITORY_ROOT } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 import { GitalyOnEbs, SplitNetwork, SplitTiers } from "./types";
 
 /** What Gitaly's two kinds share and what the split topology needs back from it. */

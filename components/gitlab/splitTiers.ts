@@ -4,7 +4,7 @@ import { ecsServiceAlarms } from "../../aws/alarms";
 import { serviceAutoscaling } from "../../aws/autoscaling";
 import { fargateServiceBase } from "../../aws/ecsService";
 import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
-import { GITLAB_PORTS } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 import { healthyFloor, SIDEKIQ_HEALTH_CHECK, WEB_GRACE_SECONDS, WEB_HEALTH_CHECK, WEB_WARMUP } from "./readiness";
 import { Entry, SplitTiers } from "./types";
 

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allowPortFrom } from "../../aws/securityGroups";
 import { GITLAB_HEALTH } from "./kit";
-import { GITLAB_PORTS } from "./omnibusConfig";
+import { GITLAB_PORTS } from "./gitlabRb";
 import { READINESS_PATH } from "./readiness";
 
 export const SSH_PORT = 22;
