@@ -43,14 +43,15 @@ describe("GitLab's container registry", () => {
 });
 
 /** Prod with the registry database configured but unused: where an existing registry's import starts. */
-const prodImport = () => variantRun("prod-registry-import", "prod", (c: StackConfig) => (c["platform:gitlab"].registryDatabase = "import"));
+/** prod once its registry's import is done (Pulumi.prod.yaml keeps "import" until then). */
+const prodOn = () => variantRun("prod-registry-on", "prod", (c: StackConfig) => (c["platform:gitlab"].registryDatabase = "on"));
 
 const setupEnv = (c: Container) => Object.values(REGISTRY_SETUP_ENV).filter((n) => envValue(c, n) !== undefined);
 const registryDatabaseOf = (c: Container) => evaluateContainer(c).settings.find((x) => keyPath(x.path) === "registry['database']")?.value;
 
 describe("GitLab's container registry metadata database", () => {
-    it("prod: web and the migration task use their own database on GitLab's instance, TLS verify-full, with online GC at its default (on)", async () => {
-        const run = await stackRun("prod");
+    it("prod (registryDatabase on): web and the migration task use their own database on GitLab's instance, TLS verify-full, with online GC at its default (on)", async () => {
+        const run = await prodOn();
         const db = named(run, T.db, "gitlab-db");
         for (const t of ["web", "migrate"]) {
             const c = containerOf(taskOf(run, t));
@@ -138,8 +139,9 @@ describe("GitLab's container registry metadata database", () => {
     });
 
     it("update path, import -> on: the registry switches to its database; GitLab's database, every secret and generator stay as they were", async () => {
-        const before = await prodImport();
-        const after = await stackRun("prod");
+        // prod as it stands (Pulumi.prod.yaml: import), then switched on once imported.
+        const before = await stackRun("prod");
+        const after = await prodOn();
         expect(before.error).to.equal(undefined);
         for (const t of ["web", "migrate"]) {
             const was = registryDatabaseOf(containerOf(taskOf(before, t)));

@@ -22,8 +22,10 @@ import { GITLAB_PORTS } from "./gitlabRb";
  *     ECS grace on load-balancer health            630  (never stops a task inside that)
  *     warm-up from placement                       810
  *
- * The single task's reconfigure also migrates and seeds a first database:
- * a 900 s window (300 start + 10 x 60 s), grace 930, warm-up 1110. Sidekiq
+ * The single task starts every service of GitLab (Gitaly, Redis, Sidekiq,
+ * the registry and Puma) on the same reconfigure, without migrations (the
+ * migration task runs them): a 900 s window (300 start + 10 x 60 s), grace
+ * 930, warm-up 1110, kept wider than web's until a first deploy measures it. Sidekiq
  * gets the web task's window (the same reconfigure, on fewer CPUs).
  *
  * The alarms on the web target group, against that (aws/alarms.ts slowStart):
@@ -50,7 +52,7 @@ export const STOP_TIMEOUT_SECONDS = 120;
 /** A web task of the split topology: reconfigure without migrations, then Puma. */
 export const WEB_WARMUP: Warmup = { provisionSeconds: PROVISION_SECONDS, container: containerCheckFor(600, 10), target: GITLAB_HEALTH };
 
-/** The single task: its reconfigure migrates, and on a first boot seeds, the database. */
+/** The single task: every service of GitLab on one reconfigure (no migrations: the migration task runs them). */
 export const SINGLE_WARMUP: Warmup = { provisionSeconds: PROVISION_SECONDS, container: containerCheckFor(900, 10), target: GITLAB_HEALTH };
 
 /** Seconds ECS ignores failing load-balancer checks after a start: the container window plus the target group's healthy checks. */

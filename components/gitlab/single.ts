@@ -36,7 +36,7 @@ const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassw
  * on regular FARGATE, run by `pulumi up`: `migrate` before the task rolls
  * (reaching the running task's Gitaly by name), `post-migrate` once the new
  * revision runs. A migration inside the task's reconfigure would live within
- * its windows: the 900 s grace, the container check's 300 s + 5 × 60 s, a
+ * its windows: the 930 s grace, the container check's 300 s + 10 × 60 s, a
  * Spot reclaim's 120 s and the 120 s stop timeout, after which SIGKILL cuts
  * it halfway. The task's own start is reconfigure without migrations, then
  * Puma: minutes, inside those windows. A migration is bounded only by
