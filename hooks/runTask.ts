@@ -1,4 +1,4 @@
-import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, paginateListTasks, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { requiredEnv, runHook } from "./run";
 
 /**
@@ -311,8 +311,12 @@ export function createEcs(region: string): EcsApi {
             };
         },
         async listRunning(cluster, family) {
-            const out = await client.send(new ListTasksCommand({ cluster, family, desiredStatus: "RUNNING" }));
-            return out.taskArns ?? [];
+            // Every page: a task on page two is still one to wait for.
+            const arns: string[] = [];
+            for await (const page of paginateListTasks({ client }, { cluster, family, desiredStatus: "RUNNING" })) {
+                arns.push(...(page.taskArns ?? []));
+            }
+            return arns;
         },
         async describeServices(cluster, services) {
             const out = await client.send(new DescribeServicesCommand({ cluster, services }));

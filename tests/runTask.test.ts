@@ -252,12 +252,16 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         const proto = Object.getPrototypeOf((await import("@aws-sdk/client-ecs")).ECSClient.prototype);
         const original = proto.send;
         proto.send = async function (cmd: any) {
-            sent.push(cmd.input);
+            // A copy: the SDK's paginator reuses one input object and sets each page's token on it.
+            sent.push({ ...cmd.input });
             switch (cmd.constructor.name) {
                 case "RunTaskCommand":
                     return { tasks: [{ taskArn: ARN }] };
                 case "ListTasksCommand":
-                    return { taskArns: ["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042"] };
+                    // Two pages: the second only for the first's token.
+                    return cmd.input.nextToken === "page-2"
+                        ? { taskArns: ["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0043"] }
+                        : { taskArns: ["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042"], nextToken: "page-2" };
                 case "DescribeServicesCommand":
                     return { services: [{ serviceName: "platform-prod-gitlab-gitaly", deployments: [{ status: "PRIMARY", taskDefinition: "td:4", rolloutState: "COMPLETED", runningCount: 1, desiredCount: 1, id: "ecs-svc/1" }] }] };
                 default:
@@ -272,7 +276,10 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             ]);
             // A task ECS does not list (yet) is undefined, for runTask's grace period.
             expect(await ecs.describe(INPUT.cluster, ARN)).to.equal(undefined);
-            expect(await ecs.listRunning(INPUT.cluster, "platform-prod-gitlab-migrate")).to.deep.equal(["arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042"]);
+            expect(await ecs.listRunning(INPUT.cluster, "platform-prod-gitlab-migrate")).to.deep.equal([
+                "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042",
+                "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0043",
+            ]);
         } finally {
             proto.send = original;
         }
@@ -282,7 +289,8 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(sent[0].overrides.containerOverrides).to.deep.equal([{ name: "migrate", command: ["migrate"] }]);
         expect(sent[1]).to.deep.equal({ cluster: INPUT.cluster, tasks: [ARN] });
         // Tasks ECS wants running: pending and provisioning ones too, not those already stopping.
-        expect(sent[sent.length - 1]).to.deep.equal({ cluster: INPUT.cluster, family: "platform-prod-gitlab-migrate", desiredStatus: "RUNNING" });
+        expect(sent[sent.length - 2]).to.deep.include({ cluster: INPUT.cluster, family: "platform-prod-gitlab-migrate", desiredStatus: "RUNNING", nextToken: undefined });
+        expect(sent[sent.length - 1]).to.deep.include({ family: "platform-prod-gitlab-migrate", nextToken: "page-2" });
     });
 
     it("CLI: with no inputs exits 1 with one 'runTask:' line on stderr", function () {
