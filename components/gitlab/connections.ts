@@ -31,27 +31,47 @@ export function gitlabMaxConnections(instanceClass: string): number | undefined 
 }
 
 /**
- * GitLab's planning formula ("Plan your database connections",
- * doc/administration/postgresql/tune.md):
- *   Puma    = worker_processes × (max_threads + DB_POOL_HEADROOM)
- *   Sidekiq = processes × (concurrency + 1 + DB_POOL_HEADROOM)
- * DB_POOL_HEADROOM is 10 (GitLab's default; the guide says plan for it, do not
- * change it), and since GitLab 16.0 every process keeps two pools, main and
- * ci, even on one database: each figure counts twice.
+ * What one GitLab process may hold: its pool, per database, is
+ * Gitlab::Runtime.max_threads + DB_POOL_HEADROOM (Gitlab::Database
+ * .default_pool_size, lib/gitlab/database.rb), and GitLab >= 16.0 keeps two
+ * pools, main and ci, even on one database. max_threads
+ * (lib/gitlab/runtime.rb) is
+ *   Puma worker  1 main thread + puma['max_threads'] + ActionCable's worker pool (4)
+ *   Sidekiq      1 main thread + concurrency + 2 (Sidekiq's and sidekiq-cron's pollers)
+ *   rake         1
+ * Pools open lazily, so this is the ceiling a busy process reaches, above the
+ * planning formula of doc/administration/postgresql/tune.md (Puma workers ×
+ * (max_threads + 10), Sidekiq concurrency + 1 + 10), which leaves out the main
+ * thread, ActionCable and the pollers: 14 per worker where a worker can hold 19.
+ * DB_POOL_HEADROOM is 10, GitLab's default (the guide: plan for it, do not
+ * change it).
  */
 export const DB_POOL_HEADROOM = 10;
 const POOLS = 2;
 
+/**
+ * ActionCable's worker pool in every Puma worker: GitLab's default
+ * (ACTION_CABLE_WORKER_POOL_SIZE). Omnibus 19's gitlab.rb template documents
+ * no key for it, so it is counted, not rendered.
+ */
+export const ACTIONCABLE_WORKER_POOL_SIZE = 4;
+
+/** Threads Sidekiq runs beside its job threads that may touch the database: its scheduled-job poller and sidekiq-cron's. */
+const SIDEKIQ_POLLERS = 2;
+
+/** Connections one process may hold, both pools: its threads by GitLab's count and the headroom. */
+const processConnections = (threads: number) => POOLS * (1 + threads + DB_POOL_HEADROOM);
+
 /** Connections one task's Rails processes may hold. */
 export function taskConnections(p: RailsProcesses): number {
-    const puma = p.pumaWorkers * (PUMA_MAX_THREADS + DB_POOL_HEADROOM);
+    const puma = p.pumaWorkers * processConnections(PUMA_MAX_THREADS + ACTIONCABLE_WORKER_POOL_SIZE);
     // One Sidekiq process per task (no sidekiq['queue_groups']).
-    const sidekiq = p.sidekiqConcurrency > 0 ? p.sidekiqConcurrency + 1 + DB_POOL_HEADROOM : 0;
-    return POOLS * (puma + sidekiq);
+    const sidekiq = p.sidekiqConcurrency > 0 ? processConnections(p.sidekiqConcurrency + SIDEKIQ_POLLERS) : 0;
+    return puma + sidekiq;
 }
 
 /** A one-off Rails task (migrate, post-migrate, backup): one rake thread and its headroom, both pools. */
-export const ONE_OFF_TASK_CONNECTIONS = POOLS * (1 + DB_POOL_HEADROOM);
+export const ONE_OFF_TASK_CONNECTIONS = processConnections(0);
 
 /**
  * The one-off tasks that may overlap a deployment: a migrate step (split runs
@@ -82,7 +102,7 @@ const REGISTRY_ROLES: readonly ServingRole[] = ["single", "web"];
 
 /** The connections GitLab's fleets hold, at both ends of autoscaling and during a deployment at each. */
 export interface ConnectionDemand {
-    /** Rails, by GitLab's planning formula. */
+    /** Rails, by GitLab's pool sizes (taskConnections). */
     readonly atMinimum: number;
     readonly deployAtMinimum: number;
     readonly atMaximum: number;

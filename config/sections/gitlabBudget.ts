@@ -44,7 +44,7 @@ export function gitlabConnectionRules(c: { gitlab: GitLabConfig }, ctx: z.Refine
         ctx.addIssue({
             code: "custom",
             path: ["gitlab", ...path],
-            message: `${what} can hold ${d.deployAtMaximum} database connections during a deployment (${d.atMaximum} at the ceiling by GitLab's planning formula, plus ${d.need - d.deployAtMaximum} for the registry's pools, the migrate and backup tasks and the reserve), over the ${limit} max_connections of gitlab.database.instanceClass ${g.database.instanceClass}: ${remedy}, or a larger class`,
+            message: `${what} can hold ${d.deployAtMaximum} database connections during a deployment (${d.atMaximum} at the ceiling by GitLab's pool sizes, plus ${d.need - d.deployAtMaximum} for the registry's pools, the migrate and backup tasks and the reserve), over the ${limit} max_connections of gitlab.database.instanceClass ${g.database.instanceClass}: ${remedy}, or a larger class`,
         });
     }
 }
