@@ -78,7 +78,7 @@ export function serviceAlarms(name: string, args: ServiceAlarmsArgs, opts: pulum
             ...healthyGate,
         ],
     });
-    const hosts = args.slowStart ? healthyFloor(alarm, name, args.slowStart, tgMetric("h0", "HealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[0])) : unhealthyHosts(alarm, name, args, ids);
+    const hosts = args.slowStart ? healthyHostsBelow(alarm, name, args.slowStart, tgMetric("h0", "HealthyHostCount", "Maximum", args.loadBalancerArnSuffix, tgs[0])) : unhealthyHosts(alarm, name, args, ids);
     const latency =
         args.p99LatencySeconds === undefined
             ? []
@@ -121,7 +121,7 @@ function unhealthyHosts(alarm: AlarmOf, name: string, args: ServiceAlarmsArgs, i
  * Maximum: a minute breaches only if the count stayed below all of it, so a
  * dip shorter than `periods` minutes never alarms.
  */
-function healthyFloor(alarm: AlarmOf, name: string, floor: { readonly minHealthy: number; readonly periods: number }, healthy: Query): aws.cloudwatch.MetricAlarm {
+function healthyHostsBelow(alarm: AlarmOf, name: string, floor: { readonly minHealthy: number; readonly periods: number }, healthy: Query): aws.cloudwatch.MetricAlarm {
     return alarm("healthy-hosts", {
         alarmDescription: `${name}: fewer than ${floor.minHealthy} healthy targets for ${floor.periods} minutes`,
         comparisonOperator: "LessThanThreshold",

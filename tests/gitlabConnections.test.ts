@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { parseConfig } from "../config";
 import { connectionDemand, DEPLOY_MAXIMUM_PERCENT, gitlabMaxConnections } from "../components/gitlab/facts";
+import { REGISTRY_SERVERS } from "../components/gitlab/processSizing";
 import { gitlabFleets } from "../config/sections/gitlabBudget";
 import { RESERVED_CONNECTIONS } from "../facts/rds";
 import { containerOf, Evaluated, evaluateContainer, keyPath, mainTask, serviceOf, T, taskOf, valueAt } from "./gitlabHelpers";
@@ -84,6 +85,15 @@ describe("GitLab's database connection budget", () => {
         // 2 × (2 × 19 + 23): Omnibus's memory-constrained sizing.
         expect(task).to.equal(122);
         expect(task + 2 * 2 * 11 + RESERVED_CONNECTIONS).to.be.at.most(400);
+    });
+
+    it("counts a registry pool for exactly the serving roles whose rendered gitlab.rb configures one (prod's, while it imports, unused)", async () => {
+        const [prod, dev] = [await stackRun("prod"), await stackRun("dev")];
+        const rendered = { single: mainTask(dev), web: taskOf(prod, "web"), sidekiq: taskOf(prod, "sidekiq") };
+        const opensPool = Object.entries(rendered)
+            .filter(([, task]) => evaluateContainer(containerOf(task)).settings.some((x) => keyPath(x.path) === "registry['database']" && x.value.pool !== undefined))
+            .map(([role]) => role);
+        expect(opensPool).to.deep.equal([...REGISTRY_SERVERS]);
     });
 
     it("a class change moves max_connections in place: the instance's and parameter group's replacement-forcing inputs stay (two runs)", async () => {

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { ESLint } from "eslint";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../sim/harness";
 
@@ -58,4 +60,22 @@ describe("eslint enforces the layering", function () {
             }
         });
     }
+});
+
+/**
+ * What eslint cannot see: a pure module's imports of imports. Each fact
+ * module is loaded alone in a fresh Node, and no @pulumi module may come
+ * with it (config/ reads the GitLab budget through components/gitlab/facts.ts
+ * before any resource exists).
+ */
+describe("fact modules load no @pulumi module, however deep the import", function () {
+    this.timeout(120_000);
+    const modules = [...fs.readdirSync(path.join(ROOT, "facts")).map((f) => `facts/${f}`), "components/app/facts.ts", "components/gitlab/facts.ts"];
+    it(modules.join(", "), () => {
+        const probe = `const m = ${JSON.stringify(modules)}; const out = {}; for (const f of m) { for (const k of Object.keys(require.cache)) delete require.cache[k]; require("./" + f); out[f] = Object.keys(require.cache).filter((k) => k.includes("@pulumi")).length; } console.log(JSON.stringify(out));`;
+        const out = execFileSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", probe], { cwd: ROOT, encoding: "utf8" });
+        const loaded = JSON.parse(out.trim().split("\n").pop()!) as Record<string, number>;
+        expect(Object.keys(loaded)).to.deep.equal(modules);
+        expect(Object.entries(loaded).filter(([, n]) => n > 0)).to.deep.equal([]);
+    });
 });

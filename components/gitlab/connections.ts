@@ -4,7 +4,7 @@
  * schema weighs the second against it (config/sections/gitlabBudget.ts).
  */
 import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../../facts/rds";
-import { PUMA_MAX_THREADS, railsProcesses, RailsProcesses, REGISTRY_DB_MAX_OPEN, ServingRole } from "./processSizing";
+import { PUMA_MAX_THREADS, railsProcesses, RailsProcesses, REGISTRY_DB_MAX_OPEN, REGISTRY_SERVERS, ServingRole } from "./processSizing";
 
 /** GitLab's floor for max_connections (its PostgreSQL requirements and doc/administration/postgresql/tune.md). */
 export const GITLAB_MIN_CONNECTIONS = 400;
@@ -97,9 +97,6 @@ export interface Fleet {
     readonly maxCount: number;
 }
 
-/** The tasks that run the registry, each with one pool to its metadata database on the same instance (not doubled: the registry is not Rails). */
-const REGISTRY_ROLES: readonly ServingRole[] = ["single", "web"];
-
 /** The connections GitLab's fleets hold, at both ends of autoscaling and during a deployment at each. */
 export interface ConnectionDemand {
     /** Rails, by GitLab's pool sizes (taskConnections). */
@@ -107,7 +104,7 @@ export interface ConnectionDemand {
     readonly deployAtMinimum: number;
     readonly atMaximum: number;
     readonly deployAtMaximum: number;
-    /** The registry's pools during a deployment at the ceiling, and the migration task's while it migrates the registry. */
+    /** The registry's pools (one per REGISTRY_SERVERS task, not doubled: the registry is not Rails) during a deployment at the ceiling, and the migration task's while it migrates the registry. */
     readonly registry: number;
     /** The most GitLab may hold at once: a deployment at the ceiling, the registry, the one-off tasks and the reserve kept free. */
     readonly need: number;
@@ -118,7 +115,7 @@ export function connectionDemand(fleets: readonly Fleet[], deployPercent: number
     const [atMinimum, atMaximum] = [at((f) => f.minCount), at((f) => f.maxCount)];
     const deploy = (n: number) => Math.ceil((n * deployPercent) / 100);
     const deployAtMaximum = deploy(atMaximum);
-    const registry = deploy(fleets.reduce((sum, f) => sum + (REGISTRY_ROLES.includes(f.role) ? f.maxCount * REGISTRY_DB_MAX_OPEN : 0), 0)) + REGISTRY_DB_MAX_OPEN;
+    const registry = deploy(fleets.reduce((sum, f) => sum + (REGISTRY_SERVERS.includes(f.role) ? f.maxCount * REGISTRY_DB_MAX_OPEN : 0), 0)) + REGISTRY_DB_MAX_OPEN;
     return {
         atMinimum,
         deployAtMinimum: deploy(atMinimum),

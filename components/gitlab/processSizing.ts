@@ -71,3 +71,11 @@ export function railsProcesses(role: ServingRole, cpu: number, memory: number): 
  * can count it per web task.
  */
 export const REGISTRY_DB_MAX_OPEN = 8;
+
+/**
+ * The roles whose tasks serve the registry, each with a pool of
+ * REGISTRY_DB_MAX_OPEN to its metadata database: the renderer gives only
+ * these the registry (registryConfig.ts), and GitLab's connection budget
+ * counts a pool per task of them (connections.ts).
+ */
+export const REGISTRY_SERVERS: readonly ServingRole[] = ["single", "web"];

@@ -1,6 +1,6 @@
 import { GITLAB_PORTS, RDS_CA_BUNDLE, s, secret, Setting } from "./gitlabRb";
 import type { OmnibusConfigArgs } from "./omnibusConfig";
-import { REGISTRY_DB_MAX_OPEN } from "./processSizing";
+import { REGISTRY_DB_MAX_OPEN, REGISTRY_SERVERS } from "./processSizing";
 import { OmnibusRole } from "./types";
 
 /**
@@ -17,6 +17,9 @@ export function migratesRegistry(role: OmnibusRole): boolean {
 
 /** The container registry at its own host, plain HTTP behind the ALB, blobs in S3 through the task role (no keys: the SDK's container credentials). */
 export function registry(a: OmnibusConfigArgs): Setting[] {
+    if (!(REGISTRY_SERVERS as readonly string[]).includes(a.role)) {
+        throw new Error(`the ${a.role} role does not serve the registry (REGISTRY_SERVERS)`);
+    }
     const proxies = [a.vpcCidr];
     return [
         { call: "registry_external_url", value: `https://${a.registryHostName}` },
