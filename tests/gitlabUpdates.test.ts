@@ -35,7 +35,7 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
                 patch: (c) => {
                     c["platform:images"].platform = "linux/arm64";
                     c["platform:gitlab"].gitaly.instanceType = "m7g.large";
-                    Object.assign(c["platform:gitlab"].web, { maxCount: 10, cpuTarget: 50 });
+                    Object.assign(c["platform:gitlab"].web, { maxCount: 6, cpuTarget: 50 });
                     Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 6 });
                     // Twice the tiers need twice the connections (GitLab's connection budget).
                     c["platform:gitlab"].database.instanceClass = "db.m7g.2xlarge";
@@ -57,7 +57,7 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
         });
 
         it("scaling the tiers or resizing Redis reaches GitLab and leaves the Gitaly volume as it was", () => {
-            expect(named(now, T.scalingTarget, "gitlab-web-scaling").inputs.maxCapacity).to.equal(10);
+            expect(named(now, T.scalingTarget, "gitlab-web-scaling").inputs.maxCapacity).to.equal(6);
             expect(named(now, T.redis, "gitlab-redis").inputs.nodeType).to.equal("cache.m7g.large");
             expect(named(now, T.volume, "gitaly-data").inputs, "gitaly-data unchanged").to.deep.equal(named(was, T.volume, "gitaly-data").inputs);
         });

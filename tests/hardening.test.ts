@@ -165,7 +165,7 @@ describe("hardening: Security Hub controls", () => {
         expect(plan).to.match(/aws:elasticache\/replicationGroup:ReplicationGroup {2}gitlab-redis {2}engine=valkey 7\.2 node=cache\.t4g\.medium nodes=2 multiAz=true tls=true atRest=true/);
         expect(plan).to.match(/command:local:Command {2}gitlab-migrate {2}runs=\["migrate"\]/);
         expect(plan).to.include(
-            "GitLab (split): web 2..5 × 4 vCPU / 8 GB (CPU 60 %, memory 75 %), Sidekiq 1..3 × 2 vCPU / 4 GB (CPU 60 %), one Gitaly on m7i.large with a 200 GiB gp3 volume, never scaled; Valkey 7.2 cache.t4g.medium Multi-AZ; migrations once per deploy",
+            "GitLab (split): web 2..3 × 4 vCPU / 8 GB (CPU 60 %, memory 75 %), Sidekiq 1..3 × 2 vCPU / 4 GB (CPU 60 %), one Gitaly on m7i.large with a 200 GiB gp3 volume, never scaled; Valkey 7.2 cache.t4g.medium Multi-AZ; migrations once per deploy",
         );
     });
 
