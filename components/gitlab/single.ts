@@ -6,7 +6,7 @@ import { logGroup } from "../../aws/logs";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
-import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
+import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps, SERVICE_ROLLOUT_MINUTES } from "./migrations";
 import { REPOSITORY_ROOT } from "./omnibusConfig";
 import { GITLAB_PORTS } from "./gitlabRb";
 import { GITLAB_GRACE_SECONDS, healthyFloor, SINGLE_HEALTH_CHECK, SINGLE_WARMUP, STOP_TIMEOUT_SECONDS } from "./readiness";
@@ -94,7 +94,8 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             dependsOn: [...entry.listeners, ...entry.frontRules, gitalyFromBackup, migrate],
             // Stop the old task (at most 120 s), start the new one: reconfigure without
             // migrations and Puma take minutes; 45 m leaves room for a slow image pull.
-            customTimeouts: { create: "45m", update: "45m" },
+            // `gitlab-migrate` keeps these minutes of the deploy's deadline (migrations.ts).
+            customTimeouts: { create: `${SERVICE_ROLLOUT_MINUTES}m`, update: `${SERVICE_ROLLOUT_MINUTES}m` },
         },
     );
     // Post-deployment migrations once the new revision runs.
