@@ -39,8 +39,9 @@ const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassw
  * its windows: the 930 s grace, the container check's 300 s + 10 × 60 s, a
  * Spot reclaim's 120 s and the 120 s stop timeout, after which SIGKILL cuts
  * it halfway. The task's own start is reconfigure without migrations, then
- * Puma: minutes, inside those windows. A migration is bounded only by
- * MIGRATION_TIMEOUT_MINUTES, after which it keeps running and is waited for.
+ * Puma: minutes, inside those windows. A migration is bounded only by how
+ * long `pulumi up` waits for it (MIGRATION_TIMEOUT_MINUTES, or the deploy's
+ * deadline: migrations.ts), after which it keeps running and is waited for.
  */
 export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, entry: Entry): Topology {
     const { name, parent, physical } = kit;
