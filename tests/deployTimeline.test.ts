@@ -53,7 +53,7 @@ function deployJob(): DeployJob {
 
 /** DEPLOY_DEADLINE (epoch seconds) as the job's lines before `pulumi up` export it, with GitLab's variables for this job. */
 function jobDeadline(job: DeployJob): number {
-    const up = job.script.findIndex((l) => l.startsWith("pulumi up "));
+    const up = job.script.findIndex((l) => l.includes("pulumi up "));
     const lines = job.script.slice(0, up).filter((l) => l.includes("DEPLOY_DEADLINE"));
     expect(lines, "the deploy job sets DEPLOY_DEADLINE before `pulumi up`").to.not.deep.equal([]);
     // printenv: only an exported variable reaches `pulumi up` and the commands it runs.
@@ -220,6 +220,30 @@ describe("the deploy job's timeline: every wait of `pulumi up` ends before the C
             expect(tiers, chain.join(", ")).to.deep.equal(["gitlab-migrate", "gitlab", "gitlab-post-migrate"]);
         });
     }
+
+    it("the job's `pulumi up` line, run in bash with a fake pulumi, is interrupted (SIGINT, Pulumi's cancel) at DEPLOY_DEADLINE, and at once when it has passed", function () {
+        this.timeout(30_000);
+        const line = deployJob().script.find((l) => l.includes("pulumi up "))!;
+        const bin = fs.mkdtempSync(path.join(require("os").tmpdir(), "fake-pulumi-"));
+        // A `pulumi up` that never ends by itself and says which signal ended it.
+        fs.writeFileSync(path.join(bin, "pulumi"), '#!/bin/bash\ntrap \'echo "cancelled by INT after $SECONDS s"; exit 130\' INT\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+        const run = (secondsAhead: number) =>
+            spawnSync("bash", ["-c", `DEPLOY_DEADLINE=$(( $(date +%s) + ${secondsAhead} ))\n${line.replace(/\$\(bash \.ci\/policy-args\.sh "\$STACK"\)/, "")}`], {
+                env: { PATH: `${bin}:${process.env.PATH}`, STACK: "dev" },
+                encoding: "utf8",
+            });
+        try {
+            const soon = run(3);
+            // timeout's own status when it had to signal.
+            expect(soon.status, soon.stderr).to.equal(124);
+            expect(soon.stdout).to.match(/cancelled by INT after [2-4] s/);
+            const past = run(-600);
+            expect(past.status).to.equal(124);
+            expect(past.stdout).to.match(/cancelled by INT after [01] s/);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
 
     it("ci/deployDeadline.ts: the job's start + its timeout - Pulumi's margin, from GitLab's variables; none, and the job stops before `pulumi up`", () => {
         const env = { CI_JOB_STARTED_AT: "2026-12-07T03:00:00Z", CI_JOB_TIMEOUT: "7200" };

@@ -157,7 +157,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
                 "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
                 'DEPLOY_DEADLINE="$(node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts)"',
                 "export DEPLOY_DEADLINE",
-                'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
+                'timeout --signal=INT --kill-after=4m "$(( DEPLOY_DEADLINE - $(date +%s) > 1 ? DEPLOY_DEADLINE - $(date +%s) : 1 ))" pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
             ]);
             expect(j.interruptible, name).to.equal(false);
             expect(j.artifacts.reports.dotenv, name).to.equal("deploy.env");
