@@ -319,6 +319,8 @@ describe("CI deploy identity (platform:ci)", () => {
                 expect(on(["alias/payroll"], viaEc2), alias).to.equal("implicit");
                 expect(on([alias], {}), alias).to.equal("implicit");
             }
+            // Anything but an ARN is refused here, not by IAM at an administrator's `up`.
+            expect(() => accountDefaultVolumeKeyStatements("us-east-1", "alias/aws/ebs")).to.throw(/is not a KMS key or alias ARN/);
         });
 
         for (const stack of STACKS) {

@@ -131,7 +131,7 @@ describe("GitLab e-mail through SES in the stacks", () => {
         );
     });
 
-    it("the SMTP user may only send raw mail over SMTP through the identity, as GitLab's From address; its key and secret are protected in prod only", async () => {
+    it("the SMTP user may only send raw mail through the identity, as GitLab's From address; its key and secret are protected in prod only", async () => {
         const run = await prod();
         const user = named(run, T_MAIL.user, "gitlab-smtp");
         const policy = named(run, T_MAIL.userPolicy, "gitlab-smtp");

@@ -26,6 +26,10 @@ const viaEc2 = (region: string) => ({ "kms:ViaService": `ec2.${region}.amazonaws
  * at run time, and its length (an alias) is not a key ARN's.
  */
 export function accountDefaultVolumeKeyStatements(region: string, keyArn: string): PolicyStatement[] {
+    if (!/^arn:aws[\w-]*:kms:/.test(keyArn)) {
+        // AWS documents an ARN; anything else would reach IAM as a Resource and fail only at the administrator's `up`.
+        throw new Error(`the account's default EBS key ${JSON.stringify(keyArn)} is not a KMS key or alias ARN (ec2:GetEbsDefaultKmsKeyId)`);
+    }
     const alias = /^(arn:aws[\w-]*:kms:[^:]+:\d{12}:)(alias\/.+)$/.exec(keyArn);
     const byAlias: Conditions = alias ? { "ForAnyValue:StringEquals": { "kms:ResourceAliases": [alias[2]] } } : {};
     const resources = alias ? [`${alias[1]}key/*`] : [keyArn];
