@@ -43,6 +43,8 @@ const job = (name: string) => {
     expect(j, name).to.be.an("object");
     return j;
 };
+/** GitLab's `!reference`, left as it is (only `default` is read from the raw file). */
+const REFERENCE_TAG = { tag: "!reference", collection: "seq" as const, resolve: (v: unknown) => v };
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
 
 describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
@@ -196,6 +198,26 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(protectedRef.status).to.equal(0);
         expect(protectedRef.calls).to.include("docker push registry/ci-tools:v");
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("retries what the infrastructure lost (runner, scheduler, API), never a script's failure, in every job but the deploys", () => {
+        // gitlab-ci-local's expansion leaves `default` out: a job's own retry, else the default's (GitLab's rule).
+        const defaults = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"), { customTags: [REFERENCE_TAG] }).default ?? {};
+        const real = Object.entries(expanded).filter(([, j]) => j && typeof j === "object" && "script" in j);
+        expect(real.length).to.be.greaterThan(8);
+        for (const [name, j] of real as [string, any][]) {
+            expect(j.inherit, name).to.equal(undefined);
+            const retry = j.retry ?? defaults.retry;
+            if (name.startsWith("deploy ")) {
+                expect(retry, name).to.equal(0);
+                continue;
+            }
+            expect(retry?.max, name).to.equal(2);
+            expect(retry.when, name).to.include.members(["runner_system_failure", "scheduler_failure"]);
+            for (const own of ["always", "script_failure", "job_execution_timeout", "unknown_failure"]) {
+                expect(retry.when, name).to.not.include(own);
+            }
+        }
     });
 
     it("merge-request previews are exposed in the merge request and keep the offline plan beside them", () => {
