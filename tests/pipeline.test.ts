@@ -1,11 +1,9 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { ROOT } from "../sim/harness";
-import { expandedPipeline, gcl, jobs, jobsOf, PipelineKind, PUSH_MAIN } from "./gitlabCiLocal";
+import { expandedPipeline, gcl, jobs, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, valueInJob } from "./gitlabCiLocal";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -23,6 +21,7 @@ const job = (name: string) => {
 };
 /** GitLab's `!reference`, left as it is (only `default` is read from the raw file). */
 const REFERENCE_TAG = { tag: "!reference", collection: "seq" as const, resolve: (v: unknown) => v };
+const TOOLS_IMAGE_CHECK = "bash .ci/tools-image-check.sh";
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
 
 describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
@@ -42,19 +41,22 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         const expected: Record<PipelineKind, string[]> = {
             // Nothing with AWS, nothing built.
             "push, unprotected branch": ["test"],
-            // Test, prod's preview, dev, then prod by hand (the pipeline green without it).
-            "push, protected default branch": ["ci tools image", "test", "preview prod", "deploy dev", "deploy prod (manual)"],
+            // Test, prod's preview, dev, then prod by hand (the pipeline green without it); the
+            // tools image is not rebuilt (the deploys run the recorded digest), only offered by hand.
+            "push, protected default branch": ["ci tools image (manual)", "test", "preview prod", "deploy dev", "deploy prod (manual)"],
+            // The image whose digest a merge request then records; nothing here waits for it.
             "push, protected default branch, ci/Dockerfile changed": ["ci tools image", "test", "preview prod", "deploy dev", "deploy prod (manual)"],
             // Prod only as the offline plan: the branch's code never runs with a prod role.
-            "merge request, unprotected source": ["ci tools image", "test", "preview dev", "plan prod"],
-            "merge request, protected source and target": ["ci tools image", "test", "preview dev", "preview prod"],
+            "merge request, unprotected source": ["test", "preview dev", "plan prod"],
+            "merge request, protected source and target": ["test", "preview dev", "preview prod"],
             // Not protected, so AWS_PREVIEW_ROLE_ARN_PROD never reaches it: the plan, not a failing preview.
-            "merge request, protected source, unprotected target": ["ci tools image", "test", "preview dev", "plan prod"],
+            "merge request, protected source, unprotected target": ["test", "preview dev", "plan prod"],
+            // The throwaway image for the dev preview.
             "merge request, ci/Dockerfile changed": ["ci tools image", "test", "preview dev", "plan prod"],
             // A fork: no registry write, no AWS role, no note token, whatever its branches.
             "fork merge request, in the fork's project": ["test", "plan prod"],
             "fork merge request, run in this project": ["test", "plan prod"],
-            schedule: ["ci tools image", "test", "drift dev", "drift prod"],
+            schedule: ["test", "drift dev", "drift prod"],
         };
         for (const [kind, list] of Object.entries(expected)) {
             it(kind, () => {
@@ -63,9 +65,19 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         }
 
         it("a push to an unprotected default branch never offers prod", () => {
-            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["ci tools image", "test", "deploy dev"]);
+            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test", "deploy dev"]);
         });
 
+        it("the dev preview runs the merge request's throwaway image only when it changes ci/Dockerfile, else the recorded one", () => {
+            const top = expanded.variables as Record<string, string>;
+            const image = (kind: PipelineKind) => {
+                const k = pipelineKind(kind);
+                return valueInJob(job("preview dev"), top, "PREVIEW_IMAGE", { ...k.vars, CI_REGISTRY_IMAGE: "registry.example.com/group/platform", CI_COMMIT_SHORT_SHA: "0a1b2c3d" }, k.unset, k.changed);
+            };
+            expect(job("preview dev").image.name).to.equal("$PREVIEW_IMAGE");
+            expect(image("merge request, ci/Dockerfile changed")).to.equal("registry.example.com/group/platform/ci-tools/mr:7-0a1b2c3d");
+            expect(image("merge request, unprotected source")).to.equal(top.CI_TOOLS_IMAGE.replace("$CI_REGISTRY_IMAGE", "registry.example.com/group/platform"));
+        });
     });
 
     it("the test job runs exactly the README's test command, against a postgres service, with JUnit reports, coverage and lock-keyed caches", () => {
@@ -108,9 +120,11 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(j.id_tokens.AWS_ID_TOKEN.aud, name).to.equal("$CI_SERVER_URL");
             expect(j.variables.AWS_ROLE_ARN, name).to.match(/^\$AWS_(PREVIEW|DEPLOY)_ROLE_ARN_(DEV|PROD)$/);
             expect(j.variables.AWS_WEB_IDENTITY_TOKEN_FILE, name).to.be.a("string");
-            expect(j.before_script[0], name).to.equal(`printf '%s' "$AWS_ID_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"`);
+            // The deploys check their image first (below), then the same steps.
+            const steps = j.before_script.filter((l: string) => l !== TOOLS_IMAGE_CHECK);
+            expect(steps[0], name).to.equal(`printf '%s' "$AWS_ID_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"`);
             expect(j.before_script, name).to.include('pulumi login "$PULUMI_BACKEND_URL"');
-            expect(j.image.name, name).to.equal("$CI_TOOLS_IMAGE");
+            expect(j.image.name, name).to.equal(name === "preview dev" ? "$PREVIEW_IMAGE" : expanded.variables.CI_TOOLS_IMAGE);
             expect(j.timeout, name).to.match(/^\d+m$/);
         }
         // Only the deploy jobs may change anything, and only they use the deploy roles.
@@ -160,25 +174,21 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(needs("deploy dev")).to.include("test");
     });
 
-    it("the tools image is pushed from protected refs only (deploys run in it with the deploy roles)", () => {
-        const script = job("ci tools image").script.join("\n");
-        expect(script).to.match(/elif \[ "\$CI_COMMIT_REF_PROTECTED" = "true" \]; then\s+docker build --pull -t "\$CI_TOOLS_IMAGE" ci && docker push "\$CI_TOOLS_IMAGE"/);
-        expect(script.match(/docker push/g)).to.have.length(1);
-        // Run the decision with a fake docker: an unprotected ref with no image fails and pushes nothing.
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tools-image-"));
-        fs.writeFileSync(path.join(dir, "docker"), `#!/bin/bash\necho "docker $*" >>'${dir}/calls'\n[ "$1" = manifest ] && exit 1\nexit 0\n`, { mode: 0o755 });
-        const run = (protectedRef: string) => {
-            fs.rmSync(path.join(dir, "calls"), { force: true });
-            const r = spawnSync("bash", ["-c", job("ci tools image").script.join("\n")], { env: { PATH: `${dir}:${process.env.PATH}`, CI_COMMIT_REF_PROTECTED: protectedRef, CI_TOOLS_IMAGE: "registry/ci-tools:v", CI_REGISTRY_PASSWORD: "p", CI_REGISTRY_USER: "u", CI_REGISTRY: "registry" }, encoding: "utf8" });
-            return { status: r.status, calls: fs.readFileSync(path.join(dir, "calls"), "utf8") };
-        };
-        const unprotected = run("false");
-        expect(unprotected.status).to.equal(1);
-        expect(unprotected.calls).to.not.include("docker push");
-        const protectedRef = run("true");
-        expect(protectedRef.status).to.equal(0);
-        expect(protectedRef.calls).to.include("docker push registry/ci-tools:v");
-        fs.rmSync(dir, { recursive: true, force: true });
+    it("the deploys run the recorded tools image, its text and not a variable, check it before anything else, and are never retried", () => {
+        const recorded: string = expanded.variables.CI_TOOLS_IMAGE;
+        // The text as written in .gitlab-ci.yml: no variable a pipeline could override but the
+        // registry's, which a digest makes irrelevant.
+        expect(recorded).to.match(/^\$CI_REGISTRY_IMAGE\/ci-tools:[\w.-]+(@sha256:[0-9a-f]{64})?$/);
+        for (const name of ["deploy dev", "deploy prod", "preview prod", "drift dev", "drift prod"]) {
+            expect(job(name).image.name, name).to.equal(recorded);
+        }
+        for (const name of ["deploy dev", "deploy prod"]) {
+            expect(job(name).before_script[0], name).to.equal(TOOLS_IMAGE_CHECK);
+            expect(job(name).retry, name).to.equal(0);
+            // No Pulumi job waits for the tools image any more.
+            expect(JSON.stringify(job(name).needs), name).to.not.include("ci tools image");
+        }
+        expect(job("ci tools image").script).to.deep.equal(["bash .ci/tools-image.sh"]);
     });
 
     it("retries what the infrastructure lost (runner, scheduler, API), never a script's failure, in every job but the deploys", () => {
@@ -215,24 +225,33 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         const top = expanded.variables as Record<string, string>;
         const images = Object.entries(expanded)
             .filter(([, j]) => j && typeof j === "object" && "script" in j)
-            .flatMap(([, j]: [string, any]) => [j.image?.name, ...(j.services ?? []).map((s: any) => s.name)])
-            .filter((x): x is string => typeof x === "string");
+            .flatMap(([, j]: [string, any]) => [j.image?.name, ...(j.services ?? []).map((s: any) => s.name)].map((i) => ({ image: i, own: j.variables ?? {} })))
+            .filter((x): x is { image: string; own: Record<string, string> } => typeof x.image === "string");
         expect(images.length).to.be.greaterThan(8);
-        for (const image of images) {
+        for (const { image, own } of images) {
+            if (image === expanded.variables.CI_TOOLS_IMAGE) {
+                continue; // the recorded tools image, by its text (above)
+            }
             expect(image, "a job names its image by variable").to.match(/^\$[A-Z_]+$/);
             // One level of the pipeline's own variables expanded (the tools image names its version).
-            const value = top[image.slice(1)]?.replace(/\$([A-Z_]+)/g, (m, v: string) => top[v] ?? m);
+            // (The dev preview's image variable is its own, the recorded tools image by default.)
+            const value = (own[image.slice(1)] ?? top[image.slice(1)])?.replace(/\$([A-Z_]+)/g, (m, v: string) => top[v] ?? m);
             expect(value, image).to.be.a("string");
             expect(value, image).to.not.match(/:latest$/);
             expect(value, image).to.match(/:[\w.-]*\d[\w.-]*$/);
         }
         // The tools image's version names the CLI and Docker versions ci/Dockerfile pins.
         const dockerfile = fs.readFileSync(path.join(ROOT, "ci/Dockerfile"), "utf8");
-        const pulumiVersion = /FROM pulumi\/pulumi-nodejs-22:(\S+)/.exec(dockerfile)![1];
-        const dockerVersion = /FROM docker:(\S+)-cli/.exec(dockerfile)![1];
+        const pulumiVersion = /FROM pulumi\/pulumi-nodejs-22:([^\s@]+)/.exec(dockerfile)![1];
+        const dockerVersion = /FROM docker:([^\s@]+)-cli/.exec(dockerfile)![1];
         expect(top.CI_TOOLS_VERSION).to.match(new RegExp(`^pulumi-${pulumiVersion.replace(/\./g, "\\.")}-docker-${dockerVersion.replace(/\./g, "\\.")}-\\d+$`));
-        expect(top.DOCKER_IMAGE).to.equal(`docker:${dockerVersion}`);
-        expect(top.DIND_IMAGE).to.equal(`docker:${dockerVersion}-dind`);
+        // (A recorded digest follows the tag.)
+        expect(top.DOCKER_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}`);
+        expect(top.DIND_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
+        // The recorded tools image is this version: its tag alone until its digest is recorded, then
+        // the build's own tag (version, commit, job) and its digest.
+        const version = top.CI_TOOLS_VERSION.replace(/\./g, "\\.");
+        expect(top.CI_TOOLS_IMAGE).to.match(new RegExp(`/ci-tools:${version}(-[0-9a-f]{8}-\\d+@sha256:[0-9a-f]{64})?$`));
         // The plugins baked into it are the ones the installed packages ask for, no more, no fewer.
         const baked = [...dockerfile.matchAll(/pulumi plugin install resource (\S+) (\S+)/g)].map((m) => `${m[1]}@${m[2]}`).sort();
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
