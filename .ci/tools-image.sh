@@ -13,9 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "$CI_REGISTRY_PASSWORD" | docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"
+# Only a ref that may build logs in.
+login() { echo "$CI_REGISTRY_PASSWORD" | docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"; }
 
 if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then
+    login
     docker build --pull -t "$CI_TOOLS_MR_IMAGE" ci
     docker push "$CI_TOOLS_MR_IMAGE"
     echo "ci tools image: $CI_TOOLS_MR_IMAGE, for this merge request's dev preview only"
@@ -25,6 +27,7 @@ if [ "${CI_COMMIT_REF_PROTECTED:-}" != "true" ] || [ "${CI_COMMIT_BRANCH:-}" != 
     echo "ci tools image: only the protected default branch builds the image deploys run in" >&2
     exit 1
 fi
+login
 
 unique="$CI_TOOLS_VERSION-$CI_COMMIT_SHORT_SHA-$CI_JOB_ID"
 image="$CI_REGISTRY_IMAGE/ci-tools"

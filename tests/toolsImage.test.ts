@@ -28,7 +28,7 @@ function checkout(editCi: (text: string) => string = (t) => t) {
     // `docker inspect` answers as Docker does after a push: repository@digest.
     fs.writeFileSync(
         path.join(dir, "bin/docker"),
-        `#!/bin/bash\necho "docker $*" >>'${dir}/calls'\nif [ "$1" = inspect ]; then echo "${REGISTRY}/ci-tools@${DIGEST}"; fi\nexit 0\n`,
+        `#!/bin/bash\necho "docker $*" >>'${dir}/calls'\n[ "$1" = login ] && cat >/dev/null\nif [ "$1" = inspect ]; then echo "${REGISTRY}/ci-tools@${DIGEST}"; fi\nexit 0\n`,
         { mode: 0o755 },
     );
     const run = (script: string, env: Record<string, string>) => {
@@ -69,7 +69,7 @@ describe("the tools image (.ci/tools-image.sh, .ci/tools-image-check.sh)", () =>
         try {
             const r = c.run(".ci/tools-image.sh", { ...BUILD_ENV, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "false" });
             expect(r.status).to.equal(1);
-            expect(r.calls.filter((l) => !l.startsWith("docker login"))).to.deep.equal([]);
+            expect(r.calls).to.deep.equal([]);
         } finally {
             c.done();
         }
