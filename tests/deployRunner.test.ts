@@ -1,13 +1,16 @@
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { DIND } from "../components/runner/runner";
 import { DEPLOY_RUNNER_TAG, REGISTRATIONS } from "../components/runner/facts";
+import { applyDeployOrder, PROCESS_MODE, resourceGroups } from "../tools/deployOrder";
 import { ROOT } from "../sim/harness";
 
 /**
- * Which runner takes which job: .gitlab-ci.yml
+ * Which runner takes which job, and in what order deploys run: .gitlab-ci.yml
  * as gitlab-ci-local 4.73.0 expands it (rules evaluated per pipeline kind),
  * against the runners' registrations (components/runner/facts.ts) and
  * config (components/runner/runner.ts).
@@ -29,7 +32,7 @@ const pipeline = (vars: Record<string, string>, unset: string[] = []): string[] 
         .filter((j) => j.when !== "never")
         .map((j) => j.name);
 
-describe("runners of the jobs (.gitlab-ci.yml through gitlab-ci-local)", function () {
+describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-local)", function () {
     this.timeout(120_000);
     let all: Record<string, any>;
     let jobs: [string, any][];
@@ -77,10 +80,50 @@ describe("runners of the jobs (.gitlab-ci.yml through gitlab-ci-local)", functio
         expect({ general: runsDind("general"), deploy: runsDind("deploy") }).to.deep.equal(DIND);
     });
 
+    it("each stack's drift check waits in its deploy's resource group", () => {
+        expect(["deploy dev", "drift dev", "deploy prod", "drift prod"].map((n) => all[n].resource_group)).to.deep.equal(["pulumi-dev", "pulumi-dev", "pulumi-prod", "pulumi-prod"]);
+    });
+
     it("preview artifacts (ARNs, configuration) are for project members only", () => {
         for (const name of ["preview dev", "preview prod", "plan prod"]) {
             expect(all[name].artifacts.access, name).to.equal("developer");
         }
     });
 
+    it("a deploy checks ancestry right after the admin gate, before `pulumi up`", () => {
+        for (const name of ["deploy dev", "deploy prod"]) {
+            const script: string[] = all[name].script;
+            const gate = script.findIndex((l) => l.includes("ci/adminGate.ts"));
+            expect(script[gate + 1], name).to.equal('node_modules/.bin/ts-node --transpile-only ci/ancestry.ts "$STACK"');
+            expect(script.findIndex((l) => /pulumi up/.test(l)), name).to.be.greaterThan(gate + 1);
+        }
+    });
+
+    it("tools/deployOrder.ts sets every resource group of the pipeline to oldest first, and the project against outdated deploys", async () => {
+        const groups = resourceGroups(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"));
+        expect(groups).to.deep.equal([...new Set(jobs.map(([, j]) => j.resource_group).filter(Boolean))].sort());
+        const requests: { method: string; url: string; token: string; body: any }[] = [];
+        const server = http.createServer((req, res) => {
+            let raw = "";
+            req.on("data", (d) => (raw += d));
+            req.on("end", () => {
+                requests.push({ method: req.method!, url: req.url!, token: req.headers["private-token"] as string, body: JSON.parse(raw) });
+                res.writeHead(req.url!.endsWith("/pulumi-prod") ? 404 : 200).end("{}");
+            });
+        });
+        await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+        const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        try {
+            const done = await applyDeployOrder({ gitlabUrl: url, token: "glpat-m", project: "platform/infrastructure" }, ["pulumi-dev"]);
+            expect(done).to.deep.equal([`resource group pulumi-dev: ${PROCESS_MODE}`, "project: ci_forward_deployment_enabled=true, ci_forward_deployment_rollback_allowed=false"]);
+            const err = await applyDeployOrder({ gitlabUrl: url, token: "glpat-m", project: "platform/infrastructure" }, ["pulumi-prod"]).catch((e: Error) => e);
+            expect((err as Error).message).to.match(/^resource group pulumi-prod: HTTP 404 .*exists once a pipeline has run a job of it/);
+        } finally {
+            await new Promise((ok) => server.close(ok));
+        }
+        expect(requests.slice(0, 2)).to.deep.equal([
+            { method: "PUT", url: "/api/v4/projects/platform%2Finfrastructure/resource_groups/pulumi-dev", token: "glpat-m", body: { process_mode: "oldest_first" } },
+            { method: "PUT", url: "/api/v4/projects/platform%2Finfrastructure", token: "glpat-m", body: { ci_forward_deployment_enabled: true, ci_forward_deployment_rollback_allowed: false } },
+        ]);
+    });
 });
