@@ -39,29 +39,29 @@ describe("the admin gate refuses to change the deploy runner from the deploy run
     });
 
     it("a new task definition for the deploy runner's manager (its service restarts it) is refused with the command to run by hand", () => {
-        expect(names(runnerSteps(fixture("deploy-runner-restart").steps))).to.deep.equal([
-            "create-replacement deploy-runner",
-            "replace deploy-runner",
-            "update deploy-runner",
-            "delete-replaced deploy-runner",
+        expect(names(runnerSteps(fixture("runner-deploy-restart").steps))).to.deep.equal([
+            "create-replacement runner-deploy",
+            "replace runner-deploy",
+            "update runner-deploy",
+            "delete-replaced runner-deploy",
         ]);
-        const r = gate("deploy-runner-restart");
+        const r = gate("runner-deploy-restart");
         expect(r.status).to.equal(1);
-        expect(r.stderr).to.include("restarts or replaces the deploy runner (deploy-runner) this job runs on");
-        expect(r.stderr).to.include("  update urn:pulumi:prod::platform::platform:runner:GitLabRunner$aws:ecs/service:Service::deploy-runner");
+        expect(r.stderr).to.include("restarts or replaces the deploy runner (runner-deploy) this job runs on");
+        expect(r.stderr).to.include("  update urn:pulumi:prod::platform::platform:runner:GitLabRunner$aws:ecs/service:Service::runner-deploy");
         expect(r.stderr).to.not.include("DjangoService");
         expect(r.stderr.trim().split("\n").pop()).to.equal("and CI's next deploy finds nothing of it left to do.");
         expect(r.stderr).to.include("\n  pulumi up --stack prod\n");
     });
 
     it("its workers' template and security groups too; the general fleet's alarm is not its", () => {
-        expect(names(runnerSteps(fixture("deploy-runner-network").steps))).to.deep.equal(["update deploy-runner-workers", "replace deploy-runner-workers"]);
+        expect(names(runnerSteps(fixture("runner-deploy-network").steps))).to.deep.equal(["update runner-deploy-workers", "replace runner-deploy-workers"]);
     });
 
     it("one refusal names both reasons when IAM changes as well", () => {
-        const iam = { op: "update", urn: "urn:pulumi:prod::platform::platform:runner:GitLabRunner$aws:iam/rolePolicy:RolePolicy::deploy-runner-task-policy" };
-        const lines = verdict([...fixture("deploy-runner-restart").steps, iam], "prod").join("\n");
-        expect(lines).to.match(/touches IAM[^]*deploy-runner-task-policy[^]*deploy runner \(deploy-runner\)[^]*pulumi up --stack prod/);
+        const iam = { op: "update", urn: "urn:pulumi:prod::platform::platform:runner:GitLabRunner$aws:iam/rolePolicy:RolePolicy::runner-deploy-task-policy" };
+        const lines = verdict([...fixture("runner-deploy-restart").steps, iam], "prod").join("\n");
+        expect(lines).to.match(/touches IAM[^]*runner-deploy-task-policy[^]*deploy runner \(runner-deploy\)[^]*pulumi up --stack prod/);
         expect(verdict(fixture("general-runner-update").steps, "prod")).to.deep.equal([]);
     });
 });

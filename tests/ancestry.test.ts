@@ -98,6 +98,7 @@ describe("the deployedSha stack output", function () {
     this.timeout(120_000);
 
     it("offline it is a fixed value, so the plan does not change with every commit; in a pipeline it is the job's commit", async () => {
+        expect(SIM_COMMIT_SHA).to.match(/^[0-9a-f]{40}$/);
         expect((await stackRun("prod")).outputs.deployedSha).to.equal(SIM_COMMIT_SHA);
         const fromCi = "ab".repeat(20);
         expect((await runStack("dev", { env: { CI_COMMIT_SHA: fromCi } })).outputs.deployedSha).to.equal(fromCi);

@@ -183,20 +183,20 @@ describe("GitLab Runner: a deploy fleet of its own (prod)", () => {
 
     it("two managers, each driving only its own worker group: the deploy fleet on-demand, two workers, one job per fresh host", async () => {
         const run = await stackRun("prod");
-        expect(ofType(run, T.service).filter((r) => /runner/.test(r.name)).map((r) => r.inputs.name)).to.deep.equal(["platform-prod-runner", "platform-prod-deploy-runner"]);
+        expect(ofType(run, T.service).filter((r) => /runner/.test(r.name)).map((r) => r.inputs.name)).to.deep.equal(["platform-prod-runner", "platform-prod-runner-deploy"]);
         const g = named(run, T.asg, `${DEPLOY_RUNNER_NAME}-workers`).inputs;
-        expect(g).to.include({ name: "platform-prod-deploy-runner-workers", minSize: 0, maxSize: 2, protectFromScaleIn: true });
+        expect(g).to.include({ name: "platform-prod-runner-deploy-workers", minSize: 0, maxSize: 2, protectFromScaleIn: true });
         expect(g).to.not.have.property("mixedInstancesPolicy");
         const deploy = config(run, DEPLOY_RUNNER_NAME).runners[0];
-        expect(deploy).to.include({ name: "platform-prod-deploy-runner", limit: 2 });
-        expect(deploy.autoscaler).to.deep.include({ max_instances: 2, capacity_per_instance: 1, max_use_count: 1, plugin_config: { name: "platform-prod-deploy-runner-workers" } });
+        expect(deploy).to.include({ name: "platform-prod-runner-deploy", limit: 2 });
+        expect(deploy.autoscaler).to.deep.include({ max_instances: 2, capacity_per_instance: 1, max_use_count: 1, plugin_config: { name: "platform-prod-runner-deploy-workers" } });
         expect(config(run, "runner").runners[0].autoscaler.plugin_config).to.deep.equal({ name: "platform-prod-runner-workers" });
         // Each manager holds its own token, never the other's.
         const secrets = (fleet: string) => JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].secrets;
         expect(secrets(DEPLOY_RUNNER_NAME)).to.deep.equal([{ name: RUNNER_TOKEN_ENV, valueFrom: named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn }]);
         expect(named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn).to.not.equal(named(run, T.secret, "runner-token").state.arn);
         expect(run.outputs.deployRunnerTokenSecretArn).to.equal(named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn);
-        expect(run.outputs.deployRunnerWorkerGroup).to.equal("platform-prod-deploy-runner-workers");
+        expect(run.outputs.deployRunnerWorkerGroup).to.equal("platform-prod-runner-deploy-workers");
     });
 
     it("Spot for the general fleet leaves the deploy fleet on-demand (a reclaimed worker would kill `pulumi up`)", async () => {

@@ -6,7 +6,7 @@ import { createAndStore, gitlabApi, readInput, RunnerTokenInput } from "../tools
 import { ROOT } from "../sim/harness";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-token-abc-AbCdEf";
-const DEPLOY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/deploy-runner-token-xyz-AbCdEf";
+const DEPLOY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-deploy-token-xyz-AbCdEf";
 
 /** A fake GitLab answering POST /api/v4/user/runners; records the requests. */
 async function fakeGitLab(status: number, answer: unknown) {
@@ -113,7 +113,7 @@ describe("tools/runnerToken (the runner token, created and stored in one command
         it("the deploy runner needs its project's id and its own secret", () => {
             expect(() => readInput({ ...deploy, GITLAB_PROJECT_ID: "" })).to.throw(/GITLAB_PROJECT_ID is required/);
             expect(() => readInput({ ...deploy, GITLAB_PROJECT_ID: "platform/infrastructure" })).to.throw(/is not a project id/);
-            expect(() => readInput({ ...deploy, SECRET_ARN: ARN })).to.throw(/is not the deploy runner's token secret \(…\/deploy-runner-token-…\)/);
+            expect(() => readInput({ ...deploy, SECRET_ARN: ARN })).to.throw(/is not the deploy runner's token secret \(…\/runner-deploy-token-…\)/);
         });
     });
 

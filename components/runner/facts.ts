@@ -15,8 +15,8 @@ export const RUNNER_COMPONENT_TYPE = "platform:runner:GitLabRunner";
 /** The general fleet's logical name (its resources keep the names they had as the only runner). */
 export const GENERAL_RUNNER_NAME = "runner";
 
-/** The deploy fleet of the runner component `name`: every resource of that fleet is named this or starts with `${this}-`. */
-export const deployFleetName = (name: string): string => `deploy-${name}`;
+/** The deploy fleet of the runner component `name` (a child is named after its component): every resource of that fleet is named this or starts with `${this}-`. */
+export const deployFleetName = (name: string): string => `${name}-deploy`;
 
 /** The stack's deploy fleet (index.ts names the component GENERAL_RUNNER_NAME). */
 export const DEPLOY_RUNNER_NAME = deployFleetName(GENERAL_RUNNER_NAME);

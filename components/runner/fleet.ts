@@ -24,29 +24,35 @@ export interface FleetWorkers {
     readonly volumeSizeGb: number;
 }
 
+/** Where every fleet of the runner lives and reports: what the fleets share. */
+export interface RunnerPlacement {
+    readonly context: StackContext;
+    readonly cluster: ClusterRef;
+    readonly vpcId: pulumi.Input<string>;
+    /** Private subnets: the managers and the workers, no public addresses. */
+    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** The managers' image by digest (runner/), and its repository. */
+    readonly image: ImageRef;
+    readonly gitlabUrl: string;
+    readonly alarmTopicArn: pulumi.Input<string>;
+}
+
 /**
  * One fleet: a manager on Fargate with its own token, security groups,
  * roles and Auto Scaling group of workers. Two fleets share nothing but the
  * image, the cluster and the cache bucket (each under its own prefix).
  */
-export interface FleetArgs {
+export interface FleetArgs extends RunnerPlacement {
     /** The logical name; every resource of the fleet is this or starts with `${name}-`. */
     readonly name: string;
     /** What the fleet runs, for descriptions. */
     readonly purpose: string;
-    readonly context: StackContext;
-    readonly cluster: ClusterRef;
-    readonly vpcId: pulumi.Input<string>;
-    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    readonly image: ImageRef;
-    readonly gitlabUrl: string;
     readonly workers: FleetWorkers;
     /** Docker-in-Docker services may run privileged (only where a job builds images). */
     readonly dind: boolean;
     /** The cache bucket, and this fleet's prefix in it. */
     readonly cache: aws.s3.Bucket;
     readonly cachePath: string;
-    readonly alarmTopicArn: pulumi.Input<string>;
 }
 
 /** The manager's and the workers' security groups, and the rules every connection between them waits for. */

@@ -1,10 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogTarget, secureBucket } from "../../aws/bucket";
-import { StackContext } from "../../aws/context";
-import { ClusterRef } from "../cluster";
-import { ImageRef } from "../ecrImage";
 import { deployFleetName, DEPLOY_WORKERS, RUNNER_COMPONENT_TYPE } from "./facts";
-import { FleetWorkers, runnerFleet } from "./fleet";
+import { FleetWorkers, RunnerPlacement, runnerFleet } from "./fleet";
 import { CACHE_EXPIRE_DAYS } from "./sizing";
 
 export { CACHE_EXPIRE_DAYS, DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, workerAmi } from "./sizing";
@@ -18,18 +15,9 @@ export { CACHE_EXPIRE_DAYS, DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, w
  */
 export const DIND = { general: true, deploy: true } as const;
 
-export interface GitLabRunnerArgs {
-    readonly context: StackContext;
-    readonly cluster: ClusterRef;
-    readonly vpcId: pulumi.Input<string>;
-    /** Private subnets: the managers and the workers, no public addresses. */
-    readonly privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** The managers' image by digest (runner/), and its repository. */
-    readonly image: ImageRef;
-    readonly gitlabUrl: string;
+export interface GitLabRunnerArgs extends RunnerPlacement {
     /** The general fleet's workers; the deploy fleet takes their type, disk and idle time, with its own size (DEPLOY_WORKERS). */
     readonly workers: FleetWorkers;
-    readonly alarmTopicArn: pulumi.Input<string>;
     readonly accessLogs: AccessLogTarget;
 }
 
@@ -40,7 +28,7 @@ export interface GitLabRunnerArgs {
  * zero, reaching them over SSH with keys pushed by EC2 Instance Connect:
  *
  * - the general fleet (`runner`): every untagged job of any project;
- * - the deploy fleet (`deploy-runner`): only this project's jobs tagged
+ * - the deploy fleet (`runner-deploy`): only this project's jobs tagged
  *   `platform-deploy` on protected refs, in security groups of its own,
  *   so no job of the general fleet shares a host, a network rule or a
  *   cache prefix with a deploy, and a deploy never runs on the fleet it may
@@ -63,10 +51,10 @@ export class GitLabRunner extends pulumi.ComponentResource {
         const a = args;
         const parent = { parent: this };
         const cache = secureBucket(`${name}-cache`, { versioning: false, protect: false, encryption: "AES256", expireDays: CACHE_EXPIRE_DAYS, accessLogs: a.accessLogs }, parent).bucket;
-        const shared = { context: a.context, cluster: a.cluster, vpcId: a.vpcId, privateSubnetIds: a.privateSubnetIds, image: a.image, gitlabUrl: a.gitlabUrl, cache, alarmTopicArn: a.alarmTopicArn };
+        const shared: RunnerPlacement & { cache: typeof cache } = { context: a.context, cluster: a.cluster, vpcId: a.vpcId, privateSubnetIds: a.privateSubnetIds, image: a.image, gitlabUrl: a.gitlabUrl, alarmTopicArn: a.alarmTopicArn, cache };
         // The general fleet keeps the names it had as the only runner.
         const general = runnerFleet({ ...shared, name, purpose: "general runner", workers: a.workers, dind: DIND.general, cachePath: "general" }, parent);
-        // `deploy-runner` for the stack's runner: the name ci/adminGate.ts guards (facts.ts DEPLOY_RUNNER_NAME).
+        // `runner-deploy` for the stack's runner: the name ci/adminGate.ts guards (facts.ts DEPLOY_RUNNER_NAME).
         const deploy = runnerFleet({ ...shared, name: deployFleetName(name), purpose: "deploy runner", workers: { ...a.workers, ...DEPLOY_WORKERS }, dind: DIND.deploy, cachePath: "deploy" }, parent);
 
         this.tokenSecretArn = general.token.arn;
