@@ -68,8 +68,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             });
         }
 
-        it("a push to an unprotected default branch never offers prod", () => {
-            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test", "deploy dev"]);
+        it("a push to an unprotected default branch deploys nothing (the deploy runner takes protected refs only)", () => {
+            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test"]);
         });
 
         it("the dev preview runs the merge request's throwaway image only when it changes ci/Dockerfile, else the recorded one", () => {
@@ -159,9 +159,10 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
             // `pulumi up` runs with the job's deadline exported (tests/deployTimeline.test.ts runs those lines).
-            expect(j.script.slice(0, 7), name).to.deep.equal([
+            expect(j.script.slice(0, 8), name).to.deep.equal([
                 'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
                 "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
+                'node_modules/.bin/ts-node --transpile-only ci/ancestry.ts "$STACK"',
                 'DEPLOY_DEADLINE="$(node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts)"',
                 "export DEPLOY_DEADLINE",
                 "left=$(( DEPLOY_DEADLINE - $(date +%s) ))",
