@@ -1,8 +1,8 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
+import { gcl } from "./gitlabCiLocal";
 import { parse } from "yaml";
 import { DIND } from "../components/runner/runner";
 import { DEPLOY_RUNNER_TAG, REGISTRATIONS } from "../components/runner/facts";
@@ -15,15 +15,9 @@ import { ROOT } from "../sim/harness";
  * against the runners' registrations (components/runner/facts.ts) and
  * config (components/runner/runner.ts).
  */
+/** gitlab-ci-local's output, in the shared scratch repository (tests/gitlabCiLocal.ts: rules:changes needs origin/main). */
 function gitlabCiLocal(args: string[]): string {
-    const r = spawnSync(path.join(ROOT, "node_modules/.bin/gitlab-ci-local"), args, {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 60_000,
-        env: { ...process.env, GCL_IGNORE_PREDEFINED_VARS: "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH,CI_COMMIT_REF_PROTECTED,CI_MERGE_REQUEST_IID,CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED" },
-    });
-    expect(r.status, r.stderr).to.equal(0);
-    return r.stdout;
+    return gcl(args).stdout;
 }
 
 /** The jobs a pipeline with these variables runs. */

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { parse } from "yaml";
 import { ROOT } from "../sim/harness";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
 import { projectName } from "../ci/assertTarget";
@@ -22,8 +22,6 @@ const job = (name: string) => {
     expect(j, name).to.be.an("object");
     return j;
 };
-/** GitLab's `!reference`, left as it is (only `default` is read from the raw file). */
-const REFERENCE_TAG = { tag: "!reference", collection: "seq" as const, resolve: (v: unknown) => v };
 const TOOLS_IMAGE_CHECK = "bash .ci/tools-image-check.sh";
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
 const PROJECT = projectName(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
@@ -206,12 +204,12 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
 
     it("retries what the infrastructure lost (runner, scheduler, API), never a script's failure, in every job but the deploys", () => {
         // gitlab-ci-local's expansion leaves `default` out: a job's own retry, else the default's (GitLab's rule).
-        const defaults = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"), { customTags: [REFERENCE_TAG] }).default ?? {};
+        const defaults = parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).default as { retry?: unknown } | undefined;
         const real = Object.entries(expanded).filter(([, j]) => j && typeof j === "object" && "script" in j);
         expect(real.length).to.be.greaterThan(8);
         for (const [name, j] of real as [string, any][]) {
             expect(j.inherit, name).to.equal(undefined);
-            const retry = j.retry ?? defaults.retry;
+            const retry = j.retry ?? defaults?.retry;
             if (name.startsWith("deploy ")) {
                 expect(retry, name).to.equal(0);
                 continue;

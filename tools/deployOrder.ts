@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 
 /**
  * Deploys in order, set where GitLab keeps it (its API only, no
@@ -24,7 +24,7 @@ export const PROJECT_SETTINGS = { ci_forward_deployment_enabled: true, ci_forwar
 
 /** Every `resource_group` a job of the pipeline file names, sorted. */
 export function resourceGroups(ciYaml: string): string[] {
-    const doc = parse(ciYaml) as Record<string, unknown>;
+    const doc = parseGitlabCi(ciYaml) as Record<string, unknown>;
     const keys = Object.values(doc)
         .map((job) => (job && typeof job === "object" ? (job as { resource_group?: unknown }).resource_group : undefined))
         .filter((g): g is string => typeof g === "string");
