@@ -76,17 +76,16 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
         }
     });
 
+    /** The roles whose trust policy accepts a token of this audience for a pipeline of this project on this branch. */
+    function trusting(aud: string, ref: string): string[] {
+        const context = { [`${ISSUER}:aud`]: aud, [`${ISSUER}:sub`]: `project_path:platform/infrastructure:ref_type:branch:ref:${ref}` };
+        return Object.keys(trust).filter((role) => evaluate(trust[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
+    }
+
     /** The roles whose trust policy accepts this job's token in this pipeline. */
     function accepting(name: string, kind: Kind): string[] {
         const aud = expanded[name].id_tokens?.AWS_ID_TOKEN?.aud as string | undefined;
-        if (aud === undefined) {
-            return [];
-        }
-        const context = {
-            [`${ISSUER}:aud`]: aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m),
-            [`${ISSUER}:sub`]: `project_path:platform/infrastructure:ref_type:branch:ref:${kind.ref}`,
-        };
-        return Object.keys(trust).filter((role) => evaluate(trust[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
+        return aud === undefined ? [] : trusting(aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m), kind.ref);
     }
 
     it("every Pulumi job names one of the four roles", () => {
@@ -122,6 +121,22 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
             expect(r.stderr).to.match(/^assertTarget: job "deploy dev" /);
         }
         fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    // A fork's merge request whose pipeline runs in this project: GitLab builds `sub` from this project's path and the
+    // source branch, and runs the fork's own .gitlab-ci.yml, so any job may ask for any audience. The trust policy
+    // alone cannot tell it from a push to main; what keeps this pipeline from existing is the project setting
+    // ci_allow_fork_pipelines_to_run_in_parent_project: false, which tools/deployOrder.ts sets and reads back
+    // (tests/deployRunner.test.ts). This row documents that dependency: it fails once the trust can tell them apart.
+    it("fork merge request run in the parent project from a branch named main, requesting each audience: the trust alone accepts it (the project setting is what refuses it)", () => {
+        const audiences = Object.values(expanded).map((j: any) => j?.id_tokens?.AWS_ID_TOKEN?.aud as string | undefined).filter((a): a is string => a !== undefined);
+        const byAudience = Object.fromEntries([...new Set(audiences)].sort().map((aud) => [aud, trusting(aud, "main")]));
+        expect(byAudience).to.deep.equal({
+            "platform-dev-ci-deploy": ["dev ci-deploy"],
+            "platform-dev-ci-preview": ["dev ci-preview"],
+            "platform-prod-ci-deploy": ["prod ci-deploy"],
+            "platform-prod-ci-preview": ["prod ci-preview"],
+        });
     });
 
     for (const [title, kind] of Object.entries(KINDS)) {

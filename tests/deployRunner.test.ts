@@ -93,31 +93,56 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
         }
     });
 
-    it("tools/deployOrder.ts sets every resource group of the pipeline to oldest first, and the project against outdated deploys", async () => {
+    it("tools/deployOrder.ts sets every resource group of the pipeline to oldest first, and the project against outdated deploys, fork pipelines and pipeline variables, read back", async () => {
         const groups = resourceGroups(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"));
         expect(groups).to.deep.equal([...new Set(jobs.map(([, j]) => j.resource_group).filter(Boolean))].sort());
+        // A fake GitLab holding the project's settings as GitLab defaults them; `ignored` keys a PUT does not change.
         const requests: { method: string; url: string; token: string; body: any }[] = [];
+        let project: Record<string, unknown> = {};
+        let ignored: string[] = [];
         const server = http.createServer((req, res) => {
             let raw = "";
             req.on("data", (d) => (raw += d));
             req.on("end", () => {
-                requests.push({ method: req.method!, url: req.url!, token: req.headers["private-token"] as string, body: JSON.parse(raw) });
-                res.writeHead(req.url!.endsWith("/pulumi-prod") ? 404 : 200).end("{}");
+                const body = raw ? JSON.parse(raw) : undefined;
+                requests.push({ method: req.method!, url: req.url!, token: req.headers["private-token"] as string, body });
+                if (req.url!.endsWith("/pulumi-prod")) {
+                    res.writeHead(404).end("{}");
+                    return;
+                }
+                if (req.method === "PUT" && req.url === "/api/v4/projects/platform%2Finfrastructure") {
+                    project = { ...project, ...Object.fromEntries(Object.entries(body).filter(([k]) => !ignored.includes(k))) };
+                }
+                res.writeHead(200).end(JSON.stringify(req.url!.includes("/resource_groups/") ? {} : project));
             });
         });
         await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
         const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        const input = { gitlabUrl: url, token: "glpat-m", project: "platform/infrastructure" };
+        const defaults = { ci_forward_deployment_enabled: true, ci_forward_deployment_rollback_allowed: true, ci_allow_fork_pipelines_to_run_in_parent_project: true, ci_pipeline_variables_minimum_override_role: "developer" };
         try {
-            const done = await applyDeployOrder({ gitlabUrl: url, token: "glpat-m", project: "platform/infrastructure" }, ["pulumi-dev"]);
-            expect(done).to.deep.equal([`resource group pulumi-dev: ${PROCESS_MODE}`, "project: ci_forward_deployment_enabled=true, ci_forward_deployment_rollback_allowed=false"]);
-            const err = await applyDeployOrder({ gitlabUrl: url, token: "glpat-m", project: "platform/infrastructure" }, ["pulumi-prod"]).catch((e: Error) => e);
+            project = { ...defaults };
+            const done = await applyDeployOrder(input, ["pulumi-dev"]);
+            expect(done[0]).to.equal(`resource group pulumi-dev: ${PROCESS_MODE}`);
+            expect(project).to.deep.equal({ ci_forward_deployment_enabled: true, ci_forward_deployment_rollback_allowed: false, ci_allow_fork_pipelines_to_run_in_parent_project: false, ci_pipeline_variables_minimum_override_role: "no_one_allowed" });
+            expect(requests.map((r) => `${r.method} ${r.url} ${r.token}`)).to.deep.equal([
+                "PUT /api/v4/projects/platform%2Finfrastructure/resource_groups/pulumi-dev glpat-m",
+                "PUT /api/v4/projects/platform%2Finfrastructure glpat-m",
+                "GET /api/v4/projects/platform%2Finfrastructure glpat-m",
+            ]);
+            expect(requests[0].body).to.deep.equal({ process_mode: "oldest_first" });
+            const err = await applyDeployOrder(input, ["pulumi-prod"]).catch((e: Error) => e);
             expect((err as Error).message).to.match(/^resource group pulumi-prod: HTTP 404 .*exists once a pipeline has run a job of it/);
+            // A GitLab that accepts the PUT but keeps forks running in this project (or knows no such setting) fails the run.
+            project = { ...defaults };
+            ignored = ["ci_allow_fork_pipelines_to_run_in_parent_project", "ci_pipeline_variables_minimum_override_role"];
+            delete project.ci_pipeline_variables_minimum_override_role;
+            const unapplied = await applyDeployOrder(input, []).catch((e: Error) => e);
+            expect((unapplied as Error).message).to.equal(
+                'project settings not applied (the CI roles\' trust needs them, README "Deploy identity"): ci_allow_fork_pipelines_to_run_in_parent_project: true; ci_pipeline_variables_minimum_override_role: absent',
+            );
         } finally {
             await new Promise((ok) => server.close(ok));
         }
-        expect(requests.slice(0, 2)).to.deep.equal([
-            { method: "PUT", url: "/api/v4/projects/platform%2Finfrastructure/resource_groups/pulumi-dev", token: "glpat-m", body: { process_mode: "oldest_first" } },
-            { method: "PUT", url: "/api/v4/projects/platform%2Finfrastructure", token: "glpat-m", body: { ci_forward_deployment_enabled: true, ci_forward_deployment_rollback_allowed: false } },
-        ]);
     });
 });
