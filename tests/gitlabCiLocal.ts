@@ -162,3 +162,18 @@ export function jobsOf(kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
     return jobs(k.vars, k.unset, k.changed);
 }
+
+/**
+ * Whether GitLab creates a pipeline with these variables: .gitlab-ci.yml's
+ * `workflow:rules` as the rules of a probe job, evaluated by gitlab-ci-local
+ * (which applies workflow rules' `variables` only, never their `when`, so its
+ * job lists cannot show a pipeline that would not exist). A job's rules and
+ * the workflow's read alike: the first matching `if` decides, `when: never`
+ * drops it, and no match drops it too.
+ */
+export function pipelineCreated(vars: Record<string, string>, unset: string[] = []): boolean {
+    const rules = (parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: unknown[] } }).workflow.rules;
+    fs.writeFileSync(path.join(repo(), ".workflow-probe.yml"), stringify({ stages: ["test"], probe: { stage: "test", rules, script: ["true"] } }));
+    const list = JSON.parse(gcl(["--file", ".workflow-probe.yml", "--list-json", ...varArgs(vars, unset)]).stdout) as { name: string; when: string }[];
+    return list.some((j) => j.name === "probe" && j.when !== "never");
+}
