@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { named, ROOT, stackRun, STACKS } from "../sim/harness";
+import { named, ROOT, stackRun, STACKS, variantRun } from "../sim/harness";
 import { evaluate, Statement } from "./iamEval";
 import { T } from "./deployIdentityHelpers";
 import { targetProblem } from "../ci/assertTarget";
@@ -28,10 +28,21 @@ interface Kind {
     readonly ref: string;
     /** The Pulumi jobs whose own role accepts them here; every other job gets no role at all. */
     readonly ownRoleAccepts: string[];
+    /** Pulumi jobs that run here and whose own role refuses them (the job fails at its first AWS call). */
+    readonly ownRoleRefuses?: string[];
+    /** The trust policies to check: the stacks' own, or prod's with `release` added to ci.previewBranches. */
+    readonly trust?: "stacks" | "prod previews release";
 }
 
 const MAIN = { CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" };
 const MR = { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main" };
+const PROTECTED_MR = {
+    ...MR,
+    CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: "release",
+    CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: "true",
+    CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED: "true",
+    CI_COMMIT_REF_PROTECTED: "true",
+};
 const KINDS: Record<string, Kind> = {
     "push to the protected default branch": { vars: { CI_PIPELINE_SOURCE: "push", ...MAIN }, ref: "main", ownRoleAccepts: ["preview prod", "deploy dev", "deploy prod"] },
     schedule: { vars: { CI_PIPELINE_SOURCE: "schedule", ...MAIN }, ref: "main", ownRoleAccepts: ["drift dev", "drift prod"] },
@@ -41,12 +52,22 @@ const KINDS: Record<string, Kind> = {
         ref: "feature/x",
         ownRoleAccepts: ["preview dev"],
     },
-    // Prod's preview role trusts main only (ci.previewBranches): another protected branch is listed there, or refused.
-    "merge request from a protected branch": {
-        vars: { ...MR, CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: "release", CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: "true" },
+    // Source and target protected, "protected merge request pipelines" on: GitLab marks the pipeline protected, so
+    // preview prod runs. Prod's preview role trusts main only (ci.previewBranches): a protected source branch must be
+    // listed there (README "Setting it up"), or its prod preview is refused.
+    "merge request between protected branches, source not in prod's ci.previewBranches": {
+        vars: PROTECTED_MR,
         unset: ["CI_COMMIT_BRANCH"],
         ref: "release",
         ownRoleAccepts: ["preview dev"],
+        ownRoleRefuses: ["preview prod"],
+    },
+    "merge request between protected branches, source listed in prod's ci.previewBranches": {
+        vars: PROTECTED_MR,
+        unset: ["CI_COMMIT_BRANCH"],
+        ref: "release",
+        ownRoleAccepts: ["preview dev", "preview prod"],
+        trust: "prod previews release",
     },
 };
 
@@ -65,6 +86,7 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
     this.timeout(180_000);
     let expanded: Record<string, any>;
     const trust: Record<string, Statement[]> = {};
+    let releasePreviewTrust: Statement[];
 
     before(async () => {
         expanded = expandedPipeline();
@@ -74,18 +96,23 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
                 trust[`${stack} ${role}`] = JSON.parse(named(run, T.role, role).inputs.assumeRolePolicy).Statement;
             }
         }
+        const release = await variantRun("ci-preview-release", "prod", (c) => {
+            c["platform:ci"].previewBranches = ["main", "release"];
+        });
+        releasePreviewTrust = JSON.parse(named(release, T.role, "ci-preview").inputs.assumeRolePolicy).Statement;
     });
 
     /** The roles whose trust policy accepts a token of this audience for a pipeline of this project on this branch. */
-    function trusting(aud: string, ref: string): string[] {
+    function trusting(aud: string, ref: string, which: Kind["trust"] = "stacks"): string[] {
+        const policies = which === "stacks" ? trust : { ...trust, "prod ci-preview": releasePreviewTrust };
         const context = { [`${ISSUER}:aud`]: aud, [`${ISSUER}:sub`]: `project_path:platform/infrastructure:ref_type:branch:ref:${ref}` };
-        return Object.keys(trust).filter((role) => evaluate(trust[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
+        return Object.keys(policies).filter((role) => evaluate(policies[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
     }
 
     /** The roles whose trust policy accepts this job's token in this pipeline. */
     function accepting(name: string, kind: Kind): string[] {
         const aud = expanded[name].id_tokens?.AWS_ID_TOKEN?.aud as string | undefined;
-        return aud === undefined ? [] : trusting(aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m), kind.ref);
+        return aud === undefined ? [] : trusting(aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m), kind.ref, kind.trust);
     }
 
     it("every Pulumi job names one of the four roles", () => {
@@ -143,7 +170,7 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
         it(`${title}: each job's token is taken by its own role or by none`, () => {
             const list = JSON.parse(listJson(kind.vars, kind.unset ?? [])) as { name: string; when: string }[];
             const running = list.filter((j) => j.when !== "never" && expanded[j.name]?.variables?.AWS_ROLE_ARN).map((j) => j.name);
-            expect(running, "the Pulumi jobs of this pipeline").to.include.members(kind.ownRoleAccepts);
+            expect(running, "the Pulumi jobs of this pipeline").to.include.members([...kind.ownRoleAccepts, ...(kind.ownRoleRefuses ?? [])]);
             const actual = Object.fromEntries(running.map((n) => [n, accepting(n, kind)]));
             const expected = Object.fromEntries(running.map((n) => [n, kind.ownRoleAccepts.includes(n) ? [ownRole(expanded[n])] : []]));
             expect(actual).to.deep.equal(expected);

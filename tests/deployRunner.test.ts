@@ -61,7 +61,12 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
 
     it("no merge request pipeline has a job for the protected deploy runner (it would never start)", () => {
         for (const protectedSource of ["true", "false"]) {
-            const names = pipeline({ CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main", CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: protectedSource }, ["CI_COMMIT_BRANCH"]);
+            // Source and target protected: GitLab marks the merge request's pipeline protected (CI_COMMIT_REF_PROTECTED), and preview prod runs.
+            const names = pipeline(
+                { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main", CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: protectedSource, CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED: "true", CI_COMMIT_REF_PROTECTED: protectedSource },
+                ["CI_COMMIT_BRANCH"],
+            );
+            expect(names.includes("preview prod"), protectedSource).to.equal(protectedSource === "true");
             expect(names.length, protectedSource).to.be.greaterThan(1);
             expect(names.filter((n) => fleetOf(all[n]) === "deploy"), protectedSource).to.deep.equal([]);
         }
