@@ -205,6 +205,8 @@ describe("ci/assertTarget: STACK, AWS_ROLE_ARN and the token's audience against 
             [env("deploy dev", "dev", "deploy", { AWS_ID_TOKEN: jwt(["platform-dev-ci-deploy", "platform-prod-ci-deploy"]) }), /audience is \[/],
             [env("test", "dev", "deploy"), /^job "test" is not a Pulumi job/],
             [env("destroy prod", "prod", "deploy"), /is not a Pulumi job/],
+            [env("constructor prod", "prod", "deploy"), /is not a Pulumi job/],
+            [env("toString dev", "dev", "preview"), /is not a Pulumi job/],
         ];
         for (const [e, message] of cases) {
             expect(targetProblem(e, "platform"), JSON.stringify(e)).to.match(message);

@@ -6,6 +6,7 @@ import { gcl } from "./gitlabCiLocal";
 import { parse } from "yaml";
 import { DIND } from "../components/runner/runner";
 import { DEPLOY_RUNNER_TAG, REGISTRATIONS } from "../components/runner/facts";
+import { registrationBody } from "../tools/runnerToken";
 import { applyDeployOrder, PROCESS_MODE, resourceGroups } from "../tools/deployOrder";
 import { ROOT } from "../sim/harness";
 
@@ -54,9 +55,12 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
         expect(all["deploy prod"].tags).to.deep.equal([DEPLOY_RUNNER_TAG]);
     });
 
-    it("the registrations: the general runner takes untagged jobs of any ref and no tag; the deploy runner only tagged jobs of protected refs of this project", () => {
-        expect(REGISTRATIONS.general).to.deep.include({ tags: [], runUntagged: true, accessLevel: "not_protected" });
-        expect(REGISTRATIONS.deploy).to.deep.include({ tags: [DEPLOY_RUNNER_TAG], runUntagged: false, accessLevel: "ref_protected", runnerType: "project_type" });
+    it("what tools/runnerToken.ts registers: the general runner takes untagged jobs of any ref and no tag; the deploy runner only the deploy jobs' tag, of protected refs, of this project", () => {
+        const body = (kind: "general" | "deploy") =>
+            registrationBody({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-a", secretArn: "arn", region: "us-east-1", description: "d", kind, projectId: 42 });
+        expect(body("general")).to.deep.equal({ runner_type: "instance_type", description: "d", run_untagged: true, access_level: "not_protected" });
+        // The tag the pipeline's deploy jobs carry (gitlab-ci-local's expansion), not the constant both are built from.
+        expect(body("deploy")).to.deep.equal({ runner_type: "project_type", project_id: 42, locked: true, description: "d", run_untagged: false, tag_list: all["deploy prod"].tags, access_level: "ref_protected" });
     });
 
     it("no merge request pipeline has a job for the protected deploy runner (it would never start)", () => {
