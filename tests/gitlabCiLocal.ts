@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { ROOT } from "../sim/harness";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 
 /**
  * gitlab-ci-local (pinned 4.73.0) over this repository's .gitlab-ci.yml: it
@@ -172,7 +173,7 @@ export function jobsOf(kind: PipelineKind): string[] {
  * drops it, and no match drops it too.
  */
 export function pipelineCreated(vars: Record<string, string>, unset: string[] = []): boolean {
-    const rules = (parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: unknown[] } }).workflow.rules;
+    const rules = (parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: unknown[] } }).workflow.rules;
     fs.writeFileSync(path.join(repo(), ".workflow-probe.yml"), stringify({ stages: ["test"], probe: { stage: "test", rules, script: ["true"] } }));
     const list = JSON.parse(gcl(["--file", ".workflow-probe.yml", "--list-json", ...varArgs(vars, unset)]).stdout) as { name: string; when: string }[];
     return list.some((j) => j.name === "probe" && j.when !== "never");
