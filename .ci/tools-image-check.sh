@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# First step of every job that runs the recorded tools image with a role other
-# than dev's preview: prod's preview, the drift checks, the deploys
+# First step of every job that runs the recorded tools image with a prod or
+# deploy role or on the deploy runner: prod's preview, the drift checks, the deploys
 # (.gitlab-ci.yml, `.recorded-image`). Such a job's `image:` is the text
 # recorded in .gitlab-ci.yml (a YAML anchor, no variable to override); this
 # fails when that record has no digest (a bare tag, which any pipeline's
