@@ -202,6 +202,22 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(job("ci tools image").script).to.deep.equal(["bash .ci/tools-image.sh"]);
     });
 
+    it("the image check runs first in exactly the jobs that run the recorded image, which are exactly those with a prod or deploy role or on the deploy runner", () => {
+        const recorded: string = expanded.variables.CI_TOOLS_IMAGE;
+        const real = Object.entries(expanded).filter(([, j]) => j && typeof j === "object" && "script" in j) as [string, any][];
+        const names = (keep: (j: any) => boolean) => real.filter(([, j]) => keep(j)).map(([n]) => n);
+        const checked = names((j) => (j.before_script ?? []).includes(TOOLS_IMAGE_CHECK));
+        // Anything but dev's preview role (a bare tag there only runs what the branch's code could anyway).
+        const privileged = names((j) => (j.variables?.AWS_ROLE_ARN !== undefined && j.variables.AWS_ROLE_ARN !== "$AWS_PREVIEW_ROLE_ARN_DEV") || (j.tags ?? []).includes("platform-deploy"));
+        expect(privileged).to.have.members(["preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"]);
+        expect(checked).to.deep.equal(privileged);
+        expect(names((j) => j.image?.name === recorded)).to.deep.equal(privileged);
+        for (const name of checked) {
+            // Before npm runs a package or the role is used.
+            expect(job(name).before_script[0], name).to.equal(TOOLS_IMAGE_CHECK);
+        }
+    });
+
     it("retries what the infrastructure lost (runner, scheduler, API), never a script's failure, in every job but the deploys", () => {
         // gitlab-ci-local's expansion leaves `default` out: a job's own retry, else the default's (GitLab's rule).
         const defaults = parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).default as { retry?: unknown } | undefined;
@@ -259,10 +275,14 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         // (A recorded digest follows the tag.)
         expect(top.DOCKER_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}`);
         expect(top.DIND_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
-        // The recorded tools image is this version: its tag alone until its digest is recorded, then
-        // the build's own tag (version, commit, job) and its digest.
-        const version = top.CI_TOOLS_VERSION.replace(/\./g, "\\.");
-        expect(top.CI_TOOLS_IMAGE).to.match(new RegExp(`/ci-tools:${version}(-[0-9a-f]{8}-\\d+@sha256:[0-9a-f]{64})?$`));
+        // The recorded tools image: a build's own tag (a version, commit, job) and its digest, the
+        // previous version's while a bump waits for its digest to be recorded (README: "The tools
+        // image"); this version's tag alone only before the first digest is ever recorded.
+        if (!top.CI_TOOLS_IMAGE.includes("@")) {
+            expect(top.CI_TOOLS_IMAGE).to.equal(`$CI_REGISTRY_IMAGE/ci-tools:${top.CI_TOOLS_VERSION}`);
+        } else {
+            expect(top.CI_TOOLS_IMAGE).to.match(/^\$CI_REGISTRY_IMAGE\/ci-tools:pulumi-[\d.]+-docker-[\d.]+-\d+-[0-9a-f]{8}-\d+@sha256:[0-9a-f]{64}$/);
+        }
         // The plugins baked into it are the ones the installed packages ask for, no more, no fewer.
         const baked = [...dockerfile.matchAll(/pulumi plugin install resource (\S+) (\S+)/g)].map((m) => `${m[1]}@${m[2]}`).sort();
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
