@@ -60,7 +60,9 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
             registrationBody({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-a", secretArn: "arn", region: "us-east-1", description: "d", kind, projectId: 42 });
         expect(body("general")).to.deep.equal({ runner_type: "instance_type", description: "d", run_untagged: true, access_level: "not_protected" });
         // The tag the pipeline's deploy jobs carry (gitlab-ci-local's expansion), not the constant both are built from.
-        expect(body("deploy")).to.deep.equal({ runner_type: "project_type", project_id: 42, locked: true, description: "d", run_untagged: false, tag_list: all["deploy prod"].tags, access_level: "ref_protected" });
+        // And no job on it longer than a deploy job may run (its timeout, as the pipeline expands it).
+        const deployTimeout = Number(/^(\d+)m$/.exec(all["deploy prod"].timeout)![1]) * 60;
+        expect(body("deploy")).to.deep.equal({ runner_type: "project_type", project_id: 42, locked: true, description: "d", run_untagged: false, tag_list: all["deploy prod"].tags, access_level: "ref_protected", maximum_timeout: deployTimeout });
     });
 
     it("no merge request pipeline has a job for the protected deploy runner (it would never start)", () => {
