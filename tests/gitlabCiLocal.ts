@@ -45,6 +45,20 @@ function git(dir: string, ...args: string[]) {
     }
 }
 
+/**
+ * The pipeline as it runs once the tools image's digest is recorded (README
+ * setup step 7): no registry is reachable here, so the scratch copy records
+ * this one. `AS_COMMITTED` is the file as it is in the repository, for what
+ * happens before (`jobsAsCommitted`).
+ */
+export const RECORDED_DIGEST = `sha256:${"0".repeat(64)}`;
+const AS_COMMITTED = ".gitlab-ci.as-committed.yml";
+
+/** .gitlab-ci.yml with a digest recorded in CI_TOOLS_IMAGE, unless it has one. */
+export function withRecordedDigest(ci: string): string {
+    return ci.replace(/^(\s*CI_TOOLS_IMAGE: &ci-tools-image \S+?)(@sha256:[0-9a-f]{64})?$/m, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
+}
+
 /** The scratch repository (made once per process): the pipeline's files, committed, and origin/main there. */
 function repo(): string {
     if (!scratch) {
@@ -53,6 +67,9 @@ function repo(): string {
             fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
             fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
         }
+        const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+        fs.writeFileSync(path.join(dir, AS_COMMITTED), ci);
+        fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), withRecordedDigest(ci));
         git(dir, "init", "-q", "-b", "main");
         git(dir, "add", "-A");
         git(dir, "commit", "-qm", "pipeline");
@@ -156,6 +173,13 @@ export type PipelineKind = keyof typeof PIPELINE_KINDS;
 export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>; unset: string[]; changed?: string[] } {
     const k: { vars: Record<string, string>; changed?: string[] } = PIPELINE_KINDS[kind];
     return { ...k, unset: k.vars.CI_PIPELINE_SOURCE === "merge_request_event" ? ["CI_COMMIT_BRANCH"] : [] };
+}
+
+/** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
+export function jobsAsCommitted(kind: PipelineKind): string[] {
+    const k = pipelineKind(kind);
+    const list = JSON.parse(gcl(["--file", AS_COMMITTED, "--list-json", ...varArgs(k.vars, k.unset)], k.changed).stdout) as { name: string; when: string }[];
+    return list.filter((j) => j.when !== "never").map((j) => j.name);
 }
 
 /** The jobs of one kind of pipeline. */

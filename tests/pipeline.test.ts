@@ -6,7 +6,7 @@ import { parseGitlabCi } from "../ci/gitlabYaml";
 import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
 import { projectName } from "../ci/assertTarget";
-import { expandedPipeline, gcl, jobs, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, valueInJob } from "./gitlabCiLocal";
+import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -65,6 +65,21 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
                 expect(jobsOf(kind as PipelineKind)).to.deep.equal(list);
             });
         }
+
+        it("before a tools-image digest is recorded, no pipeline has a job with a prod or deploy role (the rule decides outside the image)", () => {
+            const committed = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+            // The scenarios above run with a digest recorded (tests/gitlabCiLocal.ts): the file as it will run.
+            expect(withRecordedDigest(committed)).to.match(new RegExp(`@${RECORDED_DIGEST}$`, "m"));
+            const recorded = /CI_TOOLS_IMAGE: &ci-tools-image \S+@sha256:[0-9a-f]{64}$/m.test(committed);
+            const gated = ["preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
+            for (const kind of Object.keys(expected) as PipelineKind[]) {
+                const asCommitted = jobsAsCommitted(kind);
+                const withDigest = jobsOf(kind).map((j) => j.replace(/ \(\w+\)$/, ""));
+                expect(asCommitted, kind).to.deep.equal(recorded ? withDigest : withDigest.filter((j) => !gated.includes(j)));
+            }
+            // Not vacuous: with a digest, those jobs exist.
+            expect(gated.every((j) => Object.keys(expected).some((kind) => jobsOf(kind as PipelineKind).some((n) => n.startsWith(j))))).to.equal(true);
+        });
 
         it("a push to an unprotected default branch deploys nothing (the deploy runner takes protected refs only)", () => {
             expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test"]);
@@ -180,6 +195,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         // Not dev's dotenv: its APP_URL would name prod's environment.
         expect(job("deploy prod").needs.find((n: any) => n.job === "deploy dev").artifacts).to.equal(false);
         expect(job("deploy prod").rules).to.deep.equal([
+            // Before a tools-image digest is recorded it does not exist (the test of the pipeline kinds above).
+            { if: "$CI_TOOLS_IMAGE !~ /@sha256:[0-9a-f]{64}$/", when: "never" },
             { if: '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_COMMIT_REF_PROTECTED == "true"', when: "manual", allow_failure: true },
         ]);
         expect(needs("deploy dev")).to.include("test");
@@ -278,10 +295,12 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         // The recorded tools image: a build's own tag (a version, commit, job) and its digest, the
         // previous version's while a bump waits for its digest to be recorded (README: "The tools
         // image"); this version's tag alone only before the first digest is ever recorded.
-        if (!top.CI_TOOLS_IMAGE.includes("@")) {
-            expect(top.CI_TOOLS_IMAGE).to.equal(`$CI_REGISTRY_IMAGE/ci-tools:${top.CI_TOOLS_VERSION}`);
+        // As committed (the scenarios' scratch copy records a stand-in digest).
+        const recorded = (parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).variables as Record<string, string>).CI_TOOLS_IMAGE;
+        if (!recorded.includes("@")) {
+            expect(recorded).to.equal(`$CI_REGISTRY_IMAGE/ci-tools:${top.CI_TOOLS_VERSION}`);
         } else {
-            expect(top.CI_TOOLS_IMAGE).to.match(/^\$CI_REGISTRY_IMAGE\/ci-tools:pulumi-[\d.]+-docker-[\d.]+-\d+-[0-9a-f]{8}-\d+@sha256:[0-9a-f]{64}$/);
+            expect(recorded).to.match(/^\$CI_REGISTRY_IMAGE\/ci-tools:pulumi-[\d.]+-docker-[\d.]+-\d+-[0-9a-f]{8}-\d+@sha256:[0-9a-f]{64}$/);
         }
         // The plugins baked into it are the ones the installed packages ask for, no more, no fewer.
         const baked = [...dockerfile.matchAll(/pulumi plugin install resource (\S+) (\S+)/g)].map((m) => `${m[1]}@${m[2]}`).sort();
