@@ -61,29 +61,39 @@ export function settingsNotApplied(project: Record<string, unknown>): string[] {
         .map(([k]) => `${k}: ${k in project ? JSON.stringify(project[k]) : "absent"}`);
 }
 
-/** Sets the groups' process mode and the project's settings, reads the settings back; returns what it did, one line each. */
+/**
+ * Sets the project's settings and reads them back first: the CI roles' trust
+ * needs them from the first pipeline on, so they never wait for the resource
+ * groups. Then each group's process mode; a group GitLab has not created yet
+ * (it does with the group's first job) is reported, not fatal: run the tool
+ * again after the first deploy. Returns what it did, one line each.
+ */
 export async function applyDeployOrder(input: DeployOrderInput, groups: readonly string[], http: typeof fetch = fetch): Promise<string[]> {
     const api = `${input.gitlabUrl}/api/v4/projects/${encodeURIComponent(input.project)}`;
     const call = async (method: "PUT" | "GET", url: string, what: string, body?: Record<string, unknown>) => {
         const r = await http(url, { method, headers: { "PRIVATE-TOKEN": input.token, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
         if (r.status !== 200) {
-            const hint = r.status === 404 ? " (a resource group exists once a pipeline has run a job of it)" : "";
-            throw new Error(`${what}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}${hint}`);
+            throw Object.assign(new Error(`${what}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`), { status: r.status });
         }
         return (await r.json()) as Record<string, unknown>;
     };
-    const put = (url: string, body: Record<string, unknown>, what: string) => call("PUT", url, what, body);
-    const done: string[] = [];
-    for (const g of groups) {
-        await put(`${api}/resource_groups/${encodeURIComponent(g)}`, { process_mode: PROCESS_MODE }, `resource group ${g}`);
-        done.push(`resource group ${g}: ${PROCESS_MODE}`);
-    }
-    await put(api, { ...PROJECT_SETTINGS }, "project settings");
+    await call("PUT", api, "project settings", { ...PROJECT_SETTINGS });
     const missing = settingsNotApplied(await call("GET", api, "project settings read back"));
     if (missing.length > 0) {
         throw new Error(`project settings not applied (the CI roles' trust needs them, README "Deploy identity"): ${missing.join("; ")}`);
     }
-    done.push(`project: ${Object.entries(PROJECT_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    const done = [`project: ${Object.entries(PROJECT_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}`];
+    for (const g of groups) {
+        try {
+            await call("PUT", `${api}/resource_groups/${encodeURIComponent(g)}`, `resource group ${g}`, { process_mode: PROCESS_MODE });
+            done.push(`resource group ${g}: ${PROCESS_MODE}`);
+        } catch (e) {
+            if ((e as { status?: number }).status !== 404) {
+                throw e;
+            }
+            done.push(`resource group ${g}: not created yet (GitLab creates it with its first job); run this again after the first deploy`);
+        }
+    }
     return done;
 }
 
