@@ -54,7 +54,8 @@ function deployJob(): DeployJob {
 /** DEPLOY_DEADLINE (epoch seconds) as the job's lines before `pulumi up` export it, with GitLab's variables for this job. */
 function jobDeadline(job: DeployJob): number {
     const up = job.script.findIndex((l) => /(^|\s)pulumi up --yes/.test(l));
-    const lines = job.script.slice(0, up).filter((l) => l.includes("DEPLOY_DEADLINE"));
+    // The lines that set and export it, not those that use it (the start guard reads the clock: the job's start here is fixed).
+    const lines = job.script.slice(0, up).filter((l) => /^(export\s+)?DEPLOY_DEADLINE\b/.test(l));
     expect(lines, "the deploy job sets DEPLOY_DEADLINE before `pulumi up`").to.not.deep.equal([]);
     // printenv: only an exported variable reaches `pulumi up` and the commands it runs.
     const r = spawnSync("bash", ["-eo", "pipefail", "-c", [...lines, "printenv DEPLOY_DEADLINE"].join("\n")], {

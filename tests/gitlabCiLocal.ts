@@ -102,10 +102,21 @@ export function gcl(args: string[], changed: string[] = []) {
 
 const varArgs = (vars: Record<string, string>, unset: string[]) => [...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]), ...unset.flatMap((u) => ["--unset-variable", u])];
 
+/** gitlab-ci-local's job list for these arguments, once per process: the files it reads do not change while the tests run. */
+const listed = new Map<string, { name: string; when: string }[]>();
+function listJobs(args: string[], changed: string[]): { name: string; when: string }[] {
+    const key = JSON.stringify([args, changed]);
+    if (!listed.has(key)) {
+        listed.set(key, JSON.parse(gcl(["--list-json", ...args], changed).stdout) as { name: string; when: string }[]);
+    }
+    return listed.get(key)!;
+}
+
 /** The jobs that would run (and how) in a pipeline with these variables, changing these files. */
 export function jobs(vars: Record<string, string>, unset: string[] = [], changed: string[] = []): string[] {
-    const list = JSON.parse(gcl(["--list-json", ...varArgs(vars, unset)], changed).stdout) as { name: string; when: string }[];
-    return list.filter((j) => j.when !== "never").map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
+    return listJobs(varArgs(vars, unset), changed)
+        .filter((j) => j.when !== "never")
+        .map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
 }
 
 /**
@@ -126,10 +137,11 @@ export function valueInJob(job: Record<string, any>, top: Record<string, string>
     return m[1];
 }
 
-/** The whole pipeline with `extends` and `!reference` resolved, as gitlab-ci-local expands it. */
+/** The whole pipeline with `extends` and `!reference` resolved, as gitlab-ci-local expands it (once per process; a fresh copy each call). */
+let preview: string | undefined;
 export function expandedPipeline(): Record<string, any> {
-    const out = gcl(["--preview"]).stdout;
-    return parse(out.slice(out.indexOf("---")));
+    preview ??= gcl(["--preview"]).stdout;
+    return parse(preview.slice(preview.indexOf("---")));
 }
 
 export const PUSH_MAIN = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" };
@@ -178,8 +190,9 @@ export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>
 /** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
 export function jobsAsCommitted(kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
-    const list = JSON.parse(gcl(["--file", AS_COMMITTED, "--list-json", ...varArgs(k.vars, k.unset)], k.changed).stdout) as { name: string; when: string }[];
-    return list.filter((j) => j.when !== "never").map((j) => j.name);
+    return listJobs(["--file", AS_COMMITTED, ...varArgs(k.vars, k.unset)], k.changed ?? [])
+        .filter((j) => j.when !== "never")
+        .map((j) => j.name);
 }
 
 /** The jobs of one kind of pipeline. */
