@@ -56,7 +56,11 @@ const AS_COMMITTED = ".gitlab-ci.as-committed.yml";
 
 /** .gitlab-ci.yml with a digest recorded in CI_TOOLS_IMAGE, unless it has one. */
 export function withRecordedDigest(ci: string): string {
-    return ci.replace(/^(\s*CI_TOOLS_IMAGE: &ci-tools-image \S+?)(@sha256:[0-9a-f]{64})?$/m, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
+    const line = /^(\s*CI_TOOLS_IMAGE: &ci-tools-image \S+?)(@sha256:[0-9a-f]{64})?$/m;
+    if (!line.test(ci)) {
+        throw new Error("withRecordedDigest: no `CI_TOOLS_IMAGE: &ci-tools-image <image>` line ends the way this helper expects; the scenarios would run without a digest");
+    }
+    return ci.replace(line, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
 }
 
 /** The scratch repository (made once per process): the pipeline's files, committed, and origin/main there. */
