@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseGitlabCi } from "../ci/gitlabYaml";
+import { requiredEnv, runHook } from "../hooks/run";
 
 /**
  * The project's CI settings, set where GitLab keeps them (its API only, no
@@ -98,13 +99,8 @@ export async function applyDeployOrder(input: DeployOrderInput, groups: readonly
 }
 
 async function main(): Promise<void> {
-    const required = (name: string): string => {
-        const v = process.env[name]?.trim();
-        if (!v) {
-            throw new Error(`environment variable ${name} is required`);
-        }
-        return v;
-    };
+    const env = requiredEnv(process.env);
+    const required = (name: string) => env(name).trim();
     const input = { gitlabUrl: required("GITLAB_URL").replace(/\/$/, ""), token: required("GITLAB_TOKEN"), project: required("GITLAB_PROJECT") };
     const groups = resourceGroups(fs.readFileSync(path.join(__dirname, "..", ".gitlab-ci.yml"), "utf8"));
     const done = await applyDeployOrder(input, groups);
@@ -119,8 +115,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-    main().catch((e: unknown) => {
-        process.stderr.write(`deployOrder: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 1;
-    });
+    runHook("deployOrder", main);
 }
