@@ -2,8 +2,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
-import { gcl } from "./gitlabCiLocal";
-import { parse } from "yaml";
+import { expandedPipeline, jobNames } from "./gitlabCiLocal";
 import { DIND } from "../components/runner/runner";
 import { DEPLOY_RUNNER_TAG, REGISTRATIONS } from "../components/runner/facts";
 import { registrationBody } from "../tools/runnerToken";
@@ -16,17 +15,6 @@ import { ROOT } from "../sim/harness";
  * against the runners' registrations (components/runner/facts.ts) and
  * config (components/runner/runner.ts).
  */
-/** gitlab-ci-local's output, in the shared scratch repository (tests/gitlabCiLocal.ts: rules:changes needs origin/main). */
-function gitlabCiLocal(args: string[]): string {
-    return gcl(args).stdout;
-}
-
-/** The jobs a pipeline with these variables runs. */
-const pipeline = (vars: Record<string, string>, unset: string[] = []): string[] =>
-    (JSON.parse(gitlabCiLocal(["--list-json", ...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]), ...unset.flatMap((u) => ["--unset-variable", u])])) as { name: string; when: string }[])
-        .filter((j) => j.when !== "never")
-        .map((j) => j.name);
-
 describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-local)", function () {
     this.timeout(120_000);
     let all: Record<string, any>;
@@ -42,8 +30,7 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
     };
 
     before(() => {
-        const out = gitlabCiLocal(["--preview"]);
-        all = parse(out.slice(out.indexOf("---")));
+        all = expandedPipeline();
         jobs = Object.entries(all).filter(([name, j]) => !name.startsWith(".") && j && typeof j === "object" && "script" in j);
     });
 
@@ -68,7 +55,7 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
     it("no merge request pipeline has a job for the protected deploy runner (it would never start)", () => {
         for (const protectedSource of ["true", "false"]) {
             // Source and target protected: GitLab marks the merge request's pipeline protected (CI_COMMIT_REF_PROTECTED), and preview prod runs.
-            const names = pipeline(
+            const names = jobNames(
                 { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main", CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: protectedSource, CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED: "true", CI_COMMIT_REF_PROTECTED: protectedSource },
                 ["CI_COMMIT_BRANCH"],
             );

@@ -123,6 +123,13 @@ export function jobs(vars: Record<string, string>, unset: string[] = [], changed
         .map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
 }
 
+/** The names of the jobs that would run in a pipeline with these variables, manual ones included. */
+export function jobNames(vars: Record<string, string>, unset: string[] = [], changed: string[] = [], file: string[] = []): string[] {
+    return listJobs([...file, ...varArgs(vars, unset)], changed)
+        .filter((j) => j.when !== "never")
+        .map((j) => j.name);
+}
+
 /**
  * The value a variable has inside a job, rules' `variables` included, as
  * gitlab-ci-local's own rule evaluation gives it: a probe job with the real
@@ -194,9 +201,7 @@ export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>
 /** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
 export function jobsAsCommitted(kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
-    return listJobs(["--file", AS_COMMITTED, ...varArgs(k.vars, k.unset)], k.changed ?? [])
-        .filter((j) => j.when !== "never")
-        .map((j) => j.name);
+    return jobNames(k.vars, k.unset, k.changed, ["--file", AS_COMMITTED]);
 }
 
 /** The jobs of one kind of pipeline. */
