@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { requiredEnv } from "../hooks/run";
 
 /**
  * Posts a stack's `pulumi preview` as one merge-request note, and on every
@@ -64,13 +65,7 @@ export function readInput(env: NodeJS.ProcessEnv): MrNoteInput | undefined {
     if (!env.GITLAB_API_TOKEN) {
         return undefined;
     }
-    const required = (name: string): string => {
-        const v = env[name];
-        if (!v) {
-            throw new Error(`environment variable ${name} is required`);
-        }
-        return v;
-    };
+    const required = requiredEnv(env);
     return {
         apiUrl: required("CI_API_V4_URL").replace(/\/$/, ""),
         projectId: required("CI_PROJECT_ID"),

@@ -26,6 +26,8 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         fs.copyFileSync(path.join(ROOT, "tsconfig.json"), path.join(dir, "tsconfig.json"));
         fs.mkdirSync(path.join(dir, "ci"));
         fs.copyFileSync(path.join(ROOT, "ci/mrNote.ts"), path.join(dir, "ci/mrNote.ts"));
+        fs.mkdirSync(path.join(dir, "hooks"));
+        fs.copyFileSync(path.join(ROOT, "hooks/run.ts"), path.join(dir, "hooks/run.ts"));
         const r = spawnSync("bash", [path.join(dir, ".ci/preview.sh")], {
             env: { PATH: `${bin}:${process.env.PATH}`, STACK: "prod", ...(mergeRequest ? { CI_MERGE_REQUEST_IID: "7" } : {}) },
             encoding: "utf8",

@@ -1,5 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { REGISTRATIONS } from "../components/runner/facts";
+import { requiredEnv } from "../hooks/run";
 
 /**
  * The one manual step of each runner fleet, as one command: creates the
@@ -49,13 +50,8 @@ export interface RunnerTokenDeps {
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 
 export function readInput(env: NodeJS.ProcessEnv): RunnerTokenInput {
-    const required = (name: string): string => {
-        const v = env[name];
-        if (!v || v.trim() === "") {
-            throw new Error(`environment variable ${name} is required`);
-        }
-        return v.trim();
-    };
+    const need = requiredEnv(env);
+    const required = (name: string): string => need(name).trim();
     const gitlabUrl = required("GITLAB_URL").replace(/\/$/, "");
     if (!/^https:\/\/[^/]+$/.test(gitlabUrl)) {
         throw new Error(`GITLAB_URL ${JSON.stringify(gitlabUrl)} must be https://<host>`);
