@@ -53,7 +53,7 @@ export const STEP_TIMES = {
     "app image: push": estimated(10, "the changed layers (the app's code, its static files: a few MB) and the manifest to ECR in-region"),
     "ecs: new task definition, update service": estimated(3, "RegisterTaskDefinition + UpdateService"),
     "ecs: steady state seen": estimated(10, "the provider's waitForSteadyState polls DescribeServices; half a poll on average after ECS completes the deployment"),
-    "ci tools image: build and push": estimated(120, "README: a build of ci/Dockerfile, about 2 min (Docker-in-Docker, base image and plugins downloaded)"),
+    "ci image: build and push": estimated(120, "README: a build of ci/Dockerfile, about 2 min (Docker-in-Docker, base image and plugins downloaded)"),
     "pulumi refresh: read every resource": estimated(90, "one AWS read per resource (some 400 in prod); README: 1-3 min"),
     "job: upload artifacts, finish": estimated(5, "the runner's upload of reports or dotenv and its teardown"),
 } satisfies Record<string, StepTime>;
@@ -85,6 +85,7 @@ export const IMAGE_SIZES: readonly { readonly match: RegExp; readonly mb: number
     { match: /(^|\/)postgres:17[\w.]*-bookworm(@|$)/, mb: 150, basis: "postgres:17-bookworm: ~0.43 GB unpacked, ~0.15 GB compressed" },
     { match: /(^|\/)docker:27[\w.]*-dind(@|$)/, mb: 130, basis: "docker:27-dind: Alpine, dockerd, containerd, the CLI and plugins" },
     { match: /(^|\/)docker:27[\w.]*(@|$)/, mb: 75, basis: "docker:27: Alpine, the CLI, buildx and compose" },
+    { match: /\/ci-test(\/mr)?:/, mb: 520, basis: "node:20-bookworm (~0.4 GB compressed) plus PostgreSQL, Ruby and Graphviz (~0.12 GB of packages)" },
     { match: /\/ci-tools(\/mr)?:/, mb: 800, basis: "pulumi/pulumi-nodejs-22 (~0.35 GB compressed) plus the six provider plugins (README: some 400 MB) and Graphviz" },
 ];
 

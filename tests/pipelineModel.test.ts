@@ -60,6 +60,12 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         });
     }
 
+    it("a matching rule's variables choose the job's image (preview dev runs the MR's throwaway tools image when ci/Dockerfile changes)", function () {
+        const image = (changed: string[]) => pipelineGraph(CI, { vars: PIPELINES.mr.vars, changed }).find((j) => j.name === "preview dev")!.images[0];
+        expect(image(["ci/Dockerfile"])).to.match(/\/ci-tools\/mr:/);
+        expect(image(["app/core/views.py"])).to.match(/\/ci-tools:/);
+    });
+
     it("a job split with parallel: N runs 1/N of its sharded steps on each of N workers (one line in JOB_STEPS)", function () {
         const ci = `${CI}\ntest shards:\n  stage: test\n  needs: []\n  parallel: 4\n  image: $NODE_IMAGE\n  script: [true]\n`;
         JOB_STEPS["test shards"] = [{ step: "mocha", shard: true }];

@@ -148,13 +148,13 @@ export function evaluateIf(expr: string, vars: Readonly<Record<string, string>>)
     return or();
 }
 
-/** The job's `when` in this pipeline, or undefined when its rules leave it out. */
-function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: readonly string[]): string | undefined {
+/** The job's `when` in this pipeline and the matching rule's `variables`, or undefined when its rules leave it out. */
+function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: readonly string[]): { when: string; variables: Record<string, string> } | undefined {
     if (job.only !== undefined || job.except !== undefined) {
         throw new Error("pipeline model: only/except are not modelled; use rules");
     }
     if (!Array.isArray(job.rules)) {
-        return job.when ?? "on_success";
+        return { when: job.when ?? "on_success", variables: {} };
     }
     for (const rule of job.rules as Job[]) {
         const ifOk = rule.if === undefined || evaluateIf(String(rule.if), vars);
@@ -164,7 +164,7 @@ function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: reado
             throw new Error("pipeline model: rules:exists is not modelled");
         }
         if (ifOk && changesOk) {
-            return rule.when ?? job.when ?? "on_success";
+            return { when: rule.when ?? job.when ?? "on_success", variables: stringValues(rule.variables) };
         }
     }
     return undefined;
@@ -185,27 +185,29 @@ function needsOf(job: Job, stageJobs: (before: string) => string[], present: Set
         .map((n) => n.job);
 }
 
+const stringValues = (v: unknown): Record<string, string> => Object.fromEntries(Object.entries(isObject(v) ? v : {}).map(([k, x]) => [k, String(isObject(x) ? x.value : x)]));
+
 /** The jobs of one kind of pipeline, with what each waits for. */
 export function pipelineGraph(ciText: string, input: PipelineInput): GraphJob[] {
     const doc = parseGitlabCi(ciText) as Record<string, any>;
-    const top: Record<string, string> = Object.fromEntries(Object.entries((doc.variables ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(isObject(v) ? v.value : v)]));
+    const top = stringValues(doc.variables);
     const stages: string[] = [".pre", ...((doc.stages as string[] | undefined) ?? ["build", "test", "deploy"]), ".post"];
-    const chosen: { name: string; job: Job; when: string }[] = [];
+    // GitLab's precedence, lowest first: the file's variables, the job's, the rule's; the pipeline's own over all.
+    const chosen: { name: string; job: Job; when: string; vars: Record<string, string> }[] = [];
     for (const name of Object.keys(doc).filter((k) => !k.startsWith(".") && !RESERVED.has(k))) {
         const job = resolve(doc, name);
-        const vars = { ...top, ...Object.fromEntries(Object.entries(job.variables ?? {}).map(([k, v]) => [k, String(v)])), ...input.vars };
-        const when = whenOf(job, vars, input.changed);
-        if (when !== undefined && when !== "never") {
-            chosen.push({ name, job, when });
+        const vars = { ...top, ...stringValues(job.variables), ...input.vars };
+        const rule = whenOf(job, vars, input.changed);
+        if (rule !== undefined && rule.when !== "never") {
+            chosen.push({ name, job, when: rule.when, vars: { ...top, ...stringValues(job.variables), ...rule.variables, ...input.vars } });
         }
     }
     const present = new Set(chosen.map((c) => c.name));
     const stageJobs = (stage: string) => chosen.filter((c) => c.when !== "manual" && stages.indexOf(c.job.stage ?? "test") < stages.indexOf(stage)).map((c) => c.name);
-    return chosen.map(({ name, job, when }) => {
+    return chosen.map(({ name, job, when, vars }) => {
         if (when !== "on_success" && when !== "manual") {
             throw new Error(`pipeline model: ${name}: when ${JSON.stringify(when)} is not modelled`);
         }
-        const vars = { ...top, ...Object.fromEntries(Object.entries(job.variables ?? {}).map(([k, v]) => [k, String(v)])), ...input.vars };
         const image = job.image ?? doc.image;
         const imageName = isObject(image) ? String(image.name) : image === undefined ? undefined : String(image);
         const services = ((job.services ?? doc.services ?? []) as (string | { name: string })[]).map((s) => (typeof s === "string" ? s : s.name));

@@ -67,7 +67,13 @@ export const JOB_STEPS: Record<string, readonly StepRef[]> = {
         "cache save: npm and pip",
         "job: upload artifacts, finish",
     ],
-    "ci tools image": ["git clone (full history)", "ci tools image: build and push", "job: upload artifacts, finish"],
+    // The split test stage, each part on its own worker in the prebuilt test image (issue 21 item 8);
+    // mocha's shards are assumed even.
+    "test: types": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "tsc", "eslint", "cache save: npm and pip", "job: upload artifacts, finish"],
+    "test: mocha": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", { step: "mocha", shard: true }, "job: upload artifacts, finish"],
+    "test: app": ["git clone (full history)", "app venv (warm pip cache)", "pytest on PostgreSQL", "cache save: npm and pip", "job: upload artifacts, finish"],
+    "ci tools image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
+    "ci test image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
     "preview dev": preview("dev"),
     "preview prod": ["tools image check", ...preview("prod")],
     "plan prod": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "apt: Graphviz", "offline plan prod", "job: upload artifacts, finish"],
