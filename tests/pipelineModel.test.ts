@@ -5,7 +5,7 @@ import * as path from "path";
 import { ROOT } from "../sim/harness";
 import { STEP_TIMES } from "../facts/pipelineTimes";
 import { pipelineGraph } from "../tools/pipelineGraph";
-import { criticalPath, JOB_STEPS, model, PIPELINES, README_MARKERS, readmeTable, rolloutInputs, schedule, TimedJob } from "../tools/pipelineModel";
+import { criticalPath, JOB_STEPS, model, PIPELINES, pullStep, README_MARKERS, readmeTable, rolloutInputs, schedule, TimedJob } from "../tools/pipelineModel";
 import { jobNames, PipelineKind, pipelineKind } from "./gitlabCiLocal";
 
 const CI = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
@@ -64,6 +64,14 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         const image = (changed: string[]) => pipelineGraph(CI, { vars: PIPELINES.mr.vars, changed }).find((j) => j.name === "preview dev")!.images[0];
         expect(image(["ci/Dockerfile"])).to.match(/\/ci-tools\/mr:/);
         expect(image(["app/core/views.py"])).to.match(/\/ci-tools:/);
+    });
+
+    it("an image through the ECR pull-through cache ($DOCKER_HUB_MIRROR) pulls at ECR's rate, an unknown image is an error naming it", function () {
+        const hub = pullStep("node:20.19.5-bookworm");
+        const cached = pullStep("$DOCKER_HUB_MIRROR/library/node:20.19.5-bookworm");
+        expect(cached.seconds).to.be.below(hub.seconds);
+        expect(cached.source).to.have.property("basis").that.includes("from ecr");
+        expect(() => pullStep("ruby:3.4")).to.throw(/no size for the image ruby:3\.4/);
     });
 
     it("a job split with parallel: N runs 1/N of its sharded steps on each of N workers (one line in JOB_STEPS)", function () {

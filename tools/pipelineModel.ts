@@ -132,8 +132,9 @@ export interface TimedJob {
     finish: number;
 }
 
+/** Where an image comes from: ECR (by its host, or the runner's `$DOCKER_HUB_MIRROR`, the pull-through cache of Docker Hub), GitLab's registry, else Docker Hub. */
 function source(ref: string): PullSource {
-    if (/\.dkr\.ecr\.|\$\{?ECR_/.test(ref)) {
+    if (/\.dkr\.ecr\.|\$\{?(ECR_|DOCKER_HUB_MIRROR)/.test(ref)) {
         return "ecr";
     }
     return /\$\{?CI_REGISTRY/.test(ref) ? "gitlab registry" : "docker hub";
@@ -261,7 +262,7 @@ export function readmeTable(ciText: string): string {
         const verdict = (r: PipelineResult) => `${minutes(r.totalSeconds)}${r.totalSeconds <= PIPELINES[name].goalSeconds ? "" : " (over)"}`;
         return `| ${PIPELINES[name].title} | ${minutes(PIPELINES[name].goalSeconds)} | ${verdict(cold)} | ${verdict(warm)} | ${cold.criticalPath.join(" → ")} |`;
     });
-    return ["| pipeline (an app-only commit) | goal | fresh workers | warm pool | critical path |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+    return ["| pipeline (an app-only commit) | goal | fresh workers | warm pool (working hours) | critical path |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 /** The README with its table replaced by `table`. */
