@@ -1,4 +1,5 @@
 /** gunicorn's concurrency in the app's tasks, and the database connections it holds: the app component sizes its workers from it and the config schema checks the budget with it. */
+import { ContainerCheckTiming } from "../../facts/rollout";
 
 /**
  * gunicorn's workers for a Fargate size, as the app's task sets WEB_CONCURRENCY:
@@ -25,3 +26,11 @@ export const CONNECTIONS_PER_WORKER = 2;
 export function appConnections(maxCount: number, cpuUnits: number): number {
     return 2 * maxCount * webConcurrency(cpuUnits) * CONNECTIONS_PER_WORKER;
 }
+
+/**
+ * The web container's own health check (task definition `healthCheck`): every
+ * 15 s, 3 failures in a row after a 30 s start period. ECS deploys a task once
+ * both this check and the target group's pass; tools/pipelineModel.ts derives
+ * the dev rollout from it.
+ */
+export const WEB_CONTAINER_CHECK: ContainerCheckTiming = { interval: 15, timeout: 5, retries: 3, startPeriod: 30 };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { secretRefs, TaskRoles, taskRoles } from "../../aws/ecsTask";
 import { awslogs } from "../../aws/logs";
 import { backendKeepAliveSeconds } from "../../facts/rollout";
-import { webConcurrency } from "./facts";
+import { WEB_CONTAINER_CHECK, webConcurrency } from "./facts";
 import { AppSettings } from "./types";
 
 /*
@@ -147,10 +147,7 @@ function containerDefinitions(a: ContainerSettings, r: TaskResources): pulumi.Ou
             stopTimeout: 30,
             healthCheck: {
                 command: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${a.port}/healthz', timeout=3)`],
-                interval: 15,
-                timeout: 5,
-                retries: 3,
-                startPeriod: 30,
+                ...WEB_CONTAINER_CHECK,
             },
             logConfiguration: logConfig(WEB),
         },

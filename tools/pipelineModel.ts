@@ -1,0 +1,320 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { parseConfig } from "../config";
+import { WEB_CONTAINER_CHECK } from "../components/app/facts";
+import { appRollout, IMAGE_SIZES, PULL_RATES, PullSource, STEP_TIMES, StepName, StepTime, WORKER_START } from "../facts/pipelineTimes";
+import { SERVICE_HEALTH } from "../facts/rollout";
+import { parseGitlabCi } from "../ci/gitlabYaml";
+import { GraphJob, pipelineGraph } from "./pipelineGraph";
+
+/**
+ * The pipeline model: how long a merge request's pipeline takes and how long
+ * an app-only commit pushed to main takes to serve in dev, from the job graph
+ * of the committed .gitlab-ci.yml (tools/pipelineGraph.ts) and the time of
+ * each step (facts/pipelineTimes.ts). Each job is its worker's start, its
+ * images' pulls and its steps; jobs run in parallel as far as `needs` lets
+ * them. The README quotes its figures (`--write-readme` rewrites them;
+ * tests/pipelineModel.test.ts holds them equal).
+ *
+ *   npx ts-node --transpile-only tools/pipelineModel.ts [--warm | --cold] [--write-readme]
+ */
+
+const ROOT = path.join(__dirname, "..");
+
+/** One step of a job; `shard`: split evenly across the job's `parallel: N` copies. */
+export type StepRef = StepName | { readonly step: StepName; readonly shard: true } | { readonly rollout: "dev" | "prod" };
+
+const PULUMI_SETUP: StepRef[] = ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "ts-node: one ci/ program", "pulumi login (S3 backend)"];
+/** A Pulumi preview or up: the program's run (as long as the offline plan's) and the engine's own work. */
+const pulumiRun = (stack: "dev" | "prod"): StepRef[] => [stack === "dev" ? "offline plan dev" : "offline plan prod", "pulumi engine: plugins, state, AWS reads"];
+const preview = (stack: "dev" | "prod"): StepRef[] => [...PULUMI_SETUP, stack === "dev" ? "offline plan dev" : "offline plan prod", ...pulumiRun(stack), "ts-node: one ci/ program", "GitLab API: MR note", "job: upload artifacts, finish"];
+const deploy = (stack: "dev" | "prod"): StepRef[] => [
+    "tools image check",
+    ...PULUMI_SETUP,
+    ...pulumiRun(stack),
+    "ts-node: one ci/ program", // the admin gate
+    "ts-node: one ci/ program", // the ancestry check ...
+    "pulumi stack output", // ... reads deployedSha
+    "ts-node: one ci/ program", // DEPLOY_DEADLINE
+    ...pulumiRun(stack),
+    "app image: build from the layer cache",
+    "app image: push",
+    "ecs: new task definition, update service",
+    { rollout: stack },
+    "ecs: steady state seen",
+    "pulumi stack output",
+    "job: upload artifacts, finish",
+];
+const drift = (stack: "dev" | "prod"): StepRef[] => ["tools image check", ...PULUMI_SETUP, ...pulumiRun(stack), "pulumi refresh: read every resource", "job: upload artifacts, finish"];
+
+/**
+ * Every job of .gitlab-ci.yml, as its steps. A job the pipeline has and this
+ * does not is an error naming it, so the model cannot drift from the file.
+ * A job split with `parallel: N` marks the steps it divides: `{ step: "mocha", shard: true }`.
+ */
+export const JOB_STEPS: Record<string, readonly StepRef[]> = {
+    test: [
+        "git clone (full history)",
+        "cache restore: npm",
+        "apt: PostgreSQL, Ruby, Graphviz",
+        "npm ci (warm cache)",
+        "app venv (warm pip cache)",
+        "tsc",
+        "eslint",
+        "mocha",
+        "pytest on PostgreSQL",
+        "cache save: npm and pip",
+        "job: upload artifacts, finish",
+    ],
+    // The split test stage, each part on its own worker in the prebuilt test image (issue 21 item 8);
+    // mocha's shards are assumed even.
+    "test: types": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "tsc", "eslint", "cache save: npm and pip", "job: upload artifacts, finish"],
+    "test: mocha": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", { step: "mocha", shard: true }, "job: upload artifacts, finish"],
+    "test: app": ["git clone (full history)", "app venv (warm pip cache)", "pytest on PostgreSQL", "cache save: npm and pip", "job: upload artifacts, finish"],
+    "ci tools image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
+    "ci test image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
+    "preview dev": preview("dev"),
+    "preview prod": ["tools image check", ...preview("prod")],
+    "plan prod": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "apt: Graphviz", "offline plan prod", "job: upload artifacts, finish"],
+    "deploy dev": deploy("dev"),
+    "deploy prod": deploy("prod"),
+    "drift dev": drift("dev"),
+    "drift prod": drift("prod"),
+};
+
+export type Workers = keyof typeof WORKER_START;
+
+/** The two pipelines the issue sets goals for, as GitLab sets their variables, for a commit that changes only app/. */
+export const PIPELINES = {
+    mr: {
+        title: "merge request pipeline",
+        goalSeconds: 6 * 60,
+        vars: { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main", CI_PROJECT_ID: "1", CI_MERGE_REQUEST_PROJECT_ID: "1", CI_MERGE_REQUEST_SOURCE_PROJECT_ID: "1", CI_COMMIT_REF_PROTECTED: "false" },
+        until: undefined,
+    },
+    push: {
+        title: "push to main: serving in dev",
+        goalSeconds: 10 * 60,
+        vars: { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" },
+        until: "deploy dev",
+    },
+} as const;
+export type PipelineName = keyof typeof PIPELINES;
+const APP_ONLY_COMMIT = ["app/core/views.py"];
+
+/** What a stack's app rollout is made of, from its Pulumi.<stack>.yaml and the app's constants. */
+export function rolloutInputs(stack: "dev" | "prod") {
+    const raw = (parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
+    const app = parseConfig(raw, stack).app;
+    return { health: SERVICE_HEALTH, container: WEB_CONTAINER_CHECK, deployment: app.deployment, cpuUnits: app.cpu };
+}
+
+export interface ModelOptions {
+    readonly workers: Workers;
+    /** The app rollout's inputs per stack (default: the program's own). */
+    readonly rollout?: (stack: "dev" | "prod") => Parameters<typeof appRollout>[0];
+}
+
+export interface TimedStep extends StepTime {
+    readonly name: string;
+}
+
+export interface TimedJob {
+    readonly name: string;
+    readonly when: GraphJob["when"];
+    readonly needs: string[];
+    readonly parallel: number;
+    readonly steps: TimedStep[];
+    /** Index of the last step before the pipeline's goal is reached (deploy dev: the app serves). */
+    readonly stopAfter?: number;
+    start: number;
+    finish: number;
+}
+
+/** Where an image comes from: ECR (by its host, or the runner's `$DOCKER_HUB_MIRROR`, the pull-through cache of Docker Hub), GitLab's registry, else Docker Hub. */
+function source(ref: string): PullSource {
+    if (/\.dkr\.ecr\.|\$\{?(ECR_|DOCKER_HUB_MIRROR)/.test(ref)) {
+        return "ecr";
+    }
+    return /\$\{?CI_REGISTRY/.test(ref) ? "gitlab registry" : "docker hub";
+}
+
+/** The pull of one image: its estimated size at its registry's rate. */
+export function pullStep(ref: string): TimedStep {
+    const size = IMAGE_SIZES.find((s) => s.match.test(ref));
+    if (!size) {
+        throw new Error(`pipeline model: no size for the image ${ref} (facts/pipelineTimes.ts IMAGE_SIZES)`);
+    }
+    const rate = PULL_RATES[source(ref)];
+    return { name: `pull ${ref.replace(/@sha256:[0-9a-f]+$/, "")}`, seconds: rate.perImageSeconds + size.mb / rate.mbPerSecond, source: { kind: "estimated", basis: `${size.mb} MB (${size.basis}) from ${source(ref)}: ${rate.basis}` } };
+}
+
+function timedJob(job: GraphJob, o: ModelOptions, until?: string): TimedJob {
+    const refs = JOB_STEPS[job.name];
+    if (!refs) {
+        throw new Error(`pipeline model: the job ${JSON.stringify(job.name)} has no steps in tools/pipelineModel.ts JOB_STEPS`);
+    }
+    const steps: TimedStep[] = [{ name: `worker start (${o.workers})`, ...WORKER_START[o.workers] }, ...job.images.map(pullStep)];
+    let stopAfter: number | undefined;
+    for (const ref of refs) {
+        if (typeof ref === "string") {
+            steps.push({ name: ref, ...STEP_TIMES[ref] });
+        } else if ("shard" in ref) {
+            steps.push({ name: `${ref.step} (1/${job.parallel})`, ...STEP_TIMES[ref.step], seconds: STEP_TIMES[ref.step].seconds / job.parallel });
+        } else {
+            const r = appRollout((o.rollout ?? rolloutInputs)(ref.rollout));
+            if (job.name === until) {
+                stopAfter = steps.length + r.serving;
+            }
+            steps.push(...r.steps);
+        }
+    }
+    return { name: job.name, when: job.when, needs: job.needs, parallel: job.parallel, steps, stopAfter, start: 0, finish: 0 };
+}
+
+/** Start and finish of every job: a job starts when the last job it needs has finished. */
+export function schedule(jobs: TimedJob[]): TimedJob[] {
+    const byName = new Map(jobs.map((j) => [j.name, j]));
+    const done = new Set<string>();
+    const visit = (j: TimedJob, chain: string[]) => {
+        if (done.has(j.name)) {
+            return;
+        }
+        if (chain.includes(j.name)) {
+            throw new Error(`pipeline model: needs cycle ${[...chain, j.name].join(" -> ")}`);
+        }
+        const deps = j.needs.map((n) => byName.get(n)!);
+        deps.forEach((d) => visit(d, [...chain, j.name]));
+        j.start = Math.max(0, ...deps.map((d) => d.finish));
+        const counted = j.stopAfter === undefined ? j.steps : j.steps.slice(0, j.stopAfter + 1);
+        j.finish = j.start + counted.reduce((s, x) => s + x.seconds, 0);
+        done.add(j.name);
+    };
+    jobs.forEach((j) => visit(j, []));
+    return jobs;
+}
+
+/** The jobs that decide when `last` finishes: back from it, each through the need that finished last. */
+export function criticalPath(jobs: readonly TimedJob[], last: TimedJob): string[] {
+    const path: string[] = [];
+    for (let j: TimedJob | undefined = last; j; ) {
+        path.unshift(j.name);
+        const { start, needs }: { start: number; needs: string[] } = j;
+        j = jobs.find((d) => needs.includes(d.name) && d.finish === start);
+    }
+    return path;
+}
+
+export interface PipelineResult {
+    readonly pipeline: PipelineName;
+    readonly workers: Workers;
+    readonly jobs: TimedJob[];
+    readonly totalSeconds: number;
+    /** The jobs the total runs through, first to last. */
+    readonly criticalPath: string[];
+}
+
+/** The jobs that run by themselves (manual ones wait for a person and are not in the total). */
+export function model(ciText: string, pipeline: PipelineName, o: ModelOptions): PipelineResult {
+    const p = PIPELINES[pipeline];
+    const recorded = /@sha256:[0-9a-f]{64}/.test(String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TOOLS_IMAGE ?? ""));
+    // As once the tools image's digest is recorded (README "The tools image"): before, no deploy exists.
+    const vars: Record<string, string> = recorded ? { ...p.vars } : { ...p.vars, CI_TOOLS_IMAGE: `ci-tools@sha256:${"0".repeat(64)}` };
+    const graph = pipelineGraph(ciText, { vars, changed: APP_ONLY_COMMIT });
+    const auto = graph.filter((j) => j.when === "on_success");
+    const jobs = schedule(auto.map((j) => timedJob(j, o, p.until)));
+    graph.filter((j) => j.when === "manual").forEach((j) => timedJob(j, o)); // unknown manual jobs fail too
+    const last = p.until ? jobs.find((j) => j.name === p.until) : [...jobs].sort((a, b) => b.finish - a.finish)[0];
+    if (!last) {
+        throw new Error(`pipeline model: the ${p.title} has no job ${p.until}`);
+    }
+    return { pipeline, workers: o.workers, jobs, totalSeconds: last.finish, criticalPath: criticalPath(jobs, last) };
+}
+
+export const minutes = (s: number) => `${Math.floor(Math.round(s) / 60)} min ${String(Math.round(s) % 60).padStart(2, "0")} s`;
+
+const sourceText = (t: StepTime) => (t.source.kind === "measured" ? `${t.source.command}, ${t.source.date}` : t.source.kind === "derived" ? t.source.from : t.source.basis);
+
+/** One pipeline's jobs and steps, as text, then where each step's time comes from. */
+export function report(r: PipelineResult): string {
+    const p = PIPELINES[r.pipeline];
+    const lines = [`${p.title} (${r.workers} workers): ${minutes(r.totalSeconds)} against a goal of ${minutes(p.goalSeconds)}; critical path: ${r.criticalPath.join(" -> ")}`];
+    const sources = new Map<string, string>();
+    for (const j of r.jobs) {
+        lines.push(`  ${j.name}${j.parallel > 1 ? ` (parallel ${j.parallel})` : ""}: ${minutes(j.start)} -> ${minutes(j.finish)}${j.needs.length > 0 ? `, after ${j.needs.join(", ")}` : ""}`);
+        j.steps.forEach((s, i) => {
+            const cut = j.stopAfter !== undefined && i > j.stopAfter ? ", after the goal" : "";
+            lines.push(`    ${s.seconds.toFixed(1).padStart(6)} s  ${s.name} (${s.source.kind}${cut})`);
+            sources.set(s.name, `${s.source.kind}: ${sourceText(s)}`);
+        });
+    }
+    lines.push("  sources:", ...[...sources].map(([name, text]) => `    ${name}: ${text}`));
+    return lines.join("\n");
+}
+
+export const README_MARKERS = ["<!-- pipeline-model: generated by tools/pipelineModel.ts --write-readme -->", "<!-- /pipeline-model -->"] as const;
+
+/** The README's table: both pipelines, fresh workers and the warm pool, against the goals. */
+export function readmeTable(ciText: string): string {
+    const rows = (Object.keys(PIPELINES) as PipelineName[]).map((name) => {
+        const [cold, warm] = (["cold", "warm"] as const).map((workers) => model(ciText, name, { workers }));
+        const verdict = (r: PipelineResult) => `${minutes(r.totalSeconds)}${r.totalSeconds <= PIPELINES[name].goalSeconds ? "" : " (over)"}`;
+        return `| ${PIPELINES[name].title} | ${minutes(PIPELINES[name].goalSeconds)} | ${verdict(cold)} | ${verdict(warm)} | ${cold.criticalPath.join(" → ")} |`;
+    });
+    return ["| pipeline (an app-only commit) | goal | fresh workers | warm pool (working hours) | critical path |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+/** The README with its table replaced by `table`. */
+export function withReadmeTable(readme: string, table: string): string {
+    const [open, close] = README_MARKERS;
+    const a = readme.indexOf(open);
+    const b = readme.indexOf(close);
+    if (a < 0 || b < a) {
+        throw new Error(`README.md has no ${open} ... ${close} block`);
+    }
+    return `${readme.slice(0, a + open.length)}\n${table}\n${readme.slice(b)}`;
+}
+
+const HELP = `usage: npx ts-node --transpile-only tools/pipelineModel.ts [--warm | --cold] [--write-readme]
+
+Models the merge-request pipeline and the push to main of an app-only commit
+(until it serves in dev) from .gitlab-ci.yml's jobs and facts/pipelineTimes.ts.
+  --cold          fresh EC2 workers for every job (no warm pool)
+  --warm          workers from the warm pool
+  (neither: both)
+  --write-readme  rewrite the README's table between its pipeline-model markers`;
+
+function main(argv: string[]): number {
+    if (argv.includes("--help") || argv.includes("-h")) {
+        console.log(HELP);
+        return 0;
+    }
+    const unknown = argv.filter((a) => !["--warm", "--cold", "--write-readme"].includes(a));
+    if (unknown.length > 0) {
+        console.error(`pipelineModel: unknown argument ${unknown[0]}\n${HELP}`);
+        return 2;
+    }
+    const ciText = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+    if (argv.includes("--write-readme")) {
+        const file = path.join(ROOT, "README.md");
+        fs.writeFileSync(file, withReadmeTable(fs.readFileSync(file, "utf8"), readmeTable(ciText)));
+    }
+    const workers: Workers[] = argv.includes("--warm") ? ["warm"] : argv.includes("--cold") ? ["cold"] : ["cold", "warm"];
+    for (const w of workers) {
+        for (const name of Object.keys(PIPELINES) as PipelineName[]) {
+            console.log(`${report(model(ciText, name, { workers: w }))}\n`);
+        }
+    }
+    console.log(readmeTable(ciText));
+    return 0;
+}
+
+if (require.main === module) {
+    try {
+        process.exitCode = main(process.argv.slice(2));
+    } catch (e) {
+        console.error(e instanceof Error ? e.message : String(e));
+        process.exitCode = 1;
+    }
+}
