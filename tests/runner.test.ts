@@ -8,6 +8,9 @@ import { DEPLOY_RUNNER_NAME, DEPLOY_WORKERS } from "../components/runner/facts";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
 import { isGraviton } from "../aws/ec2";
 import { inComponent, named, ofType, ROOT, stackRun, StackRun, variantRun } from "../sim/harness";
+import { ACCOUNT } from "../sim/mocks";
+import { roleStatements } from "./deployIdentityHelpers";
+import { evaluate } from "./iamEval";
 
 const T = {
     asg: "aws:autoscaling/group:Group",
@@ -258,6 +261,35 @@ describe("GitLab Runner: a deploy fleet of its own (prod)", () => {
             expect(sid("CacheObjects").Resource, fleet).to.deep.equal([`${bucket.arn}/${prefix}/*`]);
             expect(config(run, fleet).runners[0].cache.Path, fleet).to.equal(prefix);
         }
+    });
+});
+
+describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.dockerHubCache)", () => {
+    const cached = () =>
+        variantRun("runner-docker-hub-cache", "prod", (c) => {
+            c["platform:runner"].dockerHubCache = true;
+        });
+
+    it("the stack output DOCKER_HUB_MIRROR is set to is the rule's registry and prefix; the manager's helper is for that registry", async () => {
+        const run = await cached();
+        expect(run.error).to.equal(undefined);
+        expect(run.outputs.dockerHubMirror).to.equal(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/platform-prod-docker-hub`);
+        const env: string[] = parseToml(runnerContainer(run).environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].environment;
+        const host = (run.outputs.dockerHubMirror as string).split("/")[0];
+        expect(env).to.deep.equal([`DOCKER_AUTH_CONFIG={"credHelpers":{"${host}":"ecr-login"}}`]);
+        expect(run.outputs.dockerHubCredentialSecretArn).to.equal(named(run, T.secret, "runner-docker-hub").state.arn);
+        expect((await stackRun("prod")).outputs.dockerHubMirror, "no rule, no mirror").to.equal(undefined);
+    });
+
+    it("the deploy role may create, change and delete the rule and write its secret, not another stack's secret", async () => {
+        const deploy = roleStatements(await cached(), "deploy");
+        const can = (action: string, resource: string) => evaluate(deploy, { action, resource, context: {} });
+        for (const action of ["ecr:CreatePullThroughCacheRule", "ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"]) {
+            expect(can(action, "*"), action).to.equal("allow");
+        }
+        const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:ecr-pullthroughcache/${name}-AbCdEf`;
+        expect(can("secretsmanager:CreateSecret", secret("platform-prod-docker-hub-20261207"))).to.equal("allow");
+        expect(can("secretsmanager:CreateSecret", secret("platform-dev-docker-hub-20261207"))).to.equal("implicit");
     });
 });
 

@@ -23,6 +23,26 @@ export const DIND_SERVICES = ["docker:*-dind", "docker:*-dind@sha256:*"];
 /** The fleeting plugin and its major version; the image installs it at build time (runner/Dockerfile). */
 export const FLEETING_PLUGIN = "aws:1";
 
+/**
+ * The credential helper the manager runs for the account's ECR
+ * (`docker-credential-ecr-login`, runner/Dockerfile): gitlab-runner resolves
+ * a job image's registry credentials on the manager and hands them to the
+ * worker's Docker with the pull, so the workers hold no AWS rights.
+ */
+export const ECR_CREDENTIAL_HELPER = "ecr-login";
+
+/** The Docker client configuration gitlab-runner reads from DOCKER_AUTH_CONFIG: the helper for one registry host, nothing stored. */
+export function dockerAuthConfig(registryHost: string): { credHelpers: Record<string, string> } {
+    return { credHelpers: { [registryHost]: ECR_CREDENTIAL_HELPER } };
+}
+
+/** Idle workers kept in working hours: the cron periods, their time zone, how many workers. */
+export interface WarmPolicy {
+    readonly periods: readonly string[];
+    readonly timezone: string;
+    readonly idleWorkers: number;
+}
+
 export interface RunnerConfigArgs {
     /** The name the runner shows in GitLab. */
     readonly name: string;
@@ -43,6 +63,28 @@ export interface RunnerConfigArgs {
     readonly defaultImage: string;
     /** Docker-in-Docker services may run privileged: only a fleet whose jobs build images. */
     readonly dind: boolean;
+    /** Idle workers in working hours; absent: none ever. */
+    readonly warm?: WarmPolicy;
+    /** The account's ECR host (`<account>.dkr.ecr.<region>.amazonaws.com`) whose images the manager pulls with the credential helper. */
+    readonly ecrRegistry?: string;
+}
+
+/**
+ * The autoscaler's policies. gitlab-runner uses the last policy whose periods
+ * match the time, so the warm one follows the default: in its hours it keeps
+ * `idle_count` job slots (idle × capacity per worker) booted and unused;
+ * outside them, none. max_use_count stays as configured (1: a worker runs one
+ * job and is gone, so no job inherits another's Docker host, files or
+ * credentials); a warm worker is simply one booted ahead of its job.
+ */
+function policies(a: RunnerConfigArgs) {
+    const idleTime = `${a.idleMinutes}m0s`;
+    const base = { idle_count: 0, idle_time: idleTime };
+    if (!a.warm) {
+        return [base];
+    }
+    const warm = { periods: [...a.warm.periods], timezone: a.warm.timezone, idle_count: a.warm.idleWorkers * a.capacityPerInstance, idle_time: idleTime };
+    return [{ periods: ["* * * * *"], ...base }, warm];
 }
 
 /**
@@ -72,6 +114,9 @@ export function runnerConfig(a: RunnerConfigArgs) {
                 token: `\${${RUNNER_TOKEN_ENV}}`,
                 executor: "docker-autoscaler",
                 limit: a.maxInstances * a.capacityPerInstance,
+                // Read by gitlab-runner on the manager for the job's images (a job's own
+                // DOCKER_AUTH_CONFIG replaces it); no secret in it, only the helper's name.
+                ...(a.ecrRegistry ? { environment: [`DOCKER_AUTH_CONFIG=${JSON.stringify(dockerAuthConfig(a.ecrRegistry))}`] } : {}),
                 docker: dockerSettings(a),
                 cache: {
                     Type: "s3",
@@ -95,7 +140,7 @@ export function runnerConfig(a: RunnerConfigArgs) {
                     plugin_config: { name: a.autoScalingGroupName },
                     // SSH as ec2-user with a key pushed by EC2 Instance Connect, to the private address.
                     connector_config: { username: "ec2-user", use_external_addr: false },
-                    policy: [{ idle_count: 0, idle_time: `${a.idleMinutes}m0s` }],
+                    policy: policies(a),
                 },
             },
         ],

@@ -1,5 +1,6 @@
 import { GraphResource } from "./graph";
 import { Usage } from "./usage";
+import { warmWorkers } from "./warmWorkers";
 
 /**
  * How each resource type is priced: a lookup table from the type to a rule
@@ -48,6 +49,7 @@ function ecsService(r: GraphResource, c: PricingContext): void {
     const spot = provider === "FARGATE_SPOT" ? 1 - c.usage.spotDiscount : 1;
     const n = Number(i.desiredCount ?? 1);
     c.add(r, `Fargate${spot < 1 ? " Spot" : ""}`, `${n} × (${task.size}) × ${H} h${spot < 1 ? ` × ${round2(spot)}` : ""}`, n * task.perHour * H * spot);
+    warmWorkers(r, td, c);
 }
 
 function scheduledTask(r: GraphResource, c: PricingContext): void {
