@@ -281,6 +281,22 @@ describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.docke
         expect((await stackRun("prod")).outputs.dockerHubMirror, "no rule, no mirror").to.equal(undefined);
     });
 
+    it("Docker's dind image pulled through the mirror may still run privileged, and nothing else of the mirror may", async () => {
+        const run = await cached();
+        const mirror = run.outputs.dockerHubMirror as string;
+        const digest = `@sha256:${"ab".repeat(32)}`;
+        for (const fleet of ["runner", DEPLOY_RUNNER_NAME]) {
+            const allowed: string[] = parseToml(JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].docker.allowed_privileged_services;
+            const privileged = (name: string) => allowed.some((p) => doublestarMatch(p, name));
+            for (const name of [`${mirror}/library/docker:27.5.1-dind${digest}`, `${mirror}/library/docker:27.5.1-dind`, `docker:27.5.1-dind${digest}`]) {
+                expect(privileged(name), `${fleet} ${name}`).to.equal(true);
+            }
+            for (const name of [`${mirror}/library/docker:27.5.1${digest}`, `${mirror}/evil/docker:27.5.1-dind`, `${mirror}/library/docker:27.5.1-dind-rootless`, `evil.example/x/library/docker:27.5.1-dind`]) {
+                expect(privileged(name), `${fleet} ${name}`).to.equal(false);
+            }
+        }
+    });
+
     it("the deploy role may create, change and delete the rule and write its secret, not another stack's secret", async () => {
         const deploy = roleStatements(await cached(), "deploy");
         const can = (action: string, resource: string) => evaluate(deploy, { action, resource, context: {} });

@@ -39,8 +39,8 @@ export interface RunnerPlacement {
 
 /** The Docker Hub pull-through cache a fleet's manager pulls job images through (runner.ts). */
 export interface ImageCache {
-    /** The account's ECR host, `<account>.dkr.ecr.<region>.amazonaws.com`. */
-    readonly registryHost: pulumi.Input<string>;
+    /** `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`: what DOCKER_HUB_MIRROR holds. */
+    readonly mirror: pulumi.Input<string>;
     /** The rule's repository prefix: the cached repositories are `<prefix>/<Docker Hub name>`. */
     readonly repositoryPrefix: string;
 }
@@ -254,7 +254,7 @@ function imageCacheStatements(a: FleetArgs) {
 function managerTask(a: FleetArgs, physical: string, parts: ManagerParts, roles: TaskRoles, opts: pulumi.CustomResourceOptions): aws.ecs.TaskDefinition {
     const w = a.workers;
     const { region } = a.context;
-    const config = pulumi.all([parts.group.name, a.cache.bucket, a.imageCache?.registryHost]).apply(([asg, bucket, ecrRegistry]) =>
+    const config = pulumi.all([parts.group.name, a.cache.bucket, a.imageCache?.mirror]).apply(([asg, bucket, dockerHubMirror]) =>
         renderRunnerConfig({
             name: physical,
             gitlabUrl: a.gitlabUrl,
@@ -269,7 +269,7 @@ function managerTask(a: FleetArgs, physical: string, parts: ManagerParts, roles:
             defaultImage: DEFAULT_JOB_IMAGE,
             dind: a.dind,
             warm: a.warm,
-            ecrRegistry,
+            dockerHubMirror,
         }),
     );
     return new aws.ecs.TaskDefinition(

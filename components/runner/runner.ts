@@ -59,6 +59,9 @@ export function warmPolicy(w: WarmPool): WarmPolicy {
  */
 function dockerHubCache(name: string, context: StackContext, enabled: boolean, parent: pulumi.CustomResourceOptions) {
     const prefix = `${context.naming.prefix}-docker-hub`;
+    if (prefix.length > 30) {
+        throw new Error(`runner: the Docker Hub cache's repository prefix ${prefix} is longer than ECR's 30 characters`);
+    }
     const credential = new aws.secretsmanager.Secret(
         `${name}-docker-hub`,
         {
@@ -72,9 +75,9 @@ function dockerHubCache(name: string, context: StackContext, enabled: boolean, p
         return { credential, cache: undefined };
     }
     const rule = new aws.ecr.PullThroughCacheRule(`${name}-docker-hub`, { ecrRepositoryPrefix: prefix, upstreamRegistryUrl: DOCKER_HUB_UPSTREAM, credentialArn: credential.arn }, parent);
-    const registryHost = pulumi.interpolate`${rule.registryId}.dkr.ecr.${context.region}.amazonaws.com`;
-    const cache: ImageCache = { registryHost, repositoryPrefix: prefix };
-    return { credential, cache, mirror: pulumi.interpolate`${registryHost}/${rule.ecrRepositoryPrefix}` };
+    const mirror = pulumi.interpolate`${rule.registryId}.dkr.ecr.${context.region}.amazonaws.com/${rule.ecrRepositoryPrefix}`;
+    const cache: ImageCache = { mirror, repositoryPrefix: prefix };
+    return { credential, cache, mirror };
 }
 
 /**

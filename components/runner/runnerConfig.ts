@@ -65,8 +65,12 @@ export interface RunnerConfigArgs {
     readonly dind: boolean;
     /** Idle workers in working hours; absent: none ever. */
     readonly warm?: WarmPolicy;
-    /** The account's ECR host (`<account>.dkr.ecr.<region>.amazonaws.com`) whose images the manager pulls with the credential helper. */
-    readonly ecrRegistry?: string;
+    /**
+     * The Docker Hub cache, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`
+     * (what DOCKER_HUB_MIRROR holds): the manager pulls from its host with the
+     * credential helper, and Docker's dind image through it may run privileged.
+     */
+    readonly dockerHubMirror?: string;
 }
 
 /**
@@ -93,7 +97,9 @@ function policies(a: RunnerConfigArgs) {
  * builds), sharing the TLS client certificates with the job in /certs/client.
  */
 function dockerSettings(a: RunnerConfigArgs) {
-    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: DIND_SERVICES } : { services_privileged: false };
+    // The same images by their name in the cache (Docker Hub's `docker` is `library/docker` there).
+    const mirrored = a.dockerHubMirror ? DIND_SERVICES.map((p) => `${a.dockerHubMirror}/library/${p}`) : [];
+    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [...DIND_SERVICES, ...mirrored] } : { services_privileged: false };
     return { image: a.defaultImage, privileged: false, ...dind, volumes: [...(a.dind ? ["/certs/client"] : []), "/cache"] };
 }
 
@@ -116,7 +122,7 @@ export function runnerConfig(a: RunnerConfigArgs) {
                 limit: a.maxInstances * a.capacityPerInstance,
                 // Read by gitlab-runner on the manager for the job's images (a job's own
                 // DOCKER_AUTH_CONFIG replaces it); no secret in it, only the helper's name.
-                ...(a.ecrRegistry ? { environment: [`DOCKER_AUTH_CONFIG=${JSON.stringify(dockerAuthConfig(a.ecrRegistry))}`] } : {}),
+                ...(a.dockerHubMirror ? { environment: [`DOCKER_AUTH_CONFIG=${JSON.stringify(dockerAuthConfig(a.dockerHubMirror.split("/")[0]))}`] } : {}),
                 docker: dockerSettings(a),
                 cache: {
                     Type: "s3",
