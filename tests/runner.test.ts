@@ -93,12 +93,13 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         // The pipeline's dind service matches an allowed pattern as gitlab-runner matches it, by
         // tag or pinned by digest (README: "Images and their digests"); Docker's CLI image does not.
         const privileged = (name: string) => (allowed as string[]).some((p) => doublestarMatch(p, name));
-        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
+        // Through the Docker Hub mirror variable, as its default (Docker Hub) expands it; the ECR mirror's form is tested below.
+        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1].replace("$DOCKER_HUB_MIRROR", "docker.io");
         const digest = `@sha256:${"ab".repeat(32)}`;
-        for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`]) {
+        for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`, `docker.io/library/docker:27.5.1-dind${digest}`]) {
             expect(privileged(name), name).to.equal(true);
         }
-        for (const name of ["docker:27.5.1", `docker:27.5.1${digest}`, "docker:27.5.1-dind-rootless", "evil/docker:27.5.1-dind", `docker:27.5.1-dind${digest}/x`]) {
+        for (const name of ["docker:27.5.1", `docker:27.5.1${digest}`, "docker:27.5.1-dind-rootless", "evil/docker:27.5.1-dind", `docker:27.5.1-dind${digest}/x`, `docker.io/library/docker:27.5.1${digest}`, "docker.io/evil/docker:27.5.1-dind"]) {
             expect(privileged(name), name).to.equal(false);
         }
         expect(r.cache).to.deep.equal({ Type: "s3", Path: "general", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });

@@ -20,6 +20,13 @@ export const RUNNER_TOKEN_ENV = "RUNNER_TOKEN";
  */
 export const DIND_SERVICES = ["docker:*-dind", "docker:*-dind@sha256:*"];
 
+/**
+ * Docker Hub's `docker` image by its full name, as `.gitlab-ci.yml` names it
+ * through `$DOCKER_HUB_MIRROR/library/…` with the mirror left at Docker Hub
+ * (`docker.io`): gitlab-runner matches the name as written, unnormalized.
+ */
+const DIND_BY_FULL_NAME = DIND_SERVICES.map((p) => `docker.io/library/${p}`);
+
 /** The fleeting plugin and its major version; the image installs it at build time (runner/Dockerfile). */
 export const FLEETING_PLUGIN = "aws:1";
 
@@ -99,7 +106,7 @@ function policies(a: RunnerConfigArgs) {
 function dockerSettings(a: RunnerConfigArgs) {
     // The same images by their name in the cache (Docker Hub's `docker` is `library/docker` there).
     const mirrored = a.dockerHubMirror ? DIND_SERVICES.map((p) => `${a.dockerHubMirror}/library/${p}`) : [];
-    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [...DIND_SERVICES, ...mirrored] } : { services_privileged: false };
+    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [...DIND_SERVICES, ...DIND_BY_FULL_NAME, ...mirrored] } : { services_privileged: false };
     return { image: a.defaultImage, privileged: false, ...dind, volumes: [...(a.dind ? ["/certs/client"] : []), "/cache"] };
 }
 
