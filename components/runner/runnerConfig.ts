@@ -86,7 +86,9 @@ export interface RunnerConfigArgs {
  * `idle_count` job slots (idle × capacity per worker) booted and unused;
  * outside them, none. max_use_count stays as configured (1: a worker runs one
  * job and is gone, so no job inherits another's Docker host, files or
- * credentials); a warm worker is simply one booted ahead of its job.
+ * credentials); a warm worker is simply one booted ahead of its job. The
+ * time zone is resolved on the manager: gitlab-runner's alpine image installs
+ * tzdata (its dockerfiles/runner/alpine/Dockerfile).
  */
 function policies(a: RunnerConfigArgs) {
     const idleTime = `${a.idleMinutes}m0s`;
