@@ -11,6 +11,7 @@ import { inComponent, named, ofType, ROOT, stackRun, StackRun, variantRun } from
 import { ACCOUNT } from "../sim/mocks";
 import { roleStatements } from "./deployIdentityHelpers";
 import { evaluate } from "./iamEval";
+import { estimate, loadPrices } from "../tools/planning/cost";
 
 const T = {
     asg: "aws:autoscaling/group:Group",
@@ -280,6 +281,8 @@ describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.docke
         expect(env).to.deep.equal([`DOCKER_AUTH_CONFIG={"credHelpers":{"${host}":"ecr-login"}}`]);
         expect(run.outputs.dockerHubCredentialSecretArn).to.equal(named(run, T.secret, "runner-docker-hub").state.arn);
         expect((await stackRun("prod")).outputs.dockerHubMirror, "no rule, no mirror").to.equal(undefined);
+        // The cached images are priced as ECR storage.
+        expect(estimate(run.resources, loadPrices()).lines.filter((l) => l.resource === "runner-docker-hub").map((l) => l.item)).to.include("ECR storage (cached images)");
     });
 
     it("Docker's dind image pulled through the mirror may still run privileged, and nothing else of the mirror may", async () => {
