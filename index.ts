@@ -236,7 +236,7 @@ const gitlab = new GitLab("gitlab", {
 // A self-hosted GitLab Runner with autoscaled EC2 workers (platform:runner). The
 // manager image is x86_64 whatever images.platform says: small, on plain FARGATE.
 // Its image, like the runner, exists only where a runner is enabled.
-function selfHostedRunner(workers: GitLabRunnerArgs["workers"]): GitLabRunner {
+function selfHostedRunner(r: Pick<GitLabRunnerArgs, "workers" | "warmPool" | "dockerHubCache">): GitLabRunner {
     const source = imageSource("runner", "amd64", realGit);
     const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
     return new GitLabRunner("runner", {
@@ -246,13 +246,13 @@ function selfHostedRunner(workers: GitLabRunnerArgs["workers"]): GitLabRunner {
         privateSubnetIds: network.privateSubnetIds,
         image: image.ref,
         gitlabUrl: `https://${gitlabCfg.hostName}`,
-        workers,
+        ...r,
         alarmTopicArn: alerts.topicArn,
         accessLogs: { bucket: loadBalancer.accessLogBucket, prefix: "runner-cache/" },
     }, withAws);
 }
 const runnerCfg = cfg.runner.enabled ? cfg.runner : undefined;
-const runner = runnerCfg ? selfHostedRunner(runnerCfg) : undefined;
+const runner = runnerCfg ? selfHostedRunner({ workers: runnerCfg, warmPool: runnerCfg.warmPool, dockerHubCache: runnerCfg.dockerHubCache }) : undefined;
 
 // Every bucket of the stack's: CI may configure these, and only these.
 const stackBuckets = pulumi
@@ -319,6 +319,9 @@ export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
 export const deployRunnerTokenSecretArn = runner?.deployTokenSecretArn;
 export const deployRunnerWorkerGroup = runner?.deployAutoScalingGroupName;
+// The Docker Hub token's secret, and the value of the CI/CD variable DOCKER_HUB_MIRROR (README: "The runner").
+export const dockerHubCredentialSecretArn = runner?.dockerHubCredentialArn;
+export const dockerHubMirror = runner?.dockerHubMirror;
 export const ciOidcProviderArn = ci?.oidcProviderArn;
 export const ciDeployRoleArn = ci?.deployRoleArn;
 export const ciPreviewRoleArn = ci?.previewRoleArn;

@@ -42,6 +42,8 @@ const computed: Record<string, Computer> = {
         registryId: ACCOUNT,
         repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${i.name ?? name}`,
     }),
+    // The account's private registry holds the rule.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": () => ({ registryId: ACCOUNT }),
     // The push tool prints the image by digest as its last stdout line.
     "command:local:Command": (_name, i) => ({
         stdout: i.environment?.REPOSITORY_URL ? `pushing\n${i.environment.REPOSITORY_URL}@sha256:${sha256(`${i.environment.REPOSITORY_URL}:${i.environment.IMAGE_TAG}`)}` : "",

@@ -118,6 +118,12 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "runner instance type not a type", patch: (c) => (c["platform:runner"].instanceType = "large"), error: /runner\.instanceType: "large" is not an EC2 instance type/ },
     { stack: "prod", why: "runner with no workers", patch: (c) => (c["platform:runner"].maxInstances = 0), error: /runner\.maxInstances: / },
     { stack: "dev", why: "runner idle time beyond an hour", patch: (c) => (c["platform:runner"] = { enabled: true, idleMinutes: 90 }), error: /runner\.idleMinutes: / },
+    // Issue 21: the runner's warm pool.
+    { stack: "prod", why: "more idle workers than the fleet may have", patch: (c) => (c["platform:runner"].warmPool = { idle: 11 }), error: /runner\.warmPool\.idle: 11 idle workers exceed maxInstances 10/ },
+    { stack: "prod", why: "warm pool start not a time of day", patch: (c) => (c["platform:runner"].warmPool = { start: "8:00" }), error: /runner\.warmPool\.start: "8:00" is not a time of day \(HH:MM\)/ },
+    { stack: "prod", why: "warm pool ending before it starts", patch: (c) => (c["platform:runner"].warmPool = { start: "19:00", end: "08:00" }), error: /runner\.warmPool\.end: 08:00 is not after start 19:00/ },
+    { stack: "prod", why: "warm pool time zone unknown to Intl", patch: (c) => (c["platform:runner"].warmPool = { timezone: "Europe/Berlln" }), error: /runner\.warmPool\.timezone: "Europe\/Berlln" is not an IANA time zone/ },
+    { stack: "prod", why: "warm pool days not days of the week", patch: (c) => (c["platform:runner"].warmPool = { days: "fri-mon" }), error: /runner\.warmPool\.days: "fri-mon" is not days of the week/ },
 ];
 
 describe("config", () => {

@@ -66,6 +66,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 await variantRun("ci-spot-runner", "prod", (c) => {
                     c["platform:runner"].spot = true;
                 }),
+                await variantRun("runner-docker-hub-cache", "prod", (c) => {
+                    c["platform:runner"].dockerHubCache = true;
+                }),
             ];
             const covered = new Set(GRANTS.flatMap((g) => g.covers));
             // Components, and packages that call no AWS API themselves.

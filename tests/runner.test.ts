@@ -8,6 +8,10 @@ import { DEPLOY_RUNNER_NAME, DEPLOY_WORKERS } from "../components/runner/facts";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
 import { isGraviton } from "../aws/ec2";
 import { inComponent, named, ofType, ROOT, stackRun, StackRun, variantRun } from "../sim/harness";
+import { ACCOUNT } from "../sim/mocks";
+import { roleStatements } from "./deployIdentityHelpers";
+import { evaluate } from "./iamEval";
+import { estimate, loadPrices } from "../tools/planning/cost";
 
 const T = {
     asg: "aws:autoscaling/group:Group",
@@ -90,12 +94,13 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         // The pipeline's dind service matches an allowed pattern as gitlab-runner matches it, by
         // tag or pinned by digest (README: "Images and their digests"); Docker's CLI image does not.
         const privileged = (name: string) => (allowed as string[]).some((p) => doublestarMatch(p, name));
-        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
+        // Through the Docker Hub mirror variable, as its default (Docker Hub) expands it; the ECR mirror's form is tested below.
+        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1].replace("$DOCKER_HUB_MIRROR", "docker.io");
         const digest = `@sha256:${"ab".repeat(32)}`;
-        for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`]) {
+        for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`, `docker.io/library/docker:27.5.1-dind${digest}`]) {
             expect(privileged(name), name).to.equal(true);
         }
-        for (const name of ["docker:27.5.1", `docker:27.5.1${digest}`, "docker:27.5.1-dind-rootless", "evil/docker:27.5.1-dind", `docker:27.5.1-dind${digest}/x`]) {
+        for (const name of ["docker:27.5.1", `docker:27.5.1${digest}`, "docker:27.5.1-dind-rootless", "evil/docker:27.5.1-dind", `docker:27.5.1-dind${digest}/x`, `docker.io/library/docker:27.5.1${digest}`, "docker.io/evil/docker:27.5.1-dind"]) {
             expect(privileged(name), name).to.equal(false);
         }
         expect(r.cache).to.deep.equal({ Type: "s3", Path: "general", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
@@ -258,6 +263,53 @@ describe("GitLab Runner: a deploy fleet of its own (prod)", () => {
             expect(sid("CacheObjects").Resource, fleet).to.deep.equal([`${bucket.arn}/${prefix}/*`]);
             expect(config(run, fleet).runners[0].cache.Path, fleet).to.equal(prefix);
         }
+    });
+});
+
+describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.dockerHubCache)", () => {
+    const cached = () =>
+        variantRun("runner-docker-hub-cache", "prod", (c) => {
+            c["platform:runner"].dockerHubCache = true;
+        });
+
+    it("the stack output DOCKER_HUB_MIRROR is set to is the rule's registry and prefix; the manager's helper is for that registry", async () => {
+        const run = await cached();
+        expect(run.error).to.equal(undefined);
+        expect(run.outputs.dockerHubMirror).to.equal(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/platform-prod-docker-hub`);
+        const env: string[] = parseToml(runnerContainer(run).environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].environment;
+        const host = (run.outputs.dockerHubMirror as string).split("/")[0];
+        expect(env).to.deep.equal([`DOCKER_AUTH_CONFIG={"credHelpers":{"${host}":"ecr-login"}}`]);
+        expect(run.outputs.dockerHubCredentialSecretArn).to.equal(named(run, T.secret, "runner-docker-hub").state.arn);
+        expect((await stackRun("prod")).outputs.dockerHubMirror, "no rule, no mirror").to.equal(undefined);
+        // The cached images are priced as ECR storage.
+        expect(estimate(run.resources, loadPrices()).lines.filter((l) => l.resource === "runner-docker-hub").map((l) => l.item)).to.include("ECR storage (cached images)");
+    });
+
+    it("Docker's dind image pulled through the mirror may still run privileged, and nothing else of the mirror may", async () => {
+        const run = await cached();
+        const mirror = run.outputs.dockerHubMirror as string;
+        const digest = `@sha256:${"ab".repeat(32)}`;
+        for (const fleet of ["runner", DEPLOY_RUNNER_NAME]) {
+            const allowed: string[] = parseToml(JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].docker.allowed_privileged_services;
+            const privileged = (name: string) => allowed.some((p) => doublestarMatch(p, name));
+            for (const name of [`${mirror}/library/docker:27.5.1-dind${digest}`, `${mirror}/library/docker:27.5.1-dind`, `docker:27.5.1-dind${digest}`]) {
+                expect(privileged(name), `${fleet} ${name}`).to.equal(true);
+            }
+            for (const name of [`${mirror}/library/docker:27.5.1${digest}`, `${mirror}/evil/docker:27.5.1-dind`, `${mirror}/library/docker:27.5.1-dind-rootless`, `evil.example/x/library/docker:27.5.1-dind`]) {
+                expect(privileged(name), `${fleet} ${name}`).to.equal(false);
+            }
+        }
+    });
+
+    it("the deploy role may create, change and delete the rule and write its secret, not another stack's secret", async () => {
+        const deploy = roleStatements(await cached(), "deploy");
+        const can = (action: string, resource: string) => evaluate(deploy, { action, resource, context: {} });
+        for (const action of ["ecr:CreatePullThroughCacheRule", "ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"]) {
+            expect(can(action, "*"), action).to.equal("allow");
+        }
+        const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:ecr-pullthroughcache/${name}-AbCdEf`;
+        expect(can("secretsmanager:CreateSecret", secret("platform-prod-docker-hub-20261207"))).to.equal("allow");
+        expect(can("secretsmanager:CreateSecret", secret("platform-dev-docker-hub-20261207"))).to.equal("implicit");
     });
 });
 

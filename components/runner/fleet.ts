@@ -10,7 +10,7 @@ import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { StackContext } from "../../aws/context";
 import { ClusterRef } from "../cluster";
 import { ImageRef } from "../ecrImage";
-import { renderRunnerConfig, RUNNER_TOKEN_ENV } from "./runnerConfig";
+import { renderRunnerConfig, RUNNER_TOKEN_ENV, WarmPolicy } from "./runnerConfig";
 import { DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, workerAmi } from "./sizing";
 
 /** What one fleet's workers are. */
@@ -37,6 +37,14 @@ export interface RunnerPlacement {
     readonly alarmTopicArn: pulumi.Input<string>;
 }
 
+/** The Docker Hub pull-through cache a fleet's manager pulls job images through (runner.ts). */
+export interface ImageCache {
+    /** `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`: what DOCKER_HUB_MIRROR holds. */
+    readonly mirror: pulumi.Input<string>;
+    /** The rule's repository prefix: the cached repositories are `<prefix>/<Docker Hub name>`. */
+    readonly repositoryPrefix: string;
+}
+
 /**
  * One fleet: a manager on Fargate with its own token, security groups,
  * roles and Auto Scaling group of workers. Two fleets share nothing but the
@@ -53,6 +61,10 @@ export interface FleetArgs extends RunnerPlacement {
     /** The cache bucket, and this fleet's prefix in it. */
     readonly cache: aws.s3.Bucket;
     readonly cachePath: string;
+    /** Idle workers in working hours (the general fleet only). */
+    readonly warm?: WarmPolicy;
+    /** Job images from Docker Hub through the account's ECR cache. */
+    readonly imageCache?: ImageCache;
 }
 
 /** The manager's and the workers' security groups, and the rules every connection between them waits for. */
@@ -207,17 +219,42 @@ function managerRoles(a: FleetArgs, groupName: string, on: ManagerParts, opts: p
                 // Its own prefix only: the general fleet can neither read nor write the deploys' cache.
                 { sid: "CacheObjects", actions: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"], resources: [pulumi.interpolate`${a.cache.arn}/${a.cachePath}/*`] },
                 { sid: "CacheBucket", actions: ["s3:ListBucket"], resources: [a.cache.arn] },
+                ...imageCacheStatements(a),
             ],
         },
         opts,
     );
 }
 
+/**
+ * What the manager's credential helper needs to pull through the cache (AWS:
+ * "IAM permissions required to sync an upstream registry"): a registry token
+ * (no resource of its own), the pull, and on the first pull of an image the
+ * import from Docker Hub into a repository ECR creates under the rule's
+ * prefix, with the puller's rights. Only under that prefix: no other
+ * repository of the account.
+ */
+function imageCacheStatements(a: FleetArgs) {
+    if (!a.imageCache) {
+        return [];
+    }
+    const { region, accountId } = a.context;
+    const cached = pulumi.interpolate`arn:aws:ecr:${region}:${accountId}:repository/${a.imageCache.repositoryPrefix}/*`;
+    return [
+        { sid: "CacheRegistryToken", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] },
+        {
+            sid: "PullThroughCache",
+            actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            resources: [cached],
+        },
+    ];
+}
+
 /** The manager's task: gitlab-runner with its config.toml in the environment and the token from Secrets Manager. */
 function managerTask(a: FleetArgs, physical: string, parts: ManagerParts, roles: TaskRoles, opts: pulumi.CustomResourceOptions): aws.ecs.TaskDefinition {
     const w = a.workers;
     const { region } = a.context;
-    const config = pulumi.all([parts.group.name, a.cache.bucket]).apply(([asg, bucket]) =>
+    const config = pulumi.all([parts.group.name, a.cache.bucket, a.imageCache?.mirror]).apply(([asg, bucket, dockerHubMirror]) =>
         renderRunnerConfig({
             name: physical,
             gitlabUrl: a.gitlabUrl,
@@ -231,6 +268,8 @@ function managerTask(a: FleetArgs, physical: string, parts: ManagerParts, roles:
             region,
             defaultImage: DEFAULT_JOB_IMAGE,
             dind: a.dind,
+            warm: a.warm,
+            dockerHubMirror,
         }),
     );
     return new aws.ecs.TaskDefinition(

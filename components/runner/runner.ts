@@ -1,7 +1,11 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AccessLogTarget, secureBucket } from "../../aws/bucket";
+import { StackContext } from "../../aws/context";
+import { WarmWindow, warmPeriods } from "../../facts/warmPool";
 import { deployFleetName, DEPLOY_WORKERS, RUNNER_COMPONENT_TYPE } from "./facts";
-import { FleetWorkers, RunnerPlacement, runnerFleet } from "./fleet";
+import { FleetWorkers, ImageCache, RunnerPlacement, runnerFleet } from "./fleet";
+import { WarmPolicy } from "./runnerConfig";
 import { CACHE_EXPIRE_DAYS } from "./sizing";
 
 export { CACHE_EXPIRE_DAYS, DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, workerAmi } from "./sizing";
@@ -15,10 +19,65 @@ export { CACHE_EXPIRE_DAYS, DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, w
  */
 export const DIND = { general: true, deploy: true } as const;
 
+/** Idle workers in working hours: the window (local time in `timezone`) and how many. */
+export interface WarmPool extends WarmWindow {
+    readonly timezone: string;
+    readonly idle: number;
+}
+
 export interface GitLabRunnerArgs extends RunnerPlacement {
     /** The general fleet's workers; the deploy fleet takes their type, disk and idle time, with its own size (DEPLOY_WORKERS). */
     readonly workers: FleetWorkers;
     readonly accessLogs: AccessLogTarget;
+    /**
+     * The general fleet's warm pool. The deploy fleet stays cold: two deploys a
+     * day at most, each waiting 10-120 minutes on AWS anyway, against idle
+     * on-demand workers all working day.
+     */
+    readonly warmPool?: WarmPool;
+    /** Pull Docker Hub images through the ECR pull-through cache (the Docker Hub token is in its secret). */
+    readonly dockerHubCache: boolean;
+}
+
+/** Docker Hub, as ECR's pull-through cache names the upstream (CreatePullThroughCacheRule). */
+export const DOCKER_HUB_UPSTREAM = "registry-1.docker.io";
+
+/** The gitlab-runner policy of a warm pool: its cron periods, as gitlab-runner reads them. */
+export function warmPolicy(w: WarmPool): WarmPolicy {
+    return { periods: warmPeriods(w), timezone: w.timezone, idleWorkers: w.idle };
+}
+
+/**
+ * Docker Hub through ECR: a pull-through cache rule with Docker Hub as the
+ * upstream, authenticated by an access token in a secret named as ECR
+ * requires (`ecr-pullthroughcache/…`), created empty and filled once by an
+ * administrator (README). Docker Hub itself, not ECR Public's copies: the
+ * digests the pipeline pins are Docker Hub's (tools/pinImages.ts), every
+ * namespace is there (pulumi/…), and pulls count against an account's limit,
+ * not the NAT address's anonymous one. ECR reads the secret when it creates
+ * the rule, so the rule waits for `enabled` (runner.dockerHubCache).
+ */
+function dockerHubCache(name: string, context: StackContext, enabled: boolean, parent: pulumi.CustomResourceOptions) {
+    const prefix = `${context.naming.prefix}-docker-hub`;
+    if (prefix.length > 30) {
+        throw new Error(`runner: the Docker Hub cache's repository prefix ${prefix} is longer than ECR's 30 characters`);
+    }
+    const credential = new aws.secretsmanager.Secret(
+        `${name}-docker-hub`,
+        {
+            namePrefix: `ecr-pullthroughcache/${prefix}-`,
+            description: "Docker Hub user and access token (JSON: username, accessToken) of the ECR pull-through cache, stored by an administrator",
+            recoveryWindowInDays: 7,
+        },
+        parent,
+    );
+    if (!enabled) {
+        return { credential, cache: undefined };
+    }
+    const rule = new aws.ecr.PullThroughCacheRule(`${name}-docker-hub`, { ecrRepositoryPrefix: prefix, upstreamRegistryUrl: DOCKER_HUB_UPSTREAM, credentialArn: credential.arn }, parent);
+    const mirror = pulumi.interpolate`${rule.registryId}.dkr.ecr.${context.region}.amazonaws.com/${rule.ecrRepositoryPrefix}`;
+    const cache: ImageCache = { mirror, repositoryPrefix: prefix };
+    return { credential, cache, mirror };
 }
 
 /**
@@ -45,6 +104,10 @@ export class GitLabRunner extends pulumi.ComponentResource {
     readonly deployAutoScalingGroupName: pulumi.Output<string>;
     readonly cacheBucket: pulumi.Output<string>;
     readonly serviceName: pulumi.Output<string>;
+    /** The secret an administrator stores the Docker Hub token in. */
+    readonly dockerHubCredentialArn: pulumi.Output<string>;
+    /** What DOCKER_HUB_MIRROR is set to: `<registry>/<prefix>`, so `$DOCKER_HUB_MIRROR/library/node:…` is Docker Hub's `node:…`; absent without the cache. */
+    readonly dockerHubMirror?: pulumi.Output<string>;
 
     constructor(name: string, args: GitLabRunnerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(RUNNER_COMPONENT_TYPE, name, {}, opts);
@@ -53,9 +116,11 @@ export class GitLabRunner extends pulumi.ComponentResource {
         const cache = secureBucket(`${name}-cache`, { versioning: false, protect: false, encryption: "AES256", expireDays: CACHE_EXPIRE_DAYS, accessLogs: a.accessLogs }, parent).bucket;
         const shared: RunnerPlacement & { cache: typeof cache } = { context: a.context, cluster: a.cluster, vpcId: a.vpcId, privateSubnetIds: a.privateSubnetIds, image: a.image, gitlabUrl: a.gitlabUrl, alarmTopicArn: a.alarmTopicArn, cache };
         // The general fleet keeps the names it had as the only runner.
-        const general = runnerFleet({ ...shared, name, purpose: "general runner", workers: a.workers, dind: DIND.general, cachePath: "general" }, parent);
+        const hub = dockerHubCache(name, a.context, a.dockerHubCache, parent);
+        const warm = a.warmPool ? warmPolicy(a.warmPool) : undefined;
+        const general = runnerFleet({ ...shared, name, purpose: "general runner", workers: a.workers, dind: DIND.general, cachePath: "general", warm, imageCache: hub.cache }, parent);
         // `runner-deploy` for the stack's runner: the name ci/adminGate.ts guards (facts.ts DEPLOY_RUNNER_NAME).
-        const deploy = runnerFleet({ ...shared, name: deployFleetName(name), purpose: "deploy runner", workers: { ...a.workers, ...DEPLOY_WORKERS }, dind: DIND.deploy, cachePath: "deploy" }, parent);
+        const deploy = runnerFleet({ ...shared, name: deployFleetName(name), purpose: "deploy runner", workers: { ...a.workers, ...DEPLOY_WORKERS }, dind: DIND.deploy, cachePath: "deploy", imageCache: hub.cache }, parent);
 
         this.tokenSecretArn = general.token.arn;
         this.autoScalingGroupName = general.group.name;
@@ -63,7 +128,11 @@ export class GitLabRunner extends pulumi.ComponentResource {
         this.deployAutoScalingGroupName = deploy.group.name;
         this.cacheBucket = cache.bucket;
         this.serviceName = general.service.name;
+        this.dockerHubCredentialArn = hub.credential.arn;
+        this.dockerHubMirror = hub.mirror;
         this.registerOutputs({
+            dockerHubCredentialArn: this.dockerHubCredentialArn,
+            dockerHubMirror: this.dockerHubMirror,
             tokenSecretArn: this.tokenSecretArn,
             autoScalingGroupName: this.autoScalingGroupName,
             deployTokenSecretArn: this.deployTokenSecretArn,

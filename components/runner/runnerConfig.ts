@@ -20,8 +20,35 @@ export const RUNNER_TOKEN_ENV = "RUNNER_TOKEN";
  */
 export const DIND_SERVICES = ["docker:*-dind", "docker:*-dind@sha256:*"];
 
+/**
+ * Docker Hub's `docker` image by its full name, as `.gitlab-ci.yml` names it
+ * through `$DOCKER_HUB_MIRROR/library/…` with the mirror left at Docker Hub
+ * (`docker.io`): gitlab-runner matches the name as written, unnormalized.
+ */
+const DIND_BY_FULL_NAME = DIND_SERVICES.map((p) => `docker.io/library/${p}`);
+
 /** The fleeting plugin and its major version; the image installs it at build time (runner/Dockerfile). */
 export const FLEETING_PLUGIN = "aws:1";
+
+/**
+ * The credential helper the manager runs for the account's ECR
+ * (`docker-credential-ecr-login`, runner/Dockerfile): gitlab-runner resolves
+ * a job image's registry credentials on the manager and hands them to the
+ * worker's Docker with the pull, so the workers hold no AWS rights.
+ */
+export const ECR_CREDENTIAL_HELPER = "ecr-login";
+
+/** The Docker client configuration gitlab-runner reads from DOCKER_AUTH_CONFIG: the helper for one registry host, nothing stored. */
+export function dockerAuthConfig(registryHost: string): { credHelpers: Record<string, string> } {
+    return { credHelpers: { [registryHost]: ECR_CREDENTIAL_HELPER } };
+}
+
+/** Idle workers kept in working hours: the cron periods, their time zone, how many workers. */
+export interface WarmPolicy {
+    readonly periods: readonly string[];
+    readonly timezone: string;
+    readonly idleWorkers: number;
+}
 
 export interface RunnerConfigArgs {
     /** The name the runner shows in GitLab. */
@@ -43,6 +70,34 @@ export interface RunnerConfigArgs {
     readonly defaultImage: string;
     /** Docker-in-Docker services may run privileged: only a fleet whose jobs build images. */
     readonly dind: boolean;
+    /** Idle workers in working hours; absent: none ever. */
+    readonly warm?: WarmPolicy;
+    /**
+     * The Docker Hub cache, `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>`
+     * (what DOCKER_HUB_MIRROR holds): the manager pulls from its host with the
+     * credential helper, and Docker's dind image through it may run privileged.
+     */
+    readonly dockerHubMirror?: string;
+}
+
+/**
+ * The autoscaler's policies. gitlab-runner uses the last policy whose periods
+ * match the time, so the warm one follows the default: in its hours it keeps
+ * `idle_count` job slots (idle × capacity per worker) booted and unused;
+ * outside them, none. max_use_count stays as configured (1: a worker runs one
+ * job and is gone, so no job inherits another's Docker host, files or
+ * credentials); a warm worker is simply one booted ahead of its job. The
+ * time zone is resolved on the manager: gitlab-runner's alpine image installs
+ * tzdata (its dockerfiles/runner/alpine/Dockerfile).
+ */
+function policies(a: RunnerConfigArgs) {
+    const idleTime = `${a.idleMinutes}m0s`;
+    const base = { idle_count: 0, idle_time: idleTime };
+    if (!a.warm) {
+        return [base];
+    }
+    const warm = { periods: [...a.warm.periods], timezone: a.warm.timezone, idle_count: a.warm.idleWorkers * a.capacityPerInstance, idle_time: idleTime };
+    return [{ periods: ["* * * * *"], ...base }, warm];
 }
 
 /**
@@ -51,7 +106,9 @@ export interface RunnerConfigArgs {
  * builds), sharing the TLS client certificates with the job in /certs/client.
  */
 function dockerSettings(a: RunnerConfigArgs) {
-    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: DIND_SERVICES } : { services_privileged: false };
+    // The same images by their name in the cache (Docker Hub's `docker` is `library/docker` there).
+    const mirrored = a.dockerHubMirror ? DIND_SERVICES.map((p) => `${a.dockerHubMirror}/library/${p}`) : [];
+    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [...DIND_SERVICES, ...DIND_BY_FULL_NAME, ...mirrored] } : { services_privileged: false };
     return { image: a.defaultImage, privileged: false, ...dind, volumes: [...(a.dind ? ["/certs/client"] : []), "/cache"] };
 }
 
@@ -72,6 +129,9 @@ export function runnerConfig(a: RunnerConfigArgs) {
                 token: `\${${RUNNER_TOKEN_ENV}}`,
                 executor: "docker-autoscaler",
                 limit: a.maxInstances * a.capacityPerInstance,
+                // Read by gitlab-runner on the manager for the job's images (a job's own
+                // DOCKER_AUTH_CONFIG replaces it); no secret in it, only the helper's name.
+                ...(a.dockerHubMirror ? { environment: [`DOCKER_AUTH_CONFIG=${JSON.stringify(dockerAuthConfig(a.dockerHubMirror.split("/")[0]))}`] } : {}),
                 docker: dockerSettings(a),
                 cache: {
                     Type: "s3",
@@ -95,7 +155,7 @@ export function runnerConfig(a: RunnerConfigArgs) {
                     plugin_config: { name: a.autoScalingGroupName },
                     // SSH as ec2-user with a key pushed by EC2 Instance Connect, to the private address.
                     connector_config: { username: "ec2-user", use_external_addr: false },
-                    policy: [{ idle_count: 0, idle_time: `${a.idleMinutes}m0s` }],
+                    policy: policies(a),
                 },
             },
         ],

@@ -1,5 +1,31 @@
 import { z } from "zod";
-import { invalid } from "../shapes";
+import { minuteOfDay, weekdays } from "../../facts/warmPool";
+import { invalid, isTimeZone } from "../shapes";
+
+/**
+ * Idle workers kept ready in working hours (the general fleet only): a job
+ * then starts on a booted worker instead of waiting for one. Each worker
+ * still runs one job (maxUseCount 1): a warm worker is one not yet used.
+ */
+const warmPoolSchema = z
+    .strictObject({
+        /** Days of the week (`mon-fri`, `mon,wed,fri`, `sat-sun`), Monday first. */
+        days: z.string().refine((d) => weekdays(d) !== undefined, { error: invalid("days of the week (mon-fri, mon,wed,fri)") }).default("mon-fri"),
+        /** Local time (HH:MM, 24 h) the pool is filled from. */
+        start: z.string().refine((t) => minuteOfDay(t) !== undefined, { error: invalid("a time of day (HH:MM)") }).default("08:00"),
+        /** Local time (HH:MM) the pool ends, the same day, after start. */
+        end: z.string().refine((t) => minuteOfDay(t) !== undefined, { error: invalid("a time of day (HH:MM)") }).default("19:00"),
+        /** IANA time zone of start and end (gitlab-runner evaluates the periods in it). */
+        timezone: z.string().refine(isTimeZone, { error: invalid("an IANA time zone (e.g. UTC, Europe/Berlin)") }).default("Europe/Berlin"),
+        /** Idle workers kept in the window (at most maxInstances). */
+        idle: z.number().int().min(1).max(100).default(1),
+    })
+    .superRefine((w, ctx) => {
+        const [start, end] = [minuteOfDay(w.start), minuteOfDay(w.end)];
+        if (start !== undefined && end !== undefined && end <= start) {
+            ctx.addIssue({ code: "custom", path: ["end"], message: `${w.end} is not after start ${w.start} (the window is one day's)` });
+        }
+    });
 
 /** The `platform:runner` section: a self-hosted GitLab Runner in this stack (components/runner/). */
 export const runnerSchema = z.strictObject({
@@ -25,7 +51,20 @@ export const runnerSchema = z.strictObject({
     idleMinutes: z.number().int().min(1).max(60).default(5),
     /** The workers' root volume (Docker images and build directories), GiB. */
     volumeSizeGb: z.number().int().min(30).max(1000).default(50),
+    /** Working hours with idle workers ready; absent: every job boots its worker. */
+    warmPool: warmPoolSchema.optional(),
+    /**
+     * Pull Docker Hub images through an ECR pull-through cache (README: "The
+     * runner"). Set it once the Docker Hub access token is in the secret the
+     * runner creates: ECR reads that secret when it creates the rule.
+     */
+    dockerHubCache: z.boolean().default(false),
 })
+    .superRefine((r, ctx) => {
+        if (r.warmPool && r.warmPool.idle > r.maxInstances) {
+            ctx.addIssue({ code: "custom", path: ["warmPool", "idle"], message: `${r.warmPool.idle} idle workers exceed maxInstances ${r.maxInstances}` });
+        }
+    })
     // A disabled runner's settings are still checked (switching it off keeps a valid file) but handed on to nothing.
     .transform((r) => (r.enabled ? { ...r, enabled: true as const } : { enabled: false as const }));
 

@@ -144,6 +144,7 @@ export const runnerArgs = (over: Over<GitLabRunnerArgs> = {}): GitLabRunnerArgs 
             workers: { instanceType: "m7i.large", spot: false, maxInstances: 10, capacityPerInstance: 2, maxUseCount: 10, idleMinutes: 5, volumeSizeGb: 50 },
             alarmTopicArn: pulumi.output(TOPIC_ARN),
             accessLogs: { bucket: pulumi.output(LOG_BUCKET), prefix: "runner-cache/" },
+            dockerHubCache: false,
         },
         over,
     );

@@ -1,5 +1,6 @@
 import { GraphResource } from "./graph";
 import { Usage } from "./usage";
+import { warmWorkers } from "./warmWorkers";
 
 /**
  * How each resource type is priced: a lookup table from the type to a rule
@@ -48,6 +49,7 @@ function ecsService(r: GraphResource, c: PricingContext): void {
     const spot = provider === "FARGATE_SPOT" ? 1 - c.usage.spotDiscount : 1;
     const n = Number(i.desiredCount ?? 1);
     c.add(r, `Fargate${spot < 1 ? " Spot" : ""}`, `${n} × (${task.size}) × ${H} h${spot < 1 ? ` × ${round2(spot)}` : ""}`, n * task.perHour * H * spot);
+    warmWorkers(r, td, c);
 }
 
 function scheduledTask(r: GraphResource, c: PricingContext): void {
@@ -175,6 +177,8 @@ export const PRICE_RULES: Readonly<Partial<Record<string, PriceRule>>> = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
     "aws:cloudwatch/logGroup:LogGroup": logGroup,
     "aws:ecr/repository:Repository": flat("ECR storage", "ecr.gbMonth", "GB", (u) => u.ecrGbPerRepository),
+    // The repositories ECR creates for the images pulled through the cache, together.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": flat("ECR storage (cached images)", "ecr.gbMonth", "GB", (u) => u.ecrGbPerRepository),
     "aws:s3/bucket:Bucket": flat("S3 Standard", "s3.gbMonth", "GB", (u) => u.s3GbPerBucket),
     "aws:backup/vault:Vault": (_r, c) => c.notPriced("AWS Backup recovery points (by the GB kept)"),
     "aws:sesv2/emailIdentity:EmailIdentity": (_r, c) => c.notPriced("SES messages sent (per 1,000)"),

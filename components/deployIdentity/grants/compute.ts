@@ -99,6 +99,15 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-*`)] }),
     },
     {
+        sid: "EcrPullThroughCache",
+        covers: ["aws:ecr/pullThroughCacheRule:PullThroughCacheRule"],
+        // The runner's Docker Hub cache (components/runner/runner.ts). AWS authorizes these
+        // on the registry only (`*`); the repositories ECR then creates are the pullers'.
+        read: ["ecr:DescribePullThroughCacheRules"],
+        write: ["ecr:CreatePullThroughCacheRule", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-docker-hub/*`)] }),
+    },
+    {
         sid: "ServiceKeys",
         covers: ["tool:ecr-and-backup-encryption"],
         read: [],

@@ -84,7 +84,8 @@ export const IDENTITY_GRANTS: readonly Grant[] = [
         covers: ["aws:secretsmanager/secret:Secret", "aws:secretsmanager/secretVersion:SecretVersion"],
         read: ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds"],
         write: ["secretsmanager:CreateSecret", "secretsmanager:UpdateSecret", "secretsmanager:DeleteSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-        scope: (s) => ({ kind: "named", resources: [arn(s, "secretsmanager", `secret:${s.naming.prefix}/*`)] }),
+        // The stack's own, and the Docker Hub credential ECR requires under its prefix (components/runner/runner.ts).
+        scope: (s) => ({ kind: "named", resources: [arn(s, "secretsmanager", `secret:${s.naming.prefix}/*`), arn(s, "secretsmanager", `secret:ecr-pullthroughcache/${s.naming.prefix}-*`)] }),
     },
     {
         sid: "RdsMasterSecret",

@@ -134,6 +134,11 @@ const CI_RESOURCELESS_ACTIONS: readonly string[] = [
     "servicediscovery:ListTagsForResource",
     "servicediscovery:TagResource",
     "servicediscovery:UntagResource",
+    // ECR's pull-through cache rules are the registry's, with no ARN of their own.
+    "ecr:CreatePullThroughCacheRule",
+    "ecr:DescribePullThroughCacheRules",
+    "ecr:UpdatePullThroughCacheRule",
+    "ecr:DeletePullThroughCacheRule",
 ];
 
 /** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
@@ -167,6 +172,8 @@ export const SERVICE_LINKED_ROLES = [
     "elasticache.amazonaws.com",
     "elasticfilesystem.amazonaws.com",
     "backup.amazonaws.com",
+    // AWSServiceRoleForECRPullThroughCache: ECR reads the Docker Hub credential with it.
+    "pullthroughcache.ecr.amazonaws.com",
 ];
 
 /**
