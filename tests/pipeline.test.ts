@@ -195,6 +195,24 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         }
     });
 
+    it("one plan per deploy: the admin gate's preview is the only run of the program before `up`, which applies without planning again", () => {
+        for (const name of ["deploy dev", "deploy prod"]) {
+            // The commands, quoted text (a message naming `pulumi up`) left out.
+            const steps: string[] = [...job(name).before_script, ...job(name).script].map((l: string) => l.replace(/"[^"]*"|'[^']*'/g, '""'));
+            // A program run that plans: every `pulumi preview`, and `pulumi up` unless it skips its preview.
+            const plans = steps.filter((l) => /\bpulumi preview\b/.test(l) || (/\bpulumi up\b/.test(l) && !/ --skip-preview\b/.test(l)));
+            const applies = steps.filter((l) => /\bpulumi (up|refresh|destroy)\b/.test(l));
+            expect(plans, name).to.have.length(1);
+            expect(plans[0], name).to.match(/--json .*>preview\.json$/);
+            expect(applies, name).to.have.length(1);
+            expect(applies[0], name).to.match(/pulumi up --yes --skip-preview /);
+            // The gate reads that plan before anything is applied.
+            const gate = steps.findIndex((l) => l.startsWith("node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json"));
+            expect(steps.indexOf(plans[0]), name).to.be.within(0, gate - 1);
+            expect(gate, name).to.be.below(steps.indexOf(applies[0]));
+        }
+    });
+
     it("deploys: one at a time per stack, tracked as environments, prod after dev on protected refs only", () => {
         expect(job("deploy dev")).to.deep.include({ resource_group: "pulumi-dev", environment: { name: "dev", url: "$APP_URL" } });
         expect(job("deploy prod")).to.deep.include({ resource_group: "pulumi-prod", environment: { name: "production", url: "$APP_URL" } });
