@@ -3,7 +3,10 @@
 # Node dependencies (npm ci, from the lock file), PostgreSQL, rsync, Ruby
 # (evaluates the rendered gitlab.rb), ssh-keygen (the GitLab entrypoint's
 # test) and Graphviz (the plan's architecture picture) from Debian's packages, and the Django app's virtualenv (hash-pinned).
-# Idempotent: re-running only checks.
+# Idempotent: re-running only checks (the pipeline's test image, ci/test.Dockerfile,
+# has the Debian packages, so there apt is skipped).
+# TEST_PART (scripts/test-all.sh) set to one part skips what that part does not
+# use: the virtualenv for types and mocha, node_modules for app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +23,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-npm ci --no-audit --no-fund --loglevel=error
-bash app/scripts/setup.sh
+part="${TEST_PART:-all}"
+[ "$part" = app ] || npm ci --no-audit --no-fund --loglevel=error
+[ "$part" = types ] || [ "$part" = mocha ] || bash app/scripts/setup.sh

@@ -17,7 +17,7 @@ import { parseGitlabCi } from "../ci/gitlabYaml";
 
 const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 /** The files .gitlab-ci.yml reads or names in `changes`. */
-const PIPELINE_FILES = [".gitlab-ci.yml", "ci/Dockerfile"];
+const PIPELINE_FILES = [".gitlab-ci.yml", "ci/Dockerfile", "ci/test.Dockerfile"];
 // The predefined variables the scenarios set on purpose.
 const QUIET = {
     GCL_IGNORE_PREDEFINED_VARS: [
@@ -122,6 +122,9 @@ export function jobs(vars: Record<string, string>, unset: string[] = [], changed
         .filter((j) => j.when !== "never")
         .map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
 }
+
+/** The job a listed name belongs to in the expanded pipeline: gitlab-ci-local lists a `parallel: N` job's instances as "<name>: [i/N]". */
+export const baseJobName = (listed: string) => listed.replace(/: \[\d+\/\d+\]$/, "");
 
 /** The names of the jobs that would run in a pipeline with these variables, manual ones included. */
 export function jobNames(vars: Record<string, string>, unset: string[] = [], changed: string[] = [], file: string[] = []): string[] {

@@ -23,6 +23,8 @@ const job = (name: string) => {
     return j;
 };
 const TOOLS_IMAGE_CHECK = "bash .ci/tools-image-check.sh";
+/** The test stage's jobs, as gitlab-ci-local names a parallel job's instances (tests/testStage.test.ts). */
+const TESTS = ["test: types", "test: mocha: [1/3]", "test: mocha: [2/3]", "test: mocha: [3/3]", "test: app"];
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
 const PROJECT = projectName(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 
@@ -42,23 +44,24 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
     describe("the jobs of each kind of pipeline", () => {
         const expected: Record<PipelineKind, string[]> = {
             // Nothing with AWS, nothing built.
-            "push, unprotected branch": ["test"],
+            "push, unprotected branch": TESTS,
             // Test, prod's preview, dev, then prod by hand (the pipeline green without it); the
             // tools image is not rebuilt (the deploys run the recorded digest), only offered by hand.
-            "push, protected default branch": ["ci tools image (manual)", "test", "preview prod", "deploy dev", "deploy prod (manual)"],
+            "push, protected default branch": ["ci tools image (manual)", ...TESTS, "preview prod", "deploy dev", "deploy prod (manual)"],
             // The image whose digest a merge request then records; nothing here waits for it.
-            "push, protected default branch, ci/Dockerfile changed": ["ci tools image", "test", "preview prod", "deploy dev", "deploy prod (manual)"],
+            "push, protected default branch, ci/Dockerfile changed": ["ci tools image", ...TESTS, "preview prod", "deploy dev", "deploy prod (manual)"],
             // Prod only as the offline plan: the branch's code never runs with a prod role.
-            "merge request, unprotected source": ["test", "preview dev", "plan prod"],
-            "merge request, protected source and target": ["test", "preview dev", "preview prod"],
+            "merge request, unprotected source": [...TESTS, "preview dev", "plan prod"],
+            "merge request, protected source and target": [...TESTS, "preview dev", "preview prod"],
             // Not protected, so AWS_PREVIEW_ROLE_ARN_PROD never reaches it: the plan, not a failing preview.
-            "merge request, protected source, unprotected target": ["test", "preview dev", "plan prod"],
+            "merge request, protected source, unprotected target": [...TESTS, "preview dev", "plan prod"],
             // The throwaway image for the dev preview.
-            "merge request, ci/Dockerfile changed": ["ci tools image", "test", "preview dev", "plan prod"],
+            "merge request, ci/Dockerfile changed": ["ci tools image", ...TESTS, "preview dev", "plan prod"],
             // A fork: no registry write, no AWS role, no note token, whatever its branches.
-            "fork merge request, in the fork's project": ["test", "plan prod"],
-            "fork merge request, run in this project": ["test", "plan prod"],
-            schedule: ["test", "drift dev", "drift prod"],
+            "fork merge request, in the fork's project": [...TESTS, "plan prod"],
+            "fork merge request, run in this project": [...TESTS, "plan prod"],
+            // Drift only: the code was tested when it was pushed.
+            schedule: ["drift dev", "drift prod"],
         };
         for (const [kind, list] of Object.entries(expected)) {
             it(kind, () => {
@@ -84,7 +87,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         });
 
         it("a push to an unprotected default branch deploys nothing (the deploy runner takes protected refs only)", () => {
-            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test"]);
+            expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(TESTS);
         });
 
         it("the dev preview runs the merge request's throwaway image only when it changes ci/Dockerfile, else the recorded one", () => {
@@ -99,24 +102,27 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         });
     });
 
-    it("the test job runs exactly the README's test command, against a postgres service, with JUnit reports, coverage and lock-keyed caches", () => {
+    it("the test jobs run exactly the README's test command, each its part (tests/testStage.test.ts), with JUnit reports, coverage and lock-keyed caches", () => {
         const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
         const block = /```bash\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("## Fresh machine")))![1];
         const lines = block.split("\n");
         const command = lines[lines.findIndex((l) => l.startsWith("# 2.")) + 1].trim();
         expect(command).to.equal("bash scripts/setup.sh && npm test");
-        const t = job("test");
-        expect(t.script).to.deep.equal([command]);
         // The same command CI runs here (.ci/run).
         expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8").trim().split("\n").pop()).to.equal(command);
-        expect(t.services.map((s: any) => s.name)).to.deep.equal(["$POSTGRES_IMAGE"]);
-        expect(t.variables.DATABASE_URL).to.match(/^postgres:\/\/app:[^@]+@postgres:5432\/app_test$/);
-        expect(t.variables.REPORTS_DIR).to.equal("reports");
-        expect(t.artifacts.reports.junit).to.deep.equal(["reports/mocha.xml", "reports/pytest.xml"]);
-        expect(t.artifacts.when).to.equal("always");
-        expect(new RegExp(t.coverage.slice(1, -1), "m").exec("Name  Stmts  Miss  Cover\nTOTAL                                          393    105    73%\n")?.[1]).to.equal("73%");
-        expect(t.cache.map((c: any) => c.key.files)).to.deep.equal([["package-lock.json"], ["app/requirements-dev.txt"]]);
-        expect(t.interruptible).to.equal(true);
+        for (const name of ["test: types", "test: mocha", "test: app"]) {
+            const t = job(name);
+            expect(t.script, name).to.deep.equal([command]);
+            expect(t.variables.REPORTS_DIR, name).to.equal("reports");
+            expect(t.artifacts.when, name).to.equal("always");
+            expect(t.interruptible, name).to.equal(true);
+        }
+        const app = job("test: app");
+        expect(app.services.map((s: any) => s.name)).to.deep.equal(["$POSTGRES_IMAGE"]);
+        expect(app.variables.DATABASE_URL).to.match(/^postgres:\/\/app:[^@]+@postgres:5432\/app_test$/);
+        expect([job("test: mocha"), app].flatMap((t) => t.artifacts.reports.junit)).to.deep.equal(["reports/mocha.xml", "reports/pytest.xml"]);
+        expect(new RegExp(app.coverage.slice(1, -1), "m").exec("Name  Stmts  Miss  Cover\nTOTAL                                          393    105    73%\n")?.[1]).to.equal("73%");
+        expect(["test: types", "test: mocha", "test: app"].map((n) => job(n).cache.map((c: any) => c.key.files))).to.deep.equal([[["package-lock.json"]], [["package-lock.json"]], [["app/requirements-dev.txt"]]]);
     });
 
     it("test-all.sh writes both JUnit reports when REPORTS_DIR is set (the reporters exist and are configured)", () => {
@@ -189,6 +195,24 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         }
     });
 
+    it("one plan per deploy: the admin gate's preview is the only run of the program before `up`, which applies without planning again", () => {
+        for (const name of ["deploy dev", "deploy prod"]) {
+            // The commands, quoted text (a message naming `pulumi up`) left out.
+            const steps: string[] = [...job(name).before_script, ...job(name).script].map((l: string) => l.replace(/"[^"]*"|'[^']*'/g, '""'));
+            // A program run that plans: every `pulumi preview`, and `pulumi up` unless it skips its preview.
+            const plans = steps.filter((l) => /\bpulumi preview\b/.test(l) || (/\bpulumi up\b/.test(l) && !/ --skip-preview\b/.test(l)));
+            const applies = steps.filter((l) => /\bpulumi (up|refresh|destroy)\b/.test(l));
+            expect(plans, name).to.have.length(1);
+            expect(plans[0], name).to.match(/--json .*>preview\.json$/);
+            expect(applies, name).to.have.length(1);
+            expect(applies[0], name).to.match(/pulumi up --yes --skip-preview /);
+            // The gate reads that plan before anything is applied.
+            const gate = steps.findIndex((l) => l.startsWith("node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json"));
+            expect(steps.indexOf(plans[0]), name).to.be.within(0, gate - 1);
+            expect(gate, name).to.be.below(steps.indexOf(applies[0]));
+        }
+    });
+
     it("deploys: one at a time per stack, tracked as environments, prod after dev on protected refs only", () => {
         expect(job("deploy dev")).to.deep.include({ resource_group: "pulumi-dev", environment: { name: "dev", url: "$APP_URL" } });
         expect(job("deploy prod")).to.deep.include({ resource_group: "pulumi-prod", environment: { name: "production", url: "$APP_URL" } });
@@ -201,7 +225,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             { if: "$CI_TOOLS_IMAGE !~ /@sha256:[0-9a-f]{64}$/", when: "never" },
             { if: '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_COMMIT_REF_PROTECTED == "true"', when: "manual", allow_failure: true },
         ]);
-        expect(needs("deploy dev")).to.include("test");
+        expect(needs("deploy dev")).to.include.members(["test: types", "test: mocha", "test: app"]);
     });
 
     it("the deploys run the recorded tools image, its text and not a variable, check it before anything else, and are never retried", () => {
@@ -218,7 +242,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             // No Pulumi job waits for the tools image any more.
             expect(JSON.stringify(job(name).needs), name).to.not.include("ci tools image");
         }
-        expect(job("ci tools image").script).to.deep.equal(["bash .ci/tools-image.sh"]);
+        expect(job("ci tools image").script).to.deep.equal(["bash .ci/tools-image.sh ci/Dockerfile ci-tools"]);
     });
 
     it("the image check runs first in exactly the jobs that run the recorded image, which are exactly those with a prod or deploy role or on the deploy runner", () => {

@@ -21,8 +21,9 @@ const DIGEST = `sha256:${"5e".repeat(32)}`;
 function checkout(editCi: (text: string) => string = (t) => t) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tools-image-"));
     fs.mkdirSync(path.join(dir, ".ci"));
+    fs.mkdirSync(path.join(dir, "ci"));
     fs.mkdirSync(path.join(dir, "bin"));
-    for (const f of [".ci/tools-image.sh", ".ci/tools-image-check.sh"]) {
+    for (const f of [".ci/tools-image.sh", ".ci/tools-image-check.sh", "ci/Dockerfile", "ci/test.Dockerfile"]) {
         fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
     }
     fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), editCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")));
@@ -32,14 +33,18 @@ function checkout(editCi: (text: string) => string = (t) => t) {
         `#!/bin/bash\necho "docker $*" >>'${dir}/calls'\n[ "$1" = login ] && cat >/dev/null\nif [ "$1" = inspect ]; then echo "${REGISTRY}/ci-tools@${DIGEST}"; fi\nexit 0\n`,
         { mode: 0o755 },
     );
-    const run = (script: string, env: Record<string, string>) => {
+    // The tools image's build unless told otherwise (.gitlab-ci.yml: `ci tools image`).
+    const run = (script: string, env: Record<string, string>, args = script === BUILD ? TOOLS_ARGS : []) => {
         fs.rmSync(path.join(dir, "calls"), { force: true });
-        const r = spawnSync("bash", [path.join(dir, script)], { env: { PATH: `${dir}/bin:${process.env.PATH}`, CI_REGISTRY_IMAGE: REGISTRY, ...env }, encoding: "utf8" });
+        const r = spawnSync("bash", [path.join(dir, script), ...args], { env: { PATH: `${dir}/bin:${process.env.PATH}`, CI_REGISTRY_IMAGE: REGISTRY, ...env }, encoding: "utf8" });
         const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
     };
     return { dir, run, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+const BUILD = ".ci/tools-image.sh";
+const TOOLS_ARGS = ["ci/Dockerfile", "ci-tools"];
 
 const BUILD_ENV = {
     CI_REGISTRY: "registry.example.com",
@@ -105,6 +110,37 @@ describe("the tools image (.ci/tools-image.sh, .ci/tools-image-check.sh)", () =>
             }
         } finally {
             recorded.done();
+        }
+    });
+
+    it("the same script builds the test image from ci/test.Dockerfile: its own MR image, version, tags and the CI_TEST_IMAGE line to record", () => {
+        const c = checkout();
+        const args = ["ci/test.Dockerfile", "ci-test"];
+        const env = { ...BUILD_ENV, CI_TEST_VERSION: "node-20.19.5-debian-20261201-1" };
+        try {
+            const mrImage = `${REGISTRY}/ci-test/mr:7-0a1b2c3d`;
+            const mr = c.run(BUILD, { ...env, CI_MERGE_REQUEST_IID: "7", CI_TEST_MR_IMAGE: mrImage, CI_TOOLS_MR_IMAGE: `${REGISTRY}/ci-tools/mr:7-0a1b2c3d` }, args);
+            expect(mr.status, mr.stderr).to.equal(0);
+            expect(mr.calls.filter((l) => l.startsWith("docker build"))).to.deep.equal([`docker build --pull -f ci/test.Dockerfile -t ${mrImage} ci`]);
+            expect(mr.calls.filter((l) => l.startsWith("docker push"))).to.deep.equal([`docker push ${mrImage}`]);
+            const main = c.run(BUILD, { ...env, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" }, args);
+            expect(main.status, main.stderr).to.equal(0);
+            const unique = `${REGISTRY}/ci-test:${env.CI_TEST_VERSION}-0a1b2c3d-4242`;
+            expect(main.calls.filter((l) => l.startsWith("docker push"))).to.deep.equal([`docker push ${unique}`, `docker push ${REGISTRY}/ci-test:${env.CI_TEST_VERSION}`]);
+            const line = fs.readFileSync(path.join(c.dir, "ci-test-image.txt"), "utf8").trimEnd();
+            expect(line).to.equal(`  CI_TEST_IMAGE: &ci-test-image $CI_REGISTRY_IMAGE/ci-test:${env.CI_TEST_VERSION}-0a1b2c3d-4242@${DIGEST}`);
+            // It replaces exactly one line of .gitlab-ci.yml, its own.
+            const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+            const own = ci.split("\n").filter((l) => l.startsWith(line.slice(0, line.indexOf("$"))));
+            expect(own).to.have.length(1);
+            // Without its arguments, or with an image name it does not know the variables of: nothing built.
+            for (const bad of [[], ["ci/test.Dockerfile"], ["ci/nothing.Dockerfile", "ci-test"], ["ci/test.Dockerfile", "Test Image"]]) {
+                const r = c.run(BUILD, { ...env, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" }, bad);
+                expect(r.status, bad.join(" ")).to.equal(1);
+                expect(r.calls, bad.join(" ")).to.deep.equal([]);
+            }
+        } finally {
+            c.done();
         }
     });
 
