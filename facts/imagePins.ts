@@ -27,6 +27,11 @@ export function isPinned(ref: string): boolean {
     return PINNED.test(ref);
 }
 
+/** A pipeline image variable's Docker Hub name: `$DOCKER_HUB_MIRROR/library/node:…` is `node:…` (the mirror serves Docker Hub's content). */
+export function withoutMirror(ref: string): string {
+    return ref.replace(/^\$DOCKER_HUB_MIRROR\/(?:library\/)?/, "");
+}
+
 /** The reference without its digest. */
 export function tagOf(ref: string): string {
     return ref.replace(DIGEST, "");
@@ -35,7 +40,8 @@ export function tagOf(ref: string): string {
 /**
  * The image references in one file's text: a Dockerfile's FROM lines (not a
  * build stage's name, not an ARG) and ARG …IMAGE defaults; .gitlab-ci.yml's
- * top-level …_IMAGE variables naming an external image (no `$`); a
+ * top-level …_IMAGE variables naming an external image (no `$` but the
+ * Docker Hub mirror's prefix, `$DOCKER_HUB_MIRROR/library/`, which is dropped); a
  * TypeScript constant …IMAGE…= "…".
  */
 export function imageRefs(file: string, text: string): ImageRef[] {
@@ -58,9 +64,10 @@ export function imageRefs(file: string, text: string): ImageRef[] {
                 add(arg[1]);
             }
         } else if (file.endsWith(".gitlab-ci.yml")) {
-            const v = /^ {2}[A-Z_]+_IMAGE: ([^\s$&*][^\s]*)$/.exec(l);
-            if (v) {
-                add(v[1]);
+            const v = /^ {2}[A-Z_]+_IMAGE: (\S+)$/.exec(l);
+            const ref = v && withoutMirror(v[1]);
+            if (ref && /^[^$&*]/.test(ref) && !ref.includes("$")) {
+                add(ref);
             }
         } else {
             const c = /^export const \w*IMAGE\w* = "([^"]+)";/.exec(l);
@@ -78,7 +85,7 @@ export function pin(text: string, ref: string, digest: string): string {
         throw new Error(`not a digest: ${digest}`);
     }
     const tag = tagOf(ref).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    return text.replace(new RegExp(`(?<=^|[\\s"=])${tag}(@sha256:[0-9a-f]{64})?(?=$|[\\s"])`, "gm"), `${tagOf(ref)}@${digest}`);
+    return text.replace(new RegExp(`(?<=^|[\\s"=]|\\$DOCKER_HUB_MIRROR/library/|\\$DOCKER_HUB_MIRROR/)${tag}(@sha256:[0-9a-f]{64})?(?=$|[\\s"])`, "gm"), `${tagOf(ref)}@${digest}`);
 }
 
 /** Where a reference's registry API is: Docker Hub's names are short (`node`, `gitlab/gitlab-ce`). */

@@ -72,10 +72,10 @@ describe("every external image pinned by digest", () => {
         const b = `sha256:${"b2".repeat(32)}`;
         const once = pin(ci, "docker:27.5.1", a);
         const changed = (x: string, y: string) => x.split("\n").filter((l, i) => l !== y.split("\n")[i]);
-        expect(changed(once, ci)).to.deep.equal([`  DOCKER_IMAGE: docker:27.5.1@${a}`]);
+        expect(changed(once, ci)).to.deep.equal([`  DOCKER_IMAGE: $DOCKER_HUB_MIRROR/library/docker:27.5.1@${a}`]);
         expect(imageRefs(".gitlab-ci.yml", once).filter((r) => isPinned(r.ref)).map((r) => r.ref)).to.deep.equal([`docker:27.5.1@${a}`]);
         const again = pin(once, `docker:27.5.1@${a}`, b);
-        expect(changed(again, ci)).to.deep.equal([`  DOCKER_IMAGE: docker:27.5.1@${b}`]);
+        expect(changed(again, ci)).to.deep.equal([`  DOCKER_IMAGE: $DOCKER_HUB_MIRROR/library/docker:27.5.1@${b}`]);
         expect(() => pin(ci, "docker:27.5.1", "sha256:short")).to.throw(/not a digest/);
     });
 

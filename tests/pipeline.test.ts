@@ -5,6 +5,7 @@ import { ROOT } from "../sim/harness";
 import { parseGitlabCi } from "../ci/gitlabYaml";
 import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
+import { withoutMirror } from "../facts/imagePins";
 import { projectName } from "../ci/assertTarget";
 import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
 
@@ -316,8 +317,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         const dockerVersion = /FROM docker:([^\s@]+)-cli/.exec(dockerfile)![1];
         expect(top.CI_TOOLS_VERSION).to.match(new RegExp(`^pulumi-${pulumiVersion.replace(/\./g, "\\.")}-docker-${dockerVersion.replace(/\./g, "\\.")}-\\d+$`));
         // (A recorded digest follows the tag.)
-        expect(top.DOCKER_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}`);
-        expect(top.DIND_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
+        expect(withoutMirror(top.DOCKER_IMAGE).split("@")[0]).to.equal(`docker:${dockerVersion}`);
+        expect(withoutMirror(top.DIND_IMAGE).split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
         // The recorded tools image: a build's own tag (a version, commit, job) and its digest, the
         // previous version's while a bump waits for its digest to be recorded (README: "The tools
         // image"); this version's tag alone only before the first digest is ever recorded.

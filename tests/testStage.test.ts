@@ -7,6 +7,7 @@ import { ROOT } from "../sim/harness";
 import { median, readTimings, shards, specFiles } from "../ci/mochaShard";
 import { timingsFrom } from "../tools/mochaTimings";
 import { expandedPipeline, jobs, jobsOf, PIPELINE_KINDS, PipelineKind, pipelineKind, valueInJob } from "./gitlabCiLocal";
+import { withoutMirror } from "../facts/imagePins";
 
 /**
  * The pipeline's test stage (.gitlab-ci.yml `.test`): `npm test` split by part
@@ -192,14 +193,14 @@ describe("the test stage: parallel parts, mocha shards, the test image", functio
 
         it("is the pipeline's Node.js image plus exactly the Debian packages scripts/setup.sh would install, from a fixed snapshot named by its version", () => {
             const dockerfile = fs.readFileSync(path.join(ROOT, "ci/test.Dockerfile"), "utf8");
-            expect(/^FROM (\S+)$/m.exec(dockerfile)?.[1]).to.equal(top().NODE_IMAGE);
+            expect(/^FROM (\S+)$/m.exec(dockerfile)?.[1]).to.equal(withoutMirror(top().NODE_IMAGE));
             const setup = fs.readFileSync(path.join(ROOT, "scripts/setup.sh"), "utf8");
             const needed = [...setup.matchAll(/need_apt\+=\(([\w.-]+)\)/g)].map((m) => m[1]).sort();
             expect(needed.length).to.be.greaterThan(4);
             const installed = /--no-install-recommends \\\n\s+([^\n]+?) \\\n/.exec(dockerfile)![1].split(/\s+/).sort();
             expect(installed).to.deep.equal(needed);
             const snapshot = /^ARG DEBIAN_SNAPSHOT=(\d{8})T\d{6}Z$/m.exec(dockerfile)![1];
-            const node = /^node:([\d.]+)-/.exec(top().NODE_IMAGE)![1];
+            const node = /^node:([\d.]+)-/.exec(withoutMirror(top().NODE_IMAGE))![1];
             expect(top().CI_TEST_VERSION).to.match(new RegExp(`^node-${node.replace(/\./g, "\\.")}-debian-${snapshot}-\\d+$`));
             // Recorded by digest once built (the line .ci/tools-image.sh prints), the version's tag until then.
             expect(top().CI_TEST_IMAGE).to.match(new RegExp(`^\\$CI_REGISTRY_IMAGE/ci-test:${top().CI_TEST_VERSION}(-[0-9a-f]{8}-\\d+@sha256:[0-9a-f]{64})?$`));
