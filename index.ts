@@ -13,6 +13,7 @@ import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource } from "./facts/imageSource";
 import { realGit } from "./hooks/git";
+import { exportContext } from "./hooks/buildContext";
 import { configWarnings } from "./config";
 import { DeployIdentity } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
@@ -97,10 +98,12 @@ const imageDefaults = {
     keepTaggedImages: cfg.images.keepTaggedImages,
 };
 
-const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, buildContext: "gitlab", tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
+// Each image is built from its folder's export at that commit (fixed modes and
+// times), never the checkout: the same commit is the same build on every machine.
+const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, buildContext: exportContext("gitlab", gitlabSource), tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
 const appImage = new EcrImage("app", {
     ...imageDefaults,
-    buildContext: "app",
+    buildContext: exportContext("app", appSource),
     tag: appSource.tag,
     cacheFromTag: appSource.cacheFromTag,
     // Functions of the folder's commit, so the tag still names every input.
@@ -237,7 +240,7 @@ const gitlab = new GitLab("gitlab", {
 // Its image, like the runner, exists only where a runner is enabled.
 function selfHostedRunner(workers: GitLabRunnerArgs["workers"]): GitLabRunner {
     const source = imageSource("runner", "amd64", realGit);
-    const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
+    const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: exportContext("runner", source), tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
     return new GitLabRunner("runner", {
         context,
         cluster: cluster.ref,

@@ -1,13 +1,17 @@
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackContext } from "../aws/context";
 import { physicalName } from "../facts/naming";
 
 export interface EcrImageArgs {
-    /** The region (the push tool's ECR client), naming; `protect` keeps the repository and its images on `pulumi destroy`. */
+    /** Naming; `protect` keeps the repository and its images on `pulumi destroy`. */
     readonly context: StackContext;
-    /** Build context directory (relative to the Pulumi project). */
+    /**
+     * Build context directory (relative to the Pulumi project): the export of
+     * the folder at its commit (hooks/buildContext.ts), so its content hash is
+     * the same on every machine.
+     */
     readonly buildContext: string;
     /** Dockerfile path; defaults to `<buildContext>/Dockerfile`. */
     readonly dockerfile?: string;
@@ -43,9 +47,6 @@ export function lifecyclePolicy(keep: number): string {
     });
 }
 
-/** The push hook (hooks/pushImage.ts), run by Pulumi in the project directory through its stable entry point. */
-export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pushImage.ts";
-
 /** An image as a task definition runs it: by digest, and the one repository its execution role may pull from. */
 export interface ImageRef {
     /** `repo@sha256:...` */
@@ -55,16 +56,19 @@ export interface ImageRef {
 
 /**
  * An ECR repository and the image built from one directory and pushed to it.
- * Consumers get `imageRef`, the image by digest: a task definition that names a
+ * Consumers get `ref`, the image by digest: a task definition that names a
  * digest runs exactly the bytes that were built, whatever happens to tags.
  *
- * The build is a command keyed on the tag alone, not a docker.Image: that
- * resource re-hashes the context on every run, file modes included, so the
- * same commit checked out by CI and by a laptop "changed" and was rebuilt and
- * pushed again under its IMMUTABLE tag, which ECR refuses. Here an unchanged
- * tag is no change at all, and the push tool asks ECR first: a tag already
- * there (an earlier run, a redeploy of an older commit) is reused, never built
- * or pushed again. It runs on `pulumi up` only, never on a preview.
+ * The build is a docker.Image (`<name>-image`) whose inputs are functions of
+ * the folder's commit alone: the context is the commit's export (fixed modes
+ * and mtimes), the tag and build arguments name the commit, the registry
+ * password is ignored by the provider's diff. So an unchanged folder is no
+ * change at all, on any machine. The program first asks ECR for the tag
+ * (`ecr:DescribeImages`): a tag already there (a redeploy of an older commit,
+ * a retried `up` whose push landed, the command-built tags from before) is
+ * used by its digest and no docker.Image is declared, because a second push
+ * into an IMMUTABLE tag fails. A build runs on `pulumi up` only
+ * (`buildOnPreview: false`).
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -75,64 +79,80 @@ export class EcrImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: EcrImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecr:EcrImage", name, {}, opts);
-        const a = {
-            buildArgs: {},
-            ...args,
-        };
-        const parent = { parent: this };
-
+        const repositoryName = physicalName(args.context.naming, name);
         const repo = new aws.ecr.Repository(
             name,
             {
-                name: physicalName(a.context.naming, name),
+                name: repositoryName,
                 // Tags name an image's inputs and must never be moved to other bytes.
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
                 // A protected stack keeps its images when the stack is destroyed.
-                forceDelete: !a.context.protect,
+                forceDelete: !args.context.protect,
             },
-            parent,
+            { parent: this },
         );
-        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(a.keepTaggedImages) }, parent);
+        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(args.keepTaggedImages) }, { parent: this });
 
-        const push = new command.local.Command(
-            `${name}-push`,
-            {
-                create: PUSH_COMMAND,
-                environment: {
-                    AWS_REGION: a.context.region,
-                    REPOSITORY_NAME: repo.name,
-                    REPOSITORY_URL: repo.repositoryUrl,
-                    IMAGE_TAG: a.tag,
-                    CONTEXT: a.buildContext,
-                    DOCKERFILE: a.dockerfile ?? `${a.buildContext}/Dockerfile`,
-                    PLATFORM: a.platform,
-                    BUILD_ARGS: JSON.stringify(a.buildArgs),
-                    ...(a.cacheFromTag ? { CACHE_FROM_TAG: a.cacheFromTag } : {}),
-                },
-                // Runs again only for a new tag or another repository; everything else
-                // in the environment follows from the tag.
-                triggers: [repo.repositoryUrl, a.tag],
-                // Progress on stderr; stdout is the image reference only.
-                logging: "stderr",
-            },
-            parent,
+        // Known in a preview too (an invoke), so a preview shows the build a new tag needs.
+        const pushed = pulumi.output(pushedDigest(repositoryName, args.tag, this));
+        this.imageRef = pushed.apply((digest) =>
+            digest === undefined ? this.build(name, args, repo).repoDigest.apply(imageRefOf) : pulumi.interpolate`${repo.repositoryUrl}@${digest}`,
         );
-
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
-        this.imageRef = push.stdout.apply(lastImageRef);
         this.ref = { image: this.imageRef, repositoryArn: this.repositoryArn };
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
+
+    /** The build and push of a tag ECR does not have yet. */
+    private build(name: string, args: EcrImageArgs, repo: aws.ecr.Repository): docker.Image {
+        const registry = repo.repositoryUrl.apply((url) => url.slice(0, url.indexOf("/")));
+        const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
+        return new docker.Image(
+            `${name}-image`,
+            {
+                imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
+                build: {
+                    context: args.buildContext,
+                    dockerfile: args.dockerfile ?? `${args.buildContext}/Dockerfile`,
+                    platform: args.platform,
+                    // Inline cache metadata lets the next tag's build use this image as its cache.
+                    args: { ...args.buildArgs, BUILDKIT_INLINE_CACHE: "1" },
+                    ...(args.cacheFromTag ? { cacheFrom: { images: [pulumi.interpolate`${repo.repositoryUrl}:${args.cacheFromTag}`] } } : {}),
+                },
+                // A fresh token on every run; the provider diffs only `server`, so it never rebuilds an image.
+                registry: { server: registry, username: token.userName, password: pulumi.secret(token.password) },
+                skipPush: false,
+                buildOnPreview: false,
+            },
+            { parent: this },
+        );
+    }
 }
 
-/** The push tool's answer: its last stdout line, `<repository url>@sha256:<digest>`. */
-export function lastImageRef(stdout: string): string {
-    const line = stdout.trim().split("\n").pop() ?? "";
-    if (!/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(line)) {
-        throw new Error(`the push tool printed no image reference (last line: ${JSON.stringify(line)})`);
+/**
+ * The digest ECR holds for `tag`, or undefined when the repository or the
+ * tag does not exist yet (the first deploy, a new commit). Any other error
+ * (no credentials, no permission) fails the program: guessing "absent"
+ * would push into a tag that may exist.
+ */
+async function pushedDigest(repositoryName: string, tag: string, parent: pulumi.Resource): Promise<string | undefined> {
+    try {
+        return (await aws.ecr.getImage({ repositoryName, imageTag: tag }, { parent })).imageDigest;
+    } catch (e) {
+        if (/ImageNotFoundException|RepositoryNotFoundException|couldn't find resource/i.test(String(e))) {
+            return undefined;
+        }
+        throw e;
     }
-    return line;
+}
+
+/** The pushed image by digest, `<repository url>@sha256:<digest>`, checked: a task definition must never name a tag. */
+export function imageRefOf(repoDigest: string): string {
+    if (!/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(repoDigest)) {
+        throw new Error(`the image build reported no digest (repoDigest ${JSON.stringify(repoDigest)})`);
+    }
+    return repoDigest;
 }

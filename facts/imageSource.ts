@@ -22,6 +22,10 @@ export type Arch = "amd64" | "arm64";
 export interface ImageSource {
     /** The last commit that touched the context (8 hex digits): what /version shows. */
     readonly commit: string;
+    /** The same commit in full: what the build context is exported from (hooks/buildContext.ts). */
+    readonly sha: string;
+    /** The hash of the context's uncommitted changes, when it has any (the tag carries it too). */
+    readonly dirty?: string;
     /** That commit's time (ISO 8601): the image's build time, the same on every machine. */
     readonly commitTime: string;
     /**
@@ -66,6 +70,8 @@ export function imageSource(context: string, arch: Arch, git: Git): ImageSource 
     const dirty = uncommittedHash(context, git);
     return {
         commit,
+        sha,
+        ...(dirty ? { dirty } : {}),
         commitTime,
         tag: `${commit}${dirty ? `-dirty-${dirty}` : ""}-${arch}`,
         cacheFromTag: previous ? `${previous[0].slice(0, SHORT)}-${arch}` : undefined,

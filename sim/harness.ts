@@ -80,6 +80,8 @@ export interface RunOptions {
     readonly preview?: boolean;
     /** Change what the mocked provider answers for a resource (a state AWS has not reached yet). */
     readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
+    /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default. */
+    readonly registry?: mocks.Registry;
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
@@ -150,6 +152,7 @@ interface Session {
     readonly env?: Record<string, string>;
     readonly preview?: boolean;
     readonly state?: RunOptions["state"];
+    readonly registry?: RunOptions["registry"];
 }
 
 /**
@@ -198,7 +201,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs, provider: args.provider ?? "" });
-                return mocks.call(args);
+                return mocks.call(args, session.registry);
             },
         },
         "platform",

@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { contextDigest } from "./dockerContext";
 
 /**
  * Computed outputs per resource type. Echoing inputs alone would leave
@@ -39,11 +40,18 @@ const computed: Record<string, Computer> = {
         registryId: ACCOUNT,
         repositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${i.name ?? name}`,
     }),
-    // The push tool prints the image by digest as its last stdout line.
-    "command:local:Command": (_name, i) => ({
-        stdout: i.environment?.REPOSITORY_URL ? `pushing\n${i.environment.REPOSITORY_URL}@sha256:${sha256(`${i.environment.REPOSITORY_URL}:${i.environment.IMAGE_TAG}`)}` : "",
-        stderr: "",
-    }),
+    // docker.Image: what the provider records (its Check adds the context's hash to
+    // `build`), and the pushed image by digest, a function of the tag it was pushed as.
+    "docker:index/image:Image": (_name, i) => {
+        const repository = String(i.imageName).replace(/:[^:/]+$/, "");
+        return {
+            build: { ...i.build, contextDigest: contextDigest(i.build.context, i.build.dockerfile) },
+            baseImageName: i.imageName,
+            registryServer: i.registry?.server,
+            platform: i.build?.platform,
+            repoDigest: `${repository}@sha256:${sha256(String(i.imageName))}`,
+        };
+    },
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ arn: arn("ec2", `security-group/sg-${short(name)}`) }),
     "aws:cloudwatch/logGroup:LogGroup": (name, i) => {
         const logName = i.name ?? `${i.namePrefix ?? ""}${short(name)}`;
@@ -178,8 +186,23 @@ export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runti
     return { id, state: { ...generic, ...args.inputs, ...extra } };
 }
 
-export function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+/**
+ * Tags ECR already holds (`<repository name>:<tag>` to digest) for `getImage`:
+ * none unless a run says so (sim/harness.ts RunOptions.registry).
+ */
+export type Registry = Readonly<Record<string, string>>;
+
+export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {}): pulumi.runtime.MockCallResult {
     switch (args.token) {
+        case "aws:ecr/getImage:getImage": {
+            const digest = registry[`${args.inputs.repositoryName}:${args.inputs.imageTag}`];
+            if (digest === undefined) {
+                // The provider's words for a tag ECR does not have, as the engine's gRPC error carries them (`details`).
+                const details = `reading ECR Image: ImageNotFoundException: The image with imageId {imageTag:'${args.inputs.imageTag}'} does not exist within the repository with name '${args.inputs.repositoryName}'`;
+                throw Object.assign(new Error(details), { details });
+            }
+            return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName };
+        }
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 id: REGION,

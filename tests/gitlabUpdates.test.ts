@@ -107,8 +107,8 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
         for (const type of [T.volume, T.asg, T.redis, T.capacityProvider]) {
             expect(ofType(dev, type), type).to.deep.equal([]);
         }
-        // The image pushes and the two migration steps: the single task never migrates in its own start-up.
-        expect(ofType(dev, T.command).map((c) => c.name)).to.deep.equal(["gitlab-push", "app-push", "gitlab-migrate", "gitlab-post-migrate"]);
+        // The two migration steps (images are docker.Image builds, no command): the single task never migrates in its own start-up.
+        expect(ofType(dev, T.command).map((c) => c.name)).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
         // The same kinds of resource under the same names; the stacks differ only in their
         // zone (record names) and AZ count (one EFS mount target per AZ).
         const shape = (run: StackRun) => [

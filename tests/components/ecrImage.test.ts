@@ -1,29 +1,40 @@
 import { expect } from "chai";
-import { EcrImage, lastImageRef } from "../../components/ecrImage";
-import { named, runComponent } from "../../sim/harness";
+import { EcrImage } from "../../components/ecrImage";
+import { named, ofType, runComponent } from "../../sim/harness";
 import { ecrImageArgs } from "./fixtures";
 
-const push = "command:local:Command";
+const image = "docker:index/image:Image";
+const URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-test-app";
 
 describe("component: EcrImage", () => {
     it("caches from the previous build's tag when there is one, and names no cache when there is none", async () => {
         const cached = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "11111111-amd64", cacheFromTag: "22222222-amd64" })));
         const cold = await runComponent(() => new EcrImage("app", ecrImageArgs({ cacheFromTag: undefined })));
         expect(cached.error).to.equal(undefined);
-        expect(named(cached, push, "app-push").inputs.environment.CACHE_FROM_TAG).to.equal("22222222-amd64");
-        expect(named(cold, push, "app-push").inputs.environment).to.not.have.property("CACHE_FROM_TAG");
-        // The cache tag is no trigger: only the tag and the repository re-run the push.
-        const repo = named(cached, "aws:ecr/repository:Repository", "app");
-        expect(named(cached, push, "app-push").inputs.triggers).to.deep.equal([repo.state.repositoryUrl, "11111111-amd64"]);
-        expect(named(cached, push, "app-push").inputs.triggers).to.deep.equal(named(cold, push, "app-push").inputs.triggers);
+        expect(named(cached, image, "app-image").inputs.build.cacheFrom).to.deep.equal({ images: [`${URL}:22222222-amd64`] });
+        expect(named(cold, image, "app-image").inputs.build).to.not.have.property("cacheFrom");
+        expect(named(cached, image, "app-image").inputs.imageName).to.equal(`${URL}:11111111-amd64`);
     });
 
-    it("defaults the Dockerfile to the context's, the build args to none; exports the image by digest", async () => {
+    it("defaults the Dockerfile to the context's, the build args to the inline-cache flag; exports the pushed image by digest", async () => {
         const run = await runComponent(() => new EcrImage("runner", ecrImageArgs({ buildContext: "runner", buildArgs: undefined, dockerfile: undefined })));
-        const env = named(run, push, "runner-push").inputs.environment;
-        expect(env).to.include({ CONTEXT: "runner", DOCKERFILE: "runner/Dockerfile", BUILD_ARGS: "{}", REPOSITORY_NAME: "platform-test-runner" });
-        expect(run.outputs.imageRef).to.equal(lastImageRef(named(run, push, "runner-push").state.stdout));
+        const built = named(run, image, "runner-image");
+        expect(built.inputs.build).to.deep.include({ context: "runner", dockerfile: "runner/Dockerfile", args: { BUILDKIT_INLINE_CACHE: "1" } });
+        expect(run.outputs.imageRef).to.equal(built.state.repoDigest);
         expect(run.outputs.imageRef).to.match(/platform-test-runner@sha256:[0-9a-f]{64}$/);
+    });
+
+    it("a tag ECR already holds is used by its digest: no build, no push, no registry token", async () => {
+        const digest = `sha256:${"c".repeat(64)}`;
+        const run = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "11111111-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
+        expect(run.error).to.equal(undefined);
+        expect(ofType(run, image)).to.deep.equal([]);
+        expect(run.outputs.imageRef).to.equal(`${URL}@${digest}`);
+        expect(run.invokes.map((i) => i.token)).to.deep.equal(["aws:ecr/getImage:getImage"]);
+        expect(run.invokes[0].args).to.deep.equal({ repositoryName: "platform-test-app", imageTag: "11111111-amd64" });
+        // Another tag in the same repository is no reason to skip this one.
+        const other = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "33333333-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
+        expect(ofType(other, image).map((r) => r.name)).to.deep.equal(["app-image"]);
     });
 
     it("forceDelete follows context.protect (a protected stack keeps its images on destroy)", async () => {

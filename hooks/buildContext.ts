@@ -1,0 +1,108 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ImageSource } from "../facts/imageSource";
+
+/**
+ * The build context docker.Image hashes and sends, made from the folder's
+ * commit alone: the folder's tree exported from git into `.build/`, every
+ * file 0644 (0755 where git records the executable bit), every directory
+ * 0755, every mtime the commit's time.
+ *
+ * Why: the docker provider hashes the context's names, contents and file
+ * modes (pulumi-docker v4.6.2 provider.go `hashContext`; docker-build's
+ * `hashBuildContext` does the same). A checkout made under another umask (a
+ * GitLab runner's 0000 gives 0666/0777) hashes differently, the image looks
+ * changed, and it would be rebuilt and pushed into its IMMUTABLE tag, which
+ * ECR refuses. The export holds only what the commit holds, so the same
+ * commit is the same context, hash and inputs on every machine
+ * (tests/imageContext.test.ts checks two checkouts under umask 022 and 000).
+ *
+ * Runs while the program is evaluated (preview and up alike), like the git
+ * of hooks/git.ts; an export that exists is reused: its name is its content's.
+ */
+
+/** Where exports live, relative to the project (ignored by git). */
+export const BUILD_ROOT = ".build";
+
+const git = (args: readonly string[]): Buffer => execFileSync("git", [...args], { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
+
+/**
+ * The export of `folder` as `source` names it, relative to the working
+ * directory: `.build/<folder>-<tree sha>` for a clean folder (git's hash of
+ * exactly the names, modes and contents exported), or
+ * `.build/<folder>-<commit>-dirty-<hash>` for uncommitted changes (the
+ * working tree's tracked and untracked files, modes normalised the same way).
+ */
+export function exportContext(folder: string, source: ImageSource): string {
+    const tree = source.dirty ? undefined : git(["rev-parse", `${source.sha}:${folder}`]).toString("utf8").trim();
+    const name = tree ? `${folder}-${tree}` : `${folder}-${source.commit}-dirty-${source.dirty}`;
+    const dest = path.join(BUILD_ROOT, name);
+    if (fs.existsSync(dest)) {
+        return dest;
+    }
+    // Written aside and renamed into place: a killed run leaves no half export behind that name.
+    const tmp = `${dest}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    try {
+        if (tree) {
+            execFileSync("tar", ["-x", "--no-same-owner", "-C", tmp], { input: git(["archive", "--format=tar", tree]), stdio: ["pipe", "ignore", "pipe"] });
+        } else {
+            copyWorkingTree(folder, tmp);
+        }
+        normalise(tmp, new Date(source.commitTime));
+        fs.renameSync(tmp, dest);
+    } catch (e) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        // Another run exported the same name first: same name, same content.
+        if (fs.existsSync(dest)) {
+            return dest;
+        }
+        throw e;
+    }
+    return dest;
+}
+
+/** A dirty folder: the files git would commit (tracked and untracked, not ignored) that exist. */
+function copyWorkingTree(folder: string, to: string): void {
+    const files = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", folder]).toString("utf8").split("\0").filter(Boolean);
+    for (const file of new Set(files)) {
+        const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+        if (!stat) {
+            continue; // deleted, not yet committed
+        }
+        const target = path.join(to, path.relative(folder, file));
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        if (stat.isSymbolicLink()) {
+            fs.symlinkSync(fs.readlinkSync(file), target);
+        } else {
+            fs.copyFileSync(file, target);
+            fs.chmodSync(target, stat.mode & 0o777);
+        }
+    }
+}
+
+/**
+ * Fixed modes and times: what the provider hashes (modes) and what the
+ * image's layers record (mtimes) become functions of the commit. A symlink
+ * is refused: the provider hashes the absolute path it resolves to, which
+ * differs between two checkouts.
+ */
+function normalise(dir: string, time: Date): void {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isSymbolicLink()) {
+            throw new Error(`${p}: a symlink in an image's build context would hash differently on every machine; commit the file itself`);
+        }
+        if (entry.isDirectory()) {
+            normalise(p, time);
+            fs.chmodSync(p, 0o755);
+        } else {
+            fs.chmodSync(p, fs.statSync(p).mode & 0o100 ? 0o755 : 0o644);
+        }
+        fs.utimesSync(p, time, time);
+    }
+    fs.chmodSync(dir, 0o755);
+    fs.utimesSync(dir, time, time);
+}
