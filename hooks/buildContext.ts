@@ -38,6 +38,7 @@ export function exportContext(folder: string, source: ImageSource): string {
     const tree = source.dirty ? undefined : git(["rev-parse", `${source.sha}:${folder}`]).toString("utf8").trim();
     const name = tree ? `${folder}-${tree}` : `${folder}-${source.commit}-dirty-${source.dirty}`;
     const dest = path.join(BUILD_ROOT, name);
+    pruneOthers(folder, name);
     if (fs.existsSync(dest)) {
         return dest;
     }
@@ -62,6 +63,21 @@ export function exportContext(folder: string, source: ImageSource): string {
         throw e;
     }
     return dest;
+}
+
+/**
+ * Earlier exports of the folder (other commits, and what a killed run left
+ * half-written for them): a run builds only its own, so a checkout keeps one
+ * export per image. The same name's temporaries may be a parallel run's.
+ */
+function pruneOthers(folder: string, keep: string): void {
+    const ours = new RegExp(`^(${folder}-(?:[0-9a-f]{40}|[0-9a-f]{8}-dirty-[0-9a-f]{8}))(?:\\.tmp-\\d+)?$`);
+    for (const entry of fs.existsSync(BUILD_ROOT) ? fs.readdirSync(BUILD_ROOT) : []) {
+        const name = ours.exec(entry)?.[1];
+        if (name !== undefined && name !== keep) {
+            fs.rmSync(path.join(BUILD_ROOT, entry), { recursive: true, force: true });
+        }
+    }
 }
 
 /** A dirty folder: the files git would commit (tracked and untracked, not ignored) that exist. */

@@ -141,13 +141,15 @@ describe("image build context: a function of the folder's commit alone", () => {
         });
     });
 
-    it("a dirty folder exports the working tree (untracked files too) under its dirty tag's hash, modes normalised; a symlink is refused", () => {
+    it("a dirty folder exports the working tree (untracked files too) under its dirty tag's hash, modes normalised, replacing the folder's older export; a symlink is refused", () => {
         const repo = path.join(tmp, "dirty");
         fs.mkdirSync(repo);
         git(repo, "init", "-q");
         write(repo, { "app/Dockerfile": ["FROM scratch\n", 0o644] });
         git(repo, "add", "-A");
         git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "app");
+        const clean = inDir(repo, () => exportContext("app", imageSource("app", "amd64", realGit)));
+        fs.mkdirSync(path.join(repo, ".build/gitlab-0123456789012345678901234567890123456789"));
         write(repo, { "app/new.sh": ["#!/bin/sh\n", 0o775], "app/Dockerfile": ["FROM scratch\nCOPY new.sh /\n", 0o664] });
         const dir = inDir(repo, () => {
             const source = imageSource("app", "amd64", realGit);
@@ -155,6 +157,9 @@ describe("image build context: a function of the folder's commit alone", () => {
             return exportContext("app", source);
         });
         expect(dir).to.match(/^\.build\/app-[0-9a-f]{8}-dirty-[0-9a-f]{8}$/);
+        // One export per image in a checkout: the app's clean one goes, GitLab's stays.
+        expect(fs.readdirSync(path.join(repo, ".build")).sort()).to.deep.equal([path.basename(dir), "gitlab-0123456789012345678901234567890123456789"]);
+        expect(clean).to.not.equal(dir);
         expect(fs.readdirSync(path.join(repo, dir)).sort()).to.deep.equal(["Dockerfile", "new.sh"]);
         expect(fs.statSync(path.join(repo, dir, "new.sh")).mode & 0o777).to.equal(0o755);
         expect(fs.statSync(path.join(repo, dir, "Dockerfile")).mode & 0o777).to.equal(0o644);
