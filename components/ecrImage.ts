@@ -142,11 +142,20 @@ async function pushedDigest(repositoryName: string, tag: string, parent: pulumi.
     try {
         return (await aws.ecr.getImage({ repositoryName, imageTag: tag }, { parent })).imageDigest;
     } catch (e) {
-        if (/ImageNotFoundException|RepositoryNotFoundException|couldn't find resource/i.test(String(e))) {
+        if (isNotThere(String(e))) {
             return undefined;
         }
         throw e;
     }
+}
+
+/**
+ * terraform-provider-aws's `aws_ecr_image` words for "no such tag" (ECR's
+ * ImageNotFoundException), "no such repository" (RepositoryNotFoundException,
+ * wrapped as "couldn't find resource") and an empty answer.
+ */
+export function isNotThere(message: string): boolean {
+    return /ImageNotFoundException|RepositoryNotFoundException|couldn't find resource|query returned no results/.test(message);
 }
 
 /** The pushed image by digest, `<repository url>@sha256:<digest>`, checked: a task definition must never name a tag. */

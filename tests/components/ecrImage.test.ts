@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EcrImage } from "../../components/ecrImage";
+import { EcrImage, isNotThere } from "../../components/ecrImage";
 import { named, ofType, runComponent } from "../../sim/harness";
 import { ecrImageArgs } from "./fixtures";
 
@@ -35,6 +35,18 @@ describe("component: EcrImage", () => {
         // Another tag in the same repository is no reason to skip this one.
         const other = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "33333333-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
         expect(ofType(other, image).map((r) => r.name)).to.deep.equal(["app-image"]);
+    });
+
+    it("only ECR's not-found answers count as \"not pushed yet\"; anything else (credentials, permissions) fails the program", () => {
+        const absent = [
+            "reading ECR Images: ImageNotFoundException: The image with imageId {imageTag:'11111111-amd64'} does not exist within the repository with name 'platform-dev-app'",
+            "reading ECR Images: couldn't find resource",
+            "reading ECR Images: RepositoryNotFoundException: The repository with name 'platform-dev-app' does not exist",
+            "Your query returned no results. Please change your search criteria and try again.",
+        ];
+        expect(absent.filter((m) => !isNotThere(m))).to.deep.equal([]);
+        expect(isNotThere("reading ECR Images: AccessDeniedException: not authorized to perform ecr:DescribeImages")).to.equal(false);
+        expect(isNotThere("reading ECR Images: ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
     });
 
     it("forceDelete follows context.protect (a protected stack keeps its images on destroy)", async () => {
