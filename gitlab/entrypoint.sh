@@ -17,12 +17,13 @@
 # set: the single task, the migration task) first creates the registry's role
 # and database on GitLab's PostgreSQL, so reconfigure can migrate them.
 #
-# GITLAB_ETC, GITLAB_INIT and GITLAB_PSQL exist for the tests; ECS sets none.
+# GITLAB_ETC, GITLAB_INIT, GITLAB_PSQL and GITLAB_RUBY exist for the tests; ECS sets none.
 set -euo pipefail
 
 etc=${GITLAB_ETC:-/etc/gitlab}
 init=${GITLAB_INIT:-/assets/init-container}
 psql=${GITLAB_PSQL:-/opt/gitlab/embedded/bin/psql}
+ruby=${GITLAB_RUBY:-/opt/gitlab/embedded/bin/ruby}
 mode=${1:-serve}
 
 fail() {
@@ -43,22 +44,47 @@ write_host_key() {
     unset "$var"
 }
 
+# The SCRAM-SHA-256 verifier of the registry's password, as PostgreSQL stores
+# it (RFC 5802/7677; PostgreSQL's scram_build_secret): 16 random salt bytes,
+# 4096 PBKDF2-HMAC-SHA-256 iterations (PostgreSQL's defaults), then
+# SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, base64. Given a
+# verifier, ALTER ROLE stores it as it is, so the password itself never
+# reaches the server: nothing that logs statements (log_statement = ddl, or
+# log_min_error_statement on a failed one, which RDS ships to CloudWatch) can
+# log it. The verifier lets nobody log in. PostgreSQL SASLpreps a password
+# first, which leaves printable ASCII as it is; anything else is refused here
+# rather than hashed differently (the generator makes letters and digits).
+scram_verifier() {
+    "$ruby" -ropenssl -e '
+        pw = ENV.fetch("GITLAB_REGISTRY_DATABASE_PASSWORD")
+        abort("not printable ASCII") unless pw.match?(/\A[\x20-\x7e]+\z/)
+        salt = OpenSSL::Random.random_bytes(16)
+        iterations = 4096
+        salted = OpenSSL::KDF.pbkdf2_hmac(pw, salt: salt, iterations: iterations, length: 32, hash: "sha256")
+        hmac = ->(msg) { OpenSSL::HMAC.digest("SHA256", salted, msg) }
+        b64 = ->(bytes) { [bytes].pack("m0") }
+        print "SCRAM-SHA-256$#{iterations}:#{b64.(salt)}$#{b64.(OpenSSL::Digest.digest("SHA256", hmac.("Client Key")))}:#{b64.(hmac.("Server Key"))}"
+    '
+}
+
 # The registry's role (its password set to the secret's, so a new secret takes
 # effect) and its database owned by it, as GitLab's own user (RDS's master:
-# CREATEROLE, CREATEDB). Idempotent: it runs on every migration. The password
-# reaches psql through its environment, never its command line; GRANT lets the
-# master create a database owned by the role (PostgreSQL 16+ requires it).
+# CREATEROLE, CREATEDB). Idempotent: it runs on every migration. Only the
+# password's verifier reaches psql, through its environment, never its command
+# line; GRANT lets the master create a database owned by the role (PostgreSQL
+# 16+ requires it).
 registry_database() {
     [ -n "${PLATFORM_REGISTRY_DB:-}" ] || return 0
-    local var
+    local var verifier
     for var in PLATFORM_DB_ADMIN PLATFORM_REGISTRY_DB_USER GITLAB_DATABASE_PASSWORD GITLAB_REGISTRY_DATABASE_PASSWORD; do
         [ -n "${!var:-}" ] || fail "$var is empty: the registry's database cannot be created"
     done
-    PGPASSWORD=$GITLAB_DATABASE_PASSWORD "$psql" "$PLATFORM_DB_ADMIN" -X -q -v ON_ERROR_STOP=1 \
+    verifier=$(scram_verifier) || fail "GITLAB_REGISTRY_DATABASE_PASSWORD: could not compute its SCRAM verifier"
+    PLATFORM_REGISTRY_DB_VERIFIER=$verifier PGPASSWORD=$GITLAB_DATABASE_PASSWORD "$psql" "$PLATFORM_DB_ADMIN" -X -q -v ON_ERROR_STOP=1 \
         -v db="$PLATFORM_REGISTRY_DB" -v user="$PLATFORM_REGISTRY_DB_USER" <<'SQL' || fail "could not create the registry's role and database"
-\getenv pw GITLAB_REGISTRY_DATABASE_PASSWORD
+\getenv verifier PLATFORM_REGISTRY_DB_VERIFIER
 SELECT format('CREATE ROLE %I LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
-SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'user', :'pw') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'user', :'verifier') \gexec
 SELECT format('GRANT %I TO CURRENT_USER', :'user') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
 SQL

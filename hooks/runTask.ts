@@ -1,4 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, paginateListTasks, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { Bound, boundOf, DeployBudget, minutesLeft, parseDeployDeadline, parseReserveMinutes, pollDelay, sharedBound } from "./deadline";
 import { requiredEnv, runHook } from "./run";
 
 /**
@@ -15,7 +16,10 @@ import { requiredEnv, runHook } from "./run";
  * must follow are checked first: each must run exactly the expected task
  * definition, rollout completed. A task of the same family still running (a
  * migration a killed or timed-out `pulumi up` left behind) is waited for, never
- * run beside. stdout is the task ARN; progress goes to stderr.
+ * run beside. Every wait also ends by the whole update's deadline (deadline.ts:
+ * DEPLOY_DEADLINE less RESERVE_MINUTES), and no task starts with less than
+ * MIN_RUN_MINUTES left, so the CI job never kills `pulumi up` halfway.
+ * stdout is the task ARN; progress goes to stderr.
  */
 
 /** A service that must have finished rolling out this task definition before the task may run. */
@@ -24,7 +28,7 @@ export interface ExpectedService {
     taskDefinition: string;
 }
 
-export interface RunTaskInput {
+export interface RunTaskInput extends DeployBudget {
     region: string;
     cluster: string;
     taskDefinition: string;
@@ -104,7 +108,15 @@ export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
         timeoutMinutes: timeout,
         logGroup: env.LOG_GROUP ? env.LOG_GROUP : undefined,
         expectServices: expectedServices(env.EXPECT_SERVICES),
+        reserveMinutes: parseReserveMinutes(env.RESERVE_MINUTES),
+        ...deployDeadline(env.DEPLOY_DEADLINE),
     };
+}
+
+/** The CI job's DEPLOY_DEADLINE (inherited through `pulumi up`, never a resource input), when set. */
+function deployDeadline(raw: string | undefined): Pick<RunTaskInput, "deployDeadline"> {
+    const at = parseDeployDeadline(raw);
+    return at === undefined ? {} : { deployDeadline: at };
 }
 
 function expectedServices(raw: string | undefined): ExpectedService[] {
@@ -127,6 +139,15 @@ function expectedServices(raw: string | undefined): ExpectedService[] {
 
 /** Minutes to wait for the services a step follows to finish rolling out (web deploys bake behind their alarms). */
 export const SERVICE_WAIT_MINUTES = 45;
+
+/**
+ * The least time left before the shared deadline with which a task is still
+ * started: Fargate placement and the pull of GitLab's ~1.5 GB image (1–3
+ * minutes), the migrate role's reconfigure (2–4) and a small team's
+ * migrations (minutes). With less, starting one would only leave a task
+ * running past the job for the next `pulumi up` to wait on.
+ */
+export const MIN_RUN_MINUTES = 10;
 
 const REFRESH_HINT = "if ECS rolled it back, fix the cause and run `pulumi up --refresh` (the provider recorded the new task definition, so a plain `pulumi up` sees nothing to roll)";
 
@@ -165,14 +186,15 @@ export function serviceVerdict(want: ExpectedService, state: ServiceState | unde
 /**
  * Waits until every expected service runs exactly its expected task
  * definition with its rollout completed; fails at once when one settled on
- * another revision (a rollback) or failed, and after SERVICE_WAIT_MINUTES.
+ * another revision (a rollback) or failed, and after SERVICE_WAIT_MINUTES or
+ * at the shared deadline, whichever comes first.
  */
 export async function awaitServices(input: RunTaskInput, deps: RunTaskDeps): Promise<void> {
     if (input.expectServices.length === 0) {
         return;
     }
     const what = `${input.container} ${input.command.join(" ")} not started`;
-    const deadline = deps.now() + SERVICE_WAIT_MINUTES * 60_000;
+    const bound = boundOf(deps.now(), SERVICE_WAIT_MINUTES, input);
     for (;;) {
         const states = await deps.ecs.describeServices(input.cluster, input.expectServices.map((e) => e.service));
         const pending: string[] = [];
@@ -190,11 +212,11 @@ export async function awaitServices(input: RunTaskInput, deps: RunTaskDeps): Pro
         if (pending.length === 0) {
             return;
         }
-        if (deps.now() >= deadline) {
-            throw new Error(`${what}: after ${SERVICE_WAIT_MINUTES} minutes ${pending.join("; ")}`);
+        if (deps.now() >= bound.at) {
+            throw new Error(`${what}: ${bound.why} ${pending.join("; ")}`);
         }
         deps.log(`waiting: ${pending.join("; ")}`);
-        await deps.sleep(POLL_MS);
+        await deps.sleep(pollDelay(deps.now(), POLL_MS, bound));
     }
 }
 
@@ -206,48 +228,68 @@ export function familyOf(taskDefinition: string): string {
 }
 
 /**
- * Waits until no task of the family runs, by `deadline`. Both migration steps
+ * Waits until no task of the family runs, by `bound`. Both migration steps
  * share one family, so this also keeps `migrate` and `post-migrate` apart.
  * Pulumi's stack lock keeps two updates of one stack from racing here; what it
  * cannot see is a task an earlier, killed update started.
  */
-export async function awaitSiblings(input: RunTaskInput, deps: RunTaskDeps, deadline: number): Promise<void> {
+export async function awaitSiblings(input: RunTaskInput, deps: RunTaskDeps, bound: Bound): Promise<void> {
     const family = familyOf(input.taskDefinition);
     for (;;) {
         const running = await deps.ecs.listRunning(input.cluster, family);
         if (running.length === 0) {
             return;
         }
-        if (deps.now() >= deadline) {
+        if (deps.now() >= bound.at) {
             // Left running, as runTask leaves its own: stopping a migration halfway is worse.
-            throw new Error(
-                `${input.container} ${input.command.join(" ")} not started: ${family} still runs ${running.join(", ")} after ${input.timeoutMinutes} minutes; it keeps running, run \`pulumi up\` again once it stopped`,
-            );
+            throw new Error(`${input.container} ${input.command.join(" ")} not started: ${family} still runs ${running.join(", ")} ${bound.why}; it keeps running, run \`pulumi up\` again once it stopped`);
         }
         deps.log(`waiting: ${family} already runs ${running.join(", ")} (an earlier update's migration); not starting a second one beside it`);
-        await deps.sleep(POLL_MS);
+        await deps.sleep(pollDelay(deps.now(), POLL_MS, bound));
+    }
+}
+
+/**
+ * Refuses (throws) when less than MIN_RUN_MINUTES are left before the shared
+ * deadline: nothing is started, so the next `pulumi up` simply runs the step.
+ */
+export function ensureTimeToRun(input: RunTaskInput, deps: RunTaskDeps): void {
+    const left = minutesLeft(deps.now(), input);
+    if (left < MIN_RUN_MINUTES) {
+        const shared = sharedBound(input)!;
+        throw new Error(
+            `${input.container} ${input.command.join(" ")} not started: ${Math.max(0, Math.floor(left))} minutes left before ${shared.why}, a run needs at least ${MIN_RUN_MINUTES}; nothing was started, run \`pulumi up\` again (a new deploy job) to run this step`,
+        );
     }
 }
 
 /**
  * Runs the task and waits for it to stop; resolves with its ARN if the
- * container exited 0, rejects otherwise. One deadline, `timeoutMinutes` from
- * the services' check, covers waiting for a running sibling and the task's own
- * run, so the whole call ends within SERVICE_WAIT_MINUTES + timeoutMinutes
- * (+ one poll): components/gitlab/migrations.ts checks that against the CI job.
+ * container exited 0, rejects otherwise. Its waits end at the earlier of its
+ * own bounds and the shared one (deadline.ts): the services' check within
+ * SERVICE_WAIT_MINUTES, then one bound, `timeoutMinutes` from there, for
+ * waiting for a running sibling and the task's own run; each by DEPLOY_DEADLINE
+ * less RESERVE_MINUTES. A task left running when a bound passes keeps running
+ * (stopping a migration halfway is worse); the next `pulumi up` waits for it.
  */
 export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<string> {
     const { ecs, log } = deps;
     const what = `${input.container} ${input.command.join(" ")}`;
+    if (input.deployDeadline === undefined) {
+        log(`${what}: no DEPLOY_DEADLINE, so only this step's own bounds apply (${SERVICE_WAIT_MINUTES} + ${input.timeoutMinutes} minutes)`);
+    }
+    // No point waiting for services if the task could not run after them anyway.
+    ensureTimeToRun(input, deps);
     await awaitServices(input, deps);
-    const deadline = deps.now() + input.timeoutMinutes * 60_000;
-    await awaitSiblings(input, deps, deadline);
+    const bound = boundOf(deps.now(), input.timeoutMinutes, input);
+    await awaitSiblings(input, deps, bound);
+    ensureTimeToRun(input, deps);
     const arn = await ecs.runTask(input);
     const started = deps.now();
     log(`${what}: started ${arn}`);
     const logs = input.logGroup ? ` (logs: ${input.logGroup})` : "";
     for (;;) {
-        await deps.sleep(POLL_MS);
+        await deps.sleep(pollDelay(deps.now(), POLL_MS, bound));
         const task = await ecs.describe(input.cluster, arn);
         if (task === undefined) {
             if (deps.now() - started > MISSING_GRACE_MS) {
@@ -265,9 +307,9 @@ export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<s
             const reason = [task.stopCode, task.stoppedReason, container?.reason].filter((x) => x).join("; ");
             throw new Error(`${what} failed: ${exit}${reason ? ` (${reason})` : ""}, task ${arn}${logs}`);
         }
-        if (deps.now() >= deadline) {
+        if (deps.now() >= bound.at) {
             // Left running on purpose: stopping a migration halfway is worse than letting it finish.
-            throw new Error(`${what} still ${task.lastStatus ?? "unknown"} after ${input.timeoutMinutes} minutes, task ${arn}${logs}; it keeps running`);
+            throw new Error(`${what} still ${task.lastStatus ?? "unknown"} ${bound.why}, task ${arn}${logs}; it keeps running, and the next \`pulumi up\` waits for it`);
         }
         log(`${what}: ${task.lastStatus ?? "unknown"}`);
     }

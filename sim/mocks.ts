@@ -18,6 +18,9 @@ function arn(service: string, resource: string): string {
     return `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
 }
 
+/** The account's default EBS key in the mocked account (a key id of AWS's shape). */
+export const DEFAULT_EBS_KEY_ARN = arn("kms", "key/0e0b5f1c-ebs0-4d3f-9a1e-defau1tebs00");
+
 type Outputs = Record<string, unknown>;
 type Computer = (name: string, inputs: Record<string, any>) => Outputs;
 
@@ -132,7 +135,9 @@ const computed: Record<string, Computer> = {
     "tls:index/privateKey:PrivateKey": (name, i) => mockKey(name, i),
     "tls:index/selfSignedCert:SelfSignedCert": (name) => ({ certPem: `-----BEGIN CERTIFICATE-----\nMOCK${short(name)}\n-----END CERTIFICATE-----\n` }),
     "aws:ecs/service:Service": (name, i) => ({ name: i.name ?? name }),
-    "aws:ebs/volume:Volume": (name) => ({ arn: arn("ec2", `volume/vol-${short(name)}${short(name).slice(0, 5)}`) }),
+    // An encrypted volume created without a key is on the account's default EBS key; EC2
+    // reports the key's ARN (never an alias) either way.
+    "aws:ebs/volume:Volume": (name, i) => ({ arn: arn("ec2", `volume/vol-${short(name)}${short(name).slice(0, 5)}`), kmsKeyId: i.kmsKeyId ?? (i.encrypted ? DEFAULT_EBS_KEY_ARN : undefined) }),
     "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ arn: arn("ec2", `launch-template/lt-${short(name)}`), latestVersion: 1, defaultVersion: 1 }),
     "aws:iam/instanceProfile:InstanceProfile": (name, i) => ({ arn: `arn:aws:iam::${ACCOUNT}:instance-profile${i.path ?? "/"}${i.name ?? name}` }),
     "aws:autoscaling/group:Group": (name, i) => ({ name: i.name ?? name, arn: arn("autoscaling", `autoScalingGroup:${short(name)}:autoScalingGroupName/${i.name ?? name}`) }),

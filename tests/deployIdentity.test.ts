@@ -207,6 +207,7 @@ describe("CI deploy identity (platform:ci)", () => {
                 const own = { "aws:ResourceTag/stack": stack };
                 const theirs = { "aws:ResourceTag/stack": other };
                 const create = { "aws:RequestTag/stack": stack };
+                const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
                 const cases: [string, Request, "allow" | "implicit" | "deny"][] = [
                     // Creates: the new resource carries the tag in the request, the one it builds on already has it.
@@ -246,6 +247,16 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["deleting an rds! secret itself", { action: "secretsmanager:DeleteSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} }, "implicit"],
                     ["the key RDS encrypts it with, through RDS", { action: "kms:DescribeKey", resource: a("kms", "key/k9"), context: { "aws:ViaAWSService": "true" } }, "allow"],
                     ["a key, by CI itself", { action: "kms:DescribeKey", resource: a("kms", "key/k8"), context: {} }, "implicit"],
+                    // KMS through services: the stack's keys through EC2 (its volume), grants for AWS resources only; AWS's managed keys through ECR and AWS Backup.
+                    ["its volume key, through EC2", { action: "kms:GenerateDataKeyWithoutPlaintext", resource: a("kms", "key/k3"), context: { ...viaEc2, ...own } }, "allow"],
+                    ["another stack's key, through EC2", { action: "kms:ReEncryptTo", resource: a("kms", "key/k4"), context: { ...viaEc2, ...theirs } }, "implicit"],
+                    ["an untagged key of the account, through EC2", { action: "kms:Decrypt", resource: a("kms", "key/k5"), context: viaEc2 }, "implicit"],
+                    ["EC2's grant on its volume key", { action: "kms:CreateGrant", resource: a("kms", "key/k3"), context: { ...viaEc2, ...own, "kms:GrantIsForAWSResource": "true" } }, "allow"],
+                    ["a grant on it for no AWS resource", { action: "kms:CreateGrant", resource: a("kms", "key/k3"), context: { ...viaEc2, ...own, "kms:GrantIsForAWSResource": "false" } }, "implicit"],
+                    ["its volume key, by CI itself", { action: "kms:Decrypt", resource: a("kms", "key/k3"), context: own }, "implicit"],
+                    ["ECR's managed key, through ECR", { action: "kms:CreateGrant", resource: a("kms", "key/k6"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/ecr"] } }, "allow"],
+                    ["AWS Backup's managed key, through AWS Backup", { action: "kms:GenerateDataKey", resource: a("kms", "key/k7"), context: { "kms:ViaService": "backup.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/backup"] } }, "allow"],
+                    ["another key, through ECR", { action: "kms:Decrypt", resource: a("kms", "key/k5"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/payroll"] } }, "implicit"],
                     // IAM: pass its roles to their services; write none.
                     ["pass a task role", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }, "allow"],
                     ["pass it to Lambda", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "lambda.amazonaws.com" } }, "implicit"],

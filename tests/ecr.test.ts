@@ -66,11 +66,13 @@ describe("ECR build-and-push", () => {
             const image = built.name.replace(/-image$/, "");
             const repo = named(run, "aws:ecr/repository:Repository", image);
             const source = imageSource(image, "amd64", realGit);
-            const tree = realGit(["rev-parse", `${source.sha}:${image}`]);
-            // The tag names the folder's commit and the architecture; the context is that commit's export.
-            expect(built.inputs.imageName).to.equal(`${repo.state.repositoryUrl}:${source.commit}-amd64`);
-            expect(run.outputs[`${image}ImageTag`]).to.equal(`${source.commit}-amd64`);
-            expect(built.inputs.build).to.deep.include({ context: `.build/${image}-${tree}`, dockerfile: `.build/${image}-${tree}/Dockerfile`, platform: "linux/amd64" });
+            // The tag names the folder's commit and the architecture; the context is that commit's export
+            // (or, while this checkout's folder has uncommitted changes, the working tree's under the dirty hash).
+            expect(source.tag).to.match(new RegExp(`^${source.commit}(-dirty-[0-9a-f]{8})?-amd64$`));
+            expect(built.inputs.imageName).to.equal(`${repo.state.repositoryUrl}:${source.tag}`);
+            expect(run.outputs[`${image}ImageTag`]).to.equal(source.tag);
+            const exported = `.build/${image}-${source.dirty ? `${source.commit}-dirty-${source.dirty}` : realGit(["rev-parse", `${source.sha}:${image}`])}`;
+            expect(built.inputs.build).to.deep.include({ context: exported, dockerfile: `${exported}/Dockerfile`, platform: "linux/amd64" });
             expect(built.inputs.build.cacheFrom).to.deep.equal(source.cacheFromTag ? { images: [`${repo.state.repositoryUrl}:${source.cacheFromTag}`] } : undefined);
             expect(built.inputs.build.args.BUILDKIT_INLINE_CACHE).to.equal("1");
             expect(built.inputs).to.include({ skipPush: false, buildOnPreview: false });

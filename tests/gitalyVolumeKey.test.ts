@@ -59,11 +59,18 @@ describe("The Gitaly volume's key", () => {
         const others = (i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).filter(([k]) => k !== "kmsKeyId"));
         expect(others(now.inputs)).to.deep.equal(others(was.inputs));
         expect(now.urn).to.equal(was.urn);
-        // Its host attaches it whatever the default key is: a grant on any key of the account, through EC2, for AWS resources.
+        // Its host attaches it, and AWS Backup snapshots it, with the key EC2 reports the volume
+        // is on (whatever the account's default is now): that one key, never every key of the account.
+        const volumeKeyArn = was.state.kmsKeyId as string;
+        expect(volumeKeyArn).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\/[0-9a-z-]+$/);
         const host = grantStatement(existing, "gitaly-instance-policy");
-        const account = was.state.arn.split(":")[4];
-        expect([host.Resource].flat()).to.deep.equal([`arn:aws:kms:us-east-1:${account}:key/*`]);
+        expect([host.Resource].flat()).to.deep.equal([volumeKeyArn]);
         expect(host.Condition.Bool["kms:GrantIsForAWSResource"]).to.equal("true");
         expect(host.Condition.StringEquals["kms:ViaService"]).to.equal("ec2.us-east-1.amazonaws.com");
+        const backup = policyOf(existing, "gitaly-data-backup-policy").filter((s) => [s.Action].flat().some((a: string) => a.startsWith("kms:")));
+        expect(backup.map((s) => s.Sid).sort()).to.deep.equal(["VolumeKey", "VolumeKeyGrant"]);
+        for (const s of backup) expect([s.Resource].flat(), s.Sid).to.deep.equal([volumeKeyArn]);
+        const anyKey = (policy: any[]) => policy.filter((s) => [s.Resource].flat().some((r: string) => /:key\/\*$/.test(r)));
+        expect([...anyKey(policyOf(existing, "gitaly-instance-policy")), ...anyKey(policyOf(existing, "gitaly-data-backup-policy"))]).to.deep.equal([]);
     });
 });

@@ -1,33 +1,16 @@
-import * as fs from "fs";
-import * as path from "path";
 import { expect } from "chai";
-import { parse } from "yaml";
 import { prodSingle } from "./variants";
-import { POLL_MS, SERVICE_WAIT_MINUTES } from "../hooks/runTask";
 import { RAILS_SECRETS, SECRET_ENV } from "../components/gitlab/secrets";
 import { containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, T, taskOf, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ofType, Resource, ROOT, stackRun, STACKS, StackRun } from "../sim/harness";
+import { inComponent, named, ofType, Resource, stackRun, STACKS } from "../sim/harness";
 
 /*
- * Where GitLab migrates, in both topologies, and the timeline of a migration
- * step inside `pulumi up` against the CI job that runs it.
+ * Where GitLab migrates, in both topologies. The timeline of the steps inside
+ * `pulumi up` against the CI job that runs it: tests/deployTimeline.test.ts.
  */
 
 const singleRun = (stack: string) => (stack === "prod" ? prodSingle() : stackRun(stack));
 const dependsOn = (r: Resource, other: Resource) => r.dependencies.includes(other.urn);
-const steps = (run: StackRun) => ofType(run, T.command).filter((c) => c.name === "gitlab-migrate" || c.name === "gitlab-post-migrate");
-
-/** The CI deploy job's timeout in minutes (.gitlab-ci.yml `.deploy`, which both deploy jobs extend). */
-function deployJobMinutes(): number {
-    const ci = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { timeout?: string; extends?: string | string[] }>;
-    for (const job of ["deploy dev", "deploy prod"]) {
-        expect([ci[job].extends].flat(), job).to.include(".deploy");
-        expect(ci[job].timeout, `${job} keeps .deploy's timeout`).to.equal(undefined);
-    }
-    const m = /^(\d+)m$/.exec(ci[".deploy"].timeout ?? "");
-    expect(m, ".deploy timeout in minutes").to.not.equal(null);
-    return Number(m![1]);
-}
 
 describe("GitLab migrations: one migration task in both topologies", () => {
     for (const stack of STACKS) {
@@ -95,27 +78,4 @@ describe("GitLab migrations: one migration task in both topologies", () => {
             });
         });
     }
-
-    describe("timeline: every wait of one step ends before the CI deploy job would kill `pulumi up`", () => {
-        for (const stack of STACKS) {
-            it(`${stack}: the services' wait, then waiting for an earlier migration and running (one deadline), then one poll, fit the deploy job`, async () => {
-                const run = await stackRun(stack);
-                const job = deployJobMinutes();
-                const commands = steps(run);
-                expect(commands).to.have.length(2);
-                for (const c of commands) {
-                    const minutes = Number(c.inputs.environment.TIMEOUT_MINUTES);
-                    expect(minutes, c.name).to.be.greaterThan(0);
-                    const bound = SERVICE_WAIT_MINUTES + minutes + POLL_MS / 60_000;
-                    expect(bound, `${c.name}: ${SERVICE_WAIT_MINUTES} + ${minutes} min`).to.be.lessThan(job);
-                }
-                // Nor does any GitLab service's own wait (the provider's, for its rollout).
-                for (const s of inComponent(run, T.service, "gitlab")) {
-                    const update = s.customTimeouts.update;
-                    expect(update, s.name).to.match(/^\d+m$/);
-                    expect(parseInt(update!, 10), s.name).to.be.lessThan(job);
-                }
-            });
-        }
-    });
 });

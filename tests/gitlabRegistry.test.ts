@@ -185,6 +185,8 @@ describe("entrypoint.sh: the registry's role and database", function () {
 
     const SETUP = { [REGISTRY_SETUP_ENV.database]: "registry", [REGISTRY_SETUP_ENV.user]: "registry" };
     const PASSWORDS = { [SECRET_ENV.databasePassword]: "master-pw", [SECRET_ENV.registryDatabasePassword]: "registry-pw" };
+    /** What PostgreSQL stores for a SCRAM password: iterations, a 16-byte salt, StoredKey and ServerKey (32 bytes each), base64. */
+    const SCRAM_VERIFIER = /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/;
 
     /** Runs the entrypoint in `mode` with a fake init (records that it ran) and `psql` as its client. */
     function entrypoint(mode: string, psql: string, env: Record<string, string>) {
@@ -192,22 +194,23 @@ describe("entrypoint.sh: the registry's role and database", function () {
         const init = path.join(dir, "init");
         fs.writeFileSync(init, `#!/bin/bash\ntouch '${dir}/init-ran'\n`, { mode: 0o755 });
         const r = spawnSync("bash", [path.join(ROOT, "gitlab/entrypoint.sh"), mode], {
-            env: { PATH: process.env.PATH!, GITLAB_ETC: path.join(dir, "etc"), GITLAB_INIT: init, GITLAB_PSQL: psql, ...env },
+            env: { PATH: process.env.PATH!, GITLAB_ETC: path.join(dir, "etc"), GITLAB_INIT: init, GITLAB_PSQL: psql, GITLAB_RUBY: "ruby", ...env },
             encoding: "utf8",
         });
         return { r, initRan: fs.existsSync(path.join(dir, "init-ran")) };
     }
 
-    /** A psql that records its arguments, PGPASSWORD and stdin, and exits with `status`. */
+    /** A psql that records its arguments, PGPASSWORD, the verifier it is handed and stdin, and exits with `status`. */
     function fakePsql(status: number) {
         const dir = fs.mkdtempSync(path.join(tmp, "psql-"));
         const bin = path.join(dir, "psql");
-        fs.writeFileSync(bin, `#!/bin/bash\nprintf '%s\\n' "$@" >'${dir}/args'\nprintf '%s' "$PGPASSWORD" >'${dir}/pgpassword'\ncat >'${dir}/stdin'\nexit ${status}\n`, { mode: 0o755 });
+        const record = `printf '%s\\n' "$@" >'${dir}/args'\nprintf '%s' "$PGPASSWORD" >'${dir}/pgpassword'\nprintf '%s' "$PLATFORM_REGISTRY_DB_VERIFIER" >'${dir}/verifier'`;
+        fs.writeFileSync(bin, `#!/bin/bash\n${record}\ncat >'${dir}/stdin'\nexit ${status}\n`, { mode: 0o755 });
         const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : undefined);
         return { bin, read };
     }
 
-    it("migrate: runs psql once before init, as the master user with its password, the registry's password only through the environment", () => {
+    it("migrate: runs psql once before init, as the master user with its password; of the registry's password only a SCRAM verifier, through the environment", () => {
         const psql = fakePsql(0);
         const admin = "host=db.internal port=5432 dbname=gitlabhq_production user=gitlab sslmode=verify-full sslrootcert=/x.pem";
         const { r, initRan } = entrypoint("migrate", psql.bin, { ...SETUP, [REGISTRY_SETUP_ENV.admin]: admin, ...PASSWORDS });
@@ -218,7 +221,11 @@ describe("entrypoint.sh: the registry's role and database", function () {
         expect(args).to.include.members(["ON_ERROR_STOP=1", "db=registry", "user=registry"]);
         expect(psql.read("pgpassword")).to.equal(PASSWORDS[SECRET_ENV.databasePassword]);
         expect(psql.read("args")).to.not.include(PASSWORDS[SECRET_ENV.registryDatabasePassword]);
-        expect(psql.read("stdin")).to.include(`\\getenv pw ${SECRET_ENV.registryDatabasePassword}`);
+        // The SQL reads the verifier, never the password's variable: PostgreSQL stores a verifier as it is.
+        expect(psql.read("stdin")).to.include("\\getenv verifier PLATFORM_REGISTRY_DB_VERIFIER");
+        expect(psql.read("stdin")).to.not.include(SECRET_ENV.registryDatabasePassword);
+        expect(psql.read("verifier")).to.match(SCRAM_VERIFIER);
+        expect(psql.read("verifier")).to.not.include(PASSWORDS[SECRET_ENV.registryDatabasePassword]);
     });
 
     it("without the setup variables (web, Sidekiq, Gitaly, backup): psql never runs", () => {
@@ -253,8 +260,12 @@ describe("entrypoint.sh: the registry's role and database", function () {
         // pg-start.sh's `app` is, like RDS's master, no superuser: it may create roles and databases.
         const url = new URL(execFileSync("bash", [path.join(ROOT, "app/scripts/pg-start.sh")], { env: pgEnv, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n").pop()!);
         const admin = `host=${url.hostname} port=${url.port} dbname=${url.pathname.slice(1)} user=${url.username} sslmode=disable`;
+        // The real psql, echoing every statement it sends to the server (\\gexec's too) into `sent`.
+        const sent = path.join(fs.mkdtempSync(path.join(tmp, "sent-")), "sent");
+        const client = path.join(path.dirname(sent), "psql");
+        fs.writeFileSync(client, `#!/bin/bash\npsql --echo-queries "$@" >>'${sent}'\n`, { mode: 0o755 });
         const run = (password: string) =>
-            entrypoint("serve-less", "psql", { ...SETUP, [REGISTRY_SETUP_ENV.admin]: admin, [SECRET_ENV.databasePassword]: url.password, [SECRET_ENV.registryDatabasePassword]: password });
+            entrypoint("serve-less", client, { ...SETUP, [REGISTRY_SETUP_ENV.admin]: admin, [SECRET_ENV.databasePassword]: url.password, [SECRET_ENV.registryDatabasePassword]: password });
         const asRegistry = (password: string) =>
             spawnSync("psql", [`host=${url.hostname} port=${url.port} dbname=registry user=registry`, "-XAtc", "SELECT current_user, pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"], {
                 env: { ...process.env, PGPASSWORD: password },
@@ -269,5 +280,17 @@ describe("entrypoint.sh: the registry's role and database", function () {
             expect(login.stdout.trim(), `${password}: ${login.stderr}`).to.equal("registry|registry");
         }
         expect(asRegistry("first-secret").status, "the old password no longer works").to.not.equal(0);
+        // The server was told verifiers only: no statement it could log holds a password.
+        const statements = fs.readFileSync(sent, "utf8");
+        expect(statements.match(/ALTER ROLE registry WITH LOGIN PASSWORD '[^']*'/g)?.map((a) => a.split("'")[1])).to.have.lengthOf(3).and.to.satisfy((v: string[]) => v.every((x) => SCRAM_VERIFIER.test(x)));
+        for (const password of ["first-secret", "second-secret"]) expect(statements).to.not.include(password);
+    });
+
+    it("a registry password outside printable ASCII (which PostgreSQL would SASLprep): exit 64, neither psql nor init runs", () => {
+        const psql = fakePsql(0);
+        const { r, initRan } = entrypoint("migrate", psql.bin, { ...SETUP, [REGISTRY_SETUP_ENV.admin]: "host=x", ...PASSWORDS, [SECRET_ENV.registryDatabasePassword]: "pässwort" });
+        expect(r.status).to.equal(64);
+        expect(r.stderr).to.include("could not compute its SCRAM verifier");
+        expect([initRan, psql.read("args")]).to.deep.equal([false, undefined]);
     });
 });

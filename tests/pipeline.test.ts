@@ -151,9 +151,12 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(j.services, name).to.deep.equal([{ name: "$DIND_IMAGE", alias: "docker" }]);
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
-            expect(j.script.slice(0, 3), name).to.deep.equal([
+            // `pulumi up` runs with the job's deadline exported (tests/deployTimeline.test.ts runs those lines).
+            expect(j.script.slice(0, 5), name).to.deep.equal([
                 'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
                 "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
+                'DEPLOY_DEADLINE="$(node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts)"',
+                "export DEPLOY_DEADLINE",
                 'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
             ]);
             expect(j.interruptible, name).to.equal(false);

@@ -1,7 +1,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { expect } from "chai";
-import { createEcs, EcsApi, familyOf, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../hooks/runTask";
+import { createEcs, EcsApi, familyOf, MIN_RUN_MINUTES, readInput, runTask, RunTaskInput, ServiceState, StoppedTask } from "../hooks/runTask";
 import { ROOT } from "../sim/harness";
 
 const INPUT: RunTaskInput = {
@@ -16,6 +16,7 @@ const INPUT: RunTaskInput = {
     timeoutMinutes: 60,
     logGroup: "/platform/prod/gitlab-migrate-abc",
     expectServices: [{ service: "platform-prod-gitlab-gitaly", taskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/platform-prod-gitlab-gitaly:4" }],
+    reserveMinutes: 0,
 };
 const ROLLED_OUT: ServiceState = {
     serviceName: "platform-prod-gitlab-gitaly",
@@ -175,6 +176,77 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
         expect(calls.runTask).to.deep.equal([]);
     });
 
+    describe("the deploy's shared deadline (DEPLOY_DEADLINE less RESERVE_MINUTES)", () => {
+        const OLD = "arn:aws:ecs:us-east-1:123456789012:task/platform-prod-cluster/0042";
+        const T0 = Date.parse("2026-12-07T03:00:00Z");
+        const at = (minutes: number) => T0 + minutes * 60_000;
+        /** The job's deadline 60 minutes from the step's start, 45 of them kept for the rollouts after it: 15 left. */
+        const SHARED = { ...INPUT, timeoutMinutes: 40, deployDeadline: at(60), reserveMinutes: 45 };
+
+        it("ends the task's wait at the deadline less the reserve, before its own 40 minutes, and says it keeps running", async () => {
+            const clock = { t: T0 };
+            const { ecs, calls } = fakeEcs([running]);
+            const err = await runTask(SHARED, deps(ecs, clock)).catch((e: Error) => e);
+            expect(clock.t).to.equal(at(15));
+            expect((err as Error).message).to.match(/migrate migrate still RUNNING at the deploy job's deadline \(DEPLOY_DEADLINE 2026-12-07T04:00:00.000Z, less 45 minutes kept for the rollouts after this step\), task .*0123.*; it keeps running, and the next `pulumi up` waits for it/);
+            expect(calls.runTask).to.have.length(1);
+        });
+
+        it("ends the wait for the services it follows there too, without starting the task", async () => {
+            const clock = { t: T0 };
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [gitaly({ status: "PRIMARY", taskDefinition: TD, rolloutState: "IN_PROGRESS", runningCount: 1, desiredCount: 1 })]);
+            const err = await runTask(SHARED, deps(ecs, clock)).catch((e: Error) => e);
+            expect(clock.t).to.equal(at(15));
+            expect((err as Error).message).to.match(/not started: at the deploy job's deadline .* platform-prod-gitlab-gitaly: its rollout is IN_PROGRESS/);
+            expect(calls.runTask).to.deep.equal([]);
+        });
+
+        it("and the wait for a migration an earlier update left running", async () => {
+            const clock = { t: T0 };
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [[ROLLED_OUT]], [[OLD]]);
+            const err = await runTask(SHARED, deps(ecs, clock)).catch((e: Error) => e);
+            expect(clock.t).to.equal(at(15));
+            expect((err as Error).message).to.match(/not started: platform-prod-gitlab-migrate still runs .*0042 at the deploy job's deadline/);
+            expect(calls.runTask).to.deep.equal([]);
+        });
+
+        it(`refuses at once, asking ECS nothing, with less than ${MIN_RUN_MINUTES} minutes left for a run`, async () => {
+            const clock = { t: T0 };
+            const { ecs, calls } = fakeEcs([stopped(0)]);
+            const err = await runTask({ ...SHARED, deployDeadline: at(45 + MIN_RUN_MINUTES - 1) }, deps(ecs, clock)).catch((e: Error) => e);
+            expect((err as Error).message).to.match(new RegExp(`migrate migrate not started: ${MIN_RUN_MINUTES - 1} minutes left before the deploy job's deadline .*, a run needs at least ${MIN_RUN_MINUTES}; nothing was started`));
+            expect([calls.describeServices, calls.listRunning, calls.runTask]).to.deep.equal([[], [], []]);
+            expect(clock.t).to.equal(T0);
+        });
+
+        it("does not start the task when waiting for an earlier one used up the time a run needs", async () => {
+            const clock = { t: T0 };
+            // The earlier migration stops 8 of the 15 minutes in: 7 are left.
+            const { ecs, calls } = fakeEcs([stopped(0)], undefined, [[ROLLED_OUT]], [...Array(32).fill([OLD]), []]);
+            const err = await runTask(SHARED, deps(ecs, clock)).catch((e: Error) => e);
+            expect((err as Error).message).to.match(/not started: 7 minutes left before the deploy job's deadline/);
+            expect(calls.runTask).to.deep.equal([]);
+        });
+
+        it("keeps the step's own bound when it ends first (a deadline far off), and without DEPLOY_DEADLINE", async () => {
+            for (const input of [{ ...SHARED, deployDeadline: at(600) }, { ...INPUT, timeoutMinutes: 40, reserveMinutes: 45 }]) {
+                const clock = { t: T0 };
+                const { ecs } = fakeEcs([running]);
+                const err = await runTask(input, deps(ecs, clock)).catch((e: Error) => e);
+                expect(clock.t).to.equal(at(40));
+                expect((err as Error).message).to.include("still RUNNING after 40 minutes");
+            }
+        });
+
+        it("with the deadline already past, starts nothing", async () => {
+            const clock = { t: T0 };
+            const { ecs, calls } = fakeEcs([stopped(0)]);
+            const err = await runTask({ ...SHARED, deployDeadline: at(-1), reserveMinutes: 0 }, deps(ecs, clock)).catch((e: Error) => e);
+            expect((err as Error).message).to.match(/not started: 0 minutes left before the deploy job's deadline \(DEPLOY_DEADLINE [^,]*\), a run needs/);
+            expect(calls.runTask).to.deep.equal([]);
+        });
+    });
+
     it("fails with the exit code, ECS's reasons and where the logs are when the container exits non-zero", async () => {
         const { ecs } = fakeEcs([running, stopped(1, { stopCode: "EssentialContainerExited", stoppedReason: "Essential container in task exited" })]);
         const err = await runTask(INPUT, deps(ecs)).then(
@@ -231,6 +303,12 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             expect(readInput({ ...env, EXPECT_SERVICES: "" }).expectServices).to.deep.equal([]);
         });
 
+        it("takes the step's reserve from its resource and the deadline (epoch seconds) from the environment the job passes down", () => {
+            const input = readInput({ ...env, RESERVE_MINUTES: "45", DEPLOY_DEADLINE: "1796612400" });
+            expect([input.reserveMinutes, input.deployDeadline]).to.deep.equal([45, Date.parse("2026-12-07T03:00:00Z")]);
+            expect(readInput({ ...env, DEPLOY_DEADLINE: "" })).to.not.have.property("deployDeadline");
+        });
+
         for (const [key, value, message] of [
             ["CLUSTER", "", /CLUSTER is required/],
             ["COMMAND", "migrate", /COMMAND is not valid JSON/],
@@ -238,6 +316,8 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             ["SECURITY_GROUPS", '[""]', /SECURITY_GROUPS must be a JSON array/],
             ["TIMEOUT_MINUTES", "0", /TIMEOUT_MINUTES "0" must be a whole number/],
             ["EXPECT_SERVICES", '[{"service":"x"}]', /EXPECT_SERVICES must be a JSON array of \{service, taskDefinition\}/],
+            ["DEPLOY_DEADLINE", "2026-12-07T04:00:00Z", /DEPLOY_DEADLINE "2026-12-07T04:00:00Z" must be a whole number of seconds since the epoch/],
+            ["RESERVE_MINUTES", "-5", /RESERVE_MINUTES "-5" must be a whole number of minutes/],
         ] as const) {
             it(`rejects ${key}=${JSON.stringify(value)}`, () => {
                 expect(() => readInput({ ...env, [key]: value })).to.throw(message);

@@ -12,7 +12,7 @@ export const MANAGED_POLICIES_PER_ROLE = 10;
 /**
  * How long one set of credentials lasts. The SDKs in Pulumi and its providers
  * assume the role again from the token file when they expire; a deploy job
- * (90 minutes) outlives them, so they need not outlive it.
+ * (120 minutes) outlives them, so they need not outlive it.
  */
 export const SESSION_SECONDS = 3600;
 

@@ -101,8 +101,11 @@ export class GitalyHost extends pulumi.ComponentResource {
         const key = args.volume.encryptionKey === "stack" ? gitalyVolumeKey(name, physical, context, parent) : undefined;
         const volume = repositoryVolume(name, physical, { ...args, kmsKeyId: key?.arn }, parent);
         const asgName = physical;
-        // The account's default key has an id this program does not know: any key of the account, through EC2.
-        const keyArns = [key ? key.arn : pulumi.interpolate`arn:aws:kms:${context.region}:${context.accountId}:key/*`];
+        // The key the volume is encrypted with, as EC2 reports it: the stack's, or the account's
+        // default EBS key the volume was created on (fixed at creation, so this stays right if
+        // the account's default changes later; the account's current default would not). Read
+        // from the volume's state: its inputs, and so the volume, stay as they are.
+        const keyArns = [volume.kmsKeyId];
         const { role, profile } = instanceRole(name, { ...args, volumeArn: volume.arn, asgName, keyArns }, parent);
         const template = launchTemplate(name, physical, { ...args, profileArn: profile.arn, volumeId: volume.id }, parent);
         const group = hostGroup(name, { asgName, subnetId: args.subnetId, template }, parent);

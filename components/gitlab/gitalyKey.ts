@@ -58,10 +58,11 @@ export function gitalyVolumeKey(name: string, physical: string, context: StackCo
 /**
  * What the instance role needs to attach the encrypted volume: EC2 makes a
  * grant for itself in the caller's name, for an AWS resource only (AWS: EBS
- * encryption, permissions for users). On `keyArns`: the stack's key, or
- * every key of the account when the volume is on the account's default key,
- * whose id this program does not know (a customer-managed default key whose
- * policy delegates to IAM then works too).
+ * encryption, permissions for users). On `keyArns`: the key the volume is
+ * on, as EC2 reports it (the stack's, or the account's default EBS key it was
+ * created on). A customer managed default key whose policy delegates to IAM
+ * then works; AWS's managed `aws/ebs` key needs no IAM grant (its own policy
+ * admits the account's principals through EC2), so the statement is harmless there.
  */
 export function attachWithKeyStatement(keyArns: pulumi.Input<string>[], region: string): PolicyStatement {
     return {

@@ -10,18 +10,50 @@ export const RUN_TASK_COMMAND = "node_modules/.bin/ts-node --transpile-only tool
 export const MIGRATE_TASK_SIZE = { cpu: 2048, memory: 6144 } as const;
 
 /**
- * Minutes one migration step may take inside `pulumi up`: waiting for a
- * migration an earlier update left running, then its own run (runTask's one
- * deadline); after that `up` fails and the task keeps running. The timeline
- * of one step, in minutes: up to SERVICE_WAIT_MINUTES (45) for the services it
- * follows, then up to 40 here, then one 15 s poll: 85.25, inside the CI
- * deploy job's 90 (.gitlab-ci.yml `.deploy`; tests/runTask.test.ts adds them up), so a
- * long migration is ended by the tool, which leaves Pulumi's state written
- * and its lock released, never by the runner killing `pulumi up` halfway. The
- * retried `pulumi up` then waits for the task still running instead of
- * starting a second one. A small team's regular migrations take minutes.
+ * Minutes one migration step may take inside `pulumi up` after the services
+ * it follows are checked: waiting for a migration an earlier update left
+ * running, then its own run (one bound in runTask); after that `up` fails and
+ * the task keeps running, and the next `up` waits for it instead of starting
+ * a second. A small team's regular migrations take minutes.
+ *
+ * One `up` runs a chain of waits, so the steps also share one deadline
+ * (hooks/deadline.ts): the CI deploy job's DEPLOY_DEADLINE, its start + 120
+ * (`.deploy` timeout) - 5 (PULUMI_MARGIN_MINUTES) = 115 minutes. Each step's
+ * waits end by it less RESERVE_MINUTES, the provider's rollout waits that
+ * follow the step, and no task starts with less than 10 (MIN_RUN_MINUTES)
+ * left. Worst case, minutes from the job's start, t0 = when `up` reaches
+ * the first rollout (after npm ci, the admin gate's preview, the image builds):
+ *
+ *   split (prod)  Gitaly rollout        ≤ t0 + 30   (GITALY_ROLLOUT_MINUTES)
+ *                 migrate               ends by 115 - 45 = 70
+ *                 web + Sidekiq rollout ≤ 70 + 45 = 115 (SERVICE_ROLLOUT_MINUTES)
+ *                 post-migrate          ends by 115 - 0 = 115
+ *   single (dev)  migrate               ends by 70
+ *                 the task's rollout    ≤ 115
+ *                 post-migrate          ends by 115
+ *
+ * Every wait ends by 115 and Pulumi keeps 5 of the job's 120 to write its
+ * state. Without the shared deadline the chain's bounds add up to 30 +
+ * (45 + 40) + 45 + (45 + 40) = 245 minutes (split; single 215): the runner
+ * would kill `up` halfway. With an ordinary start (image builds and Gitaly's
+ * rollout done within 30 minutes) a migration still gets its full 40.
+ * tests/deployTimeline.test.ts runs runTask along the stacks' real graphs.
  */
 export const MIGRATION_TIMEOUT_MINUTES = 40;
+
+/** Minutes `pulumi up` waits for a GitLab web, Sidekiq or single service to roll out (the provider's waitForSteadyState; their customTimeouts). */
+export const SERVICE_ROLLOUT_MINUTES = 45;
+
+/** Minutes it waits for Gitaly's (stop-first, one task: stop, place, pull, reconfigure). */
+export const GITALY_ROLLOUT_MINUTES = 30;
+
+/**
+ * What each step keeps of the shared deadline for the rollouts that wait for
+ * it, in both topologies: after `migrate` the services roll (web and Sidekiq,
+ * or the single task), each waited for up to SERVICE_ROLLOUT_MINUTES; after
+ * `post-migrate` nothing of GitLab.
+ */
+export const RESERVE_MINUTES = { migrate: SERVICE_ROLLOUT_MINUTES, "post-migrate": 0 } as const;
 
 /**
  * The two migration steps of a split deploy, in GitLab's zero-downtime order
@@ -103,6 +135,9 @@ export function migrationRun(name: string, args: MigrationRunArgs, opts: pulumi.
                 SECURITY_GROUPS: pulumi.jsonStringify([args.securityGroupId]),
                 CAPACITY_PROVIDER: "FARGATE",
                 TIMEOUT_MINUTES: String(MIGRATION_TIMEOUT_MINUTES),
+                // Only where it is not 0 (post-migrate's inputs stay as they were). The
+                // deadline itself is no input: the command inherits DEPLOY_DEADLINE from the job.
+                ...(RESERVE_MINUTES[args.step] > 0 ? { RESERVE_MINUTES: String(RESERVE_MINUTES[args.step]) } : {}),
                 LOG_GROUP: args.logGroupName,
                 EXPECT_SERVICES: pulumi.jsonStringify(args.after.map((x) => ({ service: x.service.name, taskDefinition: x.taskDefinition.arn }))),
             },

@@ -6,7 +6,7 @@ import { logGroup } from "../../aws/logs";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
-import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
+import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps, SERVICE_ROLLOUT_MINUTES } from "./migrations";
 import { REPOSITORY_ROOT } from "./omnibusConfig";
 import { GITLAB_PORTS } from "./gitlabRb";
 import { GITLAB_GRACE_SECONDS, healthyFloor, SINGLE_HEALTH_CHECK, SINGLE_WARMUP, STOP_TIMEOUT_SECONDS } from "./readiness";
@@ -39,8 +39,9 @@ const MIGRATE_SECRETS: readonly SecretName[] = [...RAILS_SECRETS, "databasePassw
  * its windows: the 930 s grace, the container check's 300 s + 10 × 60 s, a
  * Spot reclaim's 120 s and the 120 s stop timeout, after which SIGKILL cuts
  * it halfway. The task's own start is reconfigure without migrations, then
- * Puma: minutes, inside those windows. A migration is bounded only by
- * MIGRATION_TIMEOUT_MINUTES, after which it keeps running and is waited for.
+ * Puma: minutes, inside those windows. A migration is bounded only by how
+ * long `pulumi up` waits for it (MIGRATION_TIMEOUT_MINUTES, or the deploy's
+ * deadline: migrations.ts), after which it keeps running and is waited for.
  */
 export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, entry: Entry): Topology {
     const { name, parent, physical } = kit;
@@ -94,7 +95,8 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
             dependsOn: [...entry.listeners, ...entry.frontRules, gitalyFromBackup, migrate],
             // Stop the old task (at most 120 s), start the new one: reconfigure without
             // migrations and Puma take minutes; 45 m leaves room for a slow image pull.
-            customTimeouts: { create: "45m", update: "45m" },
+            // `gitlab-migrate` keeps these minutes of the deploy's deadline (migrations.ts).
+            customTimeouts: { create: `${SERVICE_ROLLOUT_MINUTES}m`, update: `${SERVICE_ROLLOUT_MINUTES}m` },
         },
     );
     // Post-deployment migrations once the new revision runs.

@@ -7,6 +7,7 @@ import { efsMount, efsMountStatement, efsRepositories } from "./efs";
 import { gitalyPlacement, GITALY_HOST_PATH } from "./gitalyHost";
 import { REPOSITORY_ROOT } from "./omnibusConfig";
 import { GITLAB_PORTS } from "./gitlabRb";
+import { GITALY_ROLLOUT_MINUTES } from "./migrations";
 import { GitalyOnEbs, SplitNetwork, SplitTiers } from "./types";
 
 /** What Gitaly's two kinds share and what the split topology needs back from it. */
@@ -53,7 +54,7 @@ export function splitGitaly(t: SplitTiers, net: SplitNetwork, gitalyDns: aws.ser
         deploymentMaximumPercent: 100,
         serviceRegistries: { registryArn: gitalyDns.arn },
     };
-    const opts = { ...parent, dependsOn: net.gitalyRules, customTimeouts: { create: "30m", update: "30m" } };
+    const opts = { ...parent, dependsOn: net.gitalyRules, customTimeouts: { create: `${GITALY_ROLLOUT_MINUTES}m`, update: `${GITALY_ROLLOUT_MINUTES}m` } };
     const parts: GitalyParts = { log, bucket, container, common, opts };
     const storage = s.gitaly.storage;
     const gitaly = storage.kind === "ebs" ? gitalyOnEbs(t, net, parts, storage) : gitalyOnEfs(t, net, parts);

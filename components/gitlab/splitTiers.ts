@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ecsServiceAlarms } from "../../aws/alarms";
 import { serviceAutoscaling } from "../../aws/autoscaling";
 import { fargateServiceBase } from "../../aws/ecsService";
-import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps } from "./migrations";
+import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps, SERVICE_ROLLOUT_MINUTES } from "./migrations";
 import { GITLAB_PORTS } from "./gitlabRb";
 import { healthyFloor, SIDEKIQ_HEALTH_CHECK, WEB_GRACE_SECONDS, WEB_HEALTH_CHECK, WEB_WARMUP } from "./readiness";
 import { Entry, SplitTiers } from "./types";
@@ -31,7 +31,7 @@ function scaledService(t: SplitTiers, which: "web" | "sidekiq", task: aws.ecs.Ta
             deploymentMaximumPercent: 200,
             ...rest,
         },
-        { ...kit.parent, ignoreChanges: ["desiredCount"], customTimeouts: { create: "45m", update: "45m" }, dependsOn },
+        { ...kit.parent, ignoreChanges: ["desiredCount"], customTimeouts: { create: `${SERVICE_ROLLOUT_MINUTES}m`, update: `${SERVICE_ROLLOUT_MINUTES}m` }, dependsOn },
     );
 }
 

@@ -63,17 +63,40 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         sid: "ServiceKeys",
         covers: ["tool:ecr-and-backup-encryption"],
         read: [],
-        // ECR repositories and the backup vault use AWS managed keys, the Gitaly volume the
-        // stack's key (or the account's default EBS key); those services make grants on them
-        // and EC2 makes the volume's data key (and re-encrypts a restored snapshot) in the
-        // caller's name.
-        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+        // ECR repositories and the backup vaults are on AWS managed keys (aws/ecr, aws/backup);
+        // those services make grants on them in the caller's name. Those two keys only, through
+        // their own service only: their ids are AWS's, their aliases fixed.
+        write: ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant", "kms:GenerateDataKey", "kms:Decrypt"],
         scope: (s) => ({
             kind: "account",
             resources: [arn(s, "kms", "key/*")],
-            why: "the AWS managed keys' ids are AWS's; only through ECR, AWS Backup and EC2 (EBS)",
-            conditions: { StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`, `ec2.${s.region}.amazonaws.com`] } },
+            why: "the AWS managed keys' ids are AWS's: named by their aliases, through ECR and AWS Backup only",
+            conditions: {
+                StringEquals: { "kms:ViaService": [`ecr.${s.region}.amazonaws.com`, `backup.${s.region}.amazonaws.com`] },
+                "ForAnyValue:StringEquals": { "kms:ResourceAliases": ["alias/aws/ecr", "alias/aws/backup"] },
+            },
         }),
+    },
+    {
+        sid: "VolumeKeys",
+        covers: ["tool:ebs-volume-encryption"],
+        read: [],
+        // Creating (or restoring) the Gitaly volume on the stack's key: EC2 makes the volume's data
+        // key, re-encrypts a restored snapshot and makes a grant for itself, in the caller's name
+        // (EBS: "Permissions for users"). Only on keys carrying this stack's tag (the provider's
+        // default tags put it on the stack's keys), only through EC2, grants only for AWS resources.
+        write: ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"],
+        scope: (s) => {
+            const stackKeysThroughEc2 = { StringEquals: { "kms:ViaService": `ec2.${s.region}.amazonaws.com`, [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } };
+            return {
+                kind: "custom",
+                why: "key ids are AWS's: the stack's keys by their tag; CreateGrant has a condition of its own",
+                statements: [
+                    st({ sid: "VolumeKeys", actions: ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"], resources: [arn(s, "kms", "key/*")], conditions: stackKeysThroughEc2 }),
+                    st({ sid: "VolumeKeyGrants", actions: ["kms:CreateGrant"], resources: [arn(s, "kms", "key/*")], conditions: { ...stackKeysThroughEc2, Bool: { "kms:GrantIsForAWSResource": "true" } } }),
+                ],
+            };
+        },
     },
     {
         sid: "Ecs",
