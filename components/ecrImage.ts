@@ -67,8 +67,7 @@ export interface ImageRef {
  * (`ecr:DescribeImages`): a tag already there (a redeploy of an older commit,
  * a retried `up` whose push landed, the command-built tags from before) is
  * used by its digest and no docker.Image is declared, because a second push
- * into an IMMUTABLE tag fails. A build runs on `pulumi up` only
- * (`buildOnPreview: false`).
+ * into an IMMUTABLE tag fails. A build is declared on `pulumi up` only.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -95,11 +94,16 @@ export class EcrImage extends pulumi.ComponentResource {
         );
         new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(args.keepTaggedImages) }, { parent: this });
 
-        // Known in a preview too (an invoke), so a preview shows the build a new tag needs.
         const pushed = pulumi.output(pushedDigest(repositoryName, args.tag, this));
-        this.imageRef = pushed.apply((digest) =>
-            digest === undefined ? this.build(name, args, repo).repoDigest.apply(imageRefOf) : pulumi.interpolate`${repo.repositoryUrl}@${digest}`,
-        );
+        this.imageRef = pushed.apply((digest) => {
+            if (digest !== undefined) {
+                return pulumi.interpolate`${repo.repositoryUrl}@${digest}`;
+            }
+            // A preview declares no build: the docker provider pings a Docker engine as soon as
+            // it is configured (pulumi-docker v4.6.2 configureDockerClient), and previews run
+            // without one. The new image shows as the task definitions' unknown image.
+            return pulumi.runtime.isDryRun() ? pulumi.output<string>(pulumi.unknown as unknown as string) : this.build(name, args, repo).repoDigest.apply(imageRefOf);
+        });
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
         this.ref = { image: this.imageRef, repositoryArn: this.repositoryArn };

@@ -302,8 +302,14 @@ function unwrapSecrets(v: any, path: string, found: string[]): any {
     return v;
 }
 
-function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return new Promise((ok) => pulumi.output(exports).apply((v) => ok(v as Record<string, unknown>)));
+/**
+ * Each output's value; one a preview cannot know yet (a new image's digest) is
+ * undefined, as `apply` would never run for it. (The SDK's own promise of an
+ * output's value, which the engine's serializer uses too.)
+ */
+async function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const values = await Promise.all(Object.entries(exports).map(async ([k, v]) => [k, await (pulumi.output(v) as unknown as { promise(): Promise<unknown> }).promise()] as const));
+    return Object.fromEntries(values);
 }
 
 /** The name of the resource a URN names (its last `::` segment). */

@@ -49,6 +49,18 @@ describe("component: EcrImage", () => {
         expect(isNotThere("reading ECR Images: ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
     });
 
+    it("a preview declares no build (the docker provider would ping a Docker engine) and leaves the new image unknown", async () => {
+        const preview = await runComponent(() => new EcrImage("app", ecrImageArgs()), { preview: true });
+        expect(preview.error).to.equal(undefined);
+        expect(ofType(preview, image)).to.deep.equal([]);
+        expect(preview.outputs.imageRef).to.equal(undefined);
+        expect(preview.invokes.map((i) => i.token)).to.deep.equal(["aws:ecr/getImage:getImage"]);
+        // A tag ECR has is known in a preview too.
+        const digest = `sha256:${"e".repeat(64)}`;
+        const known = await runComponent(() => new EcrImage("app", ecrImageArgs()), { preview: true, registry: { "platform-test-app:11111111-amd64": digest } });
+        expect(known.outputs.imageRef).to.equal(`${URL}@${digest}`);
+    });
+
     it("forceDelete follows context.protect (a protected stack keeps its images on destroy)", async () => {
         const kept = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: true } })));
         const disposable = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: false } })));
