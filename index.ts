@@ -275,6 +275,7 @@ const ci = ciCfg.enabled
         stateBucket: ciCfg.stateBucket,
         secretsKeyAlias: ciCfg.secretsKeyAlias,
         bucketArns: stackBuckets,
+        volumeOnAccountDefaultKey: ebsGitaly?.volume.encryptionKey === "accountDefault",
         context,
     }, withAws)
     : undefined;

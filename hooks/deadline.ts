@@ -70,12 +70,6 @@ export function boundOf(now: number, minutes: number, budget: DeployBudget): Bou
     return shared && shared.at < own.at ? { at: shared.at, why: `at ${shared.why}` } : own;
 }
 
-/** Minutes left before the shared bound (Infinity without one). */
-export function minutesLeft(now: number, budget: DeployBudget): number {
-    const shared = sharedBound(budget);
-    return shared ? (shared.at - now) / 60_000 : Infinity;
-}
-
 /** How long to sleep before the next poll: a poll, or less so that the last one lands on the bound. */
 export function pollDelay(now: number, pollMs: number, bound: Bound): number {
     return Math.max(0, Math.min(pollMs, bound.at - now));

@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, paginateListTasks, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { Bound, boundOf, DeployBudget, minutesLeft, parseDeployDeadline, parseReserveMinutes, pollDelay, sharedBound } from "./deadline";
+import { Bound, boundOf, DeployBudget, parseDeployDeadline, parseReserveMinutes, pollDelay, sharedBound } from "./deadline";
 import { requiredEnv, runHook } from "./run";
 
 /**
@@ -93,8 +93,9 @@ export function readInput(env: NodeJS.ProcessEnv): RunTaskInput {
         return parsed as string[];
     };
     const timeout = Number(env.TIMEOUT_MINUTES ?? "60");
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 24 * 60) {
-        throw new Error(`TIMEOUT_MINUTES ${JSON.stringify(env.TIMEOUT_MINUTES)} must be a whole number of minutes (1–1440)`);
+    // At least the time a run needs: a shorter step would refuse every start (ensureTimeToRun).
+    if (!Number.isInteger(timeout) || timeout < MIN_RUN_MINUTES || timeout > 24 * 60) {
+        throw new Error(`TIMEOUT_MINUTES ${JSON.stringify(env.TIMEOUT_MINUTES)} must be a whole number of minutes (${MIN_RUN_MINUTES}–1440)`);
     }
     return {
         region: required("AWS_REGION"),
@@ -251,14 +252,21 @@ export async function awaitSiblings(input: RunTaskInput, deps: RunTaskDeps, boun
 
 /**
  * Refuses (throws) when less than MIN_RUN_MINUTES are left before the shared
- * deadline: nothing is started, so the next `pulumi up` simply runs the step.
+ * deadline or, once the step's waits have begun (`bound`), before the step's
+ * own bound: a task started with minutes left would be abandoned right away.
+ * Nothing is started, so the next `pulumi up` simply runs the step.
  */
-export function ensureTimeToRun(input: RunTaskInput, deps: RunTaskDeps): void {
-    const left = minutesLeft(deps.now(), input);
+export function ensureTimeToRun(input: RunTaskInput, deps: RunTaskDeps, bound?: Bound): void {
+    const shared = sharedBound(input);
+    const ownFirst = bound !== undefined && (shared === undefined || bound.at < shared.at);
+    const limit = ownFirst ? { at: bound.at, why: `the end of this step's own ${input.timeoutMinutes} minutes` } : shared;
+    if (limit === undefined) {
+        return;
+    }
+    const left = (limit.at - deps.now()) / 60_000;
     if (left < MIN_RUN_MINUTES) {
-        const shared = sharedBound(input)!;
         throw new Error(
-            `${input.container} ${input.command.join(" ")} not started: ${Math.max(0, Math.floor(left))} minutes left before ${shared.why}, a run needs at least ${MIN_RUN_MINUTES}; nothing was started, run \`pulumi up\` again (a new deploy job) to run this step`,
+            `${input.container} ${input.command.join(" ")} not started: ${Math.max(0, Math.floor(left))} minutes left before ${limit.why}, a run needs at least ${MIN_RUN_MINUTES}; nothing was started, run \`pulumi up\` again (a new deploy job) to run this step`,
         );
     }
 }
@@ -283,7 +291,7 @@ export async function runTask(input: RunTaskInput, deps: RunTaskDeps): Promise<s
     await awaitServices(input, deps);
     const bound = boundOf(deps.now(), input.timeoutMinutes, input);
     await awaitSiblings(input, deps, bound);
-    ensureTimeToRun(input, deps);
+    ensureTimeToRun(input, deps, bound);
     const arn = await ecs.runTask(input);
     const started = deps.now();
     log(`${what}: started ${arn}`);

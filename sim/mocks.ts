@@ -229,6 +229,9 @@ export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {})
             const n = Number(/-(\d+)$/.exec(String(args.inputs.id))?.[1] ?? "1");
             return { id: args.inputs.id, availabilityZone: `${REGION}${"abcdef"[n - 1]}` };
         }
+        // A customer managed default, as an administrator sets it (ModifyEbsDefaultKmsKeyId): a key ARN.
+        case "aws:ebs/getDefaultKmsKey:getDefaultKmsKey":
+            return { id: REGION, keyArn: DEFAULT_EBS_KEY_ARN, region: REGION };
         case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
         default:

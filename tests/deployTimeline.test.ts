@@ -53,7 +53,7 @@ function deployJob(): DeployJob {
 
 /** DEPLOY_DEADLINE (epoch seconds) as the job's lines before `pulumi up` export it, with GitLab's variables for this job. */
 function jobDeadline(job: DeployJob): number {
-    const up = job.script.findIndex((l) => l.startsWith("pulumi up "));
+    const up = job.script.findIndex((l) => /(^|\s)pulumi up --yes/.test(l));
     const lines = job.script.slice(0, up).filter((l) => l.includes("DEPLOY_DEADLINE"));
     expect(lines, "the deploy job sets DEPLOY_DEADLINE before `pulumi up`").to.not.deep.equal([]);
     // printenv: only an exported variable reaches `pulumi up` and the commands it runs.
@@ -220,6 +220,47 @@ describe("the deploy job's timeline: every wait of `pulumi up` ends before the C
             expect(tiers, chain.join(", ")).to.deep.equal(["gitlab-migrate", "gitlab", "gitlab-post-migrate"]);
         });
     }
+
+    it("the job's lines around `pulumi up`, run in bash with fakes: SIGINT (Pulumi's cancel) at DEPLOY_DEADLINE, SIGKILL within the job's margin, nothing started with under a minute left", function () {
+        this.timeout(30_000);
+        const script = deployJob().script;
+        const from = script.findIndex((l) => l.startsWith("left="));
+        const up = script.findIndex((l) => /(^|\s)pulumi up --yes/.test(l));
+        expect([from, up].every((i) => i >= 0) && from < up, "the deadline lines precede pulumi up").to.equal(true);
+        const lines = script.slice(from, up + 1).map((l) => l.replace(/\$\(bash \.ci\/policy-args\.sh "\$STACK"\)/, ""));
+        const bin = fs.mkdtempSync(path.join(require("os").tmpdir(), "fake-pulumi-"));
+        // A `pulumi up` that never ends by itself and says which signal ended it.
+        fs.writeFileSync(path.join(bin, "pulumi"), '#!/bin/bash\ntrap \'echo "cancelled by INT"; exit 130\' INT\nwhile :; do sleep 0.1; done\n', { mode: 0o755 });
+        // `timeout` as the job calls it, logged, then the real one with its duration cut to 1 s.
+        const realTimeout = spawnSync("bash", ["-c", "command -v timeout"], { encoding: "utf8" }).stdout.trim();
+        fs.writeFileSync(path.join(bin, "timeout"), `#!/bin/bash\necho "timeout $*" >&2\nargs=("$@"); for i in "\${!args[@]}"; do [[ "\${args[$i]}" =~ ^[0-9]+s$ ]] && args[$i]=1s; done\nexec ${realTimeout} "\${args[@]}"\n`, { mode: 0o755 });
+        const run = (secondsAhead: number) =>
+            spawnSync("bash", ["-e", "-c", [`DEPLOY_DEADLINE=$(( $(date +%s) + ${secondsAhead} ))`, ...lines].join("\n")], {
+                env: { PATH: `${bin}:${process.env.PATH}`, STACK: "dev" },
+                encoding: "utf8",
+                timeout: 20_000,
+                killSignal: "SIGKILL",
+            });
+        try {
+            const ahead = run(600);
+            // timeout's own status when it had to signal; the duration was the time to the deadline.
+            expect(ahead.status, ahead.stderr).to.equal(124);
+            expect(ahead.stdout.trim()).to.equal("cancelled by INT");
+            const [, killAfter, seconds] = /^timeout --signal=INT --kill-after=(\d+)m (\d+)s pulumi up /m.exec(ahead.stderr) ?? [];
+            expect(Number(seconds)).to.be.within(598, 600);
+            // SIGKILL still inside the minutes the job keeps after the deadline.
+            expect(Number(killAfter)).to.be.below(PULUMI_MARGIN_MINUTES);
+            for (const secondsLeft of [30, -600]) {
+                const late = run(secondsLeft);
+                expect(late.status).to.equal(1);
+                expect(late.stderr).to.match(/deploy: -?\d+ s left before DEPLOY_DEADLINE, pulumi up not started/);
+                expect(late.stderr).to.not.include("timeout --signal");
+                expect(late.stdout).to.equal("");
+            }
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
 
     it("ci/deployDeadline.ts: the job's start + its timeout - Pulumi's margin, from GitLab's variables; none, and the job stops before `pulumi up`", () => {
         const env = { CI_JOB_STARTED_AT: "2026-12-07T03:00:00Z", CI_JOB_TIMEOUT: "7200" };

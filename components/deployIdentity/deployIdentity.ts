@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
 import { ciIamPath, physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
-import { bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames, UNSCOPED } from "./grants";
+import { accountDefaultVolumeKeyStatements, bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames, UNSCOPED } from "./grants";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -64,6 +64,14 @@ export interface DeployIdentityArgs extends StackGrantNames {
      * for them (grants/ bucketStatements).
      */
     readonly bucketArns: pulumi.Input<string[]>;
+    /**
+     * The stack's Gitaly volume is on the account's default EBS key
+     * (`encryptionKey: accountDefault`), which carries no stack tag: the deploy
+     * role may also have EC2 use that key (a restore from a snapshot), named
+     * by a lookup of the default in the role's `resources` policy
+     * (grants/compute.ts accountDefaultVolumeKeyStatements).
+     */
+    readonly volumeOnAccountDefaultKey: boolean;
     readonly context: StackContext;
 }
 
@@ -141,9 +149,15 @@ export class DeployIdentity extends pulumi.ComponentResource {
             return pulumi.all([r.arn, ...attachments.map((a) => a.id)]).apply(([arn]) => arn);
         };
 
+        // The default key's ARN is known only at run time (and an alias ARN is not a key ARN's length),
+        // so its statements join the buckets' in the role's own `resources` policy.
+        const defaultKey = args.volumeOnAccountDefaultKey ? aws.ebs.getDefaultKmsKeyOutput({}, parent).keyArn : undefined;
+        const deployResources = pulumi
+            .all([buckets, defaultKey])
+            .apply(([arns, key]) => [...bucketStatements(arns, protect, "all"), ...(key ? accountDefaultVolumeKeyStatements(args.context.region, key) : [])]);
         const refProtected = args.refProtectedInSub ? "required" : "absent";
         this.oidcProviderArn = providerArn;
-        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), (a) => deployStatements(scope(a)), buckets.apply((arns) => bucketStatements(arns, protect, "all")));
+        this.deployRoleArn = role("deploy", branchSubjects(args.projectPath, args.deployBranches, refProtected), (a) => deployStatements(scope(a)), deployResources);
         this.previewRoleArn = role("preview", branchSubjects(args.projectPath, args.previewBranches, args.refProtectedInSub ? "any" : "absent"), (a) => previewStatements(scope(a)), buckets.apply((arns) => bucketStatements(arns, protect, "read")));
         this.registerOutputs({ oidcProviderArn: this.oidcProviderArn, deployRoleArn: this.deployRoleArn, previewRoleArn: this.previewRoleArn });
     }

@@ -50,9 +50,11 @@ export const DB_POOL_HEADROOM = 10;
 const POOLS = 2;
 
 /**
- * ActionCable's worker pool in every Puma worker: GitLab's default
- * (ACTION_CABLE_WORKER_POOL_SIZE). Omnibus 19's gitlab.rb template documents
- * no key for it, so it is counted, not rendered.
+ * ActionCable's worker pool in every Puma worker: Omnibus's default
+ * (node['gitlab']['actioncable']['worker_pool_size'] = 4, passed to Puma as
+ * ACTION_CABLE_WORKER_POOL_SIZE). Left at that default and counted: 19.3's
+ * gitlab.rb template does not document the key, and an unknown top-level key
+ * would stop reconfigure.
  */
 export const ACTIONCABLE_WORKER_POOL_SIZE = 4;
 

@@ -9,9 +9,6 @@ import { ExternalSecret, GitLabEmail, MailSettings, OmnibusRole, SecretName } fr
 /** SES's SMTP interface: STARTTLS on the submission port (SES also takes 25, 2587 and 465 with TLS). */
 export const SES_SMTP_PORT = 587;
 
-/** The SES API version SES authorizes SMTP submissions as (SES: "Restricting by SES API version"). */
-const SES_SMTP_API_VERSION = "2";
-
 /** Easy DKIM publishes three CNAMEs per identity (SES: "Easy DKIM"). */
 export const SES_DKIM_TOKENS = 3;
 
@@ -80,6 +77,8 @@ function sesSender(name: string, context: StackContext, email: Extract<GitLabEma
                         Effect: "Allow",
                         // What SES's SMTP interface authorizes a message as (SES: "SMTP credentials"; its
                         // own SMTP users get this action alone): no ses:SendEmail, which only the API calls.
+                        // No ses:ApiVersion condition: SES documents none for SMTP submissions, and a
+                        // wrong guess there would refuse every mail.
                         Action: "ses:SendRawEmail",
                         // The domain identity GitLab sends as; no configuration set is used.
                         Resource: identity.arn,
@@ -89,9 +88,6 @@ function sesSender(name: string, context: StackContext, email: Extract<GitLabEma
                                 // as GitLab writes it): a leaked key cannot send as anyone else of the domain. Not
                                 // the display name: GitLab names the acting user in notifications.
                                 "ses:FromAddress": email.from,
-                                // Only over SMTP, which SES authorizes as API version 2 of SendRawEmail (SES:
-                                // "Restricting by SES API version").
-                                "ses:ApiVersion": SES_SMTP_API_VERSION,
                             },
                         },
                     },

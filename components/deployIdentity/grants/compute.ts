@@ -1,4 +1,44 @@
+import { PolicyStatement } from "../../../aws/iam";
 import { arn, ec2, Grant, st, STACK_TAG } from "./model";
+
+/** What EC2 does with a volume's key in the caller's name besides its grant: the data key, reading a snapshot, re-encrypting it. */
+const VOLUME_KEY_USE = ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"] as const;
+type Conditions = NonNullable<PolicyStatement["conditions"]>;
+const viaEc2 = (region: string) => ({ "kms:ViaService": `ec2.${region}.amazonaws.com` });
+
+/**
+ * The account's default EBS key, for a stack whose Gitaly volume is on it
+ * (`encryptionKey: accountDefault`): restoring that volume from a snapshot
+ * (a CI deploy: only the volume is replaced) has EC2 use the snapshot's key in
+ * the deploy role's name, and that key carries no stack tag (VolumeKeys). The
+ * same uses as VolumeKeys, through EC2 only, grants only for AWS resources.
+ * `keyArn` is what EC2 reports as the default now (ec2:GetEbsDefaultKmsKeyId):
+ * the key such a volume was made on unless an administrator changed the
+ * default since.
+ * For AWS's managed key that is the alias ARN `…:alias/aws/ebs`: an alias ARN
+ * in an IAM Resource matches no key, which is harmless there (that key's own
+ * policy admits the account's principals through EC2; it needs no IAM grant).
+ * A default an administrator set by a customer alias may be reported the
+ * same way, so an alias ARN names the key by its alias instead (`key/*` with
+ * kms:ResourceAliases): on `aws/ebs` that adds nothing its policy does not
+ * allow already.
+ * Its own statements, in the role's `resources` policy: the ARN is known only
+ * at run time, and its length (an alias) is not a key ARN's.
+ */
+export function accountDefaultVolumeKeyStatements(region: string, keyArn: string): PolicyStatement[] {
+    if (!/^arn:aws[\w-]*:kms:/.test(keyArn)) {
+        // AWS documents an ARN; anything else would reach IAM as a Resource and fail only at the administrator's `up`.
+        throw new Error(`the account's default EBS key ${JSON.stringify(keyArn)} is not a KMS key or alias ARN (ec2:GetEbsDefaultKmsKeyId)`);
+    }
+    const alias = /^(arn:aws[\w-]*:kms:[^:]+:\d{12}:)(alias\/.+)$/.exec(keyArn);
+    const byAlias: Conditions = alias ? { "ForAnyValue:StringEquals": { "kms:ResourceAliases": [alias[2]] } } : {};
+    const resources = alias ? [`${alias[1]}key/*`] : [keyArn];
+    const throughEc2: Conditions = { StringEquals: viaEc2(region), ...byAlias };
+    return [
+        { sid: "VolumeKeysAccountDefault", actions: [...VOLUME_KEY_USE], resources, conditions: throughEc2 },
+        { sid: "VolumeKeyGrantsAccountDefault", actions: ["kms:CreateGrant"], resources, conditions: { ...throughEc2, Bool: { "kms:GrantIsForAWSResource": "true" } } },
+    ];
+}
 
 /** Compute: Auto Scaling, the AMI, ECR and ECS. */
 export const COMPUTE_GRANTS: readonly Grant[] = [
@@ -79,20 +119,21 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
     },
     {
         sid: "VolumeKeys",
-        covers: ["tool:ebs-volume-encryption"],
-        read: [],
+        covers: ["tool:ebs-volume-encryption", "aws:ebs/getDefaultKmsKey:getDefaultKmsKey"],
+        // The account's default EBS key, for a stack whose Gitaly volume is on it (accountDefaultVolumeKeyStatements).
+        read: ["ec2:GetEbsDefaultKmsKeyId"],
         // Creating (or restoring) the Gitaly volume on the stack's key: EC2 makes the volume's data
         // key, re-encrypts a restored snapshot and makes a grant for itself, in the caller's name
         // (EBS: "Permissions for users"). Only on keys carrying this stack's tag (the provider's
         // default tags put it on the stack's keys), only through EC2, grants only for AWS resources.
-        write: ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"],
+        write: [...VOLUME_KEY_USE, "kms:CreateGrant"],
         scope: (s) => {
-            const stackKeysThroughEc2 = { StringEquals: { "kms:ViaService": `ec2.${s.region}.amazonaws.com`, [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } };
+            const stackKeysThroughEc2 = { StringEquals: { ...viaEc2(s.region), [`aws:ResourceTag/${STACK_TAG}`]: s.naming.stack } };
             return {
                 kind: "custom",
                 why: "key ids are AWS's: the stack's keys by their tag; CreateGrant has a condition of its own",
                 statements: [
-                    st({ sid: "VolumeKeys", actions: ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"], resources: [arn(s, "kms", "key/*")], conditions: stackKeysThroughEc2 }),
+                    st({ sid: "VolumeKeys", actions: [...VOLUME_KEY_USE], resources: [arn(s, "kms", "key/*")], conditions: stackKeysThroughEc2 }),
                     st({ sid: "VolumeKeyGrants", actions: ["kms:CreateGrant"], resources: [arn(s, "kms", "key/*")], conditions: { ...stackKeysThroughEc2, Bool: { "kms:GrantIsForAWSResource": "true" } } }),
                 ],
             };

@@ -33,6 +33,7 @@ import { OBSERVABILITY_GRANTS } from "./observability";
 import { IDENTITY_GRANTS } from "./identity";
 import { ORCHESTRATION_GRANTS } from "./orchestration";
 import { DATA_GRANTS } from "./data";
+export { accountDefaultVolumeKeyStatements } from "./compute";
 import { arn, bare, BUCKET_DESTROY, BUCKET_READS, BUCKET_WRITES, Grant, PolicyScope, STACK_TAG, UNSCOPED } from "./model";
 
 export { ADMIN_CREATES, BUCKET_DESTROY, BUCKET_READS, BUCKET_WRITES, Grant, PASSED_TO, PolicyScope, policyScope, SERVICE_LINKED_ROLES, StackGrantNames, UNSCOPED } from "./model";

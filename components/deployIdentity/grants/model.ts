@@ -111,6 +111,7 @@ const CI_RESOURCELESS_ACTIONS: readonly string[] = [
     "logs:DescribeLogGroups",
     "logs:DescribeResourcePolicies",
     "kms:ListAliases",
+    "ec2:GetEbsDefaultKmsKeyId",
     "ecs:DescribeTaskDefinition",
     "route53:ListHostedZones",
     "route53:ListHostedZonesByName",
