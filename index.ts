@@ -268,6 +268,7 @@ const ci = ciCfg.enabled
         gitlabUrl: ciCfg.gitlabUrl,
         projectPath: ciCfg.projectPath,
         oidcProvider: ciCfg.oidcProvider,
+        oidcProviderSharedWith: ciCfg.oidcProviderSharedWith,
         deployBranches: ciCfg.deployBranches,
         previewBranches: ciCfg.previewBranches,
         refProtectedInSub: ciCfg.refProtectedInSub,

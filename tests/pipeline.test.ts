@@ -7,6 +7,9 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { marker, MAX_PREVIEW_CHARS, MrNoteInput, noteBody, readInput, upsertNote } from "../ci/mrNote";
 import { ROOT } from "../sim/harness";
+import { ciAudience } from "../components/deployIdentity/facts";
+import { naming } from "../facts/naming";
+import { projectName } from "../ci/assertTarget";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -44,6 +47,7 @@ const job = (name: string) => {
     return j;
 };
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
+const PROJECT = projectName(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 
 describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
     this.timeout(120_000);
@@ -122,14 +126,20 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(text).to.not.match(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN/);
         for (const name of PULUMI_JOBS) {
             const j = job(name);
-            expect(j.id_tokens.AWS_ID_TOKEN.aud, name).to.equal("$CI_SERVER_URL");
             expect(j.variables.AWS_ROLE_ARN, name).to.match(/^\$AWS_(PREVIEW|DEPLOY)_ROLE_ARN_(DEV|PROD)$/);
+            // One token, for the role the job uses and no other (README: "Deploy identity"); a literal, so no pipeline variable moves it.
+            const kind = /DEPLOY/.test(j.variables.AWS_ROLE_ARN) ? "deploy" : "preview";
+            expect(j.id_tokens, name).to.deep.equal({ AWS_ID_TOKEN: { aud: ciAudience(naming(PROJECT, j.variables.STACK), kind) } });
+            // The target is checked before the first AWS call (tests/ciTarget.test.ts runs this line).
+            expect(j.before_script.indexOf("node_modules/.bin/ts-node --transpile-only ci/assertTarget.ts"), name).to.be.within(0, j.before_script.indexOf('pulumi login "$PULUMI_BACKEND_URL"') - 1);
             expect(j.variables.AWS_WEB_IDENTITY_TOKEN_FILE, name).to.be.a("string");
             expect(j.before_script[0], name).to.equal(`printf '%s' "$AWS_ID_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"`);
             expect(j.before_script, name).to.include('pulumi login "$PULUMI_BACKEND_URL"');
             expect(j.image.name, name).to.equal("$CI_TOOLS_IMAGE");
             expect(j.timeout, name).to.match(/^\d+m$/);
         }
+        // No other job asks for a token.
+        expect(Object.keys(expanded).filter((n) => expanded[n]?.id_tokens)).to.deep.equal(PULUMI_JOBS);
         // Only the deploy jobs may change anything, and only they use the deploy roles.
         expect(PULUMI_JOBS.filter((n) => /DEPLOY/.test(job(n).variables.AWS_ROLE_ARN))).to.deep.equal(["deploy dev", "deploy prod"]);
     });

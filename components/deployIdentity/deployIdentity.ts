@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { packStatements, policyDocument, PolicyStatement } from "../../aws/iam";
-import { ciIamPath, physicalName } from "../../facts/naming";
+import { ciIamPath, naming as namingOf, physicalName } from "../../facts/naming";
 import { StackContext } from "../../aws/context";
 import { accountDefaultVolumeKeyStatements, bucketStatements, deployStatements, policyScope, previewStatements, StackGrantNames, UNSCOPED } from "./grants";
+import { ciAudience, ciRoleName, CI_ROLE_KINDS, CiRoleKind } from "./facts";
 
 /** IAM's limit on one managed policy, in characters without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6144;
@@ -31,7 +32,9 @@ export function branchSubjects(projectPath: string, branches: readonly string[],
 /**
  * A trust policy for GitLab ID tokens. On a self-managed GitLab, AWS offers
  * only `sub` and `aud` as condition keys (no `ref_protected` or `environment`
- * of their own): the audience and the subject carry all the restriction.
+ * of their own; STS's provider-specific claim keys cover GitHub, Google,
+ * CircleCI and OCI, not GitLab): the audience, one per role, says which job
+ * the token was issued to, and the subject which project and branch.
  */
 export function webIdentityTrust(providerArn: string, issuerHost: string, audience: string, subjects: string[]): object {
     // StringLike when any subject is a pattern: an entry without `*` still matches only itself.
@@ -46,12 +49,18 @@ export function webIdentityTrust(providerArn: string, issuerHost: string, audien
 
 /** The grants come from the catalogue (grants/); the stack names what only it knows (StackGrantNames). */
 export interface DeployIdentityArgs extends StackGrantNames {
-    /** The GitLab that issues the tokens (`$CI_SERVER_URL`); also their audience. */
+    /** The GitLab that issues the tokens (`$CI_SERVER_URL`). */
     readonly gitlabUrl: string;
     /** This repository's `group/project` on that GitLab. */
     readonly projectPath: string;
     /** Create GitLab's OIDC provider, or trust the one another stack of the account created. */
     readonly oidcProvider: "create" | "existing";
+    /**
+     * With `create`: the other stacks of this project whose roles trust the
+     * provider this stack creates. IAM accepts a token only when its audience
+     * is one of the provider's client IDs, so theirs are listed here too.
+     */
+    readonly oidcProviderSharedWith: readonly string[];
     /** Branches that may deploy (exact names; protected in GitLab). */
     readonly deployBranches: readonly string[];
     /** Branches that may preview (patterns allowed). */
@@ -103,21 +112,23 @@ export class DeployIdentity extends pulumi.ComponentResource {
                 `${name}-gitlab`,
                 {
                     url: args.gitlabUrl,
-                    clientIdLists: [args.gitlabUrl],
+                    // Every role's audience of each stack that trusts this provider (an in-place update when one joins).
+                    clientIdLists: [naming.stack, ...args.oidcProviderSharedWith].flatMap((stack) => CI_ROLE_KINDS.map((kind) => ciAudience(namingOf(naming.project, stack), kind))),
                     // No thumbprints: IAM fetches and checks the issuer's certificate chain itself.
                 },
                 parent,
             ).arn;
 
-        const role = (suffix: string, subjects: string[], statements: (accountId: string) => PolicyStatement[], resourceStatements: pulumi.Input<PolicyStatement[]>) => {
+        const role = (suffix: CiRoleKind, subjects: string[], statements: (accountId: string) => PolicyStatement[], resourceStatements: pulumi.Input<PolicyStatement[]>) => {
             const r = new aws.iam.Role(
                 `${name}-${suffix}`,
                 {
-                    name: physicalName(naming, `ci-${suffix}`, 64),
+                    name: ciRoleName(naming, suffix),
                     path,
                     description: `GitLab CI (${args.projectPath}) ${suffix} for stack ${naming.prefix}`,
                     maxSessionDuration: SESSION_SECONDS,
-                    assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(webIdentityTrust(arn, issuerHost, args.gitlabUrl, subjects))),
+                    // Only tokens issued for this role: its own audience (facts.ts ciAudience).
+                    assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(webIdentityTrust(arn, issuerHost, ciAudience(naming, suffix), subjects))),
                 },
                 parent,
             );

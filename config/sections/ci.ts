@@ -40,6 +40,12 @@ export const ciSchema = z
          * URL per account); this one trusts it.
          */
         oidcProvider: z.enum(["create", "existing"]).default("create"),
+        /**
+         * With `create`: the other stacks of this project (same account) whose
+         * CI roles trust that provider; their roles' token audiences join its
+         * client IDs, or AWS refuses their tokens.
+         */
+        oidcProviderSharedWith: z.array(z.string().regex(/^[a-z0-9-]+$/, { error: invalid("a stack name") })).default([]),
         /** Branches whose pipelines may deploy this stack. Protect them in GitLab: the token's sub is all AWS checks. */
         deployBranches: z.array(branchName).min(1).default(["main"]),
         /** Branches whose pipelines may preview this stack (read-only role, but it decrypts the stack's secrets). */
@@ -74,6 +80,9 @@ export const ciSchema = z
             if (c[key] === undefined) {
                 ctx.addIssue({ code: "custom", path: [key], message: "required when ci.enabled is true" });
             }
+        }
+        if (c.oidcProvider === "existing" && c.oidcProviderSharedWith.length > 0) {
+            ctx.addIssue({ code: "custom", path: ["oidcProviderSharedWith"], message: "only the stack that creates the provider (oidcProvider: create) lists the stacks sharing it" });
         }
     })
     // A disabled section hands on nothing but its switch; an enabled one, its two keys as present.
