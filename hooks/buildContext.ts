@@ -10,7 +10,7 @@ import { ImageSource } from "../facts/imageSource";
  * 0755, every mtime the commit's time.
  *
  * Why: the docker provider hashes the context's names, contents and file
- * modes (pulumi-docker v4.6.2 provider.go `hashContext`; docker-build's
+ * modes (pulumi-docker v4.11.2 provider.go `hashContext`; docker-build's
  * `hashBuildContext` does the same). A checkout made under another umask (a
  * GitLab runner's 0000 gives 0666/0777) hashes differently, the image looks
  * changed, and it would be rebuilt and pushed into its IMMUTABLE tag, which

@@ -4,8 +4,8 @@ import * as path from "path";
 
 /**
  * The build-context hash docker.Image records as `build.contextDigest`,
- * ported from pulumi-docker v4.6.2 (provider/provider.go `hashContext`,
- * `hashPath`, `getIgnorePatterns`) so the mocks can record what the provider
+ * ported from pulumi-docker v4.11.2 (provider/provider.go `hashContext`,
+ * `hashPath`, `getIgnorePatterns`; the same code as in v4.6.2) so the mocks can record what the provider
  * would, and the tests can show what makes it differ. Checked against the
  * Go code itself: tests/imageContext.test.ts holds the hash the Go function
  * printed for its fixture.

@@ -65,7 +65,7 @@ describe("image build context: a function of the folder's commit alone", () => {
     before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "platform-context-"))));
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    it("the ported context hash (sim/dockerContext.ts) prints what pulumi-docker v4.6.2's Go hashContext printed for the same files", () => {
+    it("the ported context hash (sim/dockerContext.ts) prints what pulumi-docker's Go hashContext (v4.6.2 and v4.11.2 alike) printed for the same files", () => {
         const dir = path.join(tmp, "fixture");
         write(dir, {
             Dockerfile: ["FROM scratch\nCOPY . /\n", 0o644],
@@ -75,9 +75,11 @@ describe("image build context: a function of the folder's commit alone", () => {
             "keep.log": ["kept\n", 0o644],
             "sub/x.txt": ["x\n", 0o644],
         });
-        // Printed by the provider's own hashContext (provider/provider.go at v4.6.2, built
-        // with its pinned fsutil, afero and patternmatcher) for this directory, then with
-        // sub/x.txt at 0666: only the mode differs, and so does the hash.
+        // Printed by the provider's own hashContext (provider/provider.go, the same code at
+        // v4.6.2 and v4.11.2) built twice, each with its tag's pinned fsutil, afero and
+        // patternmatcher (v4.6.2: fsutil 20230825212630-f09800878302, afero 1.10.0;
+        // v4.11.2: fsutil 20250417144416-3f76f8130144, afero 1.12.0): both printed these,
+        // for this directory and then with sub/x.txt at 0666 (only the mode differs).
         expect(contextDigest(dir)).to.equal("478e13389e16b05476dd519920d5529972160259efaf3d3b3ab8f76a150d820a");
         fs.chmodSync(path.join(dir, "sub/x.txt"), 0o666);
         expect(contextDigest(dir)).to.equal("4a10e79f94d58a59b6bb70534f5946c811414135a8f672becbf062e1920b6f57");
