@@ -2,8 +2,8 @@
 # Merge-request preview of one stack ($STACK), run by .gitlab-ci.yml: the
 # offline plan (mocks, what the code builds) and the real `pulumi preview
 # --diff` (what would change in AWS, checked by the policy pack), both kept as the job's artifacts in
-# preview/, and posted as one merge-request note. A preview runs no
-# command.local.Command, so it never builds or pushes an image.
+# preview/, and posted as one merge-request note. A preview never builds or
+# pushes an image (docker.Image buildOnPreview: false; no engine, DOCKER_HOST ssh://).
 # Exits with the preview's status; a failed note only warns.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -148,7 +148,10 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         for (const name of ["preview dev", "preview prod", "drift dev", "drift prod"]) {
             const j = job(name);
             expect(j.services ?? [], name).to.deep.equal([]);
-            expect(j.variables.DOCKER_HOST, name).to.equal(undefined);
+            // No engine: the docker provider (loaded for the builds in the state) skips its ping
+            // only for an ssh:// host (pulumi-docker v4.11.2 configureDockerClient), and a .invalid
+            // name never resolves, so nothing is reached even if something dialled it.
+            expect(j.variables.DOCKER_HOST, name).to.match(/^ssh:\/\/[a-z-]+\.invalid$/);
             expect(j.script.join("\n"), name).to.not.match(/pulumi up|docker /);
             expect(j.interruptible, name).to.equal(true);
         }
