@@ -64,10 +64,14 @@ export interface ImageRef {
  * and mtimes), the tag and build arguments name the commit, the registry
  * password is ignored by the provider's diff. So an unchanged folder is no
  * change at all, on any machine. The program first asks ECR for the tag
- * (`ecr:DescribeImages`): a tag already there (a redeploy of an older commit,
- * a retried `up` whose push landed, the command-built tags from before) is
- * used by its digest and no docker.Image is declared, because a second push
- * into an IMMUTABLE tag fails. A build is declared on `pulumi up` only.
+ * (`ecr:DescribeImages`) and SSM for the marker its own push leaves
+ * (`/<repository>/built-by-pulumi`, the tag): the build is declared when ECR
+ * lacks the tag, and again on every later run while the marker names it (the
+ * resource is then in the state and has no diff). A tag ECR has without the
+ * marker (a redeploy of an older commit, a retried `up` whose push landed
+ * before its state was written, the command-built tags from before) is used
+ * by its digest with no build, because a second push into an IMMUTABLE tag
+ * fails. README "Images" has the cases.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -94,15 +98,21 @@ export class EcrImage extends pulumi.ComponentResource {
         );
         new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(args.keepTaggedImages) }, { parent: this });
 
-        const pushed = pulumi.output(pushedDigest(repositoryName, args.tag, this));
-        this.imageRef = pushed.apply((digest) => {
-            if (digest !== undefined) {
-                return pulumi.interpolate`${repo.repositoryUrl}@${digest}`;
+        // Build when ECR lacks the tag, and keep declaring the build while the tag is the one
+        // this program built (its marker): only then is the resource in the state, and dropping
+        // it would show a delete in every later preview. A tag pushed by anything else (the push
+        // command before this, a retried `up` whose push landed before its state was written)
+        // has no marker yet and is used as it is: declaring it would push into an IMMUTABLE tag.
+        const markerName = `/${repositoryName}/built-by-pulumi`;
+        const known = pulumi.all([pushedDigest(repositoryName, args.tag, this), builtMarker(markerName, this)]);
+        this.imageRef = known.apply(([digest, marker]) => {
+            if (digest === undefined) {
+                return this.build(name, args, repo, markerName).repoDigest.apply(imageRefOf);
             }
-            // A preview declares no build: the docker provider pings a Docker engine as soon as
-            // it is configured (pulumi-docker v4.6.2 configureDockerClient), and previews run
-            // without one. The new image shows as the task definitions' unknown image.
-            return pulumi.runtime.isDryRun() ? pulumi.output<string>(pulumi.unknown as unknown as string) : this.build(name, args, repo).repoDigest.apply(imageRefOf);
+            if (marker === args.tag) {
+                this.build(name, args, repo, markerName);
+            }
+            return pulumi.interpolate`${repo.repositoryUrl}@${digest}`;
         });
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
@@ -110,11 +120,18 @@ export class EcrImage extends pulumi.ComponentResource {
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
 
-    /** The build and push of a tag ECR does not have yet. */
-    private build(name: string, args: EcrImageArgs, repo: aws.ecr.Repository): docker.Image {
+    /**
+     * The build and push of `args.tag`, and its marker (written once the push is done, so a
+     * failed or interrupted push leaves none). Declared on previews too, built on `up` only
+     * (`buildOnPreview: false`); a preview gets no registry token (the provider diffs only
+     * the registry's server), so the preview role needs no ecr:GetAuthorizationToken.
+     */
+    private build(name: string, args: EcrImageArgs, repo: aws.ecr.Repository, markerName: string): docker.Image {
         const registry = repo.repositoryUrl.apply((url) => url.slice(0, url.indexOf("/")));
-        const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this });
-        return new docker.Image(
+        const password = pulumi.runtime.isDryRun()
+            ? pulumi.output<string>(pulumi.unknown as unknown as string)
+            : aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this }).password;
+        const image = new docker.Image(
             `${name}-image`,
             {
                 imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
@@ -126,13 +143,31 @@ export class EcrImage extends pulumi.ComponentResource {
                     args: { ...args.buildArgs, BUILDKIT_INLINE_CACHE: "1" },
                     ...(args.cacheFromTag ? { cacheFrom: { images: [pulumi.interpolate`${repo.repositoryUrl}:${args.cacheFromTag}`] } } : {}),
                 },
-                // A fresh token on every run; the provider diffs only `server`, so it never rebuilds an image.
-                registry: { server: registry, username: token.userName, password: pulumi.secret(token.password) },
+                // ECR's login is always the user AWS; a fresh token on every `up`, which never rebuilds an image.
+                registry: { server: registry, username: "AWS", password: pulumi.secret(password) },
                 skipPush: false,
                 buildOnPreview: false,
             },
             { parent: this },
         );
+        new aws.ssm.Parameter(
+            `${name}-built`,
+            { name: markerName, type: "String", value: args.tag, description: `the ${name} image tag this stack's docker.Image pushed (components/ecrImage.ts)` },
+            { parent: this, dependsOn: [image] },
+        );
+        return image;
+    }
+}
+
+/** The tag this stack's docker.Image last pushed (its SSM marker), or undefined before the first. */
+async function builtMarker(name: string, parent: pulumi.Resource): Promise<string | undefined> {
+    try {
+        return (await aws.ssm.getParameter({ name }, { parent })).value;
+    } catch (e) {
+        if (isNotThere(String(e))) {
+            return undefined;
+        }
+        throw e;
     }
 }
 
@@ -156,10 +191,11 @@ async function pushedDigest(repositoryName: string, tag: string, parent: pulumi.
 /**
  * terraform-provider-aws's `aws_ecr_image` words for "no such tag" (ECR's
  * ImageNotFoundException), "no such repository" (RepositoryNotFoundException,
- * wrapped as "couldn't find resource") and an empty answer.
+ * wrapped as "couldn't find resource") and an empty answer; `aws_ssm_parameter`'s
+ * for no such parameter (SSM's ParameterNotFound).
  */
 export function isNotThere(message: string): boolean {
-    return /ImageNotFoundException|RepositoryNotFoundException|couldn't find resource|query returned no results/.test(message);
+    return /ImageNotFoundException|RepositoryNotFoundException|ParameterNotFound|couldn't find resource|query returned no results/.test(message);
 }
 
 /** The pushed image by digest, `<repository url>@sha256:<digest>`, checked: a task definition must never name a tag. */

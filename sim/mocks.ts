@@ -192,8 +192,9 @@ export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runti
 }
 
 /**
- * Tags ECR already holds (`<repository name>:<tag>` to digest) for `getImage`:
- * none unless a run says so (sim/harness.ts RunOptions.registry).
+ * Tags ECR already holds (`<repository name>:<tag>` to digest) for `getImage`,
+ * and SSM parameters (`ssm:<name>` to value) for `getParameter`: none unless a
+ * run says so (sim/harness.ts RunOptions.registry).
  */
 export type Registry = Readonly<Record<string, string>>;
 
@@ -207,6 +208,14 @@ export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {})
                 throw Object.assign(new Error(details), { details });
             }
             return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName };
+        }
+        case "aws:ssm/getParameter:getParameter": {
+            const value = registry[`ssm:${args.inputs.name}`];
+            if (value === undefined) {
+                const details = `reading SSM Parameter (${args.inputs.name}): operation error SSM: GetParameter, ParameterNotFound: `;
+                throw Object.assign(new Error(details), { details });
+            }
+            return { id: args.inputs.name, name: args.inputs.name, type: "String", value, insecureValue: value, version: 1 };
         }
         case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {

@@ -91,6 +91,20 @@ describe("ECR build-and-push", () => {
         expect(ofType(run, "command:local:Command").map((c) => c.name).sort()).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
     });
 
+    it("the builds use the default docker provider with no host in the stack config: each job's DOCKER_HOST decides, a refresh's included (an engine-free ssh:// one in previews and drift)", async () => {
+        for (const stack of STACKS) {
+            const run = await stackRun(stack);
+            // An explicit docker.Provider would record the deploying job's DOCKER_HOST (the SDK fills
+            // `host` from the environment) in the state, and a drift refresh would ping that dind host.
+            expect(ofType(run, "pulumi:providers:docker"), stack).to.deep.equal([]);
+            for (const built of ofType(run, "docker:index/image:Image")) {
+                expect(built.provider, `${stack} ${built.name}`).to.equal("");
+            }
+            const config = fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8");
+            expect(config, stack).to.not.match(/^\s+docker:/m);
+        }
+    });
+
     it("moving the build from the push command to docker.Image keeps every repository (same URN, no alias needed)", async () => {
         for (const stack of STACKS) {
             const run = await stackRun(stack);

@@ -4,6 +4,7 @@ import { named, ofType, runComponent } from "../../sim/harness";
 import { ecrImageArgs } from "./fixtures";
 
 const image = "docker:index/image:Image";
+const MARKER = "aws:ssm/parameter:Parameter";
 const URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-test-app";
 
 describe("component: EcrImage", () => {
@@ -24,17 +25,45 @@ describe("component: EcrImage", () => {
         expect(run.outputs.imageRef).to.match(/platform-test-runner@sha256:[0-9a-f]{64}$/);
     });
 
-    it("a tag ECR already holds is used by its digest: no build, no push, no registry token", async () => {
+    it("a tag ECR holds without this stack's marker (the push command's, a retried up's, an older commit's) is used by its digest: no build, no push, no registry token", async () => {
         const digest = `sha256:${"c".repeat(64)}`;
         const run = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "11111111-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
         expect(run.error).to.equal(undefined);
         expect(ofType(run, image)).to.deep.equal([]);
+        expect(ofType(run, MARKER)).to.deep.equal([]);
         expect(run.outputs.imageRef).to.equal(`${URL}@${digest}`);
-        expect(run.invokes.map((i) => i.token)).to.deep.equal(["aws:ecr/getImage:getImage"]);
-        expect(run.invokes[0].args).to.deep.equal({ repositoryName: "platform-test-app", imageTag: "11111111-amd64" });
+        expect(run.invokes.map((i) => [i.token, i.args]).sort()).to.deep.equal([
+            ["aws:ecr/getImage:getImage", { repositoryName: "platform-test-app", imageTag: "11111111-amd64" }],
+            ["aws:ssm/getParameter:getParameter", { name: "/platform-test-app/built-by-pulumi" }],
+        ]);
+        // A marker naming another tag (this stack built 00000000, and 11111111 is an older commit
+        // deployed again) is no marker for this one.
+        const older = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "11111111-amd64" })), {
+            registry: { "platform-test-app:11111111-amd64": digest, "ssm:/platform-test-app/built-by-pulumi": "00000000-amd64" },
+        });
+        expect(ofType(older, image)).to.deep.equal([]);
         // Another tag in the same repository is no reason to skip this one.
         const other = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "33333333-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
         expect(ofType(other, image).map((r) => r.name)).to.deep.equal(["app-image"]);
+    });
+
+    it("the deploy after a build declares that build again, unchanged (no delete in later previews), while ECR's digest stays what tasks run", async () => {
+        const built = await runComponent(() => new EcrImage("app", ecrImageArgs()));
+        const push = named(built, image, "app-image");
+        // The marker is written after the push (dependsOn), so a failed or interrupted push leaves none.
+        const marker = named(built, MARKER, "app-built");
+        expect(marker.inputs).to.include({ name: "/platform-test-app/built-by-pulumi", type: "String", value: "11111111-amd64" });
+        expect(marker.dependencies).to.include(push.urn);
+        // The next deploy: ECR has the tag and the marker names it.
+        const next = await runComponent(() => new EcrImage("app", ecrImageArgs()), {
+            registry: { "platform-test-app:11111111-amd64": push.state.repoDigest.split("@")[1], "ssm:/platform-test-app/built-by-pulumi": "11111111-amd64" },
+        });
+        expect(next.error).to.equal(undefined);
+        const again = named(next, image, "app-image");
+        expect(again.urn).to.equal(push.urn);
+        expect(again.inputs, "the same inputs: no diff, nothing built or pushed").to.deep.equal(push.inputs);
+        expect(named(next, MARKER, "app-built").inputs).to.deep.equal(marker.inputs);
+        expect(next.outputs.imageRef).to.equal(built.outputs.imageRef);
     });
 
     it("only ECR's not-found answers count as \"not pushed yet\"; anything else (credentials, permissions) fails the program", () => {
@@ -43,18 +72,20 @@ describe("component: EcrImage", () => {
             "reading ECR Images: couldn't find resource",
             "reading ECR Images: RepositoryNotFoundException: The repository with name 'platform-dev-app' does not exist",
             "Your query returned no results. Please change your search criteria and try again.",
+            "reading SSM Parameter (/platform-dev-app/built-by-pulumi): operation error SSM: GetParameter, https response error StatusCode: 400, ParameterNotFound: ",
         ];
         expect(absent.filter((m) => !isNotThere(m))).to.deep.equal([]);
         expect(isNotThere("reading ECR Images: AccessDeniedException: not authorized to perform ecr:DescribeImages")).to.equal(false);
         expect(isNotThere("reading ECR Images: ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
     });
 
-    it("a preview declares no build (the docker provider would ping a Docker engine) and leaves the new image unknown", async () => {
+    it("a preview declares the build as `up` would (built on up only), with no registry token: the preview role cannot log in to ECR", async () => {
         const preview = await runComponent(() => new EcrImage("app", ecrImageArgs()), { preview: true });
         expect(preview.error).to.equal(undefined);
-        expect(ofType(preview, image)).to.deep.equal([]);
-        expect(preview.outputs.imageRef).to.equal(undefined);
-        expect(preview.invokes.map((i) => i.token)).to.deep.equal(["aws:ecr/getImage:getImage"]);
+        const planned = named(preview, image, "app-image");
+        expect(planned.inputs).to.include({ buildOnPreview: false, skipPush: false, imageName: `${URL}:11111111-amd64` });
+        expect(planned.inputs.registry).to.include({ server: URL.split("/")[0], username: "AWS" });
+        expect(preview.invokes.map((i) => i.token).sort()).to.deep.equal(["aws:ecr/getImage:getImage", "aws:ssm/getParameter:getParameter"]);
         // A tag ECR has is known in a preview too.
         const digest = `sha256:${"e".repeat(64)}`;
         const known = await runComponent(() => new EcrImage("app", ecrImageArgs()), { preview: true, registry: { "platform-test-app:11111111-amd64": digest } });

@@ -100,6 +100,15 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-*`)] }),
     },
     {
+        sid: "ImageMarkers",
+        covers: ["aws:ssm/parameter:Parameter"],
+        // Each image's "pushed by this stack" marker, /<repository>/built-by-pulumi
+        // (components/ecrImage.ts); a preview reads it to decide what to declare.
+        read: ["ssm:GetParameter", "ssm:DescribeParameters", "ssm:ListTagsForResource"],
+        write: ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ssm", `parameter/${s.naming.prefix}-*`)] }),
+    },
+    {
         sid: "ServiceKeys",
         covers: ["tool:ecr-and-backup-encryption"],
         read: [],

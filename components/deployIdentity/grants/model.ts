@@ -134,6 +134,8 @@ const CI_RESOURCELESS_ACTIONS: readonly string[] = [
     "servicediscovery:ListTagsForResource",
     "servicediscovery:TagResource",
     "servicediscovery:UntagResource",
+    // The SSM parameter's reader lists parameters by name filter; AWS authorizes it on `*` only.
+    "ssm:DescribeParameters",
 ];
 
 /** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
