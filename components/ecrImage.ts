@@ -152,7 +152,15 @@ export class EcrImage extends pulumi.ComponentResource {
         );
         new aws.ssm.Parameter(
             `${name}-built`,
-            { name: markerName, type: "String", value: args.tag, description: `the ${name} image tag this stack's docker.Image pushed (components/ecrImage.ts)` },
+            {
+                name: markerName,
+                type: "String",
+                value: args.tag,
+                description: `the ${name} image tag this stack's docker.Image pushed (components/ecrImage.ts)`,
+                // The name is this stack's own: a marker whose create landed in a run interrupted
+                // before its state was written is taken over, not a failed deploy.
+                overwrite: true,
+            },
             { parent: this, dependsOn: [image] },
         );
         return image;

@@ -52,7 +52,7 @@ describe("component: EcrImage", () => {
         const push = named(built, image, "app-image");
         // The marker is written after the push (dependsOn), so a failed or interrupted push leaves none.
         const marker = named(built, MARKER, "app-built");
-        expect(marker.inputs).to.include({ name: "/platform-test-app/built-by-pulumi", type: "String", value: "11111111-amd64" });
+        expect(marker.inputs).to.include({ name: "/platform-test-app/built-by-pulumi", type: "String", value: "11111111-amd64", overwrite: true });
         expect(marker.dependencies).to.include(push.urn);
         // The next deploy: ECR has the tag and the marker names it.
         const next = await runComponent(() => new EcrImage("app", ecrImageArgs()), {
