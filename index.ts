@@ -14,6 +14,7 @@ import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource } from "./facts/imageSource";
 import { realGit } from "./hooks/git";
 import { exportContext } from "./hooks/buildContext";
+import { deployedCommit } from "./facts/commit";
 import { configWarnings } from "./config";
 import { DeployIdentity } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
@@ -282,6 +283,8 @@ const ci = ciCfg.enabled
     : undefined;
 
 // --- stack outputs: what operators, runbooks and CI read (`pulumi stack output`).
+// The commit this deploy applies: the next deploy refuses to go back behind it (ci/ancestry.ts).
+export const deployedSha = deployedCommit(process.env.CI_COMMIT_SHA, realGit);
 export const vpcId = network.vpcId;
 export const vpcCidr = network.cidrBlock;
 export const publicSubnetIds = network.publicSubnetIds;
@@ -317,6 +320,8 @@ export const gitlabGitalyVolumeId = gitalyHost?.volumeId;
 export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
 export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
+export const deployRunnerTokenSecretArn = runner?.deployTokenSecretArn;
+export const deployRunnerWorkerGroup = runner?.deployAutoScalingGroupName;
 export const ciOidcProviderArn = ci?.oidcProviderArn;
 export const ciDeployRoleArn = ci?.deployRoleArn;
 export const ciPreviewRoleArn = ci?.previewRoleArn;

@@ -7,10 +7,11 @@ import * as fs from "fs";
  *
  *   node_modules/.bin/ts-node --transpile-only ci/mrNote.ts
  *
- * CI_JOB_TOKEN cannot write notes, so this needs a project access token with
- * the `api` scope in GITLAB_API_TOKEN (a masked variable); without one it
- * says so and does nothing. The note is found again by a hidden marker that
- * names the stack.
+ * CI_JOB_TOKEN cannot write notes, so this needs a project access token in
+ * GITLAB_API_TOKEN: role Reporter, scope `api`, masked but not protected, so
+ * that merge requests from unprotected branches get their note too (README:
+ * "Setting it up"); without one it says so and does nothing. The note is
+ * found again by a hidden marker that names the stack.
  */
 
 export interface MrNoteInput {

@@ -25,10 +25,10 @@ export const WAIVERS: readonly Waiver[] = [
         control: "ECS.4",
         stacks: ["prod"],
         type: "aws:ecs/taskDefinition:TaskDefinition",
-        names: /^runner$/,
+        names: /^runner(-deploy)?$/,
         message: /starts privileged job containers/,
         reason:
-            "The runner manager is unprivileged; the jobs it starts on its own EC2 workers run privileged so docker:dind can build images. The workers are single-purpose, IMDSv2-only and reachable only from the manager on 22 (README: CI/CD, The runner).",
+            "The runner manager is unprivileged; the jobs it starts on its own EC2 workers run privileged so docker:dind can build images. The workers are single-purpose, IMDSv2-only and reachable only from their own fleet's manager on 22 (README: CI/CD, The runner).",
     },
     {
         control: "ECS.5",
@@ -44,7 +44,7 @@ export const WAIVERS: readonly Waiver[] = [
         control: "ECS.5",
         stacks: ["prod"],
         type: "aws:ecs/taskDefinition:TaskDefinition",
-        names: /^runner$/,
+        names: /^runner(-deploy)?$/,
         reason: "gitlab-runner writes its config directory (config.toml, rendered at start with the token expanded).",
     },
     {
@@ -104,8 +104,8 @@ export const WAIVERS: readonly Waiver[] = [
         control: "SecretsManager.1",
         stacks: ["prod"],
         type: "aws:secretsmanager/secret:Secret",
-        names: /^(gitlab-redis-auth|runner-token)$/,
-        reason: "Read at start by GitLab (the ElastiCache auth token) and by the runner manager (its token, rotated in GitLab with tools/runnerToken.ts): a rotation takes a redeploy, not a Lambda.",
+        names: /^(gitlab-redis-auth|runner-token|runner-deploy-token)$/,
+        reason: "Read at start by GitLab (the ElastiCache auth token) and by the runner managers (their tokens, rotated in GitLab with tools/runnerToken.ts): a rotation takes a redeploy, not a Lambda.",
     },
     {
         control: "SecretsManager.1",

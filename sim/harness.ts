@@ -253,10 +253,13 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
     return { stack: session.stack, resources, invokes, outputs, error };
 }
 
+/** The commit the offline engine deploys (the `deployedSha` output): fixed, so a plan is the same on every commit. */
+export const SIM_COMMIT_SHA = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
+
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
     const config = readStackConfig(stack);
     options.patch?.(config);
-    return record({ ...options, stack, config }, () => {
+    return record({ ...options, env: { CI_COMMIT_SHA: SIM_COMMIT_SHA, ...options.env }, stack, config }, () => {
         delete require.cache[require.resolve(PROGRAM)];
         return require(PROGRAM) as Record<string, unknown>;
     });

@@ -1,13 +1,13 @@
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { parse } from "yaml";
 import { named, ROOT, stackRun, STACKS } from "../sim/harness";
 import { evaluate, Statement } from "./iamEval";
 import { T } from "./deployIdentityHelpers";
 import { targetProblem } from "../ci/assertTarget";
+import { expandedPipeline, gcl } from "./gitlabCiLocal";
 
 /**
  * Who may assume which CI role, as a matrix: every Pulumi job, in each kind of
@@ -17,7 +17,6 @@ import { targetProblem } from "../ci/assertTarget";
  * of the four roles (the stacks' graphs). Only the job's own role may take it.
  */
 
-const GCL = path.join(ROOT, "node_modules/.bin/gitlab-ci-local");
 const ISSUER = "gitlab.example.com";
 // What GitLab would expand in an audience (none should need it).
 const PREDEFINED: Record<string, string> = { CI_SERVER_URL: `https://${ISSUER}` };
@@ -51,9 +50,9 @@ const KINDS: Record<string, Kind> = {
     },
 };
 
-function gcl(args: string[], vars: Record<string, string> = {}): string {
-    const env = { ...process.env, GCL_IGNORE_PREDEFINED_VARS: [...Object.keys(vars), "CI_COMMIT_BRANCH", "CI_COMMIT_REF_PROTECTED"].join(",") };
-    return execFileSync(GCL, [...args, ...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`])], { cwd: ROOT, encoding: "utf8", env, timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+/** gitlab-ci-local's job list for a pipeline with these variables (tests/gitlabCiLocal.ts: a scratch repository with origin/main). */
+function listJson(vars: Record<string, string>, unset: string[]): string {
+    return gcl(["--list-json", ...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]), ...unset.flatMap((u) => ["--unset-variable", u])]).stdout;
 }
 
 /** `<stack> ci-<kind>`, the role a job names in AWS_ROLE_ARN (`$AWS_DEPLOY_ROLE_ARN_PROD`). */
@@ -68,8 +67,7 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
     const trust: Record<string, Statement[]> = {};
 
     before(async () => {
-        const out = gcl(["--preview"]);
-        expanded = parse(out.slice(out.indexOf("---")));
+        expanded = expandedPipeline();
         for (const stack of STACKS) {
             const run = await stackRun(stack);
             for (const role of ["ci-preview", "ci-deploy"]) {
@@ -107,7 +105,9 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
         const before = (vars: Record<string, string>) => {
             fs.rmSync(path.join(dir, "calls"), { force: true });
             const env = { PATH: `${dir}:${process.env.PATH}`, CI_JOB_NAME: "deploy dev", ...job.variables, AWS_WEB_IDENTITY_TOKEN_FILE: path.join(dir, "token"), AWS_ID_TOKEN: jwt(job.id_tokens.AWS_ID_TOKEN.aud), ...vars };
-            const r = spawnSync("bash", ["-e", "-o", "pipefail", "-c", job.before_script.join("\n")], { cwd: ROOT, env, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
+            // The image check that comes first has its own tests (tests/toolsImage.test.ts); this is about the target.
+            const steps = job.before_script.filter((l: string) => l !== "bash .ci/tools-image-check.sh");
+            const r = spawnSync("bash", ["-e", "-o", "pipefail", "-c", steps.join("\n")], { cwd: ROOT, env, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] });
             return { status: r.status, stderr: r.stderr, calls: fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8") : "" };
         };
         const devArn = "arn:aws:iam::123456789012:role/platform-ci/platform-dev-ci-deploy";
@@ -126,7 +126,7 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
 
     for (const [title, kind] of Object.entries(KINDS)) {
         it(`${title}: each job's token is taken by its own role or by none`, () => {
-            const list = JSON.parse(gcl(["--list-json", ...(kind.unset ?? []).flatMap((u) => ["--unset-variable", u])], kind.vars)) as { name: string; when: string }[];
+            const list = JSON.parse(listJson(kind.vars, kind.unset ?? [])) as { name: string; when: string }[];
             const running = list.filter((j) => j.when !== "never" && expanded[j.name]?.variables?.AWS_ROLE_ARN).map((j) => j.name);
             expect(running, "the Pulumi jobs of this pipeline").to.include.members(kind.ownRoleAccepts);
             const actual = Object.fromEntries(running.map((n) => [n, accepting(n, kind)]));

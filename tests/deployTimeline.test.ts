@@ -41,7 +41,8 @@ interface DeployJob {
 
 /** `.deploy`, which both deploy jobs extend without changing its timeout or script. */
 function deployJob(): DeployJob {
-    const ci = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { timeout?: string; extends?: string | string[]; script?: string[] }>;
+    // GitLab's `!reference` left as written: this reads the deploy job's own script only.
+    const ci = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"), { customTags: [{ tag: "!reference", collection: "seq", resolve: (v: unknown) => v }] }) as Record<string, { timeout?: string; extends?: string | string[]; script?: string[] }>;
     for (const job of ["deploy dev", "deploy prod"]) {
         expect([ci[job].extends].flat(), job).to.include(".deploy");
         expect([ci[job].timeout, ci[job].script], `${job} keeps .deploy's timeout and script`).to.deep.equal([undefined, undefined]);

@@ -95,7 +95,7 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
     it("gitaly.storage efs: no Gitaly host (no ASG, volume or EC2 capacity provider), and GitLab's Gitaly on Fargate with its EFS", async () => {
         const run = await prodGitalyOnEfs();
         expect(run.error).to.equal(undefined);
-        expect(ofType(run, T.asg).map((g) => g.name)).to.deep.equal(["runner-workers"]);
+        expect(ofType(run, T.asg).map((g) => g.name)).to.deep.equal(["runner-workers", "runner-deploy-workers"]);
         expect(ofType(run, T.volume)).to.deep.equal([]);
         expect(ofType(run, T.clusterCapacity)[0].inputs.capacityProviders).to.deep.equal(["FARGATE"]);
         expect(ofType(run, T.fs)).to.have.length(1);

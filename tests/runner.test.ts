@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
+import { DIND, WORKER_USER_DATA, workerAmi } from "../components/runner/runner";
+import { DEPLOY_RUNNER_NAME, DEPLOY_WORKERS } from "../components/runner/facts";
 import { FLEETING_PLUGIN, renderRunnerConfig, RunnerConfigArgs, RUNNER_TOKEN_ENV } from "../components/runner/runnerConfig";
 import { isGraviton } from "../aws/ec2";
 import { inComponent, named, ofType, ROOT, stackRun, StackRun, variantRun } from "../sim/harness";
@@ -30,8 +31,10 @@ const ARGS: RunnerConfigArgs = {
     maxUseCount: 10,
     idleMinutes: 5,
     cacheBucket: "runner-cache-abc",
+    cachePath: "general",
     region: "us-east-1",
     defaultImage: "alpine:3.21",
+    dind: true,
 };
 
 /** Parses TOML with Python's tomllib: an independent, real parser. */
@@ -72,7 +75,7 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         // The pipeline's dind service matches the allowed pattern.
         const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
         expect(dind).to.match(/^docker:.+-dind$/);
-        expect(r.cache).to.deep.equal({ Type: "s3", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
+        expect(r.cache).to.deep.equal({ Type: "s3", Path: "general", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
     });
 
     it("is stopped with SIGQUIT (running jobs may finish until ECS's 120 s stop timeout), not SIGTERM (which aborts them)", () => {
@@ -172,6 +175,82 @@ describe("GitLab Runner: the graph (prod has one, dev none)", () => {
         expect(isGraviton("c7gn.xlarge")).to.equal(true);
         expect(isGraviton("m7i.large")).to.equal(false);
         expect(workerAmi("m7g.large")).to.match(/amazon-linux-2023\/arm64\/recommended\/image_id$/);
+    });
+});
+
+describe("GitLab Runner: a deploy fleet of its own (prod)", () => {
+    const config = (run: StackRun, fleet: string) => parseToml(JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value);
+
+    it("two managers, each driving only its own worker group: the deploy fleet on-demand, two workers, one job per fresh host", async () => {
+        const run = await stackRun("prod");
+        expect(ofType(run, T.service).filter((r) => /runner/.test(r.name)).map((r) => r.inputs.name)).to.deep.equal(["platform-prod-runner", "platform-prod-runner-deploy"]);
+        const g = named(run, T.asg, `${DEPLOY_RUNNER_NAME}-workers`).inputs;
+        expect(g).to.include({ name: "platform-prod-runner-deploy-workers", minSize: 0, maxSize: 2, protectFromScaleIn: true });
+        expect(g).to.not.have.property("mixedInstancesPolicy");
+        const deploy = config(run, DEPLOY_RUNNER_NAME).runners[0];
+        expect(deploy).to.include({ name: "platform-prod-runner-deploy", limit: 2 });
+        expect(deploy.autoscaler).to.deep.include({ max_instances: 2, capacity_per_instance: 1, max_use_count: 1, plugin_config: { name: "platform-prod-runner-deploy-workers" } });
+        expect(config(run, "runner").runners[0].autoscaler.plugin_config).to.deep.equal({ name: "platform-prod-runner-workers" });
+        // Each manager holds its own token, never the other's.
+        const secrets = (fleet: string) => JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].secrets;
+        expect(secrets(DEPLOY_RUNNER_NAME)).to.deep.equal([{ name: RUNNER_TOKEN_ENV, valueFrom: named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn }]);
+        expect(named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn).to.not.equal(named(run, T.secret, "runner-token").state.arn);
+        expect(run.outputs.deployRunnerTokenSecretArn).to.equal(named(run, T.secret, `${DEPLOY_RUNNER_NAME}-token`).state.arn);
+        expect(run.outputs.deployRunnerWorkerGroup).to.equal("platform-prod-runner-deploy-workers");
+    });
+
+    it("Spot for the general fleet leaves the deploy fleet on-demand (a reclaimed worker would kill `pulumi up`)", async () => {
+        const run = await variantRun("ci-spot-runner", "prod", (c) => {
+            c["platform:runner"].spot = true;
+        });
+        expect(named(run, T.asg, "runner-workers").inputs).to.have.property("mixedInstancesPolicy");
+        expect(named(run, T.asg, `${DEPLOY_RUNNER_NAME}-workers`).inputs).to.not.have.property("mixedInstancesPolicy");
+        expect(named(run, T.lt, `${DEPLOY_RUNNER_NAME}-workers`).inputs.instanceType).to.equal("m7i.large");
+        expect(DEPLOY_WORKERS.spot).to.equal(false);
+    });
+
+    it("network: security groups of its own; its workers admit SSH from its own manager only; no rule anywhere admits a general worker", async () => {
+        const run = await stackRun("prod");
+        const sg = (n: string) => named(run, T.sg, n).id;
+        const ids = [sg("runner-manager"), sg("runner-workers"), sg(`${DEPLOY_RUNNER_NAME}-manager`), sg(`${DEPLOY_RUNNER_NAME}-workers`)];
+        expect(new Set(ids).size).to.equal(4);
+        const ingress = ofType(run, T.ingress);
+        const into = (id: string) => ingress.filter((r) => r.inputs.securityGroupId === id).map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4]);
+        expect(into(sg(`${DEPLOY_RUNNER_NAME}-workers`))).to.deep.equal([[22, sg(`${DEPLOY_RUNNER_NAME}-manager`)]]);
+        expect(into(sg(`${DEPLOY_RUNNER_NAME}-manager`))).to.deep.equal([]);
+        // Whatever a job on the general fleet does, no security group of the stack lets its worker in.
+        expect(ingress.filter((r) => r.inputs.referencedSecurityGroupId === sg("runner-workers"))).to.deep.equal([]);
+        expect(named(run, T.lt, `${DEPLOY_RUNNER_NAME}-workers`).inputs.vpcSecurityGroupIds).to.deep.equal([sg(`${DEPLOY_RUNNER_NAME}-workers`)]);
+        expect(named(run, T.service, DEPLOY_RUNNER_NAME).inputs.networkConfiguration).to.deep.include({ assignPublicIp: false, securityGroups: [sg(`${DEPLOY_RUNNER_NAME}-manager`)] });
+    });
+
+    it("roles: each manager scales, terminates and reaches only its own group, and uses only its own cache prefix", async () => {
+        const run = await stackRun("prod");
+        const bucket = named(run, "aws:s3/bucket:Bucket", "runner-cache").state;
+        for (const [fleet, prefix] of [["runner", "general"], [DEPLOY_RUNNER_NAME, "deploy"]]) {
+            const statements = JSON.parse(named(run, T.policy, `${fleet}-task-policy`).inputs.policy).Statement as any[];
+            const sid = (id: string) => statements.find((st) => st.Sid === id);
+            expect(sid("ScaleWorkers").Resource, fleet).to.deep.equal([named(run, T.asg, `${fleet}-workers`).state.arn]);
+            expect(sid("SshToWorkers").Condition.StringEquals["ec2:ResourceTag/aws:autoscaling:groupName"], fleet).to.equal(`platform-prod-${fleet}-workers`);
+            expect(sid("CacheObjects").Resource, fleet).to.deep.equal([`${bucket.arn}/${prefix}/*`]);
+            expect(config(run, fleet).runners[0].cache.Path, fleet).to.equal(prefix);
+        }
+    });
+});
+
+describe("GitLab Runner: Docker-in-Docker only where a job builds images", () => {
+    it("a fleet without dind runs no service privileged and shares no certificates", () => {
+        const r = parseToml(renderRunnerConfig({ ...ARGS, dind: false })).runners[0];
+        expect(r.docker).to.deep.equal({ image: "alpine:3.21", privileged: false, services_privileged: false, volumes: ["/cache"] });
+    });
+
+    it("each fleet's flag is in its rendered config.toml", async () => {
+        const run = await stackRun("prod");
+        for (const [fleet, dind] of [["runner", DIND.general], [DEPLOY_RUNNER_NAME, DIND.deploy]] as const) {
+            const docker = parseToml(JSON.parse(named(run, T.td, fleet).inputs.containerDefinitions)[0].environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].docker;
+            expect(docker.services_privileged, fleet).to.equal(dind);
+            expect(docker.privileged, fleet).to.equal(false);
+        }
     });
 });
 

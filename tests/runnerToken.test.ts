@@ -6,6 +6,7 @@ import { createAndStore, gitlabApi, readInput, RunnerTokenInput } from "../tools
 import { ROOT } from "../sim/harness";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-token-abc-AbCdEf";
+const DEPLOY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-deploy-token-xyz-AbCdEf";
 
 /** A fake GitLab answering POST /api/v4/user/runners; records the requests. */
 async function fakeGitLab(status: number, answer: unknown) {
@@ -23,7 +24,15 @@ async function fakeGitLab(status: number, answer: unknown) {
     return { requests, url, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-const input = (gitlabUrl: string, tags: string[] = [], protectedOnly = false): RunnerTokenInput => ({ gitlabUrl, adminToken: "glpat-admin", secretArn: ARN, region: "us-east-1", description: "platform runner", tags, protectedOnly });
+const input = (gitlabUrl: string, kind: RunnerTokenInput["kind"] = "general"): RunnerTokenInput => ({
+    gitlabUrl,
+    adminToken: "glpat-admin",
+    secretArn: kind === "deploy" ? DEPLOY_ARN : ARN,
+    region: "us-east-1",
+    description: "platform runner",
+    kind,
+    ...(kind === "deploy" ? { projectId: 42 } : {}),
+});
 
 describe("tools/runnerToken (the runner token, created and stored in one command)", () => {
     it("creates an instance runner with the admin token and stores its glrt- token in the secret, printing no token", async () => {
@@ -43,14 +52,14 @@ describe("tools/runnerToken (the runner token, created and stored in one command
         expect(logs.join("\n")).to.not.include("glrt-");
     });
 
-    it("with tags and RUNNER_PROTECTED, the runner takes only tagged jobs of protected refs (a deploy runner)", async () => {
+    it("the deploy runner: a project runner locked to the project, taking only platform-deploy jobs of protected refs", async () => {
         const g = await fakeGitLab(201, { id: 1, token: "glrt-t1_x.y" });
         try {
-            await createAndStore(input(g.url, ["aws", "docker"], true), { createRunner: gitlabApi(), storeSecret: async () => undefined, log: () => undefined });
+            await createAndStore(input(g.url, "deploy"), { createRunner: gitlabApi(), storeSecret: async () => undefined, log: () => undefined });
         } finally {
             await g.close();
         }
-        expect(g.requests[0].body).to.deep.include({ run_untagged: false, tag_list: ["aws", "docker"], access_level: "ref_protected" });
+        expect(g.requests[0].body).to.deep.equal({ runner_type: "project_type", project_id: 42, locked: true, description: "platform runner", run_untagged: false, tag_list: ["platform-deploy"], access_level: "ref_protected" });
     });
 
     it("fails clearly without an administrator's create_runner token, storing nothing", async () => {
@@ -83,20 +92,29 @@ describe("tools/runnerToken (the runner token, created and stored in one command
     });
 
     describe("readInput", () => {
-        const env = { GITLAB_URL: "https://gitlab.example.com/", GITLAB_ADMIN_TOKEN: "glpat-x", SECRET_ARN: ARN, AWS_REGION: "us-east-1", RUNNER_TAGS: "aws, docker," };
-        it("parses the environment", () => {
-            expect(readInput(env)).to.deep.equal({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-x", secretArn: ARN, region: "us-east-1", description: "platform runner (docker-autoscaler on AWS)", tags: ["aws", "docker"], protectedOnly: false });
-            expect(readInput({ ...env, RUNNER_PROTECTED: "true" }).protectedOnly).to.equal(true);
+        const env = { GITLAB_URL: "https://gitlab.example.com/", GITLAB_ADMIN_TOKEN: "glpat-x", SECRET_ARN: ARN, AWS_REGION: "us-east-1" };
+        const deploy = { ...env, RUNNER_KIND: "deploy", SECRET_ARN: DEPLOY_ARN, GITLAB_PROJECT_ID: "42" };
+        it("parses the environment: the general runner by default, the deploy runner with its project", () => {
+            expect(readInput(env)).to.deep.equal({ gitlabUrl: "https://gitlab.example.com", adminToken: "glpat-x", secretArn: ARN, region: "us-east-1", description: "platform runner (docker-autoscaler on AWS)", kind: "general", projectId: undefined });
+            expect(readInput(deploy)).to.deep.include({ kind: "deploy", projectId: 42, secretArn: DEPLOY_ARN });
         });
         for (const [key, value, message] of [
             ["GITLAB_URL", "http://gitlab.example.com", /must be https:\/\/<host>/],
             ["SECRET_ARN", "runner-token", /is not a Secrets Manager secret ARN/],
             ["GITLAB_ADMIN_TOKEN", "", /GITLAB_ADMIN_TOKEN is required/],
+            // The deploy runner's token in the general fleet's secret would let that fleet take deploy jobs.
+            ["SECRET_ARN", DEPLOY_ARN, /is not the general runner's token secret \(…\/runner-token-…\)/],
+            ["RUNNER_KIND", "shell", /RUNNER_KIND "shell" is not one of general, deploy/],
         ] as const) {
             it(`rejects ${key}=${JSON.stringify(value)}`, () => {
                 expect(() => readInput({ ...env, [key]: value })).to.throw(message);
             });
         }
+        it("the deploy runner needs its project's id and its own secret", () => {
+            expect(() => readInput({ ...deploy, GITLAB_PROJECT_ID: "" })).to.throw(/GITLAB_PROJECT_ID is required/);
+            expect(() => readInput({ ...deploy, GITLAB_PROJECT_ID: "platform/infrastructure" })).to.throw(/is not a project id/);
+            expect(() => readInput({ ...deploy, SECRET_ARN: ARN })).to.throw(/is not the deploy runner's token secret \(…\/runner-deploy-token-…\)/);
+        });
     });
 
     it("CLI: with no inputs exits 1 with one 'runnerToken:' line", function () {

@@ -1,16 +1,22 @@
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { REGISTRATIONS } from "../components/runner/facts";
 
 /**
- * The one manual step of the runner, as one command: creates an instance
+ * The one manual step of each runner fleet, as one command: creates the
  * runner in GitLab (`POST /api/v4/user/runners`, which needs an
  * administrator's personal access token with the `create_runner` scope) and
  * stores its authentication token (glrt-…, shown by GitLab only once) in the
- * stack's Secrets Manager secret. The token goes from GitLab's answer
+ * fleet's Secrets Manager secret. The token goes from GitLab's answer
  * straight into Secrets Manager: never printed, never in config or state.
+ * RUNNER_KIND picks how GitLab registers it (components/runner/facts.ts):
+ * `general` (default) an untagged instance runner; `deploy` a project runner
+ * of GITLAB_PROJECT_ID for protected refs and `platform-deploy` jobs only.
  *
  *   GITLAB_URL=https://gitlab.example.com GITLAB_ADMIN_TOKEN=glpat-… \
  *   SECRET_ARN="$(pulumi stack output runnerTokenSecretArn)" AWS_REGION=us-east-1 \
  *   node_modules/.bin/ts-node --transpile-only tools/runnerToken.ts
+ *
+ *   RUNNER_KIND=deploy GITLAB_PROJECT_ID=42 SECRET_ARN="$(pulumi stack output deployRunnerTokenSecretArn)" …
  *
  * Then the manager's next start (or `aws ecs update-service --force-new-deployment`) picks it up.
  */
@@ -21,11 +27,13 @@ export interface RunnerTokenInput {
     secretArn: string;
     region: string;
     description: string;
-    /** Tags jobs must carry to run here; empty: untagged jobs run. */
-    tags: string[];
-    /** Run only jobs of protected branches and tags (a deploy runner). */
-    protectedOnly: boolean;
+    /** Which fleet's runner: how GitLab registers it (REGISTRATIONS). */
+    kind: RunnerKind;
+    /** The project a project runner (the deploy runner) belongs to. */
+    projectId?: number;
 }
+
+export type RunnerKind = keyof typeof REGISTRATIONS;
 
 export interface CreatedRunner {
     id: number;
@@ -56,18 +64,23 @@ export function readInput(env: NodeJS.ProcessEnv): RunnerTokenInput {
     if (!SECRET_ARN.test(secretArn)) {
         throw new Error(`SECRET_ARN ${JSON.stringify(secretArn)} is not a Secrets Manager secret ARN`);
     }
-    return {
-        gitlabUrl,
-        adminToken: required("GITLAB_ADMIN_TOKEN"),
-        secretArn,
-        region: required("AWS_REGION"),
-        description: env.RUNNER_DESCRIPTION?.trim() || "platform runner (docker-autoscaler on AWS)",
-        tags: (env.RUNNER_TAGS ?? "")
-            .split(",")
-            .map((t) => t.trim())
-            .filter((t) => t !== ""),
-        protectedOnly: env.RUNNER_PROTECTED === "true",
-    };
+    const kind = (env.RUNNER_KIND?.trim() || "general") as RunnerKind;
+    if (!Object.hasOwn(REGISTRATIONS, kind)) {
+        throw new Error(`RUNNER_KIND ${JSON.stringify(kind)} is not one of ${Object.keys(REGISTRATIONS).join(", ")}`);
+    }
+    const r = REGISTRATIONS[kind];
+    // The deploy runner's token in the general fleet's secret would let that fleet take deploy jobs.
+    if (!secretArn.includes(`/${r.fleet}-token-`)) {
+        throw new Error(`SECRET_ARN ${JSON.stringify(secretArn)} is not the ${kind} runner's token secret (…/${r.fleet}-token-…)`);
+    }
+    let projectId: number | undefined;
+    if (r.runnerType === "project_type") {
+        projectId = Number(required("GITLAB_PROJECT_ID"));
+        if (!Number.isInteger(projectId) || projectId <= 0) {
+            throw new Error(`GITLAB_PROJECT_ID ${JSON.stringify(env.GITLAB_PROJECT_ID)} is not a project id (Settings › General)`);
+        }
+    }
+    return { gitlabUrl, adminToken: required("GITLAB_ADMIN_TOKEN"), secretArn, region: required("AWS_REGION"), description: env.RUNNER_DESCRIPTION?.trim() || r.description, kind, projectId };
 }
 
 /** Creates the runner and stores its token; returns the runner's id (the token is never returned). */
@@ -87,19 +100,26 @@ export async function createAndStore(input: RunnerTokenInput, deps: RunnerTokenD
     return runner.id;
 }
 
-/** `POST /api/v4/user/runners` as an instance runner. */
+/** The body of `POST /api/v4/user/runners` for this kind of runner. */
+export function registrationBody(input: RunnerTokenInput): Record<string, unknown> {
+    const r = REGISTRATIONS[input.kind];
+    return {
+        runner_type: r.runnerType,
+        ...(r.runnerType === "project_type" ? { project_id: input.projectId, locked: true } : {}),
+        description: input.description,
+        run_untagged: r.runUntagged,
+        ...(r.tags.length > 0 ? { tag_list: [...r.tags] } : {}),
+        access_level: r.accessLevel,
+    };
+}
+
+/** `POST /api/v4/user/runners`. */
 export function gitlabApi(http: typeof fetch = fetch): RunnerTokenDeps["createRunner"] {
     return async (input) => {
         const r = await http(`${input.gitlabUrl}/api/v4/user/runners`, {
             method: "POST",
             headers: { "PRIVATE-TOKEN": input.adminToken, "Content-Type": "application/json" },
-            body: JSON.stringify({
-                runner_type: "instance_type",
-                description: input.description,
-                run_untagged: input.tags.length === 0,
-                ...(input.tags.length > 0 ? { tag_list: input.tags } : {}),
-                access_level: input.protectedOnly ? "ref_protected" : "not_protected",
-            }),
+            body: JSON.stringify(registrationBody(input)),
         });
         if (r.status !== 201) {
             throw new Error(`POST /api/v4/user/runners: HTTP ${r.status} ${(await r.text()).slice(0, 200)} (an administrator's token with the create_runner scope is needed)`);

@@ -1,2 +1,2 @@
-/** A self-hosted GitLab Runner: the manager on Fargate and its autoscaled EC2 workers (runner.ts), its config.toml (runnerConfig.ts). */
+/** A self-hosted GitLab Runner: a general and a deploy fleet (runner.ts), each a manager on Fargate with autoscaled EC2 workers (fleet.ts), its config.toml (runnerConfig.ts). */
 export { GitLabRunner, GitLabRunnerArgs } from "./runner";

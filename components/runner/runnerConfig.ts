@@ -31,9 +31,23 @@ export interface RunnerConfigArgs {
     readonly idleMinutes: number;
     /** The S3 cache bucket and its region (IAM auth: the manager's task role presigns). */
     readonly cacheBucket: string;
+    /** This fleet's prefix in the bucket: the only one its manager's role may use. */
+    readonly cachePath: string;
     readonly region: string;
     /** The default job image when a job names none. */
     readonly defaultImage: string;
+    /** Docker-in-Docker services may run privileged: only a fleet whose jobs build images. */
+    readonly dind: boolean;
+}
+
+/**
+ * The job containers' Docker settings. A job's own container is never
+ * privileged; with `dind`, only the Docker-in-Docker service is (the image
+ * builds), sharing the TLS client certificates with the job in /certs/client.
+ */
+function dockerSettings(a: RunnerConfigArgs) {
+    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [DIND_SERVICES] } : { services_privileged: false };
+    return { image: a.defaultImage, privileged: false, ...dind, volumes: [...(a.dind ? ["/certs/client"] : []), "/cache"] };
 }
 
 /** The structure of config.toml (what `stringify` writes). */
@@ -53,18 +67,10 @@ export function runnerConfig(a: RunnerConfigArgs) {
                 token: `\${${RUNNER_TOKEN_ENV}}`,
                 executor: "docker-autoscaler",
                 limit: a.maxInstances * a.capacityPerInstance,
-                docker: {
-                    image: a.defaultImage,
-                    // Only the Docker-in-Docker service runs privileged (the pipeline's image
-                    // builds), never a job's own container; and only on the EC2 workers.
-                    privileged: false,
-                    services_privileged: true,
-                    allowed_privileged_services: [DIND_SERVICES],
-                    // The job and its dind service share the TLS client certificates here.
-                    volumes: ["/certs/client", "/cache"],
-                },
+                docker: dockerSettings(a),
                 cache: {
                     Type: "s3",
+                    Path: a.cachePath,
                     Shared: true,
                     s3: {
                         BucketName: a.cacheBucket,

@@ -1,0 +1,105 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import { IMAGE_FILES, imageRefs, isPinned, pin } from "../facts/imagePins";
+import { ROOT } from "../sim/harness";
+import { pinImages, resolveDigest } from "../tools/pinImages";
+
+/**
+ * Every external image by digest (facts/imagePins.ts, tools/pinImages.ts).
+ * The digests themselves come from the registries, which this machine
+ * cannot reach: README "Images and their digests" lists the images still
+ * named by tag only, and the list must be exactly those.
+ */
+
+const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
+const allRefs = () => IMAGE_FILES.flatMap((f) => imageRefs(f, read(f)));
+
+/** README's pending rows: `| \`ref\` | where | pending … |`. */
+function pendingInReadme(): string[] {
+    const section = read("README.md").split("### Images and their digests")[1]?.split("\n### ")[0] ?? "";
+    return [...section.matchAll(/^\| `([^`]+)` \|[^|]*\| pending/gm)].map((m) => m[1]);
+}
+
+/** A registry that wants Docker Hub's anonymous bearer token, and serves one tag's index digest. */
+async function fakeRegistry(digest: string) {
+    const seen: { url: string; accept?: string; auth?: string }[] = [];
+    const server = http.createServer((req, res) => {
+        seen.push({ url: req.url!, accept: req.headers.accept, auth: req.headers.authorization });
+        const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        if (req.url!.startsWith("/token")) {
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token: "anon" }));
+        } else if (req.headers.authorization !== "Bearer anon") {
+            res.writeHead(401, { "www-authenticate": `Bearer realm="${base}/token",service="registry.docker.io",scope="repository:x:pull"` }).end();
+        } else if (req.method === "HEAD" && /^\/v2\/[\w/.-]+\/manifests\/[\w.-]+$/.test(req.url!) && req.headers.accept?.includes("application/vnd.oci.image.index.v1+json")) {
+            res.writeHead(200, { "docker-content-digest": digest }).end();
+        } else {
+            res.writeHead(404).end();
+        }
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { seen, endpoint: () => url, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+describe("every external image pinned by digest", () => {
+    it("knows every Dockerfile of the repository and finds an image in each file", () => {
+        const dockerfiles = spawnSync("git", ["ls-files", "*Dockerfile*"], { cwd: ROOT, encoding: "utf8" }).stdout.trim().split("\n");
+        expect(IMAGE_FILES).to.include.members(dockerfiles);
+        for (const f of IMAGE_FILES) {
+            expect(imageRefs(f, read(f)), f).to.not.deep.equal([]);
+        }
+        // The pipeline's four and the runner's default job image among them.
+        expect(allRefs().filter((r) => r.file === ".gitlab-ci.yml")).to.have.length(4);
+    });
+
+    it("each image is pinned (name:tag@sha256:<64 hex>), or listed as pending in README, and the list names no other", () => {
+        const unpinned = allRefs()
+            .filter((r) => !isPinned(r.ref))
+            .map((r) => r.ref);
+        expect([...new Set(pendingInReadme())].sort()).to.deep.equal([...new Set(unpinned)].sort());
+        for (const r of allRefs().filter((x) => x.ref.includes("@"))) {
+            expect(isPinned(r.ref), `${r.file}:${r.line} ${r.ref}`).to.equal(true);
+        }
+    });
+
+    it("pins one reference where it is named, and a refresh replaces the digest, nothing else", () => {
+        const ci = read(".gitlab-ci.yml");
+        const a = `sha256:${"a1".repeat(32)}`;
+        const b = `sha256:${"b2".repeat(32)}`;
+        const once = pin(ci, "docker:27.5.1", a);
+        const changed = (x: string, y: string) => x.split("\n").filter((l, i) => l !== y.split("\n")[i]);
+        expect(changed(once, ci)).to.deep.equal([`  DOCKER_IMAGE: docker:27.5.1@${a}`]);
+        expect(imageRefs(".gitlab-ci.yml", once).filter((r) => isPinned(r.ref)).map((r) => r.ref)).to.deep.equal([`docker:27.5.1@${a}`]);
+        const again = pin(once, `docker:27.5.1@${a}`, b);
+        expect(changed(again, ci)).to.deep.equal([`  DOCKER_IMAGE: docker:27.5.1@${b}`]);
+        expect(() => pin(ci, "docker:27.5.1", "sha256:short")).to.throw(/not a digest/);
+    });
+
+    it("asks the registry for the tag's index digest, with Docker Hub's anonymous token, and pins every file", async () => {
+        const digest = `sha256:${"c3".repeat(32)}`;
+        const reg = await fakeRegistry(digest);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pin-"));
+        try {
+            expect(await resolveDigest("node:20.19.5-bookworm", fetch, reg.endpoint)).to.equal(digest);
+            // Official images live under library/; the second request carries the token.
+            expect(reg.seen.map((s) => s.url.split("?")[0])).to.deep.equal(["/v2/library/node/manifests/20.19.5-bookworm", "/token", "/v2/library/node/manifests/20.19.5-bookworm"]);
+            for (const f of IMAGE_FILES) {
+                fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+                fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+            }
+            await pinImages(dir, { endpoint: reg.endpoint });
+            const after = IMAGE_FILES.flatMap((f) => imageRefs(f, fs.readFileSync(path.join(dir, f), "utf8")));
+            expect(after.length).to.equal(allRefs().length);
+            expect(after.filter((r) => !isPinned(r.ref))).to.deep.equal([]);
+            // Nothing is asked twice, nothing but images changes.
+            expect(await pinImages(dir, { endpoint: reg.endpoint })).to.deep.equal([]);
+        } finally {
+            await reg.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

@@ -1,0 +1,128 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { expect } from "chai";
+import { ROOT } from "../sim/harness";
+
+/**
+ * The tools image the deploys run in (README: "The tools image"): what
+ * `ci tools image` builds and pushes on each kind of ref (.ci/tools-image.sh,
+ * with a fake docker), and the deploys' first step (.ci/tools-image-check.sh)
+ * against the recorded line in .gitlab-ci.yml, the repository's own and the
+ * one the build prints.
+ */
+
+const REGISTRY = "registry.example.com/group/platform";
+const DIGEST = `sha256:${"5e".repeat(32)}`;
+
+/** A scratch checkout: the two scripts, .gitlab-ci.yml (optionally edited) and a fake docker logging its calls. */
+function checkout(editCi: (text: string) => string = (t) => t) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tools-image-"));
+    fs.mkdirSync(path.join(dir, ".ci"));
+    fs.mkdirSync(path.join(dir, "bin"));
+    for (const f of [".ci/tools-image.sh", ".ci/tools-image-check.sh"]) {
+        fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    }
+    fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), editCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")));
+    // `docker inspect` answers as Docker does after a push: repository@digest.
+    fs.writeFileSync(
+        path.join(dir, "bin/docker"),
+        `#!/bin/bash\necho "docker $*" >>'${dir}/calls'\n[ "$1" = login ] && cat >/dev/null\nif [ "$1" = inspect ]; then echo "${REGISTRY}/ci-tools@${DIGEST}"; fi\nexit 0\n`,
+        { mode: 0o755 },
+    );
+    const run = (script: string, env: Record<string, string>) => {
+        fs.rmSync(path.join(dir, "calls"), { force: true });
+        const r = spawnSync("bash", [path.join(dir, script)], { env: { PATH: `${dir}/bin:${process.env.PATH}`, CI_REGISTRY_IMAGE: REGISTRY, ...env }, encoding: "utf8" });
+        const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };
+    };
+    return { dir, run, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+const BUILD_ENV = {
+    CI_REGISTRY: "registry.example.com",
+    CI_REGISTRY_USER: "gitlab-ci-token",
+    CI_REGISTRY_PASSWORD: "job-token",
+    CI_TOOLS_VERSION: "pulumi-3.274.1-docker-27.5.1-3",
+    CI_COMMIT_SHORT_SHA: "0a1b2c3d",
+    CI_JOB_ID: "4242",
+    CI_DEFAULT_BRANCH: "main",
+};
+
+describe("the tools image (.ci/tools-image.sh, .ci/tools-image-check.sh)", () => {
+    it("a merge request builds and pushes only its throwaway image, never a ci-tools tag", () => {
+        const c = checkout();
+        try {
+            const mrImage = `${REGISTRY}/ci-tools/mr:7-0a1b2c3d`;
+            const r = c.run(".ci/tools-image.sh", { ...BUILD_ENV, CI_MERGE_REQUEST_IID: "7", CI_TOOLS_MR_IMAGE: mrImage, CI_COMMIT_REF_PROTECTED: "true" });
+            expect(r.status, r.stderr).to.equal(0);
+            expect(r.calls.filter((l) => l.startsWith("docker push"))).to.deep.equal([`docker push ${mrImage}`]);
+            expect(r.calls.join("\n")).to.not.include(`${REGISTRY}/ci-tools:`);
+        } finally {
+            c.done();
+        }
+    });
+
+    it("an unprotected branch builds nothing and fails", () => {
+        const c = checkout();
+        try {
+            const r = c.run(".ci/tools-image.sh", { ...BUILD_ENV, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "false" });
+            expect(r.status).to.equal(1);
+            expect(r.calls).to.deep.equal([]);
+        } finally {
+            c.done();
+        }
+    });
+
+    it("the protected default branch pushes a tag no other build reuses and prints the line whose digest the deploys then accept", () => {
+        const c = checkout();
+        let line: string;
+        try {
+            const r = c.run(".ci/tools-image.sh", { ...BUILD_ENV, CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" });
+            expect(r.status, r.stderr).to.equal(0);
+            const unique = `${REGISTRY}/ci-tools:${BUILD_ENV.CI_TOOLS_VERSION}-0a1b2c3d-4242`;
+            expect(r.calls.filter((l) => l.startsWith("docker push"))).to.deep.equal([`docker push ${unique}`, `docker push ${REGISTRY}/ci-tools:${BUILD_ENV.CI_TOOLS_VERSION}`]);
+            line = fs.readFileSync(path.join(c.dir, "ci-tools-image.txt"), "utf8").trimEnd();
+            expect(r.stdout).to.include(line);
+        } finally {
+            c.done();
+        }
+        // That line, recorded in .gitlab-ci.yml by a merge request, is what the deploy's check accepts.
+        const recorded = checkout((t) => t.replace(/^ {2}CI_TOOLS_IMAGE: &ci-tools-image .*$/m, line));
+        try {
+            const expectedImage = `${REGISTRY}/ci-tools:${BUILD_ENV.CI_TOOLS_VERSION}-0a1b2c3d-4242@${DIGEST}`;
+            const ok = recorded.run(".ci/tools-image-check.sh", { CI_JOB_IMAGE: expectedImage });
+            expect(ok.status, ok.stderr).to.equal(0);
+            // GitLab may give the image as written: the same image.
+            expect(recorded.run(".ci/tools-image-check.sh", { CI_JOB_IMAGE: expectedImage.replace(REGISTRY, "$CI_REGISTRY_IMAGE") }).status).to.equal(0);
+            // Another digest, the bare tag, or no image: refused.
+            for (const other of [expectedImage.replace(DIGEST, `sha256:${"0f".repeat(32)}`), `${REGISTRY}/ci-tools:${BUILD_ENV.CI_TOOLS_VERSION}`, ""]) {
+                const refused = recorded.run(".ci/tools-image-check.sh", { CI_JOB_IMAGE: other });
+                expect(refused.status, other).to.equal(1);
+                expect(refused.stderr, other).to.include("not the recorded");
+            }
+        } finally {
+            recorded.done();
+        }
+    });
+
+    it("the repository's own record: the check reads it, and a record without a digest stops every deploy", () => {
+        const c = checkout();
+        try {
+            const text = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+            const recorded = /^ {2}CI_TOOLS_IMAGE: &ci-tools-image (.*)$/m.exec(text)![1];
+            const r = c.run(".ci/tools-image-check.sh", { CI_JOB_IMAGE: recorded.replace("$CI_REGISTRY_IMAGE", REGISTRY) });
+            if (/@sha256:[0-9a-f]{64}$/.test(recorded)) {
+                expect(r.status, r.stderr).to.equal(0);
+            } else {
+                expect(r.status).to.equal(1);
+                // It found the line (it names it) and says what to do.
+                expect(r.stderr).to.include(`records no digest ('${recorded}')`);
+                expect(r.stderr).to.include("ci tools image");
+            }
+        } finally {
+            c.done();
+        }
+    });
+});
