@@ -2,8 +2,10 @@
 # Merge-request preview of one stack ($STACK), run by .gitlab-ci.yml: the
 # offline plan (mocks, what the code builds) and the real `pulumi preview
 # --diff` (what would change in AWS, checked by the policy pack), both kept as the job's artifacts in
-# preview/, and posted as one merge-request note. A preview never builds or
-# pushes an image (docker.Image buildOnPreview: false; no engine, DOCKER_HOST ssh://).
+# preview/ (the job log shows only the change counts), and posted as one
+# merge-request note, which whoever reads the merge request reads (README:
+# "Setting it up", step 3). A preview never builds or pushes an image
+# (docker.Image buildOnPreview: false; no engine, DOCKER_HOST ssh://).
 # Exits with the preview's status; a failed note only warns.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +18,14 @@ out="preview/preview-$stack.txt"
 # into preview/ itself; what it prints (and any error) goes to a log beside them.
 npm run --silent plan -- "$stack" --out preview >"preview/plan-$stack.log" 2>&1
 plan_status=$?
+# The diff (ARNs, configuration, outputs from the decrypted state) goes to the
+# artifact only, which is `access: developer`; the job log, which anyone who can
+# see the pipeline reads, gets the change counts and where the rest is.
 # shellcheck disable=SC2046 # the flags are words
-pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .ci/policy-args.sh "$stack") 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
+pulumi preview --stack "$stack" --diff --non-interactive --color never $(bash .ci/policy-args.sh "$stack") >"$out" 2>&1
+status=$?
+grep -E '^[[:space:]]*(Resources:|[-+~<>]+ [0-9]+ to [a-z]|[0-9]+ unchanged)' "$out" || true
+echo "preview: pulumi preview exited $status; its output is in the artifacts ($out, project members only)"
 
 if [ -n "${CI_MERGE_REQUEST_IID:-}" ]; then
     STACK="$stack" PREVIEW_FILE="$out" PLAN_FILE="$plan" node_modules/.bin/ts-node --transpile-only ci/mrNote.ts ||

@@ -5,9 +5,11 @@
 #  - On the protected default branch: the image the deploys will run, under a
 #    tag no other build reuses (an overwritten tag would leave the recorded
 #    digest untagged, for the registry's garbage collection to delete), and
-#    the moving version tag that previews use until the digest is recorded.
+#    the moving version tag (only the dev preview runs it, and only before the
+#    first digest is ever recorded). Both tags come from CI_TOOLS_VERSION,
+#    which a bump raises; CI_TOOLS_IMAGE keeps the previous digest meanwhile.
 #    It prints the line to record in .gitlab-ci.yml by a merge request:
-#    nothing runs this image with a deploy role before that review.
+#    nothing runs this image with a prod or deploy role before that review.
 # Any other ref builds nothing: CI_JOB_TOKEN can write any tag, but the
 # deploys pull only the digest recorded in the repository.
 set -euo pipefail

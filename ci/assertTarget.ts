@@ -32,7 +32,8 @@ export function tokenAudience(token: string): string[] {
 export function targetProblem(env: TargetEnv, project: string): string | undefined {
     const job = env.CI_JOB_NAME ?? "";
     const m = /^(\w+) ([a-z0-9-]+)$/.exec(job);
-    const kind = m ? JOB_VERB_ROLE[m[1]] : undefined;
+    // Own keys only: `constructor dev` would find Object's constructor on the prototype.
+    const kind = m && Object.hasOwn(JOB_VERB_ROLE, m[1]) ? JOB_VERB_ROLE[m[1]] : undefined;
     if (!m || kind === undefined) {
         return `job ${JSON.stringify(job)} is not a Pulumi job: its name is not "<${Object.keys(JOB_VERB_ROLE).join("|")}> <stack>"`;
     }

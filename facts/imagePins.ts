@@ -9,7 +9,7 @@
  */
 
 /** The files that name external images, and how each names them. */
-export const IMAGE_FILES = [".gitlab-ci.yml", "ci/Dockerfile", "runner/Dockerfile", "gitlab/Dockerfile", "app/Dockerfile", "components/runner/runner.ts"] as const;
+export const IMAGE_FILES = [".gitlab-ci.yml", "ci/Dockerfile", "runner/Dockerfile", "gitlab/Dockerfile", "app/Dockerfile", "components/runner/sizing.ts"] as const;
 
 export interface ImageRef {
     readonly file: string;

@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { named, ROOT, stackRun, STACKS } from "../sim/harness";
+import { named, ROOT, stackRun, STACKS, variantRun } from "../sim/harness";
 import { evaluate, Statement } from "./iamEval";
 import { T } from "./deployIdentityHelpers";
 import { targetProblem } from "../ci/assertTarget";
-import { expandedPipeline, gcl } from "./gitlabCiLocal";
+import { expandedPipeline, jobNames } from "./gitlabCiLocal";
 
 /**
  * Who may assume which CI role, as a matrix: every Pulumi job, in each kind of
@@ -28,10 +28,21 @@ interface Kind {
     readonly ref: string;
     /** The Pulumi jobs whose own role accepts them here; every other job gets no role at all. */
     readonly ownRoleAccepts: string[];
+    /** Pulumi jobs that run here and whose own role refuses them (the job fails at its first AWS call). */
+    readonly ownRoleRefuses?: string[];
+    /** The trust policies to check: the stacks' own, or prod's with `release` added to ci.previewBranches. */
+    readonly trust?: "stacks" | "prod previews release";
 }
 
 const MAIN = { CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" };
 const MR = { CI_PIPELINE_SOURCE: "merge_request_event", CI_MERGE_REQUEST_IID: "7", CI_DEFAULT_BRANCH: "main" };
+const PROTECTED_MR = {
+    ...MR,
+    CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: "release",
+    CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: "true",
+    CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED: "true",
+    CI_COMMIT_REF_PROTECTED: "true",
+};
 const KINDS: Record<string, Kind> = {
     "push to the protected default branch": { vars: { CI_PIPELINE_SOURCE: "push", ...MAIN }, ref: "main", ownRoleAccepts: ["preview prod", "deploy dev", "deploy prod"] },
     schedule: { vars: { CI_PIPELINE_SOURCE: "schedule", ...MAIN }, ref: "main", ownRoleAccepts: ["drift dev", "drift prod"] },
@@ -41,19 +52,24 @@ const KINDS: Record<string, Kind> = {
         ref: "feature/x",
         ownRoleAccepts: ["preview dev"],
     },
-    // Prod's preview role trusts main only (ci.previewBranches): another protected branch is listed there, or refused.
-    "merge request from a protected branch": {
-        vars: { ...MR, CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: "release", CI_MERGE_REQUEST_SOURCE_BRANCH_PROTECTED: "true" },
+    // Source and target protected, "protected merge request pipelines" on: GitLab marks the pipeline protected, so
+    // preview prod runs. Prod's preview role trusts main only (ci.previewBranches): a protected source branch must be
+    // listed there (README "Setting it up"), or its prod preview is refused.
+    "merge request between protected branches, source not in prod's ci.previewBranches": {
+        vars: PROTECTED_MR,
         unset: ["CI_COMMIT_BRANCH"],
         ref: "release",
         ownRoleAccepts: ["preview dev"],
+        ownRoleRefuses: ["preview prod"],
+    },
+    "merge request between protected branches, source listed in prod's ci.previewBranches": {
+        vars: PROTECTED_MR,
+        unset: ["CI_COMMIT_BRANCH"],
+        ref: "release",
+        ownRoleAccepts: ["preview dev", "preview prod"],
+        trust: "prod previews release",
     },
 };
-
-/** gitlab-ci-local's job list for a pipeline with these variables (tests/gitlabCiLocal.ts: a scratch repository with origin/main). */
-function listJson(vars: Record<string, string>, unset: string[]): string {
-    return gcl(["--list-json", ...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]), ...unset.flatMap((u) => ["--unset-variable", u])]).stdout;
-}
 
 /** `<stack> ci-<kind>`, the role a job names in AWS_ROLE_ARN (`$AWS_DEPLOY_ROLE_ARN_PROD`). */
 function ownRole(job: any): string {
@@ -65,6 +81,7 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
     this.timeout(180_000);
     let expanded: Record<string, any>;
     const trust: Record<string, Statement[]> = {};
+    let releasePreviewTrust: Statement[];
 
     before(async () => {
         expanded = expandedPipeline();
@@ -74,19 +91,23 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
                 trust[`${stack} ${role}`] = JSON.parse(named(run, T.role, role).inputs.assumeRolePolicy).Statement;
             }
         }
+        const release = await variantRun("ci-preview-release", "prod", (c) => {
+            c["platform:ci"].previewBranches = ["main", "release"];
+        });
+        releasePreviewTrust = JSON.parse(named(release, T.role, "ci-preview").inputs.assumeRolePolicy).Statement;
     });
+
+    /** The roles whose trust policy accepts a token of this audience for a pipeline of this project on this branch. */
+    function trusting(aud: string, ref: string, which: Kind["trust"] = "stacks"): string[] {
+        const policies = which === "stacks" ? trust : { ...trust, "prod ci-preview": releasePreviewTrust };
+        const context = { [`${ISSUER}:aud`]: aud, [`${ISSUER}:sub`]: `project_path:platform/infrastructure:ref_type:branch:ref:${ref}` };
+        return Object.keys(policies).filter((role) => evaluate(policies[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
+    }
 
     /** The roles whose trust policy accepts this job's token in this pipeline. */
     function accepting(name: string, kind: Kind): string[] {
         const aud = expanded[name].id_tokens?.AWS_ID_TOKEN?.aud as string | undefined;
-        if (aud === undefined) {
-            return [];
-        }
-        const context = {
-            [`${ISSUER}:aud`]: aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m),
-            [`${ISSUER}:sub`]: `project_path:platform/infrastructure:ref_type:branch:ref:${kind.ref}`,
-        };
-        return Object.keys(trust).filter((role) => evaluate(trust[role], { action: "sts:AssumeRoleWithWebIdentity", resource: "*", context }) === "allow");
+        return aud === undefined ? [] : trusting(aud.replace(/\$(\w+)/g, (m, v: string) => PREDEFINED[v] ?? m), kind.ref, kind.trust);
     }
 
     it("every Pulumi job names one of the four roles", () => {
@@ -124,11 +145,26 @@ describe("CI roles against the pipeline's tokens (trust policies x gitlab-ci-loc
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    // A fork's merge request whose pipeline runs in this project: GitLab builds `sub` from this project's path and the
+    // source branch, and runs the fork's own .gitlab-ci.yml, so any job may ask for any audience. The trust policy
+    // alone cannot tell it from a push to main; what keeps this pipeline from existing is the project setting
+    // ci_allow_fork_pipelines_to_run_in_parent_project: false, which tools/deployOrder.ts sets and reads back
+    // (tests/deployRunner.test.ts). This row documents that dependency: it fails once the trust can tell them apart.
+    it("fork merge request run in the parent project from a branch named main, requesting each audience: the trust alone accepts it (the project setting is what refuses it)", () => {
+        const audiences = Object.values(expanded).map((j: any) => j?.id_tokens?.AWS_ID_TOKEN?.aud as string | undefined).filter((a): a is string => a !== undefined);
+        const byAudience = Object.fromEntries([...new Set(audiences)].sort().map((aud) => [aud, trusting(aud, "main")]));
+        expect(byAudience).to.deep.equal({
+            "platform-dev-ci-deploy": ["dev ci-deploy"],
+            "platform-dev-ci-preview": ["dev ci-preview"],
+            "platform-prod-ci-deploy": ["prod ci-deploy"],
+            "platform-prod-ci-preview": ["prod ci-preview"],
+        });
+    });
+
     for (const [title, kind] of Object.entries(KINDS)) {
         it(`${title}: each job's token is taken by its own role or by none`, () => {
-            const list = JSON.parse(listJson(kind.vars, kind.unset ?? [])) as { name: string; when: string }[];
-            const running = list.filter((j) => j.when !== "never" && expanded[j.name]?.variables?.AWS_ROLE_ARN).map((j) => j.name);
-            expect(running, "the Pulumi jobs of this pipeline").to.include.members(kind.ownRoleAccepts);
+            const running = jobNames(kind.vars, kind.unset ?? []).filter((n) => expanded[n]?.variables?.AWS_ROLE_ARN);
+            expect(running, "the Pulumi jobs of this pipeline").to.include.members([...kind.ownRoleAccepts, ...(kind.ownRoleRefuses ?? [])]);
             const actual = Object.fromEntries(running.map((n) => [n, accepting(n, kind)]));
             const expected = Object.fromEntries(running.map((n) => [n, kind.ownRoleAccepts.includes(n) ? [ownRole(expanded[n])] : []]));
             expect(actual).to.deep.equal(expected);
@@ -163,6 +199,8 @@ describe("ci/assertTarget: STACK, AWS_ROLE_ARN and the token's audience against 
             [env("deploy dev", "dev", "deploy", { AWS_ID_TOKEN: jwt(["platform-dev-ci-deploy", "platform-prod-ci-deploy"]) }), /audience is \[/],
             [env("test", "dev", "deploy"), /^job "test" is not a Pulumi job/],
             [env("destroy prod", "prod", "deploy"), /is not a Pulumi job/],
+            [env("constructor prod", "prod", "deploy"), /is not a Pulumi job/],
+            [env("toString dev", "dev", "preview"), /is not a Pulumi job/],
         ];
         for (const [e, message] of cases) {
             expect(targetProblem(e, "platform"), JSON.stringify(e)).to.match(message);

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { parse } from "yaml";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 import { prodSingle } from "./variants";
 import { deployDeadline, PULUMI_MARGIN_MINUTES } from "../ci/deployDeadline";
 import { EcsApi, readInput, runTask, RunTaskInput } from "../hooks/runTask";
@@ -41,8 +41,7 @@ interface DeployJob {
 
 /** `.deploy`, which both deploy jobs extend without changing its timeout or script. */
 function deployJob(): DeployJob {
-    // GitLab's `!reference` left as written: this reads the deploy job's own script only.
-    const ci = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"), { customTags: [{ tag: "!reference", collection: "seq", resolve: (v: unknown) => v }] }) as Record<string, { timeout?: string; extends?: string | string[]; script?: string[] }>;
+    const ci = parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as Record<string, { timeout?: string; extends?: string | string[]; script?: string[] }>;
     for (const job of ["deploy dev", "deploy prod"]) {
         expect([ci[job].extends].flat(), job).to.include(".deploy");
         expect([ci[job].timeout, ci[job].script], `${job} keeps .deploy's timeout and script`).to.deep.equal([undefined, undefined]);
@@ -55,7 +54,8 @@ function deployJob(): DeployJob {
 /** DEPLOY_DEADLINE (epoch seconds) as the job's lines before `pulumi up` export it, with GitLab's variables for this job. */
 function jobDeadline(job: DeployJob): number {
     const up = job.script.findIndex((l) => /(^|\s)pulumi up --yes/.test(l));
-    const lines = job.script.slice(0, up).filter((l) => l.includes("DEPLOY_DEADLINE"));
+    // The lines that set and export it, not those that use it (the start guard reads the clock: the job's start here is fixed).
+    const lines = job.script.slice(0, up).filter((l) => /^(export\s+)?DEPLOY_DEADLINE\b/.test(l));
     expect(lines, "the deploy job sets DEPLOY_DEADLINE before `pulumi up`").to.not.deep.equal([]);
     // printenv: only an exported variable reaches `pulumi up` and the commands it runs.
     const r = spawnSync("bash", ["-eo", "pipefail", "-c", [...lines, "printenv DEPLOY_DEADLINE"].join("\n")], {

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { ROOT } from "../sim/harness";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 
 /**
  * gitlab-ci-local (pinned 4.73.0) over this repository's .gitlab-ci.yml: it
@@ -44,6 +45,24 @@ function git(dir: string, ...args: string[]) {
     }
 }
 
+/**
+ * The pipeline as it runs once the tools image's digest is recorded (README
+ * setup step 7): no registry is reachable here, so the scratch copy records
+ * this one. `AS_COMMITTED` is the file as it is in the repository, for what
+ * happens before (`jobsAsCommitted`).
+ */
+export const RECORDED_DIGEST = `sha256:${"0".repeat(64)}`;
+const AS_COMMITTED = ".gitlab-ci.as-committed.yml";
+
+/** .gitlab-ci.yml with a digest recorded in CI_TOOLS_IMAGE, unless it has one. */
+export function withRecordedDigest(ci: string): string {
+    const line = /^(\s*CI_TOOLS_IMAGE: &ci-tools-image \S+?)(@sha256:[0-9a-f]{64})?$/m;
+    if (!line.test(ci)) {
+        throw new Error("withRecordedDigest: no `CI_TOOLS_IMAGE: &ci-tools-image <image>` line ends the way this helper expects; the scenarios would run without a digest");
+    }
+    return ci.replace(line, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
+}
+
 /** The scratch repository (made once per process): the pipeline's files, committed, and origin/main there. */
 function repo(): string {
     if (!scratch) {
@@ -52,6 +71,9 @@ function repo(): string {
             fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
             fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
         }
+        const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+        fs.writeFileSync(path.join(dir, AS_COMMITTED), ci);
+        fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), withRecordedDigest(ci));
         git(dir, "init", "-q", "-b", "main");
         git(dir, "add", "-A");
         git(dir, "commit", "-qm", "pipeline");
@@ -84,10 +106,28 @@ export function gcl(args: string[], changed: string[] = []) {
 
 const varArgs = (vars: Record<string, string>, unset: string[]) => [...Object.entries(vars).flatMap(([k, v]) => ["--variable", `${k}=${v}`]), ...unset.flatMap((u) => ["--unset-variable", u])];
 
+/** gitlab-ci-local's job list for these arguments, once per process: the files it reads do not change while the tests run. */
+const listed = new Map<string, { name: string; when: string }[]>();
+function listJobs(args: string[], changed: string[]): { name: string; when: string }[] {
+    const key = JSON.stringify([args, changed]);
+    if (!listed.has(key)) {
+        listed.set(key, JSON.parse(gcl(["--list-json", ...args], changed).stdout) as { name: string; when: string }[]);
+    }
+    return listed.get(key)!;
+}
+
 /** The jobs that would run (and how) in a pipeline with these variables, changing these files. */
 export function jobs(vars: Record<string, string>, unset: string[] = [], changed: string[] = []): string[] {
-    const list = JSON.parse(gcl(["--list-json", ...varArgs(vars, unset)], changed).stdout) as { name: string; when: string }[];
-    return list.filter((j) => j.when !== "never").map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
+    return listJobs(varArgs(vars, unset), changed)
+        .filter((j) => j.when !== "never")
+        .map((j) => (j.when === "on_success" ? j.name : `${j.name} (${j.when})`));
+}
+
+/** The names of the jobs that would run in a pipeline with these variables, manual ones included. */
+export function jobNames(vars: Record<string, string>, unset: string[] = [], changed: string[] = [], file: string[] = []): string[] {
+    return listJobs([...file, ...varArgs(vars, unset)], changed)
+        .filter((j) => j.when !== "never")
+        .map((j) => j.name);
 }
 
 /**
@@ -108,10 +148,11 @@ export function valueInJob(job: Record<string, any>, top: Record<string, string>
     return m[1];
 }
 
-/** The whole pipeline with `extends` and `!reference` resolved, as gitlab-ci-local expands it. */
+/** The whole pipeline with `extends` and `!reference` resolved, as gitlab-ci-local expands it (once per process; a fresh copy each call). */
+let preview: string | undefined;
 export function expandedPipeline(): Record<string, any> {
-    const out = gcl(["--preview"]).stdout;
-    return parse(out.slice(out.indexOf("---")));
+    preview ??= gcl(["--preview"]).stdout;
+    return parse(preview.slice(preview.indexOf("---")));
 }
 
 export const PUSH_MAIN = { CI_PIPELINE_SOURCE: "push", CI_COMMIT_BRANCH: "main", CI_DEFAULT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" };
@@ -157,8 +198,29 @@ export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>
     return { ...k, unset: k.vars.CI_PIPELINE_SOURCE === "merge_request_event" ? ["CI_COMMIT_BRANCH"] : [] };
 }
 
+/** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
+export function jobsAsCommitted(kind: PipelineKind): string[] {
+    const k = pipelineKind(kind);
+    return jobNames(k.vars, k.unset, k.changed, ["--file", AS_COMMITTED]);
+}
+
 /** The jobs of one kind of pipeline. */
 export function jobsOf(kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
     return jobs(k.vars, k.unset, k.changed);
+}
+
+/**
+ * Whether GitLab creates a pipeline with these variables: .gitlab-ci.yml's
+ * `workflow:rules` as the rules of a probe job, evaluated by gitlab-ci-local
+ * (which applies workflow rules' `variables` only, never their `when`, so its
+ * job lists cannot show a pipeline that would not exist). A job's rules and
+ * the workflow's read alike: the first matching `if` decides, `when: never`
+ * drops it, and no match drops it too.
+ */
+export function pipelineCreated(vars: Record<string, string>, unset: string[] = []): boolean {
+    const rules = (parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")) as { workflow: { rules: unknown[] } }).workflow.rules;
+    fs.writeFileSync(path.join(repo(), ".workflow-probe.yml"), stringify({ stages: ["test"], probe: { stage: "test", rules, script: ["true"] } }));
+    const list = JSON.parse(gcl(["--file", ".workflow-probe.yml", "--list-json", ...varArgs(vars, unset)]).stdout) as { name: string; when: string }[];
+    return list.some((j) => j.name === "probe" && j.when !== "never");
 }

@@ -8,12 +8,14 @@ import { marker, MAX_PREVIEW_CHARS, MrNoteInput, noteBody, readInput, upsertNote
 import { ROOT } from "../sim/harness";
 
 describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
+    /** A line of the diff that only project members may read (the artifact), never the job log. */
+    const SECRETISH = `roleArn: "arn:aws:iam::123456789012:role/platform-prod-app-task" => "SECRET-ish-config-value"`;
     function preview(pulumiStatus: number, mergeRequest = true) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preview-"));
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         const log = path.join(dir, "calls");
-        fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/bash\necho "pulumi $*" >>'${log}'\necho "Resources:"\necho "    ~ 1 to update"\nexit ${pulumiStatus}\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/bash\necho "pulumi $*" >>'${log}'\necho "    ~ aws:ecs/service:Service: (update)"\necho '      ${SECRETISH}'\necho "Resources:"\necho "    ~ 1 to update"\necho "    80 unchanged"\nexit ${pulumiStatus}\n`, { mode: 0o755 });
         // The plan writes its own files into --out's directory (and prints to the log).
         fs.writeFileSync(path.join(bin, "npm"), `#!/bin/bash\necho "npm $*" >>'${log}'\nmkdir -p preview && echo "  380  total" >preview/plan-prod.txt\necho "printed"\n`, { mode: 0o755 });
         // A copy of the repository's script in a scratch project, so preview/ lands there.
@@ -47,6 +49,13 @@ describe(".ci/preview.sh (fake pulumi and npm on PATH)", () => {
         expect(p.calls).to.deep.equal(["npm run --silent plan -- prod --out preview", "pulumi preview --stack prod --diff --non-interactive --color never --policy-pack policy"]);
         expect(p.preview).to.include("~ 1 to update");
         expect(p.plan).to.include("380  total");
+        // The diff is in the artifact; the job log, readable by whoever sees the pipeline, has the counts only.
+        expect(p.preview).to.include(SECRETISH);
+        const log = p.r.stdout + p.r.stderr;
+        expect(log).to.not.include("SECRET-ish");
+        expect(log).to.not.include("arn:aws:");
+        expect(p.r.stdout).to.include("~ 1 to update");
+        expect(p.r.stdout).to.include("80 unchanged");
         // No token: no note, said once.
         expect(p.r.stderr).to.include("mrNote: GITLAB_API_TOKEN is not set");
     });

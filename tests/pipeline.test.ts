@@ -1,12 +1,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
-import { parse } from "yaml";
 import { ROOT } from "../sim/harness";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
 import { projectName } from "../ci/assertTarget";
-import { expandedPipeline, gcl, jobs, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, valueInJob } from "./gitlabCiLocal";
+import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -22,8 +22,6 @@ const job = (name: string) => {
     expect(j, name).to.be.an("object");
     return j;
 };
-/** GitLab's `!reference`, left as it is (only `default` is read from the raw file). */
-const REFERENCE_TAG = { tag: "!reference", collection: "seq" as const, resolve: (v: unknown) => v };
 const TOOLS_IMAGE_CHECK = "bash .ci/tools-image-check.sh";
 const PULUMI_JOBS = ["preview dev", "preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
 const PROJECT = projectName(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
@@ -67,6 +65,23 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
                 expect(jobsOf(kind as PipelineKind)).to.deep.equal(list);
             });
         }
+
+        it("before a tools-image digest is recorded, no pipeline has a job with a prod or deploy role (the rule decides outside the image)", () => {
+            const committed = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+            // The scenarios above run with a digest recorded (tests/gitlabCiLocal.ts): the file as it will run.
+            const digestLine = /CI_TOOLS_IMAGE: &ci-tools-image \S+@sha256:[0-9a-f]{64}$/m;
+            const recorded = digestLine.test(committed);
+            // The stand-in only where nothing is recorded; a recorded digest is kept as it is.
+            expect(withRecordedDigest(committed)).to.match(recorded ? digestLine : new RegExp(`@${RECORDED_DIGEST}$`, "m"));
+            const gated = ["preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"];
+            for (const kind of Object.keys(expected) as PipelineKind[]) {
+                const asCommitted = jobsAsCommitted(kind);
+                const withDigest = jobsOf(kind).map((j) => j.replace(/ \(\w+\)$/, ""));
+                expect(asCommitted, kind).to.deep.equal(recorded ? withDigest : withDigest.filter((j) => !gated.includes(j)));
+            }
+            // Not vacuous: with a digest, those jobs exist.
+            expect(gated.every((j) => Object.keys(expected).some((kind) => jobsOf(kind as PipelineKind).some((n) => n.startsWith(j))))).to.equal(true);
+        });
 
         it("a push to an unprotected default branch deploys nothing (the deploy runner takes protected refs only)", () => {
             expect(jobs({ ...PUSH_MAIN, CI_COMMIT_REF_PROTECTED: "false" })).to.deep.equal(["test"]);
@@ -185,6 +200,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         // Not dev's dotenv: its APP_URL would name prod's environment.
         expect(job("deploy prod").needs.find((n: any) => n.job === "deploy dev").artifacts).to.equal(false);
         expect(job("deploy prod").rules).to.deep.equal([
+            // Before a tools-image digest is recorded it does not exist (the test of the pipeline kinds above).
+            { if: "$CI_TOOLS_IMAGE !~ /@sha256:[0-9a-f]{64}$/", when: "never" },
             { if: '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_COMMIT_REF_PROTECTED == "true"', when: "manual", allow_failure: true },
         ]);
         expect(needs("deploy dev")).to.include("test");
@@ -207,14 +224,30 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(job("ci tools image").script).to.deep.equal(["bash .ci/tools-image.sh"]);
     });
 
+    it("the image check runs first in exactly the jobs that run the recorded image, which are exactly those with a prod or deploy role or on the deploy runner", () => {
+        const recorded: string = expanded.variables.CI_TOOLS_IMAGE;
+        const real = Object.entries(expanded).filter(([, j]) => j && typeof j === "object" && "script" in j) as [string, any][];
+        const names = (keep: (j: any) => boolean) => real.filter(([, j]) => keep(j)).map(([n]) => n);
+        const checked = names((j) => (j.before_script ?? []).includes(TOOLS_IMAGE_CHECK));
+        // Anything but dev's preview role (a bare tag there only runs what the branch's code could anyway).
+        const privileged = names((j) => (j.variables?.AWS_ROLE_ARN !== undefined && j.variables.AWS_ROLE_ARN !== "$AWS_PREVIEW_ROLE_ARN_DEV") || (j.tags ?? []).includes("platform-deploy"));
+        expect(privileged).to.have.members(["preview prod", "deploy dev", "deploy prod", "drift dev", "drift prod"]);
+        expect(checked).to.deep.equal(privileged);
+        expect(names((j) => j.image?.name === recorded)).to.deep.equal(privileged);
+        for (const name of checked) {
+            // Before npm runs a package or the role is used.
+            expect(job(name).before_script[0], name).to.equal(TOOLS_IMAGE_CHECK);
+        }
+    });
+
     it("retries what the infrastructure lost (runner, scheduler, API), never a script's failure, in every job but the deploys", () => {
         // gitlab-ci-local's expansion leaves `default` out: a job's own retry, else the default's (GitLab's rule).
-        const defaults = parse(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"), { customTags: [REFERENCE_TAG] }).default ?? {};
+        const defaults = parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).default as { retry?: unknown } | undefined;
         const real = Object.entries(expanded).filter(([, j]) => j && typeof j === "object" && "script" in j);
         expect(real.length).to.be.greaterThan(8);
         for (const [name, j] of real as [string, any][]) {
             expect(j.inherit, name).to.equal(undefined);
-            const retry = j.retry ?? defaults.retry;
+            const retry = j.retry ?? defaults?.retry;
             if (name.startsWith("deploy ")) {
                 expect(retry, name).to.equal(0);
                 continue;
@@ -264,10 +297,16 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         // (A recorded digest follows the tag.)
         expect(top.DOCKER_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}`);
         expect(top.DIND_IMAGE.split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
-        // The recorded tools image is this version: its tag alone until its digest is recorded, then
-        // the build's own tag (version, commit, job) and its digest.
-        const version = top.CI_TOOLS_VERSION.replace(/\./g, "\\.");
-        expect(top.CI_TOOLS_IMAGE).to.match(new RegExp(`/ci-tools:${version}(-[0-9a-f]{8}-\\d+@sha256:[0-9a-f]{64})?$`));
+        // The recorded tools image: a build's own tag (a version, commit, job) and its digest, the
+        // previous version's while a bump waits for its digest to be recorded (README: "The tools
+        // image"); this version's tag alone only before the first digest is ever recorded.
+        // As committed (the scenarios' scratch copy records a stand-in digest).
+        const recorded = (parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).variables as Record<string, string>).CI_TOOLS_IMAGE;
+        if (!recorded.includes("@")) {
+            expect(recorded).to.equal(`$CI_REGISTRY_IMAGE/ci-tools:${top.CI_TOOLS_VERSION}`);
+        } else {
+            expect(recorded).to.match(/^\$CI_REGISTRY_IMAGE\/ci-tools:pulumi-[\d.]+-docker-[\d.]+-\d+-[0-9a-f]{8}-\d+@sha256:[0-9a-f]{64}$/);
+        }
         // The plugins baked into it are the ones the installed packages ask for, no more, no fewer.
         const baked = [...dockerfile.matchAll(/pulumi plugin install resource (\S+) (\S+)/g)].map((m) => `${m[1]}@${m[2]}`).sort();
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));

@@ -37,6 +37,20 @@ const ARGS: RunnerConfigArgs = {
     dind: true,
 };
 
+/**
+ * doublestar's Match (github.com/bmatcuk/doublestar, what gitlab-runner's
+ * allowed_privileged_services uses), narrowly: `*` is any run of characters
+ * but `/`, `?` one such character, the rest literal, the whole name matched.
+ * Anything else (classes, alternatives, escapes, `**`) is refused, not guessed.
+ */
+function doublestarMatch(pattern: string, name: string): boolean {
+    if (/[[\]{}\\]|\*\*/.test(pattern)) {
+        throw new Error(`doublestarMatch: unsupported pattern ${pattern}`);
+    }
+    const re = pattern.replace(/[.+^$()|]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
+    return new RegExp(`^${re}$`).test(name);
+}
+
 /** Parses TOML with Python's tomllib: an independent, real parser. */
 function parseToml(text: string): any {
     const r = spawnSync("python3", ["-c", "import sys, tomllib, json; print(json.dumps(tomllib.loads(sys.stdin.read())))"], { input: text, encoding: "utf8" });
@@ -71,10 +85,19 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
     });
 
     it("runs only the Docker-in-Docker service privileged, never a job's container, sharing the TLS client certificates, with an S3 cache by IAM", () => {
-        expect(r.docker).to.deep.equal({ image: "alpine:3.21", privileged: false, services_privileged: true, allowed_privileged_services: ["docker:*-dind"], volumes: ["/certs/client", "/cache"] });
-        // The pipeline's dind service matches the allowed pattern.
+        const { allowed_privileged_services: allowed, ...docker } = r.docker;
+        expect(docker).to.deep.equal({ image: "alpine:3.21", privileged: false, services_privileged: true, volumes: ["/certs/client", "/cache"] });
+        // The pipeline's dind service matches an allowed pattern as gitlab-runner matches it, by
+        // tag or pinned by digest (README: "Images and their digests"); Docker's CLI image does not.
+        const privileged = (name: string) => (allowed as string[]).some((p) => doublestarMatch(p, name));
         const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
-        expect(dind).to.match(/^docker:.+-dind$/);
+        const digest = `@sha256:${"ab".repeat(32)}`;
+        for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`]) {
+            expect(privileged(name), name).to.equal(true);
+        }
+        for (const name of ["docker:27.5.1", `docker:27.5.1${digest}`, "docker:27.5.1-dind-rootless", "evil/docker:27.5.1-dind", `docker:27.5.1-dind${digest}/x`]) {
+            expect(privileged(name), name).to.equal(false);
+        }
         expect(r.cache).to.deep.equal({ Type: "s3", Path: "general", Shared: true, s3: { BucketName: "runner-cache-abc", BucketLocation: "us-east-1", AuthenticationType: "iam", ServerSideEncryption: "S3" } });
     });
 

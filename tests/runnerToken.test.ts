@@ -1,9 +1,11 @@
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { expect } from "chai";
 import { createAndStore, gitlabApi, readInput, RunnerTokenInput } from "../tools/runnerToken";
 import { ROOT } from "../sim/harness";
+import { parseGitlabCi } from "../ci/gitlabYaml";
 
 const ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-token-abc-AbCdEf";
 const DEPLOY_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:platform-prod/runner-deploy-token-xyz-AbCdEf";
@@ -59,7 +61,18 @@ describe("tools/runnerToken (the runner token, created and stored in one command
         } finally {
             await g.close();
         }
-        expect(g.requests[0].body).to.deep.equal({ runner_type: "project_type", project_id: 42, locked: true, description: "platform runner", run_untagged: false, tag_list: ["platform-deploy"], access_level: "ref_protected" });
+        // No job on it outlives a deploy: GitLab caps every job's timeout at the deploy job's own.
+        const deployTimeout = /^(\d+)m$/.exec((parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))[".deploy"] as { timeout: string }).timeout)!;
+        expect(g.requests[0].body).to.deep.equal({
+            runner_type: "project_type",
+            project_id: 42,
+            locked: true,
+            description: "platform runner",
+            run_untagged: false,
+            tag_list: ["platform-deploy"],
+            access_level: "ref_protected",
+            maximum_timeout: Number(deployTimeout[1]) * 60,
+        });
     });
 
     it("fails clearly without an administrator's create_runner token, storing nothing", async () => {

@@ -8,7 +8,8 @@ import { ROOT } from "../sim/harness";
 /**
  * The tools image the deploys run in (README: "The tools image"): what
  * `ci tools image` builds and pushes on each kind of ref (.ci/tools-image.sh,
- * with a fake docker), and the deploys' first step (.ci/tools-image-check.sh)
+ * with a fake docker), and the first step of every job with a prod or deploy
+ * role (.ci/tools-image-check.sh)
  * against the recorded line in .gitlab-ci.yml, the repository's own and the
  * one the build prints.
  */
@@ -107,7 +108,28 @@ describe("the tools image (.ci/tools-image.sh, .ci/tools-image-check.sh)", () =>
         }
     });
 
-    it("the repository's own record: the check reads it, and a record without a digest stops every deploy", () => {
+    it("a version bump keeps the previous digest: the jobs with a prod or deploy role run it, and the build tags only the new version", () => {
+        const previous = `$CI_REGISTRY_IMAGE/ci-tools:pulumi-3.274.0-docker-27.5.1-2-9f8e7d6c-4100@${DIGEST}`;
+        const bumped = "pulumi-3.275.0-docker-27.5.1-4";
+        // The bump merge request: ci/Dockerfile and CI_TOOLS_VERSION; CI_TOOLS_IMAGE as it was.
+        const c = checkout((t) =>
+            t.replace(/^ {2}CI_TOOLS_IMAGE: &ci-tools-image .*$/m, `  CI_TOOLS_IMAGE: &ci-tools-image ${previous}`).replace(/^ {2}CI_TOOLS_VERSION: .*$/m, `  CI_TOOLS_VERSION: "${bumped}"`),
+        );
+        try {
+            // The first pipeline of main after the merge: prod's preview (needs: []) and the deploys run the previous digest.
+            const check = c.run(".ci/tools-image-check.sh", { CI_JOB_IMAGE: previous.replace("$CI_REGISTRY_IMAGE", REGISTRY) });
+            expect(check.status, check.stderr).to.equal(0);
+            // Its `ci tools image` builds the new version, whatever CI_TOOLS_IMAGE holds.
+            const build = c.run(".ci/tools-image.sh", { ...BUILD_ENV, CI_TOOLS_VERSION: bumped, CI_TOOLS_IMAGE: previous.replace("$CI_REGISTRY_IMAGE", REGISTRY), CI_COMMIT_BRANCH: "main", CI_COMMIT_REF_PROTECTED: "true" });
+            expect(build.status, build.stderr).to.equal(0);
+            expect(build.calls.filter((l) => l.startsWith("docker push"))).to.deep.equal([`docker push ${REGISTRY}/ci-tools:${bumped}-0a1b2c3d-4242`, `docker push ${REGISTRY}/ci-tools:${bumped}`]);
+            expect(fs.readFileSync(path.join(c.dir, "ci-tools-image.txt"), "utf8")).to.equal(`  CI_TOOLS_IMAGE: &ci-tools-image $CI_REGISTRY_IMAGE/ci-tools:${bumped}-0a1b2c3d-4242@${DIGEST}\n`);
+        } finally {
+            c.done();
+        }
+    });
+
+    it("the repository's own record: the check reads it, and a record without a digest stops every job with a prod or deploy role", () => {
         const c = checkout();
         try {
             const text = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");

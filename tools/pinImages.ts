@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { IMAGE_FILES, imageRefs, isPinned, pin, registryOf, tagOf } from "../facts/imagePins";
+import { runHook } from "../hooks/run";
 
 /**
  * Pins every external image this repository names by digest (facts/imagePins.ts):
@@ -86,10 +87,8 @@ export async function pinImages(root: string, opts: { refresh?: boolean; http?: 
 }
 
 if (require.main === module) {
-    pinImages(path.join(__dirname, ".."), { refresh: process.argv.includes("--refresh") })
-        .then((changes) => process.stdout.write(changes.length > 0 ? `${changes.join("\n")}\n` : "every image is pinned\n"))
-        .catch((e: unknown) => {
-            process.stderr.write(`pinImages: ${e instanceof Error ? e.message : String(e)}\n`);
-            process.exitCode = 1;
-        });
+    runHook("pinImages", async () => {
+        const changes = await pinImages(path.join(__dirname, ".."), { refresh: process.argv.includes("--refresh") });
+        process.stdout.write(changes.length > 0 ? `${changes.join("\n")}\n` : "every image is pinned\n");
+    });
 }

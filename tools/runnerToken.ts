@@ -110,6 +110,7 @@ export function registrationBody(input: RunnerTokenInput): Record<string, unknow
         run_untagged: r.runUntagged,
         ...(r.tags.length > 0 ? { tag_list: [...r.tags] } : {}),
         access_level: r.accessLevel,
+        ...(r.maximumTimeoutSeconds !== undefined ? { maximum_timeout: r.maximumTimeoutSeconds } : {}),
     };
 }
 

@@ -42,6 +42,8 @@ export interface RunnerRegistration {
     readonly runUntagged: boolean;
     readonly accessLevel: "not_protected" | "ref_protected";
     readonly description: string;
+    /** GitLab's cap on any job's timeout on this runner, in seconds (600 or more); unset: the job's own. */
+    readonly maximumTimeoutSeconds?: number;
 }
 
 export const REGISTRATIONS: Readonly<Record<"general" | "deploy", RunnerRegistration>> = {
@@ -55,5 +57,8 @@ export const REGISTRATIONS: Readonly<Record<"general" | "deploy", RunnerRegistra
         runUntagged: false,
         accessLevel: "ref_protected",
         description: "platform deploy runner (protected refs, tagged jobs)",
+        // `.deploy`'s timeout in .gitlab-ci.yml, 120 m (tests/runnerToken.test.ts reads it): no job
+        // holds this runner, and a deploy role, longer than a deploy may run.
+        maximumTimeoutSeconds: 7200,
     },
 };

@@ -12,8 +12,13 @@ import { stringify } from "smol-toml";
 /** The environment variable ECS fills with the runner authentication token (glrt-…). */
 export const RUNNER_TOKEN_ENV = "RUNNER_TOKEN";
 
-/** The services allowed to run privileged: Docker's dind images. */
-export const DIND_SERVICES = "docker:*-dind";
+/**
+ * The services allowed to run privileged: Docker's dind images, by tag and
+ * pinned by digest. gitlab-runner matches the service's name with doublestar,
+ * where `*` stops nowhere but at `/` and must reach the end: `docker:*-dind`
+ * alone no longer matches `docker:27.5.1-dind@sha256:…`.
+ */
+export const DIND_SERVICES = ["docker:*-dind", "docker:*-dind@sha256:*"];
 
 /** The fleeting plugin and its major version; the image installs it at build time (runner/Dockerfile). */
 export const FLEETING_PLUGIN = "aws:1";
@@ -46,7 +51,7 @@ export interface RunnerConfigArgs {
  * builds), sharing the TLS client certificates with the job in /certs/client.
  */
 function dockerSettings(a: RunnerConfigArgs) {
-    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: [DIND_SERVICES] } : { services_privileged: false };
+    const dind = a.dind ? { services_privileged: true, allowed_privileged_services: DIND_SERVICES } : { services_privileged: false };
     return { image: a.defaultImage, privileged: false, ...dind, volumes: [...(a.dind ? ["/certs/client"] : []), "/cache"] };
 }
 
