@@ -61,9 +61,10 @@ export interface ImageRef {
  *
  * The build is a docker.Image (`<name>-image`) whose inputs are functions of
  * the folder's commit alone: the context is the commit's export (fixed modes
- * and mtimes), the tag and build arguments name the commit, the registry
- * password is ignored by the provider's diff. So an unchanged folder is no
- * change at all, on any machine. The program first asks ECR for the tag
+ * and mtimes), the tag and build arguments name the commit, the registry is
+ * its host only (the login comes from the deploying machine's Docker config,
+ * never from the program, so no credential reaches the state). So an
+ * unchanged folder is no change at all, on any machine. The program first asks ECR for the tag
  * (`ecr:DescribeImages`) and SSM for the marker its own push leaves
  * (`/<repository>/built-by-pulumi`, the tag): the build is declared when ECR
  * lacks the tag, and again on every later run while the marker names it (the
@@ -123,14 +124,10 @@ export class EcrImage extends pulumi.ComponentResource {
     /**
      * The build and push of `args.tag`, and its marker (written once the push is done, so a
      * failed or interrupted push leaves none). Declared on previews too, built on `up` only
-     * (`buildOnPreview: false`); a preview gets no registry token (the provider diffs only
-     * the registry's server), so the preview role needs no ecr:GetAuthorizationToken.
+     * (`buildOnPreview: false`).
      */
     private build(name: string, args: EcrImageArgs, repo: aws.ecr.Repository, markerName: string): docker.Image {
         const registry = repo.repositoryUrl.apply((url) => url.slice(0, url.indexOf("/")));
-        const password = pulumi.runtime.isDryRun()
-            ? pulumi.output<string>(pulumi.unknown as unknown as string)
-            : aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, { parent: this }).password;
         const image = new docker.Image(
             `${name}-image`,
             {
@@ -143,8 +140,12 @@ export class EcrImage extends pulumi.ComponentResource {
                     args: { ...args.buildArgs, BUILDKIT_INLINE_CACHE: "1" },
                     ...(args.cacheFromTag ? { cacheFrom: { images: [pulumi.interpolate`${repo.repositoryUrl}:${args.cacheFromTag}`] } } : {}),
                 },
-                // ECR's login is always the user AWS; a fresh token on every `up`, which never rebuilds an image.
-                registry: { server: registry, username: "AWS", password: pulumi.secret(password) },
+                // The server only: with no username and password the provider asks the deploying
+                // machine's Docker config for the login (pulumi-docker v4.11.2 provider/image.go
+                // getRegistryAuth -> GetAuthConfig), which the deploy job points at ECR's credential
+                // helper (ci/ecrCredentials.ts). A token here would be stored in the state, which
+                // the preview roles may decrypt.
+                registry: { server: registry },
                 skipPush: false,
                 buildOnPreview: false,
             },

@@ -217,16 +217,6 @@ export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {})
             }
             return { id: args.inputs.name, name: args.inputs.name, type: "String", value, insecureValue: value, version: 1 };
         }
-        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {
-                id: REGION,
-                userName: "AWS",
-                password: "mock-ecr-password",
-                proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
-                authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
-                expiresAt: "2099-01-01T00:00:00Z",
-                region: REGION,
-            };
         case "aws:index/getRegion:getRegion":
             return { id: REGION, name: REGION, region: REGION };
         case "aws:index/getCallerIdentity:getCallerIdentity":

@@ -25,7 +25,7 @@ describe("component: EcrImage", () => {
         expect(run.outputs.imageRef).to.match(/platform-test-runner@sha256:[0-9a-f]{64}$/);
     });
 
-    it("a tag ECR holds without this stack's marker (the push command's, a retried up's, an older commit's) is used by its digest: no build, no push, no registry token", async () => {
+    it("a tag ECR holds without this stack's marker (the push command's, a retried up's, an older commit's) is used by its digest: no build, no push", async () => {
         const digest = `sha256:${"c".repeat(64)}`;
         const run = await runComponent(() => new EcrImage("app", ecrImageArgs({ tag: "11111111-amd64" })), { registry: { "platform-test-app:11111111-amd64": digest } });
         expect(run.error).to.equal(undefined);
@@ -79,12 +79,12 @@ describe("component: EcrImage", () => {
         expect(isNotThere("reading ECR Images: ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
     });
 
-    it("a preview declares the build as `up` would (built on up only), with no registry token: the preview role cannot log in to ECR", async () => {
+    it("a preview declares the build as `up` would (built on up only), with the registry's host and no login", async () => {
         const preview = await runComponent(() => new EcrImage("app", ecrImageArgs()), { preview: true });
         expect(preview.error).to.equal(undefined);
         const planned = named(preview, image, "app-image");
         expect(planned.inputs).to.include({ buildOnPreview: false, skipPush: false, imageName: `${URL}:11111111-amd64` });
-        expect(planned.inputs.registry).to.include({ server: URL.split("/")[0], username: "AWS" });
+        expect(planned.inputs.registry).to.deep.equal({ server: URL.split("/")[0] });
         expect(preview.invokes.map((i) => i.token).sort()).to.deep.equal(["aws:ecr/getImage:getImage", "aws:ssm/getParameter:getParameter"]);
         // A tag ECR has is known in a preview too.
         const digest = `sha256:${"e".repeat(64)}`;

@@ -89,7 +89,8 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
     {
         sid: "Ecr",
         covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/image:Image"],
-        // A preview asks ECR for each image's tag (components/ecrImage.ts); only `up` logs in to push.
+        // A preview asks ECR for each image's tag (components/ecrImage.ts); only `up` logs in to push,
+        // through ECR's credential helper in the deploy job (ci/ecrCredentials.ts), never the program.
         read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy", "ecr:DescribeImages"],
         write: [
             "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
