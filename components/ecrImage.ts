@@ -72,7 +72,9 @@ export interface ImageRef {
  * marker (a redeploy of an older commit, a retried `up` whose push landed
  * before its state was written, the command-built tags from before) is used
  * by its digest with no build, because a second push into an IMMUTABLE tag
- * fails. README "Images" has the cases.
+ * fails. On `up`, a build's digest is looked up in ECR (`pushedOnUp`): a build
+ * with no diff reports the state's digest, which ECR may have lost. README
+ * "Images" has the cases.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -108,7 +110,8 @@ export class EcrImage extends pulumi.ComponentResource {
         const known = pulumi.all([pushedDigest(repositoryName, args.tag, this), builtMarker(markerName, this)]);
         this.imageRef = known.apply(([digest, marker]) => {
             if (digest === undefined) {
-                return this.build(name, args, repo, markerName).repoDigest.apply(imageRefOf);
+                const image = this.build(name, args, repo, markerName);
+                return pulumi.all([image.repoDigest, image.urn]).apply(([d, urn]) => pushedOnUp(repositoryName, imageRefOf(d), args.tag, urn, this));
             }
             if (marker === args.tag) {
                 this.build(name, args, repo, markerName);
@@ -166,6 +169,31 @@ export class EcrImage extends pulumi.ComponentResource {
         );
         return image;
     }
+}
+
+/**
+ * On `up`, `ref` once ECR is asked for its digest: the build's `repoDigest` is the
+ * state's when the build had no diff, and ECR may have lost that image since (a
+ * manual delete, a clean-up, the lifecycle) while the marker still names its tag;
+ * a task definition naming it would fail at the next task start, and every later
+ * deploy would keep it, so the deploy fails here and names the replace that pushes
+ * it again (the tag is absent, so IMMUTABLE allows the push). A fresh push passes.
+ * Previews skip it: a new build's digest is unknown there anyway.
+ */
+async function pushedOnUp(repositoryName: string, ref: string, tag: string, urn: string, parent: pulumi.Resource): Promise<string> {
+    if (pulumi.runtime.isDryRun()) {
+        return ref;
+    }
+    const imageDigest = ref.slice(ref.indexOf("@") + 1);
+    try {
+        await aws.ecr.getImage({ repositoryName, imageDigest }, { parent });
+    } catch (e) {
+        if (!isNotThere(String(e))) {
+            throw e;
+        }
+        throw new Error(`ECR has no ${repositoryName}@${imageDigest} (tag ${tag}), which this stack's build pushed and still records; run \`pulumi up --replace '${urn}'\` to build and push it again`);
+    }
+    return ref;
 }
 
 /** The tag this stack's docker.Image last pushed (its SSM marker), or undefined before the first. */

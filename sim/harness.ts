@@ -82,6 +82,12 @@ export interface RunOptions {
     readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
     /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default. */
     readonly registry?: mocks.Registry;
+    /**
+     * The docker.Image builds have no diff (their inputs are the state's): the provider
+     * pushes nothing and answers with the state's outputs. By default a build on `up`
+     * pushes its tag, which the run's later ECR lookups then see.
+     */
+    readonly unchangedBuilds?: boolean;
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
@@ -153,6 +159,7 @@ interface Session {
     readonly preview?: boolean;
     readonly state?: RunOptions["state"];
     readonly registry?: RunOptions["registry"];
+    readonly unchangedBuilds?: boolean;
 }
 
 /**
@@ -178,11 +185,16 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
     let pending: Registration | undefined;
+    // ECR as this run leaves it: what the test says it holds, plus what the run's builds push.
+    const registry: Record<string, string> = { ...session.registry };
 
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
                 const answer = mocks.newResource(args);
+                if (!session.preview && !session.unchangedBuilds) {
+                    mocks.recordPush(registry, args.type, answer.state);
+                }
                 const result = session.state ? { ...answer, state: session.state(args.type, args.name, answer.state) } : answer;
                 const ctx = pending;
                 pending = undefined;
@@ -201,7 +213,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs, provider: args.provider ?? "" });
-                return mocks.call(args, session.registry);
+                return mocks.call(args, registry);
             },
         },
         "platform",

@@ -198,9 +198,35 @@ export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runti
  */
 export type Registry = Readonly<Record<string, string>>;
 
+/** What a docker.Image build on `up` leaves in ECR: its tag, naming the digest it reports. */
+export function recordPush(registry: Record<string, string>, type: string, state: Record<string, any>): void {
+    if (type !== "docker:index/image:Image") {
+        return;
+    }
+    const [repositoryUrl, digest] = String(state.repoDigest).split("@");
+    const tag = String(state.baseImageName).slice(repositoryUrl.length + 1);
+    registry[`${repositoryUrl.slice(repositoryUrl.indexOf("/") + 1)}:${tag}`] = digest;
+}
+
+/** `getImage` by digest: the repository's tags that name it, or ECR's not-found. */
+function imageByDigest(repositoryName: string, digest: string, registry: Registry): pulumi.runtime.MockCallResult {
+    const prefix = `${repositoryName}:`;
+    const tags = Object.entries(registry)
+        .filter(([k, d]) => k.startsWith(prefix) && d === digest)
+        .map(([k]) => k.slice(prefix.length));
+    if (tags.length === 0) {
+        const details = `reading ECR Image: ImageNotFoundException: The image with imageId {imageDigest:'${digest}'} does not exist within the repository with name '${repositoryName}'`;
+        throw Object.assign(new Error(details), { details });
+    }
+    return { id: digest, imageDigest: digest, imageTags: tags, repositoryName };
+}
+
 export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {}): pulumi.runtime.MockCallResult {
     switch (args.token) {
         case "aws:ecr/getImage:getImage": {
+            if (args.inputs.imageDigest !== undefined) {
+                return imageByDigest(args.inputs.repositoryName, args.inputs.imageDigest, registry);
+            }
             const digest = registry[`${args.inputs.repositoryName}:${args.inputs.imageTag}`];
             if (digest === undefined) {
                 // The provider's words for a tag ECR does not have, as the engine's gRPC error carries them (`details`).

@@ -66,6 +66,28 @@ describe("component: EcrImage", () => {
         expect(next.outputs.imageRef).to.equal(built.outputs.imageRef);
     });
 
+    it("a build whose image ECR lost (the marker names the tag, ECR lacks it, the build has no diff so nothing pushes) fails the deploy with one line naming the replace; the replace's push passes", async () => {
+        const registry = { "ssm:/platform-test-app/built-by-pulumi": "11111111-amd64" };
+        const lost = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry, unchangedBuilds: true });
+        const urn = "urn:pulumi:component::platform::platform:ecr:EcrImage$docker:index/image:Image::app-image";
+        expect(named(lost, image, "app-image").urn).to.equal(urn);
+        const digest = named(lost, image, "app-image").state.repoDigest.split("@")[1];
+        // (The SDK prefixes the property whose value failed.)
+        expect(lost.error?.message).to.match(/^[^\n]*$/);
+        expect(lost.error?.message).to.include(
+            `ECR has no platform-test-app@${digest} (tag 11111111-amd64), which this stack's build pushed and still records; run \`pulumi up --replace '${urn}'\` to build and push it again`,
+        );
+        expect(lost.invokes.map((i) => i.args)).to.deep.include({ repositoryName: "platform-test-app", imageDigest: digest });
+        // `pulumi up --replace`: the build is created again, which pushes the tag; the same check then passes.
+        const replaced = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry });
+        expect(replaced.error).to.equal(undefined);
+        expect(replaced.outputs.imageRef).to.equal(`${URL}@${digest}`);
+        // A preview has no digest of a new build to ask about, and asks nothing.
+        const preview = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry, unchangedBuilds: true, preview: true });
+        expect(preview.error).to.equal(undefined);
+        expect(preview.invokes.filter((i) => i.args.imageDigest !== undefined)).to.deep.equal([]);
+    });
+
     it("only ECR's not-found answers count as \"not pushed yet\"; anything else (credentials, permissions) fails the program", () => {
         const absent = [
             "reading ECR Images: ImageNotFoundException: The image with imageId {imageTag:'11111111-amd64'} does not exist within the repository with name 'platform-dev-app'",
