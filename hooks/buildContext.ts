@@ -18,14 +18,23 @@ import { ImageSource } from "../facts/imageSource";
  * commit is the same context, hash and inputs on every machine
  * (tests/imageContext.test.ts checks two checkouts under umask 022 and 000).
  *
+ * The commit's blobs are written as git stores them (`git ls-tree` and `git
+ * cat-file --batch`), not through `git archive` or a checkout: those apply
+ * the machine's `core.autocrlf`, `core.eol` and attribute files (`text`,
+ * `eol`, `ident`, `filter`), so a Windows workstation's `autocrlf=true` would
+ * export CRLF scripts under the commit's tag. Replace refs are ignored too
+ * (`--no-replace-objects`): the bytes are the commit's own.
+ *
  * Runs while the program is evaluated (preview and up alike), like the git
- * of hooks/git.ts; an export that exists is reused: its name is its content's.
+ * of hooks/git.ts. Exported again on every run (the folders are small): an
+ * export someone edited in place is never what gets built.
  */
 
 /** Where exports live, relative to the project (ignored by git). */
 export const BUILD_ROOT = ".build";
 
-const git = (args: readonly string[]): Buffer => execFileSync("git", [...args], { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 30 });
+const git = (args: readonly string[], input?: string): Buffer =>
+    execFileSync("git", ["--no-replace-objects", ...args], { input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], maxBuffer: 1 << 30 });
 
 /**
  * The export of `folder` as `source` names it, relative to the working
@@ -39,30 +48,60 @@ export function exportContext(folder: string, source: ImageSource): string {
     const name = tree ? `${folder}-${tree}` : `${folder}-${source.commit}-dirty-${source.dirty}`;
     const dest = path.join(BUILD_ROOT, name);
     pruneOthers(folder, name);
-    if (fs.existsSync(dest)) {
-        return dest;
-    }
     // Written aside and renamed into place: a killed run leaves no half export behind that name.
     const tmp = `${dest}.tmp-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     try {
         if (tree) {
-            execFileSync("tar", ["-x", "--no-same-owner", "-C", tmp], { input: git(["archive", "--format=tar", tree]), stdio: ["pipe", "ignore", "pipe"] });
+            writeTree(tree, tmp);
         } else {
             copyWorkingTree(folder, tmp);
         }
         normalise(tmp, new Date(source.commitTime));
+        fs.rmSync(dest, { recursive: true, force: true });
         fs.renameSync(tmp, dest);
     } catch (e) {
         fs.rmSync(tmp, { recursive: true, force: true });
-        // Another run exported the same name first: same name, same content.
-        if (fs.existsSync(dest)) {
-            return dest;
-        }
         throw e;
     }
     return dest;
+}
+
+/**
+ * The tree's files as git stores them: the paths and modes `git ls-tree -r`
+ * lists, the bytes `git cat-file --batch` prints (no conversion of any kind).
+ * A symlink (120000) or a submodule (160000) is refused: neither is a file
+ * the context can hold the same way on every machine.
+ */
+function writeTree(tree: string, to: string): void {
+    const entries = git(["ls-tree", "-r", "-z", tree])
+        .toString("utf8")
+        .split("\0")
+        .filter(Boolean)
+        .map((line) => {
+            const [meta, file] = [line.slice(0, line.indexOf("\t")), line.slice(line.indexOf("\t") + 1)];
+            const [mode, type, id] = meta.split(" ");
+            if (type !== "blob" || mode === "120000") {
+                throw new Error(`${file}: a ${mode === "120000" ? "symlink" : type} in an image's build context would differ between machines; commit the file itself`);
+            }
+            return { file, id, executable: mode === "100755" };
+        });
+    const batch = git(["cat-file", "--batch"], entries.map((e) => `${e.id}\n`).join(""));
+    let at = 0;
+    for (const { file, executable } of entries) {
+        const header = batch.subarray(at, batch.indexOf(0x0a, at)).toString("utf8");
+        const [, type, length] = header.split(" ");
+        const size = Number(length);
+        if (type !== "blob" || !Number.isInteger(size)) {
+            throw new Error(`git cat-file answered ${JSON.stringify(header)} for ${file}`);
+        }
+        const start = at + header.length + 1;
+        const target = path.join(to, file);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, batch.subarray(start, start + size), { mode: executable ? 0o755 : 0o644 });
+        at = start + size + 1;
+    }
 }
 
 /**
@@ -71,7 +110,8 @@ export function exportContext(folder: string, source: ImageSource): string {
  * export per image. The same name's temporaries may be a parallel run's.
  */
 function pruneOthers(folder: string, keep: string): void {
-    const ours = new RegExp(`^(${folder}-(?:[0-9a-f]{40}|[0-9a-f]{8}-dirty-[0-9a-f]{8}))(?:\\.tmp-\\d+)?$`);
+    // A tree id is 40 hex digits (SHA-1) or 64 (a SHA-256 repository).
+    const ours = new RegExp(`^(${folder}-(?:[0-9a-f]{40}(?:[0-9a-f]{24})?|[0-9a-f]{8}-dirty-[0-9a-f]{8}))(?:\\.tmp-\\d+)?$`);
     for (const entry of fs.existsSync(BUILD_ROOT) ? fs.readdirSync(BUILD_ROOT) : []) {
         const name = ours.exec(entry)?.[1];
         if (name !== undefined && name !== keep) {

@@ -38,6 +38,17 @@ function inDir<T>(dir: string, body: () => T): T {
     }
 }
 
+/** Runs `body` with `vars` added to the environment (git reads it in the child processes). */
+function withEnv<T>(vars: Record<string, string>, body: () => T): T {
+    const saved = { ...process.env };
+    Object.assign(process.env, vars);
+    try {
+        return body();
+    } finally {
+        process.env = saved;
+    }
+}
+
 async function inDirAsync<T>(dir: string, body: () => Promise<T>): Promise<T> {
     const cwd = process.cwd();
     process.chdir(dir);
@@ -126,6 +137,39 @@ describe("image build context: a function of the folder's commit alone", () => {
                 expect(fs.statSync(dir).mode & 0o777).to.equal(0o755);
                 expect(fs.statSync(path.join(dir, "Dockerfile")).mtime.toISOString()).to.equal("2026-01-01T00:00:00.000Z");
             }
+        });
+
+        it("the export is the commit's bytes whatever the machine's git converts: core.autocrlf=true and a global `* text eol=crlf` give the same files and hash", () => {
+            const clone = clones.laptop;
+            const plain = inDir(clone, () => exportContext("app", imageSource("app", "amd64", realGit)));
+            const digest = contextDigest(path.join(clone, plain));
+            const attributes = path.join(tmp, "crlf-attributes");
+            fs.writeFileSync(attributes, "* text eol=crlf\n");
+            // A Windows workstation's settings, as git reads them from the environment (GIT_CONFIG_COUNT).
+            const crlf = { GIT_CONFIG_COUNT: "2", GIT_CONFIG_KEY_0: "core.autocrlf", GIT_CONFIG_VALUE_0: "true", GIT_CONFIG_KEY_1: "core.attributesFile", GIT_CONFIG_VALUE_1: attributes };
+            // They do convert what git archive writes (the old export): CRLF in the entry point.
+            const archived = execFileSync("git", ["archive", "--format=tar", "HEAD:app", "docker-entrypoint.sh"], { cwd: clone, env: { ...process.env, ...crlf } });
+            expect(archived.includes(Buffer.from('#!/bin/sh\r\nexec "$@"\r\n'))).to.equal(true);
+            // A fresh export, not one left by the run above.
+            fs.rmSync(path.join(clone, ".build"), { recursive: true, force: true });
+            const converted = withEnv(crlf, () => inDir(clone, () => exportContext("app", imageSource("app", "amd64", realGit))));
+            expect(converted).to.equal(plain);
+            expect(fs.readFileSync(path.join(clone, converted, "docker-entrypoint.sh"), "utf8")).to.equal('#!/bin/sh\nexec "$@"\n');
+            expect(contextDigest(path.join(clone, converted))).to.equal(digest);
+        });
+
+        it("an export edited in place is exported again, and a SHA-256 repository's older exports (64-hex tree ids) are pruned", () => {
+            const clone = clones.laptop;
+            const first = inDir(clone, () => exportContext("app", imageSource("app", "amd64", realGit)));
+            fs.writeFileSync(path.join(clone, first, "Dockerfile"), "FROM evil\n");
+            fs.writeFileSync(path.join(clone, first, "extra"), "x\n");
+            const older = path.join(clone, ".build", `app-${"ab".repeat(32)}`);
+            fs.mkdirSync(older);
+            const again = inDir(clone, () => exportContext("app", imageSource("app", "amd64", realGit)));
+            expect(again).to.equal(first);
+            expect(fs.readFileSync(path.join(clone, again, "Dockerfile"), "utf8")).to.equal("FROM scratch\n");
+            expect(fs.readdirSync(path.join(clone, again)).sort()).to.deep.equal([".dockerignore", "Dockerfile", "docker-entrypoint.sh"]);
+            expect(fs.existsSync(older)).to.equal(false);
         });
 
         it("the whole program in both checkouts declares the same image inputs and records the same context hash: no diff, no rebuild", async () => {
