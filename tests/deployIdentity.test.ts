@@ -210,6 +210,8 @@ describe("CI deploy identity (platform:ci)", () => {
                 const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
                 const onDefaultKey = stack === "prod" ? "allow" : "implicit";
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
+                const marker = named(run, "aws:ssm/parameter:Parameter", "app-built").inputs.name;
+                expect(marker).to.equal(`/${repo}/built-by-pulumi`);
                 const cases: [string, Request, "allow" | "implicit" | "deny"][] = [
                     // Creates: the new resource carries the tag in the request, the one it builds on already has it.
                     ["new security group", { action: "ec2:CreateSecurityGroup", resource: a("ec2", "security-group/*"), context: create }, "allow"],
@@ -287,6 +289,11 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["the other stack's state", { action: "s3:GetObject", resource: `arn:aws:s3:::example-platform-pulumi-state/.pulumi/stacks/platform/${other}.json`, context: {} }, "implicit"],
                     ["its secrets key", { action: "kms:Decrypt", resource: a("kms", "key/k1"), context: { "kms:ResourceAliases": [`alias/platform-${stack}-pulumi`] } }, "allow"],
                     ["the other stack's key", { action: "kms:Decrypt", resource: a("kms", "key/k2"), context: { "kms:ResourceAliases": [`alias/platform-${other}-pulumi`] } }, "implicit"],
+                    // Image markers: exactly /<repository>/built-by-pulumi, no other parameter of the stack's prefix.
+                    ["its image marker", { action: "ssm:PutParameter", resource: a("ssm", `parameter${marker}`), context: {} }, "allow"],
+                    ["another parameter of its prefix", { action: "ssm:PutParameter", resource: a("ssm", `parameter/platform-${stack}-x/secret`), context: {} }, "implicit"],
+                    ["a parameter named like its prefix", { action: "ssm:DeleteParameter", resource: a("ssm", `parameter/platform-${stack}-app`), context: {} }, "implicit"],
+                    ["another stack's marker", { action: "ssm:PutParameter", resource: a("ssm", `parameter/platform-${other}-app/built-by-pulumi`), context: {} }, "implicit"],
                     // Buckets: the stack's own, by ARN; no bucket policy anywhere else.
                     ["a bucket policy elsewhere", { action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::cloudtrail-logs", context: {} }, "implicit"],
                 ];
@@ -298,6 +305,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 // A refresh (the drift job, the preview role) reads the rotation schedule of RDS's secret.
                 const preview = roleStatements(run, "preview");
                 expect(evaluate(preview, { action: "secretsmanager:DescribeSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("allow");
+                // A preview (merge requests' code) reads the image markers, and no other parameter of the prefix.
+                expect(evaluate(preview, { action: "ssm:GetParameter", resource: a("ssm", `parameter${marker}`), context: {} })).to.equal("allow");
+                expect(evaluate(preview, { action: "ssm:GetParameter", resource: a("ssm", `parameter/platform-${stack}-x/secret`), context: {} })).to.equal("implicit");
                 expect(evaluate(preview, { action: "secretsmanager:RotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("implicit");
                 // The stack's buckets, each by ARN, and nothing else.
                 const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.state.arn as string);

@@ -104,10 +104,12 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         sid: "ImageMarkers",
         covers: ["aws:ssm/parameter:Parameter"],
         // Each image's "pushed by this stack" marker, /<repository>/built-by-pulumi
-        // (components/ecrImage.ts); a preview reads it to decide what to declare.
+        // (components/ecrImage.ts); a preview reads it to decide what to declare. Those names
+        // only (a parameter named /x has the ARN parameter/x): the preview role runs merge
+        // requests' code, and any other parameter of the stack's prefix may be a SecureString.
         read: ["ssm:GetParameter", "ssm:DescribeParameters", "ssm:ListTagsForResource"],
         write: ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
-        scope: (s) => ({ kind: "named", resources: [arn(s, "ssm", `parameter/${s.naming.prefix}-*`)] }),
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ssm", `parameter/${s.naming.prefix}-*/built-by-pulumi`)] }),
     },
     {
         sid: "ServiceKeys",
