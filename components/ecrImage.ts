@@ -226,10 +226,14 @@ async function pushedDigest(repositoryName: string, tag: string, parent: pulumi.
 }
 
 /**
- * terraform-provider-aws's `aws_ecr_image` words for "no such tag" (ECR's
- * ImageNotFoundException), "no such repository" (RepositoryNotFoundException,
- * wrapped as "couldn't find resource") and an empty answer; `aws_ssm_parameter`'s
- * for no such parameter (SSM's ParameterNotFound).
+ * "No such thing" as terraform-provider-aws v6 (bundled by @pulumi/aws 7.x) words it:
+ * `aws_ecr_image` turns ECR's ImageNotFoundException and RepositoryNotFoundException
+ * into "reading ECR Images: couldn't find resource" (internal/service/ecr/
+ * image_data_source.go:115, :171-175), an empty answer into "Your query returned no
+ * results" (:119); `aws_ssm_parameter` SSM's ParameterNotFound into "reading SSM
+ * Parameter (<name>): couldn't find resource" (ssm/parameter_data_source.go:66,
+ * parameter.go:362). The exception names are matched too, in case a later version
+ * passes them through; no refusal or expiry carries any of these words.
  */
 export function isNotThere(message: string): boolean {
     return /ImageNotFoundException|RepositoryNotFoundException|ParameterNotFound|couldn't find resource|query returned no results/.test(message);

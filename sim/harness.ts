@@ -67,6 +67,8 @@ export interface StackRun {
     readonly outputs: Record<string, unknown>;
     /** The error the program failed with, if it did. */
     readonly error?: Error;
+    /** ECR's tags and SSM's parameters as the run leaves them (RunOptions.registry plus what it wrote): the next run's registry. */
+    readonly registry: mocks.Registry;
 }
 
 export type StackConfig = Record<string, any>;
@@ -82,12 +84,10 @@ export interface RunOptions {
     readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
     /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default. */
     readonly registry?: mocks.Registry;
-    /**
-     * The docker.Image builds have no diff (their inputs are the state's): the provider
-     * pushes nothing and answers with the state's outputs. By default a build on `up`
-     * pushes its tag, which the run's later ECR lookups then see.
-     */
+    /** The docker.Image builds have no diff (inputs as in the state): nothing is pushed. By default a build on `up` pushes its tag. */
     readonly unchangedBuilds?: boolean;
+    /** Invokes AWS refuses (AccessDeniedException), as before a grant is applied. */
+    readonly denied?: readonly string[];
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
@@ -160,6 +160,7 @@ interface Session {
     readonly state?: RunOptions["state"];
     readonly registry?: RunOptions["registry"];
     readonly unchangedBuilds?: boolean;
+    readonly denied?: RunOptions["denied"];
 }
 
 /**
@@ -193,7 +194,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
             newResource(args) {
                 const answer = mocks.newResource(args);
                 if (!session.preview && !session.unchangedBuilds) {
-                    mocks.recordPush(registry, args.type, answer.state);
+                    mocks.recordWrite(registry, args.type, unwrapSecrets(args.inputs, "", []), answer.state);
                 }
                 const result = session.state ? { ...answer, state: session.state(args.type, args.name, answer.state) } : answer;
                 const ctx = pending;
@@ -213,6 +214,9 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs, provider: args.provider ?? "" });
+                if (session.denied?.includes(args.token)) {
+                    throw mocks.accessDenied(args.token);
+                }
                 return mocks.call(args, registry);
             },
         },
@@ -262,7 +266,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
         process.env = savedEnv;
         Error.prepareStackTrace = savedPrepare;
     }
-    return { stack: session.stack, resources, invokes, outputs, error };
+    return { stack: session.stack, resources, invokes, outputs, error, registry };
 }
 
 /** The commit the offline engine deploys (the `deployedSha` output): fixed, so a plan is the same on every commit. */

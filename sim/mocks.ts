@@ -198,14 +198,39 @@ export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runti
  */
 export type Registry = Readonly<Record<string, string>>;
 
-/** What a docker.Image build on `up` leaves in ECR: its tag, naming the digest it reports. */
-export function recordPush(registry: Record<string, string>, type: string, state: Record<string, any>): void {
-    if (type !== "docker:index/image:Image") {
-        return;
+/**
+ * What a resource created on `up` leaves in AWS for later lookups: a docker.Image build
+ * its tag in ECR (naming the digest it reports), an SSM parameter its value.
+ */
+export function recordWrite(registry: Record<string, string>, type: string, inputs: Record<string, any>, state: Record<string, any>): void {
+    if (type === "docker:index/image:Image") {
+        const [repositoryUrl, digest] = String(state.repoDigest).split("@");
+        const tag = String(state.baseImageName).slice(repositoryUrl.length + 1);
+        registry[`${repositoryUrl.slice(repositoryUrl.indexOf("/") + 1)}:${tag}`] = digest;
+    } else if (type === "aws:ssm/parameter:Parameter") {
+        registry[`ssm:${inputs.name}`] = String(inputs.value);
     }
-    const [repositoryUrl, digest] = String(state.repoDigest).split("@");
-    const tag = String(state.baseImageName).slice(repositoryUrl.length + 1);
-    registry[`${repositoryUrl.slice(repositoryUrl.indexOf("/") + 1)}:${tag}`] = digest;
+}
+
+/**
+ * The words terraform-provider-aws (bundled by @pulumi/aws 7.x) gives a data source's
+ * "no such thing", as the engine's error carries them (`details`): aws_ecr_image wraps
+ * ECR's ImageNotFoundException and RepositoryNotFoundException into retry.NotFoundError
+ * ("couldn't find resource", terraform-plugin-sdk helper/retry) under "reading ECR Images:
+ * %s" (internal/service/ecr/image_data_source.go:115, :171-175); aws_ssm_parameter does
+ * the same with SSM's ParameterNotFound under "reading SSM Parameter (%s): %s"
+ * (internal/service/ssm/parameter_data_source.go:66, parameter.go:362).
+ */
+export const NOT_FOUND = {
+    ecrImage: "reading ECR Images: couldn't find resource",
+    ssmParameter: (name: string) => `reading SSM Parameter (${name}): couldn't find resource`,
+};
+
+/** AWS's refusal of an invoke's call, as the AWS SDK for Go v2 words it inside the provider's error. */
+export function accessDenied(token: string): Error {
+    const action = { "aws:ssm/getParameter:getParameter": "ssm:GetParameter", "aws:ecr/getImage:getImage": "ecr:DescribeImages" }[token] ?? token;
+    const details = `operation error: https response error StatusCode: 400, api error AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/platform-ci-preview/gitlab is not authorized to perform: ${action}`;
+    return Object.assign(new Error(details), { details });
 }
 
 /** `getImage` by digest: the repository's tags that name it, or ECR's not-found. */
@@ -215,8 +240,7 @@ function imageByDigest(repositoryName: string, digest: string, registry: Registr
         .filter(([k, d]) => k.startsWith(prefix) && d === digest)
         .map(([k]) => k.slice(prefix.length));
     if (tags.length === 0) {
-        const details = `reading ECR Image: ImageNotFoundException: The image with imageId {imageDigest:'${digest}'} does not exist within the repository with name '${repositoryName}'`;
-        throw Object.assign(new Error(details), { details });
+        throw Object.assign(new Error(NOT_FOUND.ecrImage), { details: NOT_FOUND.ecrImage });
     }
     return { id: digest, imageDigest: digest, imageTags: tags, repositoryName };
 }
@@ -229,16 +253,14 @@ export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {})
             }
             const digest = registry[`${args.inputs.repositoryName}:${args.inputs.imageTag}`];
             if (digest === undefined) {
-                // The provider's words for a tag ECR does not have, as the engine's gRPC error carries them (`details`).
-                const details = `reading ECR Image: ImageNotFoundException: The image with imageId {imageTag:'${args.inputs.imageTag}'} does not exist within the repository with name '${args.inputs.repositoryName}'`;
-                throw Object.assign(new Error(details), { details });
+                throw Object.assign(new Error(NOT_FOUND.ecrImage), { details: NOT_FOUND.ecrImage });
             }
             return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName };
         }
         case "aws:ssm/getParameter:getParameter": {
             const value = registry[`ssm:${args.inputs.name}`];
             if (value === undefined) {
-                const details = `reading SSM Parameter (${args.inputs.name}): operation error SSM: GetParameter, ParameterNotFound: `;
+                const details = NOT_FOUND.ssmParameter(args.inputs.name);
                 throw Object.assign(new Error(details), { details });
             }
             return { id: args.inputs.name, name: args.inputs.name, type: "String", value, insecureValue: value, version: 1 };

@@ -54,14 +54,16 @@ describe("component: EcrImage", () => {
         const marker = named(built, MARKER, "app-built");
         expect(marker.inputs).to.include({ name: "/platform-test-app/built-by-pulumi", type: "String", value: "11111111-amd64", overwrite: true });
         expect(marker.dependencies).to.include(push.urn);
-        // The next deploy: ECR has the tag and the marker names it.
-        const next = await runComponent(() => new EcrImage("app", ecrImageArgs()), {
-            registry: { "platform-test-app:11111111-amd64": push.state.repoDigest.split("@")[1], "ssm:/platform-test-app/built-by-pulumi": "11111111-amd64" },
-        });
+        // The next deploy, against ECR and SSM as this one left them (its push and its marker).
+        expect(built.registry).to.deep.include({ "ssm:/platform-test-app/built-by-pulumi": "11111111-amd64" });
+        const next = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry: built.registry });
         expect(next.error).to.equal(undefined);
         const again = named(next, image, "app-image");
         expect(again.urn).to.equal(push.urn);
-        expect(again.inputs, "the same inputs: no diff, nothing built or pushed").to.deep.equal(push.inputs);
+        // The provider diffs the inputs (pulumi-docker v4.11.2 provider.go Diff; the context by the hash
+        // its Check adds): the same ones, and the same context hash, are no diff, nothing built or pushed.
+        expect(again.inputs).to.deep.equal(push.inputs);
+        expect(again.state.build.contextDigest).to.equal(push.state.build.contextDigest);
         expect(named(next, MARKER, "app-built").inputs).to.deep.equal(marker.inputs);
         expect(next.outputs.imageRef).to.equal(built.outputs.imageRef);
     });
@@ -88,17 +90,34 @@ describe("component: EcrImage", () => {
         expect(preview.invokes.filter((i) => i.args.imageDigest !== undefined)).to.deep.equal([]);
     });
 
-    it("only ECR's not-found answers count as \"not pushed yet\"; anything else (credentials, permissions) fails the program", () => {
+    it("only the provider's not-found answers count as \"not there\"; anything else (credentials, permissions) fails the program", () => {
+        // terraform-provider-aws v6 (what @pulumi/aws 7.x bundles; read from hashicorp/terraform-provider-aws):
+        // - internal/service/ecr/image_data_source.go:171-175 findImageDetails turns ImageNotFoundException and
+        //   RepositoryNotFoundException into retry.NotFoundError, whose Error() is "couldn't find resource"
+        //   (terraform-plugin-sdk/v2 helper/retry/error.go), and :115 wraps it as "reading ECR Images: %s";
+        //   :119 is the empty answer's text;
+        // - internal/service/ssm/parameter.go:362 findParameterByName does the same for ParameterNotFound, and
+        //   internal/service/ssm/parameter_data_source.go:66 wraps it as "reading SSM Parameter (%s): %s".
         const absent = [
-            "reading ECR Images: ImageNotFoundException: The image with imageId {imageTag:'11111111-amd64'} does not exist within the repository with name 'platform-dev-app'",
             "reading ECR Images: couldn't find resource",
-            "reading ECR Images: RepositoryNotFoundException: The repository with name 'platform-dev-app' does not exist",
             "Your query returned no results. Please change your search criteria and try again.",
-            "reading SSM Parameter (/platform-dev-app/built-by-pulumi): operation error SSM: GetParameter, https response error StatusCode: 400, ParameterNotFound: ",
+            "reading SSM Parameter (/platform-dev-app/built-by-pulumi): couldn't find resource",
         ];
         expect(absent.filter((m) => !isNotThere(m))).to.deep.equal([]);
-        expect(isNotThere("reading ECR Images: AccessDeniedException: not authorized to perform ecr:DescribeImages")).to.equal(false);
-        expect(isNotThere("reading ECR Images: ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
+        // Any other error is the provider's wrapping of the AWS SDK's (image_data_source.go:115, parameter_data_source.go:66).
+        expect(isNotThere("reading ECR Images: operation error ECR: DescribeImages, https response error StatusCode: 400, api error AccessDeniedException: not authorized to perform ecr:DescribeImages")).to.equal(false);
+        expect(isNotThere("reading SSM Parameter (/platform-dev-app/built-by-pulumi): operation error SSM: GetParameter, api error ExpiredTokenException: The security token included in the request is expired")).to.equal(false);
+    });
+
+    it("AWS refusing the marker's read (the grant not applied yet) fails the program: no guess that there is no marker, nothing declared", async () => {
+        const run = await runComponent(() => new EcrImage("app", ecrImageArgs()), { denied: ["aws:ssm/getParameter:getParameter"] });
+        expect(run.error?.message).to.match(/AccessDeniedException: .* is not authorized to perform: ssm:GetParameter/);
+        expect(ofType(run, image)).to.deep.equal([]);
+        expect(ofType(run, MARKER)).to.deep.equal([]);
+        // Refused in a preview too (the admin gate's preview stops the deploy before anything is applied).
+        const preview = await runComponent(() => new EcrImage("app", ecrImageArgs()), { denied: ["aws:ssm/getParameter:getParameter"], preview: true });
+        expect(preview.error?.message).to.match(/AccessDeniedException/);
+        expect(ofType(preview, image)).to.deep.equal([]);
     });
 
     it("a preview declares the build as `up` would (built on up only), with the registry's host and no login", async () => {
