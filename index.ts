@@ -101,9 +101,11 @@ const imageDefaults = {
 
 // Each image is built from its folder's export at that commit (fixed modes and
 // times), never the checkout: the same commit is the same build on every machine.
-const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, buildContext: exportContext("gitlab", gitlabSource), tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
+// With images.promoteFrom (prod) they are the source stack's images, by digest, never built here.
+const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, promoteFrom: cfg.images.promoteFrom, buildContext: exportContext("gitlab", gitlabSource), tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
 const appImage = new EcrImage("app", {
     ...imageDefaults,
+    promoteFrom: cfg.images.promoteFrom,
     buildContext: exportContext("app", appSource),
     tag: appSource.tag,
     cacheFromTag: appSource.cacheFromTag,
@@ -276,6 +278,7 @@ const ci = ciCfg.enabled
         recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
         stateBucket: ciCfg.stateBucket,
         secretsKeyAlias: ciCfg.secretsKeyAlias,
+        promoteFrom: cfg.images.promoteFrom,
         bucketArns: stackBuckets,
         volumeOnAccountDefaultKey: ebsGitaly?.volume.encryptionKey === "accountDefault",
         context,

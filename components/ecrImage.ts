@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackContext } from "../aws/context";
+import { PROMOTED_TAG_PREFIX } from "../facts/imageSource";
 import { physicalName } from "../facts/naming";
+import { promotedImage } from "./ecrPromotion";
 
 export interface EcrImageArgs {
     /** Naming; `protect` keeps the repository and its images on `pulumi destroy`. */
@@ -25,20 +27,37 @@ export interface EcrImageArgs {
     readonly keepTaggedImages: number;
     /** Docker build arguments; they must be functions of the tag (e.g. the commit), or the tag would lie. */
     readonly buildArgs?: Record<string, string>;
+    /**
+     * Run stack `promoteFrom`'s image of `tag` by digest instead of building it (prod: dev;
+     * components/ecrPromotion.ts). This stack's repository stays, unused by its tasks.
+     */
+    readonly promoteFrom?: string;
 }
 
-/** Lifecycle rules: untagged layers go after a day; only the newest `keep` tagged images stay. */
+/**
+ * Lifecycle rules: the images other stacks run from this repository (tagged
+ * `promoted-by-*` by their promotion) first, the newest `keep` of them kept: an
+ * image a higher-priority rule selects is never expired by a lower one, so the
+ * count of other tags cannot remove what prod runs. Then untagged layers go
+ * after a day, and only the newest `keep` tagged images stay.
+ */
 export function lifecyclePolicy(keep: number): string {
     return JSON.stringify({
         rules: [
             {
                 rulePriority: 1,
+                description: `keep the last ${keep} images other stacks run (promoted)`,
+                selection: { tagStatus: "tagged", tagPatternList: [`${PROMOTED_TAG_PREFIX}*`], countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
                 description: "expire untagged images after 1 day",
                 selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
                 action: { type: "expire" },
             },
             {
-                rulePriority: 2,
+                rulePriority: 3,
                 description: `keep the last ${keep} tagged images`,
                 selection: { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: keep },
                 action: { type: "expire" },
@@ -106,6 +125,15 @@ export class EcrImage extends pulumi.ComponentResource {
         // it would show a delete in every later preview. A tag pushed by anything else (the push
         // command before this, a retried `up` whose push landed before its state was written)
         // has no marker yet and is used as it is: declaring it would push into an IMMUTABLE tag.
+        if (args.promoteFrom !== undefined) {
+            const promoted = promotedImage(name, args.context, args.promoteFrom, args.tag, isNotThere, this);
+            this.imageRef = promoted.image;
+            this.repositoryUrl = repo.repositoryUrl;
+            this.repositoryArn = repo.arn;
+            this.ref = promoted;
+            this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
+            return;
+        }
         const markerName = `/${repositoryName}/built-by-pulumi`;
         const known = pulumi.all([pushedDigest(repositoryName, args.tag, this), builtMarker(markerName, this)]);
         this.imageRef = known.apply(([digest, marker]) => {

@@ -97,6 +97,19 @@ function uncommittedHash(context: string, git: Git): string | undefined {
 }
 
 /** The tag's architecture for a Docker platform string. */
+/**
+ * Every tag a promoting stack adds in the source repository starts so, and the
+ * source's lifecycle keeps those images first (components/ecrImage.ts
+ * lifecyclePolicy): one fixed prefix, so the source need not know which stacks
+ * promote from it.
+ */
+export const PROMOTED_TAG_PREFIX = "promoted-by-";
+
+/** The tag `stack` adds to the image of `tag` it runs from another stack's repository. */
+export function promotedTag(stack: string, tag: string): string {
+    return `${PROMOTED_TAG_PREFIX}${stack}-${tag}`;
+}
+
 export function archOf(platform: "linux/amd64" | "linux/arm64"): Arch {
     return platform === "linux/arm64" ? "arm64" : "amd64";
 }

@@ -82,7 +82,7 @@ export interface RunOptions {
     readonly preview?: boolean;
     /** Change what the mocked provider answers for a resource (a state AWS has not reached yet). */
     readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
-    /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default. */
+    /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default (a promoting stack: its source's run). */
     readonly registry?: mocks.Registry;
     /** The docker.Image builds have no diff (inputs as in the state): nothing is pushed. By default a build on `up` pushes its tag. */
     readonly unchangedBuilds?: boolean;
@@ -152,15 +152,9 @@ const NO_REGISTRATION: Omit<Registration, "custom"> = {
 };
 
 /** What one mocked run is set up with: the stack name the URNs carry, its config, how the provider answers. */
-interface Session {
+interface Session extends Omit<RunOptions, "patch"> {
     readonly stack: string;
     readonly config: StackConfig;
-    readonly env?: Record<string, string>;
-    readonly preview?: boolean;
-    readonly state?: RunOptions["state"];
-    readonly registry?: RunOptions["registry"];
-    readonly unchangedBuilds?: boolean;
-    readonly denied?: RunOptions["denied"];
 }
 
 /**
@@ -275,6 +269,11 @@ export const SIM_COMMIT_SHA = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
     const config = readStackConfig(stack);
     options.patch?.(config);
+    // A stack that runs another's images (images.promoteFrom) is deployed after it: ECR as that stack's run left it.
+    const source = (config["platform:images"] as { promoteFrom?: string } | undefined)?.promoteFrom;
+    if (source !== undefined && options.registry === undefined) {
+        options = { ...options, registry: (await runStack(source, { env: options.env })).registry };
+    }
     return record({ ...options, env: { CI_COMMIT_SHA: SIM_COMMIT_SHA, ...options.env }, stack, config }, () => {
         delete require.cache[require.resolve(PROGRAM)];
         return require(PROGRAM) as Record<string, unknown>;

@@ -255,7 +255,8 @@ export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {})
             if (digest === undefined) {
                 throw Object.assign(new Error(NOT_FOUND.ecrImage), { details: NOT_FOUND.ecrImage });
             }
-            return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName };
+            const uri = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${args.inputs.repositoryName}@${digest}`;
+            return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName, registryId: ACCOUNT, imageUri: uri };
         }
         case "aws:ssm/getParameter:getParameter": {
             const value = registry[`ssm:${args.inputs.name}`];

@@ -210,8 +210,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
                 const onDefaultKey = stack === "prod" ? "allow" : "implicit";
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
-                const marker = named(run, "aws:ssm/parameter:Parameter", "app-built").inputs.name;
-                expect(marker).to.equal(`/${repo}/built-by-pulumi`);
+                // (Prod builds only its runner's image: it runs dev's app and GitLab images.)
+                const marker = named(run, "aws:ssm/parameter:Parameter", stack === "prod" ? "runner-built" : "app-built").inputs.name;
+                expect(marker).to.equal(`/${repo.replace(/-app$/, stack === "prod" ? "-runner" : "-app")}/built-by-pulumi`);
                 const cases: [string, Request, "allow" | "implicit" | "deny"][] = [
                     // Creates: the new resource carries the tag in the request, the one it builds on already has it.
                     ["new security group", { action: "ec2:CreateSecurityGroup", resource: a("ec2", "security-group/*"), context: create }, "allow"],
@@ -239,7 +240,9 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["re-tagging another stack's parameter group", { action: "rds:AddTagsToResource", resource: a("rds", "pg:x"), context: { ...create, ...theirs } }, "implicit"],
                     // Names.
                     ["push to its repository", { action: "ecr:PutImage", resource: a("ecr", `repository/${repo}`), context: {} }, "allow"],
-                    ["push to another stack's", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${other}-app`), context: {} }, "implicit"],
+                    ["push to another stack's", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${stack === "prod" ? "staging" : other}-app`), context: {} }, "implicit"],
+                    // Prod tags the dev images it runs (images.promoteFrom: dev; tests/promotion.test.ts); dev nothing of prod's.
+                    ["tag the source stack's image", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${other}-app`), context: {} }, stack === "prod" ? "allow" : "implicit"],
                     ["another stack's secret", { action: "secretsmanager:GetSecretValue", resource: a("secretsmanager", `secret:platform-${other}/x-AbCdEf`), context: {} }, "implicit"],
                     // The master secret RDS makes with CI's rights: through RDS only, never read.
                     ["RDS making a master secret", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "true" } }, "allow"],

@@ -35,7 +35,9 @@ describe("ECR build-and-push", () => {
             for (const p of policies) {
                 const rules = JSON.parse(p.inputs.policy).rules;
                 const untagged = rules.find((r: any) => r.selection.tagStatus === "untagged");
-                const tagged = rules.find((r: any) => r.selection.tagStatus === "tagged");
+                const tagged = rules.find((r: any) => r.selection.tagStatus === "tagged" && r.selection.tagPatternList[0] === "*");
+                const promoted = rules.find((r: any) => r.selection.tagStatus === "tagged" && r.selection.tagPatternList[0] === "promoted-by-*");
+                expect(promoted.selection).to.include({ countType: "imageCountMoreThan", countNumber: expected[stack] });
                 expect(untagged.selection).to.include({ countType: "sinceImagePushed", countUnit: "days", countNumber: 1 });
                 expect(tagged.selection).to.include({ countType: "imageCountMoreThan", countNumber: expected[stack] });
                 expect(tagged.selection.tagPatternList).to.deep.equal(["*"]);
@@ -43,10 +45,11 @@ describe("ECR build-and-push", () => {
         }
     });
 
-    it("lifecycle rules have distinct priorities, untagged first", () => {
+    it("lifecycle rules have distinct priorities: what other stacks run (promoted) first, then untagged, then the count", () => {
         const rules = JSON.parse(lifecyclePolicy(7)).rules;
-        expect(rules.map((r: any) => r.rulePriority)).to.deep.equal([1, 2]);
-        expect(rules.map((r: any) => r.action.type)).to.deep.equal(["expire", "expire"]);
+        expect(rules.map((r: any) => r.rulePriority)).to.deep.equal([1, 2, 3]);
+        expect(rules.map((r: any) => r.selection.tagStatus)).to.deep.equal(["tagged", "untagged", "tagged"]);
+        expect(rules.map((r: any) => r.action.type)).to.deep.equal(["expire", "expire", "expire"]);
     });
 
     it("references every image by digest, never by tag", async () => {
@@ -262,16 +265,17 @@ describe("ECR build-and-push", () => {
     });
 
     describe("what one commit costs a prod deploy (tools/commitFigures.ts)", () => {
-        it("app/: one image built, one service rolled, no GitLab migration", async () => {
+        // Prod builds nothing of app/ and gitlab/ (images.promoteFrom: dev): it promotes dev's image.
+        it("app/: no image built, dev's promoted (one tag), one service rolled, no GitLab migration", async () => {
             const m = await commitFigures("prod", "app");
-            expect(m).to.deep.equal({ images: ["app-image"], taskDefinitions: ["app"], services: ["app"], commands: [] });
+            expect(m).to.deep.equal({ images: [], taskDefinitions: ["app"], services: ["app"], commands: ["app-promote"] });
         });
 
-        it("gitlab/: one image; its three tiers roll and both migration steps run", async () => {
+        it("gitlab/: no image built, dev's promoted; its three tiers roll and both migration steps run", async () => {
             const m = await commitFigures("prod", "gitlab");
-            expect(m.images).to.deep.equal(["gitlab-image"]);
+            expect(m.images).to.deep.equal([]);
             expect(m.services).to.deep.equal(["gitlab-gitaly", "gitlab-sidekiq", "gitlab-web"]);
-            expect(m.commands).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
+            expect(m.commands).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate", "gitlab-promote"]);
         });
     });
 });

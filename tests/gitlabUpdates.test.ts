@@ -34,6 +34,8 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
             now = await runStack("prod", {
                 patch: (c) => {
                     c["platform:images"].platform = "linux/arm64";
+                    // Dev builds x86_64 only (Fargate Spot), and a tag names its architecture: an arm64 prod builds its own.
+                    delete c["platform:images"].promoteFrom;
                     c["platform:gitlab"].gitaly.instanceType = "m7g.large";
                     Object.assign(c["platform:gitlab"].web, { maxCount: 6, cpuTarget: 50 });
                     Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 6 });
@@ -114,7 +116,8 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
         const shape = (run: StackRun) => [
             ...new Set(
                 run.resources
-                    .filter((r) => r.parentUrn?.endsWith("::gitlab") || r.type === "platform:gitlab:GitLab")
+                    // (Not the gitlab image's: prod promotes dev's, dev builds it.)
+                    .filter((r) => (r.parentUrn?.endsWith("::gitlab") && !r.parentUrn.includes("platform:ecr:EcrImage")) || r.type === "platform:gitlab:GitLab")
                     .map((r) => `${r.type} ${r.name.replace(/\.(dev\.)?example\.com$/, "").replace(/-mount-\d+$/, "-mount-N")}`),
             ),
         ].sort();

@@ -101,6 +101,16 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-*`)] }),
     },
     {
+        sid: "PromotedImages",
+        covers: ["tool:promote-image"],
+        // A stack running another's images (images.promoteFrom): the tag's lookup in the source's
+        // repositories (previews too), and the promotion tag (hooks/promoteImage.ts: BatchGetImage,
+        // PutImage). Those repositories only; none without promoteFrom.
+        read: ["ecr:DescribeImages"],
+        write: ["ecr:BatchGetImage", "ecr:PutImage"],
+        scope: (s) => ({ kind: "named", resources: s.promoteFrom ? [arn(s, "ecr", `repository/${s.naming.project}-${s.promoteFrom}-*`)] : [] }),
+    },
+    {
         sid: "ImageMarkers",
         covers: ["aws:ssm/parameter:Parameter"],
         // Each image's "pushed by this stack" marker, /<repository>/built-by-pulumi
