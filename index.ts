@@ -13,6 +13,7 @@ import { Network } from "./components/network";
 import { dailyTime } from "./aws/backupPlan";
 import { archOf, imageSource } from "./facts/imageSource";
 import { realGit } from "./hooks/git";
+import { exportContext } from "./hooks/buildContext";
 import { deployedCommit } from "./facts/commit";
 import { configWarnings } from "./config";
 import { DeployIdentity } from "./components/deployIdentity";
@@ -98,10 +99,14 @@ const imageDefaults = {
     keepTaggedImages: cfg.images.keepTaggedImages,
 };
 
-const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, buildContext: "gitlab", tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
+// Each image is built from its folder's export at that commit (fixed modes and
+// times), never the checkout: the same commit is the same build on every machine.
+// With images.promoteFrom (prod) they are the source stack's images, by digest, never built here.
+const gitlabImage = new EcrImage("gitlab", { ...imageDefaults, promoteFrom: cfg.images.promoteFrom, buildContext: exportContext("gitlab", gitlabSource), tag: gitlabSource.tag, cacheFromTag: gitlabSource.cacheFromTag }, withAws);
 const appImage = new EcrImage("app", {
     ...imageDefaults,
-    buildContext: "app",
+    promoteFrom: cfg.images.promoteFrom,
+    buildContext: exportContext("app", appSource),
     tag: appSource.tag,
     cacheFromTag: appSource.cacheFromTag,
     // Functions of the folder's commit, so the tag still names every input.
@@ -238,7 +243,7 @@ const gitlab = new GitLab("gitlab", {
 // Its image, like the runner, exists only where a runner is enabled.
 function selfHostedRunner(r: Pick<GitLabRunnerArgs, "workers" | "warmPool" | "dockerHubCache">): GitLabRunner {
     const source = imageSource("runner", "amd64", realGit);
-    const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: "runner", tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
+    const image = new EcrImage("runner", { ...imageDefaults, platform: "linux/amd64", buildContext: exportContext("runner", source), tag: source.tag, cacheFromTag: source.cacheFromTag }, withAws);
     return new GitLabRunner("runner", {
         context,
         cluster: cluster.ref,
@@ -273,6 +278,7 @@ const ci = ciCfg.enabled
         recordNames: [cfg.app.hostName, gitlabCfg.hostName, gitlabCfg.registryHostName, gitlabCfg.sshHostName],
         stateBucket: ciCfg.stateBucket,
         secretsKeyAlias: ciCfg.secretsKeyAlias,
+        promoteFrom: cfg.images.promoteFrom,
         bucketArns: stackBuckets,
         volumeOnAccountDefaultKey: ebsGitaly?.volume.encryptionKey === "accountDefault",
         context,

@@ -4,8 +4,8 @@
 # --diff` (what would change in AWS, checked by the policy pack), both kept as the job's artifacts in
 # preview/ (the job log shows only the change counts), and posted as one
 # merge-request note, which whoever reads the merge request reads (README:
-# "Setting it up", step 3). A preview runs no
-# command.local.Command, so it never builds or pushes an image.
+# "Setting it up", step 3). A preview never builds or pushes an image
+# (docker.Image buildOnPreview: false; no engine, DOCKER_HOST ssh://).
 # Exits with the preview's status; a failed note only warns.
 set -uo pipefail
 cd "$(dirname "$0")/.."

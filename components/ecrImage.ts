@@ -1,13 +1,19 @@
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { StackContext } from "../aws/context";
+import { PROMOTED_TAG_PREFIX } from "../facts/imageSource";
 import { physicalName } from "../facts/naming";
+import { promotedImage } from "./ecrPromotion";
 
 export interface EcrImageArgs {
-    /** The region (the push tool's ECR client), naming; `protect` keeps the repository and its images on `pulumi destroy`. */
+    /** Naming; `protect` keeps the repository and its images on `pulumi destroy`. */
     readonly context: StackContext;
-    /** Build context directory (relative to the Pulumi project). */
+    /**
+     * Build context directory (relative to the Pulumi project): the export of
+     * the folder at its commit (hooks/buildContext.ts), so its content hash is
+     * the same on every machine.
+     */
     readonly buildContext: string;
     /** Dockerfile path; defaults to `<buildContext>/Dockerfile`. */
     readonly dockerfile?: string;
@@ -21,20 +27,37 @@ export interface EcrImageArgs {
     readonly keepTaggedImages: number;
     /** Docker build arguments; they must be functions of the tag (e.g. the commit), or the tag would lie. */
     readonly buildArgs?: Record<string, string>;
+    /**
+     * Run stack `promoteFrom`'s image of `tag` by digest instead of building it (prod: dev;
+     * components/ecrPromotion.ts). This stack's repository stays, unused by its tasks.
+     */
+    readonly promoteFrom?: string;
 }
 
-/** Lifecycle rules: untagged layers go after a day; only the newest `keep` tagged images stay. */
+/**
+ * Lifecycle rules: the images other stacks run from this repository (tagged
+ * `promoted-by-*` by their promotion) first, the newest `keep` of them kept: an
+ * image a higher-priority rule selects is never expired by a lower one, so the
+ * count of other tags cannot remove what prod runs. Then untagged layers go
+ * after a day, and only the newest `keep` tagged images stay.
+ */
 export function lifecyclePolicy(keep: number): string {
     return JSON.stringify({
         rules: [
             {
                 rulePriority: 1,
+                description: `keep the last ${keep} images other stacks run (promoted)`,
+                selection: { tagStatus: "tagged", tagPatternList: [`${PROMOTED_TAG_PREFIX}*`], countType: "imageCountMoreThan", countNumber: keep },
+                action: { type: "expire" },
+            },
+            {
+                rulePriority: 2,
                 description: "expire untagged images after 1 day",
                 selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 },
                 action: { type: "expire" },
             },
             {
-                rulePriority: 2,
+                rulePriority: 3,
                 description: `keep the last ${keep} tagged images`,
                 selection: { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: keep },
                 action: { type: "expire" },
@@ -42,9 +65,6 @@ export function lifecyclePolicy(keep: number): string {
         ],
     });
 }
-
-/** The push hook (hooks/pushImage.ts), run by Pulumi in the project directory through its stable entry point. */
-export const PUSH_COMMAND = "node_modules/.bin/ts-node --transpile-only tools/pushImage.ts";
 
 /** An image as a task definition runs it: by digest, and the one repository its execution role may pull from. */
 export interface ImageRef {
@@ -55,16 +75,25 @@ export interface ImageRef {
 
 /**
  * An ECR repository and the image built from one directory and pushed to it.
- * Consumers get `imageRef`, the image by digest: a task definition that names a
+ * Consumers get `ref`, the image by digest: a task definition that names a
  * digest runs exactly the bytes that were built, whatever happens to tags.
  *
- * The build is a command keyed on the tag alone, not a docker.Image: that
- * resource re-hashes the context on every run, file modes included, so the
- * same commit checked out by CI and by a laptop "changed" and was rebuilt and
- * pushed again under its IMMUTABLE tag, which ECR refuses. Here an unchanged
- * tag is no change at all, and the push tool asks ECR first: a tag already
- * there (an earlier run, a redeploy of an older commit) is reused, never built
- * or pushed again. It runs on `pulumi up` only, never on a preview.
+ * The build is a docker.Image (`<name>-image`) whose inputs are functions of
+ * the folder's commit alone: the context is the commit's export (fixed modes
+ * and mtimes), the tag and build arguments name the commit, the registry is
+ * its host only (the login comes from the deploying machine's Docker config,
+ * never from the program, so no credential reaches the state). So an
+ * unchanged folder is no change at all, on any machine. The program first asks ECR for the tag
+ * (`ecr:DescribeImages`) and SSM for the marker its own push leaves
+ * (`/<repository>/built-by-pulumi`, the tag): the build is declared when ECR
+ * lacks the tag, and again on every later run while the marker names it (the
+ * resource is then in the state and has no diff). A tag ECR has without the
+ * marker (a redeploy of an older commit, a retried `up` whose push landed
+ * before its state was written, the command-built tags from before) is used
+ * by its digest with no build, because a second push into an IMMUTABLE tag
+ * fails. On `up`, a build's digest is looked up in ECR (`pushedOnUp`): a build
+ * with no diff reports the state's digest, which ECR may have lost. README
+ * "Images" has the cases.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -75,64 +104,173 @@ export class EcrImage extends pulumi.ComponentResource {
 
     constructor(name: string, args: EcrImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:ecr:EcrImage", name, {}, opts);
-        const a = {
-            buildArgs: {},
-            ...args,
-        };
-        const parent = { parent: this };
-
+        const repositoryName = physicalName(args.context.naming, name);
         const repo = new aws.ecr.Repository(
             name,
             {
-                name: physicalName(a.context.naming, name),
+                name: repositoryName,
                 // Tags name an image's inputs and must never be moved to other bytes.
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
                 // A protected stack keeps its images when the stack is destroyed.
-                forceDelete: !a.context.protect,
+                forceDelete: !args.context.protect,
             },
-            parent,
+            { parent: this },
         );
-        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(a.keepTaggedImages) }, parent);
+        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, { repository: repo.name, policy: lifecyclePolicy(args.keepTaggedImages) }, { parent: this });
 
-        const push = new command.local.Command(
-            `${name}-push`,
-            {
-                create: PUSH_COMMAND,
-                environment: {
-                    AWS_REGION: a.context.region,
-                    REPOSITORY_NAME: repo.name,
-                    REPOSITORY_URL: repo.repositoryUrl,
-                    IMAGE_TAG: a.tag,
-                    CONTEXT: a.buildContext,
-                    DOCKERFILE: a.dockerfile ?? `${a.buildContext}/Dockerfile`,
-                    PLATFORM: a.platform,
-                    BUILD_ARGS: JSON.stringify(a.buildArgs),
-                    ...(a.cacheFromTag ? { CACHE_FROM_TAG: a.cacheFromTag } : {}),
-                },
-                // Runs again only for a new tag or another repository; everything else
-                // in the environment follows from the tag.
-                triggers: [repo.repositoryUrl, a.tag],
-                // Progress on stderr; stdout is the image reference only.
-                logging: "stderr",
-            },
-            parent,
-        );
-
+        // Build when ECR lacks the tag, and keep declaring the build while the tag is the one
+        // this program built (its marker): only then is the resource in the state, and dropping
+        // it would show a delete in every later preview. A tag pushed by anything else (the push
+        // command before this, a retried `up` whose push landed before its state was written)
+        // has no marker yet and is used as it is: declaring it would push into an IMMUTABLE tag.
+        if (args.promoteFrom !== undefined) {
+            const promoted = promotedImage(name, args.context, args.promoteFrom, args.tag, isNotThere, this);
+            this.imageRef = promoted.image;
+            this.repositoryUrl = repo.repositoryUrl;
+            this.repositoryArn = repo.arn;
+            this.ref = promoted;
+            this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
+            return;
+        }
+        const markerName = `/${repositoryName}/built-by-pulumi`;
+        const known = pulumi.all([pushedDigest(repositoryName, args.tag, this), builtMarker(markerName, this)]);
+        this.imageRef = known.apply(([digest, marker]) => {
+            if (digest === undefined) {
+                const image = this.build(name, args, repo, markerName);
+                return pulumi.all([image.repoDigest, image.urn]).apply(([d, urn]) => pushedOnUp(repositoryName, imageRefOf(d), args.tag, urn, this));
+            }
+            if (marker === args.tag) {
+                this.build(name, args, repo, markerName);
+            }
+            return pulumi.interpolate`${repo.repositoryUrl}@${digest}`;
+        });
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
-        this.imageRef = push.stdout.apply(lastImageRef);
         this.ref = { image: this.imageRef, repositoryArn: this.repositoryArn };
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
+
+    /**
+     * The build and push of `args.tag`, and its marker (written once the push is done, so a
+     * failed or interrupted push leaves none). Declared on previews too, built on `up` only
+     * (`buildOnPreview: false`).
+     */
+    private build(name: string, args: EcrImageArgs, repo: aws.ecr.Repository, markerName: string): docker.Image {
+        const registry = repo.repositoryUrl.apply((url) => url.slice(0, url.indexOf("/")));
+        const image = new docker.Image(
+            `${name}-image`,
+            {
+                imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
+                build: {
+                    context: args.buildContext,
+                    dockerfile: args.dockerfile ?? `${args.buildContext}/Dockerfile`,
+                    platform: args.platform,
+                    // Inline cache metadata lets the next tag's build use this image as its cache.
+                    args: { ...args.buildArgs, BUILDKIT_INLINE_CACHE: "1" },
+                    ...(args.cacheFromTag ? { cacheFrom: { images: [pulumi.interpolate`${repo.repositoryUrl}:${args.cacheFromTag}`] } } : {}),
+                },
+                // The server only: with no username and password the provider asks the deploying
+                // machine's Docker config for the login (pulumi-docker v4.11.2 provider/image.go
+                // getRegistryAuth -> GetAuthConfig), which the deploy job points at ECR's credential
+                // helper (ci/ecrCredentials.ts). A token here would be stored in the state, which
+                // the preview roles may decrypt.
+                registry: { server: registry },
+                skipPush: false,
+                buildOnPreview: false,
+            },
+            { parent: this },
+        );
+        new aws.ssm.Parameter(
+            `${name}-built`,
+            {
+                name: markerName,
+                type: "String",
+                value: args.tag,
+                description: `the ${name} image tag this stack's docker.Image pushed (components/ecrImage.ts)`,
+                // The name is this stack's own: a marker whose create landed in a run interrupted
+                // before its state was written is taken over, not a failed deploy.
+                overwrite: true,
+            },
+            { parent: this, dependsOn: [image] },
+        );
+        return image;
+    }
 }
 
-/** The push tool's answer: its last stdout line, `<repository url>@sha256:<digest>`. */
-export function lastImageRef(stdout: string): string {
-    const line = stdout.trim().split("\n").pop() ?? "";
-    if (!/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(line)) {
-        throw new Error(`the push tool printed no image reference (last line: ${JSON.stringify(line)})`);
+/**
+ * On `up`, `ref` once ECR is asked for its digest: the build's `repoDigest` is the
+ * state's when the build had no diff, and ECR may have lost that image since (a
+ * manual delete, a clean-up, the lifecycle) while the marker still names its tag;
+ * a task definition naming it would fail at the next task start, and every later
+ * deploy would keep it, so the deploy fails here and names the replace that pushes
+ * it again (the tag is absent, so IMMUTABLE allows the push). A fresh push passes.
+ * Previews skip it: a new build's digest is unknown there anyway.
+ */
+async function pushedOnUp(repositoryName: string, ref: string, tag: string, urn: string, parent: pulumi.Resource): Promise<string> {
+    if (pulumi.runtime.isDryRun()) {
+        return ref;
     }
-    return line;
+    const imageDigest = ref.slice(ref.indexOf("@") + 1);
+    try {
+        await aws.ecr.getImage({ repositoryName, imageDigest }, { parent });
+    } catch (e) {
+        if (!isNotThere(String(e))) {
+            throw e;
+        }
+        throw new Error(`ECR has no ${repositoryName}@${imageDigest} (tag ${tag}), which this stack's build pushed and still records; run \`pulumi up --replace '${urn}'\` to build and push it again`);
+    }
+    return ref;
+}
+
+/** The tag this stack's docker.Image last pushed (its SSM marker), or undefined before the first. */
+async function builtMarker(name: string, parent: pulumi.Resource): Promise<string | undefined> {
+    try {
+        return (await aws.ssm.getParameter({ name }, { parent })).value;
+    } catch (e) {
+        if (isNotThere(String(e))) {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/**
+ * The digest ECR holds for `tag`, or undefined when the repository or the
+ * tag does not exist yet (the first deploy, a new commit). Any other error
+ * (no credentials, no permission) fails the program: guessing "absent"
+ * would push into a tag that may exist.
+ */
+async function pushedDigest(repositoryName: string, tag: string, parent: pulumi.Resource): Promise<string | undefined> {
+    try {
+        return (await aws.ecr.getImage({ repositoryName, imageTag: tag }, { parent })).imageDigest;
+    } catch (e) {
+        if (isNotThere(String(e))) {
+            return undefined;
+        }
+        throw e;
+    }
+}
+
+/**
+ * "No such thing" as terraform-provider-aws v6 (bundled by @pulumi/aws 7.x) words it:
+ * `aws_ecr_image` turns ECR's ImageNotFoundException and RepositoryNotFoundException
+ * into "reading ECR Images: couldn't find resource" (internal/service/ecr/
+ * image_data_source.go:115, :171-175), an empty answer into "Your query returned no
+ * results" (:119); `aws_ssm_parameter` SSM's ParameterNotFound into "reading SSM
+ * Parameter (<name>): couldn't find resource" (ssm/parameter_data_source.go:66,
+ * parameter.go:362). The exception names are matched too, in case a later version
+ * passes them through; no refusal or expiry carries any of these words.
+ */
+export function isNotThere(message: string): boolean {
+    return /ImageNotFoundException|RepositoryNotFoundException|ParameterNotFound|couldn't find resource|query returned no results/.test(message);
+}
+
+/** The pushed image by digest, `<repository url>@sha256:<digest>`, checked: a task definition must never name a tag. */
+export function imageRefOf(repoDigest: string): string {
+    if (!/^[^@\s]+@sha256:[0-9a-f]{64}$/.test(repoDigest)) {
+        throw new Error(`the image build reported no digest (repoDigest ${JSON.stringify(repoDigest)})`);
+    }
+    return repoDigest;
 }

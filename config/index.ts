@@ -8,7 +8,7 @@ import { appDatabaseSchema } from "./sections/database";
 import { dnsRules, dnsSchema } from "./sections/dns";
 import { gitlabRules, gitlabSchema } from "./sections/gitlab";
 import { emailRules } from "./sections/gitlabEmail";
-import { imagesSchema } from "./sections/images";
+import { imagesRules, imagesSchema } from "./sections/images";
 import { loadBalancerSchema } from "./sections/loadBalancer";
 import { logsSchema } from "./sections/logs";
 import { networkSchema } from "./sections/network";
@@ -123,6 +123,8 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: strin
     const parsed = sectionsSchema.safeParse(sections, { reportInput: true });
     if (!parsed.success) {
         problems.push(...parsed.error.issues.flatMap(formatIssue));
+    } else {
+        problems.push(...imagesRules(parsed.data.images, stack));
     }
     if (problems.length > 0 || !parsed.success) {
         throw new ConfigError(stack, problems);

@@ -22,6 +22,10 @@ export type Arch = "amd64" | "arm64";
 export interface ImageSource {
     /** The last commit that touched the context (8 hex digits): what /version shows. */
     readonly commit: string;
+    /** The same commit in full: what the build context is exported from (hooks/buildContext.ts). */
+    readonly sha: string;
+    /** The hash of the context's uncommitted changes, when it has any (the tag carries it too). */
+    readonly dirty?: string;
     /** That commit's time (ISO 8601): the image's build time, the same on every machine. */
     readonly commitTime: string;
     /**
@@ -66,6 +70,8 @@ export function imageSource(context: string, arch: Arch, git: Git): ImageSource 
     const dirty = uncommittedHash(context, git);
     return {
         commit,
+        sha,
+        ...(dirty ? { dirty } : {}),
         commitTime,
         tag: `${commit}${dirty ? `-dirty-${dirty}` : ""}-${arch}`,
         cacheFromTag: previous ? `${previous[0].slice(0, SHORT)}-${arch}` : undefined,
@@ -91,6 +97,19 @@ function uncommittedHash(context: string, git: Git): string | undefined {
 }
 
 /** The tag's architecture for a Docker platform string. */
+/**
+ * Every tag a promoting stack adds in the source repository starts so, and the
+ * source's lifecycle keeps those images first (components/ecrImage.ts
+ * lifecyclePolicy): one fixed prefix, so the source need not know which stacks
+ * promote from it.
+ */
+export const PROMOTED_TAG_PREFIX = "promoted-by-";
+
+/** The tag `stack` adds to the image of `tag` it runs from another stack's repository. */
+export function promotedTag(stack: string, tag: string): string {
+    return `${PROMOTED_TAG_PREFIX}${stack}-${tag}`;
+}
+
 export function archOf(platform: "linux/amd64" | "linux/arm64"): Arch {
     return platform === "linux/arm64" ? "arm64" : "amd64";
 }

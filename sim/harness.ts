@@ -67,6 +67,8 @@ export interface StackRun {
     readonly outputs: Record<string, unknown>;
     /** The error the program failed with, if it did. */
     readonly error?: Error;
+    /** ECR's tags and SSM's parameters as the run leaves them (RunOptions.registry plus what it wrote): the next run's registry. */
+    readonly registry: mocks.Registry;
 }
 
 export type StackConfig = Record<string, any>;
@@ -80,6 +82,12 @@ export interface RunOptions {
     readonly preview?: boolean;
     /** Change what the mocked provider answers for a resource (a state AWS has not reached yet). */
     readonly state?: (type: string, name: string, state: Record<string, any>) => Record<string, any>;
+    /** Image tags ECR already holds (`<repository name>:<tag>` to digest); none by default (a promoting stack: its source's run). */
+    readonly registry?: mocks.Registry;
+    /** The docker.Image builds have no diff (inputs as in the state): nothing is pushed. By default a build on `up` pushes its tag. */
+    readonly unchangedBuilds?: boolean;
+    /** Invokes AWS refuses (AccessDeniedException), as before a grant is applied. */
+    readonly denied?: readonly string[];
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
@@ -144,12 +152,9 @@ const NO_REGISTRATION: Omit<Registration, "custom"> = {
 };
 
 /** What one mocked run is set up with: the stack name the URNs carry, its config, how the provider answers. */
-interface Session {
+interface Session extends Omit<RunOptions, "patch"> {
     readonly stack: string;
     readonly config: StackConfig;
-    readonly env?: Record<string, string>;
-    readonly preview?: boolean;
-    readonly state?: RunOptions["state"];
 }
 
 /**
@@ -175,11 +180,16 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
     const resources: Resource[] = [];
     const invokes: Invoke[] = [];
     let pending: Registration | undefined;
+    // ECR as this run leaves it: what the test says it holds, plus what the run's builds push.
+    const registry: Record<string, string> = { ...session.registry };
 
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
                 const answer = mocks.newResource(args);
+                if (!session.preview && !session.unchangedBuilds) {
+                    mocks.recordWrite(registry, args.type, unwrapSecrets(args.inputs, "", []), answer.state);
+                }
                 const result = session.state ? { ...answer, state: session.state(args.type, args.name, answer.state) } : answer;
                 const ctx = pending;
                 pending = undefined;
@@ -198,7 +208,10 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
             },
             call(args) {
                 invokes.push({ token: args.token, args: args.inputs, provider: args.provider ?? "" });
-                return mocks.call(args);
+                if (session.denied?.includes(args.token)) {
+                    throw mocks.accessDenied(args.token);
+                }
+                return mocks.call(args, registry);
             },
         },
         "platform",
@@ -247,7 +260,7 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
         process.env = savedEnv;
         Error.prepareStackTrace = savedPrepare;
     }
-    return { stack: session.stack, resources, invokes, outputs, error };
+    return { stack: session.stack, resources, invokes, outputs, error, registry };
 }
 
 /** The commit the offline engine deploys (the `deployedSha` output): fixed, so a plan is the same on every commit. */
@@ -256,6 +269,11 @@ export const SIM_COMMIT_SHA = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
     const config = readStackConfig(stack);
     options.patch?.(config);
+    // A stack that runs another's images (images.promoteFrom) is deployed after it: ECR as that stack's run left it.
+    const source = (config["platform:images"] as { promoteFrom?: string } | undefined)?.promoteFrom;
+    if (source !== undefined && options.registry === undefined) {
+        options = { ...options, registry: (await runStack(source, { env: options.env })).registry };
+    }
     return record({ ...options, env: { CI_COMMIT_SHA: SIM_COMMIT_SHA, ...options.env }, stack, config }, () => {
         delete require.cache[require.resolve(PROGRAM)];
         return require(PROGRAM) as Record<string, unknown>;
@@ -302,8 +320,14 @@ function unwrapSecrets(v: any, path: string, found: string[]): any {
     return v;
 }
 
-function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return new Promise((ok) => pulumi.output(exports).apply((v) => ok(v as Record<string, unknown>)));
+/**
+ * Each output's value; one a preview cannot know yet (a new image's digest) is
+ * undefined, as `apply` would never run for it. (The SDK's own promise of an
+ * output's value, which the engine's serializer uses too.)
+ */
+async function resolve(exports: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const values = await Promise.all(Object.entries(exports).map(async ([k, v]) => [k, await (pulumi.output(v) as unknown as { promise(): Promise<unknown> }).promise()] as const));
+    return Object.fromEntries(values);
 }
 
 /** The name of the resource a URN names (its last `::` segment). */

@@ -1,5 +1,6 @@
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { contextDigest } from "./dockerContext";
 
 /**
  * Computed outputs per resource type. Echoing inputs alone would leave
@@ -44,11 +45,18 @@ const computed: Record<string, Computer> = {
     }),
     // The account's private registry holds the rule.
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": () => ({ registryId: ACCOUNT }),
-    // The push tool prints the image by digest as its last stdout line.
-    "command:local:Command": (_name, i) => ({
-        stdout: i.environment?.REPOSITORY_URL ? `pushing\n${i.environment.REPOSITORY_URL}@sha256:${sha256(`${i.environment.REPOSITORY_URL}:${i.environment.IMAGE_TAG}`)}` : "",
-        stderr: "",
-    }),
+    // docker.Image: what the provider records (its Check adds the context's hash to
+    // `build`), and the pushed image by digest, a function of the tag it was pushed as.
+    "docker:index/image:Image": (_name, i) => {
+        const repository = String(i.imageName).replace(/:[^:/]+$/, "");
+        return {
+            build: { ...i.build, contextDigest: contextDigest(i.build.context, i.build.dockerfile) },
+            baseImageName: i.imageName,
+            registryServer: i.registry?.server,
+            platform: i.build?.platform,
+            repoDigest: `${repository}@sha256:${sha256(String(i.imageName))}`,
+        };
+    },
     "aws:ec2/securityGroup:SecurityGroup": (name) => ({ arn: arn("ec2", `security-group/sg-${short(name)}`) }),
     "aws:cloudwatch/logGroup:LogGroup": (name, i) => {
         const logName = i.name ?? `${i.namePrefix ?? ""}${short(name)}`;
@@ -185,18 +193,81 @@ export function newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runti
     return { id, state: { ...generic, ...args.inputs, ...extra } };
 }
 
-export function call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+/**
+ * Tags ECR already holds (`<repository name>:<tag>` to digest) for `getImage`,
+ * and SSM parameters (`ssm:<name>` to value) for `getParameter`: none unless a
+ * run says so (sim/harness.ts RunOptions.registry).
+ */
+export type Registry = Readonly<Record<string, string>>;
+
+/**
+ * What a resource created on `up` leaves in AWS for later lookups: a docker.Image build
+ * its tag in ECR (naming the digest it reports), an SSM parameter its value.
+ */
+export function recordWrite(registry: Record<string, string>, type: string, inputs: Record<string, any>, state: Record<string, any>): void {
+    if (type === "docker:index/image:Image") {
+        const [repositoryUrl, digest] = String(state.repoDigest).split("@");
+        const tag = String(state.baseImageName).slice(repositoryUrl.length + 1);
+        registry[`${repositoryUrl.slice(repositoryUrl.indexOf("/") + 1)}:${tag}`] = digest;
+    } else if (type === "aws:ssm/parameter:Parameter") {
+        registry[`ssm:${inputs.name}`] = String(inputs.value);
+    }
+}
+
+/**
+ * The words terraform-provider-aws (bundled by @pulumi/aws 7.x) gives a data source's
+ * "no such thing", as the engine's error carries them (`details`): aws_ecr_image wraps
+ * ECR's ImageNotFoundException and RepositoryNotFoundException into retry.NotFoundError
+ * ("couldn't find resource", terraform-plugin-sdk helper/retry) under "reading ECR Images:
+ * %s" (internal/service/ecr/image_data_source.go:115, :171-175); aws_ssm_parameter does
+ * the same with SSM's ParameterNotFound under "reading SSM Parameter (%s): %s"
+ * (internal/service/ssm/parameter_data_source.go:66, parameter.go:362).
+ */
+export const NOT_FOUND = {
+    ecrImage: "reading ECR Images: couldn't find resource",
+    ssmParameter: (name: string) => `reading SSM Parameter (${name}): couldn't find resource`,
+};
+
+/** AWS's refusal of an invoke's call, as the AWS SDK for Go v2 words it inside the provider's error. */
+export function accessDenied(token: string): Error {
+    const action = { "aws:ssm/getParameter:getParameter": "ssm:GetParameter", "aws:ecr/getImage:getImage": "ecr:DescribeImages" }[token] ?? token;
+    const details = `operation error: https response error StatusCode: 400, api error AccessDeniedException: User: arn:aws:sts::${ACCOUNT}:assumed-role/platform-ci-preview/gitlab is not authorized to perform: ${action}`;
+    return Object.assign(new Error(details), { details });
+}
+
+/** `getImage` by digest: the repository's tags that name it, or ECR's not-found. */
+function imageByDigest(repositoryName: string, digest: string, registry: Registry): pulumi.runtime.MockCallResult {
+    const prefix = `${repositoryName}:`;
+    const tags = Object.entries(registry)
+        .filter(([k, d]) => k.startsWith(prefix) && d === digest)
+        .map(([k]) => k.slice(prefix.length));
+    if (tags.length === 0) {
+        throw Object.assign(new Error(NOT_FOUND.ecrImage), { details: NOT_FOUND.ecrImage });
+    }
+    return { id: digest, imageDigest: digest, imageTags: tags, repositoryName };
+}
+
+export function call(args: pulumi.runtime.MockCallArgs, registry: Registry = {}): pulumi.runtime.MockCallResult {
     switch (args.token) {
-        case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {
-                id: REGION,
-                userName: "AWS",
-                password: "mock-ecr-password",
-                proxyEndpoint: `https://${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
-                authorizationToken: Buffer.from("AWS:mock-ecr-password").toString("base64"),
-                expiresAt: "2099-01-01T00:00:00Z",
-                region: REGION,
-            };
+        case "aws:ecr/getImage:getImage": {
+            if (args.inputs.imageDigest !== undefined) {
+                return imageByDigest(args.inputs.repositoryName, args.inputs.imageDigest, registry);
+            }
+            const digest = registry[`${args.inputs.repositoryName}:${args.inputs.imageTag}`];
+            if (digest === undefined) {
+                throw Object.assign(new Error(NOT_FOUND.ecrImage), { details: NOT_FOUND.ecrImage });
+            }
+            const uri = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${args.inputs.repositoryName}@${digest}`;
+            return { id: digest, imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: args.inputs.repositoryName, registryId: ACCOUNT, imageUri: uri };
+        }
+        case "aws:ssm/getParameter:getParameter": {
+            const value = registry[`ssm:${args.inputs.name}`];
+            if (value === undefined) {
+                const details = NOT_FOUND.ssmParameter(args.inputs.name);
+                throw Object.assign(new Error(details), { details });
+            }
+            return { id: args.inputs.name, name: args.inputs.name, type: "String", value, insecureValue: value, version: 1 };
+        }
         case "aws:index/getRegion:getRegion":
             return { id: REGION, name: REGION, region: REGION };
         case "aws:index/getCallerIdentity:getCallerIdentity":

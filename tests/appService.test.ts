@@ -109,11 +109,13 @@ describe("Django app service", () => {
                 }
             });
 
-            it(`${stack}: execution role pulls only this repository and reads only these secrets`, async () => {
+            it(`${stack}: execution role pulls only the repository of the image it runs and reads only these secrets`, async () => {
                 const run = await stackRun(stack);
                 const statements = policyOf(run, "app-execution");
                 const pull = statements.find((s) => s.Sid === "PullImages");
-                expect(pull.Resource).to.deep.equal([named(run, "aws:ecr/repository:Repository", "app").state.arn]);
+                // Prod runs dev's image (images.promoteFrom: dev), so dev's repository.
+                const source = stack === "prod" ? await stackRun("dev") : run;
+                expect(pull.Resource).to.deep.equal([named(source, "aws:ecr/repository:Repository", "app").state.arn]);
                 const read = statements.find((s) => s.Sid === "ReadSecrets");
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
                 expect(read.Resource).to.have.length(2);

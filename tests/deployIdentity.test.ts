@@ -213,6 +213,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
                 const onDefaultKey = stack === "prod" ? "allow" : "implicit";
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
+                // (Prod builds only its runner's image: it runs dev's app and GitLab images.)
+                const marker = named(run, "aws:ssm/parameter:Parameter", stack === "prod" ? "runner-built" : "app-built").inputs.name;
+                expect(marker).to.equal(`/${repo.replace(/-app$/, stack === "prod" ? "-runner" : "-app")}/built-by-pulumi`);
                 const cases: [string, Request, "allow" | "implicit" | "deny"][] = [
                     // Creates: the new resource carries the tag in the request, the one it builds on already has it.
                     ["new security group", { action: "ec2:CreateSecurityGroup", resource: a("ec2", "security-group/*"), context: create }, "allow"],
@@ -240,7 +243,9 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["re-tagging another stack's parameter group", { action: "rds:AddTagsToResource", resource: a("rds", "pg:x"), context: { ...create, ...theirs } }, "implicit"],
                     // Names.
                     ["push to its repository", { action: "ecr:PutImage", resource: a("ecr", `repository/${repo}`), context: {} }, "allow"],
-                    ["push to another stack's", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${other}-app`), context: {} }, "implicit"],
+                    ["push to another stack's", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${stack === "prod" ? "staging" : other}-app`), context: {} }, "implicit"],
+                    // Prod tags the dev images it runs (images.promoteFrom: dev; tests/promotion.test.ts); dev nothing of prod's.
+                    ["tag the source stack's image", { action: "ecr:PutImage", resource: a("ecr", `repository/platform-${other}-app`), context: {} }, stack === "prod" ? "allow" : "implicit"],
                     ["another stack's secret", { action: "secretsmanager:GetSecretValue", resource: a("secretsmanager", `secret:platform-${other}/x-AbCdEf`), context: {} }, "implicit"],
                     // The master secret RDS makes with CI's rights: through RDS only, never read.
                     ["RDS making a master secret", { action: "secretsmanager:CreateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: { "aws:ViaAWSService": "true" } }, "allow"],
@@ -290,6 +295,11 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["the other stack's state", { action: "s3:GetObject", resource: `arn:aws:s3:::example-platform-pulumi-state/.pulumi/stacks/platform/${other}.json`, context: {} }, "implicit"],
                     ["its secrets key", { action: "kms:Decrypt", resource: a("kms", "key/k1"), context: { "kms:ResourceAliases": [`alias/platform-${stack}-pulumi`] } }, "allow"],
                     ["the other stack's key", { action: "kms:Decrypt", resource: a("kms", "key/k2"), context: { "kms:ResourceAliases": [`alias/platform-${other}-pulumi`] } }, "implicit"],
+                    // Image markers: exactly /<repository>/built-by-pulumi, no other parameter of the stack's prefix.
+                    ["its image marker", { action: "ssm:PutParameter", resource: a("ssm", `parameter${marker}`), context: {} }, "allow"],
+                    ["another parameter of its prefix", { action: "ssm:PutParameter", resource: a("ssm", `parameter/platform-${stack}-x/secret`), context: {} }, "implicit"],
+                    ["a parameter named like its prefix", { action: "ssm:DeleteParameter", resource: a("ssm", `parameter/platform-${stack}-app`), context: {} }, "implicit"],
+                    ["another stack's marker", { action: "ssm:PutParameter", resource: a("ssm", `parameter/platform-${other}-app/built-by-pulumi`), context: {} }, "implicit"],
                     // Buckets: the stack's own, by ARN; no bucket policy anywhere else.
                     ["a bucket policy elsewhere", { action: "s3:PutBucketPolicy", resource: "arn:aws:s3:::cloudtrail-logs", context: {} }, "implicit"],
                 ];
@@ -301,6 +311,9 @@ describe("CI deploy identity (platform:ci)", () => {
                 // A refresh (the drift job, the preview role) reads the rotation schedule of RDS's secret.
                 const preview = roleStatements(run, "preview");
                 expect(evaluate(preview, { action: "secretsmanager:DescribeSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("allow");
+                // A preview (merge requests' code) reads the image markers, and no other parameter of the prefix.
+                expect(evaluate(preview, { action: "ssm:GetParameter", resource: a("ssm", `parameter${marker}`), context: {} })).to.equal("allow");
+                expect(evaluate(preview, { action: "ssm:GetParameter", resource: a("ssm", `parameter/platform-${stack}-x/secret`), context: {} })).to.equal("implicit");
                 expect(evaluate(preview, { action: "secretsmanager:RotateSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("implicit");
                 // The stack's buckets, each by ARN, and nothing else.
                 const buckets = ofType(run, "aws:s3/bucket:Bucket").map((b) => b.state.arn as string);

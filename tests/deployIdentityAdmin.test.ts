@@ -120,7 +120,7 @@ describe("CI deploy identity (platform:ci)", () => {
         for (const stack of STACKS) {
             it(`${stack}: routine deploys pass the gate: no IAM or KMS input depends on a task definition or an image build (replaced by an image change)`, async () => {
                 const run = await stackRun(stack);
-                const volatile = new Set(run.resources.filter((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" || r.type === "command:local:Command").map((r) => r.urn));
+                const volatile = new Set(run.resources.filter((r) => ["aws:ecs/taskDefinition:TaskDefinition", "docker:index/image:Image", "command:local:Command"].includes(r.type)).map((r) => r.urn));
                 const admin = adminOnlyTypes();
                 const coupled = run.resources
                     .filter((r) => admin.has(r.type))

@@ -3,7 +3,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { lastImageRef, lifecyclePolicy, PUSH_COMMAND } from "../components/ecrImage";
+import { imageRefOf, lifecyclePolicy } from "../components/ecrImage";
 import { Git, imageSource } from "../facts/imageSource";
 import { realGit } from "../hooks/git";
 import { commitFigures } from "../tools/commitFigures";
@@ -35,7 +35,9 @@ describe("ECR build-and-push", () => {
             for (const p of policies) {
                 const rules = JSON.parse(p.inputs.policy).rules;
                 const untagged = rules.find((r: any) => r.selection.tagStatus === "untagged");
-                const tagged = rules.find((r: any) => r.selection.tagStatus === "tagged");
+                const tagged = rules.find((r: any) => r.selection.tagStatus === "tagged" && r.selection.tagPatternList[0] === "*");
+                const promoted = rules.find((r: any) => r.selection.tagStatus === "tagged" && r.selection.tagPatternList[0] === "promoted-by-*");
+                expect(promoted.selection).to.include({ countType: "imageCountMoreThan", countNumber: expected[stack] });
                 expect(untagged.selection).to.include({ countType: "sinceImagePushed", countUnit: "days", countNumber: 1 });
                 expect(tagged.selection).to.include({ countType: "imageCountMoreThan", countNumber: expected[stack] });
                 expect(tagged.selection.tagPatternList).to.deep.equal(["*"]);
@@ -43,10 +45,11 @@ describe("ECR build-and-push", () => {
         }
     });
 
-    it("lifecycle rules have distinct priorities, untagged first", () => {
+    it("lifecycle rules have distinct priorities: what other stacks run (promoted) first, then untagged, then the count", () => {
         const rules = JSON.parse(lifecyclePolicy(7)).rules;
-        expect(rules.map((r: any) => r.rulePriority)).to.deep.equal([1, 2]);
-        expect(rules.map((r: any) => r.action.type)).to.deep.equal(["expire", "expire"]);
+        expect(rules.map((r: any) => r.rulePriority)).to.deep.equal([1, 2, 3]);
+        expect(rules.map((r: any) => r.selection.tagStatus)).to.deep.equal(["tagged", "untagged", "tagged"]);
+        expect(rules.map((r: any) => r.action.type)).to.deep.equal(["expire", "expire", "expire"]);
     });
 
     it("references every image by digest, never by tag", async () => {
@@ -58,38 +61,85 @@ describe("ECR build-and-push", () => {
         }
     });
 
-    it("builds and pushes through the push tool, keyed on the tag alone, with no credentials in its inputs", async () => {
+    it("builds and pushes each image with docker.Image from its folder's export, by digest, with no registry login in any input (the state)", async () => {
         const run = await stackRun("dev");
-        // The image pushes (dev also runs GitLab's two migration steps as commands).
-        const pushes = ofType(run, "command:local:Command").filter((c) => c.name.endsWith("-push"));
-        expect(pushes.map((p) => p.name).sort()).to.deep.equal(["app-push", "gitlab-push"]);
-        for (const push of pushes) {
-            const image = push.name.replace(/-push$/, "");
+        const images = ofType(run, "docker:index/image:Image");
+        expect(images.map((i) => i.name).sort()).to.deep.equal(["app-image", "gitlab-image"]);
+        for (const built of images) {
+            const image = built.name.replace(/-image$/, "");
             const repo = named(run, "aws:ecr/repository:Repository", image);
-            expect(push.inputs.create).to.equal(PUSH_COMMAND);
-            expect(push.inputs.logging).to.equal("stderr");
-            const env = push.inputs.environment;
-            expect(env).to.include({ CONTEXT: image, DOCKERFILE: `${image}/Dockerfile`, PLATFORM: "linux/amd64", REPOSITORY_NAME: repo.state.name, REPOSITORY_URL: repo.state.repositoryUrl, AWS_REGION: "us-east-1" });
-            expect(env.IMAGE_TAG).to.equal(run.outputs[`${image}ImageTag`]);
-            // Nothing that changes between runs (an ECR token, the wall clock) may sit in its inputs.
-            expect(push.inputs.triggers).to.deep.equal([repo.state.repositoryUrl, env.IMAGE_TAG]);
-            expect(JSON.stringify(push.inputs)).to.not.match(/password|token/i);
-            expect(push.secretPaths).to.deep.equal([]);
-            expect(run.outputs[`${image}ImageRef`]).to.equal(lastImageRef(push.state.stdout));
+            const source = imageSource(image, "amd64", realGit);
+            // The tag names the folder's commit and the architecture; the context is that commit's export
+            // (or, while this checkout's folder has uncommitted changes, the working tree's under the dirty hash).
+            expect(source.tag).to.match(new RegExp(`^${source.commit}(-dirty-[0-9a-f]{8})?-amd64$`));
+            expect(built.inputs.imageName).to.equal(`${repo.state.repositoryUrl}:${source.tag}`);
+            expect(run.outputs[`${image}ImageTag`]).to.equal(source.tag);
+            const exported = `.build/${image}-${source.dirty ? `${source.commit}-dirty-${source.dirty}` : realGit(["rev-parse", `${source.sha}:${image}`])}`;
+            expect(built.inputs.build).to.deep.include({ context: exported, dockerfile: `${exported}/Dockerfile`, platform: "linux/amd64" });
+            expect(built.inputs.build.cacheFrom).to.deep.equal(source.cacheFromTag ? { images: [`${repo.state.repositoryUrl}:${source.cacheFromTag}`] } : undefined);
+            expect(built.inputs.build.args.BUILDKIT_INLINE_CACHE).to.equal("1");
+            expect(built.inputs).to.include({ skipPush: false, buildOnPreview: false });
+            // The registry's host alone: the login comes from the deploy job's Docker config (ECR's
+            // credential helper, tests/ecrCredentials.test.ts), so the state, which the preview roles
+            // may decrypt, holds no credential.
+            expect(built.inputs.registry).to.deep.equal({ server: repo.state.repositoryUrl.split("/")[0] });
+            expect(JSON.stringify(built.inputs), built.name).to.not.match(/password|token|username/i);
+            // Tasks run the pushed bytes by digest.
+            expect(run.outputs[`${image}ImageRef`]).to.equal(built.state.repoDigest);
         }
-        const app = named(run, "command:local:Command", "app-push").inputs.environment;
+        // Nor does the program ask for a login at all.
+        expect(run.invokes.map((i) => i.token).filter((t) => /AuthorizationToken/.test(t))).to.deep.equal([]);
+        const app = named(run, "docker:index/image:Image", "app-image").inputs.build.args;
         const source = imageSource("app", "amd64", realGit);
-        expect(JSON.parse(app.BUILD_ARGS)).to.deep.equal({ GIT_COMMIT_SHA: source.commit, BUILD_TIME: source.commitTime });
-        expect(named(run, "command:local:Command", "gitlab-push").inputs.environment.BUILD_ARGS).to.equal("{}");
-        // No docker provider resource: it re-hashed the context (file modes included) on every run.
-        expect(ofType(run, "docker:index/image:Image")).to.deep.equal([]);
+        expect(app).to.deep.equal({ GIT_COMMIT_SHA: source.commit, BUILD_TIME: source.commitTime, BUILDKIT_INLINE_CACHE: "1" });
+        expect(named(run, "docker:index/image:Image", "gitlab-image").inputs.build.args).to.deep.equal({ BUILDKIT_INLINE_CACHE: "1" });
+        // No command builds an image any more (dev's commands are GitLab's two migration steps).
+        expect(ofType(run, "command:local:Command").map((c) => c.name).sort()).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
     });
 
-    it("reads the image reference from the push tool's last line, and refuses anything else", () => {
+    it("the builds use the default docker provider with no host in the stack config: each job's DOCKER_HOST decides, a refresh's included (an engine-free ssh:// one in previews and drift)", async () => {
+        for (const stack of STACKS) {
+            const run = await stackRun(stack);
+            // An explicit docker.Provider would record the deploying job's DOCKER_HOST (the SDK fills
+            // `host` from the environment) in the state, and a drift refresh would ping that dind host.
+            expect(ofType(run, "pulumi:providers:docker"), stack).to.deep.equal([]);
+            for (const built of ofType(run, "docker:index/image:Image")) {
+                expect(built.provider, `${stack} ${built.name}`).to.equal("");
+            }
+            const config = fs.readFileSync(path.join(__dirname, "..", `Pulumi.${stack}.yaml`), "utf8");
+            expect(config, stack).to.not.match(/^\s+docker:/m);
+        }
+    });
+
+    it("moving the build from the push command to docker.Image keeps every repository (same URN, no alias needed)", async () => {
+        for (const stack of STACKS) {
+            const run = await stackRun(stack);
+            for (const repo of ofType(run, "aws:ecr/repository:Repository")) {
+                expect(repo.urn).to.equal(`urn:pulumi:${stack}::platform::platform:ecr:EcrImage$aws:ecr/repository:Repository::${repo.name}`);
+                expect(repo.aliases).to.deep.equal([]);
+            }
+        }
+    });
+
+    it("tags ECR already holds (the push command's, a retried up's, an older commit's) are used by digest: nothing is built or pushed again", async () => {
+        const dev = await stackRun("dev");
+        const tag = (image: string) => String(dev.outputs[`${image}ImageTag`]);
+        const digest = `sha256:${"d".repeat(64)}`;
+        const run = await runStack("dev", { registry: { [`platform-dev-app:${tag("app")}`]: digest, [`platform-dev-gitlab:${tag("gitlab")}`]: digest } });
+        expect(run.error).to.equal(undefined);
+        expect(ofType(run, "docker:index/image:Image")).to.deep.equal([]);
+        for (const image of ["app", "gitlab"]) {
+            expect(run.outputs[`${image}ImageRef`]).to.equal(`${named(run, "aws:ecr/repository:Repository", image).state.repositoryUrl}@${digest}`);
+        }
+        const web = JSON.parse(named(run, "aws:ecs/taskDefinition:TaskDefinition", "app").inputs.containerDefinitions).find((c: any) => c.name === "web");
+        expect(web.image).to.equal(run.outputs.appImageRef);
+    });
+
+    it("takes the image reference only as a digest, and refuses anything else", () => {
         const ref = `123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-dev-app@sha256:${"a".repeat(64)}`;
-        expect(lastImageRef(`building...\n${ref}\n`)).to.equal(ref);
-        expect(() => lastImageRef(`${ref}\ndone`)).to.throw(/printed no image reference/);
-        expect(() => lastImageRef("")).to.throw(/printed no image reference/);
+        expect(imageRefOf(ref)).to.equal(ref);
+        expect(() => imageRefOf("123456789012.dkr.ecr.us-east-1.amazonaws.com/platform-dev-app:11111111-amd64")).to.throw(/reported no digest/);
+        expect(() => imageRefOf("")).to.throw(/reported no digest/);
     });
 
     describe("image identity follows the image's own folder", () => {
@@ -109,7 +159,7 @@ describe("ECR build-and-push", () => {
 
         it("tags with the folder's last commit and the architecture; caches from the commit before", () => {
             const s = imageSource("app", "arm64", fakeGit(clean));
-            expect(s).to.deep.equal({ commit: "11111111", commitTime: "2026-05-06T07:08:09Z", tag: "11111111-arm64", cacheFromTag: "22222222-arm64" });
+            expect(s).to.deep.equal({ commit: "11111111", sha: "1".repeat(40), commitTime: "2026-05-06T07:08:09Z", tag: "11111111-arm64", cacheFromTag: "22222222-arm64" });
             const first = imageSource("app", "amd64", fakeGit({ ...clean, "log -2 --format=%H %cI -- app": `${"1".repeat(40)} 2026-05-06T07:08:09Z` }));
             expect(first.cacheFromTag).to.equal(undefined);
         });
@@ -191,40 +241,41 @@ describe("ECR build-and-push", () => {
                 commit("gitlab/gitlab.rb", "# v2\n");
                 const gitlabOnly = await runIn();
 
-                const cmd = "command:local:Command";
+                const img = "docker:index/image:Image";
                 const td = "aws:ecs/taskDefinition:TaskDefinition";
                 // Nothing moves for a commit outside both folders.
-                for (const [type, name] of [[cmd, "app-push"], [cmd, "gitlab-push"], [td, "app"]]) {
+                for (const [type, name] of [[img, "app-image"], [img, "gitlab-image"], [td, "app"]]) {
                     expect(inputsOf(unrelated, type, name), name).to.equal(inputsOf(base, type, name));
                 }
                 // app/ changed: the app image, its task definition (image and /version commit) and nothing of GitLab.
-                expect(inputsOf(appOnly, cmd, "app-push")).to.not.equal(inputsOf(base, cmd, "app-push"));
+                expect(inputsOf(appOnly, img, "app-image")).to.not.equal(inputsOf(base, img, "app-image"));
                 expect(inputsOf(appOnly, td, "app")).to.not.equal(inputsOf(base, td, "app"));
-                expect(inputsOf(appOnly, cmd, "gitlab-push")).to.equal(inputsOf(base, cmd, "gitlab-push"));
+                expect(inputsOf(appOnly, img, "gitlab-image")).to.equal(inputsOf(base, img, "gitlab-image"));
                 expect(appOnly.outputs.gitlabImageRef).to.equal(base.outputs.gitlabImageRef);
                 const sha = git("log", "-1", "--format=%h", "--abbrev=8", "--", "app");
                 expect(appOnly.outputs.appImageTag).to.equal(`${sha}-amd64`);
                 const web = JSON.parse(named(appOnly, td, "app").inputs.containerDefinitions).find((c: any) => c.name === "web");
                 expect(web.environment.find((e: any) => e.name === "GIT_COMMIT_SHA").value).to.equal(sha);
                 // gitlab/ changed: its image only; the app's task definition stays byte for byte.
-                expect(inputsOf(gitlabOnly, cmd, "gitlab-push")).to.not.equal(inputsOf(appOnly, cmd, "gitlab-push"));
-                expect(inputsOf(gitlabOnly, cmd, "app-push")).to.equal(inputsOf(appOnly, cmd, "app-push"));
+                expect(inputsOf(gitlabOnly, img, "gitlab-image")).to.not.equal(inputsOf(appOnly, img, "gitlab-image"));
+                expect(inputsOf(gitlabOnly, img, "app-image")).to.equal(inputsOf(appOnly, img, "app-image"));
                 expect(inputsOf(gitlabOnly, td, "app")).to.equal(inputsOf(appOnly, td, "app"));
             });
         });
     });
 
     describe("what one commit costs a prod deploy (tools/commitFigures.ts)", () => {
-        it("app/: one image built, one service rolled, no GitLab migration", async () => {
+        // Prod builds nothing of app/ and gitlab/ (images.promoteFrom: dev): it promotes dev's image.
+        it("app/: no image built, dev's promoted (one tag), one service rolled, no GitLab migration", async () => {
             const m = await commitFigures("prod", "app");
-            expect(m).to.deep.equal({ images: ["app-push"], taskDefinitions: ["app"], services: ["app"], commands: [] });
+            expect(m).to.deep.equal({ images: [], taskDefinitions: ["app"], services: ["app"], commands: ["app-promote"] });
         });
 
-        it("gitlab/: one image; its three tiers roll and both migration steps run", async () => {
+        it("gitlab/: no image built, dev's promoted; its three tiers roll and both migration steps run", async () => {
             const m = await commitFigures("prod", "gitlab");
-            expect(m.images).to.deep.equal(["gitlab-push"]);
+            expect(m.images).to.deep.equal([]);
             expect(m.services).to.deep.equal(["gitlab-gitaly", "gitlab-sidekiq", "gitlab-web"]);
-            expect(m.commands).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
+            expect(m.commands).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate", "gitlab-promote"]);
         });
     });
 });

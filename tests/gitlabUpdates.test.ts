@@ -34,6 +34,8 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
             now = await runStack("prod", {
                 patch: (c) => {
                     c["platform:images"].platform = "linux/arm64";
+                    // Dev builds x86_64 only (Fargate Spot), and a tag names its architecture: an arm64 prod builds its own.
+                    delete c["platform:images"].promoteFrom;
                     c["platform:gitlab"].gitaly.instanceType = "m7g.large";
                     Object.assign(c["platform:gitlab"].web, { maxCount: 6, cpuTarget: 50 });
                     Object.assign(c["platform:gitlab"].sidekiq, { maxCount: 6 });
@@ -107,14 +109,15 @@ describe("GitLab in the stack: update paths and variants (patched runs)", () => 
         for (const type of [T.volume, T.asg, T.redis, T.capacityProvider]) {
             expect(ofType(dev, type), type).to.deep.equal([]);
         }
-        // The image pushes and the two migration steps: the single task never migrates in its own start-up.
-        expect(ofType(dev, T.command).map((c) => c.name)).to.deep.equal(["gitlab-push", "app-push", "gitlab-migrate", "gitlab-post-migrate"]);
+        // The two migration steps (images are docker.Image builds, no command): the single task never migrates in its own start-up.
+        expect(ofType(dev, T.command).map((c) => c.name)).to.deep.equal(["gitlab-migrate", "gitlab-post-migrate"]);
         // The same kinds of resource under the same names; the stacks differ only in their
         // zone (record names) and AZ count (one EFS mount target per AZ).
         const shape = (run: StackRun) => [
             ...new Set(
                 run.resources
-                    .filter((r) => r.parentUrn?.endsWith("::gitlab") || r.type === "platform:gitlab:GitLab")
+                    // (Not the gitlab image's: prod promotes dev's, dev builds it.)
+                    .filter((r) => (r.parentUrn?.endsWith("::gitlab") && !r.parentUrn.includes("platform:ecr:EcrImage")) || r.type === "platform:gitlab:GitLab")
                     .map((r) => `${r.type} ${r.name.replace(/\.(dev\.)?example\.com$/, "").replace(/-mount-\d+$/, "-mount-N")}`),
             ),
         ].sort();

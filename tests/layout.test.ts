@@ -9,7 +9,7 @@ import { ROOT } from "../sim/harness";
 const LAYERED = /^(index\.ts|aws|ci|components|config|facts|hooks|policy|sim|tools|scripts|\.ci)(\/|$)/;
 
 interface Row {
-    /** The first column's backticked paths, e.g. `components/gitlab/` or `tools/pushImage.ts`. */
+    /** The first column's backticked paths, e.g. `components/gitlab/` or `tools/runTask.ts`. */
     readonly paths: string[];
     /** The second column: what the row says is there. */
     readonly what: string;
@@ -72,8 +72,9 @@ describe("README layout table", () => {
 
 describe("the hooks' deployed entry points", () => {
     // A hook's path is part of its command's inputs in every stack's state:
-    // moving it re-runs every image push and both GitLab migrations on the next `up`.
-    const STABLE = ["node_modules/.bin/ts-node --transpile-only tools/pushImage.ts", "node_modules/.bin/ts-node --transpile-only tools/runTask.ts"];
+    // moving it re-runs both GitLab migrations (and prod's promotions) on the next
+    // `up`. (Builds are docker.Image resources, no command: components/ecrImage.ts.)
+    const STABLE = ["node_modules/.bin/ts-node --transpile-only tools/runTask.ts", "node_modules/.bin/ts-node --transpile-only tools/promoteImage.ts"];
 
     it("every command `pulumi up` runs in prod names a stable entry point, and that file runs its hook", async () => {
         const { stackRun, ofType } = await import("../sim/harness");

@@ -167,7 +167,10 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         for (const name of ["preview dev", "preview prod", "drift dev", "drift prod"]) {
             const j = job(name);
             expect(j.services ?? [], name).to.deep.equal([]);
-            expect(j.variables.DOCKER_HOST, name).to.equal(undefined);
+            // No engine: the docker provider (loaded for the builds in the state) skips its ping
+            // only for an ssh:// host (pulumi-docker v4.11.2 configureDockerClient), and a .invalid
+            // name never resolves, so nothing is reached even if something dialled it.
+            expect(j.variables.DOCKER_HOST, name).to.match(/^ssh:\/\/[a-z-]+\.invalid$/);
             expect(j.script.join("\n"), name).to.not.match(/pulumi up|docker /);
             expect(j.interruptible, name).to.equal(true);
         }
@@ -178,13 +181,16 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         for (const name of ["deploy dev", "deploy prod"]) {
             const j = job(name);
             expect(j.services, name).to.deep.equal([{ name: "$DIND_IMAGE", alias: "docker" }]);
-            expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs" });
+            expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs", AWS_ECR_DISABLE_CACHE: "true" });
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
             // `pulumi up` runs with the job's deadline exported (tests/deployTimeline.test.ts runs those lines).
-            expect(j.script.slice(0, 8), name).to.deep.equal([
+            // The builds log in to ECR through its credential helper, named for the stack's registry
+            // before `up` (tests/ecrCredentials.test.ts), keeping no token on disk.
+            expect(j.script.slice(0, 9), name).to.deep.equal([
                 'pulumi preview --stack "$STACK" --non-interactive --json $(bash .ci/policy-args.sh "$STACK") >preview.json',
                 "node_modules/.bin/ts-node --transpile-only ci/adminGate.ts preview.json",
                 'node_modules/.bin/ts-node --transpile-only ci/ancestry.ts "$STACK"',
+                'node_modules/.bin/ts-node --transpile-only ci/ecrCredentials.ts "$STACK"',
                 'DEPLOY_DEADLINE="$(node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts)"',
                 "export DEPLOY_DEADLINE",
                 "left=$(( DEPLOY_DEADLINE - $(date +%s) ))",

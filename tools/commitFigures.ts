@@ -14,12 +14,13 @@ import { runStack, StackRun } from "../sim/harness";
  *   npx ts-node --transpile-only tools/commitFigures.ts [stack ...] [--folder app]
  */
 
-const PUSH = "command:local:Command";
+const IMAGE = "docker:index/image:Image";
+const COMMAND = "command:local:Command";
 const TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
 const SERVICE = "aws:ecs/service:Service";
 
 export interface Moved {
-    /** Image pushes (`<name>-push` commands) whose inputs changed: images built. */
+    /** Image builds (`<name>-image`, docker.Image) whose inputs changed: images built and pushed. */
     readonly images: string[];
     /** Task definitions with new inputs: a new revision each. */
     readonly taskDefinitions: string[];
@@ -48,14 +49,7 @@ export function whatMoved(before: StackRun, after: StackRun): Moved {
             .map((r) => r.name)
             .sort();
     };
-    const commands = moves(PUSH);
-    const services = moves(SERVICE);
-    return {
-        images: commands.filter((n) => n.endsWith("-push")),
-        taskDefinitions,
-        services,
-        commands: commands.filter((n) => !n.endsWith("-push")),
-    };
+    return { images: changed(IMAGE), taskDefinitions, services: moves(SERVICE), commands: moves(COMMAND) };
 }
 
 /** Runs `stack` in a scratch repository with app/, gitlab/ and runner/, then again after a commit to `folder`. */

@@ -88,7 +88,9 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
     },
     {
         sid: "Ecr",
-        covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "push:ecr"],
+        covers: ["aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy", "docker:index/image:Image"],
+        // A preview asks ECR for each image's tag (components/ecrImage.ts); only `up` logs in to push,
+        // through ECR's credential helper in the deploy job (ci/ecrCredentials.ts), never the program.
         read: ["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:GetLifecyclePolicy", "ecr:DescribeImages"],
         write: [
             "ecr:CreateRepository", "ecr:DeleteRepository", "ecr:TagResource", "ecr:UntagResource", "ecr:PutImageTagMutability", "ecr:PutImageScanningConfiguration",
@@ -106,6 +108,27 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         read: ["ecr:DescribePullThroughCacheRules"],
         write: ["ecr:CreatePullThroughCacheRule", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"],
         scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-docker-hub/*`)] }),
+    },
+    {
+        sid: "PromotedImages",
+        covers: ["tool:promote-image"],
+        // A stack running another's images (images.promoteFrom): the tag's lookup in the source's
+        // repositories (previews too), and the promotion tag (hooks/promoteImage.ts: BatchGetImage,
+        // PutImage). Those repositories only; none without promoteFrom.
+        read: ["ecr:DescribeImages"],
+        write: ["ecr:BatchGetImage", "ecr:PutImage"],
+        scope: (s) => ({ kind: "named", resources: s.promoteFrom ? [arn(s, "ecr", `repository/${s.naming.project}-${s.promoteFrom}-*`)] : [] }),
+    },
+    {
+        sid: "ImageMarkers",
+        covers: ["aws:ssm/parameter:Parameter"],
+        // Each image's "pushed by this stack" marker, /<repository>/built-by-pulumi
+        // (components/ecrImage.ts); a preview reads it to decide what to declare. Those names
+        // only (a parameter named /x has the ARN parameter/x): the preview role runs merge
+        // requests' code, and any other parameter of the stack's prefix may be a SecureString.
+        read: ["ssm:GetParameter", "ssm:DescribeParameters", "ssm:ListTagsForResource"],
+        write: ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ssm", `parameter/${s.naming.prefix}-*/built-by-pulumi`)] }),
     },
     {
         sid: "ServiceKeys",

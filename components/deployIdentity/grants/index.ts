@@ -68,7 +68,8 @@ function statementsFor(grants: readonly Grant[], s: PolicyScope, pick: "read" | 
         if (scoping.kind === "named" || scoping.kind === "account") {
             const actions = unique([...reads, ...writes]);
             const conditions = scoping.conditions && Object.keys(scoping.conditions).length > 0 ? { conditions: scoping.conditions } : {};
-            if (actions.length > 0) {
+            // (No resources: the grant does not apply to this stack, e.g. PromotedImages without promoteFrom.)
+            if (actions.length > 0 && scoping.resources.length > 0) {
                 out.push({ sid: g.sid, actions, resources: scoping.resources, ...conditions });
             }
             continue;

@@ -11,6 +11,8 @@ export interface StackGrantNames {
     readonly stateBucket?: { readonly name: string; readonly prefix: string };
     /** Alias of this stack's `awskms://` secrets provider key. */
     readonly secretsKeyAlias?: string;
+    /** The stack whose images this one runs (images.promoteFrom): its repositories are read and tagged. */
+    readonly promoteFrom?: string;
 }
 
 /**
@@ -25,8 +27,8 @@ export interface PolicyScope extends Pick<StackContext, "region" | "naming" | "p
 }
 
 export function policyScope(context: StackContext, accountId: string, issuerHost: string, names: StackGrantNames): PolicyScope {
-    const { recordNames, stateBucket, secretsKeyAlias } = names;
-    return { region: context.region, naming: context.naming, protect: context.protect, accountId, issuerHost, recordNames, stateBucket, secretsKeyAlias };
+    const { recordNames, stateBucket, secretsKeyAlias, promoteFrom } = names;
+    return { region: context.region, naming: context.naming, protect: context.protect, accountId, issuerHost, recordNames, stateBucket, secretsKeyAlias, promoteFrom };
 }
 
 type Conditions = NonNullable<PolicyStatement["conditions"]>;
@@ -139,6 +141,8 @@ const CI_RESOURCELESS_ACTIONS: readonly string[] = [
     "ecr:DescribePullThroughCacheRules",
     "ecr:UpdatePullThroughCacheRule",
     "ecr:DeletePullThroughCacheRule",
+    // The SSM parameter's reader lists parameters by name filter; AWS authorizes it on `*` only.
+    "ssm:DescribeParameters",
 ];
 
 /** Actions AWS authorizes only on `*`: the CI roles get them there (and only those). */
