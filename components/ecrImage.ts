@@ -70,7 +70,8 @@ export function lifecyclePolicy(keep: number): string {
 export interface ImageRef {
     /** `repo@sha256:...` */
     readonly image: pulumi.Output<string>;
-    readonly repositoryArn: pulumi.Output<string>;
+    /** The repositories a task execution role pulls from: the image's, and for a promoted image also this stack's own (task revisions from before the promotion, a rollback to one, still name it). */
+    readonly repositoryArns: pulumi.Output<string>[];
 }
 
 /**
@@ -113,8 +114,11 @@ export class EcrImage extends pulumi.ComponentResource {
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }],
-                // A protected stack keeps its images when the stack is destroyed.
-                forceDelete: !args.context.protect,
+                // Never deleted with its images: another stack may run them by digest
+                // (images.promoteFrom: prod runs dev's), so destroying the stack stops at a
+                // repository that still holds images (RepositoryNotEmptyException) instead of
+                // taking them from under it. Empty it by hand first (README "Images": Promotion).
+                forceDelete: false,
             },
             { parent: this },
         );
@@ -130,7 +134,7 @@ export class EcrImage extends pulumi.ComponentResource {
             this.imageRef = promoted.image;
             this.repositoryUrl = repo.repositoryUrl;
             this.repositoryArn = repo.arn;
-            this.ref = promoted;
+            this.ref = { image: promoted.image, repositoryArns: [promoted.repositoryArn, repo.arn] };
             this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
             return;
         }
@@ -148,7 +152,7 @@ export class EcrImage extends pulumi.ComponentResource {
         });
         this.repositoryUrl = repo.repositoryUrl;
         this.repositoryArn = repo.arn;
-        this.ref = { image: this.imageRef, repositoryArn: this.repositoryArn };
+        this.ref = { image: this.imageRef, repositoryArns: [this.repositoryArn] };
         this.registerOutputs({ repositoryUrl: this.repositoryUrl, repositoryArn: this.repositoryArn, imageRef: this.imageRef });
     }
 
@@ -213,16 +217,28 @@ async function pushedOnUp(repositoryName: string, ref: string, tag: string, urn:
         return ref;
     }
     const imageDigest = ref.slice(ref.indexOf("@") + 1);
-    try {
-        await aws.ecr.getImage({ repositoryName, imageDigest }, { parent });
-    } catch (e) {
-        if (!isNotThere(String(e))) {
-            throw e;
+    // ECR documents no read-after-write for DescribeImages: a digest pushed a moment ago
+    // is asked again before it counts as lost (lostImageLookup.pausesSeconds, 14 s in all).
+    for (const wait of [...lostImageLookup.pausesSeconds, undefined]) {
+        try {
+            await aws.ecr.getImage({ repositoryName, imageDigest }, { parent });
+            return ref;
+        } catch (e) {
+            if (!isNotThere(String(e))) {
+                throw e;
+            }
+            if (wait !== undefined) {
+                await new Promise((r) => setTimeout(r, wait * 1000));
+            }
         }
-        throw new Error(`ECR has no ${repositoryName}@${imageDigest} (tag ${tag}), which this stack's build pushed and still records; run \`pulumi up --replace '${urn}'\` to build and push it again`);
     }
-    return ref;
+    throw new Error(
+        `ECR has no ${repositoryName}@${imageDigest} (tag ${tag}), which this stack's build pushed and still records: if \`aws ecr describe-images --repository-name ${repositoryName} --image-ids imageDigest=${imageDigest}\` finds nothing, run \`pulumi up --replace '${urn}'\` to build and push it again; if it finds it, run the deploy again`,
+    );
 }
+
+/** Pauses before asking ECR again for a digest just pushed (pushedOnUp); the tests shorten them. */
+export const lostImageLookup: { pausesSeconds: readonly number[] } = { pausesSeconds: [2, 4, 8] };
 
 /** The tag this stack's docker.Image last pushed (its SSM marker), or undefined before the first. */
 async function builtMarker(name: string, parent: pulumi.Resource): Promise<string | undefined> {

@@ -4,7 +4,7 @@ import { lifecyclePolicy } from "../components/ecrImage";
 import { EcrApi, promote } from "../hooks/promoteImage";
 import { evaluate } from "./iamEval";
 import { roleStatements } from "./deployIdentityHelpers";
-import { engineConfig, named, ofType, readStackConfig, runStack, stackRun, StackRun } from "../sim/harness";
+import { engineConfig, named, ofType, readStackConfig, runStack, stackRun } from "../sim/harness";
 import { ACCOUNT } from "../sim/mocks";
 
 /**
@@ -14,7 +14,6 @@ import { ACCOUNT } from "../sim/mocks";
  * repository so dev's lifecycle keeps it.
  */
 const T = { image: "docker:index/image:Image", command: "command:local:Command", repo: "aws:ecr/repository:Repository", td: "aws:ecs/taskDefinition:TaskDefinition" };
-const policyOf = (run: StackRun, role: string): any[] => JSON.parse(named(run, "aws:iam/rolePolicy:RolePolicy", `${role}-policy`).inputs.policy).Statement;
 const images = ["app", "gitlab"];
 
 describe("image promotion: prod runs dev's images by digest", function () {
@@ -56,17 +55,34 @@ describe("image promotion: prod runs dev's images by digest", function () {
         expect(JSON.parse(lifecyclePolicy(5)).rules.map((r: any) => r.selection.tagPatternList ?? r.selection.tagStatus)).to.deep.equal([["promoted-by-*"], "untagged", ["*"]]);
     });
 
-    it("prod fails with one line naming dev when dev has not pushed the tag yet", async () => {
+    it("prod's up fails with one line naming dev when dev has not pushed the tag yet; its preview (before deploy dev, or a merge request's commit) shows the images unknown", async () => {
         const run = await runStack("prod", { registry: {} });
         expect(run.error?.message).to.match(/platform-dev-(app|gitlab):[0-9a-f]{8}(-dirty-[0-9a-f]{8})?-amd64 is not in ECR: deploy dev first/);
         expect(run.error?.message).to.not.include("\n");
+        const preview = await runStack("prod", { registry: {}, preview: true });
+        expect(preview.error).to.equal(undefined);
+        const web = JSON.stringify(named(preview, "aws:ecs/taskDefinition:TaskDefinition", "app").inputs.containerDefinitions ?? null);
+        expect(web).to.not.include("platform-dev-app@sha256:");
+        expect(web).to.not.include("platform-prod-app@sha256:");
+        // (With dev's tag in ECR the same field names dev's image by digest.)
+        expect(JSON.stringify(named(await stackRun("prod"), "aws:ecs/taskDefinition:TaskDefinition", "app").inputs.containerDefinitions)).to.include("platform-dev-app@sha256:");
     });
 
-    it("IAM: prod's execution roles pull from dev's repository only; prod's CI roles read (preview) and tag (deploy) dev's repositories, nothing else of dev's; dev's roles get nothing of the kind", async () => {
+    it("IAM: prod's execution roles pull from dev's repository and prod's own (older revisions); prod's CI roles read (preview) and tag (deploy) dev's repositories, nothing else of dev's; dev's roles get nothing of the kind", async () => {
         const [dev, prod] = [await stackRun("dev"), await stackRun("prod")];
-        for (const role of ["app-execution"]) {
-            const pull = policyOf(prod, role).find((s) => s.Sid === "PullImages");
-            expect(pull.Resource, role).to.deep.equal([named(dev, T.repo, "app").state.arn]);
+        // Dev's repository, and prod's own: task revisions from before the promotion (a rollback to one) name it.
+        const pulls = ofType(prod, "aws:iam/rolePolicy:RolePolicy")
+            .map((p) => JSON.parse(p.inputs.policy).Statement.find((s: any) => s.Sid === "PullImages"))
+            .filter((s) => s !== undefined);
+        expect(pulls.length).to.be.greaterThan(3);
+        for (const image of ["app", "gitlab"]) {
+            const devArn = named(dev, T.repo, image).state.arn;
+            const own = named(prod, T.repo, image).state.arn;
+            const naming = pulls.filter((s) => JSON.stringify(s.Resource).includes(`repository/platform-dev-${image}`));
+            expect(naming.length, image).to.be.greaterThan(0);
+            for (const s of naming) {
+                expect(s.Resource, image).to.have.members([devArn, own]);
+            }
         }
         const deploy = roleStatements(prod, "deploy");
         const preview = roleStatements(prod, "preview");
@@ -75,6 +91,9 @@ describe("image promotion: prod runs dev's images by digest", function () {
         expect(evaluate(deploy, on(devRepo, "ecr:PutImage"))).to.equal("allow");
         expect(evaluate(deploy, on(devRepo, "ecr:BatchGetImage"))).to.equal("allow");
         expect(evaluate(preview, on(devRepo, "ecr:DescribeImages"))).to.equal("allow");
+        // terraform-provider-aws's aws_ecr_image reads the repository too (DescribeRepositories, for image_uri).
+        expect(evaluate(preview, on(devRepo, "ecr:DescribeRepositories"))).to.equal("allow");
+        expect(evaluate(deploy, on(devRepo, "ecr:DescribeRepositories"))).to.equal("allow");
         expect(evaluate(preview, on(devRepo, "ecr:PutImage"))).to.equal("implicit");
         // Nothing else of dev's: its lifecycle, its repositories' settings.
         expect(evaluate(deploy, on(devRepo, "ecr:PutLifecyclePolicy"))).to.equal("implicit");
@@ -97,11 +116,12 @@ describe("image promotion: prod runs dev's images by digest", function () {
     });
 
     describe("the promotion hook (hooks/promoteImage.ts)", () => {
-        const fake = (manifest: { manifest: string; mediaType?: string } | undefined, answer: string | undefined) => {
+        const fake = (manifest: { manifest: string; mediaType?: string } | undefined, answer: string | undefined, tagged?: string) => {
             const calls: unknown[][] = [];
             const api: EcrApi = {
                 manifest: async (...a) => (calls.push(["manifest", ...a]), manifest),
                 putImage: async (...a) => (calls.push(["putImage", ...a]), answer),
+                digestOf: async (...a) => (calls.push(["digestOf", ...a]), tagged),
             };
             return { api, calls };
         };
@@ -115,13 +135,21 @@ describe("image promotion: prod runs dev's images by digest", function () {
                 ["manifest", "platform-dev-app", input.digest],
                 ["putImage", "platform-dev-app", input.tag, m, input.digest],
             ]);
-            expect(await promote(input, fake(m, "ImageAlreadyExistsException").api)).to.equal(input.tag);
+            // A re-run: ECR refuses the existing tag with either name; on this digest that is success.
+            for (const refusal of ["ImageAlreadyExistsException", "ImageTagAlreadyExistsException"]) {
+                const again = fake(m, refusal, input.digest);
+                expect(await promote(input, again.api), refusal).to.equal(input.tag);
+                expect(again.calls.at(-1)).to.deep.equal(["digestOf", "platform-dev-app", input.tag]);
+            }
         });
 
         it("fails when the digest is gone or the tag names other bytes", async () => {
             const failure = (p: Promise<unknown>) => p.then(() => "resolved", (e: Error) => e.message);
             expect(await failure(promote(input, fake(undefined, undefined).api))).to.match(/platform-dev-app@sha256:a+ is not in ECR/);
-            expect(await failure(promote(input, fake(m, "ImageTagAlreadyExistsException").api))).to.match(/ECR refused platform-dev-app:promoted-by-prod-11111111-amd64 .*ImageTagAlreadyExistsException/);
+            expect(await failure(promote(input, fake(m, "ImageTagAlreadyExistsException", `sha256:${"b".repeat(64)}`).api))).to.match(
+                /ECR refused platform-dev-app:promoted-by-prod-11111111-amd64 .*ImageTagAlreadyExistsException \(the tag names sha256:b+\)/,
+            );
+            expect(await failure(promote(input, fake(m, "ImageTagAlreadyExistsException", undefined).api))).to.match(/the tag names no image/);
         });
     });
 });

@@ -275,7 +275,7 @@ describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.docke
     it("the stack output DOCKER_HUB_MIRROR is set to is the rule's registry and prefix; the manager's helper is for that registry", async () => {
         const run = await cached();
         expect(run.error).to.equal(undefined);
-        expect(run.outputs.dockerHubMirror).to.equal(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/platform-prod-docker-hub`);
+        expect(run.outputs.dockerHubMirror).to.equal(`${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/docker-hub/platform-prod`);
         const env: string[] = parseToml(runnerContainer(run).environment.find((e: any) => e.name === "RUNNER_CONFIG_TOML").value).runners[0].environment;
         const host = (run.outputs.dockerHubMirror as string).split("/")[0];
         expect(env).to.deep.equal([`DOCKER_AUTH_CONFIG={"credHelpers":{"${host}":"ecr-login"}}`]);
@@ -310,6 +310,12 @@ describe("GitLab Runner: the Docker Hub cache in a stack (prod with runner.docke
         const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:ecr-pullthroughcache/${name}-AbCdEf`;
         expect(can("secretsmanager:CreateSecret", secret("platform-prod-docker-hub-20261207"))).to.equal("allow");
         expect(can("secretsmanager:CreateSecret", secret("platform-dev-docker-hub-20261207"))).to.equal("implicit");
+        // The images every job pulls are not the deploy's to write: its ECR grant is the stack's own repositories.
+        const cacheRepo = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/${String((await cached()).outputs.dockerHubMirror).split("/").slice(1).join("/")}/library/docker`;
+        for (const action of ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:DeleteRepository", "ecr:BatchDeleteImage"]) {
+            expect(can(action, cacheRepo), action).to.equal("implicit");
+        }
+        expect(can("ecr:PutImage", `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/platform-prod-app`)).to.equal("allow");
     });
 });
 

@@ -35,7 +35,7 @@ export function appTaskRoles(
     return taskRoles(
         name,
         {
-            repositoryArns: [a.image.repositoryArn],
+            repositoryArns: a.image.repositoryArns,
             secretArns: [a.database.secretArn, r.secretKeyArn],
             logGroupArn: r.logGroup.arn,
             execCommand: a.execCommand,

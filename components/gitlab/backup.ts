@@ -117,7 +117,7 @@ export function gitlabBackup(kit: GitLabKit, a: GitLabArgs, entry: Entry, gitaly
     const backupRoles = taskRoles(
         `${name}-backup`,
         {
-            repositoryArns: [a.image.repositoryArn],
+            repositoryArns: a.image.repositoryArns,
             secretArns: [kit.secrets.arns[0], kit.secrets.arns[1], pulumi.output(a.database.secretArn)],
             logGroupArn: backupLogs.arn,
             execCommand: false,

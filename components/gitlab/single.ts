@@ -122,7 +122,7 @@ function singleMigrations(kit: GitLabKit, a: GitLabArgs, taskSg: aws.ec2.Securit
     const roles = taskRoles(
         tier,
         {
-            repositoryArns: [a.image.repositoryArn],
+            repositoryArns: a.image.repositoryArns,
             secretArns: kit.secretArnsOf(MIGRATE_SECRETS),
             logGroupArn: log.arn,
             execCommand: false,
@@ -165,7 +165,7 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
     const roles = taskRoles(
         name,
         {
-            repositoryArns: [a.image.repositoryArn],
+            repositoryArns: a.image.repositoryArns,
             secretArns: kit.secretArnsOf(secretNames),
             logGroupArn: logs.arn,
             execCommand: a.execCommand,

@@ -138,7 +138,7 @@ function splitTiers(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, extras: pulumi.
         taskRoles(
             tier(t),
             {
-                repositoryArns: [a.image.repositoryArn],
+                repositoryArns: a.image.repositoryArns,
                 secretArns: kit.secretArnsOf(secretsFor(t), others),
                 logGroupArn: log.arn,
                 execCommand,

@@ -200,7 +200,7 @@ function managerRoles(a: FleetArgs, groupName: string, on: ManagerParts, opts: p
     return taskRoles(
         a.name,
         {
-            repositoryArns: [a.image.repositoryArn],
+            repositoryArns: a.image.repositoryArns,
             secretArns: [on.token.arn],
             logGroupArn: on.logs.arn,
             execCommand: false,

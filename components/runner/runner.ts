@@ -58,14 +58,16 @@ export function warmPolicy(w: WarmPool): WarmPolicy {
  * the rule, so the rule waits for `enabled` (runner.dockerHubCache).
  */
 function dockerHubCache(name: string, context: StackContext, enabled: boolean, parent: pulumi.CustomResourceOptions) {
-    const prefix = `${context.naming.prefix}-docker-hub`;
+    // Not under the stack's own `<prefix>-*` names: the deploy role's ECR grant covers those
+    // (push, delete), and a job's images must not be writable by a deploy.
+    const prefix = `docker-hub/${context.naming.prefix}`;
     if (prefix.length > 30) {
         throw new Error(`runner: the Docker Hub cache's repository prefix ${prefix} is longer than ECR's 30 characters`);
     }
     const credential = new aws.secretsmanager.Secret(
         `${name}-docker-hub`,
         {
-            namePrefix: `ecr-pullthroughcache/${prefix}-`,
+            namePrefix: `ecr-pullthroughcache/${context.naming.prefix}-docker-hub-`,
             description: "Docker Hub user and access token (JSON: username, accessToken) of the ECR pull-through cache, stored by an administrator",
             recoveryWindowInDays: 7,
         },

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EcrImage, isNotThere } from "../../components/ecrImage";
+import { EcrImage, isNotThere, lostImageLookup } from "../../components/ecrImage";
 import { named, ofType, runComponent } from "../../sim/harness";
 import { ecrImageArgs } from "./fixtures";
 
@@ -70,16 +70,21 @@ describe("component: EcrImage", () => {
 
     it("a build whose image ECR lost (the marker names the tag, ECR lacks it, the build has no diff so nothing pushes) fails the deploy with one line naming the replace; the replace's push passes", async () => {
         const registry = { "ssm:/platform-test-app/built-by-pulumi": "11111111-amd64" };
-        const lost = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry, unchangedBuilds: true });
+        const pauses = lostImageLookup.pausesSeconds;
+        lostImageLookup.pausesSeconds = [0, 0, 0];
+        const lost = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry, unchangedBuilds: true }).finally(() => {
+            lostImageLookup.pausesSeconds = pauses;
+        });
         const urn = "urn:pulumi:component::platform::platform:ecr:EcrImage$docker:index/image:Image::app-image";
         expect(named(lost, image, "app-image").urn).to.equal(urn);
         const digest = named(lost, image, "app-image").state.repoDigest.split("@")[1];
         // (The SDK prefixes the property whose value failed.)
         expect(lost.error?.message).to.match(/^[^\n]*$/);
         expect(lost.error?.message).to.include(
-            `ECR has no platform-test-app@${digest} (tag 11111111-amd64), which this stack's build pushed and still records; run \`pulumi up --replace '${urn}'\` to build and push it again`,
+            `ECR has no platform-test-app@${digest} (tag 11111111-amd64), which this stack's build pushed and still records: if \`aws ecr describe-images --repository-name platform-test-app --image-ids imageDigest=${digest}\` finds nothing, run \`pulumi up --replace '${urn}'\``,
         );
-        expect(lost.invokes.map((i) => i.args)).to.deep.include({ repositoryName: "platform-test-app", imageDigest: digest });
+        // Asked once and again after each pause (a digest just pushed may not be listed yet).
+        expect(lost.invokes.filter((i) => i.args.imageDigest === digest)).to.have.length(4);
         // `pulumi up --replace`: the build is created again, which pushes the tag; the same check then passes.
         const replaced = await runComponent(() => new EcrImage("app", ecrImageArgs()), { registry });
         expect(replaced.error).to.equal(undefined);
@@ -133,10 +138,10 @@ describe("component: EcrImage", () => {
         expect(known.outputs.imageRef).to.equal(`${URL}@${digest}`);
     });
 
-    it("forceDelete follows context.protect (a protected stack keeps its images on destroy)", async () => {
+    it("never deletes a repository with its images, in an unprotected stack too (another stack may run them by digest, images.promoteFrom)", async () => {
         const kept = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: true } })));
-        const disposable = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: false } })));
+        const dev = await runComponent(() => new EcrImage("app", ecrImageArgs({ context: { protect: false } })));
         expect(named(kept, "aws:ecr/repository:Repository", "app").inputs.forceDelete).to.equal(false);
-        expect(named(disposable, "aws:ecr/repository:Repository", "app").inputs.forceDelete).to.equal(true);
+        expect(named(dev, "aws:ecr/repository:Repository", "app").inputs.forceDelete).to.equal(false);
     });
 });

@@ -131,7 +131,7 @@ const ecsService = (image: string, digit: string) => ({
     vpcId: pulumi.output(VPC_ID),
     image: {
         image: pulumi.output(`${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/platform-${STACK}-${image}@sha256:${digit.repeat(64)}`),
-        repositoryArn: pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`),
+        repositoryArns: [pulumi.output(`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/platform-${STACK}-${image}`)],
     },
 });
 

@@ -37,7 +37,7 @@ describe("component: GitLabRunner", () => {
 describe("component: GitLabRunner, Docker Hub through ECR's pull-through cache", () => {
     const withCache = () => runComponent(() => new GitLabRunner("runner", runnerArgs({ dockerHubCache: true })));
     const HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
-    const PREFIX = `platform-${STACK}-docker-hub`;
+    const PREFIX = `docker-hub/platform-${STACK}`;
     const repo = (name: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`;
     const taskPolicy = (run: StackRun, fleet: string) => JSON.parse(named(run, "aws:iam/rolePolicy:RolePolicy", `${fleet}-task-policy`).inputs.policy).Statement as Statement[];
     const config = (run: StackRun, fleet: string) =>
@@ -64,7 +64,7 @@ describe("component: GitLabRunner, Docker Hub through ECR's pull-through cache",
             for (const action of ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]) {
                 expect(can(action, repo(`${PREFIX}/library/node`)), `${fleet} ${action}`).to.equal("allow");
                 expect(can(action, repo(`${PREFIX}/pulumi/pulumi-nodejs-22`)), `${fleet} ${action}`).to.equal("allow");
-                for (const other of [`platform-${STACK}-app`, `platform-${STACK}-runner`, "platform-prod-docker-hub/library/node", `${PREFIX}-x/library/node`]) {
+                for (const other of [`platform-${STACK}-app`, `platform-${STACK}-runner`, `platform-${STACK}-docker-hub/library/node`, "docker-hub/platform-other/library/node", `${PREFIX}-x/library/node`]) {
                     expect(can(action, repo(other)), `${fleet} ${action} ${other}`).to.equal("implicit");
                 }
             }

@@ -107,15 +107,16 @@ export const COMPUTE_GRANTS: readonly Grant[] = [
         // on the registry only (`*`); the repositories ECR then creates are the pullers'.
         read: ["ecr:DescribePullThroughCacheRules"],
         write: ["ecr:CreatePullThroughCacheRule", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"],
-        scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/${s.naming.prefix}-docker-hub/*`)] }),
+        scope: (s) => ({ kind: "named", resources: [arn(s, "ecr", `repository/docker-hub/${s.naming.prefix}/*`)] }),
     },
     {
         sid: "PromotedImages",
         covers: ["tool:promote-image"],
         // A stack running another's images (images.promoteFrom): the tag's lookup in the source's
         // repositories (previews too), and the promotion tag (hooks/promoteImage.ts: BatchGetImage,
-        // PutImage). Those repositories only; none without promoteFrom.
-        read: ["ecr:DescribeImages"],
+        // PutImage). Those repositories only; none without promoteFrom. The provider's
+        // aws_ecr_image lookup reads the repository too (DescribeRepositories, for image_uri).
+        read: ["ecr:DescribeImages", "ecr:DescribeRepositories"],
         write: ["ecr:BatchGetImage", "ecr:PutImage"],
         scope: (s) => ({ kind: "named", resources: s.promoteFrom ? [arn(s, "ecr", `repository/${s.naming.project}-${s.promoteFrom}-*`)] : [] }),
     },
