@@ -40,7 +40,7 @@ export function tagOf(ref: string): string {
 /**
  * The image references in one file's text: a Dockerfile's FROM lines (not a
  * build stage's name, not an ARG) and ARG …IMAGE defaults; .gitlab-ci.yml's
- * top-level …_IMAGE variables naming an external image (no `$` but the
+ * top-level …_IMAGE variables naming an external image (an anchor aside; no `$` but the
  * Docker Hub mirror's prefix, `$DOCKER_HUB_MIRROR/library/`, which is dropped); a
  * TypeScript constant …IMAGE…= "…".
  */
@@ -64,7 +64,7 @@ export function imageRefs(file: string, text: string): ImageRef[] {
                 add(arg[1]);
             }
         } else if (file.endsWith(".gitlab-ci.yml")) {
-            const v = /^ {2}[A-Z_]+_IMAGE: (\S+)$/.exec(l);
+            const v = /^ {2}[A-Z_]+_IMAGE: (?:&[\w-]+ )?(\S+)$/.exec(l);
             const ref = v && withoutMirror(v[1]);
             if (ref && /^[^$&*]/.test(ref) && !ref.includes("$")) {
                 add(ref);

@@ -8,10 +8,11 @@ import { containerWindowSeconds, ContainerCheckTiming, HealthTiming, rolloutFloo
  *   derived    computed from the program's own numbers (appRollout below);
  *   estimated  what no machine here can time (EC2, Fargate, registries, Docker
  *              builds: no AWS account, no registry, no Docker daemon), with the basis.
- * The machine was shared with other test runs while it was timed (load
- * average 7-10 on its 2 cores): a measured figure is the least, over one to
- * three runs, of the wall time and the CPU time (user + sys, which the
- * sharing does not inflate), with `time` (/usr/bin/time).
+ * The test steps (npm ci, the venv, tsc, eslint, mocha, pytest, the plans)
+ * were timed on a quiet machine (load average 0.6-2.2 on its 2 cores, about
+ * a CI worker's 2 vCPUs): the wall time of one run, with /usr/bin/time. The
+ * rest were timed earlier while it was shared (load 7-10): the least, over one
+ * to three runs, of the wall time and the CPU time (user + sys).
  */
 
 export type TimeSource =
@@ -35,14 +36,17 @@ export const STEP_TIMES = {
     "cache save: npm and pip": estimated(5, "the runner re-uploads a cache only when its files changed; a lock-file change uploads ~200 MB"),
     "apt: PostgreSQL, Ruby, Graphviz": estimated(150, "apt-get update and install of postgresql, ruby, graphviz and their libraries into node:20-bookworm (~120 MB of packages through the NAT, then unpacking and PostgreSQL's cluster setup); issue 21 item 9's 12-13 min test job"),
     "apt: Graphviz": estimated(40, "apt-get update and install of graphviz (~25 MB of packages) into node:20-bookworm"),
-    "npm ci (warm cache)": measured(24.8, "npm ci --no-audit --no-fund --prefer-offline --loglevel=error from a warm cache, package.json and the lock in a scratch directory"),
-    "app venv (warm pip cache)": measured(28.3, "python3 -m venv app/.venv && pip install --require-hashes --no-deps -r app/requirements-dev.txt from a warm pip cache"),
-    tsc: measured(16.5, "npx tsc --noEmit -p ."),
-    eslint: measured(18.0, "npx eslint ."),
-    mocha: measured(165.9, "npx mocha --reporter dot: every spec, serially (766 tests)"),
-    "pytest on PostgreSQL": measured(64.2, "bash app/scripts/with-postgres.sh bash app/scripts/test.sh -q on a throwaway PostgreSQL (225 tests; the CPU time, without the server's own: 163 s wall at load 7)"),
-    "offline plan dev": measured(6.7, "npm run --silent plan -- dev --out <dir>"),
-    "offline plan prod": measured(6.6, "npm run --silent plan -- prod --out <dir>"),
+    "npm ci (warm cache)": measured(11.5, "npm ci --no-audit --no-fund --prefer-offline --loglevel=error from a warm cache, package.json and the lock in a scratch directory"),
+    "app venv (warm pip cache)": measured(19.3, "python3 -m venv app/.venv && pip install --require-hashes --no-deps -r app/requirements-dev.txt from a warm pip cache"),
+    tsc: measured(8.5, "npx tsc --noEmit -p ."),
+    eslint: measured(9.3, "npx eslint ."),
+    mocha: measured(134.4, "npx mocha --reporter json: every spec, serially (789 tests; mocha's own duration)"),
+    // Not a third of the serial run: each shard loads ts-node and the program and runs the stacks its files use.
+    // 4 shards measured 47 / 48 / 38 / 39 s, but `test: app` is the longer job either way.
+    "mocha: the longest of 3 shards": measured(63.9, "npx mocha --config <shard's config> --reporter dot --forbid-only for each shard of ci/mochaShard.ts <i> 3 in turn (64 / 61 / 54 s), the longest"),
+    "pytest on PostgreSQL": measured(76.1, "bash app/scripts/with-postgres.sh bash app/scripts/test.sh -q (225 tests, with starting and stopping its own PostgreSQL, which the pipeline's service does before the job)"),
+    "offline plan dev": measured(5.0, "npm run --silent plan -- dev --out <dir>"),
+    "offline plan prod": measured(5.0, "npm run --silent plan -- prod --out <dir>"),
     "ts-node: one ci/ program": measured(0.3, "node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts"),
     "tools image check": estimated(1, ".ci/tools-image-check.sh compares two strings"),
     "pulumi login (S3 backend)": estimated(2, "one S3 list call"),

@@ -30,14 +30,15 @@ if runs types; then
     npx eslint . || status=1
 fi
 
-mocha_args=()
+# A `.only` left in a spec would run that test alone and pass: refused.
+mocha_args=(--forbid-only)
 pytest_args=()
 if [ -n "${REPORTS_DIR:-}" ]; then
     mkdir -p "$REPORTS_DIR"
     reports=$(cd "$REPORTS_DIR" && pwd)
     # The spec output (counted below) and a JUnit file, side by side.
     export MOCHA_FILE="$reports/mocha.xml"
-    mocha_args=(--reporter mocha-multi-reporters --reporter-options configFile=.ci/mocha-reporters.json)
+    mocha_args+=(--reporter mocha-multi-reporters --reporter-options configFile=.ci/mocha-reporters.json)
     pytest_args=(--junitxml="$reports/pytest.xml" --cov=config --cov=core --cov=releases --cov-report=term)
 fi
 

@@ -1,3 +1,4 @@
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -266,13 +267,40 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
 /** The commit the offline engine deploys (the `deployedSha` output): fixed, so a plan is the same on every commit. */
 export const SIM_COMMIT_SHA = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f";
 
+/**
+ * ECR as a source stack's unpatched run leaves it, per source, environment,
+ * directory and commit (image tags name the folders' commits there): the same
+ * every time (the stack files are read-only to the runs, and a run copies the
+ * registry it is given), so each process runs the source once rather than
+ * before every run of the stack that promotes from it.
+ */
+const sourceRegistries = new Map<string, Promise<mocks.Registry>>();
+
+function headCommit(): string {
+    try {
+        return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+        return "";
+    }
+}
+
+function sourceRegistry(source: string, env: RunOptions["env"]): Promise<mocks.Registry> {
+    const key = JSON.stringify([source, env ?? {}, process.cwd(), headCommit()]);
+    let registry = sourceRegistries.get(key);
+    if (registry === undefined) {
+        registry = runStack(source, { env }).then((run) => Object.freeze({ ...run.registry }));
+        sourceRegistries.set(key, registry);
+    }
+    return registry;
+}
+
 export async function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
     const config = readStackConfig(stack);
     options.patch?.(config);
     // A stack that runs another's images (images.promoteFrom) is deployed after it: ECR as that stack's run left it.
     const source = (config["platform:images"] as { promoteFrom?: string } | undefined)?.promoteFrom;
     if (source !== undefined && options.registry === undefined) {
-        options = { ...options, registry: (await runStack(source, { env: options.env })).registry };
+        options = { ...options, registry: await sourceRegistry(source, options.env) };
     }
     return record({ ...options, env: { CI_COMMIT_SHA: SIM_COMMIT_SHA, ...options.env }, stack, config }, () => {
         delete require.cache[require.resolve(PROGRAM)];

@@ -113,9 +113,11 @@ describe("Django app service", () => {
                 const run = await stackRun(stack);
                 const statements = policyOf(run, "app-execution");
                 const pull = statements.find((s) => s.Sid === "PullImages");
-                // Prod runs dev's image (images.promoteFrom: dev), so dev's repository.
-                const source = stack === "prod" ? await stackRun("dev") : run;
-                expect(pull.Resource).to.deep.equal([named(source, "aws:ecr/repository:Repository", "app").state.arn]);
+                // Prod runs dev's image (images.promoteFrom: dev), so dev's repository, and its own
+                // (an older revision's image, a rollback).
+                const repo = (r: typeof run) => named(r, "aws:ecr/repository:Repository", "app").state.arn;
+                expect(pull.Resource).to.deep.equal(stack === "prod" ? [repo(await stackRun("dev")), repo(run)] : [repo(run)]);
+                expect(new Set(pull.Resource).size).to.equal(pull.Resource.length);
                 const read = statements.find((s) => s.Sid === "ReadSecrets");
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
                 expect(read.Resource).to.have.length(2);

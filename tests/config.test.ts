@@ -118,6 +118,8 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "runner instance type not a type", patch: (c) => (c["platform:runner"].instanceType = "large"), error: /runner\.instanceType: "large" is not an EC2 instance type/ },
     { stack: "prod", why: "runner with no workers", patch: (c) => (c["platform:runner"].maxInstances = 0), error: /runner\.maxInstances: / },
     { stack: "dev", why: "runner idle time beyond an hour", patch: (c) => (c["platform:runner"] = { enabled: true, idleMinutes: 90 }), error: /runner\.idleMinutes: / },
+    { stack: "prod", why: "two jobs on one runner worker", patch: (c) => (c["platform:runner"].capacityPerInstance = 2), error: /runner\.capacityPerInstance: 2 is not 1: a worker runs one job at a time/ },
+    { stack: "prod", why: "runner workers reused", patch: (c) => (c["platform:runner"].maxUseCount = 10), error: /runner\.maxUseCount: 10 is not 1: a worker runs one job and is replaced/ },
     // Issue 21: the runner's warm pool.
     { stack: "prod", why: "more idle workers than the fleet may have", patch: (c) => (c["platform:runner"].warmPool = { idle: 11 }), error: /runner\.warmPool\.idle: 11 idle workers exceed maxInstances 10/ },
     { stack: "prod", why: "warm pool start not a time of day", patch: (c) => (c["platform:runner"].warmPool = { start: "8:00" }), error: /runner\.warmPool\.start: "8:00" is not a time of day \(HH:MM\)/ },

@@ -180,8 +180,17 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         }
         for (const name of ["deploy dev", "deploy prod"]) {
             const j = job(name);
-            expect(j.services, name).to.deep.equal([{ name: "$DIND_IMAGE", alias: "docker" }]);
+            // The daemon that builds and pushes: the pipeline's dind image, written out (no variable,
+            // a project variable included, can swap it; a digest, once pinned, follows the tag).
+            const top = expanded.variables as Record<string, string>;
+            expect(j.services, name).to.deep.equal([{ name: top.DEPLOY_DIND_IMAGE, alias: "docker" }]);
+            expect(top.DEPLOY_DIND_IMAGE).to.not.include("$");
+            expect(top.DEPLOY_DIND_IMAGE).to.equal(withoutMirror(top.DIND_IMAGE));
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs", AWS_ECR_DISABLE_CACHE: "true" });
+            // The helper's Docker config lives and dies with the job's build directory.
+            expect(j.variables.DOCKER_CONFIG, name).to.match(/^\$CI_PROJECT_DIR\/\.[\w-]+$/);
+            // The deploy fleet's own npm cache: deploys write it, nothing else runs there but drift.
+            expect(j.cache.map((c: any) => [c.key.files, c.policy]), name).to.deep.equal([[["package-lock.json"], "pull-push"]]);
             // The admin gate reads the preview before anything is applied; the policy pack checks both.
             // `pulumi up` runs with the job's deadline exported (tests/deployTimeline.test.ts runs those lines).
             // The builds log in to ECR through its credential helper, named for the stack's registry
@@ -233,6 +242,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             { if: '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_COMMIT_REF_PROTECTED == "true"', when: "manual", allow_failure: true },
         ]);
         expect(needs("deploy dev")).to.include.members(["test: types", "test: mocha", "test: app"]);
+        // Prod's preview on main waits for dev's deploy (prod runs the images dev pushes), without its dotenv.
+        expect(job("preview prod").needs).to.deep.equal([{ job: "deploy dev", artifacts: false, optional: true }]);
     });
 
     it("the deploys run the recorded tools image, its text and not a variable, check it before anything else, and are never retried", () => {
@@ -306,8 +317,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             .filter((x): x is { image: string; own: Record<string, string> } => typeof x.image === "string");
         expect(images.length).to.be.greaterThan(8);
         for (const { image, own } of images) {
-            if (image === expanded.variables.CI_TOOLS_IMAGE) {
-                continue; // the recorded tools image, by its text (above)
+            if (image === expanded.variables.CI_TOOLS_IMAGE || image === expanded.variables.DEPLOY_DIND_IMAGE) {
+                continue; // the recorded tools image and the deploys' dind, by their text (above)
             }
             expect(image, "a job names its image by variable").to.match(/^\$[A-Z_]+$/);
             // One level of the pipeline's own variables expanded (the tools image names its version).

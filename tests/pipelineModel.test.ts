@@ -16,6 +16,7 @@ const timed = (name: string, seconds: number, needs: string[]): TimedJob => ({
     when: "on_success",
     needs,
     parallel: 1,
+    warmable: false,
     steps: [{ name: "work", seconds, source: { kind: "estimated", basis: "test" } }],
     start: 0,
     finish: 0,
@@ -74,16 +75,26 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         expect(() => pullStep("ruby:3.4")).to.throw(/no size for the image ruby:3\.4/);
     });
 
-    it("a job split with parallel: N runs 1/N of its sharded steps on each of N workers (one line in JOB_STEPS)", function () {
-        const ci = `${CI}\ntest shards:\n  stage: test\n  needs: []\n  parallel: 4\n  image: $NODE_IMAGE\n  script: [true]\n`;
-        JOB_STEPS["test shards"] = [{ step: "mocha", shard: true }];
-        try {
-            const job = model(ci, "mr", { workers: "warm" }).jobs.find((j) => j.name === "test shards")!;
-            expect(job.parallel).to.equal(4);
-            expect(job.steps.find((s) => s.name.startsWith("mocha"))!.seconds).to.equal(STEP_TIMES.mocha.seconds / 4);
-        } finally {
-            delete JOB_STEPS["test shards"];
-        }
+    it("a job split with parallel: N runs its step as timed for one of N copies; split otherwise, the model refuses it (the figure would not be its own)", function () {
+        const mocha = model(CI, "mr", { workers: "cold" }).jobs.find((j) => j.name === "test: mocha")!;
+        const ref = JOB_STEPS["test: mocha"].find((r) => typeof r === "object" && "shardOf" in r) as { step: keyof typeof STEP_TIMES; shardOf: number };
+        expect(mocha.parallel).to.equal(ref.shardOf);
+        expect(mocha.steps.find((st) => st.name === ref.step)!.seconds).to.equal(STEP_TIMES[ref.step].seconds);
+        const other = CI.replace(/^(\s+parallel: )\d+$/m, (_m, p: string) => `${p}${ref.shardOf + 1}`);
+        expect(other).to.not.equal(CI);
+        expect(() => model(other, "mr", { workers: "cold" })).to.throw(new RegExp(`test: mocha runs parallel: ${ref.shardOf + 1}, but "${ref.step}" was timed for ${ref.shardOf} copies`));
+    });
+
+    it("the warm pool: the first jobs to ask take its workers, the rest boot theirs, a taken worker is replaced a cold boot later", function () {
+        const warmable = (name: string, needs: string[], parallel = 1): TimedJob => ({ ...timed(name, 10, needs), parallel, warmable: true, steps: [{ name: "worker start (cold)", seconds: 75, source: { kind: "estimated", basis: "test" } }, ...timed(name, 10, needs).steps] });
+        // a and b (3 copies) ask at 0 from a pool of 2: a takes one, b one (its other copies boot: 75 s); c asks at 15
+        // (after a), before the first replacement is ready at 75: waiting (60 s) + 5 beats a boot, so 65 s.
+        const jobs = schedule([warmable("a", []), warmable("b", [], 3), warmable("c", ["a"]), { ...timed("d", 10, []), warmable: false }], 2);
+        const first = Object.fromEntries(jobs.map((j) => [j.name, [j.steps[0].name, j.steps[0].seconds]]));
+        expect(first).to.deep.equal({ a: ["worker start (warm)", 5], b: ["worker start (1 of 3 warm)", 75], c: ["worker start (warm)", 65], d: ["work", 10] });
+        expect(jobs.find((j) => j.name === "c")!.start).to.equal(15);
+        // No pool: every warmable job keeps its cold start.
+        expect(schedule([warmable("a", [])], 0)[0].steps[0].seconds).to.equal(75);
     });
 
     it("the dev rollout follows the app's health-check numbers: serving moves with the target group's threshold, not with the bake after it", function () {
@@ -97,10 +108,16 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         expect(deploy(longerBake).steps.find((s) => s.name === "app: old task drained, bake")!.seconds - deploy(base).steps.find((s) => s.name === "app: old task drained, bake")!.seconds).to.equal(600);
     });
 
-    it("the warm pool shortens both pipelines, and an app-only push is a test then a deploy", function () {
+    it("a warm pool never lengthens a pipeline, one as wide as the first jobs shortens both; deploys boot their worker on the deploy fleet; an app-only push is a test then a deploy", function () {
         for (const pipeline of ["mr", "push"] as const) {
-            expect(model(CI, pipeline, { workers: "warm" }).totalSeconds).to.be.below(model(CI, pipeline, { workers: "cold" }).totalSeconds);
+            const cold = model(CI, pipeline, { workers: "cold" });
+            expect(model(CI, pipeline, { workers: "warm" }).totalSeconds).to.be.at.most(cold.totalSeconds);
+            const wide = cold.jobs.filter((j) => j.start === 0).reduce((n, j) => n + j.parallel, 0);
+            expect(model(CI, pipeline, { workers: "warm", warmIdle: wide }).totalSeconds).to.be.below(cold.totalSeconds);
         }
+        const push = model(CI, "push", { workers: "warm", warmIdle: 20 });
+        expect(push.jobs.find((j) => j.name === "deploy dev")!.steps[0].name).to.equal("worker start (cold)");
+        expect(push.jobs.find((j) => j.name === "test: types")!.steps[0].name).to.equal("worker start (warm)");
         expect(model(CI, "push", { workers: "cold" }).criticalPath.at(-1)).to.equal("deploy dev");
     });
 

@@ -71,12 +71,14 @@ describe("runner warm pool: config.toml (prod, rendered, parsed with smol-toml)"
         const a = configOf(run, "runner").runners[0].autoscaler;
         expect(a.policy).to.have.length(2);
         expect(a.policy[0]).to.deep.include({ idle_count: 0, periods: ["* * * * *"] });
-        expect(a.policy[1]).to.deep.include({ timezone: "Europe/Berlin", idle_count: 2 * a.capacity_per_instance, idle_time: "5m0s" });
+        expect(a.policy[1]).to.deep.include({ timezone: "Europe/Berlin", idle_count: 5 * a.capacity_per_instance, idle_time: "60m0s" });
+        // The general idle time stays the first policy's (outside the hours).
+        expect(a.policy[0].idle_time).to.equal("5m0s");
         // Each job still gets a fresh worker: a warm one is one not yet used.
         expect(a.max_use_count).to.equal(1);
         // Tuesday 2026-12-08 in Berlin (UTC+1): 10:00 and 18:59 warm; 19:00, 07:59, and Saturday not.
         const at = (utc: string) => idleAt(a.policy, utc);
-        expect([at("2026-12-08T09:00:00Z"), at("2026-12-08T17:59:00Z")]).to.deep.equal([2, 2]);
+        expect([at("2026-12-08T09:00:00Z"), at("2026-12-08T17:59:00Z")]).to.deep.equal([5, 5]);
         expect([at("2026-12-08T18:00:00Z"), at("2026-12-08T06:59:00Z"), at("2026-12-12T09:00:00Z")]).to.deep.equal([0, 0, 0]);
         // The deploy fleet stays cold: its one policy keeps no idle worker at any time.
         expect(configOf(run, DEPLOY_RUNNER_NAME).runners[0].autoscaler.policy).to.deep.equal([{ idle_count: 0, idle_time: "5m0s" }]);
@@ -89,9 +91,9 @@ describe("runner warm pool: its price (tools/planning)", () => {
         const prices = loadPrices();
         const lines = estimate(run.resources, prices).lines.filter((l) => l.item.startsWith("warm workers"));
         expect(lines.map((l) => [l.component, l.resource, l.item])).to.deep.equal([["runner", "runner", "warm workers EC2 m7i.large"]]);
-        // 2 workers × 55 h a week × 730/168 weeks a month, plus their 50 GB disks for those hours.
+        // Pulumi.prod.yaml's 5 workers × 55 h a week × 730/168 weeks a month, plus their 50 GB disks for those hours.
         const hours = (55 * 730) / 168;
-        const expected = 2 * hours * prices["ec2.m7i.large.hour"].usd + ((2 * 50 * hours) / 730) * prices["ebs.gp3.gbMonth"].usd;
+        const expected = 5 * hours * prices["ec2.m7i.large.hour"].usd + ((5 * 50 * hours) / 730) * prices["ebs.gp3.gbMonth"].usd;
         expect(lines[0].monthlyUsd).to.be.closeTo(expected, 0.01);
     });
 });

@@ -4,8 +4,8 @@ import { parseGitlabCi } from "../ci/gitlabYaml";
  * The job graph of one kind of pipeline, read from .gitlab-ci.yml for the
  * pipeline model (tools/pipelineModel.ts): `extends` merged as GitLab merges
  * it, each job's `rules` evaluated for the pipeline's variables and changed
- * files, `needs` (or, without them, every job of the earlier stages) and
- * `parallel: N`. Only what the file uses is supported, and anything else
+ * files, `needs` (a matching rule's own `needs` first; without any, every job
+ * of the earlier stages), `tags` and `parallel: N`. Only what the file uses is supported, and anything else
  * fails loudly: tests/pipelineModel.test.ts holds the jobs this finds for
  * each kind of pipeline equal to what gitlab-ci-local finds.
  */
@@ -19,6 +19,8 @@ export interface GraphJob {
     readonly images: string[];
     /** `parallel: N`: N copies, each on its own worker; 1 without it. */
     readonly parallel: number;
+    /** The runner tags it asks for (an untagged job: none). */
+    readonly tags: string[];
     readonly when: "on_success" | "manual";
 }
 
@@ -148,8 +150,8 @@ export function evaluateIf(expr: string, vars: Readonly<Record<string, string>>)
     return or();
 }
 
-/** The job's `when` in this pipeline and the matching rule's `variables`, or undefined when its rules leave it out. */
-function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: readonly string[]): { when: string; variables: Record<string, string> } | undefined {
+/** The job's `when` in this pipeline and the matching rule's `variables` and `needs`, or undefined when its rules leave it out. */
+function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: readonly string[]): { when: string; variables: Record<string, string>; needs?: unknown } | undefined {
     if (job.only !== undefined || job.except !== undefined) {
         throw new Error("pipeline model: only/except are not modelled; use rules");
     }
@@ -164,7 +166,7 @@ function whenOf(job: Job, vars: Readonly<Record<string, string>>, changed: reado
             throw new Error("pipeline model: rules:exists is not modelled");
         }
         if (ifOk && changesOk) {
-            return { when: rule.when ?? job.when ?? "on_success", variables: stringValues(rule.variables) };
+            return { when: rule.when ?? job.when ?? "on_success", variables: stringValues(rule.variables), needs: rule.needs };
         }
     }
     return undefined;
@@ -194,12 +196,14 @@ export function pipelineGraph(ciText: string, input: PipelineInput): GraphJob[] 
     const stages: string[] = [".pre", ...((doc.stages as string[] | undefined) ?? ["build", "test", "deploy"]), ".post"];
     // GitLab's precedence, lowest first: the file's variables, the job's, the rule's; the pipeline's own over all.
     const chosen: { name: string; job: Job; when: string; vars: Record<string, string> }[] = [];
+    // GitLab's rules:needs replace the job's needs when that rule matches.
     for (const name of Object.keys(doc).filter((k) => !k.startsWith(".") && !RESERVED.has(k))) {
         const job = resolve(doc, name);
         const vars = { ...top, ...stringValues(job.variables), ...input.vars };
         const rule = whenOf(job, vars, input.changed);
         if (rule !== undefined && rule.when !== "never") {
-            chosen.push({ name, job, when: rule.when, vars: { ...top, ...stringValues(job.variables), ...rule.variables, ...input.vars } });
+            const withNeeds = rule.needs === undefined ? job : { ...job, needs: rule.needs };
+            chosen.push({ name, job: withNeeds, when: rule.when, vars: { ...top, ...stringValues(job.variables), ...rule.variables, ...input.vars } });
         }
     }
     const present = new Set(chosen.map((c) => c.name));
@@ -221,6 +225,7 @@ export function pipelineGraph(ciText: string, input: PipelineInput): GraphJob[] 
             needs: needsOf(job, stageJobs, present),
             images: [imageName, ...services].filter((x): x is string => x !== undefined).map((x) => expand(x, vars)),
             parallel,
+            tags: ((job.tags ?? []) as unknown[]).map((t) => expand(String(t), vars)),
             when,
         };
     });

@@ -5,6 +5,7 @@ import { parseConfig } from "../config";
 import { WEB_CONTAINER_CHECK } from "../components/app/facts";
 import { appRollout, IMAGE_SIZES, PULL_RATES, PullSource, STEP_TIMES, StepName, StepTime, WORKER_START } from "../facts/pipelineTimes";
 import { SERVICE_HEALTH } from "../facts/rollout";
+import { DEPLOY_RUNNER_TAG } from "../components/runner/facts";
 import { parseGitlabCi } from "../ci/gitlabYaml";
 import { GraphJob, pipelineGraph } from "./pipelineGraph";
 
@@ -22,8 +23,12 @@ import { GraphJob, pipelineGraph } from "./pipelineGraph";
 
 const ROOT = path.join(__dirname, "..");
 
-/** One step of a job; `shard`: split evenly across the job's `parallel: N` copies. */
-export type StepRef = StepName | { readonly step: StepName; readonly shard: true } | { readonly rollout: "dev" | "prod" };
+/**
+ * One step of a job. `shardOf: N`: the step's time is one copy's of a job split
+ * `parallel: N` (the longest copy, measured so): a job split otherwise is an
+ * error, since the figure would not be its own.
+ */
+export type StepRef = StepName | { readonly step: StepName; readonly shardOf: number } | { readonly rollout: "dev" | "prod" };
 
 const PULUMI_SETUP: StepRef[] = ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "ts-node: one ci/ program", "pulumi login (S3 backend)"];
 /** A Pulumi preview or up: the program's run (as long as the offline plan's) and the engine's own work. */
@@ -51,7 +56,7 @@ const drift = (stack: "dev" | "prod"): StepRef[] => ["tools image check", ...PUL
 /**
  * Every job of .gitlab-ci.yml, as its steps. A job the pipeline has and this
  * does not is an error naming it, so the model cannot drift from the file.
- * A job split with `parallel: N` marks the steps it divides: `{ step: "mocha", shard: true }`.
+ * A job split with `parallel: N` names the step timed for one of its copies: `{ step: ..., shardOf: N }`.
  */
 export const JOB_STEPS: Record<string, readonly StepRef[]> = {
     test: [
@@ -68,9 +73,9 @@ export const JOB_STEPS: Record<string, readonly StepRef[]> = {
         "job: upload artifacts, finish",
     ],
     // The split test stage, each part on its own worker in the prebuilt test image (issue 21 item 8);
-    // mocha's shards are assumed even.
+    // mocha's figure is its longest shard's, timed as such.
     "test: types": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "tsc", "eslint", "cache save: npm and pip", "job: upload artifacts, finish"],
-    "test: mocha": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", { step: "mocha", shard: true }, "job: upload artifacts, finish"],
+    "test: mocha": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", { step: "mocha: the longest of 3 shards", shardOf: 3 }, "job: upload artifacts, finish"],
     "test: app": ["git clone (full history)", "app venv (warm pip cache)", "pytest on PostgreSQL", "cache save: npm and pip", "job: upload artifacts, finish"],
     "ci tools image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
     "ci test image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
@@ -110,8 +115,18 @@ export function rolloutInputs(stack: "dev" | "prod") {
     return { health: SERVICE_HEALTH, container: WEB_CONTAINER_CHECK, deployment: app.deployment, cpuUnits: app.cpu };
 }
 
+/** The general fleet's warm workers in working hours: prod's runner.warmPool.idle (the runner lives in prod), 0 without one. */
+export function warmPoolIdle(): number {
+    const raw = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+    const runner = parseConfig(raw, "prod").runner;
+    return runner.enabled && runner.warmPool ? runner.warmPool.idle : 0;
+}
+
 export interface ModelOptions {
+    /** cold: every job boots its worker; warm: in working hours, general-fleet jobs take the warm pool's workers while it has them. */
     readonly workers: Workers;
+    /** The warm pool's size (default: prod's runner.warmPool.idle). */
+    readonly warmIdle?: number;
     /** The app rollout's inputs per stack (default: the program's own). */
     readonly rollout?: (stack: "dev" | "prod") => Parameters<typeof appRollout>[0];
 }
@@ -125,6 +140,8 @@ export interface TimedJob {
     readonly when: GraphJob["when"];
     readonly needs: string[];
     readonly parallel: number;
+    /** Its first step, the worker's start, comes from the warm pool when it has one (a general-fleet job in working hours). */
+    readonly warmable: boolean;
     readonly steps: TimedStep[];
     /** Index of the last step before the pipeline's goal is reached (deploy dev: the app serves). */
     readonly stopAfter?: number;
@@ -155,13 +172,16 @@ function timedJob(job: GraphJob, o: ModelOptions, until?: string): TimedJob {
     if (!refs) {
         throw new Error(`pipeline model: the job ${JSON.stringify(job.name)} has no steps in tools/pipelineModel.ts JOB_STEPS`);
     }
-    const steps: TimedStep[] = [{ name: `worker start (${o.workers})`, ...WORKER_START[o.workers] }, ...job.images.map(pullStep)];
+    const steps: TimedStep[] = [{ name: "worker start (cold)", ...WORKER_START.cold }, ...job.images.map(pullStep)];
     let stopAfter: number | undefined;
     for (const ref of refs) {
         if (typeof ref === "string") {
             steps.push({ name: ref, ...STEP_TIMES[ref] });
-        } else if ("shard" in ref) {
-            steps.push({ name: `${ref.step} (1/${job.parallel})`, ...STEP_TIMES[ref.step], seconds: STEP_TIMES[ref.step].seconds / job.parallel });
+        } else if ("shardOf" in ref) {
+            if (job.parallel !== ref.shardOf) {
+                throw new Error(`pipeline model: ${job.name} runs parallel: ${job.parallel}, but "${ref.step}" was timed for ${ref.shardOf} copies (facts/pipelineTimes.ts): time one copy again`);
+            }
+            steps.push({ name: ref.step, ...STEP_TIMES[ref.step] });
         } else {
             const r = appRollout((o.rollout ?? rolloutInputs)(ref.rollout));
             if (job.name === until) {
@@ -170,28 +190,60 @@ function timedJob(job: GraphJob, o: ModelOptions, until?: string): TimedJob {
             steps.push(...r.steps);
         }
     }
-    return { name: job.name, when: job.when, needs: job.needs, parallel: job.parallel, steps, stopAfter, start: 0, finish: 0 };
+    // The deploy fleet keeps no warm workers (README "The runner"): its jobs always boot one.
+    const warmable = o.workers === "warm" && !job.tags.includes(DEPLOY_RUNNER_TAG);
+    return { name: job.name, when: job.when, needs: job.needs, parallel: job.parallel, warmable, steps, stopAfter, start: 0, finish: 0 };
 }
 
-/** Start and finish of every job: a job starts when the last job it needs has finished. */
-export function schedule(jobs: TimedJob[]): TimedJob[] {
+/**
+ * The first step of a warmable job that starts at `t` on `copies` workers: each
+ * copy takes the warm slot that is ready first when waiting for it beats a cold
+ * boot, and the autoscaler then boots that slot's replacement (ready a cold
+ * start later); otherwise it boots its own. The job waits for its slowest copy.
+ */
+function workerFromPool(t: number, copies: number, slots: number[]): TimedStep {
+    const starts: number[] = [];
+    let warm = 0;
+    for (let c = 0; c < copies; c++) {
+        const i = slots.reduce((best, r, k) => (r < slots[best] ? k : best), 0);
+        const viaSlot = slots.length > 0 ? Math.max(0, slots[i] - t) + WORKER_START.warm.seconds : Infinity;
+        if (viaSlot < WORKER_START.cold.seconds) {
+            starts.push(viaSlot);
+            slots[i] = Math.max(t, slots[i]) + WORKER_START.cold.seconds;
+            warm++;
+        } else {
+            starts.push(WORKER_START.cold.seconds);
+        }
+    }
+    const seconds = Math.max(...starts);
+    const basis = `${warm} of ${copies} from the warm pool of ${slots.length} (${WORKER_START.warm.seconds} s, or the wait for a slot's replacement), the rest booted (${WORKER_START.cold.seconds} s)`;
+    return { name: `worker start (${warm === copies ? "warm" : warm === 0 ? "cold" : `${warm} of ${copies} warm`})`, seconds, source: { kind: "estimated", basis } };
+}
+
+/**
+ * Start and finish of every job: a job starts when the last job it needs has
+ * finished, in the order they become ready, so that the warm pool's
+ * `warmSlots` workers go to the jobs that ask first.
+ */
+export function schedule(jobs: TimedJob[], warmSlots = 0): TimedJob[] {
     const byName = new Map(jobs.map((j) => [j.name, j]));
+    const slots = Array.from({ length: warmSlots }, () => 0);
     const done = new Set<string>();
-    const visit = (j: TimedJob, chain: string[]) => {
-        if (done.has(j.name)) {
-            return;
+    const readyAt = (j: TimedJob) => Math.max(0, ...j.needs.map((n) => byName.get(n)!.finish));
+    while (done.size < jobs.length) {
+        const ready = jobs.filter((j) => !done.has(j.name) && j.needs.every((n) => done.has(n)));
+        if (ready.length === 0) {
+            throw new Error(`pipeline model: needs cycle among ${jobs.filter((j) => !done.has(j.name)).map((j) => j.name).join(", ")}`);
         }
-        if (chain.includes(j.name)) {
-            throw new Error(`pipeline model: needs cycle ${[...chain, j.name].join(" -> ")}`);
+        const j = ready.reduce((a, b) => (readyAt(b) < readyAt(a) ? b : a));
+        j.start = readyAt(j);
+        if (j.warmable) {
+            j.steps[0] = workerFromPool(j.start, j.parallel, slots);
         }
-        const deps = j.needs.map((n) => byName.get(n)!);
-        deps.forEach((d) => visit(d, [...chain, j.name]));
-        j.start = Math.max(0, ...deps.map((d) => d.finish));
         const counted = j.stopAfter === undefined ? j.steps : j.steps.slice(0, j.stopAfter + 1);
-        j.finish = j.start + counted.reduce((s, x) => s + x.seconds, 0);
+        j.finish = j.start + counted.reduce((sum, x) => sum + x.seconds, 0);
         done.add(j.name);
-    };
-    jobs.forEach((j) => visit(j, []));
+    }
     return jobs;
 }
 
@@ -220,10 +272,20 @@ export function model(ciText: string, pipeline: PipelineName, o: ModelOptions): 
     const p = PIPELINES[pipeline];
     const recorded = /@sha256:[0-9a-f]{64}/.test(String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TOOLS_IMAGE ?? ""));
     // As once the tools image's digest is recorded (README "The tools image"): before, no deploy exists.
-    const vars: Record<string, string> = recorded ? { ...p.vars } : { ...p.vars, CI_TOOLS_IMAGE: `ci-tools@sha256:${"0".repeat(64)}` };
+    // The test image likewise: recorded, the test jobs run it (before, the Node.js image and apt).
+    const digest = `@sha256:${"0".repeat(64)}`;
+    const testImage = String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TEST_IMAGE ?? "");
+    const vars: Record<string, string> = {
+        ...(recorded ? {} : { CI_TOOLS_IMAGE: `ci-tools${digest}` }),
+        ...(/@sha256:[0-9a-f]{64}$/.test(testImage) ? {} : { CI_TEST_IMAGE: `${testImage}${digest}` }),
+        ...p.vars,
+    };
     const graph = pipelineGraph(ciText, { vars, changed: APP_ONLY_COMMIT });
     const auto = graph.filter((j) => j.when === "on_success");
-    const jobs = schedule(auto.map((j) => timedJob(j, o, p.until)));
+    const jobs = schedule(
+        auto.map((j) => timedJob(j, o, p.until)),
+        o.workers === "warm" ? (o.warmIdle ?? warmPoolIdle()) : 0,
+    );
     graph.filter((j) => j.when === "manual").forEach((j) => timedJob(j, o)); // unknown manual jobs fail too
     const last = p.until ? jobs.find((j) => j.name === p.until) : [...jobs].sort((a, b) => b.finish - a.finish)[0];
     if (!last) {
@@ -262,7 +324,7 @@ export function readmeTable(ciText: string): string {
         const verdict = (r: PipelineResult) => `${minutes(r.totalSeconds)}${r.totalSeconds <= PIPELINES[name].goalSeconds ? "" : " (over)"}`;
         return `| ${PIPELINES[name].title} | ${minutes(PIPELINES[name].goalSeconds)} | ${verdict(cold)} | ${verdict(warm)} | ${cold.criticalPath.join(" → ")} |`;
     });
-    return ["| pipeline (an app-only commit) | goal | fresh workers | warm pool (working hours) | critical path |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+    return [`| pipeline (an app-only commit) | goal | fresh workers | warm pool of ${warmPoolIdle()} (working hours) | critical path |`, "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 /** The README with its table replaced by `table`. */
@@ -281,7 +343,8 @@ const HELP = `usage: npx ts-node --transpile-only tools/pipelineModel.ts [--warm
 Models the merge-request pipeline and the push to main of an app-only commit
 (until it serves in dev) from .gitlab-ci.yml's jobs and facts/pipelineTimes.ts.
   --cold          fresh EC2 workers for every job (no warm pool)
-  --warm          workers from the warm pool
+  --warm          general-fleet jobs take the warm pool's workers (prod's
+                  runner.warmPool.idle) while it has them; deploys boot theirs
   (neither: both)
   --write-readme  rewrite the README's table between its pipeline-model markers`;
 

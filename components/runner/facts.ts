@@ -62,3 +62,15 @@ export const REGISTRATIONS: Readonly<Record<"general" | "deploy", RunnerRegistra
         maximumTimeoutSeconds: 7200,
     },
 };
+
+/**
+ * How long a warm-pool worker may stay idle before gitlab-runner's autoscaler
+ * replaces it, in working hours. Its taskscaler removes an instance idle longer
+ * than the policy's `idle_time` ("instance exceeded max idle time") and then
+ * boots another to keep `idle_count` (gitlab-runner issue 37673): with the
+ * general idle time (runner.idleMinutes, 5) a warm worker would be booted and
+ * terminated every 5 minutes all day. An hour keeps one boot an hour per warm
+ * worker; outside the hours the first policy (no idle workers, idleMinutes)
+ * applies again and they go within minutes.
+ */
+export const WARM_IDLE_TIME = "60m0s";

@@ -1,4 +1,5 @@
 import { stringify } from "smol-toml";
+import { WARM_IDLE_TIME } from "./facts";
 
 /**
  * The runner manager's config.toml as a pure function (gitlab-runner 19,
@@ -96,7 +97,7 @@ function policies(a: RunnerConfigArgs) {
     if (!a.warm) {
         return [base];
     }
-    const warm = { periods: [...a.warm.periods], timezone: a.warm.timezone, idle_count: a.warm.idleWorkers * a.capacityPerInstance, idle_time: idleTime };
+    const warm = { periods: [...a.warm.periods], timezone: a.warm.timezone, idle_count: a.warm.idleWorkers * a.capacityPerInstance, idle_time: WARM_IDLE_TIME };
     return [{ periods: ["* * * * *"], ...base }, warm];
 }
 

@@ -40,13 +40,18 @@ export const runnerSchema = z.strictObject({
     spot: z.boolean().default(false),
     /** The most workers at once (the Auto Scaling group's maximum). */
     maxInstances: z.number().int().min(1).max(100).default(10),
-    /** Jobs one worker runs at once. */
-    capacityPerInstance: z.number().int().min(1).max(16).default(1),
     /**
-     * Jobs one worker runs before it is replaced. 1: every job gets a fresh Docker
-     * host, so no job can leave anything for the next (a deploy's credentials).
+     * Jobs one worker runs at once: 1 only. The general fleet runs merge requests'
+     * code with a privileged Docker-in-Docker service, which owns its host: a
+     * second job there (prod's preview with its role among them) would be open to it.
      */
-    maxUseCount: z.number().int().min(1).max(1000).default(1),
+    capacityPerInstance: z.literal(1, { error: invalid("1: a worker runs one job at a time (a job's privileged Docker-in-Docker owns its host)") }).default(1),
+    /**
+     * Jobs one worker runs before it is replaced: 1 only. Every job gets a fresh
+     * Docker host, so no job (a privileged dind included) leaves anything on it for
+     * the next: an image in the daemon's cache, a changed daemon, a process.
+     */
+    maxUseCount: z.literal(1, { error: invalid("1: a worker runs one job and is replaced (nothing a job leaves on its host reaches the next)") }).default(1),
     /** Minutes an idle worker is kept before it is terminated. */
     idleMinutes: z.number().int().min(1).max(60).default(5),
     /** The workers' root volume (Docker images and build directories), GiB. */
