@@ -150,6 +150,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             // The target is checked before the first AWS call (tests/ciTarget.test.ts runs this line).
             expect(j.before_script.indexOf("node_modules/.bin/ts-node --transpile-only ci/assertTarget.ts"), name).to.be.within(0, j.before_script.indexOf('pulumi login "$PULUMI_BACKEND_URL"') - 1);
             expect(j.variables.AWS_WEB_IDENTITY_TOKEN_FILE, name).to.be.a("string");
+            // Transpiled only (`test: types` checks the types): the language host reads this variable.
+            expect(j.variables.PULUMI_NODEJS_TRANSPILE_ONLY, name).to.equal("true");
             // The deploys check their image first (below), then the same steps.
             const steps = j.before_script.filter((l: string) => l !== TOOLS_IMAGE_CHECK);
             expect(steps[0], name).to.equal(`printf '%s' "$AWS_ID_TOKEN" >"$AWS_WEB_IDENTITY_TOKEN_FILE"`);
@@ -157,6 +159,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(j.image.name, name).to.equal(name === "preview dev" ? "$PREVIEW_IMAGE" : expanded.variables.CI_TOOLS_IMAGE);
             expect(j.timeout, name).to.match(/^\d+m$/);
         }
+        expect(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/pulumi/cmd/run/run.js"), "utf8")).to.include('process.env["PULUMI_NODEJS_TRANSPILE_ONLY"]');
         // No other job asks for a token.
         expect(Object.keys(expanded).filter((n) => expanded[n]?.id_tokens)).to.deep.equal(PULUMI_JOBS);
         // Only the deploy jobs may change anything, and only they use the deploy roles.

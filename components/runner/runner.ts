@@ -19,10 +19,13 @@ export { CACHE_EXPIRE_DAYS, DEFAULT_JOB_IMAGE, MANAGER_SIZE, WORKER_USER_DATA, w
  */
 export const DIND = { general: true, deploy: true } as const;
 
-/** Idle workers in working hours: the window (local time in `timezone`) and how many. */
+/** Idle workers in working hours: the window (local time in `timezone`) and how many in each fleet. */
 export interface WarmPool extends WarmWindow {
     readonly timezone: string;
+    /** The general fleet's. */
     readonly idle: number;
+    /** The deploy fleet's (0: it stays cold). */
+    readonly deployIdle: number;
 }
 
 export interface GitLabRunnerArgs extends RunnerPlacement {
@@ -30,9 +33,9 @@ export interface GitLabRunnerArgs extends RunnerPlacement {
     readonly workers: FleetWorkers;
     readonly accessLogs: AccessLogTarget;
     /**
-     * The general fleet's warm pool. The deploy fleet stays cold: two deploys a
-     * day at most, each waiting 10-120 minutes on AWS anyway, against idle
-     * on-demand workers all working day.
+     * The warm pools, one window for both fleets. A warm deploy worker is one
+     * fresh, unused host booted ahead of the next deploy: the boot it saves is
+     * on the path from a push to the app serving in dev.
      */
     readonly warmPool?: WarmPool;
     /** Pull Docker Hub images through the ECR pull-through cache (the Docker Hub token is in its secret). */
@@ -43,8 +46,8 @@ export interface GitLabRunnerArgs extends RunnerPlacement {
 export const DOCKER_HUB_UPSTREAM = "registry-1.docker.io";
 
 /** The gitlab-runner policy of a warm pool: its cron periods, as gitlab-runner reads them. */
-export function warmPolicy(w: WarmPool): WarmPolicy {
-    return { periods: warmPeriods(w), timezone: w.timezone, idleWorkers: w.idle };
+export function warmPolicy(w: WarmPool, idleWorkers: number): WarmPolicy | undefined {
+    return idleWorkers > 0 ? { periods: warmPeriods(w), timezone: w.timezone, idleWorkers } : undefined;
 }
 
 /**
@@ -119,10 +122,11 @@ export class GitLabRunner extends pulumi.ComponentResource {
         const shared: RunnerPlacement & { cache: typeof cache } = { context: a.context, cluster: a.cluster, vpcId: a.vpcId, privateSubnetIds: a.privateSubnetIds, image: a.image, gitlabUrl: a.gitlabUrl, alarmTopicArn: a.alarmTopicArn, cache };
         // The general fleet keeps the names it had as the only runner.
         const hub = dockerHubCache(name, a.context, a.dockerHubCache, parent);
-        const warm = a.warmPool ? warmPolicy(a.warmPool) : undefined;
+        const warm = a.warmPool && warmPolicy(a.warmPool, a.warmPool.idle);
+        const deployWarm = a.warmPool && warmPolicy(a.warmPool, a.warmPool.deployIdle);
         const general = runnerFleet({ ...shared, name, purpose: "general runner", workers: a.workers, dind: DIND.general, cachePath: "general", warm, imageCache: hub.cache }, parent);
         // `runner-deploy` for the stack's runner: the name ci/adminGate.ts guards (facts.ts DEPLOY_RUNNER_NAME).
-        const deploy = runnerFleet({ ...shared, name: deployFleetName(name), purpose: "deploy runner", workers: { ...a.workers, ...DEPLOY_WORKERS }, dind: DIND.deploy, cachePath: "deploy", imageCache: hub.cache }, parent);
+        const deploy = runnerFleet({ ...shared, name: deployFleetName(name), purpose: "deploy runner", workers: { ...a.workers, ...DEPLOY_WORKERS }, dind: DIND.deploy, cachePath: "deploy", warm: deployWarm, imageCache: hub.cache }, parent);
 
         this.tokenSecretArn = general.token.arn;
         this.autoScalingGroupName = general.group.name;

@@ -3,9 +3,9 @@ import { minuteOfDay, weekdays } from "../../facts/warmPool";
 import { invalid, isTimeZone } from "../shapes";
 
 /**
- * Idle workers kept ready in working hours (the general fleet only): a job
- * then starts on a booted worker instead of waiting for one. Each worker
- * still runs one job (maxUseCount 1): a warm worker is one not yet used.
+ * Idle workers kept ready in working hours, in each fleet: a job then starts
+ * on a booted worker instead of waiting for one. Each worker still runs one
+ * job (maxUseCount 1): a warm worker is one not yet used.
  */
 const warmPoolSchema = z
     .strictObject({
@@ -19,6 +19,12 @@ const warmPoolSchema = z
         timezone: z.string().refine(isTimeZone, { error: invalid("an IANA time zone (e.g. UTC, Europe/Berlin)") }).default("Europe/Berlin"),
         /** Idle workers kept in the window (at most maxInstances). */
         idle: z.number().int().min(1).max(100).default(1),
+        /**
+         * Idle workers of the deploy fleet in the same window (at most its two,
+         * components/runner/facts.ts DEPLOY_WORKERS): a push's `deploy dev` then
+         * starts without booting one, the last step before the app serves.
+         */
+        deployIdle: z.number().int().min(0).max(2).default(1),
     })
     .superRefine((w, ctx) => {
         const [start, end] = [minuteOfDay(w.start), minuteOfDay(w.end)];
