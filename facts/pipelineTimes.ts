@@ -32,6 +32,8 @@ const estimated = (seconds: number, basis: string): StepTime => ({ seconds, sour
 /** The steps jobs are made of (tools/pipelineModel.ts maps each job to its steps). */
 export const STEP_TIMES = {
     "git clone (full history)": measured(0.9, "git clone file:///<repository> (GIT_DEPTH 0; the pack is 1.3 MB, so the network adds little)"),
+    "runner helper image: pull": estimated(4, "gitlab-runner-helper (Alpine, ~35 MB compressed) from registry.gitlab.com, on every job: each worker is fresh (max_use_count 1) and has nothing cached"),
+    "cache restore: pip": estimated(4, "the pip cache of app/requirements-dev.txt's wheels, ~60 MB, from S3"),
     "cache restore: npm": estimated(10, "the npm cache is 143 MB here (du ~/.npm/_cacache); S3 download at ~100 MB/s plus unzipping many small files"),
     "cache save: npm and pip": estimated(5, "the runner re-uploads a cache only when its files changed; a lock-file change uploads ~200 MB"),
     "apt: PostgreSQL, Ruby, Graphviz": estimated(150, "apt-get update and install of postgresql, ruby, graphviz and their libraries into node:20-bookworm (~120 MB of packages through the NAT, then unpacking and PostgreSQL's cluster setup); issue 21 item 9's 12-13 min test job"),
@@ -50,12 +52,13 @@ export const STEP_TIMES = {
     "ts-node: one ci/ program": measured(0.3, "node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts"),
     "tools image check": estimated(1, ".ci/tools-image-check.sh compares two strings"),
     "pulumi login (S3 backend)": estimated(2, "one S3 list call"),
-    "pulumi engine: plugins, state, AWS reads": estimated(45, "on top of the program's own run (the offline plan): starting the provider plugins (the AWS one is a ~500 MB binary), reading and decrypting the state from S3/KMS, the program's AWS lookups; README: a preview takes 1-3 min"),
+    "pulumi engine: plugins, state, AWS reads": estimated(60, "on top of the program's own run (the offline plan, transpiled only as the jobs run it: PULUMI_NODEJS_TRANSPILE_ONLY): starting the provider plugins (the AWS one is a ~500 MB binary), reading and decrypting the state from S3/KMS, the program's AWS lookups; with the program about 65 s, the low end of the README's 1-3 min for a preview"),
     "pulumi stack output": estimated(3, "reads and decrypts the state (S3, KMS)"),
     "GitLab API: MR note": estimated(2, "two GitLab API calls"),
     "app image: build from the layer cache": estimated(60, "buildx with --cache-from the previous tag in ECR: fetching the cache manifest and the base layers it reuses, then only `COPY . /app/` and collectstatic rerun for an app-only commit"),
     "app image: push": estimated(10, "the changed layers (the app's code, its static files: a few MB) and the manifest to ECR in-region"),
     "ecs: new task definition, update service": estimated(3, "RegisterTaskDefinition + UpdateService"),
+    "ecs: the scheduler places the new task": estimated(10, "from UpdateService to the deployment's first task being provisioned: ECS's scheduler acts on the new deployment within seconds"),
     "ecs: steady state seen": estimated(10, "the provider's waitForSteadyState polls DescribeServices; half a poll on average after ECS completes the deployment"),
     "ci image: build and push": estimated(120, "README: a build of ci/Dockerfile, about 2 min (Docker-in-Docker, base image and plugins downloaded)"),
     "pulumi refresh: read every resource": estimated(90, "one AWS read per resource (some 400 in prod); README: 1-3 min"),
@@ -91,6 +94,12 @@ export const IMAGE_SIZES: readonly { readonly match: RegExp; readonly mb: number
     { match: /(^|\/)docker:27[\w.]*(@|$)/, mb: 75, basis: "docker:27: Alpine, the CLI, buildx and compose" },
     { match: /\/ci-test(\/mr)?:/, mb: 520, basis: "node:20-bookworm (~0.4 GB compressed) plus PostgreSQL, Ruby and Graphviz (~0.12 GB of packages)" },
     { match: /\/ci-tools(\/mr)?:/, mb: 800, basis: "pulumi/pulumi-nodejs-22 (~0.35 GB compressed) plus the six provider plugins (README: some 400 MB) and Graphviz" },
+];
+
+/** A job's service container starting before its script may run: the runner waits for the service's port. Matched on the image reference. */
+export const SERVICE_START: readonly { readonly match: RegExp; readonly seconds: number; readonly basis: string }[] = [
+    { match: /(^|\/)docker:[\w.]*-dind(@|$)/, seconds: 10, basis: "dockerd starts and, with DOCKER_TLS_CERTDIR, generates its CA, server and client certificates before it listens on 2376" },
+    { match: /(^|\/)postgres:/, seconds: 5, basis: "the official image's initdb of an empty cluster and its restart before it listens on 5432" },
 ];
 
 /** What the app's rollout in a stack is made of, from the program's own settings. */

@@ -122,6 +122,7 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "runner workers reused", patch: (c) => (c["platform:runner"].maxUseCount = 10), error: /runner\.maxUseCount: 10 is not 1: a worker runs one job and is replaced/ },
     // Issue 21: the runner's warm pool.
     { stack: "prod", why: "more idle workers than the fleet may have", patch: (c) => (c["platform:runner"].warmPool = { idle: 11 }), error: /runner\.warmPool\.idle: 11 idle workers exceed maxInstances 10/ },
+    { stack: "prod", why: "more warm deploy workers than the deploy fleet has", patch: (c) => (c["platform:runner"].warmPool = { deployIdle: 3 }), error: /runner\.warmPool\.deployIdle: / },
     { stack: "prod", why: "warm pool start not a time of day", patch: (c) => (c["platform:runner"].warmPool = { start: "8:00" }), error: /runner\.warmPool\.start: "8:00" is not a time of day \(HH:MM\)/ },
     { stack: "prod", why: "warm pool ending before it starts", patch: (c) => (c["platform:runner"].warmPool = { start: "19:00", end: "08:00" }), error: /runner\.warmPool\.end: 08:00 is not after start 19:00/ },
     { stack: "prod", why: "warm pool time zone unknown to Intl", patch: (c) => (c["platform:runner"].warmPool = { timezone: "Europe/Berlln" }), error: /runner\.warmPool\.timezone: "Europe\/Berlln" is not an IANA time zone/ },

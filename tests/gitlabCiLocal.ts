@@ -46,21 +46,28 @@ function git(dir: string, ...args: string[]) {
 }
 
 /**
- * The pipeline as it runs once the tools image's digest is recorded (README
- * setup step 7): no registry is reachable here, so the scratch copy records
- * this one. `AS_COMMITTED` is the file as it is in the repository, for what
- * happens before (`jobsAsCommitted`).
+ * The pipeline as it runs once the tools image's digest is recorded and the
+ * deploys' dind pinned (README setup step 7): no registry is reachable here,
+ * so the scratch copy records this one. `AS_COMMITTED` is the file as it is
+ * in the repository, for what happens before (`jobsAsCommitted`).
  */
 export const RECORDED_DIGEST = `sha256:${"0".repeat(64)}`;
 const AS_COMMITTED = ".gitlab-ci.as-committed.yml";
+/** The tools image recorded, the deploys' dind not pinned. */
+const TOOLS_ONLY = ".gitlab-ci.tools-only.yml";
 
-/** .gitlab-ci.yml with a digest recorded in CI_TOOLS_IMAGE, unless it has one. */
-export function withRecordedDigest(ci: string): string {
-    const line = /^(\s*CI_TOOLS_IMAGE: &ci-tools-image \S+?)(@sha256:[0-9a-f]{64})?$/m;
-    if (!line.test(ci)) {
-        throw new Error("withRecordedDigest: no `CI_TOOLS_IMAGE: &ci-tools-image <image>` line ends the way this helper expects; the scenarios would run without a digest");
-    }
-    return ci.replace(line, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
+/** The anchored image records a digest is recorded or pinned into, by variable. */
+const RECORDS = { CI_TOOLS_IMAGE: "ci-tools-image", DIND_IMAGE: "dind-image" } as const;
+
+/** .gitlab-ci.yml with a digest in each of `records` (default: the tools image and the deploys' dind), unless it has one. */
+export function withRecordedDigest(ci: string, records: (keyof typeof RECORDS)[] = ["CI_TOOLS_IMAGE", "DIND_IMAGE"]): string {
+    return records.reduce((text, name) => {
+        const line = new RegExp(`^(\\s*${name}: &${RECORDS[name]} \\S+?)(@sha256:[0-9a-f]{64})?$`, "m");
+        if (!line.test(text)) {
+            throw new Error(`withRecordedDigest: no \`${name}: &${RECORDS[name]} <image>\` line ends the way this helper expects; the scenarios would run without a digest`);
+        }
+        return text.replace(line, (_m, image: string, digest?: string) => `${image}${digest ?? `@${RECORDED_DIGEST}`}`);
+    }, ci);
 }
 
 /** The scratch repository (made once per process): the pipeline's files, committed, and origin/main there. */
@@ -73,6 +80,7 @@ function repo(): string {
         }
         const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
         fs.writeFileSync(path.join(dir, AS_COMMITTED), ci);
+        fs.writeFileSync(path.join(dir, TOOLS_ONLY), withRecordedDigest(ci, ["CI_TOOLS_IMAGE"]));
         fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), withRecordedDigest(ci));
         git(dir, "init", "-q", "-b", "main");
         git(dir, "add", "-A");
@@ -205,6 +213,12 @@ export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>
 export function jobsAsCommitted(kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
     return jobNames(k.vars, k.unset, k.changed, ["--file", AS_COMMITTED]);
+}
+
+/** The jobs of one kind of pipeline with the tools image recorded and the deploys' dind not pinned. */
+export function jobsWithoutDindDigest(kind: PipelineKind): string[] {
+    const k = pipelineKind(kind);
+    return jobNames(k.vars, k.unset, k.changed, ["--file", TOOLS_ONLY]);
 }
 
 /** The jobs of one kind of pipeline. */

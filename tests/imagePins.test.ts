@@ -52,8 +52,8 @@ describe("every external image pinned by digest", () => {
         for (const f of IMAGE_FILES) {
             expect(imageRefs(f, read(f)), f).to.not.deep.equal([]);
         }
-        // The pipeline's five (the deploys' dind written out, behind its anchor) and the runner's default job image among them.
-        expect(allRefs().filter((r) => r.file === ".gitlab-ci.yml").map((r) => tagOf(r.ref))).to.deep.equal(["node:20.19.5-bookworm", "postgres:17.6-bookworm", "docker:27.5.1", "docker:27.5.1-dind", "docker:27.5.1-dind"]);
+        // The pipeline's four (the image-building two written out, behind their anchors) and the runner's default job image among them.
+        expect(allRefs().filter((r) => r.file === ".gitlab-ci.yml").map((r) => tagOf(r.ref))).to.deep.equal(["node:20.19.5-bookworm", "postgres:17.6-bookworm", "docker:27.5.1", "docker:27.5.1-dind"]);
     });
 
     it("each image is pinned (name:tag@sha256:<64 hex>), or listed as pending in README, and the list names no other", () => {
@@ -70,12 +70,18 @@ describe("every external image pinned by digest", () => {
         const ci = read(".gitlab-ci.yml");
         const a = `sha256:${"a1".repeat(32)}`;
         const b = `sha256:${"b2".repeat(32)}`;
-        const once = pin(ci, "docker:27.5.1", a);
         const changed = (x: string, y: string) => x.split("\n").filter((l, i) => l !== y.split("\n")[i]);
-        expect(changed(once, ci)).to.deep.equal([`  DOCKER_IMAGE: $DOCKER_HUB_MIRROR/library/docker:27.5.1@${a}`]);
-        expect(imageRefs(".gitlab-ci.yml", once).filter((r) => isPinned(r.ref)).map((r) => r.ref)).to.deep.equal([`docker:27.5.1@${a}`]);
-        const again = pin(once, `docker:27.5.1@${a}`, b);
-        expect(changed(again, ci)).to.deep.equal([`  DOCKER_IMAGE: $DOCKER_HUB_MIRROR/library/docker:27.5.1@${b}`]);
+        // Through the Docker Hub mirror's prefix, and written out behind an anchor.
+        for (const [ref, line] of [
+            ["postgres:17.6-bookworm", "  POSTGRES_IMAGE: $DOCKER_HUB_MIRROR/library/postgres:17.6-bookworm"],
+            ["docker:27.5.1", "  DOCKER_IMAGE: &docker-image docker:27.5.1"],
+        ]) {
+            const once = pin(ci, ref, a);
+            expect(changed(once, ci)).to.deep.equal([`${line}@${a}`]);
+            expect(imageRefs(".gitlab-ci.yml", once).filter((r) => isPinned(r.ref)).map((r) => r.ref)).to.deep.equal([`${ref}@${a}`]);
+            const again = pin(once, `${ref}@${a}`, b);
+            expect(changed(again, ci)).to.deep.equal([`${line}@${b}`]);
+        }
         expect(() => pin(ci, "docker:27.5.1", "sha256:short")).to.throw(/not a digest/);
     });
 

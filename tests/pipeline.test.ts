@@ -7,7 +7,7 @@ import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
 import { withoutMirror } from "../facts/imagePins";
 import { projectName } from "../ci/assertTarget";
-import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
+import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, jobsWithoutDindDigest, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
 
 /**
  * .gitlab-ci.yml, checked with a real client: gitlab-ci-local (pinned 4.73.0)
@@ -85,6 +85,28 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             }
             // Not vacuous: with a digest, those jobs exist.
             expect(gated.every((j) => Object.keys(expected).some((kind) => jobsOf(kind as PipelineKind).some((n) => n.startsWith(j))))).to.equal(true);
+        });
+
+        it("until the deploys' Docker-in-Docker is pinned by digest, no deploy exists; every other job does", () => {
+            for (const kind of Object.keys(expected) as PipelineKind[]) {
+                const withDigest = jobsOf(kind).map((j) => j.replace(/ \(\w+\)$/, ""));
+                expect(jobsWithoutDindDigest(kind), kind).to.deep.equal(withDigest.filter((j) => !["deploy dev", "deploy prod"].includes(j)));
+            }
+            expect(jobsOf("push, protected default branch")).to.include.members(["deploy dev", "deploy prod (manual)"]);
+        });
+
+        it("the jobs that build images run the Docker CLI and daemon as written in the file, never through a variable", () => {
+            const top = expanded.variables as Record<string, string>;
+            for (const name of ["ci tools image", "ci test image", "deploy dev", "deploy prod"]) {
+                const j = job(name);
+                expect(j.services, name).to.deep.equal([{ name: top.DIND_IMAGE, alias: "docker" }]);
+                if (!name.startsWith("deploy")) {
+                    expect(j.image.name, name).to.equal(top.DOCKER_IMAGE);
+                }
+            }
+            for (const v of ["DOCKER_IMAGE", "DIND_IMAGE"]) {
+                expect(top[v], v).to.match(/^docker:[\w.-]+(@sha256:[0-9a-f]{64})?$/);
+            }
         });
 
         it("a push to an unprotected default branch deploys nothing (the deploy runner takes protected refs only)", () => {
@@ -186,9 +208,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             // The daemon that builds and pushes: the pipeline's dind image, written out (no variable,
             // a project variable included, can swap it; a digest, once pinned, follows the tag).
             const top = expanded.variables as Record<string, string>;
-            expect(j.services, name).to.deep.equal([{ name: top.DEPLOY_DIND_IMAGE, alias: "docker" }]);
-            expect(top.DEPLOY_DIND_IMAGE).to.not.include("$");
-            expect(top.DEPLOY_DIND_IMAGE).to.equal(withoutMirror(top.DIND_IMAGE));
+            expect(j.services, name).to.deep.equal([{ name: top.DIND_IMAGE, alias: "docker" }]);
+            expect(top.DIND_IMAGE).to.not.include("$");
             expect(j.variables, name).to.include({ DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs/client", DOCKER_TLS_CERTDIR: "/certs", AWS_ECR_DISABLE_CACHE: "true" });
             // The helper's Docker config lives and dies with the job's build directory.
             expect(j.variables.DOCKER_CONFIG, name).to.match(/^\$CI_PROJECT_DIR\/\.[\w-]+$/);
@@ -242,6 +263,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(job("deploy prod").rules).to.deep.equal([
             // Before a tools-image digest is recorded it does not exist (the test of the pipeline kinds above).
             { if: "$CI_TOOLS_IMAGE !~ /@sha256:[0-9a-f]{64}$/", when: "never" },
+            // Nor before its Docker-in-Docker is pinned.
+            { if: "$DIND_IMAGE !~ /@sha256:[0-9a-f]{64}$/", when: "never" },
             { if: '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH && $CI_COMMIT_REF_PROTECTED == "true"', when: "manual", allow_failure: true },
         ]);
         expect(needs("deploy dev")).to.include.members(["test: types", "test: mocha", "test: app"]);
@@ -320,8 +343,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             .filter((x): x is { image: string; own: Record<string, string> } => typeof x.image === "string");
         expect(images.length).to.be.greaterThan(8);
         for (const { image, own } of images) {
-            if (image === expanded.variables.CI_TOOLS_IMAGE || image === expanded.variables.DEPLOY_DIND_IMAGE) {
-                continue; // the recorded tools image and the deploys' dind, by their text (above)
+            if ([expanded.variables.CI_TOOLS_IMAGE, expanded.variables.DOCKER_IMAGE, expanded.variables.DIND_IMAGE].includes(image)) {
+                continue; // the recorded tools image and the image-building images, by their text (below)
             }
             expect(image, "a job names its image by variable").to.match(/^\$[A-Z_]+$/);
             // One level of the pipeline's own variables expanded (the tools image names its version).

@@ -16,7 +16,6 @@ const timed = (name: string, seconds: number, needs: string[]): TimedJob => ({
     when: "on_success",
     needs,
     parallel: 1,
-    warmable: false,
     steps: [{ name: "work", seconds, source: { kind: "estimated", basis: "test" } }],
     start: 0,
     finish: 0,
@@ -56,7 +55,9 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
             const k = pipelineKind(scenario);
             const running = [...new Set(jobNames(k.vars, k.unset, k.changed).map(baseName))].sort();
             expect(running.filter((j) => !(j in JOB_STEPS)), "jobs without steps in JOB_STEPS").to.deep.equal([]);
-            const modelled = pipelineGraph(CI, { vars: { ...PIPELINES[pipeline].vars, CI_TOOLS_IMAGE: `x@sha256:${"0".repeat(64)}` }, changed: ["app/core/views.py"] });
+            // As the scenarios run: the tools image recorded, the deploys' dind pinned.
+            const digest = `@sha256:${"0".repeat(64)}`;
+            const modelled = pipelineGraph(CI, { vars: { ...PIPELINES[pipeline].vars, CI_TOOLS_IMAGE: `x${digest}`, DIND_IMAGE: `docker:dind${digest}` }, changed: ["app/core/views.py"] });
             expect(modelled.map((j) => j.name).sort()).to.deep.equal(running);
         });
     }
@@ -86,15 +87,15 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
     });
 
     it("the warm pool: the first jobs to ask take its workers, the rest boot theirs, a taken worker is replaced a cold boot later", function () {
-        const warmable = (name: string, needs: string[], parallel = 1): TimedJob => ({ ...timed(name, 10, needs), parallel, warmable: true, steps: [{ name: "worker start (cold)", seconds: 75, source: { kind: "estimated", basis: "test" } }, ...timed(name, 10, needs).steps] });
+        const warmable = (name: string, needs: string[], parallel = 1): TimedJob => ({ ...timed(name, 10, needs), parallel, pool: "general", steps: [{ name: "worker start (cold)", seconds: 75, source: { kind: "estimated", basis: "test" } }, ...timed(name, 10, needs).steps] });
         // a and b (3 copies) ask at 0 from a pool of 2: a takes one, b one (its other copies boot: 75 s); c asks at 15
         // (after a), before the first replacement is ready at 75: waiting (60 s) + 5 beats a boot, so 65 s.
-        const jobs = schedule([warmable("a", []), warmable("b", [], 3), warmable("c", ["a"]), { ...timed("d", 10, []), warmable: false }], 2);
+        const jobs = schedule([warmable("a", []), warmable("b", [], 3), warmable("c", ["a"]), timed("d", 10, [])], { general: 2 });
         const first = Object.fromEntries(jobs.map((j) => [j.name, [j.steps[0].name, j.steps[0].seconds]]));
         expect(first).to.deep.equal({ a: ["worker start (warm)", 5], b: ["worker start (1 of 3 warm)", 75], c: ["worker start (warm)", 65], d: ["work", 10] });
         expect(jobs.find((j) => j.name === "c")!.start).to.equal(15);
-        // No pool: every warmable job keeps its cold start.
-        expect(schedule([warmable("a", [])], 0)[0].steps[0].seconds).to.equal(75);
+        // No worker in its fleet's pool (the other fleet's does not count): it keeps its cold start.
+        expect(schedule([warmable("a", [])], { general: 0, deploy: 3 })[0].steps[0].seconds).to.equal(75);
     });
 
     it("the dev rollout follows the app's health-check numbers: serving moves with the target group's threshold, not with the bake after it", function () {
@@ -108,16 +109,19 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         expect(deploy(longerBake).steps.find((s) => s.name === "app: old task drained, bake")!.seconds - deploy(base).steps.find((s) => s.name === "app: old task drained, bake")!.seconds).to.equal(600);
     });
 
-    it("a warm pool never lengthens a pipeline, one as wide as the first jobs shortens both; deploys boot their worker on the deploy fleet; an app-only push is a test then a deploy", function () {
+    it("warm pools never lengthen a pipeline, pools as wide as the first jobs shorten both; each fleet's jobs take only its own pool; an app-only push is a test then a deploy", function () {
         for (const pipeline of ["mr", "push"] as const) {
             const cold = model(CI, pipeline, { workers: "cold" });
             expect(model(CI, pipeline, { workers: "warm" }).totalSeconds).to.be.at.most(cold.totalSeconds);
             const wide = cold.jobs.filter((j) => j.start === 0).reduce((n, j) => n + j.parallel, 0);
-            expect(model(CI, pipeline, { workers: "warm", warmIdle: wide }).totalSeconds).to.be.below(cold.totalSeconds);
+            expect(model(CI, pipeline, { workers: "warm", pools: { general: wide, deploy: 1 } }).totalSeconds).to.be.below(cold.totalSeconds);
         }
-        const push = model(CI, "push", { workers: "warm", warmIdle: 20 });
-        expect(push.jobs.find((j) => j.name === "deploy dev")!.steps[0].name).to.equal("worker start (cold)");
-        expect(push.jobs.find((j) => j.name === "test: types")!.steps[0].name).to.equal("worker start (warm)");
+        const first = (pools: { general: number; deploy: number }) => {
+            const jobs = model(CI, "push", { workers: "warm", pools }).jobs;
+            return ["test: types", "deploy dev"].map((n) => jobs.find((j) => j.name === n)!.steps[0].name);
+        };
+        expect(first({ general: 20, deploy: 0 })).to.deep.equal(["worker start (warm)", "worker start (cold)"]);
+        expect(first({ general: 0, deploy: 1 })).to.deep.equal(["worker start (cold)", "worker start (warm)"]);
         expect(model(CI, "push", { workers: "cold" }).criticalPath.at(-1)).to.equal("deploy dev");
     });
 

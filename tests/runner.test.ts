@@ -94,8 +94,8 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         // The pipeline's dind service matches an allowed pattern as gitlab-runner matches it, by
         // tag or pinned by digest (README: "Images and their digests"); Docker's CLI image does not.
         const privileged = (name: string) => (allowed as string[]).some((p) => doublestarMatch(p, name));
-        // Through the Docker Hub mirror variable, as its default (Docker Hub) expands it; the ECR mirror's form is tested below.
-        const dind = /DIND_IMAGE: (\S+)/.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1].replace("$DOCKER_HUB_MIRROR", "docker.io");
+        // As .gitlab-ci.yml writes it (a literal); the ECR mirror's form is tested below.
+        const dind = /^ {2}DIND_IMAGE: (?:&[\w-]+ )?(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];
         const digest = `@sha256:${"ab".repeat(32)}`;
         for (const name of [dind, "docker:27.5.1-dind", `docker:27.5.1-dind${digest}`, `docker.io/library/docker:27.5.1-dind${digest}`]) {
             expect(privileged(name), name).to.equal(true);

@@ -3,7 +3,7 @@ import { parse } from "smol-toml";
 import { DEPLOY_RUNNER_NAME } from "../components/runner/facts";
 import { hoursPerWeek, warmPeriods } from "../facts/warmPool";
 import { estimate, loadPrices } from "../tools/planning/cost";
-import { named, stackRun, StackRun } from "../sim/harness";
+import { named, runStack, stackRun, StackRun } from "../sim/harness";
 
 /**
  * The warm pool (runner.warmPool): rendered as gitlab-runner autoscaler
@@ -80,8 +80,17 @@ describe("runner warm pool: config.toml (prod, rendered, parsed with smol-toml)"
         const at = (utc: string) => idleAt(a.policy, utc);
         expect([at("2026-12-08T09:00:00Z"), at("2026-12-08T17:59:00Z")]).to.deep.equal([5, 5]);
         expect([at("2026-12-08T18:00:00Z"), at("2026-12-08T06:59:00Z"), at("2026-12-12T09:00:00Z")]).to.deep.equal([0, 0, 0]);
-        // The deploy fleet stays cold: its one policy keeps no idle worker at any time.
+        // The deploy fleet: the same window, runner.warmPool.deployIdle (default 1) workers.
+        const d = configOf(run, DEPLOY_RUNNER_NAME).runners[0].autoscaler;
+        expect(d.policy).to.deep.equal([{ periods: ["* * * * *"], idle_count: 0, idle_time: "5m0s" }, { ...a.policy[1], idle_count: 1 }]);
+        expect(d.max_use_count).to.equal(1);
+    });
+
+    it("deployIdle 0 leaves the deploy fleet cold; the general fleet keeps its pool", async () => {
+        const run = await runStack("prod", { patch: (c) => (c["platform:runner"].warmPool.deployIdle = 0) });
+        expect(run.error).to.equal(undefined);
         expect(configOf(run, DEPLOY_RUNNER_NAME).runners[0].autoscaler.policy).to.deep.equal([{ idle_count: 0, idle_time: "5m0s" }]);
+        expect(configOf(run, "runner").runners[0].autoscaler.policy).to.have.length(2);
     });
 });
 
@@ -90,10 +99,15 @@ describe("runner warm pool: its price (tools/planning)", () => {
         const run = await stackRun("prod");
         const prices = loadPrices();
         const lines = estimate(run.resources, prices).lines.filter((l) => l.item.startsWith("warm workers"));
-        expect(lines.map((l) => [l.component, l.resource, l.item])).to.deep.equal([["runner", "runner", "warm workers EC2 m7i.large"]]);
-        // Pulumi.prod.yaml's 5 workers × 55 h a week × 730/168 weeks a month, plus their 50 GB disks for those hours.
+        expect(lines.map((l) => [l.component, l.resource, l.item])).to.deep.equal([
+            ["runner", "runner", "warm workers EC2 m7i.large"],
+            ["runner", "runner-deploy", "warm workers EC2 m7i.large"],
+        ]);
+        // Pulumi.prod.yaml's 5 general workers and the default 1 deploy worker × 55 h a week × 730/168
+        // weeks a month, plus their 50 GB disks for those hours.
         const hours = (55 * 730) / 168;
-        const expected = 5 * hours * prices["ec2.m7i.large.hour"].usd + ((5 * 50 * hours) / 730) * prices["ebs.gp3.gbMonth"].usd;
-        expect(lines[0].monthlyUsd).to.be.closeTo(expected, 0.01);
+        const price = (n: number) => n * hours * prices["ec2.m7i.large.hour"].usd + ((n * 50 * hours) / 730) * prices["ebs.gp3.gbMonth"].usd;
+        expect(lines[0].monthlyUsd).to.be.closeTo(price(5), 0.01);
+        expect(lines[1].monthlyUsd).to.be.closeTo(price(1), 0.01);
     });
 });

@@ -3,7 +3,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { parseConfig } from "../config";
 import { WEB_CONTAINER_CHECK } from "../components/app/facts";
-import { appRollout, IMAGE_SIZES, PULL_RATES, PullSource, STEP_TIMES, StepName, StepTime, WORKER_START } from "../facts/pipelineTimes";
+import { appRollout, IMAGE_SIZES, PULL_RATES, PullSource, SERVICE_START, STEP_TIMES, StepName, StepTime, WORKER_START } from "../facts/pipelineTimes";
 import { SERVICE_HEALTH } from "../facts/rollout";
 import { DEPLOY_RUNNER_TAG } from "../components/runner/facts";
 import { parseGitlabCi } from "../ci/gitlabYaml";
@@ -41,11 +41,13 @@ const deploy = (stack: "dev" | "prod"): StepRef[] => [
     "ts-node: one ci/ program", // the admin gate
     "ts-node: one ci/ program", // the ancestry check ...
     "pulumi stack output", // ... reads deployedSha
+    "ts-node: one ci/ program", // ECR's credential helper
     "ts-node: one ci/ program", // DEPLOY_DEADLINE
     ...pulumiRun(stack),
     "app image: build from the layer cache",
     "app image: push",
     "ecs: new task definition, update service",
+    "ecs: the scheduler places the new task",
     { rollout: stack },
     "ecs: steady state seen",
     "pulumi stack output",
@@ -76,7 +78,7 @@ export const JOB_STEPS: Record<string, readonly StepRef[]> = {
     // mocha's figure is its longest shard's, timed as such.
     "test: types": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", "tsc", "eslint", "cache save: npm and pip", "job: upload artifacts, finish"],
     "test: mocha": ["git clone (full history)", "cache restore: npm", "npm ci (warm cache)", { step: "mocha: the longest of 3 shards", shardOf: 3 }, "job: upload artifacts, finish"],
-    "test: app": ["git clone (full history)", "app venv (warm pip cache)", "pytest on PostgreSQL", "cache save: npm and pip", "job: upload artifacts, finish"],
+    "test: app": ["git clone (full history)", "cache restore: pip", "app venv (warm pip cache)", "pytest on PostgreSQL", "cache save: npm and pip", "job: upload artifacts, finish"],
     "ci tools image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
     "ci test image": ["git clone (full history)", "ci image: build and push", "job: upload artifacts, finish"],
     "preview dev": preview("dev"),
@@ -115,18 +117,22 @@ export function rolloutInputs(stack: "dev" | "prod") {
     return { health: SERVICE_HEALTH, container: WEB_CONTAINER_CHECK, deployment: app.deployment, cpuUnits: app.cpu };
 }
 
-/** The general fleet's warm workers in working hours: prod's runner.warmPool.idle (the runner lives in prod), 0 without one. */
-export function warmPoolIdle(): number {
+/** The runner's two fleets: a job tagged DEPLOY_RUNNER_TAG runs on the deploy fleet, every other on the general one. */
+export type Fleet = "general" | "deploy";
+export type Pools = Readonly<Record<Fleet, number>>;
+
+/** Each fleet's warm workers in working hours: prod's runner.warmPool (the runner lives in prod), none without one. */
+export function warmPools(): Pools {
     const raw = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
     const runner = parseConfig(raw, "prod").runner;
-    return runner.enabled && runner.warmPool ? runner.warmPool.idle : 0;
+    return runner.enabled && runner.warmPool ? { general: runner.warmPool.idle, deploy: runner.warmPool.deployIdle } : { general: 0, deploy: 0 };
 }
 
 export interface ModelOptions {
     /** cold: every job boots its worker; warm: in working hours, general-fleet jobs take the warm pool's workers while it has them. */
     readonly workers: Workers;
-    /** The warm pool's size (default: prod's runner.warmPool.idle). */
-    readonly warmIdle?: number;
+    /** The warm pools' sizes (default: prod's runner.warmPool). */
+    readonly pools?: Pools;
     /** The app rollout's inputs per stack (default: the program's own). */
     readonly rollout?: (stack: "dev" | "prod") => Parameters<typeof appRollout>[0];
 }
@@ -140,8 +146,8 @@ export interface TimedJob {
     readonly when: GraphJob["when"];
     readonly needs: string[];
     readonly parallel: number;
-    /** Its first step, the worker's start, comes from the warm pool when it has one (a general-fleet job in working hours). */
-    readonly warmable: boolean;
+    /** The warm pool its first step, the worker's start, may come from (none: it boots one). */
+    readonly pool?: Fleet;
     readonly steps: TimedStep[];
     /** Index of the last step before the pipeline's goal is reached (deploy dev: the app serves). */
     readonly stopAfter?: number;
@@ -167,12 +173,26 @@ export function pullStep(ref: string): TimedStep {
     return { name: `pull ${ref.replace(/@sha256:[0-9a-f]+$/, "")}`, seconds: rate.perImageSeconds + size.mb / rate.mbPerSecond, source: { kind: "estimated", basis: `${size.mb} MB (${size.basis}) from ${source(ref)}: ${rate.basis}` } };
 }
 
+/** A service's start, until the runner sees its port. */
+export function serviceStart(ref: string): TimedStep {
+    const known = SERVICE_START.find((x) => x.match.test(ref));
+    if (!known) {
+        throw new Error(`pipeline model: no start time for the service ${ref} (facts/pipelineTimes.ts SERVICE_START)`);
+    }
+    return { name: `service start ${ref.replace(/@sha256:[0-9a-f]+$/, "")}`, seconds: known.seconds, source: { kind: "estimated", basis: known.basis } };
+}
+
 function timedJob(job: GraphJob, o: ModelOptions, until?: string): TimedJob {
     const refs = JOB_STEPS[job.name];
     if (!refs) {
         throw new Error(`pipeline model: the job ${JSON.stringify(job.name)} has no steps in tools/pipelineModel.ts JOB_STEPS`);
     }
-    const steps: TimedStep[] = [{ name: "worker start (cold)", ...WORKER_START.cold }, ...job.images.map(pullStep)];
+    const steps: TimedStep[] = [
+        { name: "worker start (cold)", ...WORKER_START.cold },
+        { name: "runner helper image: pull", ...STEP_TIMES["runner helper image: pull"] },
+        ...job.images.map(pullStep),
+        ...job.images.slice(1).map(serviceStart),
+    ];
     let stopAfter: number | undefined;
     for (const ref of refs) {
         if (typeof ref === "string") {
@@ -190,13 +210,12 @@ function timedJob(job: GraphJob, o: ModelOptions, until?: string): TimedJob {
             steps.push(...r.steps);
         }
     }
-    // The deploy fleet keeps no warm workers (README "The runner"): its jobs always boot one.
-    const warmable = o.workers === "warm" && !job.tags.includes(DEPLOY_RUNNER_TAG);
-    return { name: job.name, when: job.when, needs: job.needs, parallel: job.parallel, warmable, steps, stopAfter, start: 0, finish: 0 };
+    const pool: Fleet | undefined = o.workers === "warm" ? (job.tags.includes(DEPLOY_RUNNER_TAG) ? "deploy" : "general") : undefined;
+    return { name: job.name, when: job.when, needs: job.needs, parallel: job.parallel, pool, steps, stopAfter, start: 0, finish: 0 };
 }
 
 /**
- * The first step of a warmable job that starts at `t` on `copies` workers: each
+ * The first step of a job that starts at `t` on `copies` workers of a fleet with a warm pool: each
  * copy takes the warm slot that is ready first when waiting for it beats a cold
  * boot, and the autoscaler then boots that slot's replacement (ready a cold
  * start later); otherwise it boots its own. The job waits for its slowest copy.
@@ -222,12 +241,12 @@ function workerFromPool(t: number, copies: number, slots: number[]): TimedStep {
 
 /**
  * Start and finish of every job: a job starts when the last job it needs has
- * finished, in the order they become ready, so that the warm pool's
- * `warmSlots` workers go to the jobs that ask first.
+ * finished, in the order they become ready, so that each fleet's warm
+ * workers (`pools`) go to the jobs that ask first.
  */
-export function schedule(jobs: TimedJob[], warmSlots = 0): TimedJob[] {
+export function schedule(jobs: TimedJob[], pools: Partial<Pools> = {}): TimedJob[] {
     const byName = new Map(jobs.map((j) => [j.name, j]));
-    const slots = Array.from({ length: warmSlots }, () => 0);
+    const slots: Record<Fleet, number[]> = { general: Array.from({ length: pools.general ?? 0 }, () => 0), deploy: Array.from({ length: pools.deploy ?? 0 }, () => 0) };
     const done = new Set<string>();
     const readyAt = (j: TimedJob) => Math.max(0, ...j.needs.map((n) => byName.get(n)!.finish));
     while (done.size < jobs.length) {
@@ -237,8 +256,8 @@ export function schedule(jobs: TimedJob[], warmSlots = 0): TimedJob[] {
         }
         const j = ready.reduce((a, b) => (readyAt(b) < readyAt(a) ? b : a));
         j.start = readyAt(j);
-        if (j.warmable) {
-            j.steps[0] = workerFromPool(j.start, j.parallel, slots);
+        if (j.pool) {
+            j.steps[0] = workerFromPool(j.start, j.parallel, slots[j.pool]);
         }
         const counted = j.stopAfter === undefined ? j.steps : j.steps.slice(0, j.stopAfter + 1);
         j.finish = j.start + counted.reduce((sum, x) => sum + x.seconds, 0);
@@ -272,19 +291,22 @@ export function model(ciText: string, pipeline: PipelineName, o: ModelOptions): 
     const p = PIPELINES[pipeline];
     const recorded = /@sha256:[0-9a-f]{64}/.test(String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TOOLS_IMAGE ?? ""));
     // As once the tools image's digest is recorded (README "The tools image"): before, no deploy exists.
-    // The test image likewise: recorded, the test jobs run it (before, the Node.js image and apt).
+    // The test image likewise (before, the tests run the Node.js image and apt), and the deploys' dind
+    // pinned (before, no deploy exists either).
     const digest = `@sha256:${"0".repeat(64)}`;
-    const testImage = String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TEST_IMAGE ?? "");
+    const top = (parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>;
+    const pinned = (name: string) => (/@sha256:[0-9a-f]{64}$/.test(String(top[name] ?? "")) ? {} : { [name]: `${String(top[name] ?? name)}${digest}` });
     const vars: Record<string, string> = {
         ...(recorded ? {} : { CI_TOOLS_IMAGE: `ci-tools${digest}` }),
-        ...(/@sha256:[0-9a-f]{64}$/.test(testImage) ? {} : { CI_TEST_IMAGE: `${testImage}${digest}` }),
+        ...pinned("CI_TEST_IMAGE"),
+        ...pinned("DIND_IMAGE"),
         ...p.vars,
     };
     const graph = pipelineGraph(ciText, { vars, changed: APP_ONLY_COMMIT });
     const auto = graph.filter((j) => j.when === "on_success");
     const jobs = schedule(
         auto.map((j) => timedJob(j, o, p.until)),
-        o.workers === "warm" ? (o.warmIdle ?? warmPoolIdle()) : 0,
+        o.workers === "warm" ? (o.pools ?? warmPools()) : {},
     );
     graph.filter((j) => j.when === "manual").forEach((j) => timedJob(j, o)); // unknown manual jobs fail too
     const last = p.until ? jobs.find((j) => j.name === p.until) : [...jobs].sort((a, b) => b.finish - a.finish)[0];
@@ -317,14 +339,19 @@ export function report(r: PipelineResult): string {
 
 export const README_MARKERS = ["<!-- pipeline-model: generated by tools/pipelineModel.ts --write-readme -->", "<!-- /pipeline-model -->"] as const;
 
-/** The README's table: both pipelines, fresh workers and the warm pool, against the goals. */
+/** The README's table: both pipelines, fresh workers and the warm pools, against the goals, each with its critical path. */
 export function readmeTable(ciText: string): string {
+    const pools = warmPools();
     const rows = (Object.keys(PIPELINES) as PipelineName[]).map((name) => {
-        const [cold, warm] = (["cold", "warm"] as const).map((workers) => model(ciText, name, { workers }));
-        const verdict = (r: PipelineResult) => `${minutes(r.totalSeconds)}${r.totalSeconds <= PIPELINES[name].goalSeconds ? "" : " (over)"}`;
-        return `| ${PIPELINES[name].title} | ${minutes(PIPELINES[name].goalSeconds)} | ${verdict(cold)} | ${verdict(warm)} | ${cold.criticalPath.join(" → ")} |`;
+        const [cold, warm] = (["cold", "warm"] as const).map((workers) => model(ciText, name, { workers, pools }));
+        const cell = (r: PipelineResult) => `${minutes(r.totalSeconds)}${r.totalSeconds <= PIPELINES[name].goalSeconds ? "" : " (over)"}: ${r.criticalPath.join(" → ")}`;
+        return `| ${PIPELINES[name].title} | ${minutes(PIPELINES[name].goalSeconds)} | ${cell(cold)} | ${cell(warm)} |`;
     });
-    return [`| pipeline (an app-only commit) | goal | fresh workers | warm pool of ${warmPoolIdle()} (working hours) | critical path |`, "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+    return [
+        `| pipeline (an app-only commit; the tools and test images recorded, the deploys' dind pinned) | goal | fresh workers: time, critical path | warm pools (working hours: ${pools.general} general, ${pools.deploy} deploy): time, critical path |`,
+        "| --- | --- | --- | --- |",
+        ...rows,
+    ].join("\n");
 }
 
 /** The README with its table replaced by `table`. */
