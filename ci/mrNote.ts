@@ -2,8 +2,8 @@ import * as fs from "fs";
 import { requiredEnv } from "../hooks/run";
 
 /**
- * Posts a stack's `pulumi preview` as one merge-request note, and on every
- * later push edits that same note instead of adding another. Run by
+ * Posts a stack's `pulumi preview` summary as one merge-request note, and on
+ * every later push edits that same note instead of adding another. Run by
  * .ci/preview.sh in merge-request pipelines:
  *
  *   node_modules/.bin/ts-node --transpile-only ci/mrNote.ts
@@ -11,8 +11,15 @@ import { requiredEnv } from "../hooks/run";
  * CI_JOB_TOKEN cannot write notes, so this needs a project access token in
  * GITLAB_API_TOKEN: role Reporter, scope `api`, masked but not protected, so
  * that merge requests from unprotected branches get their note too (README:
- * "Setting it up"); without one it says so and does nothing. The note is
- * found again by a hidden marker that names the stack.
+ * "Setting it up"); without one it says so and does nothing.
+ *
+ * Whoever can read the merge request reads the note (Reporters; for a
+ * protected merge request, prod's), while the diff holds ARNs, configuration
+ * and outputs from the decrypted state: so the note carries the change counts
+ * and the job's link only, and the diff stays in the job's `access: developer`
+ * artifact. The note is found again by a hidden marker that names the stack,
+ * in the token user's own notes only: anyone may paste the marker into a
+ * comment, and editing theirs would fail (or adopt a note they wrote).
  */
 
 export interface MrNoteInput {
@@ -23,40 +30,37 @@ export interface MrNoteInput {
     stack: string;
     previewFile: string;
     planFile?: string;
-    /** The job's URL, for the full output. */
+    /** The job's URL: its artifacts hold the diff. */
     jobUrl?: string;
 }
-
-/** Notes longer than this are cut (GitLab's limit is far higher; a reviewer reads the artifact). */
-export const MAX_PREVIEW_CHARS = 60_000;
 
 export function marker(stack: string): string {
     return `<!-- platform:pulumi-preview:${stack} -->`;
 }
 
-/** The note's Markdown: the marker, the stack, the preview (cut if long) and the plan's summary line. */
+/**
+ * Pulumi's change counts, each a whole line: anchored at both ends so that no
+ * line of the diff (a property that happens to read "2 to create") gets into
+ * the note. The operations' prefixes include "+-", "++", ">>" and "=>".
+ */
+const COUNT_LINE = /^(?:[-+~<>=]{1,2} ?\d+ to [a-z-]+|\d+ unchanged)$/;
+
+/** The note's Markdown: the marker, the stack, the change counts, the plan's total and where the diff is. */
 export function noteBody(stack: string, preview: string, plan: string | undefined, jobUrl: string | undefined): string {
-    const cut = preview.length > MAX_PREVIEW_CHARS;
-    const shown = cut ? `${preview.slice(0, MAX_PREVIEW_CHARS)}\n… (cut: the whole output is in the job's artifacts)` : preview;
-    const summary = preview
+    const counts = preview
         .split("\n")
         .map((l) => l.trim())
-        .filter((l) => /^(Resources:|[+~-]+ \d+ to |\d+ unchanged)/.test(l) || /\d+ to (create|update|delete|replace)/.test(l));
+        .filter((l) => COUNT_LINE.test(l));
     const planTotal = plan?.split("\n").find((l) => /^\s*\d+\s+total$/.test(l))?.trim();
     return [
         marker(stack),
         `### \`pulumi preview\`: ${stack}`,
         "",
-        ...(summary.length > 0 ? summary.map((l) => `- ${l}`) : ["- (no summary line found: see the output)"]),
+        ...(counts.length > 0 ? counts.map((l) => `- ${l}`) : ["- (no change counts found: see the job)"]),
         ...(planTotal ? [`- offline plan: ${planTotal.replace(/\s+/g, " ")} resources`] : []),
         ...(jobUrl ? [`- job: ${jobUrl}`] : []),
         "",
-        "<details><summary>Output</summary>",
-        "",
-        "```",
-        shown.replace(/```/g, "`\u200b``"),
-        "```",
-        "</details>",
+        "The diff is in the job's artifacts (`preview/`), for project developers only.",
         "",
     ].join("\n");
 }
@@ -80,6 +84,13 @@ export function readInput(env: NodeJS.ProcessEnv): MrNoteInput | undefined {
 
 type Fetch = typeof fetch;
 
+interface Note {
+    id: number;
+    body: string;
+    system?: boolean;
+    author?: { id?: number };
+}
+
 /** Creates the stack's note, or edits the one an earlier push created. Returns what it did. */
 export async function upsertNote(input: MrNoteInput, body: string, http: Fetch = fetch): Promise<"created" | "updated"> {
     const notes = `${input.apiUrl}/projects/${encodeURIComponent(input.projectId)}/merge_requests/${input.mergeRequestIid}/notes`;
@@ -91,11 +102,17 @@ export async function upsertNote(input: MrNoteInput, body: string, http: Fetch =
         }
         return r;
     };
+    // The token's own user (a project access token's bot): only its notes are this tool's.
+    const me = ((await (await call(`${input.apiUrl}/user`, { method: "GET" })).json()) as { id?: unknown }).id;
+    if (typeof me !== "number") {
+        // Without an id, a note without an author would pass as ours.
+        throw new Error("GET /user: no user id in the answer");
+    }
     const tag = marker(input.stack);
     for (let page = 1; ; page++) {
         const r = await call(`${notes}?per_page=100&page=${page}&sort=asc&order_by=created_at`, { method: "GET" });
-        const list = (await r.json()) as { id: number; body: string; system?: boolean }[];
-        const mine = list.find((n) => !n.system && n.body.includes(tag));
+        const list = (await r.json()) as Note[];
+        const mine = list.find((n) => !n.system && n.author?.id === me && n.body.includes(tag));
         if (mine) {
             await call(`${notes}/${mine.id}`, { method: "PUT", body: JSON.stringify({ body }) });
             return "updated";
