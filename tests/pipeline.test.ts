@@ -87,6 +87,16 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(gated.every((j) => Object.keys(expected).some((kind) => jobsOf(kind as PipelineKind).some((n) => n.startsWith(j))))).to.equal(true);
         });
 
+        it("a merge request that changes .gitlab-ci.yml verifies its image records against GitLab (a fork's never; no push)", () => {
+            const mr = pipelineKind("merge request, unprotected source");
+            expect(jobs(mr.vars, mr.unset, [".gitlab-ci.yml"])).to.include("verify image records");
+            expect(jobs(mr.vars, mr.unset, ["ci/Dockerfile"])).to.not.include("verify image records");
+            const fork = pipelineKind("fork merge request, in the fork's project");
+            expect(jobs(fork.vars, fork.unset, [".gitlab-ci.yml"])).to.not.include("verify image records");
+            expect(jobs(PUSH_MAIN, [], [".gitlab-ci.yml"])).to.not.include("verify image records");
+            expect(job("verify image records").script.at(-1)).to.equal("node_modules/.bin/ts-node --transpile-only tools/verifyImageRecord.ts .gitlab-ci.yml");
+        });
+
         it("until the deploys' Docker-in-Docker is pinned by digest, no deploy exists; every other job does", () => {
             for (const kind of Object.keys(expected) as PipelineKind[]) {
                 const withDigest = jobsOf(kind).map((j) => j.replace(/ \(\w+\)$/, ""));
