@@ -43,7 +43,8 @@ export function marker(stack: string): string {
  * line of the diff (a property that happens to read "2 to create") gets into
  * the note. The operations' prefixes include "+-", "++", ">>" and "=>".
  */
-const COUNT_LINE = /^(?:[-+~<>=]{1,2} ?\d+ to [a-z-]+|\d+ unchanged)$/;
+// Pulumi ends its summary with "N unchanged" after one kind of change, "N changes. M unchanged" after several.
+const COUNT_LINE = /^(?:[-+~<>=]{1,2} ?\d+ to [a-z-]+|\d+ unchanged|\d+ changes?(?:\. \d+ unchanged)?)$/;
 
 /** The note's Markdown: the marker, the stack, the change counts, the plan's total and where the diff is. */
 export function noteBody(stack: string, preview: string, plan: string | undefined, jobUrl: string | undefined): string {

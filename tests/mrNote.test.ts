@@ -273,14 +273,15 @@ describe("ci/mrNote (one merge-request note per stack, against a fake GitLab API
             "Resources:",
             "    ~ 2 to update",
             "    +-1 to replace",
-            "    80 unchanged",
+            // Two kinds of change: Pulumi's closing line counts them.
+            "    3 changes. 80 unchanged",
             "",
         ].join("\n");
         const body = noteBody("dev", preview, "  292  total\n", "https://gitlab.example.com/job/1");
         expect(body.startsWith(marker("dev"))).to.equal(true);
         expect(body).to.include("- ~ 2 to update");
         expect(body).to.include("- +-1 to replace");
-        expect(body).to.include("- 80 unchanged");
+        expect(body).to.include("- 3 changes. 80 unchanged");
         expect(body).to.include("- offline plan: 292 total resources");
         expect(body).to.include("- job: https://gitlab.example.com/job/1");
         expect(body).to.include("The diff is in the job's artifacts");

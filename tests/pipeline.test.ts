@@ -95,6 +95,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             expect(jobs(fork.vars, fork.unset, [".gitlab-ci.yml"])).to.not.include("verify image records");
             expect(jobs(PUSH_MAIN, [], [".gitlab-ci.yml"])).to.not.include("verify image records");
             expect(job("verify image records").script.at(-1)).to.equal("node_modules/.bin/ts-node --transpile-only tools/verifyImageRecord.ts .gitlab-ci.yml");
+            // What it reads stays as long as a record may name it.
+            expect(["ci tools image", "ci test image"].map((n) => job(n).artifacts.expire_in)).to.deep.equal(["never", "never"]);
         });
 
         it("until the deploys' Docker-in-Docker is pinned by digest, no deploy exists; every other job does", () => {

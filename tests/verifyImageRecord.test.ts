@@ -6,7 +6,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { ROOT } from "../sim/harness";
 import { parseGitlabCi } from "../ci/gitlabYaml";
-import { findRecord, parseImageRef, readInput, RECORDS, verifyRecords, gitlabReader, VerifyInput } from "../tools/verifyImageRecord";
+import { anchorProblems, findRecord, parseImageRef, readInput, RECORDS, verifyRecords, gitlabReader, VerifyInput } from "../tools/verifyImageRecord";
 
 /**
  * tools/verifyImageRecord.ts (README "The tools image", "Changing it", step 2):
@@ -221,5 +221,14 @@ describe("tools/verifyImageRecord (a recorded digest traced to its protected bui
                 fs.rmSync(dir, { recursive: true, force: true });
             }
         });
+    });
+
+    it("refuses a file that defines an image anchor twice (an alias takes the later one), and the committed file defines each once", async () => {
+        const committed = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+        expect(anchorProblems(committed)).to.deep.equal([]);
+        const redefined = committed.replace(/^\.pulumi:$/m, ".shadow: &ci-tools-image $CI_REGISTRY_IMAGE/ci-tools:x-0a1b2c3d-9@sha256:" + "f".repeat(64) + "\n\n.pulumi:");
+        expect(redefined).to.not.equal(committed);
+        expect(anchorProblems(redefined)).to.deep.equal(["&ci-tools-image: defined 2 times in .gitlab-ci.yml (exactly once: a later definition would give the jobs another image than the variable names)"]);
+        expect(anchorProblems(committed.replace("&dind-image ", ""))[0]).to.match(/^&dind-image: defined 0 times/);
     });
 });

@@ -60,7 +60,7 @@ export function readInput(env: NodeJS.ProcessEnv): VerifyInput {
     const pick = (...names: string[]) => names.map((n) => env[n]?.trim()).find((v) => v) ?? "";
     const input = {
         apiUrl: pick("GITLAB_API_URL", "CI_API_V4_URL").replace(/\/+$/, ""),
-        project: pick("CI_PROJECT_ID", "GITLAB_PROJECT"),
+        project: pick("GITLAB_PROJECT", "CI_PROJECT_ID"),
         token: pick("GITLAB_API_TOKEN"),
         defaultBranch: pick("CI_DEFAULT_BRANCH") || "main",
     };
@@ -254,10 +254,26 @@ export interface VerifyResult {
     readonly problems: string[];
 }
 
-/** Every record of the file: the digests traced, the records without one noted. */
+/**
+ * The anchors through which jobs run the recorded images and the image-building
+ * ones. YAML lets a later `&name` redefine an anchor and an alias takes the
+ * latest: a second definition would leave the variable (what the rules and this
+ * tool read) traced while the jobs run another image.
+ */
+export const IMAGE_ANCHORS = ["ci-tools-image", "ci-test-image", "docker-image", "dind-image"] as const;
+
+/** One problem per anchor not defined exactly once in the file. */
+export function anchorProblems(ciText: string, anchors: readonly string[] = IMAGE_ANCHORS): string[] {
+    return anchors
+        .map((a) => [a, (ciText.match(new RegExp(`&${a}(?![\\w-])`, "g")) ?? []).length] as const)
+        .filter(([, n]) => n !== 1)
+        .map(([a, n]) => `&${a}: defined ${n} times in .gitlab-ci.yml (exactly once: a later definition would give the jobs another image than the variable names)`);
+}
+
+/** Every record of the file: the digests traced, the records without one noted; and the anchors defined once. */
 export async function verifyRecords(ciText: string, input: VerifyInput, api: GitLabReader, kinds: readonly ImageRecordKind[] = RECORDS): Promise<VerifyResult> {
     const notes: string[] = [];
-    const problems: string[] = [];
+    const problems: string[] = anchorProblems(ciText);
     for (const kind of kinds) {
         const found = findRecord(ciText, kind.variable);
         if ("problem" in found) {

@@ -22,9 +22,8 @@ export const RUNNER_TOKEN_ENV = "RUNNER_TOKEN";
 export const DIND_SERVICES = ["docker:*-dind", "docker:*-dind@sha256:*"];
 
 /**
- * Docker Hub's `docker` image by its full name, as `.gitlab-ci.yml` names it
- * through `$DOCKER_HUB_MIRROR/library/…` with the mirror left at Docker Hub
- * (`docker.io`): gitlab-runner matches the name as written, unnormalized.
+ * Docker Hub's `docker` image by its full name (a job may write it so):
+ * gitlab-runner matches the name as written, unnormalized.
  */
 const DIND_BY_FULL_NAME = DIND_SERVICES.map((p) => `docker.io/library/${p}`);
 
