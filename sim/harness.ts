@@ -92,8 +92,15 @@ export interface RunOptions {
 }
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
+/**
+ * Where the stack files are read from: the repository's, or (PLATFORM_STACK_DIR)
+ * a directory of rewritten copies, so that the suite's stack checks also run on
+ * values other than the committed examples (tests/otherValues.test.ts).
+ */
+export const STACK_DIR = process.env.PLATFORM_STACK_DIR || ROOT;
+
 export function readStackConfig(stack: string): StackConfig {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const file = path.join(STACK_DIR, `Pulumi.${stack}.yaml`);
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
     return structuredClone(doc?.config ?? {});
 }

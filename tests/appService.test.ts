@@ -3,6 +3,7 @@ import { AWS_DEFAULT_HEALTH, rolloutFloorSeconds, SERVICE_HEALTH } from "../fact
 import { rolloutTimeoutMinutes } from "../components/app/djangoService";
 import { webConcurrency } from "../components/app/facts";
 import { inComponent, named, ofType, stackRun, STACKS, StackRun } from "../sim/harness";
+import { stackValues } from "./stackValues";
 
 /** The app's task, service, autoscaling, media bucket and alarms as both stacks build them (config → index.ts → DjangoService); updates a live service must survive: tests/components/djangoService.test.ts. */
 
@@ -99,7 +100,7 @@ describe("Django app service", () => {
                         expect(e.name).to.not.match(/SECRET|PASSWORD/);
                     }
                     const env = Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
-                    expect(env.DJANGO_ALLOWED_HOSTS).to.equal(stack === "prod" ? "app.example.com" : "app.dev.example.com");
+                    expect(env.DJANGO_ALLOWED_HOSTS).to.equal(stackValues(stack).appHost);
                     expect(env.AWS_STORAGE_BUCKET_NAME).to.equal(run.outputs.appMediaBucket);
                     // The commit the app image was built from: its tag starts with it.
                     expect(String(run.outputs.appImageTag).startsWith(`${env.GIT_COMMIT_SHA}-`)).to.equal(true);

@@ -9,6 +9,7 @@ import { evaluate, Request } from "./iamEval";
 import { ACCOUNT, DEFAULT_EBS_KEY_ARN } from "../sim/mocks";
 import { roleStatements, T } from "./deployIdentityHelpers";
 import { prodGitalyOnEfs } from "./variants";
+import { stackValues } from "./stackValues";
 
 /**
  * The ARN template of an iam-data resource type as a regex: `${Var}` matches
@@ -282,10 +283,10 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["change a trust policy", { action: "iam:UpdateAssumeRolePolicy", resource: `arn:aws:iam::${ACCOUNT}:role/platform/platform-${stack}-app-task`, context: {} }, "implicit"],
                     ["change CI's policy", { action: "iam:CreatePolicyVersion", resource: `arn:aws:iam::${ACCOUNT}:policy/platform-ci/platform-${stack}-ci-deploy-1`, context: {} }, "implicit"],
                     // DNS: its names, address and CNAME records only.
-                    ["its host name", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [stack === "prod" ? "app.example.com" : "app.dev.example.com"], "route53:ChangeResourceRecordSetsRecordTypes": ["A"] } }, "allow"],
-                    ["a validation record", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [stack === "prod" ? "_abc.gitlab.example.com" : "_abc.gitlab.dev.example.com"], "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"] } }, "allow"],
-                    ["www of the zone", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["www.example.com"], "route53:ChangeResourceRecordSetsRecordTypes": ["A"] } }, "implicit"],
-                    ["an MX record on its name", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [stack === "prod" ? "app.example.com" : "app.dev.example.com"], "route53:ChangeResourceRecordSetsRecordTypes": ["MX"] } }, "implicit"],
+                    ["its host name", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [stackValues(stack).appHost], "route53:ChangeResourceRecordSetsRecordTypes": ["A"] } }, "allow"],
+                    ["a validation record", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [`_abc.${stackValues(stack).gitlabHost}`], "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"] } }, "allow"],
+                    ["www of the zone", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [`www.${stackValues(stack).zone}`], "route53:ChangeResourceRecordSetsRecordTypes": ["A"] } }, "implicit"],
+                    ["an MX record on its name", { action: "route53:ChangeResourceRecordSets", resource: "arn:aws:route53:::hostedzone/Z1", context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": [stackValues(stack).appHost], "route53:ChangeResourceRecordSetsRecordTypes": ["MX"] } }, "implicit"],
                     // Launching: Amazon's AMIs, its own templates, its own instance profiles.
                     ["launch from its template", { action: "ec2:RunInstances", resource: a("ec2", "launch-template/lt-1"), context: own }, "allow"],
                     ["a public AMI not Amazon's", { action: "ec2:RunInstances", resource: "arn:aws:ec2:us-east-1::image/ami-1", context: { "ec2:Owner": "123456789012" } }, "implicit"],

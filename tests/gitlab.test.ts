@@ -9,13 +9,14 @@ import { SECRET_ENV } from "../components/gitlab/secrets";
 import { OBJECT_TYPES } from "../components/gitlab/storage";
 import { backupTask, callArg, Container, containerOf, envValue, evaluateContainer, keyPath, mainTask, policyOf, T, valueAt } from "./gitlabHelpers";
 import { inComponent, named, ofType, stackRun, STACKS } from "../sim/harness";
+import { stackValues } from "./stackValues";
 
 /** dev as it is; prod with the single topology. */
 const singleRun = (stack: string) => (stack === "prod" ? prodSingle() : stackRun(stack));
 
 describe("GitLab (single topology)", () => {
     for (const stack of STACKS) {
-        const zone = stack === "prod" ? "example.com" : "dev.example.com";
+        const zone = stackValues(stack).zone;
 
         describe(stack === "prod" ? "prod as single" : stack, () => {
             it("runs exactly one task, stopped before its replacement starts, never autoscaled", async () => {

