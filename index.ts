@@ -317,6 +317,7 @@ export const gitlabLogGroup = gitlab.logGroupName;
 export const gitlabBackupLogGroup = gitlab.backupLogGroupName;
 export const gitlabFileSystemId = gitlab.fileSystemId;
 export const gitlabBackupBucket = gitlab.backupBucket;
+export const gitlabRootPasswordSecretArn = gitlab.rootPasswordSecretArn;
 export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${gitlabDb.port}`;
 // Split topology with Gitaly on EBS: what the restore and patch procedures name (README).
 export const gitlabGitalyVolumeId = gitalyHost?.volumeId;

@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface SecureBucketArgs {
+    /** A fixed physical name, for a bucket others name in their config (Pulumi's state); auto-named by default. */
+    readonly bucketName?: pulumi.Input<string>;
     /** Keep object versions (prod): an overwrite or delete can be undone. */
     readonly versioning: boolean;
     /** `protect` the bucket and refuse `pulumi destroy` of a non-empty one. */
@@ -64,7 +66,7 @@ export interface SecureBucket {
  * parented like the bucket and named `${name}-suffix`.
  */
 export function secureBucket(name: string, args: SecureBucketArgs, opts: pulumi.CustomResourceOptions): SecureBucket {
-    const bucket = new aws.s3.Bucket(name, { forceDestroy: !args.protect }, { ...opts, protect: args.protect });
+    const bucket = new aws.s3.Bucket(name, { bucket: args.bucketName, forceDestroy: !args.protect }, { ...opts, protect: args.protect });
     const id = bucket.id;
     const pab = new aws.s3.BucketPublicAccessBlock(
         `${name}-public-access`,

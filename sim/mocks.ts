@@ -110,8 +110,8 @@ const computed: Record<string, Computer> = {
     "aws:rds/parameterGroup:ParameterGroup": (name) => ({ name: `${name}-${short(name).slice(0, 7)}` }),
     "aws:secretsmanager/secret:Secret": (name) => ({ arn: arn("secretsmanager", `secret:${name}-${short(name).slice(0, 6)}`) }),
     "random:index/randomPassword:RandomPassword": (name, i) => ({ result: `generated-${short(name)}`.padEnd(Number(i.length ?? 16), "x").slice(0, Number(i.length ?? 16)) }),
-    "aws:s3/bucket:Bucket": (name) => {
-        const bucket = `${name}-${short(name).slice(0, 7)}`;
+    "aws:s3/bucket:Bucket": (name, i) => {
+        const bucket = i.bucket ?? `${name}-${short(name).slice(0, 7)}`;
         return { bucket, arn: `arn:aws:s3:::${bucket}` };
     },
     "aws:sns/topic:Topic": (name, i) => ({ arn: arn("sns", i.name ?? name) }),

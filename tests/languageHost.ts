@@ -55,16 +55,27 @@ async function startMonitor(): Promise<{ port: number; stop: () => void }> {
     return { port, stop: () => server.forceShutdown() };
 }
 
-/** Runs index.ts for `stack` through the real language host with `config` (engine form: strings, JSON for objects). */
-export async function runThroughLanguageHost(stack: string, config: Record<string, string>, timeoutMs = 60_000): Promise<HostRun> {
+/** Which Pulumi project to run: its folder, its name, its `main`, and the environment its runtime options set. */
+export interface HostProgram {
+    readonly dir: string;
+    readonly project: string;
+    readonly main: string;
+    readonly env: Record<string, string>;
+}
+
+/** The platform program (the root Pulumi.yaml). */
+const PLATFORM: HostProgram = { dir: ROOT, project: "platform", main: ".", env: {} };
+
+/** Runs a program (index.ts of the root project by default) for `stack` through the real language host with `config` (engine form: strings, JSON for objects). */
+export async function runThroughLanguageHost(stack: string, config: Record<string, string>, timeoutMs = 60_000, program: HostProgram = PLATFORM): Promise<HostRun> {
     const monitor = await startMonitor();
     try {
         const host = path.join(PULUMI_DIR, "cmd", "run");
         const child = spawn(
             process.execPath,
-            [host, `--monitor=127.0.0.1:${monitor.port}`, "--project=platform", `--stack=${stack}`, `--root-directory=${ROOT}`, `--pwd=${ROOT}`, "."],
+            [host, `--monitor=127.0.0.1:${monitor.port}`, `--project=${program.project}`, `--stack=${stack}`, `--root-directory=${program.dir}`, `--pwd=${program.dir}`, program.main],
             {
-                cwd: ROOT,
+                cwd: program.dir,
                 env: {
                     ...process.env,
                     PULUMI_CONFIG: JSON.stringify(config),
@@ -72,6 +83,7 @@ export async function runThroughLanguageHost(stack: string, config: Record<strin
                     PULUMI_NODEJS_TYPESCRIPT: "true",
                     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
                     FORCE_COLOR: "0",
+                    ...program.env,
                 },
                 stdio: ["ignore", "pipe", "pipe"],
             },

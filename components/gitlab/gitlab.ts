@@ -39,6 +39,8 @@ export class GitLab extends pulumi.ComponentResource {
     readonly backupBucket: pulumi.Output<string>;
     /** Every bucket of GitLab's (objects, registry, backups), by ARN. */
     readonly bucketArns: pulumi.Output<string[]>;
+    /** The Secrets Manager secret whose JSON key `password` is root's first password (the first sign-in). */
+    readonly rootPasswordSecretArn: pulumi.Output<string>;
 
     constructor(name: string, args: GitLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitLab", name, {}, opts);
@@ -80,6 +82,7 @@ export class GitLab extends pulumi.ComponentResource {
         this.taskSecurityGroupId = sg.id;
         this.backupBucket = buckets.backups.bucket;
         this.bucketArns = pulumi.all([...Object.values(buckets.objects), buckets.registry, buckets.backups].map((b) => b.arn));
+        this.rootPasswordSecretArn = pulumi.output(secrets.refs.rootPassword.arn);
         this.registerOutputs({
             url: this.url,
             registryUrl: this.registryUrl,
@@ -91,6 +94,7 @@ export class GitLab extends pulumi.ComponentResource {
             taskSecurityGroupId: this.taskSecurityGroupId,
             backupBucket: this.backupBucket,
             bucketArns: this.bucketArns,
+            rootPasswordSecretArn: this.rootPasswordSecretArn,
         });
     }
 
