@@ -1,8 +1,7 @@
 import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
+import { readStackFile } from "../config/stackFile";
 import * as mocks from "./mocks";
 
 /**
@@ -93,9 +92,7 @@ export interface RunOptions {
 
 /** The `config:` map of Pulumi.<stack>.yaml, parsed. */
 export function readStackConfig(stack: string): StackConfig {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
-    return structuredClone(doc?.config ?? {});
+    return structuredClone(readStackFile(ROOT, stack));
 }
 
 /** What the engine hands the program: every value as a string, structured ones as JSON. */
