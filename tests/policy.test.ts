@@ -3,10 +3,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CONTROLS } from "../policy/controls";
-import { StackView, Subject } from "../policy/model";
+import { Subject } from "../policy/model";
 import { evaluate, WAIVERS } from "../policy/waivers";
-import { ROOT, runStack, stackRun, StackRun } from "../sim/harness";
-import { viewOf } from "../sim/policyView";
+import { ROOT, runStack, stackRun } from "../sim/harness";
+import { renamedRun, viewOf } from "../sim/policyView";
 import { policyTable } from "../tools/policyTable";
 import { prodRotationStep1 } from "./variants";
 
@@ -102,22 +102,12 @@ describe("policy pack: AWS Security Hub controls (policy/)", () => {
     });
 
     it("a stack is judged by what it is, not by its name: copies of dev and prod under new names", async () => {
-        const renamed = (run: StackRun, stack: string): StackView => {
-            const view = viewOf(run);
-            const rename = (urn: string) => urn.replace(`:${run.stack}::`, `:${stack}::`);
-            const resources = view.resources.map((r) => ({
-                ...r,
-                urn: rename(r.urn),
-                propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, urns]) => [k, urns.map(rename)])),
-            }));
-            return { ...view, stack, resources };
-        };
-        const staging = evaluate(renamed(await stackRun("dev"), "staging"));
+        const staging = evaluate(viewOf(renamedRun(await stackRun("dev"), "staging")));
         expect(staging.violations.map((v) => `${v.control} ${v.name}`)).to.deep.equal([]);
         expect(staging.waived.map((w) => w.control)).to.include("RDS.11");
         // A protected copy of prod keeps prod's controls: a single-AZ database there is a violation.
         const singleAz = await runStack("prod", { patch: (c) => (c["platform:database"].multiAz = false) });
-        const eu = evaluate(renamed(singleAz, "prodeu"));
+        const eu = evaluate(viewOf(renamedRun(singleAz, "prodeu")));
         expect(eu.violations.map((v) => `${v.control} ${v.name}`)).to.deep.equal(["RDS.5 app-db"]);
     });
 
