@@ -14,6 +14,7 @@ import { logsSchema } from "./sections/logs";
 import { networkSchema } from "./sections/network";
 import { runnerSchema } from "./sections/runner";
 import { statefulSchema } from "./sections/stateful";
+import { didYouMean, namespaceProblems, regionProblem } from "./stackKeys";
 
 export { isDomainName } from "./shapes";
 export { LOG_RETENTION_DAYS } from "./sections/logs";
@@ -85,10 +86,33 @@ export function stackFile(stack: string): string {
     return `Pulumi.${stack}.yaml`;
 }
 
+/** A section's keys that have no default, as a stack file must write them. */
+function requiredKeys(section: string): string[] {
+    let schema: z.core.$ZodType = sectionsSchema.shape[section as keyof typeof sectionsSchema.shape];
+    // A section that transforms its value (gitlab) is a pipe from the object the stack file writes.
+    while (schema instanceof z.ZodPipe) {
+        schema = schema.in;
+    }
+    const shape: Record<string, z.core.$ZodType> = schema instanceof z.ZodObject ? schema.shape : {};
+    return Object.keys(shape).filter((k) => !z.safeParse(shape[k], undefined).success);
+}
+
 function formatIssue(issue: z.core.$ZodIssue): string[] {
     const path = issue.path.map(String).join(".");
     if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((k) => `${path ? `${path}.` : ""}${k}: unknown key`);
+        if (path === "") {
+            // A whole section misspelt: the key as written in the stack file, and the section it likely meant.
+            const sections = Object.keys(sectionsSchema.shape);
+            return issue.keys.map((k) => `${PROJECT}:${k}: unknown key${didYouMean(k, sections, (c) => `${PROJECT}:${c}`)}`);
+        }
+        return issue.keys.map((k) => `${path}.${k}: unknown key`);
+    }
+    if (issue.code === "invalid_type" && "input" in issue && issue.input === undefined) {
+        if (issue.path.length === 1) {
+            const keys = requiredKeys(path);
+            return [`${PROJECT}:${path}: required (a section with no default${keys.length > 0 ? `: every stack sets ${keys.join(", ")}` : ""})`];
+        }
+        return [`${path}: required (no default)`];
     }
     let message = issue.message;
     if (issue.code === "invalid_type" && "input" in issue) {
@@ -103,11 +127,8 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
  * Pure: no Pulumi runtime needed, so it is unit-tested directly.
  */
 export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: string): PlatformConfig {
-    const problems: string[] = [];
     const region = raw["aws:region"];
-    if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
-        problems.push(`aws:region: ${JSON.stringify(region)} is not an AWS region (e.g. us-east-1)`);
-    }
+    const problems = [...namespaceProblems(Object.keys(raw)), ...regionProblem(region)];
     // Stack names are part of every physical name and IAM pattern (`platform-prod-*`): with a
     // '-' in them, one stack's patterns would cover another's (prod and prod-eu).
     if (!/^[a-z0-9]{1,20}$/.test(stack)) {

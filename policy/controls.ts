@@ -20,7 +20,12 @@ export interface Control {
      * CrossGuard runs on each resource before it is created or changed.
      */
     readonly relational?: boolean;
-    /** Checked in prod only (a dev stack is single-AZ, disposable and cheap on purpose). */
+    /**
+     * Checked in protected stacks only (prod and any stack like it; a dev-like
+     * stack is single-AZ, disposable and cheap on purpose). Whether a stack is
+     * protected shows on its stateful resources, so the pack runs these as
+     * stack policies.
+     */
     readonly prodOnly?: boolean;
     readonly check: (view: StackView) => Finding[];
 }

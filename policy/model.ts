@@ -16,6 +16,13 @@ export interface Subject {
 
 export interface StackView {
     readonly stack: string;
+    /**
+     * Whether the stack holds on to its data (`stateful.protect`), as its
+     * resources show it: the stateful ones carry Pulumi's `protect` option.
+     * What a stack is, not its name, decides which controls and waivers apply:
+     * a copy of dev under another name is still a dev-like stack.
+     */
+    readonly protected: boolean;
     readonly resources: readonly Subject[];
 }
 

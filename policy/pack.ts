@@ -40,6 +40,7 @@ export function knownProps(value: unknown, depth = 0): any {
 export function viewOfPolicyResources(resources: readonly PolicyResource[]): StackView {
     return {
         stack: stackOfUrn(resources[0]?.urn ?? ""),
+        protected: resources.some((r) => r.opts?.protect === true),
         resources: resources.map((r) => ({
             type: r.type,
             name: r.name,
@@ -50,16 +51,18 @@ export function viewOfPolicyResources(resources: readonly PolicyResource[]): Sta
     };
 }
 
-const describe = (c: Control) => `${c.id}: ${c.title}${c.prodOnly ? " (prod)" : ""}`;
+const describe = (c: Control) => `${c.id}: ${c.title}${c.prodOnly ? " (protected stacks)" : ""}`;
 
 /**
  * A control that reads one resource is a resource policy: CrossGuard runs it on
  * that resource's inputs before the resource is created or changed (during
  * `up` too, so a mandatory violation stops the change), and a value not known
- * in a preview skips only that resource. The others are stack policies.
+ * in a preview skips only that resource. The others are stack policies, and so
+ * are the protected-stack controls: whether the stack is protected shows on its
+ * stateful resources, not on the one resource a resource policy sees.
  */
 function policyOf(control: Control): ResourceValidationPolicy | StackValidationPolicy {
-    if (control.relational) {
+    if (control.relational || control.prodOnly) {
         return {
             name: control.policy,
             description: describe(control),
@@ -82,7 +85,9 @@ function policyOf(control: Control): ResourceValidationPolicy | StackValidationP
             // Reading args.props throws for a value not known in a preview: CrossGuard then
             // reports this one resource as not checked (advisory), and checks it again in `up`.
             const subject: Subject = { type: args.type, name: args.name, urn: args.urn, props: args.props, propertyDependencies: {} };
-            for (const v of evaluate({ stack: stackOfUrn(args.urn), resources: [subject] }, [control]).violations) {
+            // One resource: its own protect option (a database's is the stack's, which the waivers keyed by it read).
+            const view = { stack: stackOfUrn(args.urn), protected: args.opts?.protect === true, resources: [subject] };
+            for (const v of evaluate(view, [control]).violations) {
                 reportViolation(`${control.id} ${v.name}: ${v.message}`);
             }
         },

@@ -8,8 +8,12 @@ import { Finding, StackView } from "./model";
  */
 export interface Waiver {
     readonly control: string;
-    /** The stacks it applies to. */
-    readonly stacks: readonly ("dev" | "prod")[];
+    /**
+     * The stacks it applies to, by what they are, never by name (a new stack
+     * copied from dev or prod gets the same exceptions): every stack, or only
+     * those whose data is not protected (`stateful.protect: false`).
+     */
+    readonly stacks: "all" | "unprotected";
     readonly type: string;
     /** Resource names (logical, as in the program). */
     readonly names: RegExp;
@@ -18,12 +22,10 @@ export interface Waiver {
     readonly reason: string;
 }
 
-const BOTH = ["dev", "prod"] as const;
-
 export const WAIVERS: readonly Waiver[] = [
     {
         control: "ECS.4",
-        stacks: ["prod"],
+        stacks: "all",
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^runner(-deploy)?$/,
         message: /starts privileged job containers/,
@@ -32,7 +34,7 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "ECS.5",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^gitlab(-web|-sidekiq|-gitaly|-migrate|-backup)?$/,
         // Omnibus's own containers only: a sidecar added beside them is checked.
@@ -42,14 +44,14 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "ECS.5",
-        stacks: ["prod"],
+        stacks: "all",
         type: "aws:ecs/taskDefinition:TaskDefinition",
         names: /^runner(-deploy)?$/,
         reason: "gitlab-runner writes its config directory (config.toml, rendered at start with the token expanded).",
     },
     {
         control: "S3.12",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:s3/bucket:Bucket",
         names: /^gitlab-(artifacts|external-diffs|lfs|uploads|packages|dependency-proxy|terraform-state|ci-secure-files|agent-plan-content|pages|registry)$/,
         reason:
@@ -57,7 +59,7 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "EC2.18",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         names: /^gitlab-ssh-nlb-in-\d+$/,
         message: /on 22$/,
@@ -65,7 +67,7 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "EC2.19",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         names: /^gitlab-ssh-nlb-in-\d+$/,
         message: /port\(s\) 22 open/,
@@ -73,7 +75,7 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "SecretsManager.1",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^(app-secret-key|gitlab-rails|gitlab-tokens|gitlab-registry|gitlab-ssh-host-keys)$/,
         reason:
@@ -81,66 +83,66 @@ export const WAIVERS: readonly Waiver[] = [
     },
     {
         control: "SecretsManager.1",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-db-credentials$/,
         reason: "GitLab logs in to its database with this password and cannot take an RDS IAM token; a rotation under it would stop GitLab until the next deploy. Rotated with `pulumi up --replace` on the generator and a redeploy.",
     },
     {
         control: "SecretsManager.1",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-registry-database$/,
         reason: "The container registry logs in to its metadata database with this password, read at start; the migration task sets it on the role, so a rotation is `pulumi up --replace` on the generator and a redeploy (README: GitLab, Secrets), not a Lambda under running tasks.",
     },
     {
         control: "SecretsManager.1",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-root$/,
         reason: "The first administrator's password, read only when an empty database is seeded; afterwards the account's password lives in GitLab (changed there, or reset with gitlab-rake), not in this secret.",
     },
     {
         control: "SecretsManager.1",
-        stacks: ["prod"],
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^(gitlab-redis-auth|runner-token|runner-deploy-token)$/,
         reason: "Read at start by GitLab (the ElastiCache auth token) and by the runner managers (their tokens, rotated in GitLab with tools/runnerToken.ts): a rotation takes a redeploy, not a Lambda.",
     },
     {
         control: "SecretsManager.1",
-        stacks: ["prod"],
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^app-db-credentials$/,
-        reason: "prod is at step 1 of handing its master password to RDS (masterPasswordRotationDays: 0); after step 2 this secret is gone and RDS rotates its own.",
+        reason: "Only a stack deployed before rotation, at step 1 of handing its master password to RDS (masterPasswordRotationDays: 0), has this secret; after step 2 it is gone and RDS rotates its own (README: Turning rotation on for a stack deployed before it).",
     },
     {
         control: "SecretsManager.1",
-        stacks: ["prod"],
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^runner-docker-hub$/,
         reason: "A Docker Hub access token, made and revoked in Docker Hub by an administrator, who stores the new one here (README: \"The runner\"); AWS has no rotation function for another service's tokens.",
     },
     {
         control: "SecretsManager.1",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-smtp$/,
         reason: "SES SMTP credentials: the password is derived from the IAM access key that generates it, so a rotation is a new key (`pulumi up --replace` on the gitlab-smtp access key) and a redeploy of the mail roles, not a Lambda (README: E-mail).",
     },
     {
         control: "S3.9",
-        stacks: BOTH,
+        stacks: "all",
         type: "aws:s3/bucket:Bucket",
         names: /^public-access-logs$/,
         reason: "The bucket the access logs go to: logging it into itself would log its own log deliveries, and another bucket would need one in turn. Its writes come from the log delivery services only (bucket policy).",
     },
     {
         control: "RDS.11",
-        stacks: ["dev"],
+        stacks: "unprotected",
         type: "aws:rds/instance:Instance",
         names: /^(app|gitlab)-db$/,
-        reason: "dev keeps 1 day of backups on purpose: its data is disposable and it is rebuilt from scratch (prod keeps 14 and 35 days).",
+        reason: "An unprotected stack (dev) keeps 1 day of backups on purpose: its data is disposable and it is rebuilt from scratch (prod keeps 14 and 35 days).",
     },
 ];
 
@@ -149,19 +151,19 @@ export interface Verdict {
     readonly waived: readonly (Finding & { readonly reason: string })[];
 }
 
-export function waiverFor(f: Finding, stack: string): Waiver | undefined {
+export function waiverFor(f: Finding, view: Pick<StackView, "protected">): Waiver | undefined {
     return WAIVERS.find(
-        (w) => w.control === f.control && (w.stacks as readonly string[]).includes(stack) && w.type === f.type && w.names.test(f.name) && (!w.message || w.message.test(f.message)),
+        (w) => w.control === f.control && (w.stacks === "all" || !view.protected) && w.type === f.type && w.names.test(f.name) && (!w.message || w.message.test(f.message)),
     );
 }
 
-/** Controls over one stack, waivers applied; prod-only controls skipped elsewhere. */
+/** Controls over one stack, waivers applied; the protected-stack controls skipped in the others. */
 export function evaluate(view: StackView, controls: readonly Control[] = CONTROLS): Verdict {
-    const findings = controls.filter((c) => !c.prodOnly || view.stack === "prod").flatMap((c) => c.check(view));
+    const findings = controls.filter((c) => !c.prodOnly || view.protected).flatMap((c) => c.check(view));
     const violations: Finding[] = [];
     const waived: (Finding & { reason: string })[] = [];
     for (const f of findings) {
-        const w = waiverFor(f, view.stack);
+        const w = waiverFor(f, view);
         if (w) {
             waived.push({ ...f, reason: w.reason });
         } else {

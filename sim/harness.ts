@@ -1,8 +1,7 @@
 import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
+import { readStackFile } from "../config/stackFile";
 import * as mocks from "./mocks";
 
 /**
@@ -100,9 +99,7 @@ export interface RunOptions {
 export const STACK_DIR = process.env.PLATFORM_STACK_DIR || ROOT;
 
 export function readStackConfig(stack: string): StackConfig {
-    const file = path.join(STACK_DIR, `Pulumi.${stack}.yaml`);
-    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config?: StackConfig } | null;
-    return structuredClone(doc?.config ?? {});
+    return structuredClone(readStackFile(STACK_DIR, stack));
 }
 
 /** What the engine hands the program: every value as a string, structured ones as JSON. */

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { named, ofType, runStack, stackRun, STACKS, StackRun } from "../sim/harness";
+import { prodRotationStep1 } from "./variants";
 
 /** The app's PostgreSQL as both stacks build it, and where GitLab's differs; the Database component's own cases: tests/components/database.test.ts. */
 
@@ -62,11 +63,9 @@ describe("Django app service", () => {
             // The preview of that update still shows the instance's old state, with no master
             // secret (RDS makes it during `up`); the task definition and schedule wait for it.
             const noSecretYet = (type: string, _name: string, state: Record<string, any>) => (type === T.db ? { ...state, masterUserSecrets: [] } : state);
-            // Step 2 in prod: the line setting 0 deleted.
-            const step2 = (c: Record<string, any>) => delete c["platform:database"].masterPasswordRotationDays;
-
+            // Step 2: the line setting 0 deleted, which leaves prod's file as it is.
             it("preview: plans, with the secret's ARN unknown until RDS has made it", async () => {
-                const run = await runStack("prod", { preview: true, state: noSecretYet, patch: step2 });
+                const run = await runStack("prod", { preview: true, state: noSecretYet });
                 expect(run.error).to.equal(undefined);
                 const rotation = named(run, T.rotation, "app-db-master-rotation");
                 expect(rotation.inputs.secretId).to.deep.equal(UNKNOWN);
@@ -92,10 +91,10 @@ describe("Django app service", () => {
             expect(rotation.retainOnDelete).to.equal(true);
         });
 
-        it("prod (step 1 of 2): a generated password of ours, in a protected secret; the web process on IAM", async () => {
+        it("prod at step 1 of 2: a generated password of ours, in a protected secret; the web process on IAM", async () => {
             // An existing stack moves in two deploys: first the web process to IAM (0 here,
             // so the old tasks' password stays valid through the canary), then rotation on.
-            const before = await stackRun("prod");
+            const before = await prodRotationStep1();
             expect(before.error).to.equal(undefined);
             const old = named(before, T.db, "app-db");
             expect(old.inputs.password).to.match(/^generated-/);

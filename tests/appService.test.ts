@@ -77,8 +77,8 @@ describe("Django app service", () => {
 
             it(`${stack}: secrets come from Secrets Manager, never as environment values; only migrate gets the master password`, async () => {
                 const run = await stackRun(stack);
-                // dev: RDS's secret; prod (step 1 of 2): ours.
-                const masterSecret = stack === "dev" ? named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn : named(run, T.secret, "app-db-credentials").state.arn;
+                // RDS's own secret (a stack at step 1 of turning rotation on has ours: tests/appDatabase.test.ts).
+                const masterSecret = named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn;
                 const secretArns = [...ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`), masterSecret];
                 const envOf = (c: any) => Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
                 const [migrate, web] = [container(run, "migrate"), container(run, "web")];
@@ -123,7 +123,7 @@ describe("Django app service", () => {
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
                 expect(read.Resource).to.have.length(2);
                 for (const arn of read.Resource) {
-                    expect(arn).to.match(stack === "dev" ? /:secret:(rds!db-|app-secret-key-)/ : /:secret:app-(db-credentials|secret-key)-/);
+                    expect(arn).to.match(/:secret:(rds!db-|app-secret-key-)/);
                 }
                 const logs = statements.find((s) => s.Sid === "WriteLogs");
                 expect(logs.Resource[0]).to.match(new RegExp(`log-group:/platform/${stack}/app-.*:\\*$`));
@@ -137,7 +137,7 @@ describe("Django app service", () => {
                     [T.policy, "app-execution-policy"],
                     [T.policy, "app-task-policy"],
                     [T.secretVersion, "app-secret-key"],
-                    stack === "dev" ? [T.rotation, "app-db-master-rotation"] : [T.secretVersion, "app-db-credentials"],
+                    [T.rotation, "app-db-master-rotation"],
                 ]) {
                     expect(td.dependencies, dep).to.include(urnOf(type, dep));
                 }

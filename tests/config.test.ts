@@ -1,6 +1,10 @@
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { addressesPerAz, azBlockPrefix, isNetworkAddress, isPrivate, parseCidr } from "../facts/cidr";
 import { ConfigError, decodeConfigValues, isDomainName, parseConfig } from "../config";
+import { readStackFile } from "../config/stackFile";
 import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../facts/rds";
 import { appConnections } from "../components/app/facts";
 import { fargateMemoryOptions, isFargateSize } from "../facts/fargate";
@@ -37,10 +41,18 @@ const BAD: readonly BadCase[] = [
     { stack: "dev", why: "retention CloudWatch refuses", patch: (c) => (c["platform:logs"].retentionDays = 10), error: /logs\.retentionDays: 10 is not a CloudWatch retention period/ },
     { stack: "prod", why: "bad domain name", patch: (c) => (c["platform:app"].hostName = "App_Host.example.com"), error: /app\.hostName: "App_Host\.example\.com" is not a valid domain name/ },
     { stack: "prod", why: "host outside the zone", patch: (c) => (c["platform:app"].hostName = "app.example.org"), error: /app\.hostName: app\.example\.org is not inside dns\.zoneName example\.com/ },
-    { stack: "dev", why: "missing host name", patch: (c) => delete c["platform:app"].hostName, error: /app\.hostName: expected string, got undefined|app\.hostName: .*expected string/ },
+    { stack: "dev", why: "missing host name", patch: (c) => delete c["platform:app"].hostName, error: /app\.hostName: required \(no default\)/ },
     { stack: "dev", why: "misspelt key", patch: (c) => (c["platform:network"].natGateway = "Single"), error: /network\.natGateway: unknown key/ },
     { stack: "prod", why: "unknown section", patch: (c) => (c["platform:databse"] = { size: 1 }), error: /databse: unknown key/ },
     { stack: "dev", why: "bad region", patch: (c) => (c["aws:region"] = "mars-1"), error: /aws:region: "mars-1" is not an AWS region/ },
+    // What a newcomer's stack file slipped past: a namespace nobody reads, a region of the right shape that does not exist, a section left out.
+    { stack: "prod", why: "misspelt namespace", patch: (c) => ((c["platfrom:runner"] = c["platform:runner"]), delete c["platform:runner"]), error: /^Pulumi\.prod\.yaml: platfrom:runner: unknown namespace "platfrom", read by nobody \(did you mean platform:runner\?\)$/m },
+    { stack: "dev", why: "a namespace nobody reads", patch: (c) => (c["gitlab:hostName"] = "gitlab.dev.example.com"), error: /gitlab:hostName: unknown namespace "gitlab", read by nobody \(keys are platform:, aws:, pulumi:\)/ },
+    { stack: "prod", why: "misspelt section", patch: (c) => (c["platform:runnr"] = c["platform:runner"]), error: /^Pulumi\.prod\.yaml: platform:runnr: unknown key \(did you mean platform:runner\?\)$/m },
+    { stack: "prod", why: "a region in the right shape that does not exist", patch: (c) => (c["aws:region"] = "eu-west-9"), error: /aws:region: "eu-west-9" is not an AWS region the provider knows/ },
+    { stack: "dev", why: "a misspelt region", patch: (c) => (c["aws:region"] = "us-eats-1"), error: /aws:region: "us-eats-1" is not an AWS region the provider knows \(did you mean us-east-1\?\)/ },
+    { stack: "dev", why: "no region", patch: (c) => delete c["aws:region"], error: /aws:region: required/ },
+    { stack: "dev", why: "missing DNS section", patch: (c) => delete c["platform:dns"], error: /^Pulumi\.dev\.yaml: platform:dns: required \(a section with no default: every stack sets zoneName\)$/m },
     { stack: "dev", why: "ECR keep count zero", patch: (c) => (c["platform:images"].keepTaggedImages = 0), error: /images\.keepTaggedImages: / },
     { stack: "prod", why: "unsupported platform", patch: (c) => (c["platform:images"].platform = "linux/386"), error: /images\.platform: / },
     // The app service's keys.
@@ -90,7 +102,7 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "GitLab on Spot without Spot capacity", patch: (c) => (c["platform:gitlab"].spot = true), error: /gitlab\.spot: true needs cluster\.fargateSpot: true/ },
     { stack: "dev", why: "OIDC issuer over plain HTTP", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "http://login.example.com", clientId: "gitlab", clientSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf" }), error: /gitlab\.oidc\.issuer: "http:\/\/login\.example\.com" is not an https URL/ },
     { stack: "dev", why: "OIDC secret not a Secrets Manager ARN", patch: (c) => (c["platform:gitlab"].oidc = { issuer: "https://login.example.com", clientId: "gitlab", clientSecretArn: "hunter2" }), error: /gitlab\.oidc\.clientSecretArn: "hunter2" is not a Secrets Manager secret ARN/ },
-    { stack: "prod", why: "missing GitLab section", patch: (c) => delete c["platform:gitlab"], error: /gitlab: expected object, got undefined/ },
+    { stack: "prod", why: "missing GitLab section", patch: (c) => delete c["platform:gitlab"], error: /^Pulumi\.prod\.yaml: platform:gitlab: required \(a section with no default: every stack sets hostName\)$/m },
     // Issue 20: e-mail.
     { stack: "prod", why: "SES sending from outside the verified zone", patch: (c) => (c["platform:gitlab"].email = { provider: "ses", from: "gitlab@example.org" }), error: /^Pulumi\.prod\.yaml: gitlab\.email\.from: gitlab@example\.org is not inside dns\.zoneName example\.com, the domain SES verifies$/m },
     { stack: "dev", why: "unknown e-mail provider", patch: (c) => (c["platform:gitlab"].email = { provider: "sendmail" }), error: /^Pulumi\.dev\.yaml: gitlab\.email\.provider: "sendmail" is not an e-mail provider \(ses, smtp, none\)$/m },
@@ -233,6 +245,29 @@ describe("config", () => {
         });
     });
 
+    describe("the stack file itself, as the offline runs read it (the plan, the tests)", () => {
+        it("a YAML syntax error names the file, the line and the column", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackfile-"));
+            fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config:\n  aws:region: us-east-1\n  platform:app: [1\n  platform:dns: {}\n");
+            expect(() => readStackFile(dir, "broken")).to.throw(ConfigError, /^Pulumi\.broken\.yaml: line 4, column 3: not valid YAML: Flow sequence .*$/);
+            fs.writeFileSync(path.join(dir, "Pulumi.twice.yaml"), "config:\n  aws:region: us-east-1\n  aws:region: eu-west-1\n");
+            expect(() => readStackFile(dir, "twice")).to.throw(ConfigError, /^Pulumi\.twice\.yaml: line 3, column 3: not valid YAML: Map keys must be unique$/);
+        });
+
+        it("a stack with no file: the stacks there are", async () => {
+            let error: unknown;
+            await runStack("staging").catch((e: unknown) => (error = e));
+            expect(error).to.be.instanceOf(ConfigError);
+            expect((error as Error).message).to.equal("Pulumi.staging.yaml: no such stack file; the stacks here: dev, prod (Pulumi.<stack>.yaml)");
+        });
+
+        it("prod's file is the final state a new stack takes: no step of a transition left in it", () => {
+            // masterPasswordRotationDays: 0 is step 1 of turning rotation on for an existing stack (README).
+            expect(readStackConfig("prod")["platform:database"]).to.not.have.property("masterPasswordRotationDays");
+            expect(parseConfig(readStackConfig("prod"), "prod").database.masterPasswordRotationDays).to.equal(7);
+        });
+    });
+
     describe("as the Pulumi CLI prints it (the real Node.js language host)", () => {
         const bad = (mutate: (c: StackConfig) => void): Record<string, string> => {
             const config = readStackConfig("prod");
@@ -244,6 +279,12 @@ describe("config", () => {
             const run = await runThroughLanguageHost("prod", bad((c) => (c["platform:app"].cpu = 300)));
             expect(run.output.trim()).to.equal("error: [runtime] Pulumi.prod.yaml: app.cpu: 300 is not a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192, 16384)");
             // The host's code for "failed, and the user has been told why".
+            expect(run.exitCode).to.equal(32);
+        });
+
+        it("a misspelt namespace: the key and the one it likely meant, before anything runs", async () => {
+            const run = await runThroughLanguageHost("prod", bad((c) => ((c["platfrom:runner"] = c["platform:runner"]), delete c["platform:runner"])));
+            expect(run.output.trim()).to.equal('error: [runtime] Pulumi.prod.yaml: platfrom:runner: unknown namespace "platfrom", read by nobody (did you mean platform:runner?)');
             expect(run.exitCode).to.equal(32);
         });
 

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import { CONTROLS } from "../policy/controls";
-import { ROOT, stackRun, StackRun } from "../sim/harness";
+import { ROOT, runStack, stackRun, StackRun } from "../sim/harness";
+import { renamedRun } from "../sim/policyView";
 
 /**
  * The pack as the Pulumi CLI runs it: @pulumi/pulumi's run-policy-pack loads
@@ -153,6 +154,13 @@ describe("policy pack: served as the Pulumi CLI runs it (gRPC Analyzer)", functi
         const skipped = found.filter((d) => d.enforcement === ADVISORY);
         expect(new Set(skipped.map((d) => d.resource))).to.deep.equal(new Set(["gitlab-web"]));
         expect(skipped.every((d) => /can't be known during preview/.test(d.message)), skipped.map((d) => d.message).join("\n")).to.equal(true);
+    });
+
+    it("copies of dev and prod under new names: judged by what they are (protected or not), not by name", async () => {
+        expect(await analyzeAll(pack.client, renamedRun(await stackRun("dev"), "staging"))).to.deep.equal([]);
+        const singleAz = renamedRun(await runStack("prod", { patch: (c) => (c["platform:database"].multiAz = false) }), "prodeu");
+        const found = await analyzeAll(pack.client, singleAz);
+        expect(found.map((d) => [d.policy, d.resource, d.enforcement])).to.deep.equal([["rds-5-multi-az", "app-db", MANDATORY]]);
     });
 
     it("dev's config (policy/config.dev.json, all advisory) turns violations into advice", async () => {

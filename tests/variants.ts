@@ -17,3 +17,9 @@ export const prodGitalyOnEfs = () =>
     variantRun("prod-gitaly-efs", "prod", (c: StackConfig) => {
         c["platform:gitlab"].gitaly = { storage: "efs" };
     });
+
+/** Prod as a stack deployed before rotation is at step 1 of turning it on (README): the master password still ours. */
+export const prodRotationStep1 = () =>
+    variantRun("prod-rotation-step1", "prod", (c: StackConfig) => {
+        c["platform:database"].masterPasswordRotationDays = 0;
+    });
