@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import { parseCli, TS_NODE, usageError } from "../tools/cli";
 
 /**
  * Which mocha spec files one `test: mocha` job of the pipeline runs
@@ -86,16 +87,28 @@ export function shardConfig(files: string[], root = ROOT): string {
     return `${JSON.stringify({ ...rc, spec: files }, null, 2)}\n`;
 }
 
+const CLI = {
+    name: "mochaShard",
+    usage: [
+        `usage: ${TS_NODE} ci/mochaShard.ts <index 1..total> <total> [--config <out.json>]`,
+        `       ${TS_NODE} ci/mochaShard.ts --plan <total>`,
+        "  prints the spec files of shard <index> (--config: also writes its mocha config); --plan: every shard and its estimate",
+    ].join("\n"),
+    options: { plan: { type: "string" }, config: { type: "string" } },
+    positionals: [0, 2],
+} as const;
+
 function main(args: string[]): void {
-    if (args[0] === "--plan") {
-        const total = Number(args[1]);
+    const { values, positionals } = parseCli(CLI, args);
+    if (values.plan !== undefined) {
+        const total = Number(values.plan);
         shards(specFiles(), readTimings(), total).forEach((s, i) => console.log(`shard ${i + 1}/${total}: ${s.seconds} s, ${s.files.length} files`));
         return;
     }
-    const [index, total] = args.slice(0, 2).map(Number);
-    const config = args[2] === "--config" ? args[3] : undefined;
-    if (!(Number.isInteger(index) && index >= 1 && index <= total) || (args.length > 2 && !config)) {
-        throw new Error(`usage: mochaShard.ts <index 1..total> <total> [--config <out.json>] | --plan <total> (got ${args.join(" ") || "nothing"})`);
+    const [index, total] = positionals.map(Number);
+    const config = values.config;
+    if (!(Number.isInteger(index) && index >= 1 && index <= total)) {
+        usageError(CLI, `no shard ${positionals.join("/") || "given"}`);
     }
     const mine = shards(specFiles(), readTimings(), total)[index - 1];
     console.error(`mocha shard ${index}/${total}: ${mine.files.length} files, about ${mine.seconds} s of tests`);

@@ -1,5 +1,6 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
+import * as util from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackFile } from "../config/stackFile";
 import * as mocks from "./mocks";
@@ -67,6 +68,8 @@ export interface StackRun {
     readonly outputs: Record<string, unknown>;
     /** The error the program failed with, if it did. */
     readonly error?: Error;
+    /** What the program passed to pulumi.log.warn, in order (the engine shows them under `pulumi up`). */
+    readonly warnings: readonly string[];
     /** ECR's tags and SSM's parameters as the run leaves them (RunOptions.registry plus what it wrote): the next run's registry. */
     readonly registry: mocks.Registry;
 }
@@ -247,6 +250,20 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
     Error.prepareStackTrace = (err) => String(err);
     const savedEnv = { ...process.env };
     Object.assign(process.env, session.env ?? {});
+    // Without an engine Pulumi prints a warning with console.warn: kept with the run
+    // instead, so it is reported once and for its stack, not for every run a plan or a
+    // promoting stack makes of another.
+    const warnings: string[] = [];
+    const savedWarn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        const line = util.format(...args);
+        const engineless = /^warning: \[runtime\] ([\s\S]*)$/.exec(line);
+        if (engineless) {
+            warnings.push(engineless[1]);
+        } else {
+            savedWarn(...args);
+        }
+    };
     let outputs: Record<string, unknown> = {};
     let error: Error | undefined;
     // An exception inside an `apply` never resolves the outputs; surface it as
@@ -264,8 +281,9 @@ async function recordAlone(session: Session, body: () => Record<string, unknown>
         process.off("unhandledRejection", onRejection);
         process.env = savedEnv;
         Error.prepareStackTrace = savedPrepare;
+        console.warn = savedWarn;
     }
-    return { stack: session.stack, resources, invokes, outputs, error, registry };
+    return { stack: session.stack, resources, invokes, outputs, error, warnings, registry };
 }
 
 /** The commit the offline engine deploys (the `deployedSha` output): fixed, so a plan is the same on every commit. */

@@ -140,6 +140,6 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         expect(help.stdout).to.match(/^usage: .*pipelineModel\.ts \[--warm \| --cold\] \[--write-readme\]/);
         const bad = run("--fast");
         expect(bad.status).to.equal(2);
-        expect(bad.stderr).to.include("unknown argument --fast");
+        expect(bad.stderr).to.include("pipelineModel: unknown option '--fast'");
     });
 });

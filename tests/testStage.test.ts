@@ -150,8 +150,8 @@ describe("the test stage: parallel parts, mocha shards, the test image", functio
         ]);
         expect(() => shards(["a.ts"], timings, 0)).to.throw(/0 shards/);
         const r = spawnSync(TS_NODE, ["--transpile-only", "ci/mochaShard.ts", "4", "3"], { cwd: ROOT, encoding: "utf8" });
-        expect(r.status).to.equal(1);
-        expect(r.stderr).to.match(/usage: mochaShard\.ts/);
+        expect(r.status).to.equal(2);
+        expect(r.stderr).to.match(/^mochaShard: no shard 4\/3\nusage: .*ci\/mochaShard\.ts/);
     });
 
     it("every mocha run of the test command refuses a `.only` left in a spec (it would pass on that test alone)", () => {

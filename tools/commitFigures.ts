@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { runStack, StackRun } from "../sim/harness";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * What one commit costs a deploy: runs the program for a stack in a scratch
@@ -84,11 +85,21 @@ export async function commitFigures(stack: string, folder: string): Promise<Move
     }
 }
 
+const CLI = {
+    name: "commitFigures",
+    usage: [
+        `usage: ${TS_NODE} tools/commitFigures.ts [stack ...] [--folder DIR]`,
+        "  stack         the stacks to measure (default: dev prod)",
+        "  --folder DIR  the folder the commit touches (default: app)",
+    ].join("\n"),
+    options: { folder: { type: "string" } },
+    positionals: [0, Infinity],
+} as const;
+
 async function main(): Promise<void> {
-    const args = process.argv.slice(2);
-    const at = args.indexOf("--folder");
-    const folder = at >= 0 ? args.splice(at, 2)[1] : "app";
-    const stacks = args.length > 0 ? args : ["dev", "prod"];
+    const { values, positionals } = parseCli(CLI);
+    const folder = values.folder ?? "app";
+    const stacks = positionals.length > 0 ? positionals : ["dev", "prod"];
     for (const stack of stacks) {
         const m = await commitFigures(stack, folder);
         console.log(`${stack}: a commit to ${folder}/ builds ${m.images.length} image(s) [${m.images.join(", ")}], ` +

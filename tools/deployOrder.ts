@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseGitlabCi } from "../ci/gitlabYaml";
 import { requiredEnv, runHook } from "../hooks/run";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * The project's CI settings, set where GitLab keeps them (its API only, no
@@ -115,5 +116,14 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+    parseCli({
+        name: "deployOrder",
+        usage: [
+            `usage: ${TS_NODE} tools/deployOrder.ts`,
+            "  GITLAB_URL      https://<host> of the GitLab",
+            "  GITLAB_TOKEN    a maintainer's token (api scope)",
+            "  GITLAB_PROJECT  the project's id or path",
+        ].join("\n"),
+    });
     runHook("deployOrder", main);
 }

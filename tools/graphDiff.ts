@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Invoke, Resource } from "../sim/harness";
+import { parseCli, TS_NODE, usageError } from "./cli";
 
 /**
  * Proves a refactoring moved no resource: runs both stacks under the mocks at
@@ -21,7 +22,17 @@ import type { Invoke, Resource } from "../sim/harness";
  * tests/harness.ts before the move) runs its own program there.
  */
 
-const USAGE = "usage: graphDiff.ts REV [stack ...] | --dump --out FILE [--root DIR] [stack ...]";
+const CLI = {
+    name: "graphDiff",
+    usage: [
+        `usage: ${TS_NODE} tools/graphDiff.ts REV [stack ...]`,
+        `       ${TS_NODE} tools/graphDiff.ts --dump --out FILE [--root DIR] [stack ...]`,
+        "  REV    the git revision to compare the working tree with (stacks: default dev prod)",
+        "  --dump writes the stacks' graphs as JSON into FILE, run in DIR (what each side of a comparison runs)",
+    ].join("\n"),
+    options: { dump: { type: "boolean" }, out: { type: "string" }, root: { type: "string" } },
+    positionals: [0, Infinity],
+} as const;
 const ROOT = path.resolve(__dirname, "..");
 const HARNESSES = ["sim/harness.ts", "tests/harness.ts"];
 /** Resource options the harness records only since sim/ learned them. */
@@ -152,24 +163,28 @@ function dumpIn(root: string, stacks: string[]): Record<string, Graph> {
 }
 
 async function main(argv: string[]): Promise<number> {
-    if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-        console.log(USAGE);
-        return argv.length === 0 ? 2 : 0;
-    }
-    if (argv[0] === "--dump") {
-        const rootAt = argv.indexOf("--root");
-        const root = rootAt >= 0 ? path.resolve(argv[rootAt + 1]) : ROOT;
-        const flags = ["--root", "--out"];
-        const stacks = argv.slice(1).filter((x, i, all) => !flags.includes(x) && !flags.includes(all[i - 1]));
+    const { values, positionals } = parseCli(CLI, argv);
+    if (values.dump) {
+        if (values.out === undefined) {
+            usageError(CLI, "--dump needs --out FILE");
+        }
+        const root = values.root !== undefined ? path.resolve(values.root) : ROOT;
+        const stacks = positionals;
         const out: Record<string, Graph> = {};
         for (const stack of stacks.length > 0 ? stacks : ["dev", "prod"]) {
             out[stack] = await dump(root, stack);
         }
         // A file, not stdout: process.exit would cut a piped write of this size.
-        fs.writeFileSync(argv[argv.indexOf("--out") + 1], JSON.stringify(out));
+        fs.writeFileSync(values.out, JSON.stringify(out));
         return 0;
     }
-    const [rev, ...rest] = argv;
+    if (values.out !== undefined || values.root !== undefined) {
+        usageError(CLI, "--out and --root go with --dump");
+    }
+    if (positionals.length === 0) {
+        usageError(CLI, "missing argument REV");
+    }
+    const [rev, ...rest] = positionals;
     const stacks = rest.length > 0 ? rest : ["dev", "prod"];
     const dir = worktree(rev);
     try {
@@ -197,10 +212,12 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-        console.error(e instanceof Error ? e.message : e);
-        process.exit(1);
-    },
-);
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+            console.error(e instanceof Error ? e.message : e);
+            process.exit(1);
+        },
+    );
+}

@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { TIMINGS_FILE } from "../ci/mochaShard";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * Regenerates ci/mocha-timings.json, the seconds each spec file takes, which
@@ -34,11 +35,15 @@ export function timingsFrom(report: MochaJson, root: string): Record<string, num
 }
 
 if (require.main === module) {
-    const report = process.argv[2];
-    if (!report) {
-        console.error("usage: mochaTimings.ts <mocha JSON report>");
-        process.exit(1);
-    }
+    const { positionals } = parseCli({
+        name: "mochaTimings",
+        usage: [
+            `usage: ${TS_NODE} tools/mochaTimings.ts <mocha JSON report>`,
+            "  rewrites ci/mocha-timings.json from the report of a whole run (mocha --reporter json)",
+        ].join("\n"),
+        positionals: [1, 1],
+    });
+    const report = positionals[0];
     const root = path.resolve(__dirname, "..");
     const timings = timingsFrom(JSON.parse(fs.readFileSync(report, "utf8")) as MochaJson, root);
     fs.writeFileSync(path.join(root, TIMINGS_FILE), `${JSON.stringify(timings, null, 2)}\n`);

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IMAGE_FILES, imageRefs, isPinned, pin, registryOf, tagOf } from "../facts/imagePins";
 import { runHook } from "../hooks/run";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * Pins every external image this repository names by digest (facts/imagePins.ts):
@@ -87,8 +88,13 @@ export async function pinImages(root: string, opts: { refresh?: boolean; http?: 
 }
 
 if (require.main === module) {
+    const { values } = parseCli({
+        name: "pinImages",
+        usage: [`usage: ${TS_NODE} tools/pinImages.ts [--refresh]`, "  --refresh  every image, to take a rebuilt tag (default: the images named by tag only)"].join("\n"),
+        options: { refresh: { type: "boolean" } },
+    });
     runHook("pinImages", async () => {
-        const changes = await pinImages(path.join(__dirname, ".."), { refresh: process.argv.includes("--refresh") });
+        const changes = await pinImages(path.join(__dirname, ".."), { refresh: values.refresh === true });
         process.stdout.write(changes.length > 0 ? `${changes.join("\n")}\n` : "every image is pinned\n");
     });
 }

@@ -8,6 +8,7 @@ import { SERVICE_HEALTH } from "../facts/rollout";
 import { DEPLOY_RUNNER_TAG } from "../components/runner/facts";
 import { parseGitlabCi } from "../ci/gitlabYaml";
 import { GraphJob, pipelineGraph } from "./pipelineGraph";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * The pipeline model: how long a merge request's pipeline takes and how long
@@ -365,7 +366,7 @@ export function withReadmeTable(readme: string, table: string): string {
     return `${readme.slice(0, a + open.length)}\n${table}\n${readme.slice(b)}`;
 }
 
-const HELP = `usage: npx ts-node --transpile-only tools/pipelineModel.ts [--warm | --cold] [--write-readme]
+const HELP = `usage: ${TS_NODE} tools/pipelineModel.ts [--warm | --cold] [--write-readme]
 
 Models the merge-request pipeline and the push to main of an app-only commit
 (until it serves in dev) from .gitlab-ci.yml's jobs and facts/pipelineTimes.ts.
@@ -376,21 +377,13 @@ Models the merge-request pipeline and the push to main of an app-only commit
   --write-readme  rewrite the README's table between its pipeline-model markers`;
 
 function main(argv: string[]): number {
-    if (argv.includes("--help") || argv.includes("-h")) {
-        console.log(HELP);
-        return 0;
-    }
-    const unknown = argv.filter((a) => !["--warm", "--cold", "--write-readme"].includes(a));
-    if (unknown.length > 0) {
-        console.error(`pipelineModel: unknown argument ${unknown[0]}\n${HELP}`);
-        return 2;
-    }
+    const { values } = parseCli({ name: "pipelineModel", usage: HELP, options: { warm: { type: "boolean" }, cold: { type: "boolean" }, "write-readme": { type: "boolean" } } }, argv);
     const ciText = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
-    if (argv.includes("--write-readme")) {
+    if (values["write-readme"]) {
         const file = path.join(ROOT, "README.md");
         fs.writeFileSync(file, withReadmeTable(fs.readFileSync(file, "utf8"), readmeTable(ciText)));
     }
-    const workers: Workers[] = argv.includes("--warm") ? ["warm"] : argv.includes("--cold") ? ["cold"] : ["cold", "warm"];
+    const workers: Workers[] = values.warm ? ["warm"] : values.cold ? ["cold"] : ["cold", "warm"];
     for (const w of workers) {
         for (const name of Object.keys(PIPELINES) as PipelineName[]) {
             console.log(`${report(model(ciText, name, { workers: w }))}\n`);

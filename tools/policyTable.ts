@@ -9,6 +9,7 @@ import { ofType, StackView } from "../policy/model";
 import { evaluate } from "../policy/waivers";
 import { stackRun, STACKS } from "../sim/harness";
 import { viewOf } from "../sim/policyView";
+import { parseCli, TS_NODE } from "./cli";
 
 export async function policyTable(): Promise<string> {
     // One after the other: a mocked run owns the Pulumi runtime while it lasts.
@@ -35,5 +36,6 @@ export async function policyTable(): Promise<string> {
 }
 
 if (require.main === module) {
+    parseCli({ name: "policyTable", usage: `usage: ${TS_NODE} tools/policyTable.ts\n  prints README's policy table (control, policy, enforcement, status per stack)` });
     policyTable().then((t) => console.log(t));
 }

@@ -1,6 +1,7 @@
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { REGISTRATIONS } from "../components/runner/facts";
 import { requiredEnv } from "../hooks/run";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * The one manual step of each runner fleet, as one command: creates the
@@ -139,6 +140,18 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+    parseCli({
+        name: "runnerToken",
+        usage: [
+            `usage: ${TS_NODE} tools/runnerToken.ts`,
+            "  GITLAB_URL          https://<host> of the GitLab",
+            "  GITLAB_ADMIN_TOKEN  an administrator's token with the create_runner scope",
+            "  SECRET_ARN          the fleet's token secret (pulumi stack output runnerTokenSecretArn or deployRunnerTokenSecretArn)",
+            "  AWS_REGION          the secret's region",
+            "  RUNNER_KIND         general (default) or deploy; deploy needs GITLAB_PROJECT_ID",
+            "  RUNNER_DESCRIPTION  the runner's description in GitLab (default: the fleet's)",
+        ].join("\n"),
+    });
     main().catch((e: unknown) => {
         process.stderr.write(`runnerToken: ${e instanceof Error ? e.message : String(e)}\n`);
         process.exitCode = 1;

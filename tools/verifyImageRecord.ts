@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseGitlabCi } from "../ci/gitlabYaml";
+import { parseCli, TS_NODE } from "./cli";
 
 /**
  * Whether each image digest recorded in .gitlab-ci.yml (CI_TOOLS_IMAGE,
@@ -40,7 +41,7 @@ export const RECORDS: readonly ImageRecordKind[] = [
 ];
 
 export const USAGE = [
-    "usage: node_modules/.bin/ts-node --transpile-only tools/verifyImageRecord.ts [<.gitlab-ci.yml>]",
+    `usage: ${TS_NODE} tools/verifyImageRecord.ts [<.gitlab-ci.yml>]`,
     "  GITLAB_API_TOKEN     a token that reads the project's jobs and artifacts (Reporter, read_api)",
     "  GITLAB_API_URL       https://<host>/api/v4 (or CI_API_V4_URL)",
     "  GITLAB_PROJECT       the project's id or path (or CI_PROJECT_ID)",
@@ -296,7 +297,8 @@ export async function verifyRecords(ciText: string, input: VerifyInput, api: Git
     return { notes, problems };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
+    const { positionals } = parseCli({ name: "verifyImageRecord", usage: USAGE, positionals: [0, 1] }, argv);
     let input: VerifyInput;
     try {
         input = readInput(process.env);
@@ -307,11 +309,7 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         throw e;
     }
-    if (argv.length > 1) {
-        process.stderr.write(`verifyImageRecord: one .gitlab-ci.yml at most\n${USAGE}\n`);
-        return 2;
-    }
-    const file = argv[0] ?? path.join(__dirname, "..", ".gitlab-ci.yml");
+    const file = positionals[0] ?? path.join(__dirname, "..", ".gitlab-ci.yml");
     const { notes, problems } = await verifyRecords(fs.readFileSync(file, "utf8"), input, gitlabReader(input));
     for (const line of notes) {
         process.stdout.write(`${line}\n`);
