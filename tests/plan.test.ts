@@ -61,7 +61,7 @@ describe("offline plan: cost, rollout, policy, picture (tools/plan.ts)", functio
         expect(json.policy.enforcement).to.equal("advisory");
         expect(json.policy.violations).to.deep.equal([]);
         expect(json.architecture.nodes.length).to.be.greaterThan(5);
-        expect(json.architecture.edges[0]).to.have.keys("from", "to", "label");
+        expect(json.architecture.edges[0]).to.have.keys("from", "to", "label", "kind");
     });
 
     it("usage overrides reach the estimate", async () => {

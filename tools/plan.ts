@@ -181,7 +181,7 @@ export function renderExtras(stack: string, x: PlanExtras): string[] {
     for (const v of x.policy.violations) {
         lines.push(`  ${v.control} ${v.type} ${v.name}: ${v.message}`);
     }
-    lines.push("", `Architecture: ${x.architecture.nodes.length} nodes, ${x.architecture.edges.length} security-group edges (--out DIR writes the DOT, SVG and Mermaid picture)`);
+    lines.push("", `Architecture: ${x.architecture.nodes.length} nodes, ${x.architecture.edges.length} edges (--out DIR writes the DOT, SVG and Mermaid picture)`);
     return lines;
 }
 

@@ -89,11 +89,15 @@ function ebsVolume(r: GraphResource, c: PricingContext): void {
     c.add(r, "EBS gp3", `${size} GB${iops ? ` + ${iops} IOPS above 3,000` : ""}${mbps ? ` + ${mbps} MB/s above 125` : ""}`, size * c.price("ebs.gp3.gbMonth") + iops * c.price("ebs.gp3.iopsMonth") + mbps * c.price("ebs.gp3.mbpsMonth"));
 }
 
+/** The NAT gateways an awsx VPC creates (its children are not in the offline graph): from its strategy. */
+export function natGatewayCount(vpc: GraphResource): number {
+    const strategy = vpc.inputs.natGateways?.strategy ?? "None";
+    return strategy === "OnePerAz" ? Number(vpc.inputs.numberOfAvailabilityZones ?? 3) : strategy === "Single" ? 1 : 0;
+}
+
 function natGateways(r: GraphResource, c: PricingContext): void {
-    const i = r.inputs;
     const H = c.usage.hoursPerMonth;
-    const strategy = i.natGateways?.strategy ?? "None";
-    const n = strategy === "OnePerAz" ? Number(i.numberOfAvailabilityZones ?? 3) : strategy === "Single" ? 1 : 0;
+    const n = natGatewayCount(r);
     if (n > 0) {
         c.add(r, "NAT gateways", `${n} × (${H} h + ${c.usage.natGbPerGateway} GB)`, n * (H * c.price("nat.hour") + c.usage.natGbPerGateway * c.price("nat.gb")));
     }
