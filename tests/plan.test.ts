@@ -45,7 +45,7 @@ describe("offline plan: cost, rollout, policy, picture (tools/plan.ts)", functio
     it("--json: the same figures, as data", () => {
         const { run, extras } = plans.dev;
         const json = JSON.parse(JSON.stringify(planJson(run, extras)));
-        expect(Object.keys(json)).to.deep.equal(["stack", "resources", "cost", "rollout", "policy", "architecture", "outputs"]);
+        expect(Object.keys(json)).to.deep.equal(["stack", "resources", "cost", "rollout", "policy", "architecture", "outputs", "placeholders"]);
         expect(json.stack).to.equal("dev");
         expect(json.resources.total).to.equal(run.resources.length);
         expect(Object.values(json.resources.byType as Record<string, number>).reduce((a, b) => a + b, 0)).to.equal(run.resources.length);

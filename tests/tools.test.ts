@@ -130,6 +130,14 @@ describe("npm run plan: output and warnings", function () {
         expect(count(stderr, DEV_WARNING)).to.equal(1);
     });
 
+    it("the plan lists the stack file's example values; --check-placeholders names each and fails on them", async () => {
+        expect(ran.prod.stdout).to.match(/Example values in Pulumi\.prod\.yaml to replace before a real deployment/);
+        expect(ran.prod.stdout).to.include("  platform:dns.zoneName: example.com");
+        const check = await tsNode("tools/plan.ts", "prod", "--check-placeholders");
+        expect(check.status).to.equal(1);
+        expect(check.stderr).to.include('Pulumi.prod.yaml: platform:alarms.email: "platform-oncall@example.com" is an example value: replace it');
+    });
+
     it("--pictures DIR writes the picture into DIR and leaves README.md alone", () => {
         expect(ran.pictures.status, ran.pictures.stderr).to.equal(0);
         expect(fs.readdirSync(pictures)).to.include.members(["architecture-dev.dot", "architecture-dev.mmd"]);

@@ -6,6 +6,7 @@ import { evaluate, Verdict } from "../policy/waivers";
 import { readStackConfig, Resource, STACKS, stackRun, StackRun } from "../sim/harness";
 import { viewOf } from "../sim/policyView";
 import { parseCli, usageError } from "./cli";
+import { Placeholder, placeholdersIn } from "../facts/placeholders";
 import { Architecture, architecture, subnetTiers, toDot, toMermaid } from "./planning/architecture";
 import { Estimate, estimate, loadPrices } from "./planning/cost";
 import { RolloutFloor, rolloutFloors } from "./planning/rollout";
@@ -145,6 +146,8 @@ export interface PlanExtras {
     readonly architecture: Architecture;
     /** The stack's region (the price table is us-east-1's). */
     readonly region: string;
+    /** The stack file's example values, which a real deployment replaces. */
+    readonly placeholders: readonly Placeholder[];
 }
 
 const usd = (x: number) => `$${x.toFixed(2)}`;
@@ -182,6 +185,10 @@ export function renderExtras(stack: string, x: PlanExtras): string[] {
         lines.push(`  ${v.control} ${v.type} ${v.name}: ${v.message}`);
     }
     lines.push("", `Architecture: ${x.architecture.nodes.length} nodes, ${x.architecture.edges.length} edges (--out DIR writes the DOT, SVG and Mermaid picture)`);
+    if (x.placeholders.length > 0) {
+        lines.push("", `Example values in Pulumi.${stack}.yaml to replace before a real deployment (--check-placeholders fails on them):`);
+        lines.push(...x.placeholders.map((p) => `  ${p.key}: ${p.value}`));
+    }
     return lines;
 }
 
@@ -211,6 +218,7 @@ export function planJson(run: StackRun, x: PlanExtras): Record<string, unknown> 
         policy: { enforcement: run.stack === "prod" ? "mandatory" : "advisory", violations: x.policy.violations, waived: x.policy.waived },
         architecture: x.architecture,
         outputs: run.outputs,
+        placeholders: x.placeholders,
     };
 }
 
@@ -243,6 +251,7 @@ export async function planStack(stack: string, usage: Usage): Promise<{ run: Sta
             policy: evaluate(viewOf(theRun)),
             architecture: architecture(stack, theRun.resources, subnetTiers(theRun.outputs)),
             region: String(readStackConfig(stack)["aws:region"] ?? "us-east-1"),
+            placeholders: placeholdersIn(readStackConfig(stack)),
         },
     };
 }
@@ -285,6 +294,7 @@ const CLI = {
         "  --out DIR          also writes plan-<stack>.txt, plan-<stack>.json and the picture into DIR",
         "  --pictures DIR     only the picture (architecture-<stack>.dot, .svg, .mmd) into DIR",
         "  --readme           only README.md's Mermaid block of the stack (npm run pictures:readme)",
+        "  --check-placeholders  only the stack file's example values (example.com, example-...): each on stderr, exit 1 if any",
         "  --usage key=value  a usage assumption of the cost (natGbPerGateway=200, ...), once per assumption",
     ].join("\n"),
     options: {
@@ -292,6 +302,7 @@ const CLI = {
         out: { type: "string" },
         pictures: { type: "string" },
         readme: { type: "boolean" },
+        "check-placeholders": { type: "boolean" },
         usage: { type: "string", multiple: true },
     },
     positionals: [1, 1],
@@ -302,6 +313,12 @@ async function main(): Promise<void> {
     const stack = positionals[0];
     if (!(STACKS as readonly string[]).includes(stack)) {
         usageError(CLI, `unknown stack ${JSON.stringify(stack)}`);
+    }
+    if (values["check-placeholders"]) {
+        const found = placeholdersIn(readStackConfig(stack));
+        found.forEach((p) => console.error(`Pulumi.${stack}.yaml: ${p.key}: ${JSON.stringify(p.value)} is an example value: replace it`));
+        console.log(`${found.length} example value(s) in Pulumi.${stack}.yaml`);
+        process.exit(found.length > 0 ? 1 : 0);
     }
     const { run, extras } = await planStack(stack, usageFrom(values.usage ?? []));
     const warnOnStderr = () => run.warnings.forEach((w) => console.error(`warning: ${w}`));
