@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command to run the app locally with no services: SQLite in app/,
-# DJANGO_DEBUG=1, the Django dev server on http://127.0.0.1:8000/.
+# DJANGO_DEBUG=1, the Django dev server on http://127.0.0.1:8000/ (the API at /api/, its docs at /api/docs/; / itself has no page).
 #   scripts/run-local.sh             dev server (auto-reload)
 #   scripts/run-local.sh --gunicorn  production-like: collectstatic + gunicorn
 # Any env var from README.md can be set (DATABASE_URL, PORT, ...).
