@@ -288,7 +288,7 @@ const README = path.join(__dirname, "..", "README.md");
 const CLI = {
     name: "plan",
     usage: [
-        "usage: npm run plan -- <stack> [--json] [--out DIR] [--pictures DIR] [--readme] [--usage key=value]...",
+        "usage: npm run plan -- <stack> [--json] [--out DIR] [--pictures DIR] [--readme] [--check-placeholders] [--usage key=value]...",
         `  <stack>            ${STACKS.join(" or ")}`,
         "  --json             the plan as JSON (npm run --silent plan -- ...: npm prints its banner on stdout)",
         "  --out DIR          also writes plan-<stack>.txt, plan-<stack>.json and the picture into DIR",
