@@ -30,8 +30,13 @@ import { ImageSource } from "../facts/imageSource";
  * export someone edited in place is never what gets built.
  */
 
-/** Where exports live, relative to the project (ignored by git). */
-export const BUILD_ROOT = ".build";
+/**
+ * Where exports live, relative to the project (ignored by git).
+ * PLATFORM_BUILD_ROOT moves them: the tests that start plans in other
+ * processes give those their own, so two runs never replace one export
+ * under each other.
+ */
+export const BUILD_ROOT = process.env.PLATFORM_BUILD_ROOT || ".build";
 
 const git = (args: readonly string[], input?: string): Buffer =>
     execFileSync("git", ["--no-replace-objects", ...args], { input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], maxBuffer: 1 << 30 });
@@ -60,7 +65,15 @@ export function exportContext(folder: string, source: ImageSource): string {
         }
         normalise(tmp, new Date(source.commitTime));
         fs.rmSync(dest, { recursive: true, force: true });
-        fs.renameSync(tmp, dest);
+        try {
+            fs.renameSync(tmp, dest);
+        } catch (e) {
+            // A parallel run put the same commit's tree there in between: its name is its content.
+            if (!(tree && ["ENOTEMPTY", "EEXIST"].includes((e as NodeJS.ErrnoException).code ?? "") && fs.existsSync(dest))) {
+                throw e;
+            }
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
     } catch (e) {
         fs.rmSync(tmp, { recursive: true, force: true });
         throw e;

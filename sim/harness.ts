@@ -310,7 +310,13 @@ function sourceRegistry(source: string, env: RunOptions["env"]): Promise<mocks.R
     const key = JSON.stringify([source, env ?? {}, process.cwd(), headCommit()]);
     let registry = sourceRegistries.get(key);
     if (registry === undefined) {
-        registry = runStack(source, { env }).then((run) => Object.freeze({ ...run.registry }));
+        registry = runStack(source, { env }).then((run) => {
+            // A failed source run is its own test's failure, never cached for every later run.
+            if (run.error) {
+                sourceRegistries.delete(key);
+            }
+            return Object.freeze({ ...run.registry });
+        });
         sourceRegistries.set(key, registry);
     }
     return registry;

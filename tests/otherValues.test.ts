@@ -42,7 +42,7 @@ describe("the stack checks on other values than the committed examples", functio
             const r = spawnSync(path.join(ROOT, "node_modules/.bin/mocha"), ["--no-config", "-r", "ts-node/register/transpile-only", "--timeout", "240000", "--reporter", "dot", ...SPECS], {
                 cwd: ROOT,
                 encoding: "utf8",
-                env: { ...process.env, PLATFORM_STACK_DIR: dir },
+                env: { ...process.env, PLATFORM_STACK_DIR: dir, PLATFORM_BUILD_ROOT: path.join(dir, ".build") },
                 maxBuffer: 64 * 1024 * 1024,
             });
             expect(r.status, `${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`).to.equal(0);

@@ -15,7 +15,8 @@ interface Ran {
 }
 
 // An npm around mocha (`npm test`) hands its settings down as npm_config_*: the npm runs here must not inherit them.
-const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_config_")));
+// The plans it starts export their build contexts into a directory of their own, not the one this process's runs use.
+const ENV = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_config_"))), PLATFORM_BUILD_ROOT: fs.mkdtempSync(path.join(os.tmpdir(), "tools-build-")) };
 
 function run(command: string, args: string[]): Promise<Ran> {
     return new Promise((resolve) => {
