@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
 import { parseConfig } from "../config";
+import { readStackFile } from "../config/stackFile";
 import { WEB_CONTAINER_CHECK } from "../components/app/facts";
 import { appRollout, IMAGE_SIZES, PULL_RATES, PullSource, SERVICE_START, STEP_TIMES, StepName, StepTime, WORKER_START } from "../facts/pipelineTimes";
 import { SERVICE_HEALTH } from "../facts/rollout";
@@ -111,10 +111,20 @@ export const PIPELINES = {
 export type PipelineName = keyof typeof PIPELINES;
 const APP_ONLY_COMMIT = ["app/core/views.py"];
 
+/** A stack's settings, from its Pulumi.<stack>.yaml: read and parsed once per process (the model asks for them per job). */
+const settings = new Map<string, ReturnType<typeof parseConfig>>();
+function stackSettings(stack: "dev" | "prod"): ReturnType<typeof parseConfig> {
+    let s = settings.get(stack);
+    if (s === undefined) {
+        s = parseConfig(readStackFile(ROOT, stack), stack);
+        settings.set(stack, s);
+    }
+    return s;
+}
+
 /** What a stack's app rollout is made of, from its Pulumi.<stack>.yaml and the app's constants. */
 export function rolloutInputs(stack: "dev" | "prod") {
-    const raw = (parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
-    const app = parseConfig(raw, stack).app;
+    const app = stackSettings(stack).app;
     return { health: SERVICE_HEALTH, container: WEB_CONTAINER_CHECK, deployment: app.deployment, cpuUnits: app.cpu };
 }
 
@@ -124,8 +134,7 @@ export type Pools = Readonly<Record<Fleet, number>>;
 
 /** Each fleet's warm workers in working hours: prod's runner.warmPool (the runner lives in prod), none without one. */
 export function warmPools(): Pools {
-    const raw = (parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
-    const runner = parseConfig(raw, "prod").runner;
+    const runner = stackSettings("prod").runner;
     return runner.enabled && runner.warmPool ? { general: runner.warmPool.idle, deploy: runner.warmPool.deployIdle } : { general: 0, deploy: 0 };
 }
 
@@ -287,23 +296,24 @@ export interface PipelineResult {
     readonly criticalPath: string[];
 }
 
+/** The image records the pipeline's rules read: a record of the tools and test images, and the deploys' dind pinned. */
+const RECORDS = ["CI_TOOLS_IMAGE", "CI_TEST_IMAGE", "DIND_IMAGE"] as const;
+
+/**
+ * The pipeline as it runs once set up (README "The tools image"): a stand-in
+ * digest for each record .gitlab-ci.yml does not have yet; before, no deploy
+ * exists and the tests install their packages. A record it has is kept.
+ */
+export function recordedVars(ciText: string): Record<string, string> {
+    const top = (parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>;
+    const unrecorded = RECORDS.filter((name) => !/@sha256:[0-9a-f]{64}$/.test(String(top[name] ?? "")));
+    return Object.fromEntries(unrecorded.map((name) => [name, `${String(top[name] ?? name)}@sha256:${"0".repeat(64)}`]));
+}
+
 /** The jobs that run by themselves (manual ones wait for a person and are not in the total). */
 export function model(ciText: string, pipeline: PipelineName, o: ModelOptions): PipelineResult {
     const p = PIPELINES[pipeline];
-    const recorded = /@sha256:[0-9a-f]{64}/.test(String(((parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>).CI_TOOLS_IMAGE ?? ""));
-    // As once the tools image's digest is recorded (README "The tools image"): before, no deploy exists.
-    // The test image likewise (before, the tests run the Node.js image and apt), and the deploys' dind
-    // pinned (before, no deploy exists either).
-    const digest = `@sha256:${"0".repeat(64)}`;
-    const top = (parseGitlabCi(ciText).variables ?? {}) as Record<string, unknown>;
-    const pinned = (name: string) => (/@sha256:[0-9a-f]{64}$/.test(String(top[name] ?? "")) ? {} : { [name]: `${String(top[name] ?? name)}${digest}` });
-    const vars: Record<string, string> = {
-        ...(recorded ? {} : { CI_TOOLS_IMAGE: `ci-tools${digest}` }),
-        ...pinned("CI_TEST_IMAGE"),
-        ...pinned("DIND_IMAGE"),
-        ...p.vars,
-    };
-    const graph = pipelineGraph(ciText, { vars, changed: APP_ONLY_COMMIT });
+    const graph = pipelineGraph(ciText, { vars: { ...recordedVars(ciText), ...p.vars }, changed: APP_ONLY_COMMIT });
     const auto = graph.filter((j) => j.when === "on_success");
     const jobs = schedule(
         auto.map((j) => timedJob(j, o, p.until)),

@@ -242,6 +242,7 @@ export async function planStack(stack: string, usage: Usage): Promise<{ run: Sta
         }
     }
     const theRun = run!;
+    const config = readStackConfig(stack);
     return {
         run: theRun,
         extras: {
@@ -250,8 +251,8 @@ export async function planStack(stack: string, usage: Usage): Promise<{ run: Sta
             rollout: rolloutFloors(theRun.resources),
             policy: evaluate(viewOf(theRun)),
             architecture: architecture(stack, theRun.resources, subnetTiers(theRun.outputs)),
-            region: String(readStackConfig(stack)["aws:region"] ?? "us-east-1"),
-            placeholders: placeholdersIn(readStackConfig(stack)),
+            region: String(config["aws:region"] ?? "us-east-1"),
+            placeholders: placeholdersIn(config),
         },
     };
 }
