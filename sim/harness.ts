@@ -93,7 +93,6 @@ export interface RunOptions {
     readonly denied?: readonly string[];
 }
 
-/** The `config:` map of Pulumi.<stack>.yaml, parsed. */
 /**
  * Where the stack files are read from: the repository's, or (PLATFORM_STACK_DIR)
  * a directory of rewritten copies, so that the suite's stack checks also run on
@@ -101,6 +100,7 @@ export interface RunOptions {
  */
 export const STACK_DIR = process.env.PLATFORM_STACK_DIR || ROOT;
 
+/** The `config:` map of Pulumi.<stack>.yaml, parsed. */
 export function readStackConfig(stack: string): StackConfig {
     return structuredClone(readStackFile(STACK_DIR, stack));
 }
