@@ -41,9 +41,10 @@ export function marker(stack: string): string {
 /**
  * Pulumi's change counts, each a whole line: anchored at both ends so that no
  * line of the diff (a property that happens to read "2 to create") gets into
- * the note. The operations' prefixes include "+-", "++", ">>" and "=>".
+ * the note. The operations' prefixes include "+-", "++", ">>" and "=>". The
+ * summary ends with "N unchanged" after one kind of change, "N changes. M
+ * unchanged" after several.
  */
-// Pulumi ends its summary with "N unchanged" after one kind of change, "N changes. M unchanged" after several.
 const COUNT_LINE = /^(?:[-+~<>=]{1,2} ?\d+ to [a-z-]+|\d+ unchanged|\d+ changes?(?:\. \d+ unchanged)?)$/;
 
 /** The note's Markdown: the marker, the stack, the change counts, the plan's total and where the diff is. */
