@@ -209,17 +209,17 @@ export function pipelineKind(kind: PipelineKind): { vars: Record<string, string>
     return { ...k, unset: k.vars.CI_PIPELINE_SOURCE === "merge_request_event" ? ["CI_COMMIT_BRANCH"] : [] };
 }
 
-/** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
-export function jobsAsCommitted(kind: PipelineKind): string[] {
+/** The jobs of one kind of pipeline with another copy of .gitlab-ci.yml in the scratch repository. */
+function jobsWithFile(file: string, kind: PipelineKind): string[] {
     const k = pipelineKind(kind);
-    return jobNames(k.vars, k.unset, k.changed, ["--file", AS_COMMITTED]);
+    return jobNames(k.vars, k.unset, k.changed, ["--file", file]);
 }
 
+/** The jobs of one kind of pipeline with .gitlab-ci.yml as committed (its tools image recorded or not). */
+export const jobsAsCommitted = (kind: PipelineKind): string[] => jobsWithFile(AS_COMMITTED, kind);
+
 /** The jobs of one kind of pipeline with the tools image recorded and the deploys' dind not pinned. */
-export function jobsWithoutDindDigest(kind: PipelineKind): string[] {
-    const k = pipelineKind(kind);
-    return jobNames(k.vars, k.unset, k.changed, ["--file", TOOLS_ONLY]);
-}
+export const jobsWithoutDindDigest = (kind: PipelineKind): string[] => jobsWithFile(TOOLS_ONLY, kind);
 
 /** The jobs of one kind of pipeline. */
 export function jobsOf(kind: PipelineKind): string[] {

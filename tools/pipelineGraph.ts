@@ -5,9 +5,10 @@ import { parseGitlabCi } from "../ci/gitlabYaml";
  * pipeline model (tools/pipelineModel.ts): `extends` merged as GitLab merges
  * it, each job's `rules` evaluated for the pipeline's variables and changed
  * files, `needs` (a matching rule's own `needs` first; without any, every job
- * of the earlier stages), `tags` and `parallel: N`. Only what the file uses is supported, and anything else
- * fails loudly: tests/pipelineModel.test.ts holds the jobs this finds for
- * each kind of pipeline equal to what gitlab-ci-local finds.
+ * of the earlier stages), `tags` and `parallel: N`. Only what the file uses
+ * is supported, and anything else fails loudly: tests/pipelineModel.test.ts
+ * holds the jobs this finds for each kind of pipeline equal to what
+ * gitlab-ci-local finds.
  */
 
 export interface GraphJob {
