@@ -109,7 +109,7 @@ describe("npm run plan: output and warnings", function () {
             ran[k] = await run("npm", args);
         }
     });
-    after(() => fs.rmSync(pictures, { recursive: true, force: true }));
+    after(() => [pictures, ENV.PLATFORM_BUILD_ROOT].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
     const DEV_WARNING = "Pulumi.dev.yaml: alarms.email is unset";
     const count = (text: string, s: string) => text.split(s).length - 1;
