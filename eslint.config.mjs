@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
 
 /**
- * The layering, enforced (README: "Layout"). Each folder is one kind of code:
+ * The layering, enforced (docs/layout.md). Each folder is one kind of code:
  *   facts/       pure functions and tables: no Pulumi, no I/O, nothing of ours but facts/
  *                (a package's facts.ts is held to the same)
  *   aws/         resource building blocks: no GitLab or Django, no config

@@ -216,7 +216,7 @@ const gitlab = new GitLab("gitlab", {
             },
             redis: gitlabCfg.redis,
         }
-        : { kind: "single", cpu: gitlabCfg.cpu, memory: gitlabCfg.memory },
+        : { kind: "single", cpu: gitlabCfg.cpu, memory: gitlabCfg.memory, holdForRestore: gitlabCfg.holdForRestore },
     ephemeralStorageGb: gitlabCfg.ephemeralStorageGb,
     cpuArchitecture,
     spot: gitlabCfg.spot,
@@ -318,15 +318,17 @@ export const gitlabBackupLogGroup = gitlab.backupLogGroupName;
 export const gitlabFileSystemId = gitlab.fileSystemId;
 export const gitlabBackupBucket = gitlab.backupBucket;
 export const gitlabRootPasswordSecretArn = gitlab.rootPasswordSecretArn;
+// The app's first superuser (JSON keys username, password), created once by its migrate step.
+export const appAdminPasswordSecretArn = app.adminPasswordSecretArn;
 export const gitlabDatabaseEndpoint = pulumi.interpolate`${gitlabDb.address}:${gitlabDb.port}`;
-// Split topology with Gitaly on EBS: what the restore and patch procedures name (README).
+// Split topology with Gitaly on EBS: what the restore and patch procedures name (docs/operations/az-outage.md, docs/operations/gitaly-host-patching.md).
 export const gitlabGitalyVolumeId = gitalyHost?.volumeId;
 export const gitlabGitalyAutoScalingGroup = gitalyHost?.autoScalingGroupName;
 export const runnerTokenSecretArn = runner?.tokenSecretArn;
 export const runnerWorkerGroup = runner?.autoScalingGroupName;
 export const deployRunnerTokenSecretArn = runner?.deployTokenSecretArn;
 export const deployRunnerWorkerGroup = runner?.deployAutoScalingGroupName;
-// The Docker Hub token's secret, and the value of the CI/CD variable DOCKER_HUB_MIRROR (README: "The runner").
+// The Docker Hub token's secret, and the value of the CI/CD variable DOCKER_HUB_MIRROR (docs/decisions/runner.md).
 export const dockerHubCredentialSecretArn = runner?.dockerHubCredentialArn;
 export const dockerHubMirror = runner?.dockerHubMirror;
 export const ciOidcProviderArn = ci?.oidcProviderArn;

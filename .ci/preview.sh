@@ -3,7 +3,7 @@
 # offline plan (mocks, what the code builds) and the real `pulumi preview
 # --diff` (what would change in AWS, checked by the policy pack), both kept as the job's artifacts in
 # preview/ (the job log shows only the change counts). Whoever reads the
-# merge request reads its note (README: "Setting it up", step 3), so the one
+# merge request reads its note (docs/operations/ci-setup.md, step 3), so the one
 # note per stack carries the same counts and the job's link, never the diff.
 # A preview never builds or pushes an image (docker.Image buildOnPreview:
 # false; no engine, DOCKER_HOST ssh://).

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The one entrypoint of the image, also used by the tests and the benchmark.
 #   docker-entrypoint.sh web [gunicorn args]   serve with gunicorn (gunicorn.conf.py)
-#   docker-entrypoint.sh migrate [args]        migrate under a PostgreSQL advisory lock
+#   docker-entrypoint.sh migrate [args]        migrate under a PostgreSQL advisory lock, then
+#                                              the first superuser from DJANGO_SUPERUSER_USERNAME
+#                                              and _PASSWORD when set (ensure_admin: created once,
+#                                              never changed afterwards)
 #   docker-entrypoint.sh collectstatic         collect static files (build time)
 #   docker-entrypoint.sh manage CMD [args]     any manage.py command
 #   docker-entrypoint.sh ANYTHING ELSE         exec'd as is (e.g. bash, python)
@@ -25,7 +28,8 @@ case "$cmd" in
     exec gunicorn --config gunicorn.conf.py "$@"
     ;;
   migrate)
-    exec python manage.py migrate_locked --no-input "$@"
+    python manage.py migrate_locked --no-input "$@"
+    exec python manage.py ensure_admin
     ;;
   collectstatic)
     exec python manage.py collectstatic --no-input "$@"

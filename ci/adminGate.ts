@@ -63,8 +63,8 @@ export function verdict(steps: readonly Step[], stack: string): string[] {
     const runner = runnerSteps(steps);
     const lines = (title: string, blocked: Step[]) => (blocked.length === 0 ? [] : [title, ...blocked.map((s) => `  ${s.op} ${s.urn}`)]);
     const refused = [
-        ...lines("admin gate: this change touches IAM, which GitLab CI's deploy role may not change (README: \"Deploy identity\"):", admin),
-        ...lines(`admin gate: this change restarts or replaces the deploy runner (${DEPLOY_RUNNER_NAME}) this job runs on, which would stop \`pulumi up\` halfway with the state locked (README: "The runner"):`, runner),
+        ...lines("admin gate: this change touches IAM, which GitLab CI's deploy role may not change (docs/decisions/deploy-identity.md):", admin),
+        ...lines(`admin gate: this change restarts or replaces the deploy runner (${DEPLOY_RUNNER_NAME}) this job runs on, which would stop \`pulumi up\` halfway with the state locked (docs/decisions/runner.md):`, runner),
     ];
     if (refused.length === 0) {
         return [];

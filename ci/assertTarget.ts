@@ -41,7 +41,7 @@ export function targetProblem(env: TargetEnv, project: string): string | undefin
     const n = naming(project, stack);
     const role = ciRoleName(n, kind);
     if (env.STACK !== stack) {
-        return `job "${job}" works on stack ${stack}, but STACK is ${JSON.stringify(env.STACK ?? "")} (a pipeline variable? README: "Deploy identity")`;
+        return `job "${job}" works on stack ${stack}, but STACK is ${JSON.stringify(env.STACK ?? "")} (a pipeline variable? docs/decisions/deploy-identity.md)`;
     }
     // arn:aws:iam::<account>:role<path><name>
     if (/^arn:aws:iam::\d{12}:role(\/.*)$/.exec(env.AWS_ROLE_ARN ?? "")?.[1] !== `${ciIamPath(n)}${role}`) {

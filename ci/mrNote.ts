@@ -10,8 +10,9 @@ import { requiredEnv } from "../hooks/run";
  *
  * CI_JOB_TOKEN cannot write notes, so this needs a project access token in
  * GITLAB_API_TOKEN: role Reporter, scope `api`, masked but not protected, so
- * that merge requests from unprotected branches get their note too (README:
- * "Setting it up"); without one it says so and does nothing.
+ * that merge requests from unprotected branches get their note too
+ * (docs/operations/ci-setup.md, step 4); without one it says so and does
+ * nothing.
  *
  * Whoever can read the merge request reads the note (Reporters; for a
  * protected merge request, prod's), while the diff holds ARNs, configuration

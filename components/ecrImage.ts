@@ -93,8 +93,8 @@ export interface ImageRef {
  * before its state was written, the command-built tags from before) is used
  * by its digest with no build, because a second push into an IMMUTABLE tag
  * fails. On `up`, a build's digest is looked up in ECR (`pushedOnUp`): a build
- * with no diff reports the state's digest, which ECR may have lost. README
- * "Images" has the cases.
+ * with no diff reports the state's digest, which ECR may have lost.
+ * docs/decisions/images.md has the cases.
  */
 export class EcrImage extends pulumi.ComponentResource {
     readonly repositoryUrl: pulumi.Output<string>;
@@ -117,7 +117,7 @@ export class EcrImage extends pulumi.ComponentResource {
                 // Never deleted with its images: another stack may run them by digest
                 // (images.promoteFrom: prod runs dev's), so destroying the stack stops at a
                 // repository that still holds images (RepositoryNotEmptyException) instead of
-                // taking them from under it. Empty it by hand first (README "Images": Promotion).
+                // taking them from under it. Empty it by hand first (docs/decisions/images.md).
                 forceDelete: false,
             },
             { parent: this },

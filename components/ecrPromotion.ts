@@ -18,7 +18,7 @@ export interface PromotedImage {
 
 /**
  * The image of `tag` that stack `source` built, run here by digest instead of
- * built again (images.promoteFrom; README "Images": Promotion): the same bytes
+ * built again (images.promoteFrom; docs/decisions/images.md): the same bytes
  * the source stack ran. ECR is asked for the tag in the source's repository
  * (`<project>-<source>-<name>`); without it `up` fails ("deploy <source> first")
  * and a preview shows the image unknown. `<name>-promote` then tags that digest `promoted-by-<stack>-<tag>`

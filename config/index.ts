@@ -15,6 +15,7 @@ import { networkSchema } from "./sections/network";
 import { runnerSchema } from "./sections/runner";
 import { statefulSchema } from "./sections/stateful";
 import { didYouMean, namespaceProblems, regionProblem } from "./stackKeys";
+import { RESTORE_HOLD_SECONDS } from "../components/gitlab/facts";
 
 export { isDomainName } from "./shapes";
 export { LOG_RETENTION_DAYS } from "./sections/logs";
@@ -28,8 +29,12 @@ export type { CiConfig } from "./sections/ci";
 
 export const PROJECT = "platform";
 
-/** Every `platform:<key>` section; the schema is the documentation of defaults (README mirrors it). */
-const sectionsSchema = z
+/**
+ * Every `platform:<key>` section. The schema documents every key (its describe() text and
+ * its default); README.md's configuration reference is generated from its JSON Schema
+ * (tools/configReference.ts).
+ */
+export const sectionsSchema = z
     .strictObject({
         network: networkSchema.prefault({}),
         logs: logsSchema.prefault({}),
@@ -161,6 +166,10 @@ export function configWarnings(c: PlatformConfig): string[] {
     const warnings: string[] = [];
     if (c.alarms.email === undefined) {
         warnings.push("alarms.email is unset: alarms notify an SNS topic with no subscriber");
+    }
+    if (c.gitlab.topology === "single" && c.gitlab.holdForRestore) {
+        // Left on after a restore, a broken GitLab task would never fail its deployment nor be replaced.
+        warnings.push(`gitlab.holdForRestore is on: the GitLab task has no container check and ECS ignores its failed load balancer checks for ${RESTORE_HOLD_SECONDS / 3600} h after it starts; set it back to false once the restore is done (docs/operations/restore.md)`);
     }
     return warnings.map((w) => `${stackFile(c.stack)}: ${w}`);
 }

@@ -3,9 +3,9 @@
  * pinned by digest: `name:tag@sha256:<64 hex>` (the tag for the reader, the
  * digest for the registry, which serves exactly that content). A tag alone
  * names whatever was last pushed under it. tools/pinImages.ts resolves the
- * digests and writes them in; README "Images and their digests" lists the
- * images still named by tag only, and tests/imagePins.test.ts holds the two
- * together.
+ * digests and writes them in; docs/operations/ci-setup.md ("Images and their
+ * digests") lists the images still named by tag only, and
+ * tests/imagePins.test.ts holds the two together.
  */
 
 /** The files that name external images, and how each names them. */
@@ -98,4 +98,21 @@ export function registryOf(ref: string): { host: string; repository: string; tag
         return { host: first, repository: path.slice(first.length + 1), tag };
     }
     return { host: "registry-1.docker.io", repository: path.includes("/") ? path : `library/${path}`, tag };
+}
+
+/**
+ * The table of every external image, where it is named and its digest or
+ * "pending" (docs/operations/ci-setup.md, between its `images` markers):
+ * `npm run docs` and tools/pinImages.ts write it, tests/imagePins.test.ts compares it.
+ */
+export function imageTable(refs: readonly ImageRef[]): string {
+    const byTag = new Map<string, ImageRef[]>();
+    for (const r of refs) {
+        byTag.set(tagOf(r.ref), [...(byTag.get(tagOf(r.ref)) ?? []), r]);
+    }
+    const rows = [...byTag].map(([tag, named]) => {
+        const digests = [...new Set(named.map((r) => (isPinned(r.ref) ? r.ref.slice(tag.length + 1) : "pending")))];
+        return `| \`${tag}\` | ${[...new Set(named.map((r) => `\`${r.file}\``))].join(", ")} | ${digests.map((d) => (d === "pending" ? d : `\`${d.slice(0, 19)}…\``)).join(", ")} |`;
+    });
+    return ["| image | named in | digest |", "|---|---|---|", ...rows].join("\n");
 }

@@ -2,7 +2,7 @@ import { containerWindowSeconds, ContainerCheckTiming, HealthTiming, rolloutFloo
 
 /**
  * How long each step of the GitLab pipeline takes, for the pipeline model
- * (tools/pipelineModel.ts, README "What runs when, and how long"). Every
+ * (tools/pipelineModel.ts, docs/decisions/ci-pipeline.md). Every
  * figure says where it comes from:
  *   measured   timed on this machine (2 cores), with the command and the date;
  *   derived    computed from the program's own numbers (appRollout below);
@@ -53,7 +53,7 @@ export const STEP_TIMES = {
     "ts-node: one ci/ program": measured(0.3, "node_modules/.bin/ts-node --transpile-only ci/deployDeadline.ts"),
     "tools image check": estimated(1, ".ci/tools-image-check.sh compares two strings"),
     "pulumi login (S3 backend)": estimated(2, "one S3 list call"),
-    "pulumi engine: plugins, state, AWS reads": estimated(60, "on top of the program's own run (the offline plan, transpiled only as the jobs run it: PULUMI_NODEJS_TRANSPILE_ONLY): starting the provider plugins (the AWS one is a ~500 MB binary), reading and decrypting the state from S3/KMS, the program's AWS lookups; with the program about 65 s, the low end of the README's 1-3 min for a preview"),
+    "pulumi engine: plugins, state, AWS reads": estimated(60, "on top of the program's own run (the offline plan, transpiled only as the jobs run it: PULUMI_NODEJS_TRANSPILE_ONLY): starting the provider plugins (the AWS one is a ~500 MB binary), reading and decrypting the state from S3/KMS, the program's AWS lookups; with the program about 65 s, the low end of docs/decisions/ci-pipeline.md's 1-3 min for a preview"),
     "pulumi stack output": estimated(3, "reads and decrypts the state (S3, KMS)"),
     "GitLab API: MR note": estimated(2, "two GitLab API calls"),
     "app image: build from the layer cache": estimated(60, "buildx with --cache-from the previous tag in ECR: fetching the cache manifest and the base layers it reuses, then only `COPY . /app/` and collectstatic rerun for an app-only commit"),
@@ -61,8 +61,8 @@ export const STEP_TIMES = {
     "ecs: new task definition, update service": estimated(3, "RegisterTaskDefinition + UpdateService"),
     "ecs: the scheduler places the new task": estimated(10, "from UpdateService to the deployment's first task being provisioned: ECS's scheduler acts on the new deployment within seconds"),
     "ecs: steady state seen": estimated(10, "the provider's waitForSteadyState polls DescribeServices; half a poll on average after ECS completes the deployment"),
-    "ci image: build and push": estimated(120, "README: a build of ci/Dockerfile, about 2 min (Docker-in-Docker, base image and plugins downloaded)"),
-    "pulumi refresh: read every resource": estimated(90, "one AWS read per resource (some 400 in prod); README: 1-3 min"),
+    "ci image: build and push": estimated(120, "docs/decisions/ci-pipeline.md: a build of ci/Dockerfile, about 2 min (Docker-in-Docker, base image and plugins downloaded)"),
+    "pulumi refresh: read every resource": estimated(90, "one AWS read per resource (some 400 in prod); docs/decisions/ci-pipeline.md: 1-3 min"),
     "job: upload artifacts, finish": estimated(5, "the runner's upload of reports or dotenv and its teardown"),
 } satisfies Record<string, StepTime>;
 
@@ -94,7 +94,7 @@ export const IMAGE_SIZES: readonly { readonly match: RegExp; readonly mb: number
     { match: /(^|\/)docker:27[\w.]*-dind(@|$)/, mb: 130, basis: "docker:27-dind: Alpine, dockerd, containerd, the CLI and plugins" },
     { match: /(^|\/)docker:27[\w.]*(@|$)/, mb: 75, basis: "docker:27: Alpine, the CLI, buildx and compose" },
     { match: /\/ci-test(\/mr)?:/, mb: 520, basis: "node:20-bookworm (~0.4 GB compressed) plus PostgreSQL, Ruby and Graphviz (~0.12 GB of packages)" },
-    { match: /\/ci-tools(\/mr)?:/, mb: 800, basis: "pulumi/pulumi-nodejs-22 (~0.35 GB compressed) plus the six provider plugins (README: some 400 MB) and Graphviz" },
+    { match: /\/ci-tools(\/mr)?:/, mb: 800, basis: "pulumi/pulumi-nodejs-22 (~0.35 GB compressed) plus the six provider plugins (docs/decisions/ci-pipeline.md: some 400 MB) and Graphviz" },
 ];
 
 /** A job's service container starting before its script may run: the runner waits for the service's port. Matched on the image reference. */

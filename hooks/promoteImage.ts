@@ -3,7 +3,7 @@ import { requiredEnv, runHook } from "./run";
 
 /**
  * Tags the image a promoting stack runs (prod running dev's image by digest,
- * README "Images": Promotion) in the source repository, so the source's
+ * docs/decisions/images.md) in the source repository, so the source's
  * lifecycle keeps it: `promoted-by-<stack>-<tag>` (facts/imageSource.ts) on exactly that
  * digest, by ECR PutImage of the same manifest (no layer moves; IMMUTABLE
  * allows a new tag). Pulumi runs it from a command.local.Command during `pulumi

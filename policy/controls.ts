@@ -26,7 +26,7 @@ export interface Control {
      * protected shows on its stateful resources, so the pack runs these as
      * stack policies.
      */
-    readonly prodOnly?: boolean;
+    readonly protectedOnly?: boolean;
     readonly check: (view: StackView) => Finding[];
 }
 
@@ -215,7 +215,7 @@ export const CONTROLS: readonly Control[] = [
         id: "ELB.6",
         policy: "elb-6-deletion-protection",
         title: "Application, Gateway, and Network Load Balancers should have deletion protection enabled",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.lb],
         check: each("ELB.6", [T.lb], (lb) => (lb.props.enableDeletionProtection === true ? undefined : "deletion protection is off")),
     },
@@ -234,7 +234,7 @@ export const CONTROLS: readonly Control[] = [
         relational: true,
         policy: "waf-on-public-load-balancer",
         title: "An internet-facing Application Load Balancer should have a WAF web ACL associated",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.lb],
         check: (view) =>
             albs(view)
@@ -259,7 +259,7 @@ export const CONTROLS: readonly Control[] = [
         id: "RDS.5",
         policy: "rds-5-multi-az",
         title: "RDS DB instances should be configured with multiple Availability Zones",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.db],
         check: each("RDS.5", [T.db], (d) => (d.props.multiAz === true ? undefined : "single-AZ")),
     },
@@ -267,7 +267,7 @@ export const CONTROLS: readonly Control[] = [
         id: "RDS.6",
         policy: "rds-6-enhanced-monitoring",
         title: "Enhanced monitoring should be configured for RDS DB instances",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.db],
         check: each("RDS.6", [T.db], (d) => ((d.props.monitoringInterval ?? 0) > 0 ? undefined : "Enhanced Monitoring is off")),
     },
@@ -275,7 +275,7 @@ export const CONTROLS: readonly Control[] = [
         id: "RDS.8",
         policy: "rds-8-deletion-protection",
         title: "RDS DB instances should have deletion protection enabled",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.db],
         check: each("RDS.8", [T.db], (d) => (d.props.deletionProtection === true ? undefined : "deletion protection is off")),
     },
@@ -403,7 +403,7 @@ export const CONTROLS: readonly Control[] = [
         relational: true,
         policy: "ec2-6-vpc-flow-logs",
         title: "VPC flow logging should be enabled in all VPCs",
-        prodOnly: true,
+        protectedOnly: true,
         types: [T.vpc],
         check: (view) => ofType(view, T.vpc).filter((v) => attached(view, v, T.flowLog, "vpcId").length === 0).map((v) => finding("EC2.6", v, "no flow log")),
     },

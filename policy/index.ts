@@ -4,9 +4,9 @@ import { POLICIES } from "./pack";
 /**
  * The CrossGuard pack (started by the Pulumi CLI): one stack policy per AWS
  * Security Hub control (controls.ts), waivers in waivers.ts. Mandatory by
- * default; dev's preview passes config.dev.json, which makes every policy
+ * default; an unprotected stack's preview and up pass config.advisory.json (.ci/policy-args.sh), which makes every policy
  * advisory there.
  *
- *   pulumi preview --policy-pack policy [--policy-pack-config policy/config.dev.json]
+ *   pulumi preview --policy-pack policy [--policy-pack-config policy/config.advisory.json]
  */
 new PolicyPack("platform-security-hub", { policies: POLICIES });

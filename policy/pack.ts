@@ -51,7 +51,7 @@ export function viewOfPolicyResources(resources: readonly PolicyResource[]): Sta
     };
 }
 
-const describe = (c: Control) => `${c.id}: ${c.title}${c.prodOnly ? " (protected stacks)" : ""}`;
+const describe = (c: Control) => `${c.id}: ${c.title}${c.protectedOnly ? " (protected stacks)" : ""}`;
 
 /**
  * A control that reads one resource is a resource policy: CrossGuard runs it on
@@ -62,7 +62,7 @@ const describe = (c: Control) => `${c.id}: ${c.title}${c.prodOnly ? " (protected
  * stateful resources, not on the one resource a resource policy sees.
  */
 function policyOf(control: Control): ResourceValidationPolicy | StackValidationPolicy {
-    if (control.relational || control.prodOnly) {
+    if (control.relational || control.protectedOnly) {
         return {
             name: control.policy,
             description: describe(control),

@@ -30,7 +30,7 @@ export const WAIVERS: readonly Waiver[] = [
         names: /^runner(-deploy)?$/,
         message: /starts privileged job containers/,
         reason:
-            "The runner manager is unprivileged; the jobs it starts on its own EC2 workers run privileged so docker:dind can build images. The workers are single-purpose, IMDSv2-only and reachable only from their own fleet's manager on 22 (README: CI/CD, The runner).",
+            "The runner manager is unprivileged; the jobs it starts on its own EC2 workers run privileged so docker:dind can build images. The workers are single-purpose, IMDSv2-only and reachable only from their own fleet's manager on 22 (docs/decisions/runner.md).",
     },
     {
         control: "ECS.5",
@@ -79,7 +79,7 @@ export const WAIVERS: readonly Waiver[] = [
         type: "aws:secretsmanager/secret:Secret",
         names: /^(app-secret-key|gitlab-rails|gitlab-tokens|gitlab-registry|gitlab-ssh-host-keys)$/,
         reason:
-            "Signing and encryption keys long-running processes read at start: Django's SECRET_KEY and GitLab's secrets (a rotation would end sessions or make stored data unreadable) and the SSH host keys (clients pin them). Rotated deliberately: `pulumi up --replace` on the generator, then a redeploy (README: GitLab, Secrets).",
+            "Signing and encryption keys long-running processes read at start: Django's SECRET_KEY and GitLab's secrets (a rotation would end sessions or make stored data unreadable) and the SSH host keys (clients pin them). Rotated deliberately: `pulumi up --replace` on the generator, then a redeploy (docs/decisions/gitlab.md).",
     },
     {
         control: "SecretsManager.1",
@@ -93,7 +93,7 @@ export const WAIVERS: readonly Waiver[] = [
         stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-registry-database$/,
-        reason: "The container registry logs in to its metadata database with this password, read at start; the migration task sets it on the role, so a rotation is `pulumi up --replace` on the generator and a redeploy (README: GitLab, Secrets), not a Lambda under running tasks.",
+        reason: "The container registry logs in to its metadata database with this password, read at start; the migration task sets it on the role, so a rotation is `pulumi up --replace` on the generator and a redeploy (docs/decisions/gitlab.md), not a Lambda under running tasks.",
     },
     {
         control: "SecretsManager.1",
@@ -101,6 +101,13 @@ export const WAIVERS: readonly Waiver[] = [
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-root$/,
         reason: "The first administrator's password, read only when an empty database is seeded; afterwards the account's password lives in GitLab (changed there, or reset with gitlab-rake), not in this secret.",
+    },
+    {
+        control: "SecretsManager.1",
+        stacks: "all",
+        type: "aws:secretsmanager/secret:Secret",
+        names: /^app-admin$/,
+        reason: "The app's first superuser's password, used only to create that user when it does not exist (the migrate step's ensure_admin); afterwards the password lives in the app (changed in its admin), not in this secret.",
     },
     {
         control: "SecretsManager.1",
@@ -114,21 +121,21 @@ export const WAIVERS: readonly Waiver[] = [
         stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^app-db-credentials$/,
-        reason: "Only a stack deployed before rotation, at step 1 of handing its master password to RDS (masterPasswordRotationDays: 0), has this secret; after step 2 it is gone and RDS rotates its own (README: Turning rotation on for a stack deployed before it).",
+        reason: "Only a stack deployed before rotation, at step 1 of handing its master password to RDS (masterPasswordRotationDays: 0), has this secret; after step 2 it is gone and RDS rotates its own (docs/decisions/app-service.md).",
     },
     {
         control: "SecretsManager.1",
         stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^runner-docker-hub$/,
-        reason: "A Docker Hub access token, made and revoked in Docker Hub by an administrator, who stores the new one here (README: \"The runner\"); AWS has no rotation function for another service's tokens.",
+        reason: "A Docker Hub access token, made and revoked in Docker Hub by an administrator, who stores the new one here (docs/decisions/runner.md); AWS has no rotation function for another service's tokens.",
     },
     {
         control: "SecretsManager.1",
         stacks: "all",
         type: "aws:secretsmanager/secret:Secret",
         names: /^gitlab-smtp$/,
-        reason: "SES SMTP credentials: the password is derived from the IAM access key that generates it, so a rotation is a new key (`pulumi up --replace` on the gitlab-smtp access key) and a redeploy of the mail roles, not a Lambda (README: E-mail).",
+        reason: "SES SMTP credentials: the password is derived from the IAM access key that generates it, so a rotation is a new key (`pulumi up --replace` on the gitlab-smtp access key) and a redeploy of the mail roles, not a Lambda (docs/decisions/gitlab-email.md).",
     },
     {
         control: "S3.9",
@@ -159,7 +166,7 @@ export function waiverFor(f: Finding, view: Pick<StackView, "protected">): Waive
 
 /** Controls over one stack, waivers applied; the protected-stack controls skipped in the others. */
 export function evaluate(view: StackView, controls: readonly Control[] = CONTROLS): Verdict {
-    const findings = controls.filter((c) => !c.prodOnly || view.protected).flatMap((c) => c.check(view));
+    const findings = controls.filter((c) => !c.protectedOnly || view.protected).flatMap((c) => c.check(view));
     const violations: Finding[] = [];
     const waived: (Finding & { reason: string })[] = [];
     for (const f of findings) {

@@ -75,14 +75,15 @@ describe("Django app service", () => {
                 expect(migrate.mountPoints.map((m: any) => m.containerPath)).to.deep.equal(["/tmp"]);
             });
 
-            it(`${stack}: secrets come from Secrets Manager, never as environment values; only migrate gets the master password`, async () => {
+            it(`${stack}: secrets come from Secrets Manager, never as environment values; only migrate gets the master password and the first admin's`, async () => {
                 const run = await stackRun(stack);
                 // RDS's own secret (a stack at step 1 of turning rotation on has ours: tests/appDatabase.test.ts).
                 const masterSecret = named(run, T.db, "app-db").state.masterUserSecrets[0].secretArn;
                 const secretArns = [...ofType(run, T.secret).map((s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${s.name}-`), masterSecret];
                 const envOf = (c: any) => Object.fromEntries(c.environment.map((e: any) => [e.name, e.value]));
                 const [migrate, web] = [container(run, "migrate"), container(run, "web")];
-                expect(migrate.secrets.map((s: any) => s.name).sort()).to.deep.equal(["DB_PASSWORD", "DB_USER", "DJANGO_SECRET_KEY"]);
+                // The first superuser's too (ensure_admin): tests/appAdminPassword.test.ts.
+                expect(migrate.secrets.map((s: any) => s.name).sort()).to.deep.equal(["DB_PASSWORD", "DB_USER", "DJANGO_SECRET_KEY", "DJANGO_SUPERUSER_PASSWORD", "DJANGO_SUPERUSER_USERNAME"]);
                 expect(migrate.secrets.filter((s: any) => s.name.startsWith("DB_")).map((s: any) => s.valueFrom)).to.deep.equal([`${masterSecret}:username::`, `${masterSecret}:password::`]);
                 expect(envOf(migrate).DB_APP_USER).to.equal("app_web");
                 // The web process: no database password at all, an IAM login of its own.
@@ -121,9 +122,9 @@ describe("Django app service", () => {
                 expect(new Set(pull.Resource).size).to.equal(pull.Resource.length);
                 const read = statements.find((s) => s.Sid === "ReadSecrets");
                 expect(read.Action).to.deep.equal(["secretsmanager:GetSecretValue"]);
-                expect(read.Resource).to.have.length(2);
+                expect(read.Resource).to.have.length(3);
                 for (const arn of read.Resource) {
-                    expect(arn).to.match(/:secret:(rds!db-|app-secret-key-)/);
+                    expect(arn).to.match(/:secret:(rds!db-|app-secret-key-|app-admin-)/);
                 }
                 const logs = statements.find((s) => s.Sid === "WriteLogs");
                 expect(logs.Resource[0]).to.match(new RegExp(`log-group:/platform/${stack}/app-.*:\\*$`));
@@ -137,6 +138,7 @@ describe("Django app service", () => {
                     [T.policy, "app-execution-policy"],
                     [T.policy, "app-task-policy"],
                     [T.secretVersion, "app-secret-key"],
+                    [T.secretVersion, "app-admin"],
                     [T.rotation, "app-db-master-rotation"],
                 ]) {
                     expect(td.dependencies, dep).to.include(urnOf(type, dep));

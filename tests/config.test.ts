@@ -121,6 +121,7 @@ const BAD: readonly BadCase[] = [
     { stack: "prod", why: "Gitaly in an AZ the network does not have", patch: (c) => (c["platform:gitlab"].gitaly.availabilityZone = 3), error: /gitlab\.gitaly\.availabilityZone: 3 is not one of the network's 3 AZs/ },
     { stack: "prod", why: "restore from something that is not a snapshot", patch: (c) => (c["platform:gitlab"].gitaly.volume.snapshotId = "vol-0123456789abcdef0"), error: /gitlab\.gitaly\.volume\.snapshotId: "vol-0123456789abcdef0" is not an EBS snapshot id/ },
     { stack: "prod", why: "single-topology size keys in split", patch: (c) => (c["platform:gitlab"].cpu = 8192), error: /gitlab\.cpu: sizes the single topology's one task/ },
+    { stack: "prod", why: "a restore's hold in split", patch: (c) => (c["platform:gitlab"].holdForRestore = true), error: /^Pulumi\.prod\.yaml: gitlab\.holdForRestore: true holds the single topology's one task; split holds its tiers by scaling them \(docs\/operations\/restore\.md\)$/m },
     { stack: "prod", why: "web autoscaling floor above its ceiling", patch: (c) => Object.assign(c["platform:gitlab"].web, { minCount: 4, maxCount: 3 }), error: /gitlab\.web\.maxCount: 3 is below minCount 4/ },
     { stack: "prod", why: "Sidekiq memory off the Fargate table", patch: (c) => Object.assign(c["platform:gitlab"].sidekiq, { cpu: 2048, memory: 3072 }), error: /gitlab\.sidekiq\.memory: 3072 MiB does not pair with cpu 2048/ },
     { stack: "prod", why: "Redis node below GitLab's floor", patch: (c) => (c["platform:gitlab"].redis.nodeType = "cache.t4g.small"), error: /gitlab\.redis\.nodeType: "cache\.t4g\.small" is below GitLab's floor for Redis/ },
@@ -262,7 +263,7 @@ describe("config", () => {
         });
 
         it("prod's file is the final state a new stack takes: no step of a transition left in it", () => {
-            // masterPasswordRotationDays: 0 is step 1 of turning rotation on for an existing stack (README).
+            // masterPasswordRotationDays: 0 is step 1 of turning rotation on for an existing stack (docs/decisions/app-service.md).
             expect(readStackConfig("prod")["platform:database"]).to.not.have.property("masterPasswordRotationDays");
             expect(parseConfig(readStackConfig("prod"), "prod").database.masterPasswordRotationDays).to.equal(7);
         });

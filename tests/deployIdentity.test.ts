@@ -8,7 +8,7 @@ import { named, ofType, Resource, ROOT, stackRun, STACKS, urnName, variantRun } 
 import { evaluate, Request } from "./iamEval";
 import { ACCOUNT, DEFAULT_EBS_KEY_ARN } from "../sim/mocks";
 import { roleStatements, T } from "./deployIdentityHelpers";
-import { prodGitalyOnEfs } from "./variants";
+import { prodGitalyAccountDefaultKey, prodGitalyOnEfs } from "./variants";
 import { stackValues } from "./stackValues";
 
 /**
@@ -203,16 +203,22 @@ describe("CI deploy identity (platform:ci)", () => {
             }
         });
 
-        for (const stack of STACKS) {
-            it(`${stack}: requests as AWS would make them: this stack's are allowed, another stack's, untagged and CI's own are not`, async () => {
-                const run = await stackRun(stack);
+        // Each stack as committed, and prod as a stack whose Gitaly volume was made on the account's default EBS key (accountDefault).
+        const runs = [
+            ...STACKS.map((stack) => ({ label: stack, stack, runOf: () => stackRun(stack), accountDefault: false })),
+            { label: "prod on the account's default EBS key", stack: "prod", runOf: prodGitalyAccountDefaultKey, accountDefault: true },
+        ];
+        for (const { label, stack, runOf, accountDefault } of runs) {
+            it(`${label}: requests as AWS would make them: this stack's are allowed, another stack's, untagged and CI's own are not`, async () => {
+                const run = await runOf();
+                expect(run.error).to.equal(undefined);
                 const deploy = roleStatements(run, "deploy");
                 const other = stack === "prod" ? "dev" : "prod";
                 const own = { "aws:ResourceTag/stack": stack };
                 const theirs = { "aws:ResourceTag/stack": other };
                 const create = { "aws:RequestTag/stack": stack };
                 const viaEc2 = { "kms:ViaService": "ec2.us-east-1.amazonaws.com" };
-                const onDefaultKey = stack === "prod" ? "allow" : "implicit";
+                const onDefaultKey = accountDefault ? "allow" : "implicit";
                 const repo = named(run, "aws:ecr/repository:Repository", "app").inputs.name;
                 // (Prod builds only its runner's image: it runs dev's app and GitLab images.)
                 const marker = named(run, "aws:ssm/parameter:Parameter", stack === "prod" ? "runner-built" : "app-built").inputs.name;
@@ -267,7 +273,7 @@ describe("CI deploy identity (platform:ci)", () => {
                     ["ECR's managed key, through ECR", { action: "kms:CreateGrant", resource: a("kms", "key/k6"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/ecr"] } }, "allow"],
                     ["AWS Backup's managed key, through AWS Backup", { action: "kms:GenerateDataKey", resource: a("kms", "key/k7"), context: { "kms:ViaService": "backup.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/aws/backup"] } }, "allow"],
                     ["another key, through ECR", { action: "kms:Decrypt", resource: a("kms", "key/k5"), context: { "kms:ViaService": "ecr.us-east-1.amazonaws.com", "kms:ResourceAliases": ["alias/payroll"] } }, "implicit"],
-                    // Prod's Gitaly volume is on the account's default EBS key (accountDefault; customer managed in the mocks): a restore has EC2 use it. Dev's volume is on its stack key.
+                    // A Gitaly volume on the account's default EBS key (accountDefault; customer managed in the mocks): a restore has EC2 use it. A volume on its stack key (dev, prod as committed): never.
                     ["the default EBS key, through EC2", { action: "kms:Decrypt", resource: DEFAULT_EBS_KEY_ARN, context: viaEc2 }, onDefaultKey],
                     ["re-encrypting from it, through EC2", { action: "kms:ReEncryptFrom", resource: DEFAULT_EBS_KEY_ARN, context: viaEc2 }, onDefaultKey],
                     ["EC2's grant on it", { action: "kms:CreateGrant", resource: DEFAULT_EBS_KEY_ARN, context: { ...viaEc2, "kms:GrantIsForAWSResource": "true" } }, onDefaultKey],
@@ -307,8 +313,8 @@ describe("CI deploy identity (platform:ci)", () => {
                 const wrong = cases.filter(([, r, expected]) => evaluate(deploy, r) !== expected).map(([what, r, expected]) => `${what}: ${r.action} on ${r.resource} is ${evaluate(deploy, r)}, expected ${expected}`);
                 expect(wrong).to.deep.equal([]);
                 // Only a stack on the default key looks it up and names it.
-                expect(run.invokes.some((i) => i.token === "aws:ebs/getDefaultKmsKey:getDefaultKmsKey"), "default EBS key looked up").to.equal(stack === "prod");
-                expect(deploy.filter((st) => [st.Resource].flat().includes(DEFAULT_EBS_KEY_ARN)).map((st) => st.Sid)).to.deep.equal(stack === "prod" ? ["VolumeKeysAccountDefault", "VolumeKeyGrantsAccountDefault"] : []);
+                expect(run.invokes.some((i) => i.token === "aws:ebs/getDefaultKmsKey:getDefaultKmsKey"), "default EBS key looked up").to.equal(accountDefault);
+                expect(deploy.filter((st) => [st.Resource].flat().includes(DEFAULT_EBS_KEY_ARN)).map((st) => st.Sid)).to.deep.equal(accountDefault ? ["VolumeKeysAccountDefault", "VolumeKeyGrantsAccountDefault"] : []);
                 // A refresh (the drift job, the preview role) reads the rotation schedule of RDS's secret.
                 const preview = roleStatements(run, "preview");
                 expect(evaluate(preview, { action: "secretsmanager:DescribeSecret", resource: a("secretsmanager", "secret:rds!db-1234-AbCdEf"), context: {} })).to.equal("allow");

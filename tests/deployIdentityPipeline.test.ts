@@ -54,7 +54,7 @@ const KINDS: Record<string, Kind> = {
     },
     // Source and target protected, "protected merge request pipelines" on: GitLab marks the pipeline protected, so
     // preview prod runs. Prod's preview role trusts main only (ci.previewBranches): a protected source branch must be
-    // listed there (README "Setting it up"), or its prod preview is refused.
+    // listed there (docs/operations/ci-setup.md, step 3), or its prod preview is refused.
     "merge request between protected branches, source not in prod's ci.previewBranches": {
         vars: PROTECTED_MR,
         unset: ["CI_COMMIT_BRANCH"],

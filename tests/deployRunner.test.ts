@@ -141,7 +141,7 @@ describe("runners and order of the deploys (.gitlab-ci.yml through gitlab-ci-loc
             delete project.ci_pipeline_variables_minimum_override_role;
             const unapplied = await applyDeployOrder(input, []).catch((e: Error) => e);
             expect((unapplied as Error).message).to.equal(
-                'project settings not applied (the CI roles\' trust needs them, README "Deploy identity"): ci_allow_fork_pipelines_to_run_in_parent_project: true; ci_pipeline_variables_minimum_override_role: absent',
+                'project settings not applied (the CI roles\' trust needs them, docs/decisions/deploy-identity.md): ci_allow_fork_pipelines_to_run_in_parent_project: true; ci_pipeline_variables_minimum_override_role: absent',
             );
         } finally {
             await new Promise((ok) => server.close(ok));

@@ -1,19 +1,22 @@
 import { expect } from "chai";
 import { policyOf, T } from "./gitlabHelpers";
 import { evaluate } from "../policy/waivers";
-import { named, ofType, stackRun, StackRun, variantRun } from "../sim/harness";
+import { named, ofType, stackRun, StackRun } from "../sim/harness";
 import { viewOf } from "../sim/policyView";
+import { prodGitalyAccountDefaultKey } from "./variants";
 
 /*
  * The Gitaly volume's KMS key. A new stack puts the volume on a key of its
  * own that the roles can use; a stack whose volume exists on the account's
- * default key (prod) keeps it: a volume's key is fixed at creation, and a new
- * `kmsKeyId` would replace the volume (the repositories).
+ * default key (`accountDefault`) keeps it: a volume's key is fixed at creation,
+ * and a new `kmsKeyId` would replace the volume (the repositories).
  */
 
 const KEY_TYPE = "aws:kms/key:Key";
-/** prod as a new stack would be: the schema's default, the stack's own key. */
-const newStack = () => variantRun("prod-gitaly-stack-key", "prod", (c) => delete c["platform:gitlab"].gitaly.volume.encryptionKey);
+/** prod as committed, a new stack: the schema's default, the stack's own key. */
+const newStack = () => stackRun("prod");
+/** prod as a stack whose volume was made on the account's default key. */
+const onAccountDefault = prodGitalyAccountDefaultKey;
 const volumeKey = (run: StackRun) => ofType(run, KEY_TYPE).find((k) => k.name === "gitaly-data");
 const grantStatement = (run: StackRun, role: string) => policyOf(run, role).find((s) => [s.Action].flat().includes("kms:CreateGrant"));
 
@@ -49,8 +52,9 @@ describe("The Gitaly volume's key", () => {
         expect(backup.Condition.Bool["kms:GrantIsForAWSResource"]).to.equal("true");
     });
 
-    it("prod, whose volume exists on the account's default key: no kmsKeyId (as it was created), no key; only kmsKeyId tells it from a new stack's volume", async () => {
-        const existing = await stackRun("prod");
+    it("prod as a stack whose volume exists on the account's default key: no kmsKeyId (as it was created), no key; only kmsKeyId tells it from a new stack's volume", async () => {
+        const existing = await onAccountDefault();
+        expect(existing.error).to.equal(undefined);
         const fresh = await newStack();
         const was = named(existing, T.volume, "gitaly-data");
         const now = named(fresh, T.volume, "gitaly-data");

@@ -47,7 +47,7 @@ function git(dir: string, ...args: string[]) {
 
 /**
  * The pipeline as it runs once the tools image's digest is recorded and the
- * deploys' dind pinned (README setup step 7): no registry is reachable here,
+ * deploys' dind pinned (docs/operations/ci-setup.md, step 7): no registry is reachable here,
  * so the scratch copy records this one. `AS_COMMITTED` is the file as it is
  * in the repository, for what happens before (`jobsAsCommitted`).
  */
@@ -55,6 +55,11 @@ export const RECORDED_DIGEST = `sha256:${"0".repeat(64)}`;
 const AS_COMMITTED = ".gitlab-ci.as-committed.yml";
 /** The tools image recorded, the deploys' dind not pinned. */
 const TOOLS_ONLY = ".gitlab-ci.tools-only.yml";
+
+/** .gitlab-ci.yml with `name`'s anchored image named by its tag alone, as before its digest is recorded or pinned. */
+export function withoutDigest(ci: string, name: keyof typeof RECORDS): string {
+    return ci.replace(new RegExp(`^(\\s*${name}: &${RECORDS[name]} \\S+?)@sha256:[0-9a-f]{64}$`, "m"), "$1");
+}
 
 /** The anchored image records a digest is recorded or pinned into, by variable. */
 const RECORDS = { CI_TOOLS_IMAGE: "ci-tools-image", DIND_IMAGE: "dind-image" } as const;
@@ -80,7 +85,8 @@ function repo(): string {
         }
         const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
         fs.writeFileSync(path.join(dir, AS_COMMITTED), ci);
-        fs.writeFileSync(path.join(dir, TOOLS_ONLY), withRecordedDigest(ci, ["CI_TOOLS_IMAGE"]));
+        // Whatever the committed file pins: the deploys' dind without its digest, as before it is pinned.
+        fs.writeFileSync(path.join(dir, TOOLS_ONLY), withoutDigest(withRecordedDigest(ci, ["CI_TOOLS_IMAGE"]), "DIND_IMAGE"));
         fs.writeFileSync(path.join(dir, ".gitlab-ci.yml"), withRecordedDigest(ci));
         git(dir, "init", "-q", "-b", "main");
         git(dir, "add", "-A");

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { RDS_CA } from "../components/database";
+import { tagOf } from "../facts/imagePins";
 import { APP_RDS_CA_BUNDLE } from "../components/app/taskDefinition";
 import { RDS_CA_BUNDLE } from "../components/gitlab/gitlabRb";
 import { BACKUP_LOG_LINES } from "../components/gitlab/backup";
@@ -79,8 +80,9 @@ describe("GitLab image", () => {
     describe("Dockerfile", () => {
         it("builds on the pinned CE release, never a moving tag", () => {
             const froms = dockerfile().filter((i) => i.op === "FROM");
-            expect(froms.map((f) => f.args)).to.deep.equal(["gitlab/gitlab-ce:19.5.3-ce.0"]);
-            expect(froms[0].args).to.match(/^gitlab\/gitlab-ce:\d+\.\d+\.\d+-ce\.0$/);
+            // By its release tag, and its digest once pinned (tools/pinImages.ts).
+            expect(froms.map((f) => tagOf(f.args))).to.deep.equal(["gitlab/gitlab-ce:19.5.3-ce.0"]);
+            expect(froms[0].args).to.match(/^gitlab\/gitlab-ce:\d+\.\d+\.\d+-ce\.0(@sha256:[0-9a-f]{64})?$/);
         });
 
         it("puts the RDS CA bundle where omnibusConfig points db_sslrootcert, outside the image's volumes", () => {

@@ -9,7 +9,8 @@ import { RDS_CA_BUNDLE } from "../components/gitlab/gitlabRb";
 import { REGISTRY_DB_MAX_OPEN } from "../components/gitlab/processSizing";
 import { SECRET_ENV } from "../components/gitlab/secrets";
 import { Container, containerOf, envValue, evaluateContainer, generators, keyPath, mainTask, policyOf, T, taskOf, valueAt } from "./gitlabHelpers";
-import { inComponent, named, ROOT, runStack, StackConfig, StackRun, stackRun, variantRun } from "../sim/harness";
+import { inComponent, named, ROOT, runStack, StackRun, stackRun } from "../sim/harness";
+import { prodRegistryImport } from "./variants";
 
 /** The container registry: its blobs in S3 under the bucket's own encryption, its metadata in PostgreSQL. */
 
@@ -42,16 +43,13 @@ describe("GitLab's container registry", () => {
     }
 });
 
-/** Prod with the registry database configured but unused: where an existing registry's import starts. */
-/** prod once its registry's import is done (Pulumi.prod.yaml keeps "import" until then). */
-const prodOn = () => variantRun("prod-registry-on", "prod", (c: StackConfig) => (c["platform:gitlab"].registryDatabase = "on"));
-
 const setupEnv = (c: Container) => Object.values(REGISTRY_SETUP_ENV).filter((n) => envValue(c, n) !== undefined);
 const registryDatabaseOf = (c: Container) => evaluateContainer(c).settings.find((x) => keyPath(x.path) === "registry['database']")?.value;
 
 describe("GitLab's container registry metadata database", () => {
-    it("prod (registryDatabase on): web and the migration task use their own database on GitLab's instance, TLS verify-full, with online GC at its default (on)", async () => {
-        const run = await prodOn();
+    it("prod (registryDatabase on, the default): web and the migration task use their own database on GitLab's instance, TLS verify-full, with online GC at its default (on)", async () => {
+        const run = await stackRun("prod");
+        expect(run.error).to.equal(undefined);
         const db = named(run, T.db, "gitlab-db");
         for (const t of ["web", "migrate"]) {
             const c = containerOf(taskOf(run, t));
@@ -139,10 +137,11 @@ describe("GitLab's container registry metadata database", () => {
     });
 
     it("update path, import -> on: the registry switches to its database; GitLab's database, every secret and generator stay as they were", async () => {
-        // prod as it stands (Pulumi.prod.yaml: import), then switched on once imported.
-        const before = await stackRun("prod");
-        const after = await prodOn();
+        // prod as a stack deployed before would be while imported (import), then switched on (Pulumi.prod.yaml: the default) once imported.
+        const before = await prodRegistryImport();
+        const after = await stackRun("prod");
         expect(before.error).to.equal(undefined);
+        expect(after.error).to.equal(undefined);
         for (const t of ["web", "migrate"]) {
             const was = registryDatabaseOf(containerOf(taskOf(before, t)));
             const now = registryDatabaseOf(containerOf(taskOf(after, t)));

@@ -4,25 +4,29 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
-import { IMAGE_FILES, imageRefs, isPinned, pin, tagOf } from "../facts/imagePins";
+import { IMAGE_FILES, imageRefs, imageTable, isPinned, pin, tagOf } from "../facts/imagePins";
 import { ROOT } from "../sim/harness";
-import { pinImages, resolveDigest } from "../tools/pinImages";
+import { readBlock } from "../tools/docBlocks";
+import { committedImageRefs, IMAGES_BLOCK, IMAGES_DOC, pinImages, resolveDigest } from "../tools/pinImages";
 
 /**
  * Every external image by digest (facts/imagePins.ts, tools/pinImages.ts).
- * The digests themselves come from the registries, which this machine
- * cannot reach: README "Images and their digests" lists the images still
- * named by tag only, and the list must be exactly those.
+ * The digests themselves come from the registries, which the tests do not
+ * reach: docs/operations/ci-setup.md's table says which are still named by
+ * tag only, and it must be what the files say.
  */
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
 const allRefs = () => IMAGE_FILES.flatMap((f) => imageRefs(f, read(f)));
 
-/** README's pending rows: `| \`ref\` | where | pending … |`. */
-function pendingInReadme(): string[] {
-    const section = read("README.md").split("### Images and their digests")[1]?.split("\n### ")[0] ?? "";
-    return [...section.matchAll(/^\| `([^`]+)` \|[^|]*\| pending/gm)].map((m) => m[1]);
+/** docs/operations/ci-setup.md's pending rows: `| \`ref\` | where | pending |`. */
+function pendingInDocs(): string[] {
+    const table = readBlock(read(IMAGES_DOC), IMAGES_BLOCK) ?? "";
+    return [...table.matchAll(/^\| `([^`]+)` \|[^|]*\| pending/gm)].map((m) => m[1]);
 }
+
+/** The committed text with every digest taken out: what the pinning tests start from, whatever is pinned today. */
+const unpinned = (text: string) => text.replace(/@sha256:[0-9a-f]{64}/g, "");
 
 /** A registry that wants Docker Hub's anonymous bearer token, and serves one tag's index digest. */
 async function fakeRegistry(digest: string) {
@@ -56,18 +60,19 @@ describe("every external image pinned by digest", () => {
         expect(allRefs().filter((r) => r.file === ".gitlab-ci.yml").map((r) => tagOf(r.ref))).to.deep.equal(["node:20.19.5-bookworm", "postgres:17.6-bookworm", "docker:27.5.1", "docker:27.5.1-dind"]);
     });
 
-    it("each image is pinned (name:tag@sha256:<64 hex>), or listed as pending in README, and the list names no other", () => {
-        const unpinned = allRefs()
+    it("each image is pinned (name:tag@sha256:<64 hex>), or pending in docs/operations/ci-setup.md's table, which is what the files say (npm run docs)", () => {
+        const byTag = allRefs()
             .filter((r) => !isPinned(r.ref))
             .map((r) => r.ref);
-        expect([...new Set(pendingInReadme())].sort()).to.deep.equal([...new Set(unpinned)].sort());
+        expect([...new Set(pendingInDocs())].sort()).to.deep.equal([...new Set(byTag)].sort());
+        expect(readBlock(read(IMAGES_DOC), IMAGES_BLOCK)).to.equal(imageTable(committedImageRefs(ROOT)));
         for (const r of allRefs().filter((x) => x.ref.includes("@"))) {
             expect(isPinned(r.ref), `${r.file}:${r.line} ${r.ref}`).to.equal(true);
         }
     });
 
     it("pins one reference where it is named, and a refresh replaces the digest, nothing else", () => {
-        const ci = read(".gitlab-ci.yml");
+        const ci = unpinned(read(".gitlab-ci.yml"));
         const a = `sha256:${"a1".repeat(32)}`;
         const b = `sha256:${"b2".repeat(32)}`;
         const changed = (x: string, y: string) => x.split("\n").filter((l, i) => l !== y.split("\n")[i]);
@@ -95,12 +100,16 @@ describe("every external image pinned by digest", () => {
             expect(reg.seen.map((s) => s.url.split("?")[0])).to.deep.equal(["/v2/library/node/manifests/20.19.5-bookworm", "/token", "/v2/library/node/manifests/20.19.5-bookworm"]);
             for (const f of IMAGE_FILES) {
                 fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-                fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+                fs.writeFileSync(path.join(dir, f), unpinned(read(f)));
             }
             await pinImages(dir, { endpoint: reg.endpoint });
             const after = IMAGE_FILES.flatMap((f) => imageRefs(f, fs.readFileSync(path.join(dir, f), "utf8")));
             expect(after.length).to.equal(allRefs().length);
             expect(after.filter((r) => !isPinned(r.ref))).to.deep.equal([]);
+            // The table then shows each image's digest and none pending.
+            const table = imageTable(committedImageRefs(dir));
+            expect(table).to.not.include("pending");
+            expect(table).to.include(`| \`node:20.19.5-bookworm\` | \`.gitlab-ci.yml\`, \`ci/test.Dockerfile\` | \`${digest.slice(0, 19)}…\` |`);
             // Nothing is asked twice, nothing but images changes.
             expect(await pinImages(dir, { endpoint: reg.endpoint })).to.deep.equal([]);
         } finally {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../sim/harness";
 
-/** The README's layout table against the tree: every row names something that exists, every source file has a row. */
+/** docs/layout.md's table against the tree: every row names something that exists, every source file has a row. */
 
 const LAYERED = /^(index\.ts|aws|ci|components|config|facts|hooks|policy|sim|tools|scripts|\.ci)(\/|$)/;
 
@@ -16,10 +16,10 @@ interface Row {
 }
 
 function layoutRows(): Row[] {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const table = /<!-- layout -->\n([\s\S]*?)<!-- \/layout -->/.exec(readme)?.[1];
+    const doc = fs.readFileSync(path.join(ROOT, "docs/layout.md"), "utf8");
+    const table = /<!-- layout -->\n([\s\S]*?)<!-- \/layout -->/.exec(doc)?.[1];
     if (!table) {
-        throw new Error("README.md has no <!-- layout --> table");
+        throw new Error("docs/layout.md has no <!-- layout --> table");
     }
     return table
         .split("\n")
@@ -54,7 +54,7 @@ function describedBy(rows: Row[], file: string): string | undefined {
     return named ? nearest.p : undefined;
 }
 
-describe("README layout table", () => {
+describe("the code layout table (docs/layout.md)", () => {
     it("names only paths that exist", () => {
         const missing = layoutRows()
             .flatMap((r) => r.paths)

@@ -5,7 +5,7 @@ import { ROOT } from "../sim/harness";
 import { parseGitlabCi } from "../ci/gitlabYaml";
 import { ciAudience } from "../components/deployIdentity/facts";
 import { naming } from "../facts/naming";
-import { withoutMirror } from "../facts/imagePins";
+import { tagOf, withoutMirror } from "../facts/imagePins";
 import { projectName } from "../ci/assertTarget";
 import { expandedPipeline, gcl, jobs, jobsAsCommitted, jobsOf, jobsWithoutDindDigest, PipelineKind, pipelineKind, PUSH_MAIN, RECORDED_DIGEST, valueInJob, withRecordedDigest } from "./gitlabCiLocal";
 
@@ -178,7 +178,7 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         for (const name of PULUMI_JOBS) {
             const j = job(name);
             expect(j.variables.AWS_ROLE_ARN, name).to.match(/^\$AWS_(PREVIEW|DEPLOY)_ROLE_ARN_(DEV|PROD)$/);
-            // One token, for the role the job uses and no other (README: "Deploy identity"); a literal, so no pipeline variable moves it.
+            // One token, for the role the job uses and no other (docs/decisions/deploy-identity.md); a literal, so no pipeline variable moves it.
             const kind = /DEPLOY/.test(j.variables.AWS_ROLE_ARN) ? "deploy" : "preview";
             expect(j.id_tokens, name).to.deep.equal({ AWS_ID_TOKEN: { aud: ciAudience(naming(PROJECT, j.variables.STACK), kind) } });
             // The target is checked before the first AWS call (tests/ciTarget.test.ts runs this line).
@@ -363,8 +363,9 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
             // (The dev preview's image variable is its own, the recorded tools image by default.)
             const value = (own[image.slice(1)] ?? top[image.slice(1)])?.replace(/\$([A-Z_]+)/g, (m, v: string) => top[v] ?? m);
             expect(value, image).to.be.a("string");
-            expect(value, image).to.not.match(/:latest$/);
-            expect(value, image).to.match(/:[\w.-]*\d[\w.-]*$/);
+            // The tag names a version, whether or not a digest follows it.
+            expect(tagOf(value), image).to.not.match(/:latest$/);
+            expect(tagOf(value), image).to.match(/:[\w.-]*\d[\w.-]*$/);
         }
         // The tools image's version names the CLI and Docker versions ci/Dockerfile pins.
         const dockerfile = fs.readFileSync(path.join(ROOT, "ci/Dockerfile"), "utf8");
@@ -375,8 +376,8 @@ describe(".gitlab-ci.yml (gitlab-ci-local 4.73.0)", function () {
         expect(withoutMirror(top.DOCKER_IMAGE).split("@")[0]).to.equal(`docker:${dockerVersion}`);
         expect(withoutMirror(top.DIND_IMAGE).split("@")[0]).to.equal(`docker:${dockerVersion}-dind`);
         // The recorded tools image: a build's own tag (a version, commit, job) and its digest, the
-        // previous version's while a bump waits for its digest to be recorded (README: "The tools
-        // image"); this version's tag alone only before the first digest is ever recorded.
+        // previous version's while a bump waits for its digest to be recorded
+        // (docs/decisions/ci-images.md); this version's tag alone only before the first digest is ever recorded.
         // As committed (the scenarios' scratch copy records a stand-in digest).
         const recorded = (parseGitlabCi(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")).variables as Record<string, string>).CI_TOOLS_IMAGE;
         if (!recorded.includes("@")) {

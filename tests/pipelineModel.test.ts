@@ -5,7 +5,7 @@ import * as path from "path";
 import { ROOT } from "../sim/harness";
 import { STEP_TIMES } from "../facts/pipelineTimes";
 import { pipelineGraph } from "../tools/pipelineGraph";
-import { criticalPath, JOB_STEPS, model, PIPELINES, pullStep, README_MARKERS, readmeTable, recordedVars, rolloutInputs, schedule, TimedJob } from "../tools/pipelineModel";
+import { criticalPath, JOB_STEPS, model, PIPELINES, pullStep, DOC_FILE, DOC_MARKERS, docTable, recordedVars, rolloutInputs, schedule, TimedJob } from "../tools/pipelineModel";
 import { jobNames, PipelineKind, pipelineKind } from "./gitlabCiLocal";
 
 const CI = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
@@ -124,19 +124,19 @@ describe("pipeline model (tools/pipelineModel.ts)", function () {
         expect(model(CI, "push", { workers: "cold" }).criticalPath.at(-1)).to.equal("deploy dev");
     });
 
-    it("README quotes the model's figures as it prints them today (npm run pipeline-model -- --write-readme)", function () {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const [open, close] = README_MARKERS;
-        const block = readme.slice(readme.indexOf(open) + open.length, readme.indexOf(close));
-        expect(readme.indexOf(open), "README has the pipeline-model markers").to.be.above(0);
-        expect(block.trim()).to.equal(readmeTable(CI));
+    it("the CI design note quotes the model's figures as it prints them today (npm run pipeline-model -- --write-docs)", function () {
+        const doc = fs.readFileSync(path.join(ROOT, DOC_FILE), "utf8");
+        const [open, close] = DOC_MARKERS;
+        const block = doc.slice(doc.indexOf(open) + open.length, doc.indexOf(close));
+        expect(doc.indexOf(open), `${DOC_FILE} has the pipeline-model markers`).to.be.above(0);
+        expect(block.trim()).to.equal(docTable(CI));
     });
 
     it("answers --help and refuses an unknown option", function () {
         const run = (...args: string[]) => spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", "tools/pipelineModel.ts", ...args], { cwd: ROOT, encoding: "utf8" });
         const help = run("--help");
         expect(help.status).to.equal(0);
-        expect(help.stdout).to.match(/^usage: .*pipelineModel\.ts \[--warm \| --cold\] \[--write-readme\]/);
+        expect(help.stdout).to.match(/^usage: .*pipelineModel\.ts \[--warm \| --cold\] \[--write-docs\]/);
         const bad = run("--fast");
         expect(bad.status).to.equal(2);
         expect(bad.stderr).to.include("pipelineModel: unknown option '--fast'");

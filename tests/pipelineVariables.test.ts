@@ -10,15 +10,15 @@ import { baseJobName, expandedPipeline, jobsOf, PIPELINE_KINDS, PipelineKind, pi
  * (CI_COMMIT_REF_PROTECTED "true"; for a merge request: source and target
  * protected, "protected merge request pipelines" on, never a fork). So each
  * job that runs in a pipeline (gitlab-ci-local's rules) may read only the
- * variables that pipeline receives, by the flags README's setup table gives
+ * variables that pipeline receives, by the flags the setup table (docs/operations/ci-setup.md) gives
  * them; otherwise it fails for want of one (prod's preview in an ordinary
  * merge request) or quietly skips its work (the merge-request note).
  */
 
-/** README's variables table ("Setting it up"): name to its flags. */
-function readmeVariables(): Map<string, string> {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    const rows = [...readme.matchAll(/^\s*\| `([A-Z][A-Z0-9_]+)` \|.*\|([^|]*)\|$/gm)];
+/** docs/operations/ci-setup.md's variables table: name to its flags. */
+function setupVariables(): Map<string, string> {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/operations/ci-setup.md"), "utf8");
+    const rows = [...doc.matchAll(/^\s*\| `([A-Z][A-Z0-9_]+)` \|.*\|([^|]*)\|$/gm)];
     return new Map(rows.map((m) => [m[1], m[2].trim()]));
 }
 
@@ -43,10 +43,10 @@ describe("CI/CD variables reach the pipelines whose jobs read them", function ()
 
     before(() => {
         expanded = expandedPipeline();
-        variables = readmeVariables();
+        variables = setupVariables();
     });
 
-    it("README's table lists the variables (guards the reading below)", () => {
+    it("docs/operations/ci-setup.md's table lists the variables (guards the reading below)", () => {
         expect([...variables.keys()]).to.include.members(["PULUMI_BACKEND_URL", "AWS_PREVIEW_ROLE_ARN_PROD", "GITLAB_API_TOKEN"]);
         // The dev preview posts the note: it reads the note's token (through .ci/preview.sh and ci/mrNote.ts).
         expect(reads("preview dev")).to.include.members(["GITLAB_API_TOKEN", "AWS_PREVIEW_ROLE_ARN_DEV", "PULUMI_BACKEND_URL"]);

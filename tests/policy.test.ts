@@ -1,12 +1,15 @@
 import { expect } from "chai";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import * as YAML from "yaml";
 import { CONTROLS } from "../policy/controls";
 import { Subject } from "../policy/model";
 import { evaluate, WAIVERS } from "../policy/waivers";
 import { ROOT, runStack, stackRun } from "../sim/harness";
 import { renamedRun, viewOf } from "../sim/policyView";
+import { enforcementOf } from "../tools/plan";
 import { policyTable } from "../tools/policyTable";
 import { prodRotationStep1 } from "./variants";
 
@@ -161,20 +164,54 @@ describe("policy pack: AWS Security Hub controls (policy/)", () => {
         expect(wrong).to.deep.equal([]);
     });
 
-    it("CI enforces it in prod and only advises in dev (.ci/policy-args.sh, policy/config.dev.json)", () => {
+    it("CI enforces it on protected stacks and advises on the others, by what the stack file says, not by the stack's name (.ci/policy-args.sh, the plan)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-args-"));
+        try {
+            const dev = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+            const prod = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+            // A copy of dev named staging, a copy of prod under another name, and a stack with no file.
+            fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), dev);
+            fs.writeFileSync(path.join(dir, "Pulumi.live.yaml"), prod);
+            fs.writeFileSync(path.join(dir, "Pulumi.broken.yaml"), "config: [unclosed\n");
+            // Protection the file does not spell out where it is read: a YAML merge key, an ESC environment.
+            fs.writeFileSync(path.join(dir, "Pulumi.merged.yaml"), "base: &protected\n  platform:stateful: {protect: true}\nconfig:\n  <<: *protected\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.esc.yaml"), "environment: [platform/prod]\nconfig:\n  platform:stateful: {protect: false}\n");
+            const run = (stack: string) => spawnSync("bash", [path.join(ROOT, ".ci/policy-args.sh"), stack], { cwd: dir, encoding: "utf8", env: { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") } });
+            const args = (stack: string) => run(stack).stdout.trim();
+            const advisory = "--policy-pack policy --policy-pack-config policy/config.advisory.json";
+            expect(args("staging")).to.equal(advisory);
+            expect(args("live")).to.equal("--policy-pack policy");
+            // Unreadable: enforced, never silently advisory (the flags are expanded inside $(...)).
+            expect(args("missing")).to.equal("--policy-pack policy");
+            expect(args("broken")).to.equal("--policy-pack policy");
+            expect(args("merged")).to.equal("--policy-pack policy");
+            expect(args("esc")).to.equal("--policy-pack policy");
+            // Each answer but the plain protected one says why, on stderr: the job's log, not the flags.
+            expect(run("staging").stderr).to.include("staging is unprotected (Pulumi.staging.yaml: stateful.protect is not true): the policy pack is advisory");
+            expect(run("missing").stderr).to.match(/^policy-args: cannot read Pulumi\.missing\.yaml \(ENOENT[^\n]*\): mandatory\n$/);
+            expect(run("live").stderr).to.equal("");
+            // The plan says what CI will do, from the same file.
+            expect(enforcementOf(YAML.parse(dev).config)).to.equal("advisory");
+            expect(enforcementOf(YAML.parse(prod).config)).to.equal("mandatory");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("CI enforces it in prod and only advises in dev (.ci/policy-args.sh, policy/config.advisory.json)", () => {
         const args = (stack: string) => spawnSync("bash", [path.join(ROOT, ".ci/policy-args.sh"), stack], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
         expect(args("prod")).to.equal("--policy-pack policy");
-        expect(args("dev")).to.equal("--policy-pack policy --policy-pack-config policy/config.dev.json");
-        expect(JSON.parse(fs.readFileSync(path.join(ROOT, "policy/config.dev.json"), "utf8"))).to.deep.equal({ all: "advisory" });
+        expect(args("dev")).to.equal("--policy-pack policy --policy-pack-config policy/config.advisory.json");
+        expect(JSON.parse(fs.readFileSync(path.join(ROOT, "policy/config.advisory.json"), "utf8"))).to.deep.equal({ all: "advisory" });
         const ci = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
         expect(ci.match(/\$\(bash \.ci\/policy-args\.sh "\$STACK"\)/g)).to.have.length(2);
     });
 
-    it("README's table is what the controls say of both stacks today (tools/policyTable.ts)", async function () {
+    it("docs/decisions/policy.md's table is what the controls say of both stacks today (tools/policyTable.ts)", async function () {
         this.timeout(120_000);
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-        const block = /<!-- policy-table: generated by tools\/policyTable.ts -->\n([\s\S]*?)\n<!-- \/policy-table -->/.exec(readme);
-        expect(block, "README has no policy table block").to.not.equal(null);
+        const doc = fs.readFileSync(path.join(ROOT, "docs/decisions/policy.md"), "utf8");
+        const block = /<!-- policy-table: generated by tools\/policyTable.ts -->\n([\s\S]*?)\n<!-- \/policy-table -->/.exec(doc);
+        expect(block, "docs/decisions/policy.md has no policy table block").to.not.equal(null);
         expect(block![1]).to.equal(await policyTable());
     });
 
@@ -186,6 +223,6 @@ describe("policy pack: AWS Security Hub controls (policy/)", () => {
             "EC2.2", "EC2.6", "EC2.18", "EC2.19", "IAM.1", "IAM.21", "SNS.1", "SecretsManager.1", "WAF.ALB", "Logs.Retention",
         ];
         expect(required.filter((id) => !ids.includes(id))).to.deep.equal([]);
-        expect(CONTROLS.filter((c) => c.prodOnly).map((c) => c.id).sort()).to.deep.equal(["EC2.6", "ELB.6", "RDS.5", "RDS.6", "RDS.8", "WAF.ALB"]);
+        expect(CONTROLS.filter((c) => c.protectedOnly).map((c) => c.id).sort()).to.deep.equal(["EC2.6", "ELB.6", "RDS.5", "RDS.6", "RDS.8", "WAF.ALB"]);
     });
 });

@@ -163,7 +163,7 @@ describe("policy pack: served as the Pulumi CLI runs it (gRPC Analyzer)", functi
         expect(found.map((d) => [d.policy, d.resource, d.enforcement])).to.deep.equal([["rds-5-multi-az", "app-db", MANDATORY]]);
     });
 
-    it("dev's config (policy/config.dev.json, all advisory) turns violations into advice", async () => {
+    it("an unprotected stack's config (policy/config.advisory.json, all advisory) turns violations into advice", async () => {
         const req = new messages.ConfigureAnalyzerRequest();
         for (const c of CONTROLS) {
             const pc = new messages.PolicyConfig();

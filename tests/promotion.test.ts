@@ -8,8 +8,8 @@ import { engineConfig, named, ofType, readStackConfig, runStack, stackRun } from
 import { ACCOUNT } from "../sim/mocks";
 
 /**
- * Prod runs dev's images by digest (images.promoteFrom: dev; README "Images":
- * Promotion): nothing built in prod, the digest dev's repository holds for the
+ * Prod runs dev's images by digest (images.promoteFrom: dev;
+ * docs/decisions/images.md): nothing built in prod, the digest dev's repository holds for the
  * folder's tag, dev's repository pulled from, and the image tagged in dev's
  * repository so dev's lifecycle keeps it.
  */

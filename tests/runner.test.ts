@@ -92,7 +92,7 @@ describe("GitLab Runner: config.toml (rendered, parsed by Python's tomllib)", ()
         const { allowed_privileged_services: allowed, ...docker } = r.docker;
         expect(docker).to.deep.equal({ image: "alpine:3.21", privileged: false, services_privileged: true, volumes: ["/certs/client", "/cache"] });
         // The pipeline's dind service matches an allowed pattern as gitlab-runner matches it, by
-        // tag or pinned by digest (README: "Images and their digests"); Docker's CLI image does not.
+        // tag or pinned by digest (docs/operations/ci-setup.md, "Images and their digests"); Docker's CLI image does not.
         const privileged = (name: string) => (allowed as string[]).some((p) => doublestarMatch(p, name));
         // As .gitlab-ci.yml writes it (a literal); the ECR mirror's form is tested below.
         const dind = /^ {2}DIND_IMAGE: (?:&[\w-]+ )?(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8"))![1];

@@ -15,7 +15,7 @@ describe("security baseline", () => {
             expect(lbSg).to.not.equal(undefined);
             const sshSg = ofType(run, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === "gitlab-ssh-nlb")!;
             const where = (r: (typeof open)[number]) => `${r.inputs.securityGroupId === sshSg.id ? "ssh-nlb" : r.inputs.securityGroupId === run.outputs.loadBalancerSecurityGroupId ? "alb" : r.inputs.securityGroupId}:${r.inputs.fromPort}-${r.inputs.toPort}`;
-            // Both stacks keep the documented default (gitlab.ssh.allowedCidrs: anyone, README).
+            // Both stacks keep the documented default (gitlab.ssh.allowedCidrs: anyone; README.md's configuration reference).
             expect(open.map(where).sort()).to.deep.equal(["alb:443-443", "alb:80-80", "ssh-nlb:22-22"]);
             // Inline rules on security groups would escape the check above: there must be none.
             for (const g of ofType(run, "aws:ec2/securityGroup:SecurityGroup")) {

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { ROOT } from "../sim/harness";
 
 /**
- * The tools image the deploys run in (README: "The tools image"): what
+ * The tools image the deploys run in (docs/decisions/ci-images.md): what
  * `ci tools image` builds and pushes on each kind of ref (.ci/tools-image.sh,
  * with a fake docker), and the first step of every job with a prod or deploy
  * role (.ci/tools-image-check.sh)

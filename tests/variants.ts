@@ -18,8 +18,20 @@ export const prodGitalyOnEfs = () =>
         c["platform:gitlab"].gitaly = { storage: "efs" };
     });
 
-/** Prod as a stack deployed before rotation is at step 1 of turning it on (README): the master password still ours. */
+/** Prod as a stack deployed before rotation is at step 1 of turning it on (docs/decisions/app-service.md): the master password still ours. */
 export const prodRotationStep1 = () =>
     variantRun("prod-rotation-step1", "prod", (c: StackConfig) => {
         c["platform:database"].masterPasswordRotationDays = 0;
+    });
+
+/** Prod as a stack whose registry was deployed before the metadata database, while it is imported (docs/decisions/gitlab-registry.md). */
+export const prodRegistryImport = () =>
+    variantRun("prod-registry-import", "prod", (c: StackConfig) => {
+        c["platform:gitlab"].registryDatabase = "import";
+    });
+
+/** Prod as a stack whose Gitaly volume was made on the account's default EBS key, before the stack had a key of its own (docs/decisions/gitlab-split.md). */
+export const prodGitalyAccountDefaultKey = () =>
+    variantRun("prod-gitaly-account-default-key", "prod", (c: StackConfig) => {
+        c["platform:gitlab"].gitaly.volume.encryptionKey = "accountDefault";
     });

@@ -9,7 +9,7 @@ import { parseGitlabCi } from "../ci/gitlabYaml";
 import { anchorProblems, findRecord, parseImageRef, readInput, RECORDS, verifyRecords, gitlabReader, VerifyInput } from "../tools/verifyImageRecord";
 
 /**
- * tools/verifyImageRecord.ts (README "The tools image", "Changing it", step 2):
+ * tools/verifyImageRecord.ts (docs/decisions/ci-images.md):
  * a recorded digest is accepted only when GitLab says a protected default-branch
  * push pipeline's `ci tools image` / `ci test image` printed that very line.
  * Against a fake GitLab API on a local port.
@@ -23,7 +23,10 @@ const PIPELINE = 900;
 const PROJECT = "group/platform";
 const TOOLS_LINE = `  CI_TOOLS_IMAGE: &ci-tools-image $CI_REGISTRY_IMAGE/ci-tools:pulumi-3.274.1-docker-27.5.1-4-0a1b2c3d-${JOB}@${DIGEST}`;
 
-const REPO_CI = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+const COMMITTED_CI = fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8");
+const CI_TEST_VERSION = /^ {2}CI_TEST_VERSION: "([^"]+)"$/m.exec(COMMITTED_CI)![1];
+/** The repository's file with the test image by its version's tag, as before its first record: these cases trace the tools image. */
+const REPO_CI = COMMITTED_CI.replace(/^( {2}CI_TEST_IMAGE: &ci-test-image \$CI_REGISTRY_IMAGE\/ci-test:)\S+$/m, (_m, head: string) => `${head}${CI_TEST_VERSION}`);
 
 /** The repository's .gitlab-ci.yml with CI_TOOLS_IMAGE's record replaced by `line`. */
 function withToolsRecord(line: string): string {

@@ -11,7 +11,7 @@ import { parseCli, TS_NODE } from "./cli";
  *    jobs oldest first (GitLab creates groups `unordered`), and the project
  *    refuses outdated deployment jobs and their retries. With ci/ancestry.ts
  *    this keeps an older pipeline from deploying over a newer one.
- *  - what the CI roles' trust rests on (README "Deploy identity"): a fork's
+ *  - what the CI roles' trust rests on (docs/decisions/deploy-identity.md): a fork's
  *    merge-request pipeline never runs in this project (its token's `sub`
  *    would be this project's path and the fork's branch name, `main`
  *    included, while it runs the fork's own .gitlab-ci.yml), and no one sets
@@ -82,7 +82,7 @@ export async function applyDeployOrder(input: DeployOrderInput, groups: readonly
     await call("PUT", api, "project settings", { ...PROJECT_SETTINGS });
     const missing = settingsNotApplied(await call("GET", api, "project settings read back"));
     if (missing.length > 0) {
-        throw new Error(`project settings not applied (the CI roles' trust needs them, README "Deploy identity"): ${missing.join("; ")}`);
+        throw new Error(`project settings not applied (the CI roles' trust needs them, docs/decisions/deploy-identity.md): ${missing.join("; ")}`);
     }
     const done = [`project: ${Object.entries(PROJECT_SETTINGS).map(([k, v]) => `${k}=${v}`).join(", ")}`];
     for (const g of groups) {

@@ -1,8 +1,18 @@
 import * as fs from "fs";
 import * as path from "path";
-import { IMAGE_FILES, imageRefs, isPinned, pin, registryOf, tagOf } from "../facts/imagePins";
+import { IMAGE_FILES, ImageRef, imageRefs, imageTable, isPinned, pin, registryOf, tagOf } from "../facts/imagePins";
 import { runHook } from "../hooks/run";
 import { parseCli, TS_NODE } from "./cli";
+import { refreshBlock } from "./docBlocks";
+
+/** Where the table of images and their digests is (tools/docs.ts writes it too). */
+export const IMAGES_DOC = "docs/operations/ci-setup.md";
+export const IMAGES_BLOCK = "images";
+
+/** Every external image reference the files under `root` name. */
+export function committedImageRefs(root: string): ImageRef[] {
+    return IMAGE_FILES.flatMap((f) => imageRefs(f, fs.readFileSync(path.join(root, f), "utf8")));
+}
 
 /**
  * Pins every external image this repository names by digest (facts/imagePins.ts):
@@ -10,7 +20,7 @@ import { parseCli, TS_NODE } from "./cli";
  * anonymous bearer token Docker Hub and most registries hand out) which
  * digest its tag names now, and writes `name:tag@sha256:…` into the file.
  * Run by an operator with network access, then reviewed as a merge request
- * like any code change; README: "Images and their digests".
+ * like any code change; docs/operations/ci-setup.md, "Images and their digests".
  *
  *   node_modules/.bin/ts-node --transpile-only tools/pinImages.ts            # the images named by tag only
  *   node_modules/.bin/ts-node --transpile-only tools/pinImages.ts --refresh  # every image, to take a rebuilt tag
@@ -94,7 +104,9 @@ if (require.main === module) {
         options: { refresh: { type: "boolean" } },
     });
     runHook("pinImages", async () => {
-        const changes = await pinImages(path.join(__dirname, ".."), { refresh: values.refresh === true });
+        const root = path.join(__dirname, "..");
+        const changes = await pinImages(root, { refresh: values.refresh === true });
+        refreshBlock(path.join(root, IMAGES_DOC), IMAGES_BLOCK, imageTable(committedImageRefs(root)));
         process.stdout.write(changes.length > 0 ? `${changes.join("\n")}\n` : "every image is pinned\n");
     });
 }

@@ -1,8 +1,10 @@
 /**
- * The README's policy table (control → policy → where enforced → status per
- * stack), from the controls, the waivers and the mocked graph of each stack.
+ * The policy table of docs/decisions/policy.md (control → policy → where
+ * enforced → status per stack), from the controls, the waivers and the mocked
+ * graph of each stack. Where enforced goes by what a stack is (protected or
+ * not), as .ci/policy-args.sh decides it, never by its name.
  *
- *   npx ts-node --transpile-only tools/policyTable.ts   # prints it; README embeds it
+ *   npx ts-node --transpile-only tools/policyTable.ts   # prints it; the design note embeds it
  */
 import { CONTROLS } from "../policy/controls";
 import { ofType, StackView } from "../policy/model";
@@ -19,8 +21,8 @@ export async function policyTable(): Promise<string> {
     }
     const status = (id: string, stack: string): string => {
         const control = CONTROLS.find((c) => c.id === id)!;
-        if (control.prodOnly && stack !== "prod") {
-            return "not checked (prod only)";
+        if (control.protectedOnly && !views[stack].protected) {
+            return "not checked (protected stacks only)";
         }
         const verdict = evaluate(views[stack], [control]);
         if (verdict.violations.length > 0) {
@@ -31,11 +33,11 @@ export async function policyTable(): Promise<string> {
         }
         return ofType(views[stack], ...control.types).length > 0 ? "pass" : "nothing to check";
     };
-    const rows = CONTROLS.map((c) => `| ${c.id} | \`${c.policy}\` | ${c.prodOnly ? "prod: mandatory" : "prod: mandatory; dev: advisory"} | ${STACKS.map((s) => status(c.id, s)).join(" | ")} |`);
+    const rows = CONTROLS.map((c) => `| ${c.id} | \`${c.policy}\` | ${c.protectedOnly ? "protected: mandatory" : "protected: mandatory; others: advisory"} | ${STACKS.map((s) => status(c.id, s)).join(" | ")} |`);
     return [`| control | policy | enforced | ${STACKS.join(" | ")} |`, `| --- | --- | --- | ${STACKS.map(() => "---").join(" | ")} |`, ...rows].join("\n");
 }
 
 if (require.main === module) {
-    parseCli({ name: "policyTable", usage: `usage: ${TS_NODE} tools/policyTable.ts\n  prints README's policy table (control, policy, enforcement, status per stack)` });
+    parseCli({ name: "policyTable", usage: `usage: ${TS_NODE} tools/policyTable.ts\n  prints the policy table of docs/decisions/policy.md (control, policy, enforcement, status per stack)` });
     policyTable().then((t) => console.log(t));
 }

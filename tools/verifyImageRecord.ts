@@ -5,9 +5,9 @@ import { parseCli, TS_NODE } from "./cli";
 
 /**
  * Whether each image digest recorded in .gitlab-ci.yml (CI_TOOLS_IMAGE,
- * CI_TEST_IMAGE) is one a protected default-branch build printed (README:
- * "The tools image", "Changing it", step 2). Any pipeline's CI_JOB_TOKEN can
- * push a tag of the recorded shape, `<name>:<version>-<commit>-<job>`, and a
+ * CI_TEST_IMAGE) is one a protected default-branch build printed
+ * (docs/decisions/ci-images.md). Any pipeline's CI_JOB_TOKEN can push a tag
+ * of the recorded shape, `<name>:<version>-<commit>-<job>`, and a
  * reviewer cannot judge a digest by reading it; GitLab can say which job
  * built it. For each record with a digest, the job named in its tag must be
  * the building job (`ci tools image` / `ci test image`), have succeeded, on

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -46,6 +47,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_entrypoint_concurrently(args: list[str], env: dict[str, str], count: int) -> list[tuple[int, str, str]]:
+    """Starts `count` copies of the entrypoint at once, as ECS starts a service's tasks; each one's (code, stdout, stderr)."""
+    procs = [
+        subprocess.Popen([str(ENTRYPOINT), *args], cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        results.append((proc.returncode, out, err))
+    return results
 
 
 def production_env(**overrides: str) -> dict[str, str]:

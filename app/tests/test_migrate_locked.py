@@ -12,7 +12,7 @@ import psycopg
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
-from tests.conftest import APP_DIR, ENTRYPOINT, production_env, require_postgres
+from tests.conftest import APP_DIR, ENTRYPOINT, production_env, require_postgres, run_entrypoint_concurrently
 
 PROCESSES = 4
 
@@ -42,17 +42,7 @@ def migrations_on_disk() -> set[tuple[str, str]]:
 def test_concurrent_migrate_locked_on_postgres(fresh_database_url):
     require_postgres()
     env = production_env(DATABASE_URL=fresh_database_url)
-    procs = [
-        subprocess.Popen(
-            [str(ENTRYPOINT), "migrate"],
-            cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        results.append((proc.returncode, out, err))
+    results = run_entrypoint_concurrently(["migrate"], env, PROCESSES)
 
     for code, out, err in results:
         assert code == 0, out + err

@@ -16,6 +16,12 @@ import { appTaskDefinition, appTaskRoles, WEB } from "./taskDefinition";
 import { AppTraffic, appTraffic } from "./traffic";
 import { AppSettings, DjangoServiceArgs } from "./types";
 
+/**
+ * The first administrator's username (the app's ensure_admin command creates it
+ * once, with the generated password, when the migrate step first runs).
+ */
+export const APP_ADMIN_USERNAME = "admin";
+
 /** What ECS itself rewrites on a service with two target groups after each deployment. */
 export const SERVICE_SWAPPED_FIELDS = ["loadBalancers[0].targetGroupArn", "loadBalancers[0].advancedConfiguration.alternateTargetGroupArn"] as const;
 
@@ -33,7 +39,7 @@ export function rolloutTimeoutMinutes(deployment: { strategy: string; bakeTimeMi
  * The Django app on Fargate behind the shared ALB: task definition with a
  * migration init container, service with circuit breaker and (in prod) an
  * ECS-native canary or blue/green rollout guarded by alarms, autoscaling,
- * media bucket, generated SECRET_KEY, alarms.
+ * media bucket, generated SECRET_KEY, the first admin's generated password, alarms.
  */
 export class DjangoService extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
@@ -42,6 +48,11 @@ export class DjangoService extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
     /** The host rule ECS shifts traffic on: `aws elbv2 describe-rules` on it shows the live group. */
     readonly listenerRuleArn: pulumi.Output<string>;
+    /**
+     * The secret (JSON keys `username`, `password`) the migrate step creates the
+     * first Django superuser from; read only when that user does not exist yet.
+     */
+    readonly adminPasswordSecretArn: pulumi.Output<string>;
     readonly url: string;
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -55,8 +66,9 @@ export class DjangoService extends pulumi.ComponentResource {
         // --- data and secrets
         const media = secureBucket(`${name}-media`, { versioning: a.context.protect, protect: a.context.protect, encryption: "aws:kms", accessLogs: a.accessLogs }, parent);
         const secretKeyArn = djangoSecretKey(name, a.context, parent);
+        const adminSecretArn = djangoAdminPassword(name, a.context, parent);
         const logs = logGroup(name, { retentionInDays: a.context.logRetentionDays, naming: a.context.naming }, parent);
-        const taskResources = { mediaBucket: media.bucket, secretKeyArn, logGroup: logs };
+        const taskResources = { mediaBucket: media.bucket, secretKeyArn, adminSecretArn, logGroup: logs };
         const roles = appTaskRoles(name, a, taskResources, parent);
 
         // --- task definition
@@ -111,6 +123,7 @@ export class DjangoService extends pulumi.ComponentResource {
         this.logGroupName = logs.name;
         this.bucketName = media.bucket.bucket;
         this.listenerRuleArn = traffic.rule.arn;
+        this.adminPasswordSecretArn = adminSecretArn;
         this.url = `https://${a.hostName}`;
         this.registerOutputs({
             serviceName: this.serviceName,
@@ -118,6 +131,7 @@ export class DjangoService extends pulumi.ComponentResource {
             logGroupName: this.logGroupName,
             bucketName: this.bucketName,
             listenerRuleArn: this.listenerRuleArn,
+            adminPasswordSecretArn: this.adminPasswordSecretArn,
             url: this.url,
         });
     }
@@ -145,6 +159,27 @@ function djangoSecretKey(name: string, context: Pick<StackContext, "protect" | "
     // Protected with its secret: a new key would end every session and invalidate signed links.
     const secretKey = new random.RandomPassword(`${name}-secret-key`, { length: 64, special: false }, { ...opts, protect: context.protect });
     return jsonSecret(`${name}-secret-key`, { description: `${name}: Django SECRET_KEY`, protect: context.protect, naming: context.naming, value: { key: secretKey.result } }, opts);
+}
+
+/**
+ * The first Django superuser's credentials: a generated password, in a secret of
+ * its own with the username; resolves once the value is stored. Only the migrate
+ * step reads it, and the app's ensure_admin uses it only to create a user that
+ * does not exist: a password changed in the app stays, whatever the secret holds.
+ */
+function djangoAdminPassword(name: string, context: Pick<StackContext, "protect" | "naming">, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    // Protected with its secret, like every generator of a protected stack: the secret is how the operator finds the first password.
+    const password = new random.RandomPassword(`${name}-admin-password`, { length: 32, special: false }, { ...opts, protect: context.protect });
+    return jsonSecret(
+        `${name}-admin`,
+        {
+            description: `${name}: the first Django superuser (created once by the migrate step; changing this secret later changes nothing in the app)`,
+            protect: context.protect,
+            naming: context.naming,
+            value: { username: APP_ADMIN_USERNAME, password: password.result },
+        },
+        opts,
+    );
 }
 
 /** What the service runs and waits for, made before it. */

@@ -22,6 +22,8 @@ export interface TaskResources {
     readonly mediaBucket: aws.s3.Bucket;
     /** The Django SECRET_KEY's secret (JSON key `key`). */
     readonly secretKeyArn: pulumi.Input<string>;
+    /** The first Django superuser's secret (JSON keys `username`, `password`): the migrate step's only. */
+    readonly adminSecretArn: pulumi.Input<string>;
     readonly logGroup: aws.cloudwatch.LogGroup;
 }
 
@@ -36,7 +38,7 @@ export function appTaskRoles(
         name,
         {
             repositoryArns: a.image.repositoryArns,
-            secretArns: [a.database.secretArn, r.secretKeyArn],
+            secretArns: [a.database.secretArn, r.secretKeyArn, r.adminSecretArn],
             logGroupArn: r.logGroup.arn,
             execCommand: a.execCommand,
             accountId: a.context.accountId,
@@ -83,10 +85,18 @@ function databaseAccess(a: ContainerSettings, r: TaskResources) {
     // Only the migrate step gets the master credentials, injected when it starts;
     // it exits once migrations and the web user's grants are done. The web process
     // holds no database password: it logs in as its own user with IAM.
+    // The migrate step alone also gets the first superuser's credentials, which
+    // ensure_admin uses only to create that user when it does not exist.
     const djangoKey = { DJANGO_SECRET_KEY: { arn: r.secretKeyArn, key: "key" } };
     const migrate = {
         environment: [...environment, { name: "DB_APP_USER", value: a.databaseUser }],
-        secrets: secretRefs({ ...djangoKey, DB_USER: { arn: a.database.secretArn, key: "username" }, DB_PASSWORD: { arn: a.database.secretArn, key: "password" } }),
+        secrets: secretRefs({
+            ...djangoKey,
+            DB_USER: { arn: a.database.secretArn, key: "username" },
+            DB_PASSWORD: { arn: a.database.secretArn, key: "password" },
+            DJANGO_SUPERUSER_USERNAME: { arn: r.adminSecretArn, key: "username" },
+            DJANGO_SUPERUSER_PASSWORD: { arn: r.adminSecretArn, key: "password" },
+        }),
     };
     const web = {
         environment: [...environment, { name: "DB_USER", value: a.databaseUser }, { name: "DB_IAM_AUTH", value: "1" }, { name: "DB_REGION", value: a.context.region }],

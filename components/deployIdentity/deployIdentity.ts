@@ -65,7 +65,7 @@ export interface DeployIdentityArgs extends StackGrantNames {
     readonly deployBranches: readonly string[];
     /** Branches that may preview (patterns allowed). */
     readonly previewBranches: readonly string[];
-    /** The project's sub claim ends in `ref_protected` (README: "CI/CD"). */
+    /** The project's sub claim ends in `ref_protected` (docs/decisions/deploy-identity.md). */
     readonly refProtectedInSub: boolean;
     /**
      * The stack's buckets, by ARN (their names are Pulumi's auto-names): named
@@ -90,7 +90,7 @@ export interface DeployIdentityArgs extends StackGrantNames {
  * drift check) and `ci-deploy` (for `pulumi up` from the deploy branches).
  * Both live under their own IAM path, outside the one the deploy role manages,
  * so CI cannot change its own rights: changes here are an administrator's
- * `pulumi up` (README).
+ * `pulumi up` (docs/decisions/deploy-identity.md).
  */
 export class DeployIdentity extends pulumi.ComponentResource {
     readonly oidcProviderArn: pulumi.Output<string>;

@@ -35,6 +35,6 @@ export function ciAudience(n: Naming, kind: CiRoleKind): string {
  * The pipeline's jobs that use a CI role, by name: `<verb> <stack>`. Drift
  * checks read like previews and use the preview role, with its audience: an
  * audience of their own would be one more string the same role trusts, and
- * narrow nothing (README: "Deploy identity").
+ * narrow nothing (docs/decisions/deploy-identity.md).
  */
 export const JOB_VERB_ROLE: Readonly<Record<string, CiRoleKind>> = { preview: "preview", drift: "preview", deploy: "deploy" };

@@ -23,7 +23,7 @@ export interface GitLabMail {
 /**
  * GitLab's outgoing mail. ses: a domain identity for the stack's zone, its
  * DKIM records in the zone, and SMTP credentials of an IAM user that may only
- * send as GitLab's From address (README: "E-mail"). smtp: another relay, its
+ * send as GitLab's From address (docs/decisions/gitlab-email.md). smtp: another relay, its
  * password from an existing secret. none: mail off.
  */
 export function gitlabMail(name: string, context: StackContext, email: GitLabEmail, hostName: string, opts: pulumi.CustomResourceOptions): GitLabMail {
@@ -63,7 +63,7 @@ function sesSender(name: string, context: StackContext, email: Extract<GitLabEma
     }
 
     // SMTP to SES takes an IAM user's access key (no role can log in over SMTP): a
-    // long-lived credential, rotated by replacing the key (README: "E-mail").
+    // long-lived credential, rotated by replacing the key (docs/decisions/gitlab-email.md).
     const user = new aws.iam.User(`${name}-smtp`, { name: `${context.naming.prefix}-${name}-smtp`, path: context.naming.iamPath }, opts);
     new aws.iam.UserPolicy(
         `${name}-smtp`,

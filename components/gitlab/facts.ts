@@ -51,7 +51,7 @@ export interface GitLabDatabaseParameter {
 
 /**
  * GitLab's PostgreSQL parameters on its own RDS instance (GitLab's database
- * requirements; README: GitLab, "Database"). max_connections follows the
+ * requirements; docs/decisions/gitlab.md). max_connections follows the
  * instance class (connections.ts); it is static, so a new value waits for the
  * instance's next reboot (a class change reboots it anyway).
  */
@@ -72,3 +72,27 @@ export function gitlabDatabaseParameters(instanceClass: string): GitLabDatabaseP
 
 /** ElastiCache node sizes below GitLab's AWS guide (cache.t3.medium or larger). */
 export const TOO_SMALL_FOR_GITLAB_REDIS: readonly string[] = ["micro", "small"];
+
+/** ECS's largest health check grace period (the API's int32 limit), in seconds. */
+export const ECS_MAX_GRACE_SECONDS = 2147483647;
+
+/**
+ * How long ECS ignores failed health checks of the single topology's task
+ * after its start while gitlab.holdForRestore is true (single.ts): long
+ * enough for `gitlab-backup restore` with Puma stopped (docs/operations/restore.md).
+ *
+ * What a restore does in the task: fetch the archive from S3 onto the task's
+ * own disk and unpack it there (the archive and its unpacked copy both fit
+ * gitlab.ephemeralStorageGb, at most 200 GiB, so an archive of at most about
+ * 100 GiB), replay the database dump with psql and rebuild its indexes (the
+ * slow part, one stream), and have Gitaly pull each repository from its
+ * server-side copy in the bucket. At an assumed 10 MiB/s end to end (an
+ * allowance, not a measurement), the largest archive that fits takes
+ * 100 GiB / 10 MiB/s = 10,240 s, about 2.8 h; an archive of a few GiB,
+ * minutes. 12 h (43,200 s) leaves four times the largest, plus the operator's
+ * pauses (gitlab:check, restart), and stays far below ECS's maximum
+ * (ECS_MAX_GRACE_SECONDS, about 68 years): a task that really hangs while
+ * held is not replaced for 12 h, which is why the hold is set only for a
+ * restore and turned off afterwards.
+ */
+export const RESTORE_HOLD_SECONDS = 12 * 3600;

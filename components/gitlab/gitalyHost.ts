@@ -269,7 +269,7 @@ function launchTemplate(
             name: physical,
             description: "Gitaly host: ECS-optimized AL2023, IMDSv2, attaches the repository volume at boot",
             // EC2 resolves the newest ECS-optimized AMI at each launch: no diff per AMI
-            // release; a replaced instance is patched (README: "Patching the Gitaly host").
+            // release; a replaced instance is patched (docs/operations/gitaly-host-patching.md).
             imageId: ecsOptimizedAmi(args.cpuArchitecture),
             instanceType: args.instanceType,
             iamInstanceProfile: { arn: args.profileArn },

@@ -11,7 +11,7 @@ import { KEY_ADMIN_ACTIONS } from "../alerts";
  * EBS key, for a volume created before the stack key existed: EBS cannot
  * change a volume's key in place (a new `kmsKeyId` replaces the volume), so
  * such a stack keeps its key until it moves by a restore from a snapshot
- * (README: "The Gitaly volume's key").
+ * (docs/decisions/gitlab-split.md).
  */
 export type GitalyVolumeKey = "stack" | "accountDefault";
 

@@ -144,7 +144,7 @@ export function gitlabKit(parent: pulumi.Resource, name: string, physical: strin
         ],
         // Omnibus writes /etc/gitlab, /var/opt/gitlab, /var/log/gitlab and /run at every
         // start and runs its services as root and as git: no read-only root and no
-        // non-root user are possible (Security Hub ECS.5 waiver, README).
+        // non-root user are possible (Security Hub ECS.5 waiver, docs/decisions/policy.md).
         omnibus: { image: a.image.image, essential: true, privileged: false, readonlyRootFilesystem: false, linuxParameters: { initProcessEnabled: true } },
         fargateTask: (size): FargateTaskBase => ({
             cpu: String(size.cpu),

@@ -99,7 +99,7 @@ function rails(a: OmnibusConfigArgs): Setting[] {
         s(["gitlab_rails", "backup_upload_remote_directory"], a.buckets.backups),
         s(["gitlab_rails", "backup_upload_storage_options"], { server_side_encryption: "aws:kms" }),
 
-        // Secrets every task must share (README: "Secrets").
+        // Secrets every task must share (docs/decisions/gitlab.md).
         s(["gitlab_rails", "secret_key_base"], secret("secretKeyBase")),
         s(["gitlab_rails", "db_key_base"], secret("dbKeyBase")),
         s(["gitlab_rails", "otp_key_base"], secret("otpKeyBase")),

@@ -115,7 +115,7 @@ export function gitlabSecrets(name: string, args: { readonly protect: boolean; r
         {
             privateKeyPem: registryKey.privateKeyPem,
             subject: { commonName: "gitlab-registry-internal" },
-            // Ten years and no early renewal: a new one only replaces this on expiry (README).
+            // Ten years and no early renewal: a new one only replaces this on expiry (docs/decisions/gitlab.md).
             validityPeriodHours: 87600,
             earlyRenewalHours: 0,
             allowedUses: ["digital_signature", "key_encipherment"],

@@ -6,6 +6,7 @@ import { logGroup } from "../../aws/logs";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
 import { efsMount, efsMountStatement, efsRepositories } from "./efs";
+import { RESTORE_HOLD_SECONDS } from "./facts";
 import { MIGRATE_TASK_SIZE, MigrationSteps, migrationSteps, SERVICE_ROLLOUT_MINUTES } from "./migrations";
 import { REPOSITORY_ROOT } from "./omnibusConfig";
 import { GITLAB_PORTS } from "./gitlabRb";
@@ -88,7 +89,9 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
                 { containerName: CONTAINER, containerPort: GITLAB_PORTS.ssh, targetGroupArn: entry.sshTargetGroup.arn },
             ],
             serviceRegistries: { registryArn: discovery.arn },
-            healthCheckGracePeriodSeconds: GITLAB_GRACE_SECONDS,
+            // A restore's hold (gitlab.holdForRestore) stretches the grace to RESTORE_HOLD_SECONDS
+            // so the load balancer's failed checks while Puma is stopped do not replace the task.
+            healthCheckGracePeriodSeconds: size.holdForRestore ? RESTORE_HOLD_SECONDS : GITLAB_GRACE_SECONDS,
         },
         {
             ...parent,
@@ -198,7 +201,13 @@ function singleTask(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, efs: Reposi
                     stopTimeout: STOP_TIMEOUT_SECONDS,
                     // Healthy once Puma answers /-/readiness (readiness.ts): not the image's
                     // gitlab-healthcheck, which passes before reconfigure has finished.
-                    healthCheck: SINGLE_HEALTH_CHECK,
+                    // Held for a restore (gitlab.holdForRestore): no container check at all, so
+                    // stopping Puma never marks the task unhealthy. Dropping it also changes the
+                    // task definition, and so `pulumi up` starts a new task: ECS counts the
+                    // grace period from a task's start, and a task started days ago would not
+                    // be covered by a grace raised on the service alone (the service's
+                    // RESTORE_HOLD_SECONDS starts with the new task).
+                    ...(size.holdForRestore ? {} : { healthCheck: SINGLE_HEALTH_CHECK }),
                     logConfiguration: kit.logConfig(logs, CONTAINER),
                 },
             ]),

@@ -105,7 +105,7 @@ function gitalyOnEbs(t: SplitTiers, net: SplitNetwork, p: GitalyParts, storage: 
                 // The host's capacity provider has one fixed name (gitalyHost.ts), so the strategy
                 // never changes in place and no forced deployment is needed: the only Gitaly
                 // restarts when its task definition changes (image, config, size, the volume it
-                // is placed with), not on every change to the service (README: "GitLab image upgrade").
+                // is placed with), not on every change to the service (docs/operations/gitlab-upgrades.md).
                 fixedCapacity: true,
                 subnetIds: [storage.subnetId],
                 securityGroupId: net.gitalySg.id,
@@ -119,7 +119,7 @@ function gitalyOnEbs(t: SplitTiers, net: SplitNetwork, p: GitalyParts, storage: 
     return { service, taskDefinition };
 }
 
-/** seed 000's layout, offered but not supported by GitLab (README): Gitaly on EFS. */
+/** seed 000's layout, offered but not supported by GitLab (docs/decisions/gitlab-split.md): Gitaly on EFS. */
 function gitalyOnEfs(t: SplitTiers, net: SplitNetwork, p: GitalyParts): Gitaly {
     const { kit, args: a, split: s, tier } = t;
     const { name, parent, physical } = kit;

@@ -96,7 +96,7 @@ export function repositoryFileSystem(name: string, args: RepositoryFileSystemArg
             // No lifecycle policy: repositories are read on every clone, so nothing moves to Infrequent Access.
             throughputMode: args.throughputMode,
         },
-        // Kept in AWS if Pulumi ever deletes it (a move to the split topology, README).
+        // Kept in AWS if Pulumi ever deletes it (a move to the split topology, docs/operations/single-to-split.md).
         { ...opts, protect: args.protect, retainOnDelete: args.protect },
     );
     const sg = new aws.ec2.SecurityGroup(`${name}-nfs`, { vpcId: args.vpcId, description: `${name}: NFS from GitLab tasks only` }, opts);

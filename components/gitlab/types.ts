@@ -106,6 +106,8 @@ export interface TaskSize {
 /** single: one Omnibus task holds everything (repositories on EFS); `cpu` and `memory` size it. */
 export interface SingleArgs extends TaskSize {
     readonly kind: "single";
+    /** A restore's hold (gitlab.holdForRestore): no container check, and ECS ignores failed health checks for RESTORE_HOLD_SECONDS after the task starts. */
+    readonly holdForRestore?: boolean;
 }
 
 /** One stateless tier: its Fargate size and its autoscaling range and targets. */

@@ -54,7 +54,7 @@ export function warmPolicy(w: WarmPool, idleWorkers: number): WarmPolicy | undef
  * Docker Hub through ECR: a pull-through cache rule with Docker Hub as the
  * upstream, authenticated by an access token in a secret named as ECR
  * requires (`ecr-pullthroughcache/…`), created empty and filled once by an
- * administrator (README). Docker Hub itself, not ECR Public's copies: the
+ * administrator (docs/decisions/runner.md). Docker Hub itself, not ECR Public's copies: the
  * digests the pipeline pins are Docker Hub's (tools/pinImages.ts), every
  * namespace is there (pulumi/…), and pulls count against an account's limit,
  * not the NAT address's anonymous one. ECR reads the secret when it creates
@@ -99,7 +99,7 @@ function dockerHubCache(name: string, context: StackContext, enabled: boolean, p
  *   be updating.
  *
  * Each fleet's authentication token lives in a Secrets Manager secret this
- * component creates empty; tools/runnerToken.ts fills it (README), so it is
+ * component creates empty; tools/runnerToken.ts fills it (docs/decisions/runner.md), so it is
  * never in config or state.
  */
 export class GitLabRunner extends pulumi.ComponentResource {

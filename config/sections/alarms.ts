@@ -2,20 +2,19 @@ import { z } from "zod";
 import { invalid } from "../shapes";
 import { StatefulConfig } from "./stateful";
 
-/** The `platform:alarms` section: thresholds and who hears about them. */
+/** The `platform:alarms` section. */
 
 export const alarmsSchema = z.strictObject({
-    /** Optional e-mail subscribed to the stack's alarm topic (confirm the subscription mail). */
-    email: z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: invalid("an e-mail address") }).optional(),
-    /** Target 5xx responses as a percentage of requests, over 5 minutes. */
-    http5xxPercent: z.number().positive().max(100).default(5),
-    /** Target response time p99, seconds. */
-    p99LatencySeconds: z.number().positive().max(60).default(2),
-    /** Service average CPU, percent. */
-    cpuPercent: z.number().positive().max(100).default(85),
-    /** Service average memory, percent. */
-    memoryPercent: z.number().positive().max(100).default(85),
-});
+    email: z
+        .string()
+        .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { error: invalid("an e-mail address") })
+        .optional()
+        .describe("E-mail subscribed to the stack's alarm topic (confirm the subscription mail); required when stateful.protect is true, a warning when unset."),
+    http5xxPercent: z.number().positive().max(100).default(5).describe("Alarm threshold: the targets' 5xx responses as a percentage of requests, over 5 minutes."),
+    p99LatencySeconds: z.number().positive().max(60).default(2).describe("Alarm threshold: the targets' p99 response time, seconds."),
+    cpuPercent: z.number().positive().max(100).default(85).describe("Alarm threshold: a service's average CPU, percent."),
+    memoryPercent: z.number().positive().max(100).default(85).describe("Alarm threshold: a service's average memory, percent."),
+}).describe("Alarm thresholds, and who hears about them.");
 
 export type AlarmsConfig = z.output<typeof alarmsSchema>;
 

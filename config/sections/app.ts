@@ -1,52 +1,50 @@
 import { z } from "zod";
 import { appConnections } from "../../components/app/facts";
+import { FARGATE_CPU_SIZES } from "../../facts/fargate";
 import { rdsDefaultMaxConnections, RESERVED_CONNECTIONS } from "../../facts/rds";
 import { checkSizing, domainName, invalid, serviceSizing } from "../shapes";
 import { ClusterConfig } from "./cluster";
 import { DatabaseConfig } from "./database";
 import { ImagesConfig } from "./images";
 
-/** The `platform:app` section: the Django service, its deployments and its autoscaling. */
+/** The `platform:app` section. */
 
 const deploymentSchema = z
     .strictObject({
-        /**
-         * ROLLING: replace tasks behind one target group (dev). CANARY / BLUE_GREEN:
-         * ECS shifts traffic between two target groups and can roll back within the
-         * bake time on the deployment alarms (prod).
-         */
-        strategy: z.enum(["ROLLING", "CANARY", "BLUE_GREEN"]).default("ROLLING"),
-        /** Minutes the new revision runs with full traffic before the old one is removed. */
-        bakeTimeMinutes: z.number().int().min(0).max(1440).default(10),
-        /** CANARY: share of traffic sent to the new revision first; ECS takes steps of 0.1. */
+        strategy: z
+            .enum(["ROLLING", "CANARY", "BLUE_GREEN"])
+            .default("ROLLING")
+            .describe(
+                "ROLLING: replace tasks behind one target group (dev). CANARY / BLUE_GREEN: ECS shifts traffic between two target groups and can roll back within the bake time on the deployment alarms (prod). Switching: docs/operations/switching-deployment-strategy.md.",
+            ),
+        bakeTimeMinutes: z.number().int().min(0).max(1440).default(10).describe("Minutes the new revision runs with full traffic before the old one is removed."),
         canaryPercent: z
             .number()
             .min(0.1)
             .max(100)
             .refine((p) => Math.abs(p * 10 - Math.round(p * 10)) < 1e-9, { error: invalid("a multiple of 0.1 (ECS's step)") })
-            .default(10),
-        /**
-         * The target group that serves traffic now: "blue" (the service's first
-         * group) or "green" (its alternate). ROLLING uses only this group;
-         * CANARY/BLUE_GREEN start from it. ECS moves traffic between the two on
-         * every canary/blue-green deployment and Pulumi does not undo that, so
-         * before switching strategy set this to the group that has the traffic
-         * (README: "Switching deployment strategy").
-         */
-        liveTargetGroup: z.enum(["blue", "green"]).default("blue"),
-        /** CANARY: minutes at canaryPercent before shifting the rest. */
-        canaryBakeTimeMinutes: z.number().int().min(0).max(1440).default(5),
+            .default(10)
+            .describe("CANARY: share of traffic sent to the new revision first, in steps of 0.1 (ECS's step)."),
+        liveTargetGroup: z
+            .enum(["blue", "green"])
+            .default("blue")
+            .describe(
+                "The target group that serves traffic now: blue (the service's first group) or green (its alternate). ROLLING uses only this group; CANARY/BLUE_GREEN start from it. ECS moves traffic between the two on every canary/blue-green deployment and Pulumi does not undo that: before switching strategy set this to the group that has the traffic (docs/operations/switching-deployment-strategy.md).",
+            ),
+        canaryBakeTimeMinutes: z.number().int().min(0).max(1440).default(5).describe("CANARY: minutes at canaryPercent before shifting the rest."),
     });
 
 const autoscalingSchema = z.strictObject({
-    /** Target average CPU percent. */
-    cpuTarget: z.number().min(10).max(95).default(60),
-    /** Target ALB requests per task per minute. */
-    requestsPerTarget: z.number().int().min(1).default(1000),
-    /** Seconds after a scale-out before the next one. */
-    scaleOutCooldown: z.number().int().min(0).max(3600).default(60),
-    /** Seconds after a scale-in before the next one; longer than scale-out so capacity drains slowly. */
-    scaleInCooldown: z.number().int().min(0).max(3600).default(300),
+    cpuTarget: z.number().min(10).max(95).default(60).describe("Target average CPU percent."),
+    requestsPerTarget: z.number().int().min(1).default(1000).describe("Target ALB requests per task per minute."),
+    scaleOutCooldown: z.number().int().min(0).max(3600).default(60).describe("Seconds after a scale-out before the next one."),
+    scaleInCooldown: z
+        .number()
+        .int()
+        .min(0)
+        .max(3600)
+        .default(300)
+        .describe("Seconds after a scale-in before the next one; longer than scaleOutCooldown, so capacity drains slowly."),
 }).superRefine((a, ctx) => {
     if (a.scaleInCooldown <= a.scaleOutCooldown) {
         ctx.addIssue({ code: "custom", path: ["scaleInCooldown"], message: `${a.scaleInCooldown} must be longer than scaleOutCooldown ${a.scaleOutCooldown}` });
@@ -55,30 +53,34 @@ const autoscalingSchema = z.strictObject({
 
 export const appSchema = z
     .strictObject({
-        /** Public host name of the Django app; must sit inside dns.zoneName. */
-        hostName: domainName,
-        /** Container port gunicorn listens on. */
-        port: z.number().int().min(1024).max(65535).default(8000),
-        /** Readiness path the target group checks (checks the database). */
-        healthCheckPath: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: invalid("a URL path") }).default("/readyz"),
-        /** Run on FARGATE_SPOT (needs cluster.fargateSpot). */
-        spot: z.boolean().default(false),
-        /**
-         * ECS Exec (a shell in a running task through SSM). Off by default: it is a
-         * way into production. When on, the root filesystem stays read-only and the
-         * SSM agent gets writable volumes for its state and logs (README).
-         */
-        execCommand: z.boolean().default(false),
-        deployment: deploymentSchema.prefault({}),
-        autoscaling: autoscalingSchema.prefault({}),
+        hostName: domainName.describe("Public host name of the Django app; inside dns.zoneName, and not another service's host name."),
+        port: z.number().int().min(1024).max(65535).default(8000).describe("Container port gunicorn listens on."),
+        healthCheckPath: z
+            .string()
+            .regex(/^\/[A-Za-z0-9._~\/-]*$/, { error: invalid("a URL path") })
+            .default("/readyz")
+            .describe("Readiness path the target group checks (it checks the database)."),
+        spot: z.boolean().default(false).describe("Run the app's tasks on FARGATE_SPOT; needs cluster.fargateSpot, and images.platform linux/amd64 (Spot runs x86_64 only)."),
+        // When on, the root filesystem stays read-only and the SSM agent gets writable volumes for its state and logs.
+        execCommand: z
+            .boolean()
+            .default(false)
+            .describe("ECS Exec into the app's tasks (a shell through SSM). Off by default: it is a way into production (docs/decisions/app-service.md)."),
+        deployment: deploymentSchema.prefault({}).describe("How ECS replaces the app's tasks with a new revision (docs/decisions/app-service.md)."),
+        autoscaling: autoscalingSchema.prefault({}).describe("Target tracking of the app's task count between minCount and maxCount."),
         ...serviceSizing,
-        cpu: serviceSizing.cpu.default(512),
-        memory: serviceSizing.memory.default(1024),
-        desiredCount: serviceSizing.desiredCount.default(2),
-        minCount: serviceSizing.minCount.default(2),
-        maxCount: serviceSizing.maxCount.default(4),
+        cpu: serviceSizing.cpu.default(512).describe(`Fargate CPU units of each task (${FARGATE_CPU_SIZES.join(", ")}).`),
+        memory: serviceSizing.memory.default(1024).describe("Fargate memory MiB of each task: a valid pair with app.cpu on the AWS Fargate table."),
+        desiredCount: serviceSizing.desiredCount.default(2).describe("Tasks at rest; minCount ≤ desiredCount ≤ maxCount."),
+        minCount: serviceSizing.minCount.default(2).describe("Autoscaling floor."),
+        maxCount: serviceSizing.maxCount
+            .default(4)
+            .describe(
+                `Autoscaling ceiling. The database connections its tasks can hold during a deployment (2 × tasks × gunicorn workers × 2, plus ${RESERVED_CONNECTIONS} kept free) must fit database.instanceClass's default max_connections.`,
+            ),
     })
-    .superRefine(checkSizing);
+    .superRefine(checkSizing)
+    .describe("The Django service: its host name, size, deployments and autoscaling. A section with no default: every stack sets app.hostName.");
 
 export type AppConfig = z.output<typeof appSchema>;
 

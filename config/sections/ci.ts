@@ -1,11 +1,7 @@
 import { z } from "zod";
 import { invalid, quoted } from "../shapes";
 
-/**
- * The `platform:ci` section: the identity GitLab CI uses to preview and deploy
- * this stack (components/deployIdentity/). GitLab's ID token is exchanged for
- * short-lived AWS credentials; no access key exists anywhere.
- */
+/** The `platform:ci` section (components/deployIdentity/). */
 
 /** A branch name, or a pattern with `*` (IAM StringLike), as it appears in the token's `sub`. */
 const branchPattern = z
@@ -19,58 +15,58 @@ const branchName = branchPattern.refine((b) => !b.includes("*"), {
 
 export const ciSchema = z
     .strictObject({
-        /** Create GitLab's OIDC trust and this stack's CI roles. */
-        enabled: z.boolean().default(false),
-        /**
-         * The GitLab that runs this project's pipelines: the token issuer and
-         * its audience (`$CI_SERVER_URL`, what `.gitlab-ci.yml` asks for).
-         */
+        enabled: z
+            .boolean()
+            .default(false)
+            .describe("Create GitLab's OIDC trust and this stack's ci-deploy and ci-preview roles; when false the other keys are checked but unused."),
         gitlabUrl: z
             .string()
             .regex(/^https:\/\/[a-z0-9.-]+(:\d+)?$/, { error: invalid("an https:// URL of a host (no path, no trailing slash), as $CI_SERVER_URL prints it") })
-            .optional(),
-        /** This repository's path on that GitLab (`group/project`, as `$CI_PROJECT_PATH`). */
+            .optional()
+            .describe("The GitLab that runs this project's pipelines, https://<host> as $CI_SERVER_URL prints it: the token's issuer and audience. Required when ci.enabled is true."),
         projectPath: z
             .string()
             .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, { error: invalid("a GitLab project path (group/project)") })
-            .optional(),
-        /**
-         * `create`: this stack creates the IAM OIDC provider for gitlabUrl.
-         * `existing`: another stack of the same account did (AWS allows one per
-         * URL per account); this one trusts it.
-         */
-        oidcProvider: z.enum(["create", "existing"]).default("create"),
-        /**
-         * With `create`: the other stacks of this project (same account) whose
-         * CI roles trust that provider; their roles' token audiences join its
-         * client IDs, or AWS refuses their tokens.
-         */
-        oidcProviderSharedWith: z.array(z.string().regex(/^[a-z0-9-]+$/, { error: invalid("a stack name") })).default([]),
-        /** Branches whose pipelines may deploy this stack. Protect them in GitLab: the token's sub is all AWS checks. */
-        deployBranches: z.array(branchName).min(1).default(["main"]),
-        /** Branches whose pipelines may preview this stack (read-only role, but it decrypts the stack's secrets). */
-        previewBranches: z.array(branchPattern).min(1).default(["*"]),
-        /**
-         * The project's `ci_id_token_sub_claim_components` ends in `ref_protected`
-         * (GitLab 18.7+): AWS then also requires `ref_protected:true` from deploys.
-         */
-        refProtectedInSub: z.boolean().default(false),
-        /** The Pulumi state in S3 (the DIY backend): bucket and key prefix the CI roles may use. */
+            .optional()
+            .describe("This repository's path on that GitLab (group/project, as $CI_PROJECT_PATH). Required when ci.enabled is true."),
+        oidcProvider: z
+            .enum(["create", "existing"])
+            .default("create")
+            .describe("create: this stack creates the IAM OIDC provider for gitlabUrl. existing: another stack of the same account did (AWS allows one per URL per account); this one trusts it."),
+        oidcProviderSharedWith: z
+            .array(z.string().regex(/^[a-z0-9-]+$/, { error: invalid("a stack name") }))
+            .default([])
+            .describe("oidcProvider create only: the other stacks of this project (same account) whose CI roles trust that provider; their roles' token audiences join its client IDs, or AWS refuses their tokens."),
+        deployBranches: z
+            .array(branchName)
+            .min(1)
+            .default(["main"])
+            .describe("Branches (exact names, no wildcards) whose pipelines may deploy this stack. Protect them in GitLab: the token's sub is all AWS checks."),
+        previewBranches: z
+            .array(branchPattern)
+            .min(1)
+            .default(["*"])
+            .describe("Branches or * patterns whose pipelines may preview this stack (a read-only role, but it decrypts the stack's secrets)."),
+        refProtectedInSub: z
+            .boolean()
+            .default(false)
+            .describe("The project's ci_id_token_sub_claim_components ends in ref_protected (GitLab 18.7+): AWS then also requires ref_protected:true from deploys."),
         stateBucket: z
             .strictObject({
-                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: invalid("an S3 bucket name") }),
-                /** Where `.pulumi/` lives in the bucket: `s3://<name>/<prefix>`; "" for the root. */
+                name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: invalid("an S3 bucket name") }).describe("The state bucket's name."),
                 prefix: z
                     .string()
                     .regex(/^([a-z0-9._-]+\/)*$/, { error: invalid(`a key prefix ending in '/' (or "")`) })
-                    .default(""),
+                    .default("")
+                    .describe(`Where .pulumi/ lives in the bucket, s3://<name>/<prefix>: a key prefix ending in '/', or "" for the root.`),
             })
-            .optional(),
-        /** Alias of this stack's own KMS key behind its `awskms://` secrets provider: one key per stack, or one stack's CI decrypts another's state. */
+            .optional()
+            .describe("The Pulumi state in S3 (the DIY backend): the bucket and key prefix the CI roles may use; unset: Pulumi Cloud."),
         secretsKeyAlias: z
             .string()
             .regex(/^alias\/[A-Za-z0-9/_-]+$/, { error: invalid("a KMS alias (alias/name)") })
-            .optional(),
+            .optional()
+            .describe("Alias (alias/…) of this stack's own KMS key behind its awskms:// secrets provider: one key per stack, or one stack's CI decrypts another's state."),
     })
     .superRefine((c, ctx) => {
         if (!c.enabled) {
@@ -95,6 +91,9 @@ export const ciSchema = z
             return z.NEVER;
         }
         return { ...c, enabled: true as const, gitlabUrl, projectPath };
-    });
+    })
+    .describe(
+        "The identity GitLab CI uses to preview and deploy this stack: GitLab's ID token is exchanged for short-lived AWS credentials, no access key exists anywhere (docs/decisions/deploy-identity.md, docs/operations/ci-setup.md).",
+    );
 
 export type CiConfig = z.output<typeof ciSchema>;

@@ -3,17 +3,18 @@ import { domainName, invalid } from "../shapes";
 import { AppConfig } from "./app";
 import { GitLabConfig } from "./gitlab";
 
-/** The `platform:dns` section: the hosted zone and certificate behind every host name. */
+/** The `platform:dns` section. */
 
 export const dnsSchema = z.strictObject({
-    /** The Route 53 public hosted zone that holds every host name of the stack. */
-    zoneName: domainName,
-    /** An existing ACM certificate covering every host name; unset: one is issued and DNS-validated. */
+    zoneName: domainName.describe(
+        "The Route 53 public hosted zone that holds every host name of the stack (app.hostName, gitlab.hostName, gitlab.registryHostName, gitlab.sshHostName: each inside it, each used once).",
+    ),
     certificateArn: z
         .string()
         .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, { error: invalid("an ACM certificate ARN") })
-        .optional(),
-});
+        .optional()
+        .describe("An existing ACM certificate ARN covering every host name; unset: one is issued and DNS-validated."),
+}).describe("The hosted zone and certificate behind every host name. A section with no default: every stack sets dns.zoneName.");
 
 export type DnsConfig = z.output<typeof dnsSchema>;
 

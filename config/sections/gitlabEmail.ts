@@ -8,7 +8,7 @@ import { domainName, invalid } from "../shapes";
  *
  * - ses (default): Amazon SES in the stack's region, a domain identity for
  *   dns.zoneName with Easy DKIM records in the zone, SMTP credentials of an
- *   IAM user that may only send as `from` (README: "E-mail").
+ *   IAM user that may only send as `from` (docs/decisions/gitlab-email.md).
  * - smtp: another relay; its password is the whole value of an existing
  *   Secrets Manager secret.
  * - none: GitLab's outgoing mail off (gitlab_email_enabled false).
@@ -16,43 +16,50 @@ import { domainName, invalid } from "../shapes";
 
 const address = z.email({ error: invalid("an e-mail address") });
 
+/** The discriminator, in each provider's branch. */
+const PROVIDER = "How GitLab sends mail: ses (the default), smtp or none (docs/decisions/gitlab-email.md).";
+
 /** What every sending provider shares: who the mail is from. */
 const sender = {
-    /** The From address. ses: inside dns.zoneName (the verified domain). Default gitlab@<gitlab.hostName>. */
-    from: address.optional(),
-    /** The Reply-To address. Default noreply@<gitlab.hostName>. */
-    replyTo: address.optional(),
-    /** The From name. */
-    displayName: z.string().min(1).default("GitLab"),
+    from: address.optional().describe("The From address; ses: inside dns.zoneName (the verified domain).").meta({ computedDefault: "gitlab@<gitlab.hostName>" }),
+    replyTo: address.optional().describe("The Reply-To address.").meta({ computedDefault: "noreply@<gitlab.hostName>" }),
+    displayName: z.string().min(1).default("GitLab").describe("The From name."),
 };
 
-const sesSchema = z.strictObject({ provider: z.literal("ses"), ...sender });
+const sesSchema = z
+    .strictObject({ provider: z.literal("ses").describe(PROVIDER), ...sender })
+    .describe("ses: Amazon SES in the stack's region: a domain identity for dns.zoneName with Easy DKIM records in the zone, SMTP credentials of an IAM user that may only send as from.");
 
 const smtpSchema = z.strictObject({
-    provider: z.literal("smtp"),
+    provider: z.literal("smtp").describe(PROVIDER),
     ...sender,
-    /** The relay's host name. */
-    address: domainName,
-    /** 587 (submission, STARTTLS) or 465 (implicit TLS). */
-    port: z.number().int().min(1).max(65535).default(587),
-    /** starttls: upgrade a plain connection (587); tls: TLS from the first byte (465). */
-    tls: z.enum(["starttls", "tls"], { error: invalid("an SMTP TLS mode (starttls, tls)") }).default("starttls"),
-    /** The HELO domain. Default gitlab.hostName. */
-    domain: domainName.optional(),
-    userName: z.string().min(1),
-    /** A Secrets Manager secret whose whole value is the SMTP password (created outside this program). */
-    passwordSecretArn: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: invalid("a Secrets Manager secret ARN") }),
-    authentication: z.enum(["login", "plain"], { error: invalid("an SMTP authentication (login, plain)") }).default("login"),
-});
+    address: domainName.describe("smtp: the relay's host name."),
+    port: z.number().int().min(1).max(65535).default(587).describe("smtp: 587 (submission, STARTTLS) or 465 (implicit TLS)."),
+    tls: z
+        .enum(["starttls", "tls"], { error: invalid("an SMTP TLS mode (starttls, tls)") })
+        .default("starttls")
+        .describe("smtp: starttls upgrades a plain connection (587); tls is TLS from the first byte (465)."),
+    domain: domainName.optional().describe("smtp: the HELO domain.").meta({ computedDefault: "<gitlab.hostName>" }),
+    userName: z.string().min(1).describe("smtp: the user name GitLab logs in to the relay with."),
+    passwordSecretArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, { error: invalid("a Secrets Manager secret ARN") })
+        .describe("smtp: a Secrets Manager secret whose whole value is the SMTP password (created outside this program)."),
+    authentication: z
+        .enum(["login", "plain"], { error: invalid("an SMTP authentication (login, plain)") })
+        .default("login")
+        .describe("smtp: the SMTP authentication method."),
+}).describe("smtp: another relay; its password is the whole value of an existing Secrets Manager secret.");
 
-const noneSchema = z.strictObject({ provider: z.literal("none") });
+const noneSchema = z.strictObject({ provider: z.literal("none").describe(PROVIDER) }).describe("none: GitLab's outgoing mail off.");
 
 export const emailSchema = z
     .discriminatedUnion("provider", [sesSchema, smtpSchema, noneSchema], {
         // Zod reports the whole object at `provider`: name the provider alone.
         error: (iss) => `${JSON.stringify((iss.input as { provider?: unknown } | undefined)?.provider)} is not an e-mail provider (ses, smtp, none)`,
     })
-    .prefault({ provider: "ses" });
+    .prefault({ provider: "ses" })
+    .describe("Outgoing mail (notifications, password resets, confirmations): ses (the default), smtp (another relay) or none (docs/decisions/gitlab-email.md).");
 
 type EmailInput = z.output<typeof emailSchema>;
 

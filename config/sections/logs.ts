@@ -10,11 +10,11 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 export const logsSchema = z.strictObject({
-    /** Retention of every log group this program creates. */
     retentionDays: z
         .number()
         .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
             error: invalid(`a CloudWatch retention period (${LOG_RETENTION_DAYS.join(", ")})`),
         })
-        .default(30),
-});
+        .default(30)
+        .describe(`Days every log group this program creates keeps its events: a CloudWatch retention period (${LOG_RETENTION_DAYS.join(", ")}).`),
+}).describe("How long CloudWatch Logs keeps this stack's logs.");
