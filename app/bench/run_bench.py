@@ -348,7 +348,9 @@ def main() -> None:
             print(f"bench: {seeded} releases", flush=True)
             measure(f"/api/releases/ first page, {rows:,} rows", None, "/api/releases/")
             measure(f"/api/releases/ page at row {rows // 2:,}, {rows:,} rows", None, f"/api/releases/?cursor={cursor}")
-            measure(f"/api/releases/?environment=prod&page_size=50, {rows:,} rows", None, "/api/releases/?environment=prod&page_size=50")
+            # The default page size (20): a third of the releases are prod, so even at 100
+            # rows the page is full and the two table sizes serve the same rows' worth.
+            measure(f"/api/releases/?environment=prod, {rows:,} rows", None, "/api/releases/?environment=prod")
         pg_version = db.server_version()
     finally:
         db.drop()

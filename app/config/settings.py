@@ -312,19 +312,22 @@ AXES_LOCKOUT_CALLABLE = "core.errors.lockout"
 AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 1)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
-# The throttles' counters must be shared by every gunicorn worker of every task:
-# the database's cache table (created by migrate_locked), no other service needed.
-# SQLite (local) keeps them in process memory.
-# Its own connection (alias "cache", the same database, autocommit): inside the
-# request's transaction a counter's row would stay locked until the request ends,
-# and one slow request (a client trickling its body) would hold up every other
-# request of that user or address.
-if DATABASES["default"]["ENGINE"] in POSTGRES_ENGINES:
-    DATABASES["cache"] = {**DATABASES["default"], "ATOMIC_REQUESTS": False, "TEST": {"MIRROR": "default"}}
-    DATABASE_ROUTERS = ["core.routers.CacheRouter"]
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "app_cache"}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The throttles' counters: in this process's memory (LocMemCache), so a read
+# request writes nothing to the database. Each gunicorn worker of each task keeps
+# its own counters: with N processes in all, a client can reach up to N x a rate
+# before its 429 (app/README.md, "Abuse limits"). A shared store built for counters
+# (Redis/Valkey through Django's RedisCache) would make the limits exact; it needs
+# the `redis` package, which requirements.in does not have (not built).
+# Room for 10,000 clients' counters per process (each a list of at most a rate's
+# timestamps, ~1 KB for an anonymous client); past that a third are dropped and
+# those clients' counts start again.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "throttles",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
 
 # API tokens (django-rest-knox): stored as a hash, valid for this long.
 REST_KNOX = {
@@ -345,7 +348,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    # Counted in the shared cache (CACHES); every 429 is JSON with Retry-After.
+    # Counted in CACHES (per process); every 429 is JSON with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -28,9 +28,5 @@ os.makedirs(STATIC_ROOT, exist_ok=True)
 # Fast password hashing for the test users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Throttle counters in process memory: a test's query counts are the view's own.
-# Production on PostgreSQL shares them through the database cache (tests/test_abuse.py).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
 # The migration linter (a dev dependency): tests/test_migrations.py.
 INSTALLED_APPS = [*INSTALLED_APPS, "django_migration_linter"]  # noqa: F405

@@ -180,11 +180,12 @@ def test_the_admin_url_is_configurable_and_validated():
     assert "DJANGO_ADMIN_URL" in r.stdout + r.stderr
 
 
-def test_throttle_counters_are_shared_through_the_database_on_postgresql():
-    # Every gunicorn worker of every task sees the same counters: the database cache.
+def test_throttle_counters_stay_out_of_the_database_on_postgresql():
+    # In process memory on PostgreSQL too: a read request writes nothing to the
+    # database (tests/test_read_requests.py); the limit is per process (README).
     r = django_shell(
-        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'], sorted(settings.DATABASES))",
         DATABASE_URL="postgres://u:p@db.example.invalid:5432/app",
     )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "django.core.cache.backends.db.DatabaseCache"
+    assert r.stdout.strip().splitlines()[-1] == "django.core.cache.backends.locmem.LocMemCache ['default']"

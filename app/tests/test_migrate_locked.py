@@ -62,7 +62,7 @@ def test_concurrent_migrate_locked_on_postgres(fresh_database_url):
     counts = Counter(rows)
     assert all(n == 1 for n in counts.values()), [r for r, n in counts.items() if n > 1]
     assert set(counts) == migrations_on_disk()
-    assert {"releases_release", "auth_user", "knox_authtoken", "app_cache", "axes_accessattempt"} <= tables
+    assert {"releases_release", "auth_user", "knox_authtoken", "axes_accessattempt"} <= tables
 
 
 def test_migrate_locked_waits_for_a_held_lock(fresh_database_url):

@@ -12,7 +12,9 @@ from django_migration_linter.sql_analyser.analyser import analyse_sql_statements
 from .conftest import require_postgres
 
 
-@pytest.mark.django_db
+# Outside a test transaction: sqlmigrate of a non-atomic migration (CREATE INDEX
+# CONCURRENTLY, 0004) refuses to run inside one.
+@pytest.mark.django_db(transaction=True)
 def test_every_migration_of_the_app_is_backward_compatible():
     require_postgres()
     # Exits 1 (SystemExit) on any backward-incompatible operation.

@@ -26,6 +26,8 @@ from core.dbroles import ensure_iam_role
 # Fixed, arbitrary 64-bit key shared by every copy of this app. Only used with
 # pg_advisory_lock; picked so it does not collide with other users' keys.
 MIGRATION_LOCK_KEY = 7_242_019_501_337_001
+# Pause between two tries for the lock while another process holds it.
+LOCK_POLL_SECONDS = 0.25
 # The server's answer to wrong credentials (libpq gives a failed connection no
 # SQLSTATE, only the message): a password, or an IAM token (PAM on RDS).
 AUTHENTICATION_FAILED = re.compile(r"(password|PAM) authentication failed for user")
@@ -83,21 +85,26 @@ class Command(BaseCommand):
             return
 
         self._wait_for_database(connection, options["connect_wait"])
-        timeout_ms = max(1, int(options["lock_timeout"] * 1000))
         waited_from = time.monotonic()
         # The lock belongs to this database session (not a transaction), so it
         # stays held while migrate commits its own transactions on the same
         # connection, and PostgreSQL drops it if this process dies.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{timeout_ms}ms"])
-            try:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
-            except OperationalError as exc:
+        # Polled (pg_try_advisory_lock, autocommit, a pause between tries), not waited
+        # for inside one statement: a blocked pg_advisory_lock holds a snapshot, and
+        # CREATE INDEX CONCURRENTLY in the holder's migrations waits for every older
+        # snapshot to end, so the two would deadlock.
+        deadline = waited_from + options["lock_timeout"]
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_KEY])
+                if cursor.fetchone()[0]:
+                    break
+            if time.monotonic() >= deadline:
                 raise CommandError(
                     f"migrate_locked: could not get the migration lock within "
-                    f"{options['lock_timeout']}s: {exc}"
-                ) from exc
-            cursor.execute("RESET lock_timeout")
+                    f"{options['lock_timeout']}s: another migrate holds it"
+                )
+            time.sleep(LOCK_POLL_SECONDS)
         waited = time.monotonic() - waited_from
         self.stdout.write(f"migrate_locked: lock acquired after {waited:.2f}s")
         self.stdout.flush()
