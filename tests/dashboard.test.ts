@@ -81,7 +81,8 @@ function knownDimensions(run: StackRun, region: string): Record<string, Set<stri
         AutoScalingGroupName: values(T.asg, (r) => r.state.name),
         VolumeId: values(T.volume, (r) => r.id),
         NatGatewayId: values(T.vpc, (r) => (r.state.natGateways as { id: string }[]).map((g) => g.id)),
-        WebACL: values(T.acl, (r) => r.inputs.name),
+        // The ACL's own metric name (its visibility config), which its metrics carry as WebACL.
+        WebACL: values(T.acl, (r) => r.inputs.visibilityConfig.metricName),
         BackupVaultName: values(T.vault, (r) => r.inputs.name),
         Region: new Set([region]),
         Rule: new Set(["ALL"]),
@@ -219,7 +220,8 @@ describe("the stack's CloudWatch dashboard", () => {
                     ["AWS/EBS", "VolumeWriteBytes", volume],
                     ["AWS/EBS", "VolumeQueueLength", volume],
                 ]);
-                const acl = ofType(run, T.acl)[0].inputs.name;
+                const acl = ofType(run, T.acl)[0].inputs.visibilityConfig.metricName;
+                expect(acl).to.equal(`${ofType(run, T.acl)[0].inputs.name}-all`);
                 expect(linesOf(widget(run, "WAF: blocked requests"))).to.deep.equal([
                     { namespace: "AWS/WAFV2", metric: "BlockedRequests", dimensions: { WebACL: acl, Region: raw["aws:region"], Rule: "ALL" }, stat: "Sum" },
                 ]);

@@ -29,7 +29,7 @@ export interface DashboardArgs {
     /** The cluster every service runs in (ClusterName). */
     readonly cluster: Pick<Cluster, "clusterName">;
     /** The shared ALB (LoadBalancer) and its WAF web ACL, where it has one. */
-    readonly loadBalancer: Pick<PublicLoadBalancer, "arnSuffix" | "webAclName">;
+    readonly loadBalancer: Pick<PublicLoadBalancer, "arnSuffix" | "webAclMetricName">;
     /** The app: its service, target groups, autoscaling CPU target. */
     readonly app: Pick<DjangoService, "serviceName" | "targetGroupArnSuffixes" | "cpuTarget">;
     /** The databases, in order. */
@@ -72,7 +72,7 @@ export class Dashboard extends pulumi.ComponentResource {
                 gitaly: a.gitalyHost ? { autoScalingGroup: a.gitalyHost.autoScalingGroupName, volumeId: a.gitalyHost.volumeId } : undefined,
             },
             natGateways: a.network.natGatewayIds,
-            webAcl: a.loadBalancer.webAclName,
+            webAcl: a.loadBalancer.webAclMetricName,
             backupVaults: [g.backupVaultName, a.gitalyHost?.backupVaultName].filter((v) => v !== undefined),
         });
         const dashboard = new aws.cloudwatch.Dashboard(
