@@ -2,10 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "./components/alerts";
 import { Cluster, clusterPhysicalName } from "./components/cluster";
+import { Dashboard } from "./components/dashboard";
 import { Database } from "./components/database";
 import { DjangoService } from "./components/app";
 import { EcrImage } from "./components/ecrImage";
-import { GitalyHost, GitLab, gitlabDatabaseParameters } from "./components/gitlab";
+import { connectionDemand, DEPLOY_MAXIMUM_PERCENT, GitalyHost, GitLab, gitlabDatabaseParameters } from "./components/gitlab";
 import { GitLabRunner, GitLabRunnerArgs } from "./components/runner";
 import { PublicLoadBalancer } from "./components/loadBalancer";
 import { StackContext } from "./aws/context";
@@ -19,6 +20,8 @@ import { configWarnings } from "./config";
 import { DeployIdentity } from "./components/deployIdentity";
 import { naming as namingFor, physicalName } from "./facts/naming";
 import { loadConfig } from "./config/load";
+import { gitlabFleets } from "./config/sections/gitlabBudget";
+import { RESERVED_CONNECTIONS } from "./facts/rds";
 
 // Read and validate the whole stack config first: a bad value stops the
 // program here, before a single resource is registered.
@@ -285,6 +288,24 @@ const ci = ciCfg.enabled
     }, withAws)
     : undefined;
 
+// One CloudWatch dashboard for the stack (platform:dashboard). The connection
+// graphs mark the budgets the config schema checks: the app's tasks plus the
+// reserve, GitLab's whole demand (config/sections/gitlabBudget.ts).
+const gitlabFleet = gitlabFleets(gitlabCfg);
+const dashboard = new Dashboard("overview", {
+    context,
+    network,
+    cluster,
+    loadBalancer,
+    app,
+    databases: [
+        { label: "App", database: appDb, connectionBudget: app.peakConnections + RESERVED_CONNECTIONS },
+        ...(gitlabFleet ? [{ label: "GitLab", database: gitlabDb, connectionBudget: connectionDemand(gitlabFleet, DEPLOY_MAXIMUM_PERCENT[gitlabCfg.topology]).need }] : []),
+    ],
+    gitlab,
+    gitalyHost,
+}, withAws);
+
 // --- stack outputs: what operators, runbooks and CI read (`pulumi stack output`).
 // The commit this deploy applies: the next deploy refuses to go back behind it (ci/ancestry.ts).
 export const deployedSha = deployedCommit(process.env.CI_COMMIT_SHA, realGit);
@@ -334,3 +355,5 @@ export const dockerHubMirror = runner?.dockerHubMirror;
 export const ciOidcProviderArn = ci?.oidcProviderArn;
 export const ciDeployRoleArn = ci?.deployRoleArn;
 export const ciPreviewRoleArn = ci?.previewRoleArn;
+// The stack's CloudWatch dashboard in the console.
+export const dashboardUrl = dashboard.url;

@@ -7,6 +7,7 @@ import { ServiceRole, serviceRole } from "../aws/iam";
 import { logGroup } from "../aws/logs";
 import { jsonSecret } from "../aws/secrets";
 import { allowPortFrom } from "../aws/securityGroups";
+import { rdsDefaultMaxConnections } from "../facts/rds";
 
 export const POSTGRES_PORT = 5432;
 
@@ -77,6 +78,10 @@ export class Database extends pulumi.ComponentResource {
     readonly resourceId: pulumi.Output<string>;
     readonly securityGroupId: pulumi.Output<string>;
     readonly instanceArn: pulumi.Output<string>;
+    /** The RDS instance identifier (the DBInstanceIdentifier dimension of its metrics). */
+    readonly identifier: pulumi.Output<string>;
+    /** The instance's max_connections: its parameter group's, else RDS's default for the class; undefined when neither is known. */
+    readonly maxConnections?: number;
     /** Everything a client needs, in one handle. */
     readonly endpoint: DatabaseEndpoint;
 
@@ -141,6 +146,9 @@ export class Database extends pulumi.ComponentResource {
         this.resourceId = instance.resourceId;
         this.securityGroupId = sg.id;
         this.instanceArn = instance.arn;
+        this.identifier = instance.identifier;
+        const maxConnectionsParameter = a.parameters?.find((p) => p.name === "max_connections");
+        this.maxConnections = maxConnectionsParameter ? Number(maxConnectionsParameter.value) : rdsDefaultMaxConnections(a.instanceClass);
         this.endpoint = {
             address: this.address,
             port: this.port,
@@ -150,7 +158,7 @@ export class Database extends pulumi.ComponentResource {
             securityGroupId: this.securityGroupId,
             resourceId: this.resourceId,
         };
-        this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, resourceId: this.resourceId, securityGroupId: this.securityGroupId });
+        this.registerOutputs({ address: this.address, port: this.port, secretArn: this.secretArn, resourceId: this.resourceId, securityGroupId: this.securityGroupId, identifier: this.identifier });
     }
 }
 

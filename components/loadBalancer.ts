@@ -172,6 +172,12 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
     /** The public hosted zone the stack's names live in. */
     readonly zoneId: pulumi.Output<string>;
     readonly idleTimeout: number;
+    /**
+     * The WAF web ACL's CloudWatch metric name: its AWS/WAFV2 metrics carry it as
+     * the WebACL dimension (the visibility config's MetricName, not the ACL's
+     * name); undefined without WAF.
+     */
+    readonly webAclMetricName?: pulumi.Output<string>;
 
     constructor(name: string, args: PublicLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:lb:PublicLoadBalancer", name, {}, opts);
@@ -201,7 +207,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         );
 
         if (a.waf) {
-            this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.waf.exemptHostNames ?? [], a.context);
+            this.webAclMetricName = this.protectWithWaf(name, lb.arn, a.waf.rateLimitPer5Minutes, a.waf.exemptHostNames ?? [], a.context);
         }
         const https = listeners(name, lb.arn, certificateArn, parent);
         for (const host of a.hostNames) {
@@ -236,9 +242,9 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
 
     /**
      * A regional web ACL on the ALB: AWS managed rule groups and a per-IP rate
-     * limit that blocks, with every request WAF blocks or counts logged.
+     * limit that blocks, with every request WAF blocks or counts logged; returns the ACL's metric name.
      */
-    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, exempt: readonly string[], context: StackContext): void {
+    private protectWithWaf(name: string, loadBalancerArn: pulumi.Input<string>, rateLimit: number, exempt: readonly string[], context: StackContext): pulumi.Output<string> {
         const parent = { parent: this };
         const { naming } = context;
         const scopeDown = exemptScopeDown(exempt);
@@ -284,6 +290,7 @@ export class PublicLoadBalancer extends pulumi.ComponentResource implements Load
         // WAF writes only to log groups whose name starts with aws-waf-logs-.
         const logs = logGroup(`${name}-waf-logs`, { retentionInDays: context.logRetentionDays, naming, logGroupName: `aws-waf-logs-${aclName}` }, parent);
         new aws.wafv2.WebAclLoggingConfiguration(`${name}-waf`, { resourceArn: acl.arn, logDestinationConfigs: [logs.arn] }, parent);
+        return acl.visibilityConfig.metricName;
     }
 
     /** An ACM certificate for every host, DNS-validated in the zone; resolves once ACM has issued it. */

@@ -72,6 +72,8 @@ export class Network extends pulumi.ComponentResource {
     readonly endpointSecurityGroupId?: pulumi.Output<string>;
     /** The VPC, its CIDR, each tier's subnets and the AZ count, as one value to hand a component. */
     readonly ref: NetworkRef;
+    /** The NAT gateways' ids (the NatGatewayId dimension of their AWS/NATGateway metrics). */
+    readonly natGatewayIds: pulumi.Output<string[]>;
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:network:Network", name, {}, opts);
@@ -83,6 +85,8 @@ export class Network extends pulumi.ComponentResource {
         this.publicSubnetIds = vpc.publicSubnetIds;
         this.privateSubnetIds = vpc.privateSubnetIds;
         this.isolatedSubnetIds = vpc.isolatedSubnetIds;
+        // awsx hands the gateways back as resources: each id is itself an output.
+        this.natGatewayIds = vpc.natGateways.apply((gateways) => pulumi.all(gateways.map((g) => g.id)));
         this.ref = {
             vpcId: this.vpcId,
             cidrBlock: this.cidrBlock,

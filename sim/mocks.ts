@@ -34,6 +34,8 @@ const computed: Record<string, Computer> = {
             privateSubnetIds: ids("private"),
             isolatedSubnetIds: ids("isolated"),
             // One public table, one per private and isolated subnet, as awsx creates them.
+            // One gateway in the first AZ (Single), or one per AZ (OnePerAz).
+            natGateways: Array.from({ length: i.natGateways?.strategy === "OnePerAz" ? azs : 1 }, (_, n) => ({ id: `nat-${short(name).slice(0, 8)}${n + 1}` })),
             routeTables: [{ id: "rtb-public" }, ...ids("private").map((s) => ({ id: `rtb-${s}` })), ...ids("isolated").map((s) => ({ id: `rtb-${s}` }))],
         };
     },
@@ -115,6 +117,7 @@ const computed: Record<string, Computer> = {
         return { bucket, arn: `arn:aws:s3:::${bucket}` };
     },
     "aws:sns/topic:Topic": (name, i) => ({ arn: arn("sns", i.name ?? name) }),
+    "aws:cloudwatch/dashboard:Dashboard": (name, i) => ({ dashboardArn: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${i.dashboardName ?? name}` }),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (name) => ({ name: `${name}-${short(name).slice(0, 7)}`, arn: arn("cloudwatch", `alarm:${name}`) }),
     "aws:ecs/taskDefinition:TaskDefinition": (name, i) => ({
         arn: arn("ecs", `task-definition/${i.family ?? name}:1`),

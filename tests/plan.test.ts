@@ -54,7 +54,7 @@ describe("offline plan: cost, rollout, policy, picture (tools/plan.ts)", functio
     it("--json: the same figures, as data", () => {
         const { run, extras } = plans.dev;
         const json = JSON.parse(JSON.stringify(planJson(run, extras)));
-        expect(Object.keys(json)).to.deep.equal(["stack", "resources", "cost", "rollout", "policy", "architecture", "outputs", "placeholders"]);
+        expect(Object.keys(json)).to.deep.equal(["stack", "resources", "cost", "rollout", "policy", "architecture", "dashboards", "outputs", "placeholders"]);
         expect(json.stack).to.equal("dev");
         expect(json.resources.total).to.equal(run.resources.length);
         expect(Object.values(json.resources.byType as Record<string, number>).reduce((a, b) => a + b, 0)).to.equal(run.resources.length);
@@ -71,6 +71,20 @@ describe("offline plan: cost, rollout, policy, picture (tools/plan.ts)", functio
         expect(json.policy.violations).to.deep.equal([]);
         expect(json.architecture.nodes.length).to.be.greaterThan(5);
         expect(json.architecture.edges[0]).to.have.keys("from", "to", "label", "kind");
+        expect(json.dashboards).to.have.length(1);
+        expect(json.dashboards[0].name).to.equal("platform-dev-overview");
+        expect(json.dashboards[0].widgets).to.include.members(["App: requests and target 5xx", "App database: connections", "GitLab: healthy hosts", "GitLab: Sidekiq queue latency"]);
+    });
+
+    it("lists the dashboard's widgets: prod's split topology and WAF add theirs, dev has none of them", () => {
+        const split = ["GitLab: Valkey CPU", "GitLab: Gitaly host CPU", "GitLab: Gitaly volume", "WAF: blocked requests"];
+        const prod = renderPlan(plans.prod.run, plans.prod.extras);
+        const widgets = plans.prod.extras.dashboards[0].widgets;
+        expect(prod).to.include(`CloudWatch dashboard platform-prod-overview (the dashboardUrl output): ${widgets.length} widgets`);
+        for (const w of split) {
+            expect(prod).to.include(`\n  ${w}\n`);
+        }
+        expect(plans.dev.extras.dashboards[0].widgets.filter((w) => split.includes(w))).to.deep.equal([]);
     });
 
     it("usage overrides reach the estimate", async () => {

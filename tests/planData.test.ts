@@ -78,6 +78,12 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
         expect(e.totalUsd).to.equal(76.78);
     });
 
+    it("a CloudWatch dashboard: $3 a month, the account's 3 free ones not counted on", () => {
+        const e = one(res("aws:cloudwatch/dashboard:Dashboard", { dashboardName: "d", dashboardBody: "{}" }));
+        expect(prices["cloudwatch.dashboardMonth"].usd).to.equal(3);
+        expect(e.lines.map((l) => [l.item, l.monthlyUsd])).to.deep.equal([["CloudWatch dashboard", 3]]);
+    });
+
     it("a class the table has no price for is named as not priced; the plan goes on", () => {
         const e = one(res("aws:rds/instance:Instance", { instanceClass: "db.r8g.24xlarge", multiAz: false, allocatedStorage: 20 }), res("aws:kms/key:Key", {}));
         expect(e.totalUsd).to.equal(1);
@@ -97,7 +103,10 @@ describe("cost model (tools/planning/cost.ts, prices.json), by hand", () => {
     it("the two stacks: every component priced, prod dearer than dev, and what is not priced named", async () => {
         const [dev, prod] = [estimate((await stackRun("dev")).resources, prices), estimate((await stackRun("prod")).resources, prices)];
         expect(prod.totalUsd).to.be.greaterThan(dev.totalUsd);
-        expect(Object.keys(prod.byComponent)).to.include.members(["network", "app", "app-db", "gitlab", "gitlab-db", "runner", "gitaly"]);
+        expect(Object.keys(prod.byComponent)).to.include.members(["network", "app", "app-db", "gitlab", "gitlab-db", "runner", "gitaly", "overview"]);
+        // The stack's one dashboard.
+        expect(dev.byComponent.overview).to.equal(3);
+        expect(prod.byComponent.overview).to.equal(3);
         expect(Object.values(prod.byComponent).reduce((a, b) => a + b, 0)).to.be.closeTo(prod.totalUsd, 0.05);
         expect(prod.unpriced).to.deep.equal([
             "AWS Backup recovery points (by the GB kept)",

@@ -9,6 +9,7 @@ import { parseCli, usageError } from "./cli";
 import { Placeholder, placeholdersIn } from "../facts/placeholders";
 import { Architecture, architecture, subnetTiers, toDot, toMermaid } from "./planning/architecture";
 import { Estimate, estimate, loadPrices } from "./planning/cost";
+import { PlanDashboard, planDashboards } from "./planning/dashboard";
 import { RolloutFloor, rolloutFloors } from "./planning/rollout";
 import { Usage, usageFrom } from "./planning/usage";
 
@@ -144,6 +145,8 @@ export interface PlanExtras {
     readonly rollout: readonly RolloutFloor[];
     readonly policy: Verdict;
     readonly architecture: Architecture;
+    /** The stack's CloudWatch dashboards and their widgets' titles. */
+    readonly dashboards: readonly PlanDashboard[];
     /** The stack's region (the price table is us-east-1's). */
     readonly region: string;
     /** The stack file's example values, which a real deployment replaces. */
@@ -194,6 +197,9 @@ export function renderExtras(stack: string, x: PlanExtras): string[] {
     for (const v of x.policy.violations) {
         lines.push(`  ${v.control} ${v.type} ${v.name}: ${v.message}`);
     }
+    for (const d of x.dashboards) {
+        lines.push("", `CloudWatch dashboard ${d.name} (the dashboardUrl output): ${d.widgets.length} widgets`, ...d.widgets.map((w) => `  ${w}`));
+    }
     lines.push("", `Architecture: ${x.architecture.nodes.length} nodes, ${x.architecture.edges.length} edges (--out DIR writes the DOT, SVG and Mermaid picture)`);
     if (x.placeholders.length > 0) {
         lines.push("", `Example values in Pulumi.${stack}.yaml to replace before a real deployment (--check-placeholders fails on them):`);
@@ -227,6 +233,7 @@ export function planJson(run: StackRun, x: PlanExtras): Record<string, unknown> 
         rollout: x.rollout,
         policy: { enforcement: x.enforcement, violations: x.policy.violations, waived: x.policy.waived },
         architecture: x.architecture,
+        dashboards: x.dashboards,
         outputs: run.outputs,
         placeholders: x.placeholders,
     };
@@ -261,6 +268,7 @@ export async function planStack(stack: string, usage: Usage): Promise<{ run: Sta
             rollout: rolloutFloors(theRun.resources),
             policy: evaluate(viewOf(theRun)),
             architecture: architecture(stack, theRun.resources, subnetTiers(theRun.outputs)),
+            dashboards: planDashboards(theRun.resources),
             region: String(config["aws:region"] ?? "us-east-1"),
             placeholders: placeholdersIn(config),
             enforcement: enforcementOf(config),

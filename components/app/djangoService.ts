@@ -12,6 +12,7 @@ import { rolloutFloorSeconds, SERVICE_HEALTH } from "../../facts/rollout";
 import { jsonSecret } from "../../aws/secrets";
 import { allowAllEgress, allowPortFrom } from "../../aws/securityGroups";
 import { allowDatabaseClient } from "../database";
+import { appConnections } from "./facts";
 import { appTaskDefinition, appTaskRoles, WEB } from "./taskDefinition";
 import { AppTraffic, appTraffic } from "./traffic";
 import { AppSettings, DjangoServiceArgs } from "./types";
@@ -54,6 +55,12 @@ export class DjangoService extends pulumi.ComponentResource {
      */
     readonly adminPasswordSecretArn: pulumi.Output<string>;
     readonly url: string;
+    /** Every target group of the app's (the live one, or blue and green), by ARN suffix: the TargetGroup dimension of ALB metrics. */
+    readonly targetGroupArnSuffixes: pulumi.Output<string>[];
+    /** The average CPU percent the service's autoscaling tracks. */
+    readonly cpuTarget: number;
+    /** The most database connections the tasks hold at once (every task at maxCount, doubled during a deployment; components/app/facts.ts). */
+    readonly peakConnections: number;
 
     constructor(name: string, args: DjangoServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:app:DjangoService", name, {}, opts);
@@ -125,6 +132,9 @@ export class DjangoService extends pulumi.ComponentResource {
         this.listenerRuleArn = traffic.rule.arn;
         this.adminPasswordSecretArn = adminSecretArn;
         this.url = `https://${a.hostName}`;
+        this.targetGroupArnSuffixes = traffic.groups.map((g) => g.arnSuffix);
+        this.cpuTarget = a.autoscaling.cpuTarget;
+        this.peakConnections = appConnections(a.maxCount, a.cpu);
         this.registerOutputs({
             serviceName: this.serviceName,
             taskSecurityGroupId: this.taskSecurityGroupId,
@@ -133,6 +143,7 @@ export class DjangoService extends pulumi.ComponentResource {
             listenerRuleArn: this.listenerRuleArn,
             adminPasswordSecretArn: this.adminPasswordSecretArn,
             url: this.url,
+            targetGroupArnSuffixes: this.targetGroupArnSuffixes,
         });
     }
 }

@@ -6,7 +6,12 @@ import { EFS_CLIENT_ACTIONS, fileSystemPolicy, RepositoryFileSystem, repositoryF
 import { GitLabArgs, GitLabKit } from "./types";
 
 /** Repositories on EFS, backed up daily by AWS Backup (the single topology; split with gitaly.storage efs). */
-export function efsRepositories(kit: GitLabKit, a: GitLabArgs, name: string, clientSecurityGroupId: pulumi.Input<string>): RepositoryFileSystem {
+export function efsRepositories(
+    kit: GitLabKit,
+    a: GitLabArgs,
+    name: string,
+    clientSecurityGroupId: pulumi.Input<string>,
+): RepositoryFileSystem & { readonly backupVaultName: pulumi.Output<string> } {
     const efs = repositoryFileSystem(
         name,
         {
@@ -21,13 +26,13 @@ export function efsRepositories(kit: GitLabKit, a: GitLabArgs, name: string, cli
     );
     // Our own plan backs the file system up; EFS's automatic backups would be a second copy to pay for.
     new aws.efs.BackupPolicy(name, { fileSystemId: efs.fileSystem.id, backupPolicy: { status: "DISABLED" } }, kit.parent);
-    backupPlan(
+    const backup = backupPlan(
         name,
         { kind: "efs", resourceArns: [efs.fileSystem.arn], schedule: a.backup.fileSystemTime, retentionDays: a.backup.retentionDays, protect: a.context.protect, region: a.context.region, naming: a.context.naming, alarmTopicArn: a.alarms.topicArn },
         kit.parent,
     );
     fileSystemAlarm(name, { topicArn: a.alarms.topicArn, fileSystemId: efs.fileSystem.id, throughputMode: a.efsThroughputMode }, kit.parent);
-    return efs;
+    return { ...efs, backupVaultName: backup.vault.name };
 }
 
 /** The task-role statement that mounts the repositories through their access point. */

@@ -88,6 +88,8 @@ export class GitalyHost extends pulumi.ComponentResource {
     readonly volumeId: pulumi.Output<string>;
     readonly volumeArn: pulumi.Output<string>;
     readonly autoScalingGroupName: pulumi.Output<string>;
+    /** The AWS Backup vault holding the volume's recovery points. */
+    readonly backupVaultName: pulumi.Output<string>;
     readonly subnetId: pulumi.Output<string>;
     /** What the split topology's Gitaly needs of this host (SplitArgs gitaly.storage). */
     readonly storage: GitalyOnEbs;
@@ -134,7 +136,7 @@ export class GitalyHost extends pulumi.ComponentResource {
             parent,
         );
 
-        backupPlan(
+        const backup = backupPlan(
             `${name}-data`,
             { kind: "ebs", resourceArns: [volume.arn], keyArns, ...args.backup, protect: context.protect, region: context.region, naming: context.naming, alarmTopicArn: args.alarmTopicArn },
             parent,
@@ -145,6 +147,7 @@ export class GitalyHost extends pulumi.ComponentResource {
         this.volumeId = volume.id;
         this.volumeArn = volume.arn;
         this.autoScalingGroupName = group.name;
+        this.backupVaultName = backup.vault.name;
         this.subnetId = pulumi.output(args.subnetId);
         this.storage = { kind: "ebs", capacityProviderName: this.capacityProviderName, volumeId: this.volumeId, subnetId: this.subnetId };
         this.registerOutputs({

@@ -41,6 +41,16 @@ export class GitLab extends pulumi.ComponentResource {
     readonly bucketArns: pulumi.Output<string[]>;
     /** The Secrets Manager secret whose JSON key `password` is root's first password (the first sign-in). */
     readonly rootPasswordSecretArn: pulumi.Output<string>;
+    /** The topology this stack runs: "split" has the Sidekiq tier and Valkey below. */
+    readonly topology: "single" | "split";
+    /** The web and registry target groups by ARN suffix: the TargetGroup dimension of ALB metrics. */
+    readonly targetGroupArnSuffixes: { readonly web: pulumi.Output<string>; readonly registry: pulumi.Output<string> };
+    /** With repositories on EFS: the AWS Backup vault of the file system (Gitaly on EBS: GitalyHost's). */
+    readonly backupVaultName?: pulumi.Output<string>;
+    /** Split: the Sidekiq tier's ECS service name. */
+    readonly sidekiqServiceName?: pulumi.Output<string>;
+    /** Split: the Valkey replication group's id and its member clusters (the CacheClusterId dimension of ElastiCache metrics). */
+    readonly valkey?: { readonly replicationGroupId: pulumi.Output<string>; readonly cacheClusterIds: pulumi.Output<string[]> };
 
     constructor(name: string, args: GitLabArgs, opts?: pulumi.ComponentResourceOptions) {
         super("platform:gitlab:GitLab", name, {}, opts);
@@ -83,6 +93,11 @@ export class GitLab extends pulumi.ComponentResource {
         this.backupBucket = buckets.backups.bucket;
         this.bucketArns = pulumi.all([...Object.values(buckets.objects), buckets.registry, buckets.backups].map((b) => b.arn));
         this.rootPasswordSecretArn = pulumi.output(secrets.refs.rootPassword.arn);
+        this.topology = a.topology.kind;
+        this.targetGroupArnSuffixes = { web: entry.webTargetGroup.arnSuffix, registry: entry.registryTargetGroup.arnSuffix };
+        this.sidekiqServiceName = topology.sidekiqService?.name;
+        this.backupVaultName = topology.backupVaultName;
+        this.valkey = topology.redisGroup ? { replicationGroupId: topology.redisGroup.replicationGroupId, cacheClusterIds: topology.redisGroup.memberClusters } : undefined;
         this.registerOutputs({
             url: this.url,
             registryUrl: this.registryUrl,
@@ -95,6 +110,8 @@ export class GitLab extends pulumi.ComponentResource {
             backupBucket: this.backupBucket,
             bucketArns: this.bucketArns,
             rootPasswordSecretArn: this.rootPasswordSecretArn,
+            targetGroupArnSuffixes: this.targetGroupArnSuffixes,
+            sidekiqServiceName: this.sidekiqServiceName,
         });
     }
 

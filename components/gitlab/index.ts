@@ -8,4 +8,4 @@
 export { GitLab } from "./gitlab";
 export { GitLabArgs } from "./types";
 export { GitalyHost, GitalyHostArgs } from "./gitalyHost";
-export { gitlabDatabaseParameters } from "./facts";
+export { connectionDemand, DEPLOY_MAXIMUM_PERCENT, gitlabDatabaseParameters } from "./facts";

@@ -105,7 +105,7 @@ export function singleTopology(kit: GitLabKit, a: GitLabArgs, size: SingleArgs, 
     // Post-deployment migrations once the new revision runs.
     migration("post-migrate", [{ service, taskDefinition }]);
 
-    return { frontService: service, logGroupName: logs.name, gitalyAddress, fileSystemId: efs.fileSystem.id };
+    return { frontService: service, logGroupName: logs.name, gitalyAddress, fileSystemId: efs.fileSystem.id, backupVaultName: efs.backupVaultName };
 }
 
 /**

@@ -97,7 +97,7 @@ export function splitTopology(kit: GitLabKit, a: GitLabArgs, s: SplitArgs, entry
     // --- post-deployment migrations, once every tier runs the new version
     migration("post-migrate", [web, sidekiq]);
 
-    return { frontService: web.service, logGroupName: web.logGroupName, gitalyAddress, fileSystemId: gitaly.fileSystemId };
+    return { frontService: web.service, logGroupName: web.logGroupName, gitalyAddress, fileSystemId: gitaly.fileSystemId, backupVaultName: gitaly.backupVaultName, sidekiqService: sidekiq.service, redisGroup: redis.group };
 }
 
 /**

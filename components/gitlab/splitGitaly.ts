@@ -25,6 +25,8 @@ interface Gitaly {
     readonly taskDefinition: aws.ecs.TaskDefinition;
     /** EFS, for Gitaly on EFS. */
     readonly fileSystemId?: pulumi.Output<string>;
+    /** On EFS: the AWS Backup vault of the file system. */
+    readonly backupVaultName?: pulumi.Output<string>;
 }
 
 /** Gitaly: exactly one, never autoscaled, stopped before its replacement starts. */
@@ -147,5 +149,5 @@ function gitalyOnEfs(t: SplitTiers, net: SplitNetwork, p: GitalyParts): Gitaly {
         },
         p.opts,
     );
-    return { service, taskDefinition, fileSystemId: efs.fileSystem.id };
+    return { service, taskDefinition, fileSystemId: efs.fileSystem.id, backupVaultName: efs.backupVaultName };
 }

@@ -241,6 +241,12 @@ export interface Topology {
     readonly gitalyAddress: pulumi.Output<string>;
     /** EFS, where repositories live on it (single, or split with gitaly.storage efs). */
     readonly fileSystemId?: pulumi.Output<string>;
+    /** With repositories on EFS: the AWS Backup vault of the file system. */
+    readonly backupVaultName?: pulumi.Output<string>;
+    /** Split: the Sidekiq tier's service. */
+    readonly sidekiqService?: aws.ecs.Service;
+    /** Split: the Valkey replication group. */
+    readonly redisGroup?: aws.elasticache.ReplicationGroup;
 }
 
 /** What the topology builders get besides the kit: the entry points every topology shares. */

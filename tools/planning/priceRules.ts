@@ -149,6 +149,14 @@ function metricAlarm(r: GraphResource, c: PricingContext): void {
     c.add(r, "CloudWatch alarm", `${metrics} metric(s)`, metrics * c.price("cloudwatch.alarmMonth"));
 }
 
+/**
+ * A dashboard at the full price: the free tier's 3 dashboards are the
+ * account's, shared with whatever else it has, so this stack cannot count on one.
+ */
+function dashboard(r: GraphResource, c: PricingContext): void {
+    c.add(r, "CloudWatch dashboard", "1 dashboard (the account's 3 free ones not counted on)", c.price("cloudwatch.dashboardMonth"));
+}
+
 function logGroup(r: GraphResource, c: PricingContext): void {
     const gb = c.usage.logGbPerGroup;
     const months = Math.min(Number(r.inputs.retentionInDays ?? 365), 365) / 30.4;
@@ -179,6 +187,7 @@ export const PRICE_RULES: Readonly<Partial<Record<string, PriceRule>>> = {
     "aws:secretsmanager/secret:Secret": flat("Secrets Manager", "secretsmanager.secretMonth", "secret", () => 1),
     "aws:kms/key:Key": flat("KMS key", "kms.keyMonth", "key", () => 1),
     "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
+    "aws:cloudwatch/dashboard:Dashboard": dashboard,
     "aws:cloudwatch/logGroup:LogGroup": logGroup,
     "aws:ecr/repository:Repository": flat("ECR storage", "ecr.gbMonth", "GB", (u) => u.ecrGbPerRepository),
     // The repositories ECR creates for the images pulled through the cache, together.

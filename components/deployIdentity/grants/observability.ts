@@ -1,6 +1,6 @@
 import { arn, Grant } from "./model";
 
-/** Alarms and logs. */
+/** Alarms, dashboards and logs. */
 export const OBSERVABILITY_GRANTS: readonly Grant[] = [
     {
         sid: "Alarms",
@@ -9,6 +9,14 @@ export const OBSERVABILITY_GRANTS: readonly Grant[] = [
         write: ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
         // PutMetricAlarm both creates (tags in the request) and updates (tags on the alarm).
         scope: (s) => ({ kind: "tagged", resources: [arn(s, "cloudwatch", "alarm:*")], create: [{ action: "cloudwatch:PutMetricAlarm", on: [arn(s, "cloudwatch", "alarm:*")], orUpdate: true }], tagOnCreate: { action: "cloudwatch:TagResource" } }),
+    },
+    {
+        sid: "Dashboards",
+        covers: ["aws:cloudwatch/dashboard:Dashboard"],
+        read: ["cloudwatch:GetDashboard"],
+        write: ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+        // Dashboards are global: their ARN has no region. They take no tags.
+        scope: (s) => ({ kind: "named", resources: [arn(s, "cloudwatch", `dashboard/${s.naming.prefix}-*`, "")] }),
     },
     {
         sid: "TargetTrackingAlarms",
