@@ -47,6 +47,8 @@ def test_concurrent_migrate_locked_on_postgres(fresh_database_url):
     for code, out, err in results:
         assert code == 0, out + err
         assert "migrate_locked: lock acquired" in out
+        # The server's own answer for the session: the web's 25 s limit off for the migrations.
+        assert "migrate_locked: statement_timeout 0 for the migrations" in out
         assert "migrate_locked: lock released" in out
 
     # Serialized: one process applied everything, the others found nothing to do.
@@ -184,3 +186,27 @@ def test_migrate_locked_fails_at_once_on_refused_credentials(fresh_database_url)
     assert "password authentication failed" in result.stderr
     assert "retrying" not in result.stderr
     assert time.monotonic() - started < 30
+
+
+def test_a_leftover_invalid_index_does_not_block_the_migration(fresh_database_url):
+    """A killed CREATE INDEX CONCURRENTLY leaves an invalid index and 0004 unrecorded: the next deploy's migrate still succeeds."""
+    require_postgres()
+    assert run_migrate(fresh_database_url).returncode == 0
+    with connect(fresh_database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM django_migrations WHERE app = 'releases' AND name = '0004_release_env_created'")
+        conn.execute("DROP INDEX release_env_created")
+        # What a cancelled build leaves: an invalid index of that name. A concurrent
+        # unique build that meets duplicates fails and leaves exactly that (no superuser needed).
+        try:
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY release_env_created ON django_migrations (app)")
+        except psycopg.errors.UniqueViolation:
+            pass
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = 'release_env_created'::regclass").fetchone()[0] is False
+    migrated = run_migrate(fresh_database_url)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    with connect(fresh_database_url) as conn:
+        valid, columns = conn.execute(
+            "SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'release_env_created'::regclass"
+        ).fetchone()
+    assert valid is True
+    assert "created_at DESC" in columns

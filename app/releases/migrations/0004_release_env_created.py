@@ -8,6 +8,10 @@ class AddIndexConcurrentlyOnPostgres(AddIndexConcurrently):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
+            # A build cancelled before (a killed task) leaves an invalid index of this
+            # name and the migration unrecorded: drop it, or every later deploy fails
+            # on "already exists". Unrecorded means nothing else made it.
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
         return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 

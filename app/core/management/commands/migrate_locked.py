@@ -80,8 +80,6 @@ class Command(BaseCommand):
                 raise CommandError("migrate_locked: --app-user (DB_APP_USER) needs PostgreSQL on RDS")
             self.stdout.write(f"migrate_locked: {connection.vendor} database, running migrate")
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
-            # The shared cache of the throttles (settings.CACHES), when it is the database's.
-            call_command("createcachetable", database=alias, verbosity=verbosity)
             return
 
         self._wait_for_database(connection, options["connect_wait"])
@@ -107,11 +105,18 @@ class Command(BaseCommand):
             time.sleep(LOCK_POLL_SECONDS)
         waited = time.monotonic() - waited_from
         self.stdout.write(f"migrate_locked: lock acquired after {waited:.2f}s")
+        # The web's per-statement limit (DB_STATEMENT_TIMEOUT_MS, below gunicorn's
+        # timeout) is no limit for a migration: CREATE INDEX CONCURRENTLY on a large
+        # table takes minutes and waits for the old revision's transactions, and a
+        # cancelled one leaves an invalid index behind. The deploy's deadline bounds
+        # the migrate task instead.
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+            cursor.execute("SHOW statement_timeout")
+            self.stdout.write(f"migrate_locked: statement_timeout {cursor.fetchone()[0]} for the migrations")
         self.stdout.flush()
         try:
             call_command("migrate", database=alias, interactive=False, verbosity=verbosity)
-            # The shared cache of the throttles (settings.CACHES), when it is the database's.
-            call_command("createcachetable", database=alias, verbosity=verbosity)
             if options["app_user"]:
                 for statement in ensure_iam_role(connection, options["app_user"]):
                     self.stdout.write(f"migrate_locked: {statement}")
