@@ -148,7 +148,9 @@ export class Database extends pulumi.ComponentResource {
         this.instanceArn = instance.arn;
         this.identifier = instance.identifier;
         const maxConnectionsParameter = a.parameters?.find((p) => p.name === "max_connections");
-        this.maxConnections = maxConnectionsParameter ? Number(maxConnectionsParameter.value) : rdsDefaultMaxConnections(a.instanceClass);
+        // A formula ({DBInstanceClassMemory/...}) is no number here: the class's default stands in for it.
+        const setMax = Number(maxConnectionsParameter?.value);
+        this.maxConnections = Number.isFinite(setMax) ? setMax : rdsDefaultMaxConnections(a.instanceClass);
         this.endpoint = {
             address: this.address,
             port: this.port,

@@ -150,6 +150,10 @@ describe("the stack's CloudWatch dashboard", () => {
                     }
                 }
                 expect(linesOf(widget(run, "App: running tasks"))[0]).to.include({ namespace: "ECS/ContainerInsights", metric: "RunningTaskCount" });
+                // The ALB's own 502/503/504 (no healthy target, timeouts) by the load balancer alone, and each group's healthy targets.
+                const health = linesOf(widget(run, "App: healthy targets, and the load balancer's own 5xx"));
+                expect(health.filter((l) => l.metric === "HTTPCode_ELB_5XX_Count").map((l) => l.dimensions)).to.deep.equal([{ LoadBalancer: lb.state.arnSuffix }]);
+                expect(health.filter((l) => l.metric === "HealthyHostCount").map((l) => l.dimensions.TargetGroup).sort()).to.deep.equal(groups.map((g) => g.state.arnSuffix).sort());
                 const identifier = named(run, T.db, "app-db").inputs.identifier;
                 for (const title of ["App database: CPU", "App database: connections", "App database: free storage"]) {
                     expect(linesOf(widget(run, title)).map((l) => l.dimensions), title).to.deep.equal([{ DBInstanceIdentifier: identifier }]);

@@ -125,6 +125,16 @@ function appWidgets(f: DashboardFacts): WidgetSpec[] {
                 ["p50", "p99"].map((p) => line("AWS/ApplicationELB", "TargetResponseTime", { TargetGroup: g.arnSuffix, LoadBalancer: f.loadBalancer }, p, `${g.label} ${p}`)),
             ),
         },
+        {
+            // When no target is healthy or all time out, the ALB answers 502/503/504 itself:
+            // those are not target 5xx, and only this metric (the load balancer's, all hosts) sees them.
+            kind: "metric",
+            title: "App: healthy targets, and the load balancer's own 5xx",
+            lines: [
+                ...groups.map((g) => line("AWS/ApplicationELB", "HealthyHostCount", { TargetGroup: g.arnSuffix, LoadBalancer: f.loadBalancer }, "Minimum", `${g.label} healthy`)),
+                line("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", { LoadBalancer: f.loadBalancer }, "Sum", "load balancer 5xx (all hosts)"),
+            ],
+        },
         { kind: "metric", title: "App: running tasks", lines: runningTasks(f, service) },
         { kind: "metric", title: "App: CPU and memory", lines: ecsUtilization(f, service), annotations: [{ label: "autoscaling CPU target", value: f.app.cpuTarget }] },
     ];
@@ -162,7 +172,8 @@ function gitlabWidgets(f: DashboardFacts): WidgetSpec[] {
         { kind: "metric", title: "GitLab: CPU and memory", lines: ecsUtilization(f, services) },
     ];
     if (g.valkeyClusters && g.valkeyClusters.length > 0) {
-        const per = (metric: string, stat: string, what: string) => g.valkeyClusters!.map((c) => line("AWS/ElastiCache", metric, { CacheClusterId: c }, stat, `${c} ${what}`));
+        // Sorted: the member clusters come from a set, and a reordering is no change to the dashboard.
+        const per = (metric: string, stat: string, what: string) => [...g.valkeyClusters!].sort().map((c) => line("AWS/ElastiCache", metric, { CacheClusterId: c }, stat, `${c} ${what}`));
         widgets.push(
             { kind: "metric", title: "GitLab: Valkey CPU", lines: [...per("CPUUtilization", "Average", "host CPU %"), ...per("EngineCPUUtilization", "Average", "engine CPU %")] },
             { kind: "metric", title: "GitLab: Valkey memory and connections", lines: [...per("DatabaseMemoryUsagePercentage", "Maximum", "memory %"), ...per("CurrConnections", "Maximum", "connections")] },
@@ -187,7 +198,7 @@ function gitlabWidgets(f: DashboardFacts): WidgetSpec[] {
 function edgeWidgets(f: DashboardFacts): WidgetSpec[] {
     const widgets: WidgetSpec[] = [
         heading("Network, protection, backups"),
-        { kind: "metric", title: "NAT gateways: bytes out to destination", lines: f.natGateways.map((id) => line("AWS/NATGateway", "BytesOutToDestination", { NatGatewayId: id }, "Sum", id)) },
+        { kind: "metric", title: "NAT gateways: bytes out to destination", lines: [...f.natGateways].sort().map((id) => line("AWS/NATGateway", "BytesOutToDestination", { NatGatewayId: id }, "Sum", id)) },
     ];
     if (f.webAcl !== undefined) {
         widgets.push({ kind: "metric", title: "WAF: blocked requests", lines: [line("AWS/WAFV2", "BlockedRequests", { WebACL: f.webAcl, Region: f.region, Rule: "ALL" }, "Sum", "blocked")] });
