@@ -15,7 +15,13 @@ from gunicorn.glogging import Logger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from config import tracing  # noqa: E402
 from config.jsonlog import JsonFormatter  # noqa: E402
+
+# OpenTelemetry (OTEL_TRACES_ENABLED=1): Django loads in the master and is
+# instrumented there (core.apps); the tracer provider, whose span processor is
+# a thread, is started in each worker after the fork (post_fork below).
+tracing.PROVIDER_PER_WORKER = True
 
 
 def _int(name: str, default: int) -> int:
@@ -128,3 +134,17 @@ class JsonLogger(Logger):
 
 
 logger_class = JsonLogger
+
+
+def post_fork(server, worker):
+    tracing.start_provider()
+
+
+def worker_exit(server, worker):
+    # Send the spans still queued in the batch processor.
+    if tracing.enabled():
+        from opentelemetry import trace
+
+        shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
+        if shutdown:
+            shutdown()

@@ -1,4 +1,5 @@
-"""JSON log lines on stdout, with the current request id.
+"""JSON log lines on stdout, with the current request id and, when tracing
+is on and a span is active, its trace_id (X-Ray format) and span_id.
 
 Kept free of Django imports: gunicorn's master process (gunicorn.conf.py)
 imports it before any Django setting is loaded.
@@ -35,6 +36,25 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+try:  # opentelemetry-api is a dependency; its absence only drops the fields.
+    from opentelemetry import trace as _otel_trace
+except ImportError:  # pragma: no cover
+    _otel_trace = None
+
+
+def trace_fields() -> dict[str, str]:
+    """trace_id / span_id of the span active in this thread/task, if any.
+    The trace id is written the way X-Ray shows it (1-<8 hex>-<24 hex>: the
+    ids come from the X-Ray id generator, config/tracing.py)."""
+    if _otel_trace is None:
+        return {}
+    ctx = _otel_trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return {}
+    hex_id = format(ctx.trace_id, "032x")
+    return {"trace_id": f"1-{hex_id[:8]}-{hex_id[8:]}", "span_id": format(ctx.span_id, "016x")}
+
+
 # Attributes every LogRecord has; everything else passed with extra={...} is
 # emitted as an additional JSON field.
 _STANDARD_ATTRS = frozenset(
@@ -63,6 +83,7 @@ class JsonFormatter(logging.Formatter):
         )
         if request_id:
             entry["request_id"] = request_id
+        entry.update(trace_fields())
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and key not in entry and not key.startswith("_"):
                 entry[key] = value

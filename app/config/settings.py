@@ -391,6 +391,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# --- Tracing: OpenTelemetry, off by default ---------------------------------
+# On with OTEL_TRACES_ENABLED=1 (config/tracing.py, started from core.apps and
+# gunicorn's post_fork). The exporter, sampler, service name and propagators
+# are the SDK's standard OTEL_* variables (README.md).
+OTEL_TRACES_ENABLED = env_bool("OTEL_TRACES_ENABLED", False)
+
 # --- Logging: JSON on stdout ------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {

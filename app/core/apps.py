@@ -10,3 +10,9 @@ class CoreConfig(AppConfig):
     def ready(self):
         # Registers the schema extension of the API's token authentication.
         from . import schema  # noqa: F401
+
+        # OpenTelemetry, when OTEL_TRACES_ENABLED=1 (config/tracing.py): before
+        # the WSGI handler reads MIDDLEWARE.
+        from config import tracing
+
+        tracing.setup_from_django()
