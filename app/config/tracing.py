@@ -42,6 +42,9 @@ def enabled() -> bool:
     return os.environ.get("OTEL_TRACES_ENABLED", "").strip().lower() in _TRUE
 
 
+HEALTH_CHECK_PATHS = "healthz,readyz"
+
+
 def instrument(tracer_provider=None) -> None:
     """Patch Django, psycopg and requests (once). tracer_provider: None = the
     global one (set later by start_provider); tests pass their own."""
@@ -52,7 +55,10 @@ def instrument(tracer_provider=None) -> None:
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    DjangoInstrumentor().instrument(tracer_provider=tracer_provider)
+    # The load balancer's health checks (each target every few seconds) are no
+    # request anyone traces; OTEL_PYTHON_DJANGO_EXCLUDED_URLS, when set, decides instead.
+    excluded = None if os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") else HEALTH_CHECK_PATHS
+    DjangoInstrumentor().instrument(tracer_provider=tracer_provider, excluded_urls=excluded)
     PsycopgInstrumentor().instrument(tracer_provider=tracer_provider)
     RequestsInstrumentor().instrument(tracer_provider=tracer_provider)
     _instrumented = True

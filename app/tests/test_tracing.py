@@ -53,6 +53,17 @@ class _Lines(logging.Handler):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_health_checks_make_no_span(spans, client):
+    spans.clear()
+    for path in ("/healthz", "/readyz"):
+        assert client.get(path).status_code == 200
+    assert [s.name for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER] == []
+    # Not vacuous: a request to the API in the same setup makes one.
+    client.get(URL)
+    assert len([s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_request_span_with_db_child_and_trace_id_in_logs(spans, auth_client):
     spans.clear()
     # django.db.backends logs each query (at DEBUG) while the request runs.
