@@ -43,6 +43,19 @@ def enabled() -> bool:
 
 
 HEALTH_CHECK_PATHS = "healthz,readyz"
+HEALTH_CHECK_MIDDLEWARE = "core.middleware.HealthCheckMiddleware"
+
+
+def _after_health_checks(otel_middleware: str) -> None:
+    """The instrumentor puts its middleware first; it reads request.get_host(),
+    which refuses the task's private IP the ALB's health checks send as Host.
+    Behind HealthCheckMiddleware it never sees them (core/middleware.py)."""
+    from django.conf import settings
+
+    middleware = settings.MIDDLEWARE
+    if otel_middleware in middleware and HEALTH_CHECK_MIDDLEWARE in middleware:
+        middleware.remove(otel_middleware)
+        middleware.insert(middleware.index(HEALTH_CHECK_MIDDLEWARE) + 1, otel_middleware)
 
 
 def instrument(tracer_provider=None) -> None:
@@ -59,6 +72,7 @@ def instrument(tracer_provider=None) -> None:
     # request anyone traces; OTEL_PYTHON_DJANGO_EXCLUDED_URLS, when set, decides instead.
     excluded = None if os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") else HEALTH_CHECK_PATHS
     DjangoInstrumentor().instrument(tracer_provider=tracer_provider, excluded_urls=excluded)
+    _after_health_checks(DjangoInstrumentor._opentelemetry_middleware)
     PsycopgInstrumentor().instrument(tracer_provider=tracer_provider)
     RequestsInstrumentor().instrument(tracer_provider=tracer_provider)
     _instrumented = True
