@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../sim/harness";
 import { z } from "zod";
 import { BLOCK as CONFIG_BLOCK, configKeys, configReference, keysOf } from "../tools/configReference";
 import { readBlock } from "../tools/docBlocks";
+import { repoFiles } from "./repoFiles";
 
 /**
  * The README and docs/ as a user meets them: a README short enough to read,
@@ -15,7 +15,7 @@ import { readBlock } from "../tools/docBlocks";
  */
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
-const tracked = () => execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter(Boolean);
+const tracked = repoFiles;
 const DOCS = () => ["README.md", ...tracked().filter((f) => f.startsWith("docs/") && f.endsWith(".md"))].filter((f) => fs.existsSync(path.join(ROOT, f)));
 
 /** The text outside code fences: what GitLab renders as markdown. */

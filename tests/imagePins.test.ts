@@ -17,7 +17,7 @@ import { committedImageRefs, IMAGES_BLOCK, IMAGES_DOC, pinImages, resolveDigest 
  */
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
-const allRefs = () => IMAGE_FILES.flatMap((f) => imageRefs(f, read(f)));
+const allRefs = () => committedImageRefs(ROOT);
 
 /** docs/operations/ci-setup.md's pending rows: `| \`ref\` | where | pending |`. */
 function pendingInDocs(): string[] {

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../sim/harness";
+import { repoFiles } from "./repoFiles";
 
 /** docs/layout.md's table against the tree: every row names something that exists, every source file has a row. */
 
@@ -29,9 +29,7 @@ function layoutRows(): Row[] {
 
 /** The program's source files (tracked or new), in the layers the table must describe. */
 function layeredFiles(): string[] {
-    return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
-        .split("\n")
-        .filter((f) => LAYERED.test(f) && /\.(ts|sh|json|yaml)$|Dockerfile$|\/run$/.test(f) && fs.existsSync(path.join(ROOT, f)));
+    return repoFiles().filter((f) => LAYERED.test(f) && /\.(ts|sh|json|yaml)$|Dockerfile$|\/run$/.test(f) && fs.existsSync(path.join(ROOT, f)));
 }
 
 /**

@@ -4,7 +4,7 @@ import { STACKS } from "../sim/harness";
 import { parseCli } from "./cli";
 import { BLOCK as CONFIG_BLOCK, configReference } from "./configReference";
 import { refreshBlock } from "./docBlocks";
-import { DOC_FILE as PIPELINE_DOC, docTable } from "./pipelineModel";
+import { DOC_BLOCK as PIPELINE_BLOCK, DOC_FILE as PIPELINE_DOC, docTable } from "./pipelineModel";
 import { imageTable } from "../facts/imagePins";
 import { committedImageRefs, IMAGES_BLOCK, IMAGES_DOC } from "./pinImages";
 import { policyTable } from "./policyTable";
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     }
     refresh(path.join(ROOT, "docs", "decisions", "policy.md"), "policy-table", await policyTable());
     refresh(path.join(ROOT, IMAGES_DOC), IMAGES_BLOCK, imageTable(committedImageRefs(ROOT)));
-    refresh(path.join(ROOT, PIPELINE_DOC), "pipeline-model", docTable(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")));
+    refresh(path.join(ROOT, PIPELINE_DOC), PIPELINE_BLOCK, docTable(fs.readFileSync(path.join(ROOT, ".gitlab-ci.yml"), "utf8")));
     console.log(changed.length > 0 ? `updated: ${changed.join(", ")}` : "every generated block was fresh");
 }
 
